@@ -1,0 +1,57 @@
+"""Small data sets generated in code: nothing is downloaded.
+
+- :func:`make_classification`: points labelled by a fixed random "teacher"
+  network, for the MLP (lessons 01–04).
+- :func:`make_tokens`: token sequences from a noisy modular recurrence, for
+  the tiny transformer: learnable, so a loss can fall (lessons 01–03, 06).
+
+Both are deterministic for a seed and independent of the global RNG.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import _validate as v
+
+
+def make_classification(
+    n_samples: int = 512, d_in: int = 32, n_classes: int = 4, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(x, y)``: ``x`` float32 of shape (n_samples, d_in) from N(0, 1),
+    ``y`` int64 class labels given by the argmax of a fixed random linear-ReLU
+    teacher, so a small MLP can learn them. Lesson 01.
+    """
+    n = v.positive_int("n_samples", n_samples)
+    d = v.positive_int("d_in", d_in)
+    k = v.integer("n_classes", n_classes, minimum=2)
+    g = torch.Generator().manual_seed(v.integer("seed", seed, minimum=0))
+    x = torch.randn(n, d, generator=g)
+    w1 = torch.randn(d, 2 * d, generator=g) / d**0.5
+    w2 = torch.randn(2 * d, k, generator=g) / (2 * d) ** 0.5
+    y = (torch.relu(x @ w1) @ w2).argmax(dim=1)
+    return x, y
+
+
+def make_tokens(
+    n_seqs: int = 64, seq_len: int = 32, vocab_size: int = 64, noise: float = 0.1, seed: int = 0
+) -> torch.Tensor:
+    """Return int64 token ids of shape (n_seqs, seq_len + 1).
+
+    Each sequence starts at a random token and continues with
+    ``next = (3 * prev + 1) % vocab_size``; with probability ``noise`` a token
+    is replaced by a random one. Inputs are ``ids[:, :-1]`` and next-token
+    targets ``ids[:, 1:]``. Lesson 01.
+    """
+    n = v.positive_int("n_seqs", n_seqs)
+    s = v.positive_int("seq_len", seq_len)
+    vocab = v.integer("vocab_size", vocab_size, minimum=2)
+    p = v.number("noise", noise, minimum=0.0, maximum=1.0)
+    g = torch.Generator().manual_seed(v.integer("seed", seed, minimum=0))
+    ids = torch.empty(n, s + 1, dtype=torch.int64)
+    ids[:, 0] = torch.randint(0, vocab, (n,), generator=g)
+    for t in range(1, s + 1):
+        ids[:, t] = (3 * ids[:, t - 1] + 1) % vocab
+        flip = torch.rand(n, generator=g) < p
+        ids[flip, t] = torch.randint(0, vocab, (int(flip.sum()),), generator=g)
+    return ids

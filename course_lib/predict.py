@@ -1,0 +1,164 @@
+"""The formulas: what a lesson predicts before it measures.
+
+Every function here is pure arithmetic on sizes, with the source of the
+formula in its docstring, so a learner can check each number by hand.
+
+- Lesson 01: :func:`matmul_flops`, :func:`training_flops`, :func:`inference_flops`.
+- Lesson 02: :func:`bytes_per_param`, :func:`bytes_per_param_breakdown`,
+  :func:`kv_cache_bytes`, :func:`transformer_activation_bytes`.
+- Lesson 03: :func:`arithmetic_intensity`.
+- Lesson 06: :func:`zero_memory_per_device`, :func:`allreduce_bytes`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import _validate as v
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+
+# Bytes per parameter for (weights, gradients, optimizer state), activations
+# excluded. "fp32": everything in fp32. "mixed": 16-bit weights and gradients,
+# an fp32 master copy plus fp32 optimizer moments counted as optimizer state
+# (ZeRO's 2Ψ + 2Ψ + KΨ accounting, K = 12 for Adam). "mixed_fp32_grads": the
+# same with gradients also accumulated in fp32 (Ultra-Scale Playbook, 20 B for
+# Adam). "mixed_hf": Hugging Face's model_memory_anatomy accounting (fp32 and
+# half weights, fp32 gradients, fp32 moments: 18 B for AdamW). "bf16": pure
+# 16-bit training, states in 16 bit too (no master copy).
+_STATES_PER_PARAM = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+PRECISIONS = ("fp32", "mixed", "mixed_fp32_grads", "mixed_hf", "bf16")
+
+
+def matmul_flops(m: int, k: int, n: int) -> int:
+    """FLOPs of an (m x k) @ (k x n) matmul: one multiply and one add per term, 2·m·k·n.
+
+    Lesson 01 uses it for a Linear layer: ``matmul_flops(batch, in_features, out_features)``.
+    """
+    m, k, n = (v.positive_int(name, x) for name, x in (("m", m), ("k", k), ("n", n)))
+    return 2 * m * k * n
+
+
+def inference_flops(n_params: float, n_tokens: float) -> float:
+    """Forward-pass FLOPs of a dense model: 2·N·D (Kaplan et al. 2020). Lesson 01."""
+    return 2.0 * v.positive("n_params", n_params) * v.positive("n_tokens", n_tokens)
+
+
+def training_flops(n_params: float, n_tokens: float) -> float:
+    """Training FLOPs of a dense model: 6·N·D, forward 2·N·D plus backward 4·N·D
+    (Kaplan et al. 2020; EleutherAI, Transformer Math 101). Lesson 01."""
+    return 6.0 * v.positive("n_params", n_params) * v.positive("n_tokens", n_tokens)
+
+
+def bytes_per_param_breakdown(optimizer: str, precision: str = "fp32") -> dict[str, int]:
+    """Bytes per parameter as ``{"weights", "gradients", "optimizer_state"}``. Lesson 02.
+
+    ``optimizer`` is one of ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"``;
+    ``precision`` one of :data:`PRECISIONS` (see the comment above it for the
+    conventions and their sources).
+    """
+    v.choice("optimizer", optimizer, OPTIMIZERS)
+    v.choice("precision", precision, PRECISIONS)
+    states = _STATES_PER_PARAM[optimizer]
+    if precision == "fp32":
+        return {"weights": 4, "gradients": 4, "optimizer_state": 4 * states}
+    if precision == "bf16":
+        return {"weights": 2, "gradients": 2, "optimizer_state": 2 * states}
+    if precision == "mixed":
+        return {"weights": 2, "gradients": 2, "optimizer_state": 4 + 4 * states}
+    if precision == "mixed_fp32_grads":
+        return {"weights": 2, "gradients": 2 + 4, "optimizer_state": 4 + 4 * states}
+    # mixed_hf
+    return {"weights": 4 + 2, "gradients": 4, "optimizer_state": 4 * states}
+
+
+def bytes_per_param(optimizer: str, precision: str = "fp32") -> float:
+    """Bytes of model state per parameter (weights + gradients + optimizer state).
+
+    fp32: sgd 8, momentum 12, adam/adamw 16. ``"mixed"``: 16-bit weights and
+    gradients with fp32 master weights and moments, adam/adamw 16 (Rajbhandari
+    et al., ZeRO, 2020). ``"mixed_fp32_grads"``: 20 (Ultra-Scale Playbook,
+    2025). ``"mixed_hf"``: 18 (Hugging Face, model_memory_anatomy). Lesson 02.
+    """
+    return float(sum(bytes_per_param_breakdown(optimizer, precision).values()))
+
+
+def kv_cache_bytes(
+    n_layers: int,
+    n_kv_heads: int,
+    head_dim: int,
+    seq_len: int,
+    batch: int = 1,
+    bytes_per_value: float = 2,
+) -> int:
+    """Bytes of the key/value cache: 2 (K and V) · bytes · head_dim · n_kv_heads ·
+    n_layers · seq_len · batch (Austin et al., How to Scale Your Model, 2025).
+
+    With grouped-query attention pass the number of KV heads, not query heads.
+    ``bytes_per_value`` may be fractional (0.5 for a 4-bit cache). Lesson 02.
+    """
+    values = 2 * v.positive_int("n_layers", n_layers) * v.positive_int("n_kv_heads", n_kv_heads)
+    values *= v.positive_int("head_dim", head_dim) * v.positive_int("seq_len", seq_len)
+    values *= v.positive_int("batch", batch)
+    return math.ceil(values * v.positive("bytes_per_value", bytes_per_value))
+
+
+def transformer_activation_bytes(
+    seq_len: int, batch: int, hidden: int, n_heads: int, n_layers: int = 1
+) -> float:
+    """Activation bytes saved for backward by a GPT layer in half precision,
+    without recomputation: s·b·h·(34 + 5·a·s/h) per layer (Korthikanti et al.
+    2022, Reducing Activation Recomputation in Large Transformer Models). Lesson 02.
+    """
+    s = v.positive_int("seq_len", seq_len)
+    b = v.positive_int("batch", batch)
+    h = v.positive_int("hidden", hidden)
+    a = v.positive_int("n_heads", n_heads)
+    layers = v.positive_int("n_layers", n_layers)
+    return s * b * h * (34 + 5 * a * s / h) * layers
+
+
+def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: float) -> float:
+    """FLOPs per byte moved of an (m x k)·(k x n) matmul that reads both inputs
+    and writes the output once: 2mkn / (bytes · (mk + kn + mn)) (Williams et
+    al. 2009, Roofline; Austin et al. 2025). Lesson 03.
+    """
+    flops = matmul_flops(m, k, n)
+    moved = v.positive("bytes_per_value", bytes_per_value) * (m * k + k * n + m * n)
+    return flops / moved
+
+
+def zero_memory_per_device(
+    n_params: int,
+    n_devices: int,
+    stage: int,
+    optimizer: str = "adamw",
+    precision: str = "mixed",
+) -> int:
+    """Bytes of model state (weights, gradients, optimizer state) per device
+    under ZeRO data parallelism (Rajbhandari et al., ZeRO, 2020). Lesson 06.
+
+    Stage 0 replicates everything (plain DDP); stage 1 shards the optimizer
+    state over ``n_devices``; stage 2 also the gradients; stage 3 also the
+    weights. Bytes per parameter come from :func:`bytes_per_param_breakdown`,
+    so stage 0 equals ``n_params * bytes_per_param(optimizer, precision)``.
+    A shard is rounded up to whole bytes.
+    """
+    n = v.positive_int("n_params", n_params)
+    d = v.positive_int("n_devices", n_devices)
+    stage = v.integer("stage", stage, minimum=0, maximum=3)
+    per = bytes_per_param_breakdown(optimizer, precision)
+    order = ("optimizer_state", "gradients", "weights")  # what each stage adds to the shard
+    sharded = sum(per[part] for part in order[:stage])
+    replicated = sum(per.values()) - sharded
+    return replicated * n + -(-sharded * n // d)
+
+
+def allreduce_bytes(n_bytes: float, n_devices: int) -> float:
+    """Bytes each device sends in a ring all-reduce of ``n_bytes``:
+    2·(N−1)/N · n_bytes, a reduce-scatter then an all-gather, each (N−1)/N
+    (Patarasuk & Yuan 2009; used by NCCL and gloo's ring). Lesson 06.
+    """
+    size = v.number("n_bytes", n_bytes, minimum=0.0)
+    d = v.positive_int("n_devices", n_devices)
+    return 2.0 * (d - 1) / d * size
