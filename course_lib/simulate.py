@@ -1,0 +1,364 @@
+"""A dynamic-batching server, simulated: latency percentiles and throughput
+from arrival rate, maximum batch and timeout (lessons 03 and 06).
+
+The model
+---------
+:func:`simulate_batching` is a plain discrete-event simulation::
+
+    simulate_batching(rate, max_batch, timeout, overhead, per_sample, *,
+                      n_requests=2000, seed=0, n_replicas=1,
+                      balancer="round_robin") -> SimResult
+
+All times are in **seconds**, ``rate`` in **requests per second**.
+
+- **Arrivals**: ``n_requests`` requests arrive as a Poisson process of
+  ``rate`` (exponential gaps from ``numpy.random.default_rng(seed)``); the
+  first arrives after one gap, counted from time 0. The same arguments
+  always give the same result.
+- **Load balancer**: each request goes, on arrival, to one of ``n_replicas``
+  identical servers, each with its own queue. ``"round_robin"``: request *i*
+  goes to replica *i* mod R. ``"least_loaded"``: to the replica with the
+  fewest outstanding requests (queued plus in service) at that moment; ties
+  go to the lowest-numbered replica.
+- **Batching** (per replica, like Triton's ``max_queue_delay``): a free
+  server starts a batch as soon as its queue holds ``max_batch`` requests,
+  or when the oldest queued request has waited ``timeout``, whichever comes
+  first; the batch takes up to ``max_batch`` requests in arrival order.
+  ``timeout=0`` means "start at once with whatever is queued". One batch
+  runs at a time per replica.
+- **Cost model**: a batch of *b* requests takes ``overhead + per_sample * b``
+  seconds (fit both on this machine with :func:`measure_cost_model`).
+- **Latency** of a request = its batch's completion time − its arrival time
+  (queueing + waiting for the batch to fill + service).
+
+:class:`SimResult` (frozen) reports ``p50``, ``p95``, ``p99``,
+``mean_latency`` (seconds), ``throughput`` (completed requests per second,
+``n_requests`` / time of the last completion), ``mean_batch`` (requests per
+batch), ``utilisation`` (busy time of all replicas / (R × time of the last
+completion)), ``n_requests``, ``n_batches``, ``n_replicas``, and the raw
+``latencies`` (tuple, in arrival order). The run starts empty and includes
+its warm-up transient; use ``n_requests`` in the thousands for steady-state
+numbers.
+
+Known answers it is tested against: at low load with ``max_batch=1`` the
+latency is the service time; with ``max_batch=1, timeout=0`` one replica is
+an M/D/1 queue, whose mean latency is :func:`md1_mean_latency`; under
+overload the throughput approaches :func:`max_throughput`.
+
+:func:`batching_calculator` is the widget (lesson 03): arrival rate, maximum
+batch and timeout → p50/p95/p99, throughput, mean batch, utilisation.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import _validate as v
+
+BALANCERS = ("round_robin", "least_loaded")
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """What :func:`simulate_batching` measured (times in seconds)."""
+
+    p50: float
+    p95: float
+    p99: float
+    mean_latency: float
+    throughput: float
+    mean_batch: float
+    utilisation: float
+    n_requests: int
+    n_batches: int
+    n_replicas: int
+    latencies: tuple[float, ...] = field(repr=False)
+
+
+class _Replica:
+    """One server: its queue, when it is next free, and its batches in flight."""
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[float, int]] = deque()  # (arrival time, request index)
+        self.free_at = 0.0
+        self.in_flight: deque[tuple[float, int]] = deque()  # (completion time, batch size)
+        self.n_in_flight = 0
+        self.busy = 0.0
+        self.n_batches = 0
+
+    def outstanding(self, t: float) -> int:
+        """Requests queued or in service at time ``t``."""
+        while self.in_flight and self.in_flight[0][0] <= t:
+            self.n_in_flight -= self.in_flight.popleft()[1]
+        return len(self.queue) + self.n_in_flight
+
+    def advance(self, t: float, max_batch: int, timeout: float, cost: Callable[[int], float], done: np.ndarray) -> None:
+        """Start every batch whose start time is already decided before an arrival at ``t``."""
+        while self.queue:
+            if len(self.queue) >= max_batch:  # full: later arrivals cannot change this batch
+                start = max(self.free_at, self.queue[max_batch - 1][0])
+            else:
+                start = max(self.free_at, self.queue[0][0] + timeout)
+                if start > t:  # an arrival at t could still join this batch
+                    return
+            size = min(max_batch, len(self.queue))
+            service = cost(size)
+            end = start + service
+            for _ in range(size):
+                _, index = self.queue.popleft()
+                done[index] = end
+            self.free_at = end
+            self.busy += service
+            self.n_batches += 1
+            self.in_flight.append((end, size))
+            self.n_in_flight += size
+
+
+def _check_cost(overhead, per_sample) -> tuple[float, float]:
+    overhead = v.number("overhead", overhead, minimum=0.0)
+    per_sample = v.number("per_sample", per_sample, minimum=0.0)
+    if overhead + per_sample <= 0:
+        raise ValueError("overhead and per_sample cannot both be 0: a batch must take some time")
+    return overhead, per_sample
+
+
+def simulate_batching(
+    rate: float,
+    max_batch: int,
+    timeout: float,
+    overhead: float,
+    per_sample: float,
+    *,
+    n_requests: int = 2000,
+    seed: int = 0,
+    n_replicas: int = 1,
+    balancer: str = "round_robin",
+) -> SimResult:
+    """Simulate a dynamic-batching service (see the module docstring for the
+    exact model). Lesson 03 (one replica), lesson 06 (``n_replicas``, ``balancer``).
+
+    ``rate`` > 0 requests/s; ``max_batch`` >= 1; ``timeout`` >= 0 s;
+    ``overhead`` >= 0 s and ``per_sample`` >= 0 s per request, not both 0;
+    ``n_requests`` >= 1; ``seed`` >= 0; ``n_replicas`` >= 1; ``balancer`` one
+    of ``"round_robin"``, ``"least_loaded"``. Deterministic for a seed.
+    """
+    rate = v.positive("rate", rate)
+    max_batch = v.positive_int("max_batch", max_batch)
+    timeout = v.number("timeout", timeout, minimum=0.0)
+    overhead, per_sample = _check_cost(overhead, per_sample)
+    n_requests = v.positive_int("n_requests", n_requests)
+    seed = v.integer("seed", seed, minimum=0)
+    n_replicas = v.positive_int("n_replicas", n_replicas)
+    v.choice("balancer", balancer, BALANCERS)
+
+    def cost(size: int) -> float:
+        return overhead + per_sample * size
+
+    arrivals = np.cumsum(np.random.default_rng(seed).exponential(1.0 / rate, size=n_requests))
+    done = np.zeros(n_requests)
+    replicas = [_Replica() for _ in range(n_replicas)]
+    for i, t in enumerate(arrivals.tolist()):
+        if balancer == "round_robin":
+            target = replicas[i % n_replicas]
+            target.advance(t, max_batch, timeout, cost, done)
+        else:
+            for r in replicas:
+                r.advance(t, max_batch, timeout, cost, done)
+            target = min(replicas, key=lambda r: r.outstanding(t))  # min keeps the first on ties
+        target.queue.append((t, i))
+    for r in replicas:
+        r.advance(float("inf"), max_batch, timeout, cost, done)
+
+    latencies = done - arrivals
+    end = float(done.max())
+    n_batches = sum(r.n_batches for r in replicas)
+    p50, p95, p99 = (float(x) for x in np.percentile(latencies, [50, 95, 99]))
+    return SimResult(
+        p50=p50,
+        p95=p95,
+        p99=p99,
+        mean_latency=float(latencies.mean()),
+        throughput=n_requests / end,
+        mean_batch=n_requests / n_batches,
+        utilisation=sum(r.busy for r in replicas) / (n_replicas * end),
+        n_requests=n_requests,
+        n_batches=n_batches,
+        n_replicas=n_replicas,
+        latencies=tuple(latencies.tolist()),
+    )
+
+
+def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replicas: int = 1) -> float:
+    """The most requests/s the service can complete: every replica always busy
+    with full batches, R · B / (overhead + per_sample · B). Lessons 03, 06."""
+    b = v.positive_int("max_batch", max_batch)
+    overhead, per_sample = _check_cost(overhead, per_sample)
+    return v.positive_int("n_replicas", n_replicas) * b / (overhead + per_sample * b)
+
+
+def md1_mean_latency(rate: float, service_time: float) -> float:
+    """Mean time in an M/D/1 queue (Poisson arrivals, one server, fixed service
+    time D): D + Wq with Wq = ρ / (2μ(1 − ρ)), μ = 1/D, ρ = rate·D
+    (Pollaczek–Khinchine formula; Kleinrock 1975, *Queueing Systems*, vol. 1).
+    Requires ρ < 1. Lesson 03 checks the simulator against it."""
+    rate = v.positive("rate", rate)
+    d = v.positive("service_time", service_time)
+    rho = rate * d
+    if rho >= 1:
+        raise ValueError(f"rate * service_time (the utilisation) must be < 1 for a steady state, got {rho:.3g}")
+    return d + rho / (2 * (1 / d) * (1 - rho))
+
+
+# ---------------------------------------------------------------- cost model
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Service time of a batch of b: ``overhead + per_sample * b`` (seconds)."""
+
+    overhead: float
+    per_sample: float
+
+    def service_time(self, batch: int) -> float:
+        return self.overhead + self.per_sample * v.positive_int("batch", batch)
+
+
+def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> CostModel:
+    """Least-squares line through (batch size, seconds per batch): the
+    intercept is the fixed overhead, the slope the per-sample cost. Each is
+    clipped at 0 (a noisy fit can dip below). Lesson 03."""
+    b = [v.positive_int("batch_sizes[i]", x) for x in batch_sizes]
+    s = [v.positive("seconds[i]", x) for x in seconds]
+    if len(b) != len(s):
+        raise ValueError(f"batch_sizes and seconds must have the same length, got {len(b)} and {len(s)}")
+    if len(set(b)) < 2:
+        raise ValueError("batch_sizes needs at least two different sizes to fit a line")
+    slope, intercept = np.polyfit(np.array(b, dtype=float), np.array(s, dtype=float), 1)
+    return CostModel(overhead=max(float(intercept), 0.0), per_sample=max(float(slope), 0.0))
+
+
+def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: Sequence[int] = (1, 4, 16, 64), *, repeats: int = 15):
+    """Time ``model(make_input(b))`` under ``torch.inference_mode()`` for each
+    batch size (median of ``repeats`` after warm-up, :func:`course_lib.measure.time_it`)
+    and fit :func:`fit_cost_model`. Returns ``(CostModel, {b: Timing})``. Lesson 03."""
+    import torch
+
+    from .measure import time_it
+
+    if not callable(make_input):
+        raise TypeError(f"make_input must be a function of the batch size, got {type(make_input).__name__}")
+    timings = {}
+    for b in batch_sizes:
+        x = make_input(v.positive_int("batch_sizes[i]", b))
+
+        def run(x=x):
+            with torch.inference_mode():
+                model(x)
+
+        timings[b] = time_it(run, warmup=3, repeats=repeats)
+    fitted = fit_cost_model(list(timings), [t.median for t in timings.values()])
+    return fitted, timings
+
+
+# ---------------------------------------------------------------- the widget
+
+
+def format_result(result: SimResult) -> dict[str, str]:
+    """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
+    in requests/s; mean batch; utilisation in %). Tests compute the expected
+    text with this. Lesson 03."""
+    ms = 1e3
+    return {
+        "p50": f"{result.p50 * ms:.1f} ms",
+        "p95": f"{result.p95 * ms:.1f} ms",
+        "p99": f"{result.p99 * ms:.1f} ms",
+        "throughput": f"{result.throughput:.0f} req/s",
+        "mean_batch": f"{result.mean_batch:.2f}",
+        "utilisation": f"{result.utilisation * 100:.0f} %",
+    }
+
+
+def render_result(result: SimResult) -> str:
+    """HTML for the calculator, each number in ``<span class="calc-out" data-key=…>``."""
+    labels = {
+        "p50": "p50 latency",
+        "p95": "p95 latency",
+        "p99": "p99 latency",
+        "throughput": "throughput",
+        "mean_batch": "mean batch size",
+        "utilisation": "utilisation",
+    }
+    rows = "".join(
+        f"<tr><td>{labels[k]}</td><td><span class='calc-out' data-key='{k}'>{html.escape(text)}</span></td></tr>"
+        for k, text in format_result(result).items()
+    )
+    return f"<table>{rows}</table>"
+
+
+def latency_chart(result: SimResult):
+    """Histogram of the simulated latencies (ms) with p50/p95/p99 rules. Lesson 03."""
+    import altair as alt
+    import pandas as pd
+
+    ms = np.array(result.latencies) * 1e3
+    counts, edges = np.histogram(ms, bins=40)
+    hist = pd.DataFrame({"from_ms": edges[:-1], "to_ms": edges[1:], "requests": counts})
+    marks = pd.DataFrame({"percentile": ["p50", "p95", "p99"], "ms": [result.p50 * 1e3, result.p95 * 1e3, result.p99 * 1e3]})
+    bars = alt.Chart(hist).mark_bar(color="#9ecae1").encode(
+        x=alt.X("from_ms", title="latency (ms)"), x2="to_ms", y=alt.Y("requests", title="requests")
+    )
+    rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(x="ms", color="percentile", tooltip=["percentile", "ms"])
+    return (bars + rules).properties(width=420, height=180, title="Simulated latency distribution")
+
+
+def batching_calculator(
+    overhead: float,
+    per_sample: float,
+    *,
+    rate: float = 200.0,
+    max_batch: int = 8,
+    timeout_ms: float = 5.0,
+    n_requests: int = 2000,
+    seed: int = 0,
+    max_replicas: int | None = None,
+    chart: bool = False,
+):
+    """The dynamic-batching widget (a :class:`course_lib.widgets.Calculator`):
+    sliders for arrival rate (requests/s), maximum batch and timeout (ms) →
+    p50/p95/p99 latency, throughput, mean batch size, utilisation, for a
+    cost model ``overhead + per_sample · b`` (seconds). With ``max_replicas``
+    it adds a replica count and a balancer choice (lesson 06). Lesson 03.
+    """
+    import ipywidgets as w
+
+    from .widgets import Calculator
+
+    overhead, per_sample = _check_cost(overhead, per_sample)
+    capacity = max_throughput(64, overhead, per_sample) * (max_replicas or 1)
+    top = float(f"{capacity * 1.5:.2g}")
+    controls = {
+        "rate": w.FloatLogSlider(
+            value=min(v.positive("rate", rate), top), base=10, min=np.log10(top) - 3, max=np.log10(top),
+            step=0.05, description="rate (req/s)", continuous_update=False,
+        ),
+        "max_batch": w.IntSlider(value=v.integer("max_batch", max_batch, minimum=1, maximum=64), min=1, max=64,
+                                 description="max batch", continuous_update=False),
+        "timeout_ms": w.FloatSlider(value=v.number("timeout_ms", timeout_ms, minimum=0.0, maximum=100.0), min=0.0,
+                                    max=100.0, step=0.5, description="timeout (ms)", continuous_update=False),
+    }
+    if max_replicas is not None:
+        controls["n_replicas"] = w.IntSlider(value=1, min=1, max=v.positive_int("max_replicas", max_replicas),
+                                             description="replicas", continuous_update=False)
+        controls["balancer"] = w.Dropdown(options=list(BALANCERS), value="round_robin", description="balancer")
+
+    def compute(rate, max_batch, timeout_ms, n_replicas=1, balancer="round_robin"):
+        return simulate_batching(rate, max_batch, timeout_ms / 1e3, overhead, per_sample,
+                                 n_requests=n_requests, seed=seed, n_replicas=n_replicas, balancer=balancer)
+
+    return Calculator(controls, compute, render_result, chart=latency_chart if chart else None,
+                      title="Dynamic batching simulator")
