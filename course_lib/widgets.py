@@ -5,15 +5,105 @@ on its own, and uses :class:`Calculator` for the wiring: controls whose
 change recomputes the result, and a bad combination of inputs shown as a
 message in the result area instead of an exception in the kernel.
 Calculators: lesson 02 (``course_lib.fit``), 03 (``course_lib.simulate``),
-05 (``course_lib.cost``), 06 (``course_lib.distributed``).
+04 (``course_lib.precision``), 05 (``course_lib.cost``), 06
+(``course_lib.distributed``).
+
+How the browser test (``tests/test_browser.py``) checks a calculator
+--------------------------------------------------------------------
+Nothing beyond the constructor is needed from a calculator's author, except
+that ``render`` wraps each key number in
+``<span class="calc-out" data-key="NAME">TEXT</span>``. In return every
+:class:`Calculator` marks its widgets with CSS classes:
+
+- the outer ``VBox``: ``course-calc`` and ``calc-<slug>`` (:attr:`Calculator.slug`,
+  from the title, unique within the kernel: a second calculator with the same
+  title gets ``<slug>-2``);
+- each control: ``calc-control`` and ``calc-control-<name>`` (``name`` is the
+  keyword of ``compute`` it feeds);
+- the result area: ``calc-result``.
+
+and registers itself in :data:`REGISTRY` (slug → calculator). The test moves
+a control in the page (keyboard or mouse), waits for the result to change,
+then asks the kernel for :func:`snapshot_json`: for each calculator the
+control values the kernel received, and the ``calc-out`` texts that a fresh
+``render(compute(**values))`` gives for them (:meth:`Calculator.expected_outputs`).
+The page must show exactly those texts, and a slider's readout must show the
+value the kernel holds.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import math
+import re
+from html.parser import HTMLParser
 from typing import Callable
 
 import ipywidgets as w
+
+#: Every calculator built in this kernel, by :attr:`Calculator.slug`.
+REGISTRY: dict[str, "Calculator"] = {}
+
+
+def slugify(text: str) -> str:
+    """Lower-case ``text`` with runs of other characters turned into ``-``
+    (``"Will it fit?"`` → ``"will-it-fit"``); ``"calculator"`` when nothing is left."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "calculator"
+
+
+class _CalcOutParser(HTMLParser):
+    """Collects the text inside each ``<span class="calc-out" data-key=…>``."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, str] = {}
+        self._stack: list[str | None] = []  # for each open span: its key, or None
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "span":
+            return
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        key = attrs.get("data-key") if "calc-out" in classes else None
+        self._stack.append(key)
+        if key is not None:
+            self.found[key] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        for key in self._stack:
+            if key is not None:
+                self.found[key] += data
+
+
+def calc_outputs(result_html: str) -> dict[str, str]:
+    """``{data-key: text}`` for every ``calc-out`` span in ``result_html``, with
+    whitespace collapsed the way the browser test reads ``textContent``."""
+    if not isinstance(result_html, str):
+        raise TypeError(f"result_html must be a str, got {type(result_html).__name__}")
+    parser = _CalcOutParser()
+    parser.feed(result_html)
+    parser.close()
+    return {key: " ".join(text.split()) for key, text in parser.found.items()}
+
+
+def _jsonable(value):
+    """A control value as JSON (numpy scalars → Python numbers, others → ``repr``)."""
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if hasattr(value, "item"):  # numpy scalar
+        return _jsonable(value.item())
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(x) for x in value]
+    return repr(value)
 
 
 class Calculator:
@@ -23,7 +113,9 @@ class Calculator:
     returns an HTML string. A ``ValueError`` or ``TypeError`` raised by
     ``compute`` is shown in the result area (``last_error`` keeps its text);
     the kernel never sees an exception. Optional ``chart`` returns an Altair
-    chart drawn into ``chart_out`` from the same result.
+    chart drawn into ``chart_out`` from the same result. The CSS classes and
+    :data:`REGISTRY` entry described in the module docstring let the browser
+    test find and check it.
     """
 
     def __init__(
@@ -34,19 +126,41 @@ class Calculator:
         chart: Callable[[object], object] | None = None,
         title: str = "",
     ):
+        if not isinstance(controls, dict) or not controls:
+            raise TypeError("controls must be a non-empty dict of {compute keyword: widget}")
+        if not callable(compute) or not callable(render):
+            raise TypeError("compute and render must be callables")
         self.controls = controls
         self.compute = compute
         self.render = render
         self.chart = chart
+        self.title = title
         self.result_html = w.HTML()
         self.chart_out = w.Output()
         self.last_result: object = None
         self.last_error: str | None = None
         header = [w.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         self.widget = w.VBox(header + [w.VBox(list(controls.values())), self.result_html, self.chart_out])
+        self.slug = self._register(title or getattr(compute, "__name__", "calculator"))
+        self.widget.add_class("course-calc")
+        self.widget.add_class(f"calc-{self.slug}")
+        self.result_html.add_class("calc-result")
+        for name, control in controls.items():
+            if hasattr(control, "add_class"):
+                control.add_class("calc-control")
+                control.add_class(f"calc-control-{slugify(name)}")
         for control in controls.values():
             control.observe(self.update, names="value")
         self.update()
+
+    def _register(self, name: str) -> str:
+        base = slugify(name)
+        slug, n = base, 1
+        while slug in REGISTRY:
+            n += 1
+            slug = f"{base}-{n}"
+        REGISTRY[slug] = self
+        return slug
 
     def values(self) -> dict[str, object]:
         return {name: control.value for name, control in self.controls.items()}
@@ -70,7 +184,50 @@ class Calculator:
 
                 display(self.chart(result))
 
+    def expected_outputs(self) -> dict[str, str]:
+        """The ``calc-out`` texts of a fresh ``render(compute(**values))`` for the
+        controls' current values (``{}`` when ``compute`` rejects them). This
+        does not touch the widgets: it is what the page must show."""
+        try:
+            result = self.compute(**self.values())
+        except (ValueError, TypeError):
+            return {}
+        return calc_outputs(self.render(result))
+
+    def state(self) -> dict:
+        """JSON-ready description for the browser test: slug, title, each
+        control (kind, value, bounds, options), the result now shown, its
+        ``calc-out`` texts, the expected texts, and the error if any."""
+        controls = {}
+        for name, control in self.controls.items():
+            info = {"kind": type(control).__name__, "value": _jsonable(control.value)}
+            for attr in ("min", "max", "step", "base", "readout_format"):
+                if hasattr(control, attr):
+                    info[attr] = _jsonable(getattr(control, attr))
+            if hasattr(control, "options"):
+                info["options"] = [str(label) for label in getattr(control, "_options_labels", ())]
+                info["label"] = _jsonable(getattr(control, "label", None))
+            controls[name] = info
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "controls": controls,
+            "shown": calc_outputs(self.result_html.value),
+            "expected": self.expected_outputs(),
+            "error": self.last_error,
+        }
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
+
+
+def snapshot() -> dict[str, dict]:
+    """:meth:`Calculator.state` of every calculator in :data:`REGISTRY`, by slug."""
+    return {slug: calc.state() for slug, calc in REGISTRY.items()}
+
+
+def snapshot_json() -> str:
+    """:func:`snapshot` as a JSON string (what the browser test reads from the kernel)."""
+    return json.dumps(snapshot(), sort_keys=True)
