@@ -162,3 +162,112 @@ def allreduce_bytes(n_bytes: float, n_devices: int) -> float:
     size = v.number("n_bytes", n_bytes, minimum=0.0)
     d = v.positive_int("n_devices", n_devices)
     return 2.0 * (d - 1) / d * size
+
+
+# ---------------------------------------------------------------- lesson 02: activations of the course's models
+
+
+def gpt_layer_activation_bytes(
+    seq_len: int, batch: int, hidden: int, n_heads: int, *, bytes_per_value: float = 2, dropout: bool = True
+) -> int:
+    """Activation bytes one GPT layer saves for backward, term by term as
+    Korthikanti et al. (2022, Reducing Activation Recomputation in Large
+    Transformer Models, section 4.1) derive them, with the value size and the
+    dropout masks made explicit. Lesson 02.
+
+    Per layer, ``bytes_per_value`` (p) for each saved value, 1 byte per dropout
+    mask element: attention keeps the QKV input, Q and K, the softmax output,
+    V and the output projection's input (5·s·b·h·p + a·s²·b·p); the MLP keeps
+    its input, the GELU input and the second Linear's input (9·s·b·h·p); the
+    two LayerNorms their inputs (2·s·b·h·p). Dropout adds a mask after
+    attention, one after the MLP (2·s·b·h) and one on the attention
+    probabilities plus its output (a·s²·b·(1 + p)). With ``p = 2`` and
+    dropout this is s·b·h·(34 + 5·a·s/h), :func:`transformer_activation_bytes`.
+    """
+    s = v.positive_int("seq_len", seq_len)
+    b = v.positive_int("batch", batch)
+    h = v.positive_int("hidden", hidden)
+    a = v.positive_int("n_heads", n_heads)
+    p = v.positive("bytes_per_value", bytes_per_value)
+    if not isinstance(dropout, bool):
+        raise TypeError(f"dropout must be True or False, got {dropout!r}")
+    total = s * b * h * 16 * p + a * s * s * b * p
+    if dropout:
+        total += 2 * s * b * h + a * s * s * b * (1 + p)
+    return math.ceil(total)
+
+
+def _sizes(model_or_sizes, keys: tuple[str, ...], what: str) -> dict[str, int]:
+    if isinstance(model_or_sizes, dict):
+        missing = [k for k in keys if k not in model_or_sizes]
+        if missing:
+            raise ValueError(f"model_or_sizes is missing {missing}; a {what} needs {list(keys)}")
+        return {k: v.positive_int(k, model_or_sizes[k]) for k in keys}
+    raise TypeError(f"model_or_sizes must be a {what} model or a dict with keys {list(keys)}, got {type(model_or_sizes).__name__}")
+
+
+def mlp_sizes(model_or_sizes) -> dict[str, int]:
+    """``{"d_in", "hidden", "depth"}`` of a :class:`course_lib.models.MLP` (read
+    from its Linear layers) or of a dict with those keys. Lesson 02."""
+    net = getattr(model_or_sizes, "net", None)
+    if net is not None and not isinstance(model_or_sizes, dict):
+        linears = [m for m in net if hasattr(m, "in_features")]
+        if len(linears) < 2:
+            raise TypeError("model_or_sizes must be a course_lib.models.MLP (a .net of Linear layers)")
+        return {"d_in": linears[0].in_features, "hidden": linears[0].out_features, "depth": len(linears) - 1}
+    return _sizes(model_or_sizes, ("d_in", "hidden", "depth"), "MLP")
+
+
+def tinygpt_sizes(model_or_sizes) -> dict[str, int]:
+    """``{"d_model", "n_heads", "n_layers"}`` of a :class:`course_lib.models.TinyGPT`
+    (or a :class:`course_lib.memory.Checkpointed` one) or of a dict. Lesson 02."""
+    model = getattr(model_or_sizes, "gpt", model_or_sizes)
+    if not isinstance(model, dict) and all(hasattr(model, k) for k in ("d_model", "n_heads", "n_layers")):
+        return {k: int(getattr(model, k)) for k in ("d_model", "n_heads", "n_layers")}
+    return _sizes(model_or_sizes, ("d_model", "n_heads", "n_layers"), "TinyGPT")
+
+
+def mlp_activation_bytes(model_or_sizes, batch: int, *, bytes_per_value: int = 4) -> int:
+    """Bytes :class:`course_lib.models.MLP` saves for backward with the default
+    loss ``output.sum()``: batch · (d_in + depth · hidden) · bytes.
+
+    Derived from what autograd saves: each Linear saves its input (the first
+    one saves the batch itself; the others the previous ReLU's output, which
+    that ReLU saved too: one storage) and its weight (a parameter, not
+    counted); ``sum`` saves only a shape. Lesson 02 checks it to the byte
+    against :func:`course_lib.memory.training_memory`.
+    """
+    sz = mlp_sizes(model_or_sizes)
+    b = v.positive_int("batch", batch)
+    p = v.positive_int("bytes_per_value", bytes_per_value)
+    return b * (sz["d_in"] + sz["depth"] * sz["hidden"]) * p
+
+
+def tinygpt_activation_bytes(model_or_sizes, batch: int, seq_len: int, *, checkpointing: bool = False) -> int:
+    """Bytes :class:`course_lib.models.TinyGPT` (float32) saves for backward
+    with the default loss ``output.sum()``. Lesson 02.
+
+    Each block saves exactly Korthikanti's terms with no dropout and 4-byte
+    values, :func:`gpt_layer_activation_bytes` (64·s·b·h + 4·a·s²·b), plus
+    two things a fused kernel would not keep: the causal mask (s² bools) and
+    the mean and reciprocal std of both LayerNorms (4·4·b·s). (The copies of
+    Q, K and V that ``matmul`` makes to batch the heads are the saved Q, K, V.)
+    Outside the blocks: the token ids (8·b·s, int64) and positions (8·s) the
+    embeddings save, the final LayerNorm's input and statistics (4·b·s·h +
+    8·b·s), and the head's input (4·b·s·h).
+
+    With ``checkpointing=True`` (:class:`course_lib.memory.Checkpointed`) a
+    block keeps only its input, 4·b·s·h.
+    """
+    sz = tinygpt_sizes(model_or_sizes)
+    b = v.positive_int("batch", batch)
+    s = v.positive_int("seq_len", seq_len)
+    if not isinstance(checkpointing, bool):
+        raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
+    h, a, layers = sz["d_model"], sz["n_heads"], sz["n_layers"]
+    if checkpointing:
+        block = 4 * b * s * h
+    else:
+        block = gpt_layer_activation_bytes(s, b, h, a, bytes_per_value=4, dropout=False) + s * s + 16 * b * s
+    outside = 8 * b * s + 8 * s + (4 * b * s * h + 8 * b * s) + 4 * b * s * h
+    return layers * block + outside
