@@ -202,7 +202,7 @@ def format_bytes(n: int) -> str:
     ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02."""
     n = v.number("n", n, minimum=0.0)
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size:
+        if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
             x = n / size
             return f"{x:.3g} {unit}" if x < 100 else f"{x:.0f} {unit}"
     return f"{int(n)} B"
