@@ -68,3 +68,195 @@ def attainable_flops(intensity: float, peak_flops: float, bandwidth: float) -> f
     """The roofline: min(peak, bandwidth × intensity) in FLOP/s."""
     i = v.positive("intensity", intensity)
     return min(v.positive("peak_flops", peak_flops), v.positive("bandwidth", bandwidth) * i)
+
+
+def compute_bound_batch(k: int, n: int, peak_flops: float, bandwidth: float, bytes_per_value: float = 2) -> int | None:
+    """Smallest batch B at which a (B x k)·(k x n) matmul reaches the ridge
+    point, i.e. :func:`course_lib.predict.arithmetic_intensity` (B, k, n) >=
+    peak / bandwidth; ``None`` when no batch gets there (the weights alone
+    cost more bytes than the ridge allows). Solves
+    2Bkn >= R·bytes·(Bk + kn + Bn) for B (Williams et al. 2009, *Roofline*;
+    Austin et al. 2025, *How to Scale Your Model*, where B ≈ R for large k, n).
+    Lesson 03.
+    """
+    import math
+
+    k, n = v.positive_int("k", k), v.positive_int("n", n)
+    bpv = v.positive("bytes_per_value", bytes_per_value)
+    ridge = ridge_point(peak_flops, bandwidth)
+    denominator = 2 * k * n - ridge * bpv * (k + n)
+    if denominator <= 0:
+        return None
+    b = max(1, math.ceil(ridge * bpv * k * n / denominator))
+    # guard against float rounding at the boundary
+    from .predict import arithmetic_intensity
+
+    while b > 1 and arithmetic_intensity(b - 1, k, n, bpv) >= ridge:
+        b -= 1
+    while arithmetic_intensity(b, k, n, bpv) < ridge:
+        b += 1
+    return b
+
+
+# ------------------------------------------------------------ this machine
+
+MEASURED_DTYPES = ("fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class MeasuredMachine:
+    """This machine's measured matmul FLOP/s per dtype and copy bandwidth.
+
+    ``flops`` maps ``"fp32"``, ``"bf16"``, ``"fp16"`` to FLOP/s (median of
+    repeats, one square matmul per dtype, size in ``sizes``); ``bandwidth``
+    is bytes read + written per second by a large tensor copy. Same
+    ``peak_flops(dtype)`` / ``bandwidth`` interface as :class:`Accelerator`,
+    so it goes on the same roofline. Lesson 03.
+    """
+
+    name: str
+    device: str
+    n_threads: int
+    flops: dict
+    sizes: dict
+    bandwidth: float
+    copy_bytes: int
+
+    def peak_flops(self, dtype: str = "fp32") -> float:
+        """Measured matmul FLOP/s for ``dtype`` (fp32, bf16 or fp16)."""
+        return self.flops[v.choice("dtype", dtype, MEASURED_DTYPES)]
+
+    def ridge(self, dtype: str = "fp32") -> float:
+        """This machine's ridge point in FLOP per byte for ``dtype``."""
+        return ridge_point(self.peak_flops(dtype), self.bandwidth)
+
+
+def _matmul_size(run, n: int, n_max: int) -> int:
+    """Double ``n`` while one matmul of that size takes under 7.5 ms (so the
+    next size, 8× the work, stays near 60 ms), up to ``n_max``."""
+    import time
+
+    while n < n_max:
+        run(n)  # warm-up for this size
+        start = time.perf_counter()
+        run(n)
+        if time.perf_counter() - start >= 0.0075:
+            break
+        n *= 2
+    return n
+
+
+def measure_machine(*, device=None, copy_mib: int | None = None, repeats: int = 5) -> MeasuredMachine:
+    """Measure this machine in about a second (≤ 3 s on a busy 2-core CPU).
+
+    Matmul FLOP/s per dtype: 2·n³ / median time of an (n x n)·(n x n) matmul
+    after warm-up (:func:`course_lib.measure.time_it`, ``repeats`` runs). n
+    starts at 128 (1024 on a GPU) and doubles while one matmul takes under
+    7.5 ms, up to 512 (8192 on a GPU), so a dtype that is slow here (fp16 and
+    bf16 on CPUs without 16-bit matmul instructions, reference/tooling.md)
+    is measured on a small size and stays quick. Bandwidth:
+    ``dst.copy_(src)`` of a ``copy_mib`` MiB fp32 tensor (64 on the CPU,
+    larger than its last-level cache; 512 on a GPU), counting bytes read plus
+    bytes written. These are what *this* code reaches, a lower bound on the
+    hardware's peak. Lesson 03.
+    """
+    import torch
+
+    from . import env
+    from .measure import time_it
+
+    dev = env.device() if device is None else torch.device(device)
+    repeats = v.positive_int("repeats", repeats)
+    on_gpu = dev.type == "cuda"
+    n_start, n_max = (1024, 8192) if on_gpu else (128, 512)
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
+    gen = torch.Generator().manual_seed(0)
+    flops, sizes = {}, {}
+    for name, dt in dtypes.items():
+        a = torch.randn(n_max, n_max, generator=gen).to(dev, dt)
+        b = torch.randn(n_max, n_max, generator=gen).to(dev, dt)
+
+        def run(n, a=a, b=b):
+            a[:n, :n] @ b[:n, :n]
+            sync()
+
+        n = _matmul_size(run, n_start, n_max)
+        x, y = a[:n, :n].contiguous(), b[:n, :n].contiguous()
+        timing = time_it(lambda: x @ y, warmup=1, repeats=repeats)
+        flops[name], sizes[name] = 2 * n**3 / timing.median, n
+        del a, b, x, y
+    mib = v.positive_int("copy_mib", copy_mib) if copy_mib is not None else (512 if on_gpu else 64)
+    src = torch.ones(mib * 2**20 // 4, device=dev)
+    dst = torch.empty_like(src)
+    timing = time_it(lambda: dst.copy_(src), warmup=2, repeats=repeats)
+    moved = 2 * src.numel() * 4
+    del src, dst
+    name = torch.cuda.get_device_name(dev) if on_gpu else f"this CPU ({env.cpu_model()})"
+    return MeasuredMachine(
+        name=name,
+        device=dev.type,
+        n_threads=torch.get_num_threads(),
+        flops=flops,
+        sizes=sizes,
+        bandwidth=moved / timing.median,
+        copy_bytes=moved,
+    )
+
+
+# ------------------------------------------------------------ the roofline chart
+
+
+def roofline_table(devices, dtype: str = "bf16", intensity_range=(0.1, 10_000.0)):
+    """Rows (device, intensity, attainable FLOP/s) that draw each device's
+    roofline: three points per device (the range's ends and the ridge), exact
+    on log-log axes. ``devices`` are :class:`Accelerator` or
+    :class:`MeasuredMachine` objects; a measured machine uses its own
+    ``dtype`` when it has it, else fp32. Lesson 03.
+    """
+    import pandas as pd
+
+    lo = v.positive("intensity_range[0]", intensity_range[0])
+    hi = v.positive("intensity_range[1]", intensity_range[1])
+    if hi <= lo:
+        raise ValueError(f"intensity_range must be increasing, got {intensity_range}")
+    rows = []
+    for d in devices:
+        if not isinstance(d, (Accelerator, MeasuredMachine)):
+            raise TypeError(f"devices must be Accelerator or MeasuredMachine objects, got {type(d).__name__}")
+        dt = dtype if not isinstance(d, MeasuredMachine) or dtype in MEASURED_DTYPES else "fp32"
+        peak, bw = d.peak_flops(dt), d.bandwidth
+        ridge = ridge_point(peak, bw)
+        label = f"{d.name} ({dt})"
+        for x in sorted({lo, min(max(ridge, lo), hi), hi}):
+            rows.append({"device": label, "intensity": x, "TFLOP/s": attainable_flops(x, peak, bw) / 1e12})
+    return pd.DataFrame(rows)
+
+
+def roofline_chart(devices, dtype: str = "bf16", points=None, title: str = "Roofline: attainable FLOP/s vs arithmetic intensity"):
+    """Log-log roofline of each device (see :func:`roofline_table`), with
+    optional ``points``: a DataFrame with columns ``label``, ``intensity``
+    (FLOP/byte) and ``TFLOP/s`` (e.g. a measured matmul). Lesson 03, 05.
+    """
+    import altair as alt
+
+    table = roofline_table(devices, dtype)
+    lines = (
+        alt.Chart(table)
+        .mark_line()
+        .encode(
+            x=alt.X("intensity", scale=alt.Scale(type="log"), title="arithmetic intensity (FLOP per byte)"),
+            y=alt.Y("TFLOP/s", scale=alt.Scale(type="log"), title="attainable TFLOP/s"),
+            color=alt.Color("device", sort=None),
+            tooltip=list(table.columns),
+        )
+    )
+    chart = lines
+    if points is not None:
+        dots = (
+            alt.Chart(points)
+            .mark_point(filled=True, size=70, color="black")
+            .encode(x="intensity", y="TFLOP/s", shape=alt.Shape("label", title="measured"), tooltip=list(points.columns))
+        )
+        chart = lines + dots
+    return chart.properties(width=460, height=280, title=title)

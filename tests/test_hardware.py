@@ -1,0 +1,93 @@
+"""Tests for course_lib.hardware: datasheet table, ridge point, the batch at
+which a matmul turns compute-bound, this machine's measurement, the roofline."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from course_lib import hardware as hw
+from course_lib.predict import arithmetic_intensity
+
+
+def test_table_has_the_listed_accelerators_with_sources():
+    for name in ("H100 SXM", "A100 80GB SXM", "L4", "T4"):
+        a = hw.accelerator(name)
+        assert a.source
+        assert a.bandwidth == pytest.approx(a.bandwidth_tbs * 1e12)
+    assert hw.accelerator("H100 SXM").peak_flops("bf16") == pytest.approx(989e12)
+    with pytest.raises(ValueError, match="fp8"):
+        hw.accelerator("A100 80GB SXM").peak_flops("fp8")
+    with pytest.raises(ValueError, match="name"):
+        hw.accelerator("H200")
+
+
+def test_ridge_point_by_hand():
+    # H100 bf16: 989e12 / 3.35e12 = 295.2 FLOP/byte
+    assert hw.ridge_point(989e12, 3.35e12) == pytest.approx(295.22, rel=1e-4)
+    assert hw.attainable_flops(10, 989e12, 3.35e12) == pytest.approx(33.5e12)
+    assert hw.attainable_flops(1000, 989e12, 3.35e12) == pytest.approx(989e12)
+    with pytest.raises(ValueError, match="bandwidth"):
+        hw.ridge_point(1e12, 0)
+
+
+def test_compute_bound_batch_is_the_smallest_batch_past_the_ridge():
+    h100 = hw.accelerator("H100 SXM")
+    ridge = hw.ridge_point(h100.peak_flops("bf16"), h100.bandwidth)
+    b = hw.compute_bound_batch(8192, 8192, h100.peak_flops("bf16"), h100.bandwidth, 2)
+    assert arithmetic_intensity(b, 8192, 8192, 2) >= ridge > arithmetic_intensity(b - 1, 8192, 8192, 2)
+    # closed form: B = R*2*k*n / (2kn - R*2*(k+n)) with k = n = 8192
+    k = 8192
+    assert b == math.ceil(ridge * 2 * k * k / (2 * k * k - ridge * 2 * 2 * k))
+    # for large layers the batch is close to the ridge (How to Scale Your Model: B ≈ R)
+    assert ridge < b < 1.1 * ridge
+
+
+def test_compute_bound_batch_none_when_layer_too_small():
+    # a 64x64 layer in bf16 can never reach intensity 295: at most 2*64*64/(2*(64+64)) = 32
+    assert hw.compute_bound_batch(64, 64, 989e12, 3.35e12, 2) is None
+    with pytest.raises(ValueError, match="k"):
+        hw.compute_bound_batch(0, 64, 1e12, 1e9)
+
+
+@pytest.fixture(scope="module")
+def machine():
+    return hw.measure_machine(repeats=3)
+
+
+def test_measure_machine_reports_positive_numbers_quickly(machine):
+    assert set(machine.flops) == {"fp32", "bf16", "fp16"}
+    assert all(f > 0 and math.isfinite(f) for f in machine.flops.values())
+    assert machine.bandwidth > 0
+    assert machine.copy_bytes == 2 * 64 * 2**20 or machine.device == "cuda"
+    assert machine.peak_flops("fp32") == machine.flops["fp32"]
+    assert machine.ridge("fp32") == pytest.approx(machine.flops["fp32"] / machine.bandwidth)
+    with pytest.raises(ValueError, match="dtype"):
+        machine.peak_flops("int8")
+
+
+def test_measure_machine_is_quick():
+    import time
+
+    start = time.perf_counter()
+    hw.measure_machine()
+    assert time.perf_counter() - start < 10  # the target is 3 s; generous on a shared machine
+
+
+def test_roofline_table_by_hand(machine):
+    l4 = hw.accelerator("L4")
+    t = hw.roofline_table([l4], "bf16", (1.0, 1000.0))
+    assert list(t["intensity"]) == pytest.approx([1.0, 121e12 / 0.30e12, 1000.0])
+    assert list(t["TFLOP/s"]) == pytest.approx([0.30, 121, 121])
+    both = hw.roofline_table([l4, machine], "bf16")
+    assert both["device"].nunique() == 2
+    with pytest.raises(TypeError, match="devices"):
+        hw.roofline_table(["L4"])
+    with pytest.raises(ValueError, match="increasing"):
+        hw.roofline_table([l4], "bf16", (10.0, 1.0))
+
+
+def test_roofline_chart_has_lines_and_points(machine):
+    pts = pd.DataFrame({"label": ["matmul"], "intensity": [5.0], "TFLOP/s": [0.01]})
+    spec = hw.roofline_chart([hw.accelerator("H100 SXM"), machine], points=pts).to_dict()
+    assert len(spec["layer"]) == 2
