@@ -48,8 +48,8 @@ class ModelPreset:
 PRESETS: dict[str, ModelPreset] = {
     p.name: p
     for p in (
-        ModelPreset("125M", 125_000_000, 12, 768, 12, 12, "GPT-3 Small: Brown et al. 2020, Language Models are Few-Shot Learners, Table 2.1"),
-        ModelPreset("1.3B", 1_300_000_000, 24, 2048, 24, 24, "GPT-3 XL: Brown et al. 2020, Table 2.1"),
+        ModelPreset("125M", 125_000_000, 12, 768, 12, 12, "OPT-125M: Zhang et al. 2022, OPT: Open Pre-trained Transformer Language Models, Table 1"),
+        ModelPreset("1.3B", 1_300_000_000, 24, 2048, 32, 32, "OPT-1.3B: Zhang et al. 2022, Table 1"),
         ModelPreset("7B", 7_000_000_000, 32, 4096, 32, 32, "Llama 2 7B: Touvron et al. 2023, Llama 2 (shape as LLaMA 7B)"),
         ModelPreset("13B", 13_000_000_000, 40, 5120, 40, 40, "Llama 2 13B: Touvron et al. 2023, Llama 2"),
         ModelPreset("70B", 70_000_000_000, 80, 8192, 64, 8, "Llama 2 70B: Touvron et al. 2023, Llama 2 (grouped-query attention, 8 KV heads)"),
