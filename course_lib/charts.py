@@ -84,11 +84,11 @@ def line(
 def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
     """Grouped bars of FLOPs per layer, forward vs forward+backward.
 
-    ``table`` has columns ``layer``, ``pass`` and ``GFLOPs``
-    (see lesson 01).
+    ``table`` has columns ``layer``, ``pass`` and ``MFLOPs`` (millions of
+    FLOPs) (see lesson 01).
     """
     return bar(
-        table, "layer", "GFLOPs", color="pass", xOffset="pass", title="FLOPs by layer: forward vs forward + backward"
+        table, "layer", "MFLOPs", color="pass", xOffset="pass", title="FLOPs by layer: forward vs forward + backward"
     )
 
 
@@ -100,5 +100,103 @@ def timing_bars(table: pd.DataFrame, title: str = "Wall time (median, with p10�
     """
     base = alt.Chart(table, title=title)
     bars = base.mark_bar().encode(x=alt.X("what", sort=None, title=None), y=alt.Y("median_ms", title="ms"), tooltip=list(table.columns))
-    errs = base.mark_errorbar().encode(x=alt.X("what", sort=None), y="p10_ms", y2="p90_ms")
+    errs = base.mark_errorbar().encode(x=alt.X("what", sort=None), y=alt.Y("p10_ms", title="ms"), y2="p90_ms")
     return (bars + errs).properties(width=320, height=220)
+
+
+def cumulative_cost_chart(scenario) -> alt.Chart:
+    """Cumulative spend over a deployment: the training step at day 0, then
+    the inference ramp, their total, and a rule at the break-even day.
+    ``scenario`` is a :class:`course_lib.cost.CostScenario`. Lesson 05.
+    """
+    from . import cost
+
+    table = cost.cumulative_cost(scenario)
+    table["$M"] = table["dollars"] / 1e6
+    lines = alt.Chart(table).mark_line().encode(
+        x=alt.X("day", title="days since deployment"),
+        y=alt.Y("$M", title="cumulative spend ($M)"),
+        color=alt.Color("series", sort=["training", "inference", "total"]),
+        tooltip=["series", "day", "$M"],
+    )
+    chart = lines
+    if scenario.break_even_day <= table["day"].max():
+        even = pd.DataFrame({"day": [scenario.break_even_day], "what": ["break-even"]})
+        chart = lines + alt.Chart(even).mark_rule(strokeDash=[4, 3], color="gray").encode(x="day", tooltip=["what", "day"])
+    return chart.properties(width=420, height=240, title="Training once, inference every day")
+
+
+def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
+    """Inference's share of lifetime spend against deployment years, one line
+    per traffic level. ``table`` has columns ``years``, ``traffic`` and
+    ``inference share`` (0–1). Lesson 05.
+    """
+    return (
+        alt.Chart(table, title="Inference's share of lifetime spend")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("years", title="deployment (years)"),
+            y=alt.Y("inference share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("traffic", sort=None),
+            tooltip=list(table.columns),
+        )
+        .properties(width=420, height=240)
+    )
+
+
+def lifetime_compute_chart(table: pd.DataFrame) -> alt.Chart:
+    """Lifetime FLOPs (training + inference) against model size at equal
+    quality, one line per inference demand, log-log. ``table`` has columns
+    ``params (B)``, ``inference tokens`` and ``lifetime FLOPs``. Lesson 05.
+    """
+    return (
+        alt.Chart(table, title="Lifetime compute at equal quality")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("params (B)", scale=alt.Scale(type="log"), title="model size (billions of parameters)"),
+            y=alt.Y("lifetime FLOPs", scale=alt.Scale(type="log")),
+            color=alt.Color("inference tokens", sort=None),
+            tooltip=list(table.columns),
+        )
+        .properties(width=420, height=260)
+    )
+
+
+def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = None) -> alt.Chart:
+    """Bars of how many gradients fall in each power-of-two bin, with a
+    vertical rule at each of ``limits`` (label → log2 value, e.g. fp16's
+    smallest subnormal at −24). ``table`` has columns ``log2 |gradient|``
+    and ``count`` (see ``course_lib.precision.log2_histogram``). Lesson 04.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    bars = (
+        alt.Chart(table, title="Gradient magnitudes against fp16's limits")
+        .transform_calculate(bin_end="datum['log2 |gradient|'] + 1")
+        .mark_bar()
+        .encode(x=alt.X("log2 |gradient|:Q", title="log2 |gradient| (bins of one power of two)"), x2="bin_end:Q",
+                y="count:Q", tooltip=list(table.columns))
+    )
+    layers = [bars]
+    if limits:
+        marks = pd.DataFrame({"limit": list(limits), "log2": list(limits.values())})
+        rule = alt.Chart(marks).mark_rule(color="#b00", strokeDash=[4, 3]).encode(x="log2:Q", tooltip=["limit", "log2"])
+        text = alt.Chart(marks).mark_text(align="left", dx=3, dy=-90, color="#b00").encode(x="log2:Q", text="limit")
+        layers += [rule, text]
+    return alt.layer(*layers).properties(width=460, height=220)
+
+
+def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) -> alt.Chart:
+    """Task accuracy against bits per weight, one line per ``scheme``, with a
+    dashed rule at the fp32 ``baseline``. ``table`` has columns ``bits``,
+    ``scheme`` and ``accuracy``. Lesson 04.
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    chart = line(table, "bits:O", "accuracy:Q", color="scheme:N", title="Accuracy after quantizing the weights")
+    if baseline is None:
+        return chart
+    rule = alt.Chart(pd.DataFrame({"fp32": [float(baseline)]})).mark_rule(strokeDash=[4, 3], color="gray").encode(
+        y="fp32:Q", tooltip=["fp32"]
+    )
+    return alt.layer(chart, rule)

@@ -39,11 +39,12 @@ def start(lab: str, exercises: int) -> None:
     _lab.update(name=lab, total=v.positive_int("exercises", exercises), results={})
 
 
-def exercise(number: int, title: str, answer: Callable[[], object], verify: Callable[[object], None]) -> bool:
+def exercise(number: int, title: str, answer: Callable[[], object], verify: Callable[[object], None]) -> None:
     """Run the learner's ``answer()`` and check it with ``verify(value)``.
 
-    Returns True on a pass, False when the exercise is not done yet; a wrong
-    answer raises ``AssertionError`` from ``verify``.
+    Prints a pass line, or a "not done yet" line when ``answer`` raises
+    ``NotImplementedError``; a wrong answer raises ``AssertionError`` from
+    ``verify``. The outcome is recorded for :func:`summary`.
     """
     if _lab["name"] is None:
         raise RuntimeError("call course_lib.check.start(lab, exercises) at the top of the lab first")
@@ -55,21 +56,23 @@ def exercise(number: int, title: str, answer: Callable[[], object], verify: Call
     except NotImplementedError as err:
         _lab["results"][number] = False
         print(f"⏳ Exercise {number} not done yet: {title}. {err}")
-        return False
+        return
     _lab["results"][number] = False
     verify(value)
     _lab["results"][number] = True
     print(f"✅ Exercise {number} passed: {title}")
-    return True
 
 
-def summary() -> str:
-    """Print and return the one line instructors and tests read:
+def results() -> dict[int, bool]:
+    """``{exercise number: passed}`` for the exercises run so far."""
+    return dict(_lab["results"])
+
+
+def summary() -> None:
+    """Print the one line instructors and tests read:
     ``<lab name>: X of Y exercises passed``."""
-    passed = sum(_lab["results"].values())
-    line = f"{_lab['name']}: {passed} of {_lab['total']} exercises passed"
-    print(line)
-    return line
+    passed = sum(results().values())
+    print(f"{_lab['name']}: {passed} of {_lab['total']} exercises passed")
 
 
 def expect_equal(got, want, hint: str) -> None:

@@ -104,6 +104,11 @@ class Timing:
         return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
     @property
+    def fastest(self) -> float:
+        """The quickest run: the least disturbed by other work on the machine."""
+        return min(self.samples)
+
+    @property
     def p10(self) -> float:
         return self.quantile(0.10)
 

@@ -1,0 +1,84 @@
+"""One training step and one inference call, written out (lessons 00 and 01).
+
+:func:`make_optimizer` builds the optimizers the course compares by name;
+:func:`training_step` does what training does and inference does not:
+forward, loss, backward, optimizer step. :func:`inference` is a forward pass
+under ``torch.inference_mode()``, which records no graph.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import _validate as v
+
+OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "adamw")
+
+
+def make_optimizer(name: str, params, lr: float = 1e-3) -> torch.optim.Optimizer:
+    """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"adam"`` or ``"adamw"``. Lessons 01–02."""
+    v.choice("name", name, OPTIMIZER_NAMES)
+    lr = v.positive("lr", lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    return torch.optim.AdamW(params, lr=lr)
+
+
+def loss_for(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for class logits (batch, classes) or LM logits (batch, seq, vocab)."""
+    if output.dim() == 3:
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), targets.reshape(-1))
+    return F.cross_entropy(output, targets)
+
+
+def training_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = loss_for,
+) -> float:
+    """Forward, loss, backward, optimizer step; returns the loss before the step. Lesson 01."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    optimizer.zero_grad(set_to_none=True)
+    loss = loss_fn(model(inputs), targets)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def inference(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """A forward pass under ``torch.inference_mode()``: no graph, no saved tensors. Lesson 01."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    with torch.inference_mode():
+        return model(inputs)
+
+
+def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
+    """Run ``fn()`` and return (number, bytes) of the distinct tensor storages
+    autograd saved for backward while it ran (parameters included). Lesson 01
+    uses it to show that a forward pass for training keeps tensors alive and
+    one under ``inference_mode`` keeps none; lesson 02 splits this further.
+    """
+    seen: dict = {}
+
+    def pack(t: torch.Tensor):
+        storage = t.untyped_storage()
+        seen[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return len(seen), sum(seen.values())

@@ -1,0 +1,79 @@
+"""Tiny models, generated data and the training step (course_lib.models, data, train)."""
+
+import pytest
+import torch
+
+from course_lib import data, models, train
+
+
+def test_mlp_shapes_and_seed():
+    a, b = models.MLP(seed=3), models.MLP(seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(models.MLP(seed=4).net[0].weight, a.net[0].weight)
+    assert a(torch.zeros(5, 32)).shape == (5, 4)
+    assert models.count_params(models.MLP(d_in=32, hidden=128, d_out=4, depth=2)) == (32 * 128 + 128) + (128 * 128 + 128) + (128 * 4 + 4)
+
+
+def test_tinygpt_shapes_and_params():
+    gpt = models.TinyGPT(vocab_size=64, d_model=64, n_heads=4, n_layers=2, max_seq_len=64)
+    assert gpt(torch.zeros(3, 10, dtype=torch.int64)).shape == (3, 10, 64)
+    d, V, S, L = 64, 64, 64, 2
+    per_block = (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 4 * d  # + 2 LayerNorms
+    assert models.count_params(gpt) == V * d + S * d + L * per_block + 2 * d + d * V
+    assert models.count_params(gpt, include_embeddings=False) == models.count_params(gpt) - V * d - S * d
+
+
+def test_tinygpt_is_causal():
+    gpt = models.TinyGPT(vocab_size=16, d_model=16, n_heads=2, n_layers=1, max_seq_len=8)
+    ids = torch.randint(0, 16, (1, 8), generator=torch.Generator().manual_seed(0))
+    changed = ids.clone()
+    changed[0, -1] = (changed[0, -1] + 1) % 16
+    with torch.no_grad():
+        assert torch.allclose(gpt(ids)[0, :-1], gpt(changed)[0, :-1])
+
+
+def test_data_is_deterministic_and_learnable_shape():
+    x1, y1 = data.make_classification(seed=1)
+    x2, y2 = data.make_classification(seed=1)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert x1.shape == (512, 32) and set(y1.unique().tolist()) <= {0, 1, 2, 3}
+    ids = data.make_tokens(n_seqs=4, seq_len=16, vocab_size=64, noise=0.0)
+    assert ids.shape == (4, 17)
+    assert torch.equal(ids[:, 1:], (3 * ids[:, :-1] + 1) % 64)
+
+
+def test_training_lowers_the_loss():
+    x, y = data.make_classification(n_samples=256, seed=0)
+    model = models.MLP()
+    opt = train.make_optimizer("adam", model.parameters(), lr=1e-2)
+    losses = [train.training_step(model, opt, x, y) for _ in range(50)]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_inference_records_nothing():
+    model, x = models.MLP(), torch.zeros(4, 32)
+    n, nbytes = train.saved_tensor_bytes(lambda: train.inference(model, x))
+    assert (n, nbytes) == (0, 0)
+    n, nbytes = train.saved_tensor_bytes(lambda: model(x))
+    # x (4x32), W1, ReLU out (4x128), W2, ReLU out (4x128), W3: the first weight is not saved (x needs no grad)
+    assert n == 5 and nbytes == 4 * (4 * 32 + 128 * 128 + 4 * 128 + 4 * 128 + 128 * 4)
+
+
+@pytest.mark.parametrize(
+    "call, exc, words",
+    [
+        (lambda: models.MLP(hidden=0), ValueError, "hidden"),
+        (lambda: models.MLP(seed=-1), ValueError, "seed"),
+        (lambda: models.TinyGPT(d_model=10, n_heads=4), ValueError, "d_model"),
+        (lambda: models.TinyGPT(max_seq_len=4)(torch.zeros(1, 5, dtype=torch.int64)), ValueError, "max_seq_len"),
+        (lambda: models.count_params("x"), TypeError, "model"),
+        (lambda: data.make_classification(n_classes=1), ValueError, "n_classes"),
+        (lambda: data.make_tokens(noise=1.5), ValueError, "noise"),
+        (lambda: train.make_optimizer("lion", []), ValueError, "name"),
+        (lambda: train.make_optimizer("sgd", [torch.zeros(1, requires_grad=True)], lr=0), ValueError, "lr"),
+        (lambda: train.training_step(models.MLP(), "opt", None, None), TypeError, "optimizer"),
+    ],
+)
+def test_bad_input(call, exc, words):
+    with pytest.raises(exc, match=words):
+        call()
