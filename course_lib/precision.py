@@ -1,0 +1,579 @@
+"""Number formats, quantization and mixed precision (lesson 04).
+
+- The format table: :func:`format_table` reads fp32, fp16, bf16 and the
+  fp8 types from ``torch.finfo`` (and int8 from ``torch.iinfo``); TF32 has
+  no torch dtype, so :func:`float_format` computes it from its bit layout
+  (1 sign, 8 exponent, 10 mantissa bits) with the IEEE 754 formulas.
+- Rounding: :func:`sequential_sum` adds numbers one at a time in a format,
+  the way a naive accumulator would.
+- Quantization: :func:`quantize` and :func:`dequantize` (symmetric integer
+  codes with one scale per tensor or per channel), :func:`quantization_error`,
+  :func:`quantize_linear_weights` for a whole model, :func:`weight_bytes`.
+- Mixed precision: :func:`train` (fp32, bf16 or fp16 autocast, with or without
+  loss scaling) and :func:`gradient_underflow` (how many gradients a 16-bit
+  backward pass loses to zero).
+- Speed: :func:`time_matmul`, :func:`cpu_half_precision_flags`.
+- The format explorer: :func:`format_explorer` (bits → range and epsilon).
+
+Sources: IEEE 754-2008 for the float formulas; Micikevicius et al. 2017,
+*Mixed Precision Training* (loss scaling, fp32 master weights);
+Micikevicius et al. 2022, *FP8 Formats for Deep Learning*.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import _validate as v
+
+# ---------------------------------------------------------------------------
+# Formats
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """A floating-point format: its bit layout and what that layout buys.
+
+    ``max``: the largest finite value; ``smallest_normal``: the smallest
+    positive number with full precision; ``smallest_subnormal``: the smallest
+    positive number at all (anything below half of it rounds to 0);
+    ``eps``: the gap between 1 and the next larger number (2^-mantissa_bits).
+    """
+
+    name: str
+    bits: int
+    exponent_bits: int
+    mantissa_bits: int
+    max: float
+    smallest_normal: float
+    smallest_subnormal: float
+    eps: float
+    source: str
+
+
+def float_format(exponent_bits: int, mantissa_bits: int, name: str = "custom") -> FloatFormat:
+    """The IEEE 754 layout with 1 sign bit, ``exponent_bits`` and ``mantissa_bits``.
+
+    With bias b = 2^(e-1) − 1: max = (2 − 2^-m)·2^b, smallest normal = 2^(1−b),
+    smallest subnormal = 2^(1−b−m), eps = 2^-m (IEEE 754-2008; the top exponent
+    is kept for inf and NaN). Matches ``torch.finfo`` for fp32, fp16, bf16 and
+    fp8 E5M2; fp8 E4M3 (``float8_e4m3fn``) gives up inf to reach 448 instead
+    of 240. Lesson 04 (TF32, the format explorer).
+    """
+    e = v.integer("exponent_bits", exponent_bits, minimum=2, maximum=11)
+    m = v.integer("mantissa_bits", mantissa_bits, minimum=0, maximum=52)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {name!r}")
+    bias = 2 ** (e - 1) - 1
+    return FloatFormat(
+        name=name,
+        bits=1 + e + m,
+        exponent_bits=e,
+        mantissa_bits=m,
+        max=(2.0 - 2.0**-m) * 2.0**bias,
+        smallest_normal=2.0 ** (1 - bias),
+        smallest_subnormal=2.0 ** (1 - bias - m),
+        eps=2.0**-m,
+        source=f"IEEE 754 formulas for 1/{e}/{m} bits",
+    )
+
+
+# name -> torch dtype, for the formats torch can store.
+TORCH_FLOATS: dict[str, torch.dtype] = {
+    "fp32": torch.float32,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+    "fp8_e4m3": torch.float8_e4m3fn,
+    "fp8_e5m2": torch.float8_e5m2,
+}
+
+FORMAT_NAMES = ("fp32", "tf32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2")
+
+
+def from_torch(name: str) -> FloatFormat:
+    """A :class:`FloatFormat` read from ``torch.finfo`` for a name in
+    :data:`TORCH_FLOATS`. The mantissa bits come from eps = 2^-m, the exponent
+    bits from what is left of ``bits``. Lesson 04.
+    """
+    dtype = TORCH_FLOATS[v.choice("name", name, TORCH_FLOATS)]
+    info = torch.finfo(dtype)
+    m = round(-math.log2(info.eps))
+    return FloatFormat(
+        name=name,
+        bits=info.bits,
+        exponent_bits=info.bits - 1 - m,
+        mantissa_bits=m,
+        max=float(info.max),
+        smallest_normal=float(info.smallest_normal),
+        smallest_subnormal=float(info.smallest_normal) * float(info.eps),
+        eps=float(info.eps),
+        source=f"torch.finfo({dtype})",
+    )
+
+
+def get_format(name: str) -> FloatFormat:
+    """One of :data:`FORMAT_NAMES`: from ``torch.finfo``, or TF32 from its bit
+    layout (TF32 is a tensor-core input format with no torch dtype). Lesson 04."""
+    v.choice("name", name, FORMAT_NAMES)
+    return float_format(8, 10, name="tf32") if name == "tf32" else from_torch(name)
+
+
+def int_range(bits: int) -> tuple[int, int]:
+    """(min, max) of a two's-complement signed integer of ``bits`` bits:
+    −2^(bits−1) … 2^(bits−1) − 1 (int8: −128…127, int4: −8…7). Lesson 04."""
+    b = v.integer("bits", bits, minimum=2, maximum=64)
+    return -(2 ** (b - 1)), 2 ** (b - 1) - 1
+
+
+def format_table():
+    """The lesson 04 table as a pandas DataFrame: one row per format in
+    :data:`FORMAT_NAMES` plus int8 (from ``torch.iinfo``) and int4 (from
+    :func:`int_range`; torch has no int4 arithmetic dtype). Floats give max,
+    smallest normal and eps; integers give their min and max code (the real
+    values are code × scale, see :func:`quantize`)."""
+    import pandas as pd
+
+    rows = []
+    for name in FORMAT_NAMES:
+        f = get_format(name)
+        rows.append(
+            {
+                "format": name,
+                "bits": f.bits,
+                "sign/exp/mantissa": f"1/{f.exponent_bits}/{f.mantissa_bits}",
+                "min": -f.max,
+                "max": f.max,
+                "smallest normal": f.smallest_normal,
+                "eps": f.eps,
+                "from": f.source,
+            }
+        )
+    i8 = torch.iinfo(torch.int8)
+    lo4, hi4 = int_range(4)
+    for name, bits, lo, hi, src in (
+        ("int8", i8.bits, i8.min, i8.max, "torch.iinfo(torch.int8)"),
+        ("int4", 4, lo4, hi4, "two's complement, 4 bits"),
+    ):
+        rows.append(
+            {"format": name, "bits": bits, "sign/exp/mantissa": "integer", "min": float(lo), "max": float(hi),
+             "smallest normal": float("nan"), "eps": float("nan"), "from": src}
+        )
+    return pd.DataFrame(rows).set_index("format")
+
+
+def representable(value: float, name: str) -> float:
+    """``value`` stored in format ``name`` (one of :data:`TORCH_FLOATS`) and
+    read back as a Python float: shows rounding, overflow to inf, saturation
+    (fp8 E4M3 has no inf and clamps to ±448) and underflow to 0. Lesson 04."""
+    x = v.number("value", value)
+    dtype = TORCH_FLOATS[v.choice("name", name, TORCH_FLOATS)]
+    return float(torch.tensor(x, dtype=torch.float64).to(dtype).to(torch.float64))
+
+
+def sequential_sum(values: torch.Tensor, dtype: torch.dtype) -> float:
+    """Add ``values`` one at a time into an accumulator of ``dtype``, rounding
+    after every addition, and return the total as a float.
+
+    This is what a naive low-precision accumulator does; ``torch.sum`` on a
+    half-precision tensor accumulates in fp32 instead (Micikevicius et al.
+    2017 recommend exactly that). Lesson 04.
+    """
+    if not isinstance(values, torch.Tensor) or values.dim() != 1:
+        raise TypeError("values must be a 1-D torch.Tensor")
+    if not values.is_floating_point():
+        raise TypeError(f"values must be a floating-point tensor, got {values.dtype}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    total = torch.zeros((), dtype=dtype)
+    for x in values.to(dtype):
+        total = total + x  # the result is rounded to dtype every time
+    return float(total)
+
+
+# ---------------------------------------------------------------------------
+# Integer quantization
+# ---------------------------------------------------------------------------
+
+
+def _float_tensor(name: str, x) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} must hold finite numbers (no NaN or inf)")
+    return x
+
+
+def quantize(x: torch.Tensor, bits: int, axis: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric integer quantization: ``x ≈ codes × scale``.
+
+    qmax = 2^(bits−1) − 1 (127 for 8 bits, 7 for 4 bits); scale = max|x| / qmax,
+    over the whole tensor (``axis=None``) or separately for each index along
+    ``axis`` (per channel: ``axis=0`` gives one scale per output row of a
+    Linear weight); codes = round(x / scale), clipped to −qmax…qmax and stored
+    as int8. Each value is then off by at most scale / 2 (half a step).
+    The scale has ``x``'s number of dimensions so it broadcasts against the codes.
+    An all-zero slice gets scale 1. Lesson 04.
+    """
+    x = _float_tensor("x", x).float()
+    bits = v.integer("bits", bits, minimum=2, maximum=8)
+    qmax = 2 ** (bits - 1) - 1
+    if axis is None:
+        amax = x.abs().max().reshape([1] * x.dim())
+    else:
+        axis = v.integer("axis", axis, minimum=-x.dim(), maximum=x.dim() - 1) % x.dim()
+        others = [d for d in range(x.dim()) if d != axis]
+        amax = x.abs().amax(dim=others, keepdim=True) if others else x.abs()
+    scale = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
+    codes = torch.clamp(torch.round(x / scale), -qmax, qmax).to(torch.int8)
+    return codes, scale
+
+
+def dequantize(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """The float32 values the codes stand for: ``codes × scale``. Lesson 04."""
+    if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.dtype == torch.bool:
+        raise TypeError(f"codes must be an integer torch.Tensor, got {getattr(codes, 'dtype', type(codes).__name__)}")
+    scale = _float_tensor("scale", scale)
+    return codes.to(torch.float32) * scale.float()
+
+
+@dataclass(frozen=True)
+class QuantError:
+    """Absolute rounding error of quantizing a tensor: the largest and the mean,
+    and the bound, half the largest step (max scale / 2)."""
+
+    bits: int
+    max_error: float
+    mean_error: float
+    bound: float
+
+
+def quantization_error(x: torch.Tensor, bits: int, axis: int | None = None) -> QuantError:
+    """Quantize ``x`` with :func:`quantize`, dequantize, and measure |x − x̂|. Lesson 04."""
+    codes, scale = quantize(x, bits, axis)
+    err = (dequantize(codes, scale) - x.float()).abs()
+    return QuantError(int(bits), float(err.max()), float(err.mean()), float(scale.max()) / 2)
+
+
+def weight_bytes(n_values: int, bits: int, n_scales: int = 0, scale_bytes: int = 4) -> int:
+    """Bytes to store ``n_values`` codes of ``bits`` bits packed together
+    (two int4 codes per byte), plus ``n_scales`` scales of ``scale_bytes``
+    bytes each (fp32 by default): ceil(n·bits/8) + n_scales·scale_bytes. Lesson 04."""
+    n = v.positive_int("n_values", n_values)
+    b = v.integer("bits", bits, minimum=1, maximum=64)
+    k = v.integer("n_scales", n_scales, minimum=0)
+    s = v.integer("scale_bytes", scale_bytes, minimum=1)
+    return math.ceil(n * b / 8) + k * s
+
+
+def _linears(model: nn.Module) -> list[nn.Linear]:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def linear_weight_count(model: nn.Module) -> tuple[int, int]:
+    """(number of Linear weight elements, number of Linear output rows) of
+    ``model``: what :func:`quantize_linear_weights` stores. Lesson 04."""
+    layers = _linears(model)
+    return sum(m.weight.numel() for m in layers), sum(m.out_features for m in layers)
+
+
+def quantize_linear_weights(model: nn.Module, bits: int, *, per_channel: bool = True) -> tuple[nn.Module, int]:
+    """A copy of ``model`` whose Linear weights went through
+    quantize → dequantize at ``bits`` bits, and the bytes those weights take
+    at that width (codes packed, plus one fp32 scale per output row, or one
+    per layer when ``per_channel=False``; see :func:`weight_bytes`).
+
+    Biases and every other parameter stay in fp32 and are not counted. The
+    copy computes in fp32 ("fake quantization"), so its accuracy is the
+    quantized model's accuracy; a real int8 kernel would also be faster. The
+    original model is not changed. Lesson 04.
+    """
+    bits = v.integer("bits", bits, minimum=2, maximum=8)
+    if not isinstance(per_channel, bool):
+        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
+    layers = _linears(model)
+    if not layers:
+        raise ValueError("model has no nn.Linear layers to quantize")
+    qmodel = copy.deepcopy(model)
+    n_bytes = 0
+    for layer in (m for m in qmodel.modules() if isinstance(m, nn.Linear)):
+        codes, scale = quantize(layer.weight.detach(), bits, axis=0 if per_channel else None)
+        with torch.no_grad():
+            layer.weight.copy_(dequantize(codes, scale).to(layer.weight.dtype))
+        n_bytes += weight_bytes(codes.numel(), bits, n_scales=scale.numel())
+    return qmodel, n_bytes
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of rows of ``x`` whose argmax logit equals the label in ``y``. Lesson 04."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    device = next(model.parameters()).device
+    return float((model(x.to(device)).argmax(dim=1).cpu() == y).float().mean())
+
+
+# ---------------------------------------------------------------------------
+# Mixed-precision training
+# ---------------------------------------------------------------------------
+
+PRECISIONS = ("fp32", "bf16", "fp16", "fp16_scaled")
+
+
+@dataclass(frozen=True)
+class TrainLog:
+    """What :func:`train` recorded: the loss at each step (as a float), the
+    steps the loss scaler skipped because a gradient overflowed to inf, and
+    the loss scale at the end (1.0 without a scaler)."""
+
+    precision: str
+    losses: tuple[float, ...]
+    skipped_steps: int
+    final_scale: float
+
+
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    precision: str = "fp32",
+    steps: int = 100,
+    batch: int = 128,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> TrainLog:
+    """Train ``model`` in place with Adam on cross-entropy, on minibatches of
+    (``x``, ``y``) drawn with a seeded generator, on the model's device.
+
+    ``precision``: ``"fp32"``; ``"bf16"`` or ``"fp16"``: matmuls in 16 bits under
+    ``torch.autocast`` while the weights (the master copy) and the optimizer
+    stay in fp32; ``"fp16_scaled"``: fp16 with ``torch.amp.GradScaler``, which
+    multiplies the loss by a large factor before backward, divides the
+    gradients by it before the step, and skips a step (halving the factor)
+    when a gradient overflowed (Micikevicius et al. 2017, loss scaling).
+    Lesson 04.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    precision = v.choice("precision", precision, PRECISIONS)
+    steps = v.positive_int("steps", steps)
+    batch = v.integer("batch", batch, minimum=1, maximum=len(x))
+    lr = v.positive("lr", lr)
+    device = next(model.parameters()).device
+    x, y = x.to(device), y.to(device)
+    dtype = {"fp32": None, "bf16": torch.bfloat16}.get(precision, torch.float16)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16_scaled")
+    g = torch.Generator().manual_seed(v.integer("seed", seed, minimum=0))
+    losses, skipped = [], 0
+    for _ in range(steps):
+        idx = torch.randperm(len(x), generator=g)[:batch].to(device)
+        with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        scaler.scale(loss).backward()  # without a scaler: loss.backward()
+        before = scaler.get_scale() if scaler.is_enabled() else 1.0
+        scaler.step(opt)  # without a scaler: opt.step()
+        scaler.update()
+        if scaler.is_enabled() and scaler.get_scale() < before:  # an inf was found: step skipped
+            skipped += 1
+        losses.append(float(loss.detach()))
+    final = scaler.get_scale() if scaler.is_enabled() else 1.0
+    return TrainLog(precision, tuple(losses), skipped, float(final))
+
+
+def gradients(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, dtype: torch.dtype | None = None, loss_scale: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One backward pass of the cross-entropy of ``model(x)`` against ``y``;
+    returns ``(weight_grads, activation_grads)``, each flattened to one fp32
+    vector and divided by ``loss_scale``. Activation gradients are those of
+    each Linear layer's output. With ``dtype`` (fp16 or bf16) the pass runs
+    under ``torch.autocast``, so those gradients were computed in 16 bits and
+    a value that underflowed there is exactly 0 here. ``.grad`` is left empty.
+    Lesson 04.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if dtype not in (None, torch.float16, torch.bfloat16):
+        raise ValueError(f"dtype must be None (fp32), torch.float16 or torch.bfloat16, got {dtype!r}")
+    scale = v.positive("loss_scale", loss_scale)
+    device = next(model.parameters()).device
+    acts: list[torch.Tensor] = []
+
+    def keep_output_grad(module, inputs, output):
+        output.register_hook(lambda grad: acts.append(grad.detach().float().flatten()))
+
+    hooks = [m.register_forward_hook(keep_output_grad) for m in model.modules() if isinstance(m, nn.Linear)]
+    try:
+        model.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+        (loss * scale).backward()
+    finally:
+        for h in hooks:
+            h.remove()
+    weights = torch.cat([p.grad.detach().float().flatten() for p in model.parameters() if p.grad is not None])
+    model.zero_grad(set_to_none=True)
+    return (weights / scale).cpu(), (torch.cat(acts) / scale).cpu()
+
+
+def log2_histogram(values: torch.Tensor, low: int = -50, high: int = 0):
+    """How many non-zero ``values`` fall in each bin [k, k+1) of log2|value|,
+    for k from ``low`` to ``high`` − 1 (values outside go to the end bins),
+    as a DataFrame with columns ``log2 |gradient|`` (k) and ``count``, for
+    :func:`course_lib.charts.gradient_histogram`. Lesson 04.
+    """
+    import pandas as pd
+
+    if not isinstance(values, torch.Tensor) or not values.is_floating_point():
+        raise TypeError("values must be a floating-point torch.Tensor")
+    low = v.integer("low", low)
+    high = v.integer("high", high, minimum=low + 1)
+    mags = values.detach().double().abs().flatten()
+    k = torch.floor(torch.log2(mags[mags > 0])).clamp(low, high - 1).long()
+    counts = torch.bincount(k - low, minlength=high - low)
+    return pd.DataFrame({"log2 |gradient|": list(range(low, high)), "count": counts.tolist()})
+
+
+@dataclass(frozen=True)
+class Underflow:
+    """Gradient elements of one backward pass at a loss scale: how many are
+    non-zero in fp32, how many of those came out exactly 0 from the 16-bit
+    pass ("lost"), and whether any overflowed to inf or NaN."""
+
+    loss_scale: float
+    weight_nonzero: int
+    weight_lost: int
+    activation_nonzero: int
+    activation_lost: int
+    overflow: bool
+
+
+def gradient_underflow(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, dtype: torch.dtype = torch.float16, loss_scale: float = 1.0
+) -> Underflow:
+    """Compare :func:`gradients` in fp32 with the same pass in ``dtype`` at
+    ``loss_scale``, at the same weights: count gradients that are non-zero in
+    fp32 but 0 in 16 bits (they fell below half of the smallest subnormal,
+    2^-25 for fp16, somewhere in backward), and flag overflow (a scaled
+    gradient above the format's max became inf). Lesson 04 (Micikevicius et
+    al. 2017, loss scaling).
+    """
+    if dtype not in (torch.float16, torch.bfloat16):
+        raise ValueError(f"dtype must be torch.float16 or torch.bfloat16, got {dtype!r}")
+    ref_w, ref_a = gradients(model, x, y)
+    low_w, low_a = gradients(model, x, y, dtype=dtype, loss_scale=loss_scale)
+    overflow = not (torch.isfinite(low_w).all() and torch.isfinite(low_a).all())
+    return Underflow(
+        float(loss_scale),
+        int((ref_w != 0).sum()),
+        int(((ref_w != 0) & (low_w == 0)).sum()),
+        int((ref_a != 0).sum()),
+        int(((ref_a != 0) & (low_a == 0)).sum()),
+        bool(overflow),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Speed
+# ---------------------------------------------------------------------------
+
+
+def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int = 5):
+    """Time an (n × n) @ (n × n) matmul in ``dtype`` on ``device`` with
+    :func:`course_lib.measure.time_it` (1 warm-up). Returns its ``Timing``.
+    Lesson 04."""
+    from .measure import time_it
+
+    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype!r}")
+    n = v.positive_int("n", n)
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
+    b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
+    return time_it(lambda: a @ b, warmup=1, repeats=v.positive_int("repeats", repeats))
+
+
+def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, bool]:
+    """Whether this CPU has instructions that compute in 16 bits:
+    ``{"bf16": avx512_bf16 or amx_bf16, "fp16": avx512_fp16 or amx_fp16}``,
+    read from the ``flags`` line of ``/proc/cpuinfo`` (False where unreadable).
+    Without them, bf16 and fp16 matmuls are converted to fp32 and back, or
+    run on a slow generic path. Lesson 04."""
+    try:
+        flags = next(
+            (line.split(":", 1)[1].split() for line in Path(cpuinfo).read_text().splitlines() if line.startswith("flags")),
+            [],
+        )
+    except OSError:
+        flags = []
+    return {
+        "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
+        "fp16": "avx512_fp16" in flags or "amx_fp16" in flags,
+    }
+
+
+# ---------------------------------------------------------------------------
+# The format explorer (a calculator)
+# ---------------------------------------------------------------------------
+
+
+def format_number(x: float) -> str:
+    """How the explorer prints a number: 4 significant digits (``65504``,
+    ``6.104e-05``). Lesson 04."""
+    return f"{v.number('x', x):.4g}"
+
+
+def _known_layouts() -> dict[tuple[int, int], str]:
+    return {(get_format(n).exponent_bits, get_format(n).mantissa_bits): n for n in FORMAT_NAMES}
+
+
+def render_format(f: FloatFormat) -> str:
+    """The explorer's result as HTML; each number sits in a
+    ``<span class="calc-out" data-key=...>`` holding :func:`format_number`'s text."""
+    known = _known_layouts().get((f.exponent_bits, f.mantissa_bits))
+    same = f" (the layout of {known})" if known else ""
+    if known and get_format(known).max != f.max:  # fp8 E4M3: no inf, so it reaches 448
+        same = (f" (the layout of {known}, whose torch dtype keeps no code for inf and so reaches "
+                f"{format_number(get_format(known).max)})")
+
+    def out(key: str, x: float) -> str:
+        return f'<span class="calc-out" data-key="{key}">{format_number(x)}</span>'
+
+    return (
+        f"<b>{f.bits} bits</b>: 1 sign, {f.exponent_bits} exponent, {f.mantissa_bits} mantissa{same}<br>"
+        f"largest: {out('max', f.max)} · smallest normal: {out('smallest_normal', f.smallest_normal)} · "
+        f"smallest subnormal: {out('smallest_subnormal', f.smallest_subnormal)}<br>"
+        f"epsilon (gap after 1): {out('eps', f.eps)} · about {out('digits', (f.mantissa_bits + 1) * math.log10(2))} "
+        f"significant decimal digits ((mantissa + 1) · log10 2)"
+    )
+
+
+def format_explorer(exponent_bits: int = 5, mantissa_bits: int = 10):
+    """A :class:`course_lib.widgets.Calculator`: sliders for exponent bits
+    (2–8) and mantissa bits (1–23) → range, smallest normal and epsilon from
+    :func:`float_format`. Lesson 04."""
+    import ipywidgets as w
+
+    from .widgets import Calculator
+
+    controls = {
+        "exponent_bits": w.IntSlider(value=exponent_bits, min=2, max=8, description="exponent bits"),
+        "mantissa_bits": w.IntSlider(value=mantissa_bits, min=1, max=23, description="mantissa bits"),
+    }
+    return Calculator(controls, float_format, render_format, title="Format explorer: bits → range and precision")
