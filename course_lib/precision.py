@@ -454,7 +454,8 @@ def log2_histogram(values: torch.Tensor, low: int = -50, high: int = 0):
 class Underflow:
     """Gradient elements of one backward pass at a loss scale: how many are
     non-zero in fp32, how many of those came out exactly 0 from the 16-bit
-    pass ("lost"), and whether any overflowed to inf or NaN."""
+    pass ("lost"), whether any overflowed to inf or NaN, and the relative
+    error of the weight gradients, ‖g16 − g32‖ / ‖g32‖ (inf after overflow)."""
 
     loss_scale: float
     weight_nonzero: int
@@ -462,6 +463,7 @@ class Underflow:
     activation_nonzero: int
     activation_lost: int
     overflow: bool
+    weight_error: float
 
 
 def gradient_underflow(
@@ -470,8 +472,9 @@ def gradient_underflow(
     """Compare :func:`gradients` in fp32 with the same pass in ``dtype`` at
     ``loss_scale``, at the same weights: count gradients that are non-zero in
     fp32 but 0 in 16 bits (they fell below half of the smallest subnormal,
-    2^-25 for fp16, somewhere in backward), and flag overflow (a scaled
-    gradient above the format's max became inf). Lesson 04 (Micikevicius et
+    2^-25 for fp16, somewhere in backward), flag overflow (a scaled
+    gradient above the format's max became inf), and measure how far the
+    weight gradients are from fp32's. Lesson 04 (Micikevicius et
     al. 2017, loss scaling).
     """
     if dtype not in (torch.float16, torch.bfloat16):
@@ -486,6 +489,7 @@ def gradient_underflow(
         int((ref_a != 0).sum()),
         int(((ref_a != 0) & (low_a == 0)).sum()),
         bool(overflow),
+        math.inf if overflow else float((low_w - ref_w).norm() / ref_w.norm()) if ref_w.any() else 0.0,
     )
 
 

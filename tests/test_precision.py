@@ -256,8 +256,10 @@ def test_gradient_underflow_and_loss_scaling():
     none = P.gradient_underflow(m, x, y)
     assert (none.activation_nonzero, none.activation_lost) == (1, 1)
     assert (none.weight_nonzero, none.weight_lost) == (1, 1)
+    assert none.weight_error == 1.0  # the only non-zero weight gradient became 0
     scaled = P.gradient_underflow(m, x, y, loss_scale=2.0**16)
     assert (scaled.activation_lost, scaled.weight_lost, scaled.overflow) == (0, 0, False)
+    assert scaled.weight_error < 1e-3  # fp16 keeps ~3 digits once in range
     bf16 = P.gradient_underflow(m, x, y, dtype=torch.bfloat16)
     assert bf16.activation_lost == 0  # bf16 has fp32's exponent range
     assert m.weight.grad is None
@@ -266,7 +268,8 @@ def test_gradient_underflow_and_loss_scaling():
 def test_too_large_a_loss_scale_overflows():
     m, x, _ = _confident_model()
     wrong = torch.tensor([1])  # gradient ≈ 1: × 2^20 is far above fp16's 65504
-    assert P.gradient_underflow(m, x, wrong, loss_scale=2.0**20).overflow
+    over = P.gradient_underflow(m, x, wrong, loss_scale=2.0**20)
+    assert over.overflow and over.weight_error == math.inf
     assert not P.gradient_underflow(m, x, wrong, loss_scale=2.0**8).overflow
 
 

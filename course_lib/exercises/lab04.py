@@ -1,0 +1,139 @@
+"""Verifiers for lab 04 (lessons/04_precision.ipynb).
+
+Expected values come from ``course_lib.precision`` (``quantize``,
+``get_format``, ``representable``, ``weight_bytes``) on the same tensor and
+model the lab builds, so they cannot drift from what the lesson teaches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .. import check, models, precision
+
+# The shapes the lab's exercises use (the lab notebook builds the same ones).
+WEIGHTS = {"rows": 8, "cols": 16, "seed": 4}
+MLP = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 3}
+GRADIENT = 2e-8
+BIG_VALUE = 70000.0
+
+
+def lab_weights() -> torch.Tensor:
+    """The 8 × 16 weight matrix of exercises 1 and 2: seeded, rows of different sizes."""
+    g = torch.Generator().manual_seed(WEIGHTS["seed"])
+    w = torch.randn(WEIGHTS["rows"], WEIGHTS["cols"], generator=g)
+    return w * torch.linspace(0.1, 2.0, WEIGHTS["rows"])[:, None]
+
+
+def lab_mlp() -> models.MLP:
+    """The MLP of exercise 4."""
+    return models.MLP(**MLP, seed=0)
+
+
+def verify_int4_quantize(answer) -> None:
+    """Exercise 1: ``(codes, scale)`` of symmetric INT4 quantization, one scale per row."""
+    check.expect_true(
+        isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(t, torch.Tensor) for t in answer),
+        "return a tuple (codes, scale) of two tensors.",
+    )
+    codes, scale = answer
+    w = lab_weights()
+    want_codes, want_scale = precision.quantize(w, 4, axis=0)
+    check.expect_true(
+        codes.shape == w.shape,
+        f"codes must have the weights' shape {tuple(w.shape)}, one code per weight.",
+    )
+    codes_f = codes.double()
+    check.expect_true(
+        bool((codes_f == codes_f.round()).all()),
+        "codes must be whole numbers: round w / scale to the nearest integer.",
+    )
+    check.expect_true(
+        int(codes_f.abs().max()) <= 7,
+        "symmetric INT4 codes run from −7 to 7 (q = 2^(bits−1) − 1): is your scale max|w| / 7?",
+    )
+    try:
+        scale_b = torch.as_tensor(scale, dtype=torch.float64).expand(w.shape)
+    except RuntimeError:
+        raise AssertionError("Not yet. Hint: scale must broadcast against w: one value per row, shape (rows, 1).") from None
+    check.expect_true(
+        bool(torch.allclose(scale_b[:, 0], want_scale[:, 0].double(), rtol=1e-5))
+        and bool((scale_b == scale_b[:, :1]).all()),
+        "use one scale per row (per output channel): scale = max|w| over the row / 7 (lesson 04, section 5).",
+    )
+    err = (codes_f * scale_b - w.double()).abs()
+    check.expect_true(
+        bool((err <= scale_b / 2 * (1 + 1e-5)).all()),
+        "some weights are off by more than half a step: round to the nearest code instead of truncating.",
+    )
+    check.expect_true(bool(torch.equal(codes_f, want_codes.double())), "compare with precision.quantize(w, 4, axis=0).")
+
+
+def verify_error_bound(answer) -> None:
+    """Exercise 2: the largest rounding error INT4 per-row quantization can make on the weights."""
+    _, scale = precision.quantize(lab_weights(), 4, axis=0)
+    check.expect_close(
+        answer,
+        float(scale.max()) / 2,
+        "rounding to the nearest code is off by at most half a step, and the step of each row is "
+        "its max|w| / 7; which row has the largest step? (lesson 04, section 5)",
+        rel=1e-5,
+    )
+
+
+def verify_loss_scale(answer) -> None:
+    """Exercise 3: (the gradient 2e-8 stored in fp16, the smallest power-of-two loss scale
+    that lifts it to fp16's smallest normal number)."""
+    check.expect_true(
+        isinstance(answer, tuple) and len(answer) == 2,
+        "return a tuple (value_in_fp16, loss_scale).",
+    )
+    stored, scale = answer
+    check.expect_close(
+        stored,
+        precision.representable(GRADIENT, "fp16"),
+        "store the gradient in fp16 and read it back (precision.representable or torch.tensor(...).half()): "
+        "compare it with half of fp16's smallest subnormal.",
+        abs_tol=0.0,
+    )
+    smallest_normal = precision.get_format("fp16").smallest_normal
+    want = 2.0 ** math.ceil(math.log2(smallest_normal / GRADIENT))
+    check.expect_close(
+        scale,
+        want,
+        "find the smallest power of two S with S × 2e-8 ≥ fp16's smallest *normal* number "
+        "(torch.finfo(torch.float16).smallest_normal), not the smallest subnormal and not GradScaler's default.",
+    )
+
+
+def verify_int4_model_bytes(answer) -> None:
+    """Exercise 4: bytes of the MLP's Linear weights at INT4 plus one fp32 scale per output row."""
+    n_weights, n_rows = precision.linear_weight_count(lab_mlp())
+    check.expect_equal(
+        answer,
+        precision.weight_bytes(n_weights, 4, n_scales=n_rows),
+        "count only the Linear weight matrices (not the biases), at half a byte each, then add 4 bytes "
+        "for each output row's scale (lesson 04, section 5).",
+    )
+
+
+def verify_formats_for_big_value(answer) -> None:
+    """Exercise 5: the torch float formats that store 70,000 within 1%."""
+    want = {
+        name
+        for name in precision.TORCH_FLOATS
+        if math.isfinite(precision.representable(BIG_VALUE, name))
+        and abs(precision.representable(BIG_VALUE, name) - BIG_VALUE) <= 0.01 * BIG_VALUE
+    }
+    try:
+        got = set(answer)
+    except TypeError:
+        raise AssertionError("Not yet. Hint: return a set (or list) of format names such as 'fp16'.") from None
+    check.expect_equal(
+        got,
+        want,
+        "a format must reach 70,000 (look at the max column of precision.format_table()) and must not "
+        "just clamp at its largest value: read each value back with precision.representable.",
+    )

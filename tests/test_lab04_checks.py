@@ -1,0 +1,129 @@
+"""Lab 04 verifiers: each accepts the right answer and rejects plausible wrong ones."""
+
+import math
+
+import pytest
+import torch
+
+from course_lib import precision
+from course_lib.exercises import lab04
+
+
+def _int4(w, q=7, rounding=torch.round, per_row=True):
+    amax = w.abs().amax(dim=1, keepdim=True) if per_row else w.abs().max()
+    scale = amax / q
+    return rounding(w / scale).clamp(-8, 8).to(torch.int8), scale
+
+
+# ---------------------------------------------------------------- exercise 1
+
+
+def test_int4_quantize_accepts_right_answers():
+    w = lab04.lab_weights()
+    lab04.verify_int4_quantize(_int4(w))
+    lab04.verify_int4_quantize(precision.quantize(w, 4, axis=0))
+    codes, scale = _int4(w)
+    lab04.verify_int4_quantize((codes.float(), scale))  # float codes that are whole numbers are fine
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda w: _int4(w, q=8),  # −8…7 mistaken for a symmetric range: codes reach 8
+        lambda w: _int4(w, q=15),  # unsigned 4-bit range
+        lambda w: _int4(w, rounding=torch.trunc),  # truncation: errors up to a whole step
+        lambda w: _int4(w, per_row=False),  # one scale for the whole tensor
+        lambda w: (w / (w.abs().amax(dim=1, keepdim=True) / 7), w.abs().amax(dim=1, keepdim=True) / 7),  # not rounded
+        lambda w: _int4(w)[0],  # codes only
+        lambda w: (_int4(w)[0][:4], _int4(w)[1]),  # wrong shape
+    ],
+)
+def test_int4_quantize_rejects_wrong_answers(wrong):
+    with pytest.raises(AssertionError):
+        lab04.verify_int4_quantize(wrong(lab04.lab_weights()))
+
+
+# ---------------------------------------------------------------- exercise 2
+
+
+def test_error_bound():
+    w = lab04.lab_weights()
+    right = float(w.abs().max()) / 7 / 2
+    lab04.verify_error_bound(right)
+    for wrong in (float(w.abs().max()) / 7, float(w.abs().max()) / 8 / 2, float(w.abs().max()) / 15 / 2,
+                  float(w.abs().amax(dim=1).mean()) / 7 / 2):
+        with pytest.raises(AssertionError):
+            lab04.verify_error_bound(wrong)
+
+
+def test_error_bound_rejects_non_numbers():
+    with pytest.raises(AssertionError):
+        lab04.verify_error_bound(None)
+    with pytest.raises(AssertionError):
+        lab04.verify_error_bound(float("nan"))
+
+
+# ---------------------------------------------------------------- exercise 3
+
+
+def test_loss_scale():
+    lab04.verify_loss_scale((0.0, 4096.0))
+    lab04.verify_loss_scale((0, 2**12))
+    for wrong in [
+        (2e-8, 4096.0),  # thought fp16 stores it
+        (2.0**-24, 4096.0),  # thought it rounds up to the smallest subnormal
+        (0.0, 4.0),  # lifted only to the smallest subnormal
+        (0.0, 65536.0),  # GradScaler's default, not the smallest
+        (0.0, 3052.0),  # not a power of two
+        (0.0, 2048.0),  # one power of two short
+    ]:
+        with pytest.raises(AssertionError):
+            lab04.verify_loss_scale(wrong)
+    with pytest.raises(AssertionError):
+        lab04.verify_loss_scale(4096.0)
+
+
+# ---------------------------------------------------------------- exercise 4
+
+
+def test_int4_model_bytes():
+    n_weights = 64 * 256 + 256 * 256 * 2 + 256 * 10
+    n_rows = 256 * 3 + 10
+    right = n_weights // 2 + 4 * n_rows
+    assert right == 78120
+    lab04.verify_int4_model_bytes(right)
+    n_bias = n_rows
+    for wrong in (
+        n_weights // 2,  # forgot the scales
+        (n_weights + n_bias) // 2 + 4 * n_rows,  # counted the biases
+        n_weights * 4 + 4 * n_rows,  # bits, not bytes
+        n_weights * 4,  # fp32 bytes
+        n_weights // 2 + 4 * 4,  # one scale per layer
+    ):
+        with pytest.raises(AssertionError):
+            lab04.verify_int4_model_bytes(wrong)
+
+
+# ---------------------------------------------------------------- exercise 5
+
+
+def test_formats_for_big_value():
+    lab04.verify_formats_for_big_value({"fp32", "bf16"})
+    lab04.verify_formats_for_big_value(["bf16", "fp32"])
+    for wrong in (
+        {"fp32", "bf16", "fp16"},  # fp16 tops out at 65,504
+        {"fp32", "bf16", "fp8_e4m3"},  # E4M3 clamps to 448: finite but wrong
+        {"fp32", "bf16", "fp8_e5m2"},
+        {"fp32"},  # bf16 has fp32's range
+    ):
+        with pytest.raises(AssertionError):
+            lab04.verify_formats_for_big_value(wrong)
+    with pytest.raises(AssertionError):
+        lab04.verify_formats_for_big_value(None)
+
+
+def test_expected_values_by_hand():
+    # the values the verifiers compute, derived independently
+    assert precision.representable(2e-8, "fp16") == 0.0  # below 2^-25
+    assert 2.0**11 * 2e-8 < 2.0**-14 <= 2.0**12 * 2e-8
+    assert math.isinf(precision.representable(70000.0, "fp16"))
