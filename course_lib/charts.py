@@ -174,14 +174,25 @@ def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = No
         alt.Chart(table, title="Gradient magnitudes against fp16's limits")
         .transform_calculate(bin_end="datum['log2 |gradient|'] + 1")
         .mark_bar()
-        .encode(x=alt.X("log2 |gradient|:Q", title="log2 |gradient| (bins of one power of two)"), x2="bin_end:Q",
-                y="count:Q", tooltip=list(table.columns))
+        .encode(
+            x=alt.X("log2 |gradient|:Q", title="log2 |gradient| (bins of one power of two)"),
+            x2="bin_end:Q",
+            y=alt.Y("count:Q", title="count"),
+            y2=alt.datum(0),
+            tooltip=list(table.columns),
+        )
     )
     layers = [bars]
     if limits:
-        marks = pd.DataFrame({"limit": list(limits), "log2": list(limits.values())})
+        marks = pd.DataFrame(
+            {"limit": list(limits), "log2": list(limits.values()), "ypix": [12 + 16 * i for i in range(len(limits))]}
+        )
         rule = alt.Chart(marks).mark_rule(color="#b00", strokeDash=[4, 3]).encode(x="log2:Q", tooltip=["limit", "log2"])
-        text = alt.Chart(marks).mark_text(align="left", dx=3, dy=-90, color="#b00").encode(x="log2:Q", text="limit")
+        text = (
+            alt.Chart(marks)
+            .mark_text(align="left", dx=4, color="#b00")
+            .encode(x="log2:Q", y=alt.Y("ypix:Q", scale=None), text="limit")
+        )
         layers += [rule, text]
     return alt.layer(*layers).properties(width=460, height=220)
 
@@ -193,10 +204,16 @@ def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) ->
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    chart = line(table, "bits:O", "accuracy:Q", color="scheme:N", title="Accuracy after quantizing the weights")
+    chart = (
+        alt.Chart(table, title="Accuracy after quantizing the weights (dashed: fp32)")
+        .mark_line(point=True)
+        .encode(x=alt.X("bits:O", axis=alt.Axis(labelAngle=0)), y=alt.Y("accuracy:Q", title="test accuracy"),
+                color="scheme:N", tooltip=list(table.columns))
+        .properties(width=420, height=240)
+    )
     if baseline is None:
         return chart
     rule = alt.Chart(pd.DataFrame({"fp32": [float(baseline)]})).mark_rule(strokeDash=[4, 3], color="gray").encode(
-        y="fp32:Q", tooltip=["fp32"]
+        y=alt.Y("fp32:Q", title="test accuracy"), tooltip=["fp32"]
     )
     return alt.layer(chart, rule)
