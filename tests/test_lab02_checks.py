@@ -1,0 +1,74 @@
+"""Lab 02 verifiers: each accepts the right answer and rejects plausible wrong ones."""
+
+import math
+
+import pytest
+
+from course_lib import check, measure, predict
+from course_lib.exercises import lab02
+from course_lib.models import count_params
+
+
+def test_adam_state():
+    model, x = lab02.lab_mlp()
+    n = 48 * 200 + 200 + 200 * 200 + 200 + 200 * 10 + 10
+    assert count_params(model) == n
+    lab02.verify_adam_state(8 * n)  # two fp32 moments per parameter
+    for wrong in (4 * n, 16 * n, 8 * (48 * 200 + 200 * 200 + 200 * 10), 8 * n + 4 * 6):
+        # one moment; the whole model state; biases forgotten; step counters counted
+        with pytest.raises(AssertionError, match="Hint"):
+            lab02.verify_adam_state(wrong)
+
+
+def test_largest_batch():
+    gpt = lab02.lab_gpt()
+    state = 16 * count_params(gpt)
+    seq = lab02.GPT["seq_len"]
+    right = max(b for b in range(1, 50) if state + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+    assert right == lab02.largest_batch()
+    lab02.verify_largest_batch(right)
+    # one too many; one too few; a float; model state forgotten
+    no_state = max(b for b in range(1, 50) if predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+    assert no_state != right
+    for wrong in (right + 1, right - 1, float(right), no_state, 0):
+        with pytest.raises(AssertionError):
+            lab02.verify_largest_batch(wrong)
+
+
+def test_kv_cache():
+    # 2 (K, V) x 2 bytes x head_dim 128 x 8 KV heads x 32 layers x 32,768 tokens x 4 sequences
+    right = 2 * 2 * 128 * 8 * 32 * 32768 * 4
+    lab02.verify_kv_cache(right)
+    for wrong in (right * 4, right // 2, right // 4):  # query heads instead of KV heads; K only; one sequence
+        with pytest.raises(AssertionError, match="Hint"):
+            lab02.verify_kv_cache(wrong)
+
+
+def test_sgd_vs_adam():
+    model, x = lab02.lab_mlp()
+    n = count_params(model)
+    lab02.verify_sgd_vs_adam({"sgd": 8 * n, "adam": 16 * n, "ratio": 2.0})
+    r = measure.training_memory(model, x, optimizer="adam")
+    s = measure.training_memory(model, x, optimizer="sgd")
+    with_act = {"sgd": s.total, "adam": r.total, "ratio": r.total / s.total}  # activations included
+    for wrong in (with_act, {"sgd": 8 * n, "adam": 16 * n, "ratio": 0.5}, {"sgd": 8 * n, "adam": 12 * n, "ratio": 1.5}, [8 * n, 16 * n]):
+        with pytest.raises(AssertionError):
+            lab02.verify_sgd_vs_adam(wrong)
+
+
+def test_seven_b_gpus():
+    assert lab02.seven_b_gpus() == math.ceil(112 / 80) == 2
+    lab02.verify_seven_b_gpus(2)
+    for wrong in (1, 1.4, 0.175):  # rounded down; not rounded; 14 GB of bf16 weights only
+        with pytest.raises(AssertionError, match="Hint"):
+            lab02.verify_seven_b_gpus(wrong)
+
+
+def test_not_done_is_reported(capsys):
+    check.start("lab02_memory", exercises=5)
+
+    def todo():
+        raise NotImplementedError("later")
+
+    check.exercise(1, "x", todo, lab02.verify_adam_state)
+    assert "not done yet" in capsys.readouterr().out
