@@ -369,3 +369,35 @@ def test_format_explorer_follows_its_sliders():
     calc.controls["mantissa_bits"].value = 40
     assert calc.controls["mantissa_bits"].value == 23
     assert calc.last_error is None
+
+
+# ---------------------------------------------------------------- charts (lesson 04)
+
+
+def test_gradient_histogram_chart():
+    from course_lib import charts
+
+    table = P.log2_histogram(torch.tensor([1e-9, 1e-6, 1e-3]), low=-40, high=0)
+    spec = charts.gradient_histogram(table, {"smallest subnormal": -24, "smallest normal": -14}).to_dict()
+    assert len(spec["layer"]) == 3  # bars, rules, labels
+    datasets = list(spec["datasets"].values())
+    assert any(len(d) == 40 and sum(r["count"] for r in d) == 3 for d in datasets)
+    assert any([r["log2"] for r in d] == [-24, -14] for d in datasets if d and "log2" in d[0])
+    assert len(charts.gradient_histogram(table).to_dict()["layer"]) == 1
+    with pytest.raises(TypeError, match="DataFrame"):
+        charts.gradient_histogram([1, 2])
+
+
+def test_quantization_accuracy_chart():
+    import pandas as pd
+
+    from course_lib import charts
+
+    table = pd.DataFrame({"bits": [2, 4, 8], "scheme": ["per channel"] * 3, "accuracy": [0.5, 0.8, 0.85]})
+    spec = charts.quantization_accuracy(table, baseline=0.84).to_dict()
+    values = [r for d in spec["datasets"].values() for r in d]
+    assert {"fp32": 0.84} in values
+    assert [r["accuracy"] for r in values if "accuracy" in r] == [0.5, 0.8, 0.85]
+    assert "layer" not in charts.quantization_accuracy(table).to_dict()
+    with pytest.raises(TypeError, match="DataFrame"):
+        charts.quantization_accuracy(None)
