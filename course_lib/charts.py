@@ -217,3 +217,38 @@ def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) ->
         y=alt.Y("fp32:Q", title="test accuracy"), tooltip=["fp32"]
     )
     return alt.layer(chart, rule)
+
+
+def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = "Memory per GPU by ZeRO stage") -> alt.Chart:
+    """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
+    memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
+    (see :func:`course_lib.zero_fit.stage_table`). Lesson 06."""
+    order = ["weights", "gradients", "optimizer state", "activations"]
+    data = table.assign(order=table["part"].map(order.index))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("stage", sort=None, title=None),
+        y=alt.Y("GB", stack="zero", title="memory per GPU (GB)"),
+        color=alt.Color("part", sort=order),
+        order="order",
+        tooltip=["stage", "part", alt.Tooltip("GB", format=".3g")],
+    )
+    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
+    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
+    return (bars + rule).properties(width=320, height=240, title=title)
+
+
+def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.Chart:
+    """p95 latency (ms, log scale) against arrival rate, one line per replica
+    count; optional dashed line at a latency target. ``table`` has columns
+    ``rate_rps``, ``replicas``, ``p95_ms`` (see
+    :func:`course_lib.serving.replica_sweep`). Lesson 06."""
+    lines = alt.Chart(table, title="Scale out: p95 latency vs request rate, by number of replicas").mark_line(point=True).encode(
+        x=alt.X("rate_rps", title="requests per second"),
+        y=alt.Y("p95_ms", scale=alt.Scale(type="log"), title="p95 latency (ms)"),
+        color=alt.Color("replicas:O", title="replicas"),
+        tooltip=list(table.columns),
+    )
+    if target_ms is None:
+        return lines.properties(width=420, height=240)
+    rule = alt.Chart(pd.DataFrame({"p95_ms": [target_ms]})).mark_rule(color="red", strokeDash=[4, 4]).encode(y="p95_ms")
+    return (lines + rule).properties(width=420, height=240)

@@ -1,0 +1,693 @@
+"""Real multi-process training on this machine: DDP (replicated) and FSDP (sharded).
+
+Lesson 06 uses this module to *measure* what the ZeRO formulas in
+:mod:`course_lib.predict` predict. :func:`run_training` starts ``world_size``
+worker processes on 127.0.0.1, joins them into one ``torch.distributed``
+process group (gloo on the CPU; the same worker code runs with NCCL on GPUs
+under ``torchrun``), trains the course's :class:`~course_lib.models.TinyGPT`
+for a few steps with
+
+- ``"ddp"``: ``DistributedDataParallel``, every rank holds the whole model,
+  its gradients and its AdamW state, and gradients are all-reduced (ZeRO
+  stage 0);
+- ``"fsdp"``: ``torch.distributed.fsdp.fully_shard`` (FSDP2), every rank
+  holds 1/N of the parameters, gradients and AdamW state; weights are
+  all-gathered before they are used and gradients reduce-scattered (ZeRO
+  stage 3),
+
+and returns what each rank measured: bytes of its local parameter, gradient
+and optimizer-state tensors (shards under FSDP), bytes saved for backward,
+bytes handed to each kind of collective per step (counted by wrapping
+``torch.distributed``'s collectives in the worker), and step time.
+
+Workers start from a fork server that imports torch once, so after the first
+run a launch takes a fraction of a second instead of re-importing torch in
+every process. Every wait has a timeout; a worker's exception is re-raised in
+the caller with its traceback; workers and the process group are always
+cleaned up. :func:`shutdown` stops the fork server (lessons call it last; it
+also runs at interpreter exit).
+
+The "will it fit?" calculator for N GPUs and a ZeRO stage is
+:func:`zero_fit` (pure) and :func:`zero_calculator` (widget).
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import html
+import multiprocessing as mp
+import multiprocessing.connection
+import os
+import statistics
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import torch
+
+from . import _validate as v
+
+STRATEGIES = ("ddp", "fsdp")
+# ZeRO stage each strategy implements (Rajbhandari et al. 2020): DDP replicates
+# everything (stage 0); fully_shard shards weights, gradients and optimizer
+# state (stage 3).
+STAGE_OF = {"single": 0, "ddp": 0, "fsdp": 3}
+MAX_WORLD_SIZE = 8
+WORKER_MB = 250  # resident memory of one torch worker process, measured ~150-250 MB
+DEFAULT_TIMEOUT_S = 120.0
+
+_COLLECTIVES = (
+    "all_reduce",
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_gather_single",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "reduce_scatter_single",
+    "broadcast",
+)
+# What each wrapped function is reported as.
+_KIND = {
+    "all_reduce": "all_reduce",
+    "all_gather": "all_gather",
+    "all_gather_into_tensor": "all_gather",
+    "all_gather_single": "all_gather",
+    "reduce_scatter": "reduce_scatter",
+    "reduce_scatter_tensor": "reduce_scatter",
+    "reduce_scatter_single": "reduce_scatter",
+    "broadcast": "broadcast",
+}
+
+
+# --------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class RankReport:
+    """What one rank measured (bytes are this rank's local tensors). Lesson 06.
+
+    ``collective_bytes`` maps a collective (``"all_reduce"``, ``"all_gather"``,
+    ``"reduce_scatter"``, ``"broadcast"``) to the bytes of the full tensor it
+    operated on per training step: the buffer of an all-reduce, the gathered
+    output of an all-gather, the input of a reduce-scatter. How many bytes the
+    wire carries follows from it (:func:`wire_bytes`). ``collective_calls``
+    counts the calls per step.
+    """
+
+    rank: int
+    world_size: int
+    strategy: str
+    params: int
+    grads: int
+    optimizer_state: int
+    activations: int
+    collective_bytes: dict
+    collective_calls: dict
+    step_times: tuple
+    losses: tuple
+    rss_bytes: int = 0
+
+    @property
+    def model_state(self) -> int:
+        """Parameters + gradients + optimizer state, the quantity ZeRO shards."""
+        return self.params + self.grads + self.optimizer_state
+
+    @property
+    def step_time(self) -> float:
+        """Median seconds per training step on this rank."""
+        return statistics.median(self.step_times)
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """All ranks of one :func:`run_training` for one strategy. Lesson 06."""
+
+    strategy: str
+    world_size: int
+    n_params: int
+    ranks: tuple = field(default_factory=tuple)
+
+    @property
+    def stage(self) -> int:
+        return STAGE_OF[self.strategy]
+
+    def rows(self) -> list[dict]:
+        """One dict per rank, in MiB-free integer bytes, for a DataFrame."""
+        return [
+            {
+                "strategy": self.strategy,
+                "world_size": self.world_size,
+                "rank": r.rank,
+                "params": r.params,
+                "grads": r.grads,
+                "optimizer_state": r.optimizer_state,
+                "model_state": r.model_state,
+                "activations": r.activations,
+                **{f"{k}_bytes": r.collective_bytes.get(k, 0) for k in ("all_reduce", "all_gather", "reduce_scatter")},
+            }
+            for r in self.ranks
+        ]
+
+
+def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
+    """Bytes each device sends in a ring collective over a tensor of ``n_bytes``
+    (the full tensor: the all-reduce buffer, the gathered output, the
+    reduce-scatter input): all-reduce 2·(N−1)/N·n_bytes, all-gather and
+    reduce-scatter (N−1)/N·n_bytes each (Patarasuk & Yuan 2009; Rajbhandari et
+    al. 2020, ZeRO, section 7). Lesson 06.
+    """
+    v.choice("collective", collective, ("all_reduce", "all_gather", "reduce_scatter"))
+    size = v.number("n_bytes", n_bytes, minimum=0.0)
+    d = v.positive_int("n_devices", n_devices)
+    if collective == "all_reduce":
+        from .predict import allreduce_bytes
+
+        return allreduce_bytes(size, d)
+    return (d - 1) / d * size
+
+
+def step_wire_bytes(report: RankReport) -> float:
+    """Bytes one rank sends per step, from its measured collective payloads
+    and :func:`wire_bytes`. Lesson 06."""
+    return sum(
+        wire_bytes(kind, report.collective_bytes.get(kind, 0), report.world_size)
+        for kind in ("all_reduce", "all_gather", "reduce_scatter")
+    )
+
+
+# --------------------------------------------------------------------------
+# Process management (shared with course_lib.serving)
+
+
+def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb: int = WORKER_MB) -> int:
+    """Validate a number of worker processes against what this machine can start:
+    at most :data:`MAX_WORLD_SIZE`, and enough free memory for
+    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Lesson 06.
+    """
+    n = v.positive_int(name, world_size)
+    if n > MAX_WORLD_SIZE:
+        raise ValueError(
+            f"{name} must be <= {MAX_WORLD_SIZE} worker processes on this machine, got {n}; "
+            "bigger worlds belong on a cluster (torchrun --nnodes ...)"
+        )
+    import psutil
+
+    free_mb = psutil.virtual_memory().available / 2**20
+    if n * per_worker_mb > free_mb:
+        raise ValueError(
+            f"{name}={n} needs about {n * per_worker_mb} MB ({per_worker_mb} MB per worker process) "
+            f"but only {free_mb:.0f} MB are free; use at most {int(free_mb // per_worker_mb)}"
+        )
+    return n
+
+
+def _stop_processes(procs) -> None:
+    """Terminate, then kill, every process still alive; join them all."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + 5.0
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join(5.0)
+    for p in procs:
+        try:
+            p.close()
+        except ValueError:
+            pass
+
+
+def _orphan_watch(parent: int) -> None:
+    """In a worker: exit if the process that started us is gone (never outlive it)."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _entry(target, rank, n, conn, queues, parent, args):
+    """Worker main: run ``target``, send ``("ok", value)`` or ``("error", traceback)``."""
+    _orphan_watch(parent)
+    try:
+        value = target(rank, n, queues, lambda info=None: conn.send(("ready", info)), *args)
+        conn.send(("ok", value))
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def launch(
+    target, n_workers: int, args: tuple = (), *, timeout_s: float = DEFAULT_TIMEOUT_S, feed=None, n_queues: int = 0
+) -> list:
+    """Start ``n_workers`` fresh Python processes (multiprocessing ``"spawn"``),
+    each running ``target(rank, n_workers, queues, ready, *args)``, and return
+    their return values in rank order. Lesson 06.
+
+    ``queues`` is a list of ``n_queues`` shared ``multiprocessing`` queues.
+    With ``feed``, this process waits until every worker has called
+    ``ready(info)`` once, then runs ``feed(queues, wait_ready, infos,
+    deadline)``: ``infos`` lists what each rank passed to ``ready``, and
+    ``wait_ready(ranks)`` blocks until each of those ranks has called
+    ``ready`` once more (the serving measurement sends its requests and
+    waits for each phase this way).
+
+    Every wait has a deadline: raises ``TimeoutError`` if the workers do not
+    all finish within ``timeout_s``, ``RuntimeError`` with the worker's
+    traceback if one raises, and ``RuntimeError`` with its exit code if one
+    dies. Whatever happens, every worker is terminated and joined before this
+    returns; a worker whose parent disappears exits by itself.
+    """
+    try:
+        return _launch(target, n_workers, args, timeout_s, feed, n_queues)
+    except BaseException as err:
+        err.__traceback__ = None  # drop _launch's frame: it holds the queues, whose semaphores must go first
+        raise
+    finally:
+        gc.collect()
+        shutdown()  # the resource tracker that "spawn" starts: nothing of ours outlives the call
+
+
+def _launch(target, n_workers, args, timeout_s, feed, n_queues) -> list:
+    n = check_world_size(n_workers, name="n_workers")
+    timeout_s = v.positive("timeout_s", timeout_s)
+    n_queues = v.integer("n_queues", n_queues, minimum=0)
+    ctx = mp.get_context("spawn")  # fresh interpreters: fork from a threaded kernel can deadlock
+    queues = [ctx.Queue() for _ in range(n_queues)]
+    pipes = [ctx.Pipe(duplex=False) for _ in range(n)]
+    procs = [
+        ctx.Process(target=_entry, args=(target, r, n, pipes[r][1], queues, os.getpid(), args), daemon=True)
+        for r in range(n)
+    ]
+    started: list = []
+    results: dict[int, object] = {}
+    readies: list[list] = [[] for _ in range(n)]
+    deadline = time.monotonic() + timeout_s
+
+    def pump(done) -> None:
+        """Handle worker messages until ``done()`` is true."""
+        while not done():
+            pending = {pipes[r][0]: r for r in range(n) if r not in results}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"workers {sorted(pending.values())} did not finish within timeout_s={timeout_s:g} s"
+                )
+            for conn in mp.connection.wait(list(pending), timeout=min(remaining, 1.0)):
+                rank = pending[conn]
+                try:
+                    kind, value = conn.recv()
+                except (EOFError, OSError):
+                    procs[rank].join(1.0)
+                    raise RuntimeError(
+                        f"worker {rank} died (exit code {procs[rank].exitcode}) before reporting"
+                    ) from None
+                if kind == "error":
+                    raise RuntimeError(f"worker {rank} failed:\n{value}")
+                if kind == "ready":
+                    readies[rank].append(value)
+                else:
+                    results[rank] = value
+
+    try:
+        for p in procs:
+            p.start()
+            started.append(p)
+        for _, child_end in pipes:
+            child_end.close()  # so a dead worker reads as EOF here
+        if feed is not None:
+            pump(lambda: all(readies))
+
+            def wait_ready(ranks):
+                ranks = list(ranks)
+                want = {r: len(readies[r]) + 1 for r in ranks}
+                pump(lambda: all(len(readies[r]) >= want[r] for r in ranks))
+
+            feed(queues, wait_ready, [readies[r][0] for r in range(n)], deadline)
+        pump(lambda: len(results) == n)
+        for p in started:
+            p.join(max(0.1, deadline - time.monotonic()))
+        return [results[r] for r in range(n)]
+    finally:
+        _stop_processes(started)
+        for parent_end, _ in pipes:
+            parent_end.close()
+        for q in queues:
+            q.close()
+            if len(results) == n:
+                q.join_thread()  # every item was read: the feeder thread ends at once
+            else:
+                q.cancel_join_thread()  # a dead reader would block it forever
+
+
+def shutdown() -> None:
+    """Stop multiprocessing's helper process (the resource tracker that every
+    "spawn" start uses), so nothing this module started outlives a lesson.
+    :func:`launch` calls it when it returns; safe to call any number of
+    times; also runs at interpreter exit. Lesson 06."""
+    try:
+        from multiprocessing import resource_tracker
+
+        resource_tracker._resource_tracker._stop()
+    except Exception:  # pragma: no cover - not started, or already stopped
+        pass
+
+
+atexit.register(shutdown)
+
+
+def worker_processes() -> list[int]:
+    """Process ids of this process's living children. Empty after
+    :func:`run_training` or :func:`course_lib.serving.serve` return and
+    :func:`shutdown` ran. Lesson 06 and its tests use it to show no process
+    is left behind."""
+    import psutil
+
+    alive = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p.pid)
+        except psutil.Error:
+            pass
+    return sorted(alive)
+
+
+# --------------------------------------------------------------------------
+# The worker
+
+
+class _Counter:
+    """Wraps ``torch.distributed``'s collectives to count calls and tensor bytes."""
+
+    def __init__(self):
+        self.bytes: dict[str, int] = {}
+        self.calls: dict[str, int] = {}
+        self.enabled = False
+        self._depth = 0
+        self._saved: dict[str, object] = {}
+
+    def reset(self) -> None:
+        self.bytes, self.calls = {}, {}
+
+    def _payload(self, name: str, args, kwargs) -> int:
+        def nbytes(t) -> int:
+            if isinstance(t, (list, tuple)):
+                return sum(nbytes(x) for x in t)
+            return t.numel() * t.element_size() if isinstance(t, torch.Tensor) else 0
+
+        if name in ("all_gather_into_tensor", "all_gather_single"):
+            out = kwargs.get("output_tensor", args[0] if args else None)
+            return nbytes(out)
+        if name == "all_gather":
+            return nbytes(kwargs.get("tensor_list", args[0] if args else None))
+        if name in ("reduce_scatter_tensor", "reduce_scatter_single"):
+            inp = kwargs.get("input", args[1] if len(args) > 1 else None)
+            return nbytes(inp)
+        if name == "reduce_scatter":
+            return nbytes(kwargs.get("input_list", args[1] if len(args) > 1 else None))
+        return nbytes(kwargs.get("tensor", args[0] if args else None))
+
+    def install(self) -> None:
+        import torch.distributed as dist
+
+        for name in _COLLECTIVES:
+            fn = getattr(dist, name, None)
+            if fn is None:
+                continue
+            self._saved[name] = fn
+
+            def wrapped(*args, __fn=fn, __name=name, **kwargs):
+                outer = self._depth == 0
+                if outer and self.enabled:
+                    kind = _KIND[__name]
+                    self.bytes[kind] = self.bytes.get(kind, 0) + self._payload(__name, args, kwargs)
+                    self.calls[kind] = self.calls.get(kind, 0) + 1
+                self._depth += 1
+                try:
+                    return __fn(*args, **kwargs)
+                finally:
+                    self._depth -= 1
+
+            setattr(dist, name, wrapped)
+
+    def uninstall(self) -> None:
+        import torch.distributed as dist
+
+        for name, fn in self._saved.items():
+            setattr(dist, name, fn)
+        self._saved = {}
+
+
+def _local_bytes(t) -> int:
+    if t is None:
+        return 0
+    local = t.to_local() if hasattr(t, "to_local") else t
+    return local.numel() * local.element_size()
+
+
+def _optimizer_bytes(opt: torch.optim.Optimizer) -> int:
+    """Bytes of optimizer-state tensors with at least one element per parameter
+    element (AdamW's two moments); 0-dim bookkeeping such as ``step`` excluded."""
+    total = 0
+    for p, state in opt.state.items():
+        for t in state.values():
+            if isinstance(t, torch.Tensor) and t.dim() > 0:
+                total += _local_bytes(t)
+    return total
+
+
+def _storage_key(t: torch.Tensor):
+    try:
+        local = t.to_local() if hasattr(t, "to_local") else t
+        s = local.untyped_storage()
+        return (s.data_ptr(), s.nbytes())
+    except Exception:  # tensors without storage (e.g. meta)
+        return None
+
+
+def _batch(rank: int, world_size: int, config: dict):
+    """This rank's micro-batch: ``batch`` sequences of its own (inputs, next-token targets)."""
+    from .data import make_tokens
+
+    b = config["batch"]
+    # one fixed pool for every world size, so rank r's data does not depend on how many ranks there are
+    ids = make_tokens(n_seqs=b * MAX_WORLD_SIZE, seq_len=config["seq_len"], vocab_size=config["vocab_size"], seed=0)
+    mine = ids[rank * b : (rank + 1) * b]
+    return mine[:, :-1].contiguous(), mine[:, 1:].contiguous()
+
+
+def _model(config: dict):
+    from .models import TinyGPT
+
+    return TinyGPT(
+        vocab_size=config["vocab_size"],
+        d_model=config["d_model"],
+        n_heads=config["n_heads"],
+        n_layers=config["n_layers"],
+        max_seq_len=config["seq_len"],
+        seed=0,
+    )
+
+
+def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> RankReport:
+    """Train ``net`` (wrapping ``model``) with AdamW: one warm-up step that creates
+    the optimizer state and records activation bytes, then ``steps`` timed
+    steps with the collectives counted."""
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.functional.cross_entropy
+
+    def step(saved: dict | None) -> float:
+        opt.zero_grad(set_to_none=True)
+        if saved is None:
+            logits = net(x)
+        else:
+            params = {_storage_key(p) for p in net.parameters()}
+
+            def pack(t):
+                key = _storage_key(t)
+                # FSDP's unsharded weights are module attributes only during forward: look them up live
+                if key is not None and key not in params and key not in {_storage_key(p) for p in model.parameters()}:
+                    saved[key] = key[1]
+                return t
+
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                logits = net(x)
+                loss = loss_fn(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        if saved is None:
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    saved: dict = {}
+    step(saved)
+    if counter is not None:
+        import torch.distributed as dist
+
+        dist.barrier()
+        counter.reset()
+        counter.enabled = True
+    times, losses = [], []
+    for _ in range(config["steps"]):
+        start = time.perf_counter()
+        losses.append(step(None))
+        times.append(time.perf_counter() - start)
+    steps = config["steps"]
+    counted_bytes = counter.bytes if counter is not None else {}
+    counted_calls = counter.calls if counter is not None else {}
+    if counter is not None:
+        counter.enabled = False
+    import resource
+
+    return RankReport(
+        rank=rank,
+        world_size=world_size,
+        strategy=strategy,
+        params=sum(_local_bytes(p) for p in net.parameters()),
+        grads=sum(_local_bytes(p.grad) for p in net.parameters()),
+        optimizer_state=_optimizer_bytes(opt),
+        activations=int(sum(saved.values())),
+        collective_bytes={k: b // steps for k, b in counted_bytes.items()},
+        collective_calls={k: c // steps for k, c in counted_calls.items()},
+        step_times=tuple(times),
+        losses=tuple(losses),
+        rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # peak RSS (Linux: KiB)
+    )
+
+
+def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
+    """One rank: join the gloo process group, train each strategy, return its
+    reports; the process group is always destroyed."""
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)  # one core per rank: the ranks share this machine's cores
+    counter = _Counter()
+    timeout = timedelta(seconds=config["timeout_s"])
+    try:
+        store = dist.TCPStore("127.0.0.1", port, world_size, is_master=False, timeout=timeout)
+        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
+        counter.install()
+        x, y = _batch(rank, world_size, config)
+        reports = []
+        for strategy in strategies:
+            model = _model(config)
+            if strategy == "ddp":
+                from torch.nn.parallel import DistributedDataParallel as DDP
+
+                net = DDP(model)
+
+                def allreduce_hook(_state, bucket):
+                    # What DDP does by default, through dist.all_reduce so the counter sees it:
+                    # average the gradient bucket over the ranks with one all-reduce.
+                    buf = bucket.buffer().div_(world_size)
+                    return dist.all_reduce(buf, async_op=True).get_future().then(lambda f: f.value()[0])
+
+                net.register_comm_hook(None, allreduce_hook)
+            else:
+                from torch.distributed.fsdp import fully_shard
+
+                for block in model.blocks:
+                    fully_shard(block)  # each block is one unit: gathered just before it runs
+                net = fully_shard(model)  # the rest (embeddings, final norm, head) is the root unit
+            reports.append(_measure(net, model, x, y, config, counter, rank, world_size, strategy))
+            del net, model
+            dist.barrier()
+        return reports
+    finally:
+        counter.uninstall()
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, timeout_s) -> dict:
+    config = {
+        "steps": v.positive_int("steps", steps),
+        "batch": v.positive_int("batch", batch),
+        "seq_len": v.positive_int("seq_len", seq_len),
+        "d_model": v.positive_int("d_model", d_model),
+        "n_layers": v.positive_int("n_layers", n_layers),
+        "n_heads": v.positive_int("n_heads", n_heads),
+        "vocab_size": v.integer("vocab_size", vocab_size, minimum=2),
+        "timeout_s": v.positive("timeout_s", timeout_s),
+    }
+    if config["d_model"] % config["n_heads"]:
+        raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
+    return config
+
+
+def run_single(
+    *, steps: int = 2, batch: int = 4, seq_len: int = 32, d_model: int = 64, n_layers: int = 2, n_heads: int = 4,
+    vocab_size: int = 64,
+) -> TrainingRun:
+    """The one-device baseline, in this process (no process group, no
+    collectives): the same model, micro-batch, optimizer and measurements as
+    one rank of :func:`run_training`. ``strategy`` is ``"single"``. Lesson 06.
+    """
+    config = _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, DEFAULT_TIMEOUT_S)
+    from .models import count_params
+
+    model = _model(config)
+    x, y = _batch(0, 1, config)
+    report = _measure(model, model, x, y, config, None, 0, 1, "single")
+    return TrainingRun(strategy="single", world_size=1, n_params=count_params(model), ranks=(report,))
+
+
+def run_training(
+    world_size: int,
+    strategies=STRATEGIES,
+    *,
+    steps: int = 2,
+    batch: int = 4,
+    seq_len: int = 32,
+    d_model: int = 64,
+    n_layers: int = 2,
+    n_heads: int = 4,
+    vocab_size: int = 64,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, TrainingRun]:
+    """Train :class:`~course_lib.models.TinyGPT` with AdamW (fp32) on
+    ``world_size`` CPU processes joined by gloo, once per strategy in
+    ``strategies`` (``"ddp"``, ``"fsdp"``), and return ``{strategy: TrainingRun}``.
+
+    Each rank trains on its own ``batch`` sequences of
+    :func:`~course_lib.data.make_tokens` (data parallelism: the global batch
+    is ``batch * world_size``) with one thread. One warm-up step creates the
+    optimizer state and measures activation bytes; the next ``steps`` are
+    timed and their collectives counted. The workers are fresh processes
+    (each imports torch: a few seconds); see :func:`launch` for the timeouts
+    and the clean-up. Lesson 06.
+    """
+    n = check_world_size(world_size)
+    if isinstance(strategies, str):
+        strategies = (strategies,)
+    if not isinstance(strategies, (tuple, list)) or not strategies:
+        raise ValueError(f"strategies must be one or more of {list(STRATEGIES)}, got {strategies!r}")
+    strategies = tuple(v.choice("strategies", s, STRATEGIES) for s in strategies)
+    config = _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, timeout_s)
+    import torch.distributed as dist
+
+    from .models import count_params
+
+    n_params = count_params(_model(config))
+    # This process holds the rendezvous store, so its port is taken before any worker starts (no race).
+    store = dist.TCPStore(
+        "127.0.0.1", 0, None, is_master=True, timeout=timedelta(seconds=timeout_s), wait_for_workers=False
+    )
+    try:
+        per_rank = launch(_train_worker, n, (store.port, strategies, config), timeout_s=timeout_s)
+    finally:
+        del store
+    return {
+        s: TrainingRun(strategy=s, world_size=n, n_params=n_params, ranks=tuple(reports[i] for reports in per_rank))
+        for i, s in enumerate(strategies)
+    }

@@ -1,0 +1,111 @@
+"""Lesson 06: the ZeRO formulas (course_lib.predict) and the N-GPU calculator (course_lib.zero_fit)."""
+
+import math
+
+import pytest
+
+from course_lib import distributed, fit, predict, zero_fit
+from course_lib.widgets import calc_outputs
+
+PSI = 7_500_000_000
+
+
+def test_zero_paper_figure_1_example():
+    # Rajbhandari et al. 2020, Figure 1: 7.5B parameters, 64 GPUs, mixed-precision Adam (K = 12):
+    # 120 GB baseline, 31.4 / 16.6 / 1.9 GB per device at stages 1 / 2 / 3.
+    got = [predict.zero_memory_per_device(PSI, 64, s, "adamw", "mixed") for s in range(4)]
+    assert got[0] == (2 + 2 + 12) * PSI == 120 * 10**9
+    assert got[1] == 4 * PSI + 12 * PSI // 64  # (2 + 2 + 12/64)·Ψ
+    assert got[2] == 2 * PSI + 14 * PSI // 64
+    assert got[3] == 16 * PSI // 64
+    assert [round(g / 1e9, 1) for g in got] == [120.0, 31.4, 16.6, 1.9]
+
+
+def test_fp32_stage0_is_bytes_per_param_and_shards_split_exactly():
+    n = 110_336  # TinyGPT of the lesson
+    for opt in ("sgd", "momentum", "adam", "adamw"):
+        full = predict.zero_memory_per_device(n, 4, 0, opt, "fp32")
+        assert full == n * predict.bytes_per_param(opt, "fp32")
+    # AdamW fp32 = 4 + 4 + 8 bytes; stage 3 on 2 devices halves all of it
+    assert predict.zero_memory_per_device(n, 2, 3, "adamw", "fp32") == 8 * n
+    assert predict.zero_memory_per_device(n, 2, 1, "adamw", "fp32") == (4 + 4 + 4) * n
+    assert predict.zero_memory_per_device(n, 2, 2, "adamw", "fp32") == (4 + 2 + 4) * n
+
+
+def test_one_device_has_nothing_to_shard():
+    for s in range(4):
+        assert predict.zero_memory_per_device(1000, 1, s) == 16_000
+
+
+@pytest.mark.parametrize("bad", [{"n_devices": 0}, {"stage": 4}, {"stage": -1}, {"n_params": 0}, {"stage": 1.5}])
+def test_zero_bad_input(bad):
+    kw = dict(n_params=100, n_devices=2, stage=1) | bad
+    with pytest.raises((ValueError, TypeError)) as err:
+        predict.zero_memory_per_device(**kw)
+    assert list(bad)[0] in str(err.value)
+
+
+def test_allreduce_ring_volume():
+    assert predict.allreduce_bytes(1000, 1) == 0
+    assert predict.allreduce_bytes(1000, 2) == 1000  # 2·(1/2)
+    assert predict.allreduce_bytes(1000, 4) == 1500  # 2·(3/4)
+    assert math.isclose(predict.allreduce_bytes(1000, 1000), 1998)  # tends to 2× the buffer
+    with pytest.raises(ValueError, match="n_devices"):
+        predict.allreduce_bytes(1000, 0)
+    with pytest.raises(ValueError, match="n_bytes"):
+        predict.allreduce_bytes(-1, 2)
+
+
+def test_wire_bytes_all_gather_reduce_scatter_add_up_to_all_reduce():
+    # a ring all-reduce is a reduce-scatter followed by an all-gather
+    for d in (1, 2, 3, 8):
+        ar = distributed.wire_bytes("all_reduce", 4800, d)
+        assert ar == distributed.wire_bytes("reduce_scatter", 4800, d) + distributed.wire_bytes("all_gather", 4800, d)
+    assert distributed.wire_bytes("all_gather", 1000, 4) == 750
+    with pytest.raises(ValueError, match="collective"):
+        distributed.wire_bytes("broadcast_all", 10, 2)
+
+
+def test_zero_breakdown_parts():
+    b = zero_fit.zero_breakdown(1000, 4, 2, "adamw", "mixed")
+    assert b == {"weights": 2000, "gradients": 500, "optimizer_state": 3000, "total": 5500}
+    assert b["total"] == predict.zero_memory_per_device(1000, 4, 2)
+    odd = zero_fit.zero_breakdown(1001, 3, 3, "sgd", "fp32")  # each part rounded up on its own
+    assert odd["weights"] == math.ceil(4004 / 3) and odd["total"] - predict.zero_memory_per_device(1001, 3, 3, "sgd", "fp32") in (0, 1)
+
+
+def test_zero_fit_7b_on_8_h100():
+    r = zero_fit.zero_fit("7B", n_gpus=8, stage=3, checkpointing=True, gpu="H100 80 GB")
+    n = fit.PRESETS["7B"].n_params
+    act = fit.activation_bytes(1, 2048, 32, 4096, 32, precision="mixed", checkpointing=True)
+    assert r["per_gpu"]["total"] == 16 * n // 8 + act
+    assert r["stages"][0] == 16 * n + act
+    assert r["verdict"]["fits"] and not zero_fit.zero_fit("7B", n_gpus=8, stage=0)["verdict"]["fits"]
+    # 112 GB of model state alone never fits 80 GB at stage 0, however many GPUs
+    assert zero_fit.zero_fit("7B", n_gpus=8, stage=0)["min_gpus"] is None
+    assert zero_fit.zero_fit("7B", n_gpus=1, stage=3)["min_gpus"] == 2
+
+
+def test_zero_fit_bad_input():
+    with pytest.raises(ValueError, match="n_gpus"):
+        zero_fit.zero_fit(n_gpus=0)
+    with pytest.raises(ValueError, match="stage"):
+        zero_fit.zero_fit(stage=5)
+    with pytest.raises(ValueError, match="model"):
+        zero_fit.zero_fit(model="9000B")
+
+
+def test_zero_calculator_updates_and_renders():
+    calc = zero_fit.zero_calculator()
+    assert calc.last_error is None
+    calc.controls["model"].value = "13B"
+    calc.controls["n_gpus"].value = 16
+    calc.controls["stage"].value = 1
+    r = calc.last_result
+    assert (r["model"], r["n_gpus"], r["stage"]) == ("13B", 16, 1)
+    want = zero_fit.zero_fit("13B", 16, 1)
+    assert r["per_gpu"] == want["per_gpu"]
+    outs = calc_outputs(calc.result_html.value)
+    assert outs["total"] == fit.format_bytes(want["per_gpu"]["total"])
+    assert outs["stage3"] == fit.format_bytes(want["stages"][3])
+    assert outs["verdict"] == fit.verdict_text(want["verdict"])
