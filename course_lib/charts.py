@@ -242,13 +242,14 @@ def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.
     count; optional dashed line at a latency target. ``table`` has columns
     ``rate_rps``, ``replicas``, ``p95_ms`` (see
     :func:`course_lib.serving.replica_sweep`). Lesson 06."""
-    lines = alt.Chart(table, title="Scale out: p95 latency vs request rate, by number of replicas").mark_line(point=True).encode(
+    title = "Scale out: p95 latency vs request rate, by number of replicas"
+    lines = alt.Chart(table).mark_line(point=True).encode(
         x=alt.X("rate_rps", title="requests per second"),
         y=alt.Y("p95_ms", scale=alt.Scale(type="log"), title="p95 latency (ms)"),
         color=alt.Color("replicas:O", title="replicas"),
         tooltip=list(table.columns),
     )
     if target_ms is None:
-        return lines.properties(width=420, height=240)
+        return lines.properties(width=420, height=240, title=title)
     rule = alt.Chart(pd.DataFrame({"p95_ms": [target_ms]})).mark_rule(color="red", strokeDash=[4, 4]).encode(y="p95_ms")
-    return (lines + rule).properties(width=420, height=240)
+    return (lines + rule).properties(width=420, height=240, title=title)

@@ -109,3 +109,29 @@ def test_zero_calculator_updates_and_renders():
     assert outs["total"] == fit.format_bytes(want["per_gpu"]["total"])
     assert outs["stage3"] == fit.format_bytes(want["stages"][3])
     assert outs["verdict"] == fit.verdict_text(want["verdict"])
+
+
+def test_stage_table_and_chart():
+    from course_lib import charts
+
+    r = zero_fit.zero_fit("13B", n_gpus=4, stage=2)
+    table = zero_fit.stage_table(r)
+    assert len(table) == 16 and set(table["stage"]) == {"stage 0", "stage 1", "stage 2", "stage 3"}
+    s3 = table[table["stage"] == "stage 3"]
+    n = fit.PRESETS["13B"].n_params
+    assert s3[s3["part"] == "weights"]["GB"].item() == pytest.approx(2 * n / 4 / 1e9)
+    assert table.groupby("stage")["GB"].sum()["stage 2"] == pytest.approx(r["per_gpu"]["total"] / 1e9)
+    spec = charts.zero_stages(table, 80, "H100 80 GB").to_dict()
+    assert "layer" in spec and spec["title"] == "Memory per GPU by ZeRO stage"
+
+
+def test_replica_latency_chart():
+    from course_lib import charts, serving
+
+    sweep = serving.replica_sweep([50, 150], [1, 2], 0.010, n_requests=200)
+    assert list(sweep.columns) == ["rate_rps", "replicas", "p95_ms", "throughput_rps"] and len(sweep) == 4
+    # 150 requests/s of 10 ms is beyond one replica's capacity: far worse than two replicas
+    p = sweep.set_index(["rate_rps", "replicas"])["p95_ms"]
+    assert p[(150, 1)] > 10 * p[(150, 2)]
+    spec = charts.replica_latency(sweep, target_ms=50).to_dict()
+    assert spec["title"].startswith("Scale out") and len(spec["layer"]) == 2
