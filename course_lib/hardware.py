@@ -192,11 +192,12 @@ def measure_machine(*, device=None, copy_mib: int | None = None, repeats: int = 
     timing = time_it(lambda: dst.copy_(src), warmup=2, repeats=repeats)
     moved = 2 * src.numel() * 4
     del src, dst
-    name = torch.cuda.get_device_name(dev) if on_gpu else f"this CPU ({env.cpu_model()})"
+    threads = torch.get_num_threads()
+    name = torch.cuda.get_device_name(dev) if on_gpu else f"this CPU ({env.cpu_model()}, {threads} thread{'s' * (threads > 1)})"
     return MeasuredMachine(
         name=name,
         device=dev.type,
-        n_threads=torch.get_num_threads(),
+        n_threads=threads,
         flops=flops,
         sizes=sizes,
         bandwidth=moved / timing.median,
@@ -211,8 +212,10 @@ def roofline_table(devices, dtype: str = "bf16", intensity_range=(0.1, 10_000.0)
     """Rows (device, intensity, attainable FLOP/s) that draw each device's
     roofline: three points per device (the range's ends and the ridge), exact
     on log-log axes. ``devices`` are :class:`Accelerator` or
-    :class:`MeasuredMachine` objects; a measured machine uses its own
-    ``dtype`` when it has it, else fp32. Lesson 03.
+    :class:`MeasuredMachine` objects, or ``(device, dtype)`` pairs to give one
+    device its own dtype (e.g. this CPU in fp32 beside GPUs in bf16); a
+    measured machine falls back to fp32 for a dtype it was not measured in.
+    Lesson 03.
     """
     import pandas as pd
 
@@ -222,9 +225,15 @@ def roofline_table(devices, dtype: str = "bf16", intensity_range=(0.1, 10_000.0)
         raise ValueError(f"intensity_range must be increasing, got {intensity_range}")
     rows = []
     for d in devices:
+        dt = dtype
+        if isinstance(d, tuple) and len(d) == 2:
+            d, dt = d
         if not isinstance(d, (Accelerator, MeasuredMachine)):
-            raise TypeError(f"devices must be Accelerator or MeasuredMachine objects, got {type(d).__name__}")
-        dt = dtype if not isinstance(d, MeasuredMachine) or dtype in MEASURED_DTYPES else "fp32"
+            raise TypeError(
+                f"devices must be Accelerator or MeasuredMachine objects or (device, dtype) pairs, got {type(d).__name__}"
+            )
+        if isinstance(d, MeasuredMachine) and dt not in MEASURED_DTYPES:
+            dt = "fp32"
         peak, bw = d.peak_flops(dt), d.bandwidth
         ridge = ridge_point(peak, bw)
         label = f"{d.name} ({dt})"
@@ -260,3 +269,51 @@ def roofline_chart(devices, dtype: str = "bf16", points=None, title: str = "Roof
         )
         chart = lines + dots
     return chart.properties(width=460, height=280, title=title)
+
+
+@dataclass(frozen=True)
+class MatmulPoint:
+    """One measured (batch x k)·(k x n) matmul: its arithmetic intensity
+    (FLOP per byte, :func:`course_lib.predict.arithmetic_intensity`) and the
+    FLOP/s it reached (2·batch·k·n / median seconds)."""
+
+    batch: int
+    k: int
+    n: int
+    dtype: str
+    seconds: float
+    intensity: float
+    flops_per_s: float
+
+
+def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=None, repeats: int = 5) -> MatmulPoint:
+    """Time ``x @ w`` with x (batch x k) and w (k x n) on ``device`` (default:
+    :func:`course_lib.env.device`), median of ``repeats`` after one warm-up,
+    and place it on the roofline. Pick k·n large enough that ``w`` does not
+    fit in the CPU's cache, or the point can sit above the DRAM roofline.
+    Lesson 03.
+    """
+    import torch
+
+    from . import env
+    from .measure import time_it
+    from .predict import arithmetic_intensity
+
+    batch, k, n = v.positive_int("batch", batch), v.positive_int("k", k), v.positive_int("n", n)
+    v.choice("dtype", dtype, MEASURED_DTYPES)
+    dev = env.device() if device is None else torch.device(device)
+    dt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, k, generator=gen).to(dev, dt)
+    w = torch.randn(k, n, generator=gen).to(dev, dt)
+    timing = time_it(lambda: x @ w, warmup=1, repeats=v.positive_int("repeats", repeats))
+    size = torch.finfo(dt).bits // 8
+    return MatmulPoint(
+        batch=batch,
+        k=k,
+        n=n,
+        dtype=dtype,
+        seconds=timing.median,
+        intensity=arithmetic_intensity(batch, k, n, size),
+        flops_per_s=2 * batch * k * n / timing.median,
+    )

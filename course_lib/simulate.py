@@ -307,8 +307,11 @@ def latency_chart(result: SimResult):
 
     ms = np.array(result.latencies) * 1e3
     counts, edges = np.histogram(ms, bins=40)
+    edges = np.round(edges, 4)
     hist = pd.DataFrame({"from_ms": edges[:-1], "to_ms": edges[1:], "requests": counts})
-    marks = pd.DataFrame({"percentile": ["p50", "p95", "p99"], "ms": [result.p50 * 1e3, result.p95 * 1e3, result.p99 * 1e3]})
+    marks = pd.DataFrame(
+        {"percentile": ["p50", "p95", "p99"], "ms": [round(x * 1e3, 4) for x in (result.p50, result.p95, result.p99)]}
+    )
     bars = alt.Chart(hist).mark_bar(color="#9ecae1").encode(
         x=alt.X("from_ms", title="latency (ms)"), x2="to_ms", y=alt.Y("requests", title="requests")
     )
@@ -362,3 +365,64 @@ def batching_calculator(
 
     return Calculator(controls, compute, render_result, chart=latency_chart if chart else None,
                       title="Dynamic batching simulator")
+
+
+# ---------------------------------------------------------------- sweeps for charts
+
+
+def sweep(
+    rates: Sequence[float],
+    max_batches: Sequence[int],
+    timeout: float,
+    overhead: float,
+    per_sample: float,
+    **kwargs,
+):
+    """:func:`simulate_batching` for every (rate, max_batch) pair, as a
+    DataFrame with columns ``rate``, ``max_batch``, ``p50_ms``, ``p95_ms``,
+    ``p99_ms``, ``throughput``, ``mean_batch``, ``utilisation`` (numbers
+    rounded to 4 significant digits so printed tables are stable). Extra
+    keyword arguments go to :func:`simulate_batching`. Lessons 03, 06.
+    """
+    import pandas as pd
+
+    def r4(x: float) -> float:
+        return float(f"{x:.4g}")
+
+    rows = []
+    for b in max_batches:
+        for rate in rates:
+            res = simulate_batching(rate, b, timeout, overhead, per_sample, **kwargs)
+            rows.append(
+                {
+                    "rate": r4(float(rate)),
+                    "max_batch": int(b),
+                    "p50_ms": r4(res.p50 * 1e3),
+                    "p95_ms": r4(res.p95 * 1e3),
+                    "p99_ms": r4(res.p99 * 1e3),
+                    "throughput": r4(res.throughput),
+                    "mean_batch": r4(res.mean_batch),
+                    "utilisation": r4(res.utilisation),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def tradeoff_chart(table, y: str = "p95_ms", title: str = "Dynamic batching: latency vs arrival rate"):
+    """Latency (``y`` column of :func:`sweep`) against arrival rate, one line
+    per ``max_batch``, log axes. Lesson 03."""
+    import altair as alt
+
+    if y not in ("p50_ms", "p95_ms", "p99_ms"):
+        raise ValueError(f"y must be one of p50_ms, p95_ms, p99_ms, got {y!r}")
+    return (
+        alt.Chart(table, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("rate", scale=alt.Scale(type="log"), title="arrival rate (requests/s)"),
+            y=alt.Y(y, scale=alt.Scale(type="log"), title=f"{y[:3]} latency (ms)"),
+            color=alt.Color("max_batch:N", title="max batch"),
+            tooltip=list(table.columns),
+        )
+        .properties(width=420, height=240)
+    )
