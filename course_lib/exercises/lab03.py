@@ -1,0 +1,130 @@
+"""Verifiers for lab 03 (batch size): the arithmetic intensity of a matmul,
+which side of a device's ridge point it falls on, the batch at which it turns
+compute-bound, a dynamic-batching setting that meets a p95 latency target,
+and the most a batching server can serve, from a fitted cost model.
+
+The inputs of each exercise live here (``EXERCISE_1`` …) so the lab and its
+checks cannot drift apart; expected values come from
+:mod:`course_lib.predict`, :mod:`course_lib.hardware` and
+:mod:`course_lib.simulate` (a seeded simulation for exercise 4).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import check, hardware, predict, simulate
+
+LESSON = "lessons/03_batch_size.ipynb"
+
+EXERCISE_1 = {"batch": 16, "k": 4096, "n": 4096, "bytes_per_value": 2}
+EXERCISE_2 = {"device": "L4", "dtype": "bf16", "batch": 256, "k": 8192, "n": 8192, "bytes_per_value": 2}
+EXERCISE_3 = {"device": "A100 80GB SXM", "dtype": "bf16", "k": 8192, "n": 8192, "bytes_per_value": 2}
+EXERCISE_4 = {"rate": 800.0, "overhead": 0.004, "per_sample": 0.0005, "p95_target": 0.020,
+              "n_requests": 2000, "seed": 0, "max_batch_limit": 64}
+EXERCISE_5 = {"batch_sizes": [1, 4, 16, 64], "seconds": [0.0032, 0.0038, 0.0062, 0.0158], "max_batch": 32}
+
+
+# ---------------------------------------------------------------- exercise 1
+
+
+def expected_intensity() -> float:
+    e = EXERCISE_1
+    return predict.arithmetic_intensity(e["batch"], e["k"], e["n"], e["bytes_per_value"])
+
+
+def verify_intensity(flop_per_byte) -> None:
+    """Exercise 1: FLOPs per byte of a (batch x k)·(k x n) matmul."""
+    check.expect_close(flop_per_byte, expected_intensity(),
+                       "count 2 FLOPs (a multiply and an add) per term of the sum, and the bytes of all three matrices: "
+                       "both inputs read once and the output written once (section 3 of " + LESSON + ")", rel=1e-6)
+
+
+# ---------------------------------------------------------------- exercise 2
+
+
+def expected_roofline() -> tuple[float, str]:
+    e = EXERCISE_2
+    dev = hardware.accelerator(e["device"])
+    peak, bw = dev.peak_flops(e["dtype"]), dev.bandwidth
+    intensity = predict.arithmetic_intensity(e["batch"], e["k"], e["n"], e["bytes_per_value"])
+    side = "compute" if intensity >= hardware.ridge_point(peak, bw) else "memory"
+    return hardware.attainable_flops(intensity, peak, bw), side
+
+
+def verify_roofline(answer) -> None:
+    """Exercise 2: (attainable FLOP/s, "memory" or "compute") of the matmul on the device."""
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2,
+                      "return a pair: (attainable FLOP/s as a number, 'memory' or 'compute')")
+    flops, side = answer
+    want_flops, want_side = expected_roofline()
+    check.expect_true(side in ("memory", "compute"), "the second item is the string 'memory' or 'compute'")
+    check.expect_equal(side, want_side,
+                       "compare the matmul's arithmetic intensity with the device's ridge point, peak FLOP/s / "
+                       "bandwidth in bytes/s (hardware.ridge_point); below it the device waits for memory")
+    check.expect_close(flops, want_flops,
+                       "the roofline is min(peak FLOP/s, bandwidth x intensity), in FLOP/s: use the dense bf16 peak "
+                       "and the bandwidth in bytes/s (TB/s x 1e12) from hardware.accelerator(...)", rel=1e-6)
+
+
+# ---------------------------------------------------------------- exercise 3
+
+
+def expected_batch() -> int:
+    e = EXERCISE_3
+    dev = hardware.accelerator(e["device"])
+    return hardware.compute_bound_batch(e["k"], e["n"], dev.peak_flops(e["dtype"]), dev.bandwidth, e["bytes_per_value"])
+
+
+def verify_batch(batch) -> None:
+    """Exercise 3: the smallest batch whose intensity reaches the ridge point."""
+    check.expect_true(isinstance(batch, int) and not isinstance(batch, bool), "answer with a whole batch size (an int)")
+    check.expect_equal(batch, expected_batch(),
+                       "'intensity ≈ batch' is only an approximation: the k x n weight is read too. Find the smallest "
+                       "batch whose exact intensity (predict.arithmetic_intensity) is at least the ridge point")
+
+
+# ---------------------------------------------------------------- exercise 4
+
+
+def simulate_setting(max_batch, timeout) -> simulate.SimResult:
+    """The exercise-4 server with the learner's ``max_batch`` and ``timeout`` (seconds)."""
+    e = EXERCISE_4
+    return simulate.simulate_batching(e["rate"], max_batch, timeout, e["overhead"], e["per_sample"],
+                                      n_requests=e["n_requests"], seed=e["seed"])
+
+
+def verify_setting(answer) -> None:
+    """Exercise 4: a (max_batch, timeout in seconds) whose simulated p95 meets the target."""
+    e = EXERCISE_4
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2,
+                      "return a pair: (max_batch as an int, timeout in seconds)")
+    max_batch, timeout = answer
+    check.expect_true(isinstance(max_batch, int) and not isinstance(max_batch, bool)
+                      and 1 <= max_batch <= e["max_batch_limit"],
+                      f"max_batch is a whole number from 1 to {e['max_batch_limit']}")
+    check.expect_true(isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+                      and math.isfinite(timeout) and 0 <= timeout <= 1,
+                      "the timeout is in seconds, between 0 and 1 (2 ms is 0.002)")
+    res = simulate_setting(max_batch, timeout)
+    check.expect_true(res.p95 <= e["p95_target"],
+                      f"your setting gives p95 = {res.p95 * 1e3:.1f} ms. First check that max_batch / (overhead + "
+                      "per_sample x max_batch) is well above the arrival rate (simulate.max_throughput); then try "
+                      "the setting in simulate.simulate_batching with the exercise's seed and n_requests (section 4)")
+
+
+# ---------------------------------------------------------------- exercise 5
+
+
+def expected_capacity() -> float:
+    e = EXERCISE_5
+    fit = simulate.fit_cost_model(e["batch_sizes"], e["seconds"])
+    return simulate.max_throughput(e["max_batch"], fit.overhead, fit.per_sample)
+
+
+def verify_capacity(requests_per_s) -> None:
+    """Exercise 5: the most requests/s a server with this cost model and max_batch can serve."""
+    check.expect_close(requests_per_s, expected_capacity(),
+                       "fit a straight line time = overhead + per_sample x batch through the measured points; a "
+                       "server always busy with full batches serves max_batch requests every "
+                       "overhead + per_sample x max_batch seconds (section 4)", rel=1e-3)
