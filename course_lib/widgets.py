@@ -223,11 +223,19 @@ class Calculator:
         display(self.widget)
 
 
-def snapshot() -> dict[str, dict]:
-    """:meth:`Calculator.state` of every calculator in :data:`REGISTRY`, by slug."""
-    return {slug: calc.state() for slug, calc in REGISTRY.items()}
+def snapshot(slugs: list[str] | None = None) -> dict[str, dict]:
+    """:meth:`Calculator.state` of every calculator in :data:`REGISTRY` (or of
+    those named in ``slugs``), by slug."""
+    if slugs is None:
+        slugs = list(REGISTRY)
+    if isinstance(slugs, str) or not all(isinstance(s, str) for s in slugs):
+        raise TypeError("slugs must be a list of calculator slugs (str)")
+    unknown = [s for s in slugs if s not in REGISTRY]
+    if unknown:
+        raise ValueError(f"slugs {unknown} are not in REGISTRY; known: {list(REGISTRY)}")
+    return {slug: REGISTRY[slug].state() for slug in slugs}
 
 
-def snapshot_json() -> str:
+def snapshot_json(slugs: list[str] | None = None) -> str:
     """:func:`snapshot` as a JSON string (what the browser test reads from the kernel)."""
-    return json.dumps(snapshot())  # controls keep their on-screen order
+    return json.dumps(snapshot(slugs))  # controls keep their on-screen order

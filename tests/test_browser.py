@@ -242,12 +242,55 @@ def browser(lab, tmp_path_factory):
             context.close()
 
 
+@pytest.fixture(scope="module")
+def lab_page(lab, browser):
+    """One JupyterLab page for all lessons (JupyterLab loads once); each test opens its notebook in it."""
+    context, blocked = browser
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(f"{lab.url}/lab/workspaces/browser-test?reset", wait_until="domcontentloaded")
+    _wait(page, "() => !!(window.jupyterapp && window.jupyterapp.shell)", timeout_s=180, what="JupyterLab to load")
+    page.evaluate("async () => { await window.jupyterapp.restored; window.jupyterapp.shell.collapseLeft(); }")
+    yield page, blocked, errors
+    page.close()
+
+
+def open_notebook(page, path: str) -> None:
+    """Open ``path`` (relative to the server root) in the page, make it ``window.__nb``, wait for an idle kernel."""
+    page.evaluate(JS_OPEN, path)
+    _wait(page, JS_KERNEL_IDLE, timeout_s=180, what=f"{path} to open with an idle kernel")
+
+
+def close_notebook(page) -> None:
+    """Shut down the notebook's kernel and close it without saving."""
+    try:
+        page.evaluate(JS_CLOSE)
+    except Exception:
+        pass
+
+
 # --- JavaScript run in the page -------------------------------------------------
 
-JS_NB = "window.jupyterapp.shell.currentWidget"
+JS_NB = "window.__nb"
+
+JS_OPEN = """async (path) => {
+  const app = window.jupyterapp;
+  const nb = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+  app.shell.activateById(nb.id);
+  await nb.context.ready;
+  window.__nb = nb;
+}"""
+
+JS_CLOSE = """async () => {
+  const nb = window.__nb;
+  if (!nb) return;
+  window.__nb = null;
+  try { await nb.sessionContext.shutdown(); } finally { nb.dispose(); }
+}"""
 
 JS_KERNEL_IDLE = f"""() => {{
-  const nb = window.jupyterapp && {JS_NB};
+  const nb = {JS_NB};
   const k = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
   return !!(k && k.status === 'idle' && nb.content && nb.content.widgets.length);
 }}"""
@@ -361,8 +404,10 @@ def kernel_eval(page, expr: str):
     return ast.literal_eval(reply["text"])
 
 
-def snapshot(page) -> dict:
-    return json.loads(kernel_eval(page, "__import__('course_lib.widgets', fromlist=['snapshot_json']).snapshot_json()"))
+def snapshot(page, slugs: list[str] | None = None) -> dict:
+    """The kernel's course_lib.widgets.snapshot (all calculators, or those in ``slugs``)."""
+    arg = "" if slugs is None else repr(list(slugs))
+    return json.loads(kernel_eval(page, f"__import__('course_lib.widgets', fromlist=['snapshot_json']).snapshot_json({arg})"))
 
 
 # --- moving a calculator's controls ---------------------------------------------
@@ -451,9 +496,13 @@ def check_calculator(page, slug: str, state: dict) -> list[str]:
         if not _move(page, slug, name, info):
             continue
         deadline, now = time.monotonic() + 30, None
+        changed = f"() => JSON.stringify(({JS_CALC_DOM})({json.dumps(slug)}).outputs) !== {json.dumps(json.dumps(before))}"
         while time.monotonic() < deadline:
-            time.sleep(0.25)
-            now = snapshot(page)[slug]
+            try:  # wait cheaply for the page to change, then ask the kernel
+                page.wait_for_function(changed, timeout=3000, polling=100)
+            except Exception:
+                pass
+            now = snapshot(page, [slug])[slug]
             shown = page.evaluate(JS_CALC_DOM, slug)
             if now["controls"][name]["value"] != info["value"] and shown["outputs"] == now["expected"]:
                 break
@@ -505,18 +554,14 @@ def _screenshots(page, stem: str, slugs) -> None:
 
 @pytest.mark.skipif(not LESSONS, reason="no lesson with a chart or widget in its committed outputs yet")
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.name for p in LESSONS])
-def test_lesson_in_jupyterlab_offline(lesson, lab, browser):
-    context, blocked = browser
+def test_lesson_in_jupyterlab_offline(lesson, lab, lab_page):
+    page, blocked, page_errors = lab_page
     blocked.clear()
+    page_errors.clear()
     if lab.guard_log.exists():
         lab.guard_log.unlink()
-    page = context.new_page()
-    page_errors: list[str] = []
-    page.on("pageerror", lambda err: page_errors.append(str(err)))
     try:
-        page.goto(f"{lab.url}/lab/workspaces/{lesson.stem}/tree/lessons/{lesson.name}?reset",
-                  wait_until="domcontentloaded")
-        _wait(page, JS_KERNEL_IDLE, timeout_s=180, what="the notebook to open with an idle kernel")
+        open_notebook(page, f"lessons/{lesson.name}")
         start = time.perf_counter()
         with Sampler(lab.proc.pid) as sampler:
             page.evaluate(JS_RUN_ALL)
@@ -525,7 +570,7 @@ def test_lesson_in_jupyterlab_offline(lesson, lab, browser):
             # Widgets and charts render after the kernel is done; give them time.
             calcs = snapshot(page)
             for slug in calcs:
-                _wait(page, f"() => !!document.querySelector('.course-calc.calc-{slug}')", timeout_s=60,
+                _wait(page, f"() => !!{JS_NB}.node.querySelector('.course-calc.calc-{slug}')", timeout_s=60,
                       what=f"calculator {slug} to display")
             n_charts = page.evaluate(JS_CHART_COUNT, nbselect.CHART_MIME)
             _wait(page, f"""() => {{
@@ -550,7 +595,8 @@ def test_lesson_in_jupyterlab_offline(lesson, lab, browser):
             _screenshots(page, lesson.stem, calcs)
             assert not page.evaluate(JS_CELL_ERRORS)
         print(f"{lesson.name}: {len(charts)} charts drawn ({', '.join(sorted({c['kind'] for c in charts}))}), "
-              f"{len(calcs)} calculators checked, {time.perf_counter() - start:.0f} s, kernel peak {sampler.peak / 2**20:.0f} MiB")
+              f"{len(calcs)} calculators checked, {time.perf_counter() - start:.0f} s, "
+              f"kernel peak {sampler.peak / 2**20:.0f} MiB")
         assert not blocked, f"the page tried to reach the network: {blocked}"
         attempts = netguard.attempts(lab.guard_log)
         assert not attempts, "outbound network access from the kernel or server:\n" + "\n".join(
@@ -559,11 +605,7 @@ def test_lesson_in_jupyterlab_offline(lesson, lab, browser):
         assert 0 < sampler.peak / 2**20 <= BUDGET_MIB, f"kernel peak {sampler.peak / 2**20:.0f} MiB"
         assert not page_errors, f"JavaScript errors: {page_errors}"
     finally:
-        try:
-            page.evaluate(f"async () => {{ await {JS_NB}.sessionContext.shutdown(); }}")
-        except Exception:
-            pass
-        page.close()
+        close_notebook(page)
 
 
 SELF_CHECK_CELLS = [
@@ -581,27 +623,25 @@ SELF_CHECK_CELLS = [
 ]
 
 
-def test_browser_checks_can_fail(lab, browser):
+def test_browser_checks_can_fail(lab, lab_page):
     """On a two-cell notebook: the calculator check passes on a working calculator and
     catches a page that shows a stale result; a request from the page to the internet and
     a connection from the kernel are blocked and recorded; the chart is seen as drawn."""
     import nbformat
 
-    context, blocked = browser
+    page, blocked, _ = lab_page
     folder = lab.work / "selfcheck"
     folder.mkdir(exist_ok=True)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in SELF_CHECK_CELLS])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, folder / "selfcheck.ipynb")
-    page = context.new_page()
     try:
-        page.goto(f"{lab.url}/lab/workspaces/selfcheck/tree/selfcheck/selfcheck.ipynb?reset", wait_until="domcontentloaded")
-        _wait(page, JS_KERNEL_IDLE, timeout_s=180, what="the notebook to open with an idle kernel")
+        open_notebook(page, "selfcheck/selfcheck.ipynb")
         page.evaluate(JS_RUN_ALL)
         _wait(page, JS_ALL_RAN, timeout_s=120, what="all cells to run")
         assert not page.evaluate(JS_CELL_ERRORS)
         (slug,) = snapshot(page)
-        _wait(page, f"() => !!document.querySelector('.course-calc.calc-{slug}')", timeout_s=60, what="the calculator")
+        _wait(page, f"() => !!{JS_NB}.node.querySelector('.course-calc.calc-{slug}')", timeout_s=60, what="the calculator")
         _wait(page, f"() => ({JS_CHARTS})().length === 1 && ({JS_CHARTS})()[0].ok", timeout_s=60,
               what="the chart to draw", explain=JS_CHARTS)
 
@@ -629,8 +669,4 @@ def test_browser_checks_can_fail(lab, browser):
         blocked.clear()
         if lab.guard_log.exists():
             lab.guard_log.unlink()
-        try:
-            page.evaluate(f"async () => {{ await {JS_NB}.sessionContext.shutdown(); }}")
-        except Exception:
-            pass
-        page.close()
+        close_notebook(page)

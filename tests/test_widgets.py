@@ -86,3 +86,13 @@ def test_dropdown_state_lists_labels():
     info = calc.state()["controls"]["kind"]
     assert info["options"] == ["Adam", "SGD"] and info["label"] == "SGD" and info["value"] == "sgd"
     assert calc.state()["expected"] == {"k": "sgd"}
+
+
+def test_snapshot_of_named_calculators():
+    calc = _calc("Named snapshot")
+    assert list(widgets.snapshot([calc.slug])) == [calc.slug]
+    assert json.loads(widgets.snapshot_json([calc.slug]))[calc.slug]["expected"] == {"area": "12 m²", "perimeter": "14 m"}
+    with pytest.raises(ValueError, match="not in REGISTRY"):
+        widgets.snapshot(["no-such-calculator"])
+    with pytest.raises(TypeError, match="slugs"):
+        widgets.snapshot(calc.slug)
