@@ -1,0 +1,88 @@
+"""Verifiers for lab 05 (cost scaling): break-even, training cost, a
+service's daily cost, inference-aware sizing, training emissions.
+
+The inputs of each exercise live here (``EXERCISE_1`` …) so the lab and its
+checks cannot drift apart; expected values come from :mod:`course_lib.cost`
+and :mod:`course_lib.energy`.
+"""
+
+from __future__ import annotations
+
+from .. import check, cost, energy, hardware
+
+LESSON = "lessons/05_cost_scaling.ipynb"
+
+EXERCISE_1 = {"training_cost": 3e6, "cost_per_request": 0.0005, "requests_per_day": 4e6}
+EXERCISE_2 = {"n_params": 7e9, "n_tokens": 2e12, "accelerator": "A100 80GB SXM", "utilization": 0.45,
+              "price_per_hour": 1.8}
+EXERCISE_3 = {"n_params": 8e9, "tokens_per_request": 600, "accelerator": "L4", "utilization": 0.2,
+              "price_per_hour": 0.8, "requests_per_day": 2e6}
+EXERCISE_4 = {"target_params": 13e9, "target_tokens": 260e9, "inference_tokens": 2e12,
+              "candidates": (2e9, 3e9, 5e9, 7e9, 10e9, 13e9, 20e9)}
+EXERCISE_5 = {"n_params": 7e9, "n_tokens": 2e12, "accelerator": "A100 80GB SXM", "utilization": 0.45,
+              "pue": 1.1, "grid_kg_per_kwh": 0.4}
+
+
+def expected_break_even() -> float:
+    e = EXERCISE_1
+    return cost.break_even_days(e["training_cost"], cost.daily_inference_cost(e["requests_per_day"], e["cost_per_request"]))
+
+
+def verify_break_even(days) -> None:
+    """Exercise 1: the break-even day, in days."""
+    check.expect_close(days, expected_break_even(),
+                       "divide the one-off training cost by what inference costs per *day* "
+                       "(requests per day × cost per request); see section 1 of " + LESSON, rel=1e-3)
+
+
+def expected_training_cost() -> float:
+    return cost.training_cost(**EXERCISE_2)
+
+
+def verify_training_cost(dollars) -> None:
+    """Exercise 2: training cost in dollars."""
+    check.expect_close(dollars, expected_training_cost(),
+                       "training FLOPs are 6·N·D; divide by the accelerator's bf16 peak times the utilisation "
+                       "to get seconds, then convert to hours before multiplying by the price (section 3)", rel=1e-3)
+
+
+def expected_daily_cost() -> float:
+    e = dict(EXERCISE_3)
+    requests = e.pop("requests_per_day")
+    return cost.daily_inference_cost(requests, cost.cost_per_request(**e))
+
+
+def verify_daily_cost(dollars) -> None:
+    """Exercise 3: the service's daily cost in dollars."""
+    check.expect_close(dollars, expected_daily_cost(),
+                       "a forward pass costs 2·N FLOPs per token, and a request has many tokens; "
+                       "seconds per request = FLOPs ÷ (peak × utilisation) (section 3)", rel=1e-3)
+
+
+def expected_best_size() -> float:
+    e = EXERCISE_4
+    target = cost.chinchilla_loss(e["target_params"], e["target_tokens"])
+    return min(e["candidates"], key=lambda n: cost.size_at_quality(n, target, e["inference_tokens"]).total_flops)
+
+
+def verify_best_size(n_params) -> None:
+    """Exercise 4: the candidate size (parameters) with the least lifetime compute."""
+    check.expect_true(n_params in EXERCISE_4["candidates"],
+                      "return one of the candidate sizes, in parameters (e.g. 7e9, not 7)")
+    check.expect_equal(n_params, expected_best_size(),
+                       "for each candidate, find the training tokens that reach the target loss "
+                       "(cost.tokens_for_loss), then add training 6·N·D and serving 2·N·D_inference (section 6)")
+
+
+def expected_training_co2_tonnes() -> float:
+    e = EXERCISE_5
+    hours = cost.training_hours(e["n_params"], e["n_tokens"], accelerator=e["accelerator"], utilization=e["utilization"])
+    kwh = energy.energy_kwh(hardware.accelerator(e["accelerator"]).tdp_w, hours, pue=e["pue"])
+    return energy.co2_kg(kwh, e["grid_kg_per_kwh"]) / 1000
+
+
+def verify_training_co2(tonnes) -> None:
+    """Exercise 5: training emissions in tonnes of CO2e."""
+    check.expect_close(tonnes, expected_training_co2_tonnes(),
+                       "energy (kWh) = accelerator-hours × TDP in kW × PUE; CO2 = kWh × grid intensity (kg), "
+                       "and a tonne is 1,000 kg (section 4)", rel=1e-3)
