@@ -305,6 +305,8 @@ def latency_chart(result: SimResult):
     import altair as alt
     import pandas as pd
 
+    if not isinstance(result, SimResult):
+        raise TypeError(f"result must be a SimResult from simulate_batching, got {type(result).__name__}")
     ms = np.array(result.latencies) * 1e3
     counts, edges = np.histogram(ms, bins=40)
     edges = np.round(edges, 4)
@@ -413,6 +415,10 @@ def tradeoff_chart(table, y: str = "p95_ms", title: str = "Dynamic batching: lat
     per ``max_batch``, log axes. Lesson 03."""
     import altair as alt
 
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame from sweep(), got {type(table).__name__}")
     if y not in ("p50_ms", "p95_ms", "p99_ms"):
         raise ValueError(f"y must be one of p50_ms, p95_ms, p99_ms, got {y!r}")
     return (

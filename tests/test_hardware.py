@@ -91,3 +91,22 @@ def test_roofline_chart_has_lines_and_points(machine):
     pts = pd.DataFrame({"label": ["matmul"], "intensity": [5.0], "TFLOP/s": [0.01]})
     spec = hw.roofline_chart([hw.accelerator("H100 SXM"), machine], points=pts).to_dict()
     assert len(spec["layer"]) == 2
+
+
+def test_measure_matmul_point_is_on_the_intensity_formula():
+    p = hw.measure_matmul(4, 256, 128, repeats=2)
+    assert p.intensity == pytest.approx(arithmetic_intensity(4, 256, 128, 4))
+    assert p.flops_per_s == pytest.approx(2 * 4 * 256 * 128 / p.seconds)
+    assert hw.measure_matmul(2, 64, 64, dtype="bf16", repeats=1).intensity == pytest.approx(
+        arithmetic_intensity(2, 64, 64, 2))
+    with pytest.raises(ValueError, match="dtype"):
+        hw.measure_matmul(2, 64, 64, dtype="int8")
+    with pytest.raises(ValueError, match="batch"):
+        hw.measure_matmul(0, 64, 64)
+
+
+def test_roofline_table_accepts_device_dtype_pairs(machine):
+    t = hw.roofline_table([(hw.accelerator("T4"), "fp32"), (machine, "fp32")], "bf16")
+    t4 = t[t["device"] == "T4 (fp32)"]
+    assert list(t4["TFLOP/s"])[-1] == pytest.approx(8.1)
+    assert (t["device"].str.endswith("(fp32)")).all()

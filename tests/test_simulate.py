@@ -236,3 +236,30 @@ def test_calculator_with_replicas():
     assert calc.last_result.n_replicas == 3
     with pytest.raises(ValueError, match="overhead and per_sample"):
         sim.batching_calculator(0, 0)
+
+
+def test_sweep_rows_match_single_runs():
+    table = sim.sweep([100, 400], [1, 8], 0.002, 0.001, 0.0005, n_requests=500)
+    assert list(table["max_batch"]) == [1, 1, 8, 8]
+    assert list(table["rate"]) == [100, 400, 100, 400]
+    one = sim.simulate_batching(400, 8, 0.002, 0.001, 0.0005, n_requests=500)
+    row = table.iloc[3]
+    assert row["p95_ms"] == float(f"{one.p95 * 1e3:.4g}")
+    assert row["mean_batch"] == float(f"{one.mean_batch:.4g}")
+    with pytest.raises(ValueError, match="rate"):
+        sim.sweep([0], [1], 0.0, 0.001, 0.0)
+
+
+def test_charts():
+    table = sim.sweep([100, 400], [1, 8], 0.002, 0.001, 0.0005, n_requests=300)
+    spec = sim.tradeoff_chart(table).to_dict()
+    assert spec["encoding"]["y"]["field"] == "p95_ms"
+    with pytest.raises(ValueError, match="y must be"):
+        sim.tradeoff_chart(table, "mean_ms")
+    with pytest.raises(TypeError, match="DataFrame"):
+        sim.tradeoff_chart([1, 2])
+    res = sim.simulate_batching(300, 8, 0.002, 0.001, 0.0005, n_requests=300)
+    layers = sim.latency_chart(res).to_dict()["layer"]
+    assert len(layers) == 2
+    with pytest.raises(TypeError, match="SimResult"):
+        sim.latency_chart(res.latencies)
