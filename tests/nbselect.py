@@ -62,3 +62,12 @@ def offline_notebooks() -> list[Path]:
     """The notebooks tests/test_offline.py executes."""
     covered = set(browser_lessons()) if browser_unavailable() is None else set()
     return [p for p in lessons() + solutions() if p not in covered]
+
+
+def run_notebooks_module():
+    """tools/run_notebooks.py as a module: the tests measure kernel memory with its
+    ``_tree_rss(pid)``, so they and the budgets report (`make budgets`) agree."""
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -83,25 +83,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _tree(pid: int) -> list:
+def _children(pid: int) -> list:
     import psutil
 
     try:
-        return psutil.Process(pid).children(recursive=True)
+        return psutil.Process(pid).children()
     except psutil.Error:
         return []
-
-
-def _rss(procs) -> int:
-    import psutil
-
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
 
 
 class LabServer:
@@ -180,6 +168,7 @@ class Sampler:
 
     def __init__(self, server_pid: int):
         self.server_pid = server_pid
+        self._tree_rss = nbselect.run_notebooks_module()._tree_rss  # the budgets report's measure
         self.peak = 0
         self.remote: set[str] = set()
         self._done = threading.Event()
@@ -188,11 +177,11 @@ class Sampler:
     def _run(self):
         tick = 0
         while not self._done.is_set():
-            procs = _tree(self.server_pid)
-            self.peak = max(self.peak, _rss(procs))
+            kernels = _children(self.server_pid)  # the lesson's kernel (others are shut down)
+            self.peak = max(self.peak, sum(self._tree_rss(k.pid) for k in kernels))
             if tick % 25 == 0:
-                for p in procs:
-                    self.remote.update(netguard.remote_connections(p.pid))
+                for k in kernels:
+                    self.remote.update(netguard.remote_connections(k.pid))
             tick += 1
             time.sleep(0.02)
 

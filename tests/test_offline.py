@@ -16,7 +16,6 @@ accident.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 from pathlib import Path
@@ -33,9 +32,7 @@ NOTEBOOKS = nbselect.offline_notebooks()
 BUDGET_MIB = 1024.0
 
 # The same memory measurement as the budgets report (`make budgets`).
-_spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "tools" / "run_notebooks.py")
-run_notebooks = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(run_notebooks)
+run_notebooks = nbselect.run_notebooks_module()
 
 
 @pytest.fixture(scope="module")
