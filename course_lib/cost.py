@@ -21,6 +21,7 @@ biggest unknown in every estimate here, so it is always an argument.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from dataclasses import dataclass
@@ -73,9 +74,13 @@ def break_even_days(training_cost: float, inference_cost_per_day: float) -> floa
 
 
 def _peak(accelerator, dtype: str) -> float:
+    return _chip(accelerator).peak_flops(dtype)
+
+
+def _chip(accelerator) -> hardware.Accelerator:
     if isinstance(accelerator, hardware.Accelerator):
-        return accelerator.peak_flops(dtype)
-    return hardware.accelerator(accelerator).peak_flops(dtype)
+        return accelerator
+    return hardware.accelerator(v.choice("accelerator", accelerator, hardware.ACCELERATORS))
 
 
 def _utilization(value) -> float:
@@ -197,12 +202,15 @@ def tokens_for_loss(n_params: float, target_loss: float) -> float:
     return (c["B"] / room) ** (1 / c["beta"])
 
 
+def _serving_flops(n_params: float, inference_tokens: float) -> float:
+    served = v.number("inference_tokens", inference_tokens, minimum=0.0)
+    return predict.inference_flops(n_params, served) if served else 0.0
+
+
 def lifetime_flops(n_params: float, train_tokens: float, inference_tokens: float) -> float:
     """Compute over a model's life: 6·N·D_train + 2·N·D_inference (Sardana et
     al. 2023). ``inference_tokens`` may be 0 (never served). Lesson 05."""
-    served = v.number("inference_tokens", inference_tokens, minimum=0.0)
-    total = predict.training_flops(n_params, train_tokens)
-    return total + (predict.inference_flops(n_params, served) if served else 0.0)
+    return predict.training_flops(n_params, train_tokens) + _serving_flops(n_params, inference_tokens)
 
 
 @dataclass(frozen=True)
@@ -224,9 +232,7 @@ def size_at_quality(n_params: float, target_loss: float, inference_tokens: float
     ``target_loss`` (:func:`tokens_for_loss`) and then served
     ``inference_tokens`` tokens. Lesson 05."""
     d = tokens_for_loss(n_params, target_loss)
-    served = v.number("inference_tokens", inference_tokens, minimum=0.0)
-    serve = predict.inference_flops(n_params, served) if served else 0.0
-    return Sizing(float(n_params), d, predict.training_flops(n_params, d), serve)
+    return Sizing(float(n_params), d, predict.training_flops(n_params, d), _serving_flops(n_params, inference_tokens))
 
 
 def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 200) -> Sizing:
@@ -348,7 +354,7 @@ def cost_scenario(
     Patterson et al. 2021). GPT-3's 175B parameters and 300B tokens are from
     Brown et al. 2020.
     """
-    chip = hardware.accelerator(accelerator)
+    chip = _chip(accelerator)
     price = v.positive("price_per_hour", price_per_hour)
     requests = v.positive("requests_per_day", requests_per_day)
     years = v.positive("years", years)
@@ -565,6 +571,7 @@ def _controls(p: dict) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=16)  # the browser test re-renders the same scenario while it polls
 def chart_svg(s: CostScenario) -> str:
     """:func:`course_lib.charts.cumulative_cost_chart` as an inline SVG,
     drawn in the kernel by ``vl-convert`` (offline). The calculator puts it
