@@ -155,15 +155,16 @@ def stage_table(result: dict):
     return pd.DataFrame(rows)
 
 
-def zero_calculator():
+def zero_calculator(chart: bool = True):
     """The lesson-06 calculator: model, number of GPUs, ZeRO stage, optimizer,
     precision, micro-batch per GPU, sequence length, checkpointing, GPU →
-    per-GPU memory, verdict, the fewest GPUs that fit, and a stacked bar per
-    stage against the GPU's memory. Returns a
+    per-GPU memory, verdict, the fewest GPUs that fit, and (with ``chart``) a
+    stacked bar per stage against the GPU's memory. Returns a
     :class:`course_lib.widgets.Calculator`. Lesson 06."""
+    if not isinstance(chart, bool):
+        raise TypeError(f"chart must be True or False, got {chart!r}")
     import ipywidgets as w
 
-    from .charts import zero_stages
     from .widgets import Calculator
 
     style = {"description_width": "120px"}
@@ -181,8 +182,13 @@ def zero_calculator():
         "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
     }
 
-    def chart(result):
-        return zero_stages(stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
-                           title=f"{result['model']} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
+    return Calculator(controls, zero_fit, render, chart=stage_chart if chart else None,
+                      title="Will it fit on N GPUs? (ZeRO)")
 
-    return Calculator(controls, zero_fit, render, chart=chart, title="Will it fit on N GPUs? (ZeRO)")
+
+def stage_chart(result: dict):
+    """:func:`course_lib.charts.zero_stages` for a :func:`zero_fit` result. Lesson 06."""
+    from .charts import zero_stages
+
+    return zero_stages(stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
+                       title=f"{result['model']} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")

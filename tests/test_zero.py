@@ -135,3 +135,12 @@ def test_replica_latency_chart():
     assert p[(150, 1)] > 10 * p[(150, 2)]
     spec = charts.replica_latency(sweep, target_ms=50).to_dict()
     assert spec["title"].startswith("Scale out") and len(spec["layer"]) == 2
+
+
+def test_zero_calculator_without_chart_and_bad_flag():
+    calc = zero_fit.zero_calculator(chart=False)
+    assert calc.chart is None and calc.last_result["stage"] == 3
+    with pytest.raises(TypeError, match="chart"):
+        zero_fit.zero_calculator(chart="yes")
+    spec = zero_fit.stage_chart(calc.last_result).to_dict()
+    assert spec["title"].startswith("7B on 8 GPUs")
