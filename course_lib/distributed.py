@@ -20,22 +20,23 @@ and optimizer-state tensors (shards under FSDP), bytes saved for backward,
 bytes handed to each kind of collective per step (counted by wrapping
 ``torch.distributed``'s collectives in the worker), and step time.
 
-Workers start from a fork server that imports torch once, so after the first
-run a launch takes a fraction of a second instead of re-importing torch in
-every process. Every wait has a timeout; a worker's exception is re-raised in
-the caller with its traceback; workers and the process group are always
-cleaned up. :func:`shutdown` stops the fork server (lessons call it last; it
-also runs at interpreter exit).
+Workers are fresh Python processes (multiprocessing "spawn": forking a
+Jupyter kernel that already runs threads can deadlock), so each one imports
+PyTorch: a few seconds, and a few hundred MB of resident memory per worker.
+Every wait has a timeout; a worker's exception is re-raised in the caller
+with its traceback; workers, the process group and multiprocessing's
+resource tracker are always cleaned up before a call returns
+(:func:`worker_processes` shows none left). Scripts that call these
+functions need the usual ``if __name__ == "__main__":`` guard.
 
-The "will it fit?" calculator for N GPUs and a ZeRO stage is
-:func:`zero_fit` (pure) and :func:`zero_calculator` (widget).
+The "will it fit on N GPUs?" calculator is in :mod:`course_lib.zero_fit`;
+the serving replicas are in :mod:`course_lib.serving`.
 """
 
 from __future__ import annotations
 
 import atexit
 import gc
-import html
 import multiprocessing as mp
 import multiprocessing.connection
 import os
@@ -55,7 +56,7 @@ STRATEGIES = ("ddp", "fsdp")
 # state (stage 3).
 STAGE_OF = {"single": 0, "ddp": 0, "fsdp": 3}
 MAX_WORLD_SIZE = 8
-WORKER_MB = 250  # resident memory of one torch worker process, measured ~150-250 MB
+WORKER_MB = 350  # resident memory of one worker (torch + FSDP + dynamo): ~320 MB measured here
 DEFAULT_TIMEOUT_S = 120.0
 
 _COLLECTIVES = (
