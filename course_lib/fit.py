@@ -367,11 +367,4 @@ def fit_calculator():
 
     controls["model"].observe(toggle, names="value")
     toggle()
-    calc = Calculator(controls, will_it_fit, render, title="Will it fit?")
-    # The first chart goes straight into the Output widget's state: drawing it
-    # through ``with chart_out:`` while the cell runs left nbclient (and so
-    # ``tools/run_notebooks.py``) waiting for the cell until its timeout.
-    # Later changes of a control redraw it the usual way.
-    calc.chart_out.append_display_data(fit_chart(calc.last_result))
-    calc.chart = fit_chart
-    return calc
+    return Calculator(controls, will_it_fit, render, chart=fit_chart, title="Will it fit?")

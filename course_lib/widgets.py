@@ -172,17 +172,17 @@ class Calculator:
             self.last_error = str(err)
             self.last_result = None
             self.result_html.value = f"<span style='color:#b00'>⚠ {html.escape(str(err))}</span>"
-            self.chart_out.clear_output()
+            self.chart_out.outputs = ()
             return
         self.last_error = None
         self.last_result = result
         self.result_html.value = self.render(result)
         if self.chart is not None:
-            self.chart_out.clear_output(wait=True)
-            with self.chart_out:
-                from IPython.display import display
-
-                display(self.chart(result))
+            # Set the Output widget's state directly instead of drawing inside
+            # ``with chart_out:``: that context manager, run while a cell
+            # executes under nbclient, left the cell waiting until its timeout.
+            self.chart_out.outputs = ()
+            self.chart_out.append_display_data(self.chart(result))
 
     def expected_outputs(self) -> dict[str, str]:
         """The ``calc-out`` texts of a fresh ``render(compute(**values))`` for the
