@@ -315,7 +315,7 @@ def latency_chart(result: SimResult):
         {"percentile": ["p50", "p95", "p99"], "ms": [round(x * 1e3, 4) for x in (result.p50, result.p95, result.p99)]}
     )
     bars = alt.Chart(hist).mark_bar(color="#9ecae1").encode(
-        x=alt.X("from_ms", title="latency (ms)"), x2="to_ms", y=alt.Y("requests", title="requests")
+        x=alt.X("from_ms", bin="binned", title="latency (ms)"), x2="to_ms", y=alt.Y("requests", title="requests")
     )
     rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(x="ms", color="percentile", tooltip=["percentile", "ms"])
     return (bars + rules).properties(width=420, height=180, title="Simulated latency distribution")
