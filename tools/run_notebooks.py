@@ -7,7 +7,7 @@
 
 Each notebook runs in a fresh ``python3`` kernel from this environment, in
 the notebook's folder. While it runs, a thread samples the memory of the
-kernel and all its child processes (lesson 06's workers) every 20 ms; the
+kernel and all its child processes (lesson 06's workers) every 100 ms; the
 table gives the wall time and that peak per notebook and in total. Memory is
 the proportional set size (PSS, where Linux reports it; else RSS): pages
 shared between processes, such as torch's libraries mapped by every worker,
@@ -72,7 +72,7 @@ def execute(path: Path, *, write: bool = True, timeout: int = 300) -> tuple[floa
             pid = getattr(getattr(km, "provisioner", None), "pid", None) if km else None
             if pid:
                 peak[0] = max(peak[0], _tree_rss(pid))
-            time.sleep(0.02)
+            time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
