@@ -26,24 +26,20 @@ from __future__ import annotations
 import copy
 import weakref
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "adamw")
+from . import train
+from .train import OPTIMIZER_NAMES
 
-# The optimizers the lesson compares, with the usual learning rates. The
-# hyper-parameters change no byte counts; momentum keeps one buffer per
-# parameter, Adam/AdamW two (exp_avg, exp_avg_sq) plus a 0-dim step counter.
-_FACTORIES: dict[str, Callable] = {
-    "sgd": lambda params: torch.optim.SGD(params, lr=0.01),
-    "momentum": lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9),
-    "adam": lambda params: torch.optim.Adam(params, lr=1e-3),
-    "adamw": lambda params: torch.optim.AdamW(params, lr=1e-3),
-}
+# The optimizers the lesson compares (built by course_lib.train.make_optimizer),
+# with the usual learning rates. The hyper-parameters change no byte counts;
+# momentum keeps one buffer per parameter, Adam/AdamW two (exp_avg,
+# exp_avg_sq) plus a 0-dim step counter.
+_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 1e-3, "adamw": 1e-3}
 
 
 @dataclass(frozen=True)
@@ -104,9 +100,9 @@ def make_optimizer(optimizer, params) -> torch.optim.Optimizer:
     ``params -> torch.optim.Optimizer``. Lesson 02."""
     params = list(params)
     if isinstance(optimizer, str):
-        if optimizer not in _FACTORIES:
+        if optimizer not in OPTIMIZER_NAMES:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZER_NAMES)} or a factory, got {optimizer!r}")
-        return _FACTORIES[optimizer](params)
+        return train.make_optimizer(optimizer, params, lr=_LEARNING_RATES[optimizer])
     if not callable(optimizer):
         raise TypeError(
             f"optimizer must be one of {list(OPTIMIZER_NAMES)} or a callable params -> torch.optim.Optimizer, "
