@@ -1,0 +1,65 @@
+"""The offline chart renderer and the shared chart builders (course_lib.charts), and the env report."""
+
+import base64
+
+import altair as alt
+import pandas as pd
+import pytest
+
+import course_lib as cl
+from course_lib import charts, env
+
+
+def test_render_gives_vegalite_v5_png_and_title():
+    chart = charts.bar(pd.DataFrame({"k": ["a", "b"], "v": [1, 2]}), "k", "v", title="Two bars")
+    bundle = charts.render(chart.to_dict())
+    assert set(bundle) == {"application/vnd.vegalite.v5+json", "image/png", "text/plain"}
+    assert bundle["application/vnd.vegalite.v5+json"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/v5")
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert bundle["text/plain"] == "<chart: Two bars>"
+    # the spec carries the data inline: nothing to fetch
+    assert [row["v"] for row in next(iter(bundle["application/vnd.vegalite.v5+json"]["datasets"].values()))] == [1, 2]
+
+
+def test_enable_makes_it_the_renderer():
+    charts.enable()
+    assert alt.renderers.active == "course"
+
+
+def test_builders_encode_the_given_columns():
+    table = pd.DataFrame({"layer": ["net.0", "net.0"], "pass": ["forward", "forward + backward"], "MFLOPs": [1.0, 2.0]})
+    spec = charts.flops_by_layer(table).to_dict()
+    assert spec["encoding"]["y"]["field"] == "MFLOPs" and spec["encoding"]["color"]["field"] == "pass"
+    times = pd.DataFrame({"what": ["a"], "median_ms": [1.0], "p10_ms": [0.9], "p90_ms": [1.2]})
+    layered = charts.timing_bars(times).to_dict()
+    assert [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layered["layer"]] == ["bar", "errorbar"]
+    spec = charts.line(pd.DataFrame({"b": [1, 2], "t": [3, 4]}), "b", "t", log_x=True).to_dict()
+    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+
+
+@pytest.mark.parametrize("builder", [charts.bar, charts.line])
+def test_builders_reject_non_dataframes(builder):
+    with pytest.raises(TypeError, match="data"):
+        builder([1, 2], "x", "y")
+
+
+def test_env_report_and_device():
+    info = env.report()
+    for key in ("python", "torch", "numpy", "altair", "ipywidgets", "cpu", "cpu capability", "torch threads", "gpu"):
+        assert info[key]
+    assert info["torch threads"] == str(__import__("torch").get_num_threads())
+    assert all(line.split()[0] for line in env.describe().splitlines())
+    assert env.device("cpu").type == "cpu"
+    assert env.device().type in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="prefer"):
+        env.device("tpu")
+
+
+def test_setup_returns_the_device_and_validates():
+    assert cl.setup(seed=1, n_threads=1).type in ("cpu", "cuda")
+    assert __import__("torch").get_num_threads() == 1
+    cl.env.configure_threads()
+    with pytest.raises(ValueError, match="seed"):
+        cl.setup(seed=-1)
+    with pytest.raises(ValueError, match="n_threads"):
+        cl.setup(n_threads=0)
