@@ -147,17 +147,8 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor, loss_fn=None)
     _check_inputs(inputs)
     _check_loss_fn(loss_fn)
     params = {_key(p) for p in model.parameters()}
-    saved: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        key = _key(t)
-        if key not in params:
-            saved[key] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = _loss(model(inputs), loss_fn)
-    return sum(saved.values()), loss
+    saved, loss = train.saved_storages(lambda: _loss(model(inputs), loss_fn))
+    return sum(nbytes for key, nbytes in saved.items() if key not in params), loss
 
 
 # ---------------------------------------------------------------- the reports
@@ -204,12 +195,9 @@ def inference_memory(model: nn.Module, inputs: torch.Tensor) -> MemoryReport:
     :func:`training_memory`. Lesson 02."""
     _check_model(model)
     _check_inputs(inputs)
-    saved = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t.untyped_storage().nbytes()) or t, lambda t: t):
-        with torch.inference_mode():
-            model(inputs)
+    saved, _ = train.saved_storages(lambda: train.inference(model, inputs))
     weights = _storage_bytes(model.parameters())
-    activations = int(sum(saved))
+    activations = sum(saved.values())
     return MemoryReport(weights, 0, 0, activations, weights + activations)
 
 

@@ -66,13 +66,11 @@ def inference(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
         return model(inputs)
 
 
-def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
-    """Run ``fn()`` and return (number, bytes) of the distinct tensor storages
-    autograd saved for backward while it ran (parameters included). Lesson 01
-    uses it to show that a forward pass for training keeps tensors alive and
-    one under ``inference_mode`` keeps none; lesson 02 splits this further.
-    """
-    seen: dict = {}
+def saved_storages(fn: Callable[[], object]) -> tuple[dict[int, int], object]:
+    """Run ``fn()`` and return ``({storage address: bytes}, fn's result)`` for
+    the distinct tensor storages autograd saved for backward while it ran
+    (parameters included: a Linear saves its weight). Lessons 01 and 02."""
+    seen: dict[int, int] = {}
 
     def pack(t: torch.Tensor):
         storage = t.untyped_storage()
@@ -80,5 +78,15 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
+        result = fn()
+    return seen, result
+
+
+def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
+    """Run ``fn()`` and return (number, bytes) of the distinct tensor storages
+    autograd saved for backward while it ran (parameters included). Lesson 01
+    uses it to show that a forward pass for training keeps tensors alive and
+    one under ``inference_mode`` keeps none; lesson 02 splits this further.
+    """
+    seen, _ = saved_storages(fn)
     return len(seen), sum(seen.values())
