@@ -35,6 +35,48 @@ def test_largest_batch():
             lab02.verify_largest_batch(wrong)
 
 
+def test_largest_batch_catches_forgotten_moments_and_gradients():
+    # Issue 12: with the old budget, forgetting Adam's moments (8 bytes/param) or the gradients
+    # (4 bytes/param) gave the right answer. Each omission must now give a different, rejected batch.
+    gpt = lab02.lab_gpt()
+    n, seq = count_params(gpt), lab02.GPT["seq_len"]
+
+    def fit(bytes_per_param):
+        return max(b for b in range(1, 50)
+                   if bytes_per_param * n + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+
+    right = fit(4 + 4 + 8)
+    assert right == lab02.largest_batch()
+    for forgot in (fit(4 + 4), fit(4 + 8), fit(4)):  # no moments; no gradients; weights only
+        assert forgot != right
+        with pytest.raises(AssertionError, match="Hint"):
+            lab02.verify_largest_batch(forgot)
+
+
+def test_largest_batch_in_bytes_allocates_nothing():
+    # An answer in bytes (the budget itself) used to make the check measure a batch of 3 million
+    # sequences (1.8 GB+). It must be refused without measuring: peak memory stays small.
+    import tracemalloc
+
+    lab02.largest_batch()  # the cached right answer
+    tracemalloc.start()
+    for in_bytes in (lab02.BUDGET_BYTES, 2_990_592, 10**12):
+        with pytest.raises(AssertionError, match="not bytes"):
+            lab02.verify_largest_batch(in_bytes)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_largest_batch_accepts_numpy_and_torch_ints():
+    import numpy as np
+    import torch
+
+    right = lab02.largest_batch()
+    lab02.verify_largest_batch(np.int64(right))
+    lab02.verify_largest_batch(torch.tensor(right))
+
+
 def test_kv_cache():
     # 2 (K, V) x 2 bytes x head_dim 128 x 8 KV heads x 32 layers x 32,768 tokens x 4 sequences
     right = 2 * 2 * 128 * 8 * 32 * 32768 * 4
@@ -57,11 +99,14 @@ def test_sgd_vs_adam():
 
 
 def test_seven_b_gpus():
-    assert lab02.seven_b_gpus() == math.ceil(112 / 80) == 2
-    lab02.verify_seven_b_gpus(2)
-    for wrong in (1, 1.4, 0.175):  # rounded down; not rounded; 14 GB of bf16 weights only
+    # 7e9 parameters x 16 bytes (mixed-precision Adam) = 112 GB over 24 GB GPUs: 4.67, rounded up.
+    assert lab02.seven_b_gpus() == math.ceil(112 / 24) == 5
+    lab02.verify_seven_b_gpus(5)
+    # rounded down; not rounded; 14 GB of bf16 weights only; 12 bytes/param (issue 12); 8 bytes/param
+    for wrong in (4, 112 / 24, 1, math.ceil(7e9 * 12 / 24e9), math.ceil(7e9 * 8 / 24e9)):
         with pytest.raises(AssertionError, match="Hint"):
             lab02.verify_seven_b_gpus(wrong)
+    assert math.ceil(7e9 * 12 / 24e9) == 4
 
 
 def test_not_done_is_reported(capsys):

@@ -84,3 +84,15 @@ def test_capacity():
                   32 / lab03.EXERCISE_5["seconds"][-1]):  # used the batch-64 time
         with pytest.raises(AssertionError, match="Hint"):
             lab03.verify_capacity(wrong)
+
+
+def test_numpy_integers_of_the_right_value_are_accepted():
+    # Issue 12: np.int64 answers were refused by an isinstance(int) check (exercises 3 and 4).
+    import numpy as np
+
+    right = lab03.expected_batch()
+    lab03.verify_batch(np.int64(right))
+    with pytest.raises(AssertionError, match="Hint"):
+        lab03.verify_batch(np.int64(right + 1))
+    lab03.verify_setting((np.int64(16), np.float64(0.002)))
+    lab03.verify_setting((np.int32(16), np.float32(0.002)))

@@ -72,3 +72,15 @@ def test_training_co2():
                   right / 0.4 * energy.DEFAULT_GRID_KG_PER_KWH):  # the default grid, not the given one
         with pytest.raises(AssertionError):
             lab05.verify_training_co2(wrong)
+
+
+def test_break_even_refuses_a_string_of_the_right_value():
+    # Issue 12: '1500' passed because expect_close called float() on it.
+    right = lab05.expected_break_even()
+    assert right == pytest.approx(3e6 / (4e6 * 0.0005)) == pytest.approx(1500)
+    for wrong in ("1500", str(right), True):
+        with pytest.raises(AssertionError, match="expected a number"):
+            lab05.verify_break_even(wrong)
+    import numpy as np
+
+    lab05.verify_break_even(np.float64(1500.0))

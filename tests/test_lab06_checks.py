@@ -76,3 +76,23 @@ def test_optimizer_state_against_real_processes():
         with pytest.raises(AssertionError, match="Hint"):
             lab06.verify_optimizer_state(wrong)
     assert distributed.worker_processes() == []
+
+
+def test_numpy_integers_of_the_right_value_are_accepted():
+    # Issue 12: np.int64 answers were refused by an isinstance(int) check (exercise 3).
+    import numpy as np
+
+    lab06.verify_min_devices(np.int64(lab06.expected_min_devices()))
+    lab06.verify_replicas(np.int64(lab06.expected_replicas()))
+
+
+def test_optimizer_state_check_prints_nothing(monkeypatch, capsys):
+    # Issue 12: exercise 5 printed the measured (expected) dict before comparing.
+    fake = {"ddp": 111_111, "fsdp": 55_555}
+    monkeypatch.setattr(lab06, "_measured", dict(fake))
+    with pytest.raises(AssertionError, match="Hint") as err:
+        lab06.verify_optimizer_state({"ddp": 1, "fsdp": 2})
+    assert capsys.readouterr().out == ""
+    assert "111111" not in str(err.value) and "111_111" not in str(err.value)
+    lab06.verify_optimizer_state(fake)
+    assert capsys.readouterr().out == ""

@@ -6,7 +6,7 @@ inputs the lab builds, so they cannot drift from what the lesson teaches.
 
 from __future__ import annotations
 
-import math
+import numbers
 
 import torch
 
@@ -64,13 +64,25 @@ def verify_training_inference_ratio(answer) -> None:
 
 
 def verify_time_ratio(answer) -> None:
-    """Exercise 4: a measured training-step / inference time ratio (a relationship, not a time)."""
+    """Exercise 4: a measured training-step / inference time ratio (a relationship, not a time).
+
+    The answer is the pair of :class:`~course_lib.measure.Timing` results
+    ``(training, inference)`` that ``measure.time_it`` returned, so only a
+    measurement passes: a typed-in number (3, or the FLOP ratio 2.81) does not.
+    """
+    hint = ("return the two results of measure.time_it, (training step, inference call), not a number: "
+            "the check divides their medians itself (lesson 01, section 5).")
+    if isinstance(answer, numbers.Number) or type(answer).__name__ in ("Tensor", "ndarray"):
+        raise AssertionError(f"Not yet: your answer is a number ({check._short(answer)}); a measurement is needed. "
+                             f"Hint: {hint}")
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2
+                      and all(isinstance(t, measure.Timing) for t in answer), hint)
+    t_train, t_infer = answer
+    check.expect_true(len(t_train.samples) >= 5 and len(t_infer.samples) >= 5,
+                      "time each function with at least 5 repeats (measure.time_it(..., repeats=20)), "
+                      "so the median means something.")
     check.expect_true(
-        isinstance(answer, (int, float)) and math.isfinite(answer),
-        "return one number: the median time of a training step divided by the median time of an inference call.",
-    )
-    check.expect_true(
-        answer > 1.0,
-        "a training step does a forward pass and more, so the ratio must be above 1: "
-        "did you divide the other way round, or time inference with autograd on? (lesson 01, section 5)",
+        t_train.median > t_infer.median,
+        "a training step does a forward pass and more, so its median must be above inference's: "
+        "did you swap the pair, or time inference with autograd on? (lesson 01, section 5)",
     )

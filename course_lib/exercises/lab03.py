@@ -11,8 +11,6 @@ checks cannot drift apart; expected values come from
 
 from __future__ import annotations
 
-import math
-
 from .. import check, hardware, predict, simulate
 
 LESSON = "lessons/03_batch_size.ipynb"
@@ -78,7 +76,7 @@ def expected_batch() -> int:
 
 def verify_batch(batch) -> None:
     """Exercise 3: the smallest batch whose intensity reaches the ridge point."""
-    check.expect_true(isinstance(batch, int) and not isinstance(batch, bool), "answer with a whole batch size (an int)")
+    batch = check.expect_int(batch, "answer with a whole batch size (an int)")
     check.expect_equal(batch, expected_batch(),
                        "'intensity ≈ batch' is only an approximation: the k x n weight is read too. Find the smallest "
                        "batch whose exact intensity (predict.arithmetic_intensity) is at least the ridge point")
@@ -100,12 +98,11 @@ def verify_setting(answer) -> None:
     check.expect_true(isinstance(answer, tuple) and len(answer) == 2,
                       "return a pair: (max_batch as an int, timeout in seconds)")
     max_batch, timeout = answer
-    check.expect_true(isinstance(max_batch, int) and not isinstance(max_batch, bool)
-                      and 1 <= max_batch <= e["max_batch_limit"],
+    max_batch = check.expect_int(max_batch, f"max_batch is a whole number from 1 to {e['max_batch_limit']}")
+    check.expect_true(1 <= max_batch <= e["max_batch_limit"],
                       f"max_batch is a whole number from 1 to {e['max_batch_limit']}")
-    check.expect_true(isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-                      and math.isfinite(timeout) and 0 <= timeout <= 1,
-                      "the timeout is in seconds, between 0 and 1 (2 ms is 0.002)")
+    timeout = check.expect_number(timeout, "the timeout is in seconds, between 0 and 1 (2 ms is 0.002)")
+    check.expect_true(0 <= timeout <= 1, "the timeout is in seconds, between 0 and 1 (2 ms is 0.002)")
     res = simulate_setting(max_batch, timeout)
     check.expect_true(res.p95 <= e["p95_target"],
                       f"your setting gives p95 = {res.p95 * 1e3:.1f} ms. First check that max_batch / (overhead + "
