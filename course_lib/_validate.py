@@ -41,6 +41,8 @@ MAX_REPEATS = 10_000
 MAX_REQUESTS = 1_000_000
 #: Most replicas (servers) in one simulation.
 MAX_REPLICAS = 10_000
+#: Most simulated request-replica steps in one call (about 4 s on a laptop core).
+MAX_SIM_WORK = 10_000_000
 #: Share of this machine's available memory one model or tensor may ask for.
 MEMORY_SHARE = 0.5
 
@@ -147,6 +149,15 @@ def string(name: str, value, *, nonempty: bool = True) -> str:
     return value
 
 
+#: Largest seed ``torch.Generator.manual_seed`` and numpy accept everywhere.
+MAX_SEED = 2**63 - 1
+
+
+def seed(name: str, value) -> int:
+    """A random seed: an integer from 0 to :data:`MAX_SEED`."""
+    return integer(name, value, minimum=0, maximum=MAX_SEED)
+
+
 def choice(name: str, value, allowed: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``allowed`` (case-sensitive strings)."""
     allowed = list(allowed)
@@ -204,6 +215,13 @@ def fits_memory(what: str, n_bytes: float, *, share: float = MEMORY_SHARE) -> fl
             f"({limit / 2**30:,.2f} GiB, {share:.0%} of the memory available now); choose a smaller size"
         )
     return n_bytes
+
+
+def work(what: str, amount: float, limit: float = MAX_SIM_WORK) -> None:
+    """Refuse a computation of ``amount`` steps above ``limit``; ``what`` names the arguments that set it."""
+    if not amount <= limit:
+        raise ValueError(f"{what} asks for {amount:,.0f} simulation steps, more than the {limit:,.0f} "
+                         f"that finish in a few seconds; use fewer requests or replicas")
 
 
 # ------------------------------------------------------------------ results

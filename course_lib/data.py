@@ -25,7 +25,8 @@ def make_classification(
     n = v.positive_int("n_samples", n_samples)
     d = v.positive_int("d_in", d_in)
     k = v.integer("n_classes", n_classes, minimum=2)
-    g = torch.Generator().manual_seed(v.integer("seed", seed, minimum=0))
+    v.fits_memory(f"n_samples={n}, d_in={d}", 8 * n * d + 4 * k * d)
+    g = torch.Generator().manual_seed(v.seed("seed", seed))
     x = torch.randn(n, d, generator=g)
     w1 = torch.randn(d, 2 * d, generator=g) / d**0.5
     w2 = torch.randn(2 * d, k, generator=g) / (2 * d) ** 0.5
@@ -47,7 +48,8 @@ def make_tokens(
     s = v.positive_int("seq_len", seq_len)
     vocab = v.integer("vocab_size", vocab_size, minimum=2)
     p = v.number("noise", noise, minimum=0.0, maximum=1.0)
-    g = torch.Generator().manual_seed(v.integer("seed", seed, minimum=0))
+    v.fits_memory(f"n_seqs={n}, seq_len={s}, vocab_size={vocab}", 24 * n * s + 8 * vocab)
+    g = torch.Generator().manual_seed(v.seed("seed", seed))
     ids = torch.empty(n, s + 1, dtype=torch.int64)
     ids[:, 0] = torch.randint(0, vocab, (n,), generator=g)
     for t in range(1, s + 1):

@@ -189,6 +189,7 @@ def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb
     ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Lesson 06.
     """
     n = v.positive_int(name, world_size)
+    per_worker_mb = v.positive("per_worker_mb", per_worker_mb)
     if n > MAX_WORLD_SIZE:
         raise ValueError(
             f"{name} must be <= {MAX_WORLD_SIZE} worker processes on this machine, got {n}; "
@@ -199,7 +200,7 @@ def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb
     free_mb = psutil.virtual_memory().available / 2**20
     if n * per_worker_mb > free_mb:
         raise ValueError(
-            f"{name}={n} needs about {n * per_worker_mb} MB ({per_worker_mb} MB per worker process) "
+            f"{name}={n} needs about {n * per_worker_mb:g} MB ({per_worker_mb:g} MB per worker process) "
             f"but only {free_mb:.0f} MB are free; use at most {int(free_mb // per_worker_mb)}"
         )
     return n

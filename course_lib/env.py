@@ -31,13 +31,15 @@ def cpu_quota(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> float | None
     root = Path(cgroup_root)
     try:
         quota, period = (root / "cpu.max").read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
+        if quota == "max" or int(period) <= 0 or int(quota) <= 0:  # "100000 0": no usable quota
+            return None
+        return int(quota) / int(period)
     except (OSError, ValueError):
         pass
     try:
         quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
         period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
-        return None if quota <= 0 else quota / period
+        return None if quota <= 0 or period <= 0 else quota / period
     except (OSError, ValueError):
         return None
 
@@ -53,8 +55,14 @@ def available_cpus(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> int:
 
 
 def configure_threads(n_threads: int | None = None) -> int:
-    """Set torch's intra-op thread count (default: :func:`available_cpus`) and return it."""
-    n = available_cpus() if n_threads is None else v.positive_int("n_threads", n_threads)
+    """Set torch's intra-op thread count (default: :func:`available_cpus`) and return it.
+
+    ``n_threads`` may not exceed :func:`available_cpus`: more threads than
+    cores only slow the matmuls down, and a huge count (100000) crashes the
+    kernel at the next large matmul. Lesson 00.
+    """
+    cores = available_cpus()
+    n = cores if n_threads is None else v.positive_int("n_threads", n_threads, maximum=cores)
     torch.set_num_threads(n)
     return n
 

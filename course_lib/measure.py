@@ -25,9 +25,15 @@ from . import _validate as v
 
 
 def _run(model: nn.Module, inputs, backward: bool) -> None:
-    out = model(inputs)
-    if backward:
-        out.sum().backward()
+    if not isinstance(inputs, torch.Tensor):
+        raise TypeError(f"inputs must be a torch.Tensor, got {v.show(inputs)} ({type(inputs).__name__})")
+    try:
+        out = model(inputs)
+        if backward:
+            out.sum().backward()
+    except RuntimeError as err:  # torch's shape/dtype errors: say which argument does not fit
+        raise ValueError(f"inputs of shape {tuple(inputs.shape)} and dtype {inputs.dtype} do not fit "
+                         f"the model {type(model).__name__}: {str(err).splitlines()[0]}") from err
 
 
 def _check_model(model) -> None:
@@ -138,8 +144,8 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    warmup = v.integer("warmup", warmup, minimum=0)
-    repeats = v.integer("repeats", repeats, minimum=1)
+    warmup = v.integer("warmup", warmup, minimum=0, maximum=v.MAX_REPEATS)
+    repeats = v.integer("repeats", repeats, minimum=1, maximum=v.MAX_REPEATS)
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for _ in range(warmup):
         fn()

@@ -21,7 +21,23 @@ from . import _validate as v
 
 
 def _seeded(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(v.integer("seed", seed, minimum=0))
+    return torch.Generator().manual_seed(v.seed("seed", seed))
+
+
+def _check_size(what: str, n_params: int) -> None:
+    """Refuse a model whose fp32 weights, gradients and Adam state (16 bytes/param) would not fit this machine."""
+    v.fits_memory(what, 16 * n_params)
+
+
+def _check_tokens(model: "TinyGPT", args, kwargs) -> None:
+    """Forward pre-hook: ``idx`` is a (batch, seq) torch.long tensor of ids in [0, vocab_size)."""
+    idx = args[0] if args else kwargs.get("idx")
+    v.token_ids("idx", idx, vocab_size=model.vocab_size)
+
+
+def _check_features(model: "MLP", args) -> None:
+    """Forward pre-hook: ``x`` is a float tensor whose last dimension is ``d_in``, without NaN."""
+    v.tensor("x", args[0] if args else None, kind="float", last_dim=model.d_in)
 
 
 def _init_(module: nn.Module, generator: torch.Generator) -> None:
@@ -49,6 +65,8 @@ class MLP(nn.Module):
         super().__init__()
         d_in, hidden, d_out = (v.positive_int(n, x) for n, x in (("d_in", d_in), ("hidden", hidden), ("d_out", d_out)))
         depth = v.positive_int("depth", depth)
+        n_params = d_in * hidden + hidden + (depth - 1) * (hidden * hidden + hidden) + hidden * d_out + d_out
+        _check_size(f"MLP(d_in={d_in}, hidden={hidden}, d_out={d_out}, depth={depth})", n_params)
         widths = [d_in] + [hidden] * depth
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:]):
@@ -57,6 +75,7 @@ class MLP(nn.Module):
         self.net = nn.Sequential(*layers)
         self.d_in = d_in
         _init_(self, _seeded(seed))
+        self.register_forward_pre_hook(_check_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -116,6 +135,10 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int):
         super().__init__()
+        d_model, n_heads = v.positive_int("d_model", d_model), v.positive_int("n_heads", n_heads)
+        if d_model % n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
+        _check_size(f"CausalSelfAttention(d_model={d_model})", 4 * d_model * d_model)
         self.n_heads = n_heads
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
@@ -179,12 +202,15 @@ class TinyGPT(nn.Module):
             raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
         self.vocab_size, self.d_model, self.n_heads = vocab_size, d_model, n_heads
         self.n_layers, self.max_seq_len = n_layers, max_seq_len
+        _check_size(f"TinyGPT(vocab_size={vocab_size}, d_model={d_model}, n_layers={n_layers}, "
+                    f"max_seq_len={max_seq_len})", 12 * n_layers * d_model**2 + 2 * (vocab_size + max_seq_len) * d_model)
         self.tok_emb = nn.Embedding(vocab_size, d_model)
         self.pos_emb = nn.Embedding(max_seq_len, d_model)
         self.blocks = nn.ModuleList(Block(d_model, n_heads) for _ in range(n_layers))
         self.ln_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         _init_(self, _seeded(seed))
+        self.register_forward_pre_hook(_check_tokens, with_kwargs=True)
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Logits for the tokens ``idx`` (batch, seq).

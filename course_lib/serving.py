@@ -157,8 +157,8 @@ def serve(
     if rate is not None:
         rate = v.positive("rate", rate)
     load = v.positive("load", load)
-    n_requests = v.positive_int("n_requests", n_requests)
-    seed = v.integer("seed", seed, minimum=0)
+    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
+    seed = v.seed("seed", seed)
     config = {
         "d_model": v.positive_int("d_model", d_model),
         "n_layers": v.positive_int("n_layers", n_layers),
@@ -187,6 +187,9 @@ def serve(
                     raise TimeoutError(f"serving did not finish within timeout_s={timeout_s:g} s")
                 wait = t - time.monotonic()
                 if wait > 0:
+                    if time.monotonic() + wait > deadline:  # never sleep past the deadline
+                        time.sleep(max(0.0, deadline - time.monotonic()))
+                        raise TimeoutError(f"serving did not finish within timeout_s={timeout_s:g} s")
                     time.sleep(wait)
                 queues[phase].put((i, t))
             for _ in range(r):
@@ -233,7 +236,10 @@ def replicas_for_p95(
     rate = v.positive("rate", rate)
     target = v.positive("p95_target", p95_target)
     service = v.positive("service_time", service_time)
-    max_replicas = v.positive_int("max_replicas", max_replicas)
+    max_replicas = v.positive_int("max_replicas", max_replicas, maximum=v.MAX_REPLICAS)
+    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
+    v.work(f"n_requests={n_requests} x max_replicas={max_replicas} (up to max_replicas**2 / 2 steps)",
+           n_requests * max_replicas**2 / 2)
     if target < service:
         raise ValueError(
             f"p95_target={target:g} s is below the service time {service:g} s: no number of replicas can meet it"
@@ -254,11 +260,14 @@ def replica_sweep(rates, replicas, service_time: float, *, balancer: str = "leas
     from .simulate import simulate_batching
 
     service = v.positive("service_time", service_time)
+    rates = [v.positive(f"rates[{i}]", lam) for i, lam in enumerate(v.sequence("rates", rates, max_len=1000))]
+    replicas = [v.positive_int(f"replicas[{i}]", r, maximum=v.MAX_REPLICAS)
+                for i, r in enumerate(v.sequence("replicas", replicas, max_len=1000))]
+    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
+    v.work(f"{len(rates)} rates x replicas={replicas} x n_requests={n_requests}", len(rates) * sum(replicas) * n_requests)
     rows = []
     for r in replicas:
-        r = v.positive_int("replicas", r)
         for lam in rates:
-            lam = v.positive("rates", lam)
             res = simulate_batching(lam, 1, 0.0, service, 0.0, n_requests=n_requests, seed=seed, n_replicas=r, balancer=balancer)
             rows.append({"rate_rps": lam, "replicas": r, "p95_ms": round(res.p95 * 1e3, 3),
                          "throughput_rps": round(res.throughput, 3)})

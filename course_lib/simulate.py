@@ -52,6 +52,7 @@ batch and timeout → p50/p95/p99, throughput, mean batch, utilisation.
 from __future__ import annotations
 
 import html
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -151,10 +152,14 @@ def simulate_batching(
     max_batch = v.positive_int("max_batch", max_batch)
     timeout = v.number("timeout", timeout, minimum=0.0)
     overhead, per_sample = _check_cost(overhead, per_sample)
-    n_requests = v.positive_int("n_requests", n_requests)
-    seed = v.integer("seed", seed, minimum=0)
-    n_replicas = v.positive_int("n_replicas", n_replicas)
+    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
+    seed = v.seed("seed", seed)
+    n_replicas = v.positive_int("n_replicas", n_replicas, maximum=v.MAX_REPLICAS)
     v.choice("balancer", balancer, BALANCERS)
+    if balancer == "least_loaded":
+        v.work(f"n_requests={n_requests} x n_replicas={n_replicas}", n_requests * n_replicas)
+    if not math.isfinite(1.0 / rate) or not math.isfinite(n_requests / rate):
+        raise ValueError(f"rate={rate:g} is too small: the arrival times overflow; use a realistic rate")
 
     def cost(size: int) -> float:
         return overhead + per_sample * size
@@ -178,6 +183,8 @@ def simulate_batching(
     end = float(done.max())
     n_batches = sum(r.n_batches for r in replicas)
     p50, p95, p99 = (float(x) for x in np.percentile(latencies, [50, 95, 99]))
+    v.finite("simulate_batching", (p50, p95, p99, n_requests / end if end > 0 else math.inf), rate=rate,
+             timeout=timeout, overhead=overhead, per_sample=per_sample)
     return SimResult(
         p50=p50,
         p95=p95,
@@ -198,7 +205,9 @@ def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replica
     with full batches, R · B / (overhead + per_sample · B). Lessons 03, 06."""
     b = v.positive_int("max_batch", max_batch)
     overhead, per_sample = _check_cost(overhead, per_sample)
-    return v.positive_int("n_replicas", n_replicas) * b / (overhead + per_sample * b)
+    r = v.positive_int("n_replicas", n_replicas)
+    return v.finite("max_throughput", r * b / (overhead + per_sample * b), max_batch=b, overhead=overhead,
+                    per_sample=per_sample, n_replicas=r)
 
 
 def md1_mean_latency(rate: float, service_time: float) -> float:
@@ -211,7 +220,7 @@ def md1_mean_latency(rate: float, service_time: float) -> float:
     rho = rate * d
     if rho >= 1:
         raise ValueError(f"rate * service_time (the utilisation) must be < 1 for a steady state, got {rho:.3g}")
-    return d + rho / (2 * (1 / d) * (1 - rho))
+    return v.finite("md1_mean_latency", d + rho / (2 * (1 / d) * (1 - rho)), rate=rate, service_time=d)
 
 
 # ---------------------------------------------------------------- cost model
@@ -232,13 +241,14 @@ def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> Cost
     """Least-squares line through (batch size, seconds per batch): the
     intercept is the fixed overhead, the slope the per-sample cost. Each is
     clipped at 0 (a noisy fit can dip below). Lesson 03."""
-    b = [v.positive_int("batch_sizes[i]", x) for x in batch_sizes]
-    s = [v.positive("seconds[i]", x) for x in seconds]
+    b = [v.positive_int(f"batch_sizes[{i}]", x) for i, x in enumerate(v.sequence("batch_sizes", batch_sizes))]
+    s = [v.positive(f"seconds[{i}]", x) for i, x in enumerate(v.sequence("seconds", seconds))]
     if len(b) != len(s):
         raise ValueError(f"batch_sizes and seconds must have the same length, got {len(b)} and {len(s)}")
     if len(set(b)) < 2:
         raise ValueError("batch_sizes needs at least two different sizes to fit a line")
     slope, intercept = np.polyfit(np.array(b, dtype=float), np.array(s, dtype=float), 1)
+    v.finite("fit_cost_model", (slope, intercept), seconds=max(s))
     return CostModel(overhead=max(float(intercept), 0.0), per_sample=max(float(slope), 0.0))
 
 
@@ -252,9 +262,13 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
 
     if not callable(make_input):
         raise TypeError(f"make_input must be a function of the batch size, got {type(make_input).__name__}")
+    if not callable(model):
+        raise TypeError(f"model must be callable (a torch.nn.Module), got {type(model).__name__}")
+    batch_sizes = [v.positive_int(f"batch_sizes[{i}]", b) for i, b in enumerate(v.sequence("batch_sizes", batch_sizes))]
+    repeats = v.positive_int("repeats", repeats, maximum=v.MAX_REPEATS)
     timings = {}
     for b in batch_sizes:
-        x = make_input(v.positive_int("batch_sizes[i]", b))
+        x = make_input(b)
 
         def run(x=x):
             with torch.inference_mode():
@@ -391,6 +405,12 @@ def sweep(
     def r4(x: float) -> float:
         return float(f"{x:.4g}")
 
+    rates = v.sequence("rates", rates, max_len=1000)
+    max_batches = v.sequence("max_batches", max_batches, max_len=1000)
+    n_req, n_rep = kwargs.get("n_requests", 2000), kwargs.get("n_replicas", 1)
+    if isinstance(n_req, int) and isinstance(n_rep, int):  # else simulate_batching names the bad one
+        v.work(f"{len(rates)} rates x {len(max_batches)} max_batches x n_requests={n_req} x n_replicas={n_rep}",
+               len(rates) * len(max_batches) * n_req * n_rep)
     rows = []
     for b in max_batches:
         for rate in rates:
