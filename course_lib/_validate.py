@@ -248,6 +248,71 @@ def finite(what: str, result, **inputs):
     )
 
 
+def checked(fn):
+    """Decorator for a public formula: its caller sees only named ``ValueError``/``TypeError``.
+
+    - a result that is not finite (inf, NaN, also inside a tuple, dict or
+      dataclass) raises ``ValueError`` naming the extreme inputs (:func:`finite`);
+    - ``OverflowError``, ``ZeroDivisionError`` or a "math domain error" inside
+      the formula become that same ``ValueError``;
+    - a ``ValueError``/``TypeError`` raised by an inner call about an argument
+      the caller did not pass by that name (``flops`` inside ``training_hours``)
+      is re-raised with the call's own arguments in front, so the message names
+      the caller's argument.
+
+    Use it on pure arithmetic; the arguments are still checked by name first.
+    """
+    import functools
+    import inspect
+    import re
+
+    sig = inspect.signature(fn)
+
+    def arguments(args, kwargs) -> dict:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError:
+            return {}
+        bound.apply_defaults()
+        return {k: val for k, val in bound.arguments.items() if k not in ("self", "cls")}
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            out = fn(*args, **kwargs)
+        except (OverflowError, ZeroDivisionError) as err:
+            inputs = arguments(args, kwargs)
+            finite(fn.__name__, math.inf, **_numeric(inputs))
+            raise ValueError(f"{fn.__name__}: {err}") from None  # pragma: no cover (finite raised)
+        except (ValueError, TypeError) as err:
+            inputs = arguments(args, kwargs)
+            text = str(err)
+            if "math domain error" in text:
+                finite(fn.__name__, math.nan, **_numeric(inputs))
+            if inputs and re.match(r"^\w+\(.*\) is not a finite number", text):  # an inner formula overflowed
+                finite(fn.__name__, math.inf, **_numeric(inputs))
+            if not inputs or text.startswith(fn.__name__ + "(") or _names_any(text, inputs):
+                raise
+            given = ", ".join(f"{k}={show(val)}" for k, val in inputs.items())
+            raise type(err)(f"{fn.__name__}({given}): {text}") from None
+        if _first_non_finite(out) is not None:
+            finite(fn.__name__, out, **_numeric(arguments(args, kwargs)))
+        return out
+
+    return wrapper
+
+
+def _names_any(text: str, inputs: dict) -> bool:
+    """Whether the message already names one of the caller's arguments (as a whole word)."""
+    import re
+
+    return any(re.search(rf"(?<![\w.]){re.escape(k)}(?!\w)", text) for k in inputs)
+
+
+def _numeric(inputs: dict) -> dict:
+    return {k: val for k, val in inputs.items() if isinstance(val, numbers.Real) and not isinstance(val, bool)} or inputs
+
+
 def _first_non_finite(result):
     if isinstance(result, bool):
         return None
@@ -282,11 +347,9 @@ def _extreme(inputs: dict) -> list[str]:
                 sizes[name] = 400.0
     if not sizes:
         return list(inputs)
-    big = [n for n, s in sizes.items() if s >= 15]
-    tiny = [n for n, s in sizes.items() if s <= -15]
-    if big or tiny:
-        return big + tiny
-    return [max(sizes, key=lambda n: abs(sizes[n]))]
+    top = max(abs(s) for s in sizes.values())
+    far = [n for n, s in sizes.items() if abs(s) >= 15 and abs(s) >= top / 2]
+    return far or [max(sizes, key=lambda n: abs(sizes[n]))]
 
 
 # -------------------------------------------------- records and containers

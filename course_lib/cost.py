@@ -35,6 +35,7 @@ DAYS_PER_YEAR = 365.0
 # ----------------------------------------------------------------- contract
 
 
+@v.checked
 def daily_inference_cost(requests_per_day: float, cost_per_request: float) -> float:
     """Dollars per day of serving: requests per day × cost per request.
 
@@ -43,6 +44,7 @@ def daily_inference_cost(requests_per_day: float, cost_per_request: float) -> fl
     return v.positive("requests_per_day", requests_per_day) * v.positive("cost_per_request", cost_per_request)
 
 
+@v.checked
 def lifetime_split(training_cost: float, inference_cost_per_year: float, years: float = 1.0) -> tuple[float, float]:
     """The fractions of lifetime spend on training and on inference, as
     ``(training, inference)``, for a model served ``years`` years.
@@ -61,6 +63,7 @@ def lifetime_split(training_cost: float, inference_cost_per_year: float, years: 
     return train / total, inference / total
 
 
+@v.checked
 def break_even_days(training_cost: float, inference_cost_per_day: float) -> float:
     """The day on which cumulative inference spend equals the training spend:
     training cost ÷ inference cost per day. Works for any quantity spent once
@@ -87,6 +90,7 @@ def _utilization(value) -> float:
     return v.number("utilization", value, minimum=0.0, maximum=1.0, allow_zero=False)
 
 
+@v.checked
 def accelerator_hours(flops: float, peak_flops: float, utilization: float) -> float:
     """Accelerator-hours to do ``flops`` at ``utilization`` × ``peak_flops``
     (FLOP/s): flops ÷ (peak × utilisation) ÷ 3600. Lesson 05."""
@@ -95,6 +99,7 @@ def accelerator_hours(flops: float, peak_flops: float, utilization: float) -> fl
     return work / rate / 3600.0
 
 
+@v.checked
 def training_hours(n_params: float, n_tokens: float, *, accelerator="H100 SXM", utilization: float = 0.4,
                    dtype: str = "bf16") -> float:
     """Accelerator-hours to train ``n_params`` parameters on ``n_tokens``
@@ -107,6 +112,7 @@ def training_hours(n_params: float, n_tokens: float, *, accelerator="H100 SXM", 
     return accelerator_hours(flops, _peak(accelerator, dtype), utilization)
 
 
+@v.checked
 def training_cost(n_params: float, n_tokens: float, *, accelerator="H100 SXM", utilization: float = 0.4,
                   price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
     """Dollars to train: :func:`training_hours` × ``price_per_hour`` (dollars
@@ -120,6 +126,7 @@ def training_cost(n_params: float, n_tokens: float, *, accelerator="H100 SXM", u
 # ----------------------------------------------------------------- inference
 
 
+@v.checked
 def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: float = 0.1,
                       dtype: str = "bf16") -> float:
     """Tokens per second one accelerator serves: peak × utilisation ÷ 2·N
@@ -131,6 +138,7 @@ def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: f
     return _peak(accelerator, dtype) * _utilization(utilization) / per_token
 
 
+@v.checked
 def seconds_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
                         utilization: float = 0.1, dtype: str = "bf16") -> float:
     """Accelerator-seconds of one request of ``tokens_per_request`` tokens
@@ -139,6 +147,7 @@ def seconds_per_request(n_params: float, tokens_per_request: float, *, accelerat
     return accelerator_hours(flops, _peak(accelerator, dtype), utilization) * 3600.0
 
 
+@v.checked
 def cost_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
                      utilization: float = 0.1, price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
     """Dollars per request: :func:`seconds_per_request` ÷ 3600 × price per
@@ -148,6 +157,7 @@ def cost_per_request(n_params: float, tokens_per_request: float, *, accelerator=
     return seconds / 3600.0 * v.positive("price_per_hour", price_per_hour)
 
 
+@v.checked
 def decode_tokens_per_second_bound(n_params: float, bytes_per_param: float, bandwidth: float, batch: int = 1) -> float:
     """Upper bound on tokens/s when decoding ``batch`` sequences at once: each
     step reads every weight once, so a step takes at least
@@ -166,6 +176,7 @@ def decode_tokens_per_second_bound(n_params: float, bytes_per_param: float, band
 CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
+@v.checked
 def chinchilla_loss(n_params: float, n_tokens: float) -> float:
     """Predicted pre-training loss of ``n_params`` trained on ``n_tokens``:
     E + A/N^α + B/D^β with Hoffmann et al. 2022's fitted constants
@@ -176,6 +187,7 @@ def chinchilla_loss(n_params: float, n_tokens: float) -> float:
     return c["E"] + c["A"] / n ** c["alpha"] + c["B"] / d ** c["beta"]
 
 
+@v.checked
 def min_params_for_loss(target_loss: float) -> float:
     """The size below which ``target_loss`` is out of reach however long you
     train: the N where E + A/N^α = target. Lesson 05."""
@@ -186,6 +198,7 @@ def min_params_for_loss(target_loss: float) -> float:
     return (c["A"] / (loss - c["E"])) ** (1 / c["alpha"])
 
 
+@v.checked
 def tokens_for_loss(n_params: float, target_loss: float) -> float:
     """Training tokens a model of ``n_params`` needs to reach ``target_loss``
     under :func:`chinchilla_loss`: D = (B / (L − E − A/N^α))^(1/β). Raises
@@ -207,6 +220,7 @@ def _serving_flops(n_params: float, inference_tokens: float) -> float:
     return predict.inference_flops(n_params, served) if served else 0.0
 
 
+@v.checked
 def lifetime_flops(n_params: float, train_tokens: float, inference_tokens: float) -> float:
     """Compute over a model's life: 6·N·D_train + 2·N·D_inference (Sardana et
     al. 2023). ``inference_tokens`` may be 0 (never served). Lesson 05."""
@@ -227,6 +241,7 @@ class Sizing:
         return self.training_flops + self.inference_flops
 
 
+@v.checked
 def size_at_quality(n_params: float, target_loss: float, inference_tokens: float) -> Sizing:
     """A model of ``n_params`` trained just long enough to reach
     ``target_loss`` (:func:`tokens_for_loss`) and then served
@@ -235,6 +250,7 @@ def size_at_quality(n_params: float, target_loss: float, inference_tokens: float
     return Sizing(float(n_params), d, predict.training_flops(n_params, d), _serving_flops(n_params, inference_tokens))
 
 
+@v.checked
 def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 200) -> Sizing:
     """The model size that reaches ``target_loss`` with the least lifetime
     compute for ``inference_tokens`` of expected demand (Sardana et al. 2023).
@@ -245,7 +261,11 @@ def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 20
     ``inference_tokens=0`` it is the training-compute-optimal size under
     the fitted loss. Lesson 05.
     """
-    lo = math.log(min_params_for_loss(target_loss)) + 1e-9
+    n_min = min_params_for_loss(target_loss)
+    if not n_min >= 1:  # the loss is so high that even a one-parameter model reaches it
+        raise ValueError(f"target_loss must be a loss a real model is trained to (about 1.7 to 10 nats), "
+                         f"got {v.show(target_loss)}: a model with a single parameter already reaches it")
+    lo = math.log(n_min) + 1e-9
     hi = lo + math.log(1e6)  # a million times the smallest feasible size
     served = v.number("inference_tokens", inference_tokens, minimum=0.0)
     steps = v.positive_int("steps", steps)
@@ -323,6 +343,7 @@ class CostScenario:
         return self.lifetime_inference_kwh / (self.training_kwh + self.lifetime_inference_kwh)
 
 
+@v.checked
 def cost_scenario(
     n_params: float = 175e9,
     train_tokens: float = 300e9,
@@ -355,6 +376,8 @@ def cost_scenario(
     Brown et al. 2020.
     """
     chip = _chip(accelerator)
+    v.fraction("train_utilization", train_utilization)
+    v.fraction("serve_utilization", serve_utilization)
     price = v.positive("price_per_hour", price_per_hour)
     requests = v.positive("requests_per_day", requests_per_day)
     years = v.positive("years", years)
@@ -444,6 +467,7 @@ def kwh(x: float) -> str:
 def format_scenario(s: CostScenario) -> dict[str, str]:
     """The texts the calculator shows, by key; tests compute the expected
     text with this. Lesson 05."""
+    v.instance("s", s, CostScenario, "a CostScenario from cost_scenario()")
     return {
         "training_cost": money(s.training_cost),
         "training_cost_from_flops": money(s.training_cost_from_flops),
@@ -481,6 +505,7 @@ _LABELS = {
 def render_scenario(s: CostScenario) -> str:
     """HTML table for the calculator; each number in
     ``<span class="calc-out" data-key=…>``. Lesson 05."""
+    v.instance("s", s, CostScenario, "a CostScenario from cost_scenario()")
     rows = "".join(
         f"<tr><td>{_LABELS[k]}</td><td><span class='calc-out' data-key='{k}'>{html.escape(text)}</span></td></tr>"
         for k, text in format_scenario(s).items()
@@ -515,6 +540,7 @@ PRESETS: dict[str, dict] = {
 def calculator_inputs(values: dict) -> dict:
     """Widget values (billions, millions, 0 = "from FLOPs") → keyword
     arguments of :func:`cost_scenario`. Lesson 05."""
+    v.mapping("values", values, PRESETS["Seed page example"])
     fixed_train = v.number("fixed_training_musd", values["fixed_training_musd"], minimum=0.0)
     fixed_request = v.number("fixed_cost_per_request", values["fixed_cost_per_request"], minimum=0.0)
     return dict(

@@ -30,6 +30,7 @@ _STATES_PER_PARAM = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 PRECISIONS = ("fp32", "mixed", "mixed_fp32_grads", "mixed_hf", "bf16")
 
 
+@v.checked
 def matmul_flops(m: int, k: int, n: int) -> int:
     """FLOPs of an (m x k) @ (k x n) matmul: one multiply and one add per term, 2·m·k·n.
 
@@ -39,11 +40,13 @@ def matmul_flops(m: int, k: int, n: int) -> int:
     return 2 * m * k * n
 
 
+@v.checked
 def inference_flops(n_params: float, n_tokens: float) -> float:
     """Forward-pass FLOPs of a dense model: 2·N·D (Kaplan et al. 2020). Lesson 01."""
     return 2.0 * v.positive("n_params", n_params) * v.positive("n_tokens", n_tokens)
 
 
+@v.checked
 def training_flops(n_params: float, n_tokens: float) -> float:
     """Training FLOPs of a dense model: 6·N·D, forward 2·N·D plus backward 4·N·D
     (Kaplan et al. 2020; EleutherAI, Transformer Math 101). Lesson 01."""
@@ -83,6 +86,7 @@ def bytes_per_param(optimizer: str, precision: str = "fp32") -> float:
     return float(sum(bytes_per_param_breakdown(optimizer, precision).values()))
 
 
+@v.checked
 def kv_cache_bytes(
     n_layers: int,
     n_kv_heads: int,
@@ -103,6 +107,7 @@ def kv_cache_bytes(
     return math.ceil(values * v.positive("bytes_per_value", bytes_per_value))
 
 
+@v.checked
 def transformer_activation_bytes(
     seq_len: int, batch: int, hidden: int, n_heads: int, n_layers: int = 1
 ) -> float:
@@ -118,6 +123,7 @@ def transformer_activation_bytes(
     return s * b * h * (34 + 5 * a * s / h) * layers
 
 
+@v.checked
 def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: float) -> float:
     """FLOPs per byte moved of an (m x k)·(k x n) matmul that reads both inputs
     and writes the output once: 2mkn / (bytes · (mk + kn + mn)) (Williams et
@@ -128,6 +134,7 @@ def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: float) -> floa
     return flops / moved
 
 
+@v.checked
 def zero_memory_per_device(
     n_params: int,
     n_devices: int,
@@ -154,6 +161,7 @@ def zero_memory_per_device(
     return replicated * n + -(-sharded * n // d)
 
 
+@v.checked
 def allreduce_bytes(n_bytes: float, n_devices: int) -> float:
     """Bytes each device sends in a ring all-reduce of ``n_bytes``:
     2·(N−1)/N · n_bytes, a reduce-scatter then an all-gather, each (N−1)/N
@@ -167,6 +175,7 @@ def allreduce_bytes(n_bytes: float, n_devices: int) -> float:
 # ---------------------------------------------------------------- lesson 02: activations of the course's models
 
 
+@v.checked
 def gpt_layer_activation_bytes(
     seq_len: int, batch: int, hidden: int, n_heads: int, *, bytes_per_value: float = 2, dropout: bool = True
 ) -> int:
@@ -227,6 +236,7 @@ def tinygpt_sizes(model_or_sizes) -> dict[str, int]:
     return _sizes(model_or_sizes, ("d_model", "n_heads", "n_layers"), "TinyGPT")
 
 
+@v.checked
 def mlp_activation_bytes(model_or_sizes, batch: int, *, bytes_per_value: int = 4) -> int:
     """Bytes :class:`course_lib.models.MLP` saves for backward with the default
     loss ``output.sum()``: batch · (d_in + depth · hidden) · bytes.
@@ -243,6 +253,7 @@ def mlp_activation_bytes(model_or_sizes, batch: int, *, bytes_per_value: int = 4
     return b * (sz["d_in"] + sz["depth"] * sz["hidden"]) * p
 
 
+@v.checked
 def tinygpt_activation_bytes(model_or_sizes, batch: int, seq_len: int, *, checkpointing: bool = False) -> int:
     """Bytes :class:`course_lib.models.TinyGPT` (float32) saves for backward
     with the default loss ``output.sum()``. Lesson 02.
