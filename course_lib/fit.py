@@ -267,8 +267,12 @@ def _out(key: str, text: str) -> str:
     return f'<span class="calc-out" data-key="{key}">{html.escape(text)}</span>'
 
 
+_RESULT_KEYS = ("model", "n_params", "gpu", "training", "inference", "training_verdict", "inference_verdict")
+
+
 def render(result: dict) -> str:
     """The calculator's result as HTML; each key number is a ``calc-out`` span. Lesson 02."""
+    v.mapping("result", result, _RESULT_KEYS)
     t, i = result["training"], result["inference"]
     tv, iv = result["training_verdict"], result["inference_verdict"]
     rows = "".join(
@@ -297,6 +301,7 @@ def render(result: dict) -> str:
 
 def fit_table(result: dict):
     """The stacked-bar data: one row per (phase, component) in GB. Lesson 02."""
+    v.mapping("result", result, _RESULT_KEYS)
     import pandas as pd
 
     rows = [("training", k.replace("_", " "), result["training"][k] / GB) for k in ("weights", "gradients", "optimizer_state", "activations")]

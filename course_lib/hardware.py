@@ -58,18 +58,21 @@ def accelerator(name: str) -> Accelerator:
     return ACCELERATORS[v.choice("name", name, ACCELERATORS)]
 
 
+@v.checked
 def ridge_point(peak_flops: float, bandwidth: float) -> float:
     """FLOP per byte at which a device turns compute-bound: peak / bandwidth
     (both per second). Below it, attainable FLOP/s = bandwidth × intensity."""
     return v.positive("peak_flops", peak_flops) / v.positive("bandwidth", bandwidth)
 
 
+@v.checked
 def attainable_flops(intensity: float, peak_flops: float, bandwidth: float) -> float:
     """The roofline: min(peak, bandwidth × intensity) in FLOP/s."""
     i = v.positive("intensity", intensity)
     return min(v.positive("peak_flops", peak_flops), v.positive("bandwidth", bandwidth) * i)
 
 
+@v.checked
 def compute_bound_batch(k: int, n: int, peak_flops: float, bandwidth: float, bytes_per_value: float = 2) -> int | None:
     """Smallest batch B at which a (B x k)·(k x n) matmul reaches the ridge
     point, i.e. :func:`course_lib.predict.arithmetic_intensity` (B, k, n) >=
@@ -166,7 +169,7 @@ def measure_machine(*, device=None, copy_mib: int | None = None, repeats: int = 
     from .measure import time_it
 
     dev = env.device() if device is None else torch.device(device)
-    repeats = v.positive_int("repeats", repeats)
+    repeats = v.positive_int("repeats", repeats, maximum=50)  # each repeat times 3 dtypes and a copy
     on_gpu = dev.type == "cuda"
     n_start, n_max = (1024, 8192) if on_gpu else (128, 512)
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -186,7 +189,8 @@ def measure_machine(*, device=None, copy_mib: int | None = None, repeats: int = 
         timing = time_it(lambda: x @ y, warmup=1, repeats=repeats)
         flops[name], sizes[name] = 2 * n**3 / timing.median, n
         del a, b, x, y
-    mib = v.positive_int("copy_mib", copy_mib) if copy_mib is not None else (512 if on_gpu else 64)
+    mib = v.positive_int("copy_mib", copy_mib, maximum=4096) if copy_mib is not None else (512 if on_gpu else 64)
+    v.fits_memory(f"copy_mib={mib}", 2 * mib * 2**20)
     src = torch.ones(mib * 2**20 // 4, device=dev)
     dst = torch.empty_like(src)
     timing = time_it(lambda: dst.copy_(src), warmup=2, repeats=repeats)
@@ -219,12 +223,11 @@ def roofline_table(devices, dtype: str = "bf16", intensity_range=(0.1, 10_000.0)
     """
     import pandas as pd
 
-    lo = v.positive("intensity_range[0]", intensity_range[0])
-    hi = v.positive("intensity_range[1]", intensity_range[1])
+    lo, hi = v.numbers_list("intensity_range", intensity_range, minimum=0.0, allow_zero=False, min_len=2, max_len=2)
     if hi <= lo:
         raise ValueError(f"intensity_range must be increasing, got {intensity_range}")
     rows = []
-    for d in devices:
+    for d in v.sequence("devices", devices, max_len=100):
         dt = dtype
         if isinstance(d, tuple) and len(d) == 2:
             d, dt = d
@@ -286,6 +289,10 @@ class MatmulPoint:
     flops_per_s: float
 
 
+#: Most FLOPs one :func:`measure_matmul` call may do (warm-up and repeats together).
+MAX_MATMUL_FLOPS = 4e11
+
+
 def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=None, repeats: int = 5) -> MatmulPoint:
     """Time ``x @ w`` with x (batch x k) and w (k x n) on ``device`` (default:
     :func:`course_lib.env.device`), median of ``repeats`` after one warm-up,
@@ -301,12 +308,17 @@ def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=No
 
     batch, k, n = v.positive_int("batch", batch), v.positive_int("k", k), v.positive_int("n", n)
     v.choice("dtype", dtype, MEASURED_DTYPES)
+    repeats = v.positive_int("repeats", repeats, maximum=v.MAX_REPEATS)
+    v.fits_memory(f"batch={batch}, k={k}, n={n}", 4 * (batch * k + k * n + batch * n))
+    if 2 * batch * k * n * (repeats + 1) > MAX_MATMUL_FLOPS:
+        raise ValueError(f"batch={batch}, k={k}, n={n} with repeats={repeats} is {2 * batch * k * n * (repeats + 1):.3g} "
+                         f"FLOPs, more than the {MAX_MATMUL_FLOPS:.0e} that finish in seconds; use smaller sizes")
     dev = env.device() if device is None else torch.device(device)
     dt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
     gen = torch.Generator(device=dev).manual_seed(0)
     x = torch.randn(batch, k, generator=gen, device=dev, dtype=dt)
     w = torch.randn(k, n, generator=gen, device=dev, dtype=dt)
-    timing = time_it(lambda: x @ w, warmup=1, repeats=v.positive_int("repeats", repeats))
+    timing = time_it(lambda: x @ w, warmup=1, repeats=repeats)
     size = torch.finfo(dt).bits // 8
     return MatmulPoint(
         batch=batch,

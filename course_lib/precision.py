@@ -188,6 +188,8 @@ def sequential_sum(values: torch.Tensor, dtype: torch.dtype) -> float:
     """
     if not isinstance(values, torch.Tensor) or values.dim() != 1:
         raise TypeError("values must be a 1-D torch.Tensor")
+    if values.numel() > 100_000:  # one Python-level addition per value
+        raise ValueError(f"values must have at most 100_000 elements, got {values.numel():_}")
     if not values.is_floating_point():
         raise TypeError(f"values must be a floating-point tensor, got {values.dtype}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -320,10 +322,16 @@ def quantize_linear_weights(model: nn.Module, bits: int, *, per_channel: bool = 
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows of ``x`` whose argmax logit equals the label in ``y``. Lesson 04."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    v.module("model", model, needs_parameters=True)
+    v.tensor("x", x, kind="float", ndim=2)
+    v.tensor("y", y, kind="int", ndim=1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have one label per row of x, got {y.shape[0]} labels for {x.shape[0]} rows")
     device = next(model.parameters()).device
-    return float((model(x.to(device)).argmax(dim=1).cpu() == y).float().mean())
+    out = model(x.to(device))
+    if out.ndim != 2:
+        raise ValueError(f"model must return (rows, classes) logits, got shape {tuple(out.shape)}")
+    return float((out.argmax(dim=1).cpu() == y).float().mean())
 
 
 # ---------------------------------------------------------------------------
@@ -367,10 +375,11 @@ def train(
     when a gradient overflowed (Micikevicius et al. 2017, loss scaling).
     Lesson 04.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    v.module("model", model, needs_parameters=True)
+    v.tensor("x", x, kind="float", ndim=2)
+    v.tensor("y", y, kind="int", ndim=1)
     precision = v.choice("precision", precision, PRECISIONS)
-    steps = v.positive_int("steps", steps)
+    steps = v.positive_int("steps", steps, maximum=10_000)
     batch = v.integer("batch", batch, minimum=1, maximum=len(x))
     lr = v.positive("lr", lr)
     device = next(model.parameters()).device
@@ -378,7 +387,7 @@ def train(
     dtype = {"fp32": None, "bf16": torch.bfloat16}.get(precision, torch.float16)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16_scaled")
-    g = torch.Generator().manual_seed(v.integer("seed", seed, minimum=0))
+    g = torch.Generator().manual_seed(v.seed("seed", seed))
     losses, skipped = [], 0
     for _ in range(steps):
         idx = torch.randperm(len(x), generator=g)[:batch].to(device)
@@ -407,8 +416,9 @@ def gradients(
     a value that underflowed there is exactly 0 here. ``.grad`` is left empty.
     Lesson 04.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    v.module("model", model, needs_parameters=True)
+    v.tensor("x", x, kind="float", ndim=2)
+    v.tensor("y", y, kind="int", ndim=1)
     if dtype not in (None, torch.float16, torch.bfloat16):
         raise ValueError(f"dtype must be None (fp32), torch.float16 or torch.bfloat16, got {dtype!r}")
     scale = v.positive("loss_scale", loss_scale)
@@ -442,8 +452,8 @@ def log2_histogram(values: torch.Tensor, low: int = -50, high: int = 0):
 
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError("values must be a floating-point torch.Tensor")
-    low = v.integer("low", low)
-    high = v.integer("high", high, minimum=low + 1)
+    low = v.integer("low", low, minimum=-100_000, maximum=100_000)
+    high = v.integer("high", high, minimum=low + 1, maximum=low + 10_000)
     mags = values.detach().double().abs().flatten()
     k = torch.floor(torch.log2(mags[mags > 0])).clamp(low, high - 1).long()
     counts = torch.bincount(k - low, minlength=high - low)
@@ -506,11 +516,15 @@ def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int 
 
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype!r}")
-    n = v.positive_int("n", n)
+    n = v.positive_int("n", n, maximum=8192)
+    repeats = v.positive_int("repeats", repeats, maximum=v.MAX_REPEATS)
+    if 2 * n**3 * (repeats + 1) > 4e11:
+        raise ValueError(f"n={n} with repeats={repeats} is {2 * n**3 * (repeats + 1):.3g} FLOPs, more than the 4e11 "
+                         "that finish in seconds; use a smaller n or fewer repeats")
     g = torch.Generator().manual_seed(0)
     a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
     b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    return time_it(lambda: a @ b, warmup=1, repeats=v.positive_int("repeats", repeats))
+    return time_it(lambda: a @ b, warmup=1, repeats=repeats)
 
 
 def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, bool]:

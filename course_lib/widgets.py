@@ -42,6 +42,8 @@ from typing import Callable
 
 import ipywidgets as w
 
+_NOT_A_NUMBER = re.compile(r"(?<![\w.])(inf|-inf|nan|infinity)(?![\w.])", re.IGNORECASE)
+
 #: Every calculator built in this kernel, by :attr:`Calculator.slug`.
 REGISTRY: dict[str, "Calculator"] = {}
 
@@ -130,6 +132,10 @@ class Calculator:
             raise TypeError("controls must be a non-empty dict of {compute keyword: widget}")
         if not callable(compute) or not callable(render):
             raise TypeError("compute and render must be callables")
+        if chart is not None and not callable(chart):
+            raise TypeError(f"chart must be a callable or None, got {type(chart).__name__}")
+        if not isinstance(title, str):
+            raise TypeError(f"title must be a string, got {title!r} ({type(title).__name__})")
         self.controls = controls
         self.compute = compute
         self.render = render
@@ -165,34 +171,51 @@ class Calculator:
     def values(self) -> dict[str, object]:
         return {name: control.value for name, control in self.controls.items()}
 
+    def _outcome(self) -> tuple[object, str]:
+        """``(result, html)`` for the controls' values; raises ``ValueError`` when
+        the result would show ``inf`` or ``nan`` (a learner never sees those)."""
+        result = self.compute(**self.values())
+        text = self.render(result)
+        if _NOT_A_NUMBER.search(" ".join(calc_outputs(text).values())):
+            raise ValueError("these inputs give a number too large (or undefined) to show; change one of them")
+        return result, text
+
+    def _show_error(self, err: Exception) -> None:
+        message = str(err) if isinstance(err, (ValueError, TypeError)) else f"{type(err).__name__}: {err}"
+        self.last_error = message
+        self.last_result = None
+        self.result_html.value = f"<span style='color:#b00'>⚠ {html.escape(message)}</span>"
+        self.chart_out.outputs = ()
+
     def update(self, _change=None) -> None:
+        """Recompute and redraw; any error is shown in the widget, never raised."""
         try:
-            result = self.compute(**self.values())
-        except (ValueError, TypeError) as err:
-            self.last_error = str(err)
-            self.last_result = None
-            self.result_html.value = f"<span style='color:#b00'>⚠ {html.escape(str(err))}</span>"
-            self.chart_out.outputs = ()
+            result, text = self._outcome()
+        except Exception as err:  # no exception escapes a widget callback
+            self._show_error(err)
             return
         self.last_error = None
         self.last_result = result
-        self.result_html.value = self.render(result)
+        self.result_html.value = text
         if self.chart is not None:
             # Set the Output widget's state directly instead of drawing inside
             # ``with chart_out:``: that context manager, run while a cell
             # executes under nbclient, left the cell waiting until its timeout.
             self.chart_out.outputs = ()
-            self.chart_out.append_display_data(self.chart(result))
+            try:
+                self.chart_out.append_display_data(self.chart(result))
+            except Exception as err:
+                self._show_error(err)
 
     def expected_outputs(self) -> dict[str, str]:
         """The ``calc-out`` texts of a fresh ``render(compute(**values))`` for the
         controls' current values (``{}`` when ``compute`` rejects them). This
         does not touch the widgets: it is what the page must show."""
         try:
-            result = self.compute(**self.values())
-        except (ValueError, TypeError):
+            _, text = self._outcome()
+        except Exception:
             return {}
-        return calc_outputs(self.render(result))
+        return calc_outputs(text)
 
     def state(self) -> dict:
         """JSON-ready description for the browser test: slug, title, each

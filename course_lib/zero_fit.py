@@ -79,6 +79,8 @@ def zero_fit(
     stage = v.integer("stage", stage, minimum=0, maximum=3)
     if not isinstance(checkpointing, bool):
         raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
+    batch_per_gpu = v.positive_int("batch_per_gpu", batch_per_gpu)
+    seq_len = v.positive_int("seq_len", seq_len)
     p = fit.PRESETS[model]
     act = fit.activation_bytes(batch_per_gpu, seq_len, p.layers, p.hidden, p.heads, precision=precision, checkpointing=checkpointing)
 
@@ -115,8 +117,13 @@ def _out(key: str, text: str) -> str:
     return f'<span class="calc-out" data-key="{key}">{html.escape(text)}</span>'
 
 
+_RESULT_KEYS = ("model", "n_params", "n_gpus", "stage", "gpu", "optimizer", "precision", "per_gpu", "verdict",
+                "stages", "min_gpus")
+
+
 def render(result: dict) -> str:
     """The calculator's result as HTML; key numbers are ``calc-out`` spans. Lesson 06."""
+    v.mapping("result", result, _RESULT_KEYS)
     g = result["per_gpu"]
     rows = "".join(
         f"<tr><td>{name}</td><td>{_out(key, fit.format_bytes(g[key]))}</td></tr>"
@@ -143,6 +150,7 @@ def render(result: dict) -> str:
 
 def stage_table(result: dict):
     """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06."""
+    v.mapping("result", result, _RESULT_KEYS)
     import pandas as pd
 
     p = fit.PRESETS[result["model"]]
