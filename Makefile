@@ -18,9 +18,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Token authentication stays on; the server listens on localhost only.
+# Token authentication stays on whatever a user's Jupyter config says: the
+# command line beats every config file, so it pins a fresh random token, the
+# stock identity provider and login handler (a config cannot swap in one that
+# lets everyone in), XSRF checks on and no cross-origin access. The server
+# listens on 127.0.0.1 only (no Unix socket, no remote Host headers). The
+# course's JupyterLab settings (no news popup, no update check) come from
+# jupyterlab-settings/overrides.json, which postBuild installs on Binder too.
+# LAB_ARGS adds options (tests: --no-browser --ServerApp.port=N).
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=. lessons/00_tour.ipynb
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.sock= --ServerApp.allow_remote_access=False \
+	  --IdentityProvider.token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))') \
+	  --ServerApp.identity_provider_class=jupyter_server.auth.identity.PasswordIdentityProvider \
+	  --ServerApp.login_handler_class=jupyter_server.auth.login.LoginHandler \
+	  --ServerApp.disable_check_xsrf=False --ServerApp.allow_origin= --ServerApp.allow_origin_pat= \
+	  --LabApp.app_settings_dir=jupyterlab-settings --LabApp.news_url=None \
+	  --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate \
+	  --ServerApp.root_dir=. $(LAB_ARGS) lessons/00_tour.ipynb
 
 test: setup
 	$(BIN)/python -m pytest

@@ -659,3 +659,23 @@ def test_browser_checks_can_fail(lab, lab_page):
         if lab.guard_log.exists():
             lab.guard_log.unlink()
         close_notebook(page)
+
+
+def test_make_lab_shows_no_news_popup(browser, tmp_path):
+    """Issue 12: JupyterLab started by `make lab` (its shipped overrides.json, a fresh
+    user settings dir, a hostile user config) asks no "official Jupyter news?" question.
+    Self-contained: its own server via tests/test_lab_command.py's start_make_lab."""
+    from test_lab_command import start_make_lab
+
+    context, _blocked = browser
+    server = start_make_lab(tmp_path)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/lab?token={server.token}", wait_until="domcontentloaded")
+        page.wait_for_selector("#jp-main-dock-panel", timeout=180_000)
+        page.wait_for_timeout(8000)  # without the override the question pops up within seconds of start-up
+        assert page.get_by_text("official Jupyter news").count() == 0
+        assert not any("news" in text.lower() for text in page.locator(".Toastify__toast").all_inner_texts())
+    finally:
+        page.close()
+        server.stop()
