@@ -1,0 +1,665 @@
+"""Property tests over every public name of ``course_lib`` (hypothesis).
+
+:data:`REGISTRY` holds one entry per public function, class and calculator,
+keyed ``"module.name"``. :func:`test_every_public_name_has_an_entry` fails
+when a module gains a public name without an entry (or an entry's name
+disappears), so the registry cannot fall behind the library.
+
+For each entry:
+
+- **bad values** (:data:`BAD`: negative, zero, NaN, ±inf, a huge int,
+  bool, str, None, a wrong dtype or shape, per the argument's kind), one
+  argument at a time with the others valid → ``ValueError`` or
+  ``TypeError`` whose message names that argument;
+- **valid extremes** (hypothesis draws every numeric argument at once from
+  :data:`EXTREME`, from the smallest float to 1e308) → a finite result (a
+  number, or numbers inside a tuple, dict or dataclass), or a ``ValueError``
+  naming one of the arguments (e.g. "…overflows because of n_params");
+- every call ends within :data:`CALL_LIMIT_S` seconds (an alarm fails it).
+
+Adding an entry (a new module, or the lead merging ``arch``, ``generation``,
+``engine``): one line per public name in the module's block of
+:data:`REGISTRY`::
+
+    "arch.param_count": E(arch.param_count, d_model=A("posint", 64), n_layers=A("posint", 2)),
+
+``A(kind, valid)`` is one argument: its kind (a key of :data:`BAD`) and a
+valid value (wrap a value that is costly to build in ``L(lambda: ...)``).
+``E(fn, **args)`` calls ``fn(**args)``; options: ``heavy=True`` (the call
+starts processes or measures: only bad values, which must be refused before
+any work), ``finite=False`` (non-finite results are part of the contract,
+e.g. ``precision.representable`` shows overflow to inf), ``extremes=False``.
+``R(why)`` marks a record class that only the library constructs (its
+fields are produced by checked functions) and ``N(why)`` a name with no
+arguments to test. Keep the whole module under 90 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+import pkgutil
+import signal
+import time
+from dataclasses import dataclass
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import course_lib
+from course_lib import (charts, check, cost, data, distributed, energy, env, fit, hardware, measure, memory, models,
+                        precision, predict, serving, simulate, train, widgets, zero_fit)
+from course_lib import _validate as v
+
+CALL_LIMIT_S = 10
+EXAMPLES = 12  # hypothesis examples per entry for the valid extremes
+
+NAN, INF = math.nan, math.inf
+HUGE = 10**400
+
+
+class L:
+    """A lazily built valid value (a model, a tensor, a record), built once."""
+
+    def __init__(self, make):
+        self.make, self._value, self._built = make, None, False
+
+    def get(self):
+        if not self._built:
+            self._value, self._built = self.make(), True
+        return self._value
+
+
+@dataclass
+class A:
+    """One argument: its kind (a key of BAD) and a valid value; ``bad`` adds values for this argument only."""
+
+    kind: str
+    valid: object
+    bad: tuple = ()
+
+    def value(self):
+        return self.valid.get() if isinstance(self.valid, L) else self.valid
+
+
+class E:
+    """A callable entry: ``E(target, **args)`` calls ``target(**args)``."""
+
+    def __init__(self, target, /, *, heavy=False, finite=True, extremes=True, **args):
+        self.fn, self.args, self.heavy, self.finite, self.extremes = target, args, heavy, finite, extremes
+
+
+@dataclass
+class R:
+    """A record class only the library builds."""
+
+    why: str
+
+
+@dataclass
+class N:
+    """A name with no arguments to vary."""
+
+    why: str
+    call: object = None
+
+
+def _long(*shape):
+    return torch.zeros(*shape, dtype=torch.long)
+
+
+NAN_2x8 = torch.full((2, 8), math.nan)
+
+# Bad values by kind: each must be refused with a ValueError/TypeError naming the argument.
+BAD = {
+    "pos": (-1.0, 0.0, NAN, INF, -INF, HUGE, True, "1", None),
+    "nonneg": (-1.0, NAN, INF, -INF, HUGE, True, "1", None),
+    "frac": (-0.5, 0.0, 1.5, NAN, INF, True, "0.5", None),
+    "frac0": (-0.5, 1.5, NAN, INF, True, "0.5", None),
+    "real": (NAN, INF, -INF, HUGE, True, "1", None),
+    "posint": (0, -1, 1.5, NAN, True, "1", None),
+    "work": (0, -1, 1.5, True, "1", None, HUGE),  # an int that sets work or memory: bounded above
+    "nonnegint": (-1, 1.5, NAN, True, "1", None),
+    "seed": (-1, 1.5, True, "1", None, 2**64, HUGE),
+    "choice": ("no-such-option", 5, None),
+    "bool": (1, "yes", None),
+    "str": (5, None),
+    "callable": (None, 5, "f"),
+    "model": (None, "model", 5),
+    "x8": (None, [[1.0] * 8], _long(2, 8), torch.zeros(2, 9), NAN_2x8),  # float input of width 8
+    "ids": (None, [[1, 2]], torch.zeros(2, 4), _long(2, 4) - 1, _long(2, 4) + 64, _long(4)),  # TinyGPT(vocab 64)
+    "labels": (None, [0, 1], torch.zeros(2)),
+    "tensor": (None, [1.0, 2.0], 5),
+    "record": (None, {}, 5),
+    "seq": (None, [], "ab", 5),
+    "table": (None, {}, 5),
+    "any": (),
+}
+
+_tiny, _big = 5e-324, 1e308
+# Valid extremes by kind (hypothesis strategies); kinds missing here keep their valid value.
+EXTREME = {
+    "pos": st.one_of(st.floats(_tiny, _big), st.sampled_from([_tiny, 1e-300, 1e300, _big, 10**300])),
+    "nonneg": st.one_of(st.floats(0.0, _big), st.sampled_from([0.0, _tiny, _big])),
+    "frac": st.one_of(st.floats(_tiny, 1.0), st.sampled_from([_tiny, 1.0])),
+    "frac0": st.floats(0.0, 1.0),
+    "real": st.floats(-_big, _big),
+    "posint": st.one_of(st.integers(1, 10**30), st.sampled_from([1, 10**300])),
+    "nonnegint": st.integers(0, 10**30),
+}
+
+
+def _m(name):
+    return models.MLP(d_in=8, hidden=16, d_out=3, depth=1, seed=0)
+
+
+MLP = L(lambda: models.MLP(d_in=8, hidden=16, d_out=3, depth=1, seed=0))
+GPT = L(lambda: models.TinyGPT(vocab_size=64, d_model=16, n_heads=2, n_layers=1, max_seq_len=16, seed=0))
+X8 = L(lambda: torch.randn(4, 8, generator=torch.Generator().manual_seed(0)))
+Y3 = L(lambda: torch.tensor([0, 1, 2, 0]))
+IDS = L(lambda: torch.randint(0, 64, (2, 8), generator=torch.Generator().manual_seed(0)))
+SCENARIO = L(lambda: cost.cost_scenario())
+FIT = L(lambda: fit.will_it_fit())
+ZERO = L(lambda: zero_fit.zero_fit())
+SIM = L(lambda: simulate.simulate_batching(100.0, 4, 0.001, 0.001, 0.0001, n_requests=200))
+FMT = L(lambda: precision.get_format("bf16"))
+TIMING_TABLE = L(lambda: __import__("pandas").DataFrame(
+    {"what": ["a", "b"], "median_ms": [1.0, 2.0], "p10_ms": [0.9, 1.8], "p90_ms": [1.1, 2.2]}))
+DF = L(lambda: __import__("pandas").DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}))
+SWEEP = L(lambda: simulate.sweep([50.0, 100.0], [1, 4], 0.001, 0.001, 0.0001, n_requests=100))
+L4 = L(lambda: hardware.accelerator("L4"))
+OPT = L(lambda: train.make_optimizer("sgd", MLP.get().parameters(), lr=0.01))
+
+
+def _noop():
+    return None
+
+
+REGISTRY: dict[str, object] = {
+    # ---------------------------------------------------------------- __init__
+    "course_lib.setup": E(course_lib.setup, seed=A("seed", 0), n_threads=A("posint", 1, bad=(10**5,)), extremes=False),
+    # ---------------------------------------------------------------- charts
+    "charts.render": N("the offline renderer, called by Altair with a Vega-Lite spec"),
+    "charts.enable": N("switches Altair to the offline renderer; no arguments"),
+    "charts.bar": E(charts.bar, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
+    "charts.line": E(charts.line, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
+    "charts.flops_by_layer": E(charts.flops_by_layer, table=A("table", L(lambda: __import__("pandas").DataFrame(
+        {"layer": ["a"], "pass": ["forward"], "flops": [10]}))), extremes=False),
+    "charts.timing_bars": E(charts.timing_bars, table=A("table", TIMING_TABLE), extremes=False),
+    "charts.cumulative_cost_chart": E(charts.cumulative_cost_chart, scenario=A("record", SCENARIO), extremes=False),
+    "charts.split_sensitivity_chart": E(charts.split_sensitivity_chart, table=A("table", DF), extremes=False),
+    "charts.lifetime_compute_chart": E(charts.lifetime_compute_chart, table=A("table", DF), extremes=False),
+    "charts.gradient_histogram": E(charts.gradient_histogram, table=A("table", L(
+        lambda: precision.log2_histogram(torch.tensor([1e-3, 1e-6])))), extremes=False),
+    "charts.quantization_accuracy": E(charts.quantization_accuracy, table=A("table", DF), extremes=False),
+    "charts.zero_stages": E(charts.zero_stages, table=A("table", L(lambda: zero_fit.stage_table(ZERO.get()))),
+                            gpu_gb=A("pos", 80.0), gpu_name=A("str", "H100"), extremes=False),
+    "charts.replica_latency": E(charts.replica_latency, table=A("table", L(
+        lambda: serving.replica_sweep([50.0], [1, 2], 0.01, n_requests=100))), extremes=False),
+    # ---------------------------------------------------------------- check
+    "check.start": E(check.start, lab=A("str", "lab99_props"), exercises=A("posint", 3), extremes=False),
+    "check.exercise": N("runs a learner's function: covered by tests/test_check.py (any error is reported, never raised)"),
+    "check.results": N("no arguments"),
+    "check.summary": N("no arguments"),
+    "check.expect_equal": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
+    "check.expect_close": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
+    "check.expect_int": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
+    "check.expect_number": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
+    "check.expect_true": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
+    # ---------------------------------------------------------------- cost
+    "cost.daily_inference_cost": E(cost.daily_inference_cost, requests_per_day=A("pos", 1e6), cost_per_request=A("pos", 1e-3)),
+    "cost.lifetime_split": E(cost.lifetime_split, training_cost=A("nonneg", 2e6), inference_cost_per_year=A("nonneg", 1e7),
+                             years=A("pos", 1.0)),
+    "cost.break_even_days": E(cost.break_even_days, training_cost=A("nonneg", 2e6), inference_cost_per_day=A("pos", 2e4)),
+    "cost.accelerator_hours": E(cost.accelerator_hours, flops=A("pos", 1e20), peak_flops=A("pos", 1e15), utilization=A("frac", 0.4)),
+    "cost.training_hours": E(cost.training_hours, n_params=A("pos", 7e9), n_tokens=A("pos", 1e12), accelerator=A("choice", "L4"),
+                             utilization=A("frac", 0.4), dtype=A("choice", "bf16")),
+    "cost.training_cost": E(cost.training_cost, n_params=A("pos", 7e9), n_tokens=A("pos", 1e12), utilization=A("frac", 0.4),
+                            price_per_hour=A("pos", 2.0)),
+    "cost.tokens_per_second": E(cost.tokens_per_second, n_params=A("pos", 7e9), utilization=A("frac", 0.1)),
+    "cost.seconds_per_request": E(cost.seconds_per_request, n_params=A("pos", 7e9), tokens_per_request=A("pos", 1000.0),
+                                  utilization=A("frac", 0.1)),
+    "cost.cost_per_request": E(cost.cost_per_request, n_params=A("pos", 7e9), tokens_per_request=A("pos", 1000.0),
+                               utilization=A("frac", 0.1), price_per_hour=A("pos", 2.0)),
+    "cost.decode_tokens_per_second_bound": E(cost.decode_tokens_per_second_bound, n_params=A("pos", 7e9),
+                                             bytes_per_param=A("pos", 2.0), bandwidth=A("pos", 3e12), batch=A("posint", 1)),
+    "cost.chinchilla_loss": E(cost.chinchilla_loss, n_params=A("pos", 7e9), n_tokens=A("pos", 1e12)),
+    "cost.min_params_for_loss": E(cost.min_params_for_loss, target_loss=A("pos", 2.0)),
+    "cost.tokens_for_loss": E(cost.tokens_for_loss, n_params=A("pos", 7e9), target_loss=A("pos", 2.2)),
+    "cost.lifetime_flops": E(cost.lifetime_flops, n_params=A("pos", 7e9), train_tokens=A("pos", 1e12),
+                             inference_tokens=A("nonneg", 1e12)),
+    "cost.Sizing": R("built by size_at_quality / optimal_size from checked inputs"),
+    "cost.size_at_quality": E(cost.size_at_quality, n_params=A("pos", 7e9), target_loss=A("pos", 2.2),
+                              inference_tokens=A("nonneg", 1e12)),
+    "cost.optimal_size": E(cost.optimal_size, target_loss=A("pos", 2.2), inference_tokens=A("nonneg", 1e12),
+                           steps=A("posint", 50, bad=(HUGE,)), extremes=False),
+    "cost.CostScenario": R("built by cost_scenario from checked inputs"),
+    "cost.cost_scenario": E(cost.cost_scenario, n_params=A("pos", 175e9), train_tokens=A("pos", 300e9),
+                            accelerator=A("choice", "H100 SXM"), train_utilization=A("frac", 0.4),
+                            serve_utilization=A("frac", 0.1), price_per_hour=A("pos", 2.0), requests_per_day=A("pos", 1e7),
+                            tokens_per_request=A("pos", 1000.0), years=A("pos", 1.0), power_factor=A("pos", 1.0),
+                            grid_kg_per_kwh=A("nonneg", 0.4)),
+    "cost.cumulative_cost": E(cost.cumulative_cost, s=A("record", SCENARIO), points=A("posint", 10, bad=(1, 10**6)),
+                              extremes=False),
+    "cost.money": E(cost.money, x=A("real", 1234.5)),
+    "cost.kwh": E(cost.kwh, x=A("nonneg", 12.0)),
+    "cost.format_scenario": E(cost.format_scenario, s=A("record", SCENARIO)),
+    "cost.render_scenario": E(cost.render_scenario, s=A("record", SCENARIO)),
+    "cost.calculator_inputs": E(cost.calculator_inputs, values=A("record", L(lambda: dict(cost.PRESETS["Seed page example"])))),
+    "cost.cost_calculator": E(cost.cost_calculator, preset=A("choice", "Seed page example"), chart=A("bool", False),
+                              extremes=False),
+    # ---------------------------------------------------------------- data
+    "data.make_classification": E(data.make_classification, n_samples=A("work", 16), d_in=A("work", 4),
+                                  n_classes=A("posint", 3, bad=(1,)), seed=A("seed", 0), extremes=False),
+    "data.make_tokens": E(data.make_tokens, n_seqs=A("work", 4), seq_len=A("work", 8), vocab_size=A("posint", 16, bad=(1,)),
+                          noise=A("frac0", 0.1), seed=A("seed", 0), extremes=False),
+    # ---------------------------------------------------------------- distributed
+    "distributed.RankReport": R("measured by a worker process"),
+    "distributed.TrainingRun": R("returned by run_training / run_single"),
+    "distributed.wire_bytes": E(distributed.wire_bytes, collective=A("choice", "all_reduce"), n_bytes=A("nonneg", 1e6),
+                                n_devices=A("posint", 4)),
+    "distributed.step_wire_bytes": E(distributed.step_wire_bytes, report=A("record", L(lambda: distributed.RankReport(
+        0, 2, "ddp", 1, 1, 1, 1, {"all_reduce": 1000}, {"all_reduce": 1}, (0.1,), (1.0,)))), extremes=False),
+    "distributed.check_world_size": E(distributed.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
+                                      extremes=False),
+    "distributed.launch": E(distributed.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=A("pos", 30.0),
+                            heavy=True),
+    "distributed.shutdown": N("stops the worker pool; no arguments"),
+    "distributed.worker_processes": N("lists the worker pool; no arguments"),
+    "distributed.run_single": E(distributed.run_single, steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8),
+                                d_model=A("work", 16), n_layers=A("work", 1), n_heads=A("posint", 2),
+                                vocab_size=A("posint", 16, bad=(1,)), heavy=True),
+    "distributed.run_training": E(distributed.run_training, world_size=A("work", 2), strategies=A("choice", "ddp"),
+                                  steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8), d_model=A("work", 16),
+                                  n_layers=A("work", 1), n_heads=A("posint", 2), timeout_s=A("pos", 60.0), heavy=True),
+    # ---------------------------------------------------------------- energy
+    "energy.Reference": R("cited reference points, in energy.REFERENCES"),
+    "energy.reference": E(energy.reference, key=A("choice", L(lambda: next(iter(energy.REFERENCES))))),
+    "energy.energy_kwh": E(energy.energy_kwh, power_w=A("pos", 700.0), hours=A("nonneg", 10.0), n_devices=A("pos", 8.0),
+                           pue=A("pos", 1.1, bad=(0.5,))),
+    "energy.co2_kg": E(energy.co2_kg, energy_kwh=A("nonneg", 100.0), grid_kg_per_kwh=A("nonneg", 0.4)),
+    "energy.wh_per_request": E(energy.wh_per_request, seconds_per_request=A("nonneg", 0.5), power_w=A("pos", 700.0)),
+    # ---------------------------------------------------------------- env
+    "env.cpu_quota": E(env.cpu_quota, cgroup_root=A("any", "/sys/fs/cgroup")),
+    "env.available_cpus": E(env.available_cpus, cgroup_root=A("any", "/sys/fs/cgroup")),
+    "env.configure_threads": E(env.configure_threads, n_threads=A("posint", 1, bad=(10**5, HUGE)), extremes=False),
+    "env.device": E(env.device, prefer=A("choice", "cpu")),
+    "env.cpu_model": N("no arguments"),
+    "env.report": N("no arguments"),
+    "env.describe": N("no arguments"),
+    # ---------------------------------------------------------------- fit
+    "fit.ModelPreset": R("presets in fit.PRESETS"),
+    "fit.Gpu": R("GPUs in fit.GPUS"),
+    "fit.activation_value_bytes": E(fit.activation_value_bytes, precision=A("choice", "mixed")),
+    "fit.activation_bytes": E(fit.activation_bytes, batch=A("posint", 1), seq_len=A("posint", 2048), layers=A("posint", 32),
+                              hidden=A("posint", 4096), heads=A("posint", 32), precision=A("choice", "mixed"),
+                              checkpointing=A("bool", False)),
+    "fit.training_memory_estimate": E(fit.training_memory_estimate, n_params=A("posint", 7 * 10**9), optimizer=A("choice", "adamw"),
+                                      batch=A("posint", 1), seq_len=A("posint", 2048), layers=A("posint", 32),
+                                      hidden=A("posint", 4096), heads=A("posint", 32)),
+    "fit.inference_memory_estimate": E(fit.inference_memory_estimate, n_params=A("posint", 7 * 10**9), batch=A("posint", 1),
+                                       seq_len=A("posint", 2048), layers=A("posint", 32), hidden=A("posint", 4096),
+                                       heads=A("posint", 32)),
+    "fit.verdict": E(fit.verdict, total_bytes=A("nonnegint", 10**9), gpu=A("choice", "H100 80 GB")),
+    "fit.format_bytes": E(fit.format_bytes, n=A("nonnegint", 10**9)),
+    "fit.will_it_fit": E(fit.will_it_fit, model=A("choice", "7B"), batch=A("posint", 1), seq_len=A("posint", 2048),
+                         checkpointing=A("bool", False), gpu=A("choice", "H100 80 GB")),
+    "fit.verdict_text": E(fit.verdict_text, ver=A("record", L(lambda: fit.verdict(10**9, "H100 80 GB")))),
+    "fit.render": E(fit.render, result=A("record", FIT)),
+    "fit.fit_table": E(fit.fit_table, result=A("record", FIT)),
+    "fit.fit_chart": E(fit.fit_chart, result=A("record", FIT), extremes=False),
+    "fit.fit_calculator": N("calculator: its fields are tested by test_calculator_fields"),
+    # ---------------------------------------------------------------- hardware
+    "hardware.Accelerator": R("datasheet entries in hardware.ACCELERATORS"),
+    "hardware.accelerator": E(hardware.accelerator, name=A("choice", "L4")),
+    "hardware.ridge_point": E(hardware.ridge_point, peak_flops=A("pos", 1e14), bandwidth=A("pos", 1e12)),
+    "hardware.attainable_flops": E(hardware.attainable_flops, intensity=A("pos", 10.0), peak_flops=A("pos", 1e14),
+                                   bandwidth=A("pos", 1e12)),
+    "hardware.compute_bound_batch": E(hardware.compute_bound_batch, k=A("posint", 4096), n=A("posint", 4096),
+                                      peak_flops=A("pos", 1e14), bandwidth=A("pos", 1e12), bytes_per_value=A("pos", 2.0)),
+    "hardware.MeasuredMachine": R("returned by measure_machine"),
+    "hardware.measure_machine": E(hardware.measure_machine, repeats=A("work", 1), copy_mib=A("work", 1), heavy=True),
+    "hardware.roofline_table": E(hardware.roofline_table, devices=A("seq", L(lambda: [L4.get()])), dtype=A("choice", "bf16"),
+                                 intensity_range=A("seq", (0.1, 1e4), bad=((1.0,), (0.0, 1.0), (NAN, 1.0)))),
+    "hardware.roofline_chart": E(hardware.roofline_chart, devices=A("seq", L(lambda: [L4.get()])), dtype=A("choice", "bf16"),
+                                 extremes=False),
+    "hardware.MatmulPoint": R("returned by measure_matmul"),
+    "hardware.measure_matmul": E(hardware.measure_matmul, batch=A("work", 2), k=A("work", 16), n=A("work", 16),
+                                 dtype=A("choice", "fp32"), repeats=A("work", 1), heavy=True),
+    # ---------------------------------------------------------------- measure
+    "measure.count_flops": E(measure.count_flops, model=A("model", MLP), inputs=A("x8", X8), backward=A("bool", False)),
+    "measure.flops_by_module": E(measure.flops_by_module, model=A("model", MLP), inputs=A("x8", X8), backward=A("bool", False)),
+    "measure.Timing": R("returned by time_it"),
+    "measure.time_it": E(measure.time_it, fn=A("callable", _noop), warmup=A("nonnegint", 0, bad=(HUGE,)),
+                         repeats=A("work", 2), extremes=False),
+    # ---------------------------------------------------------------- memory
+    "memory.MemoryReport": R("returned by training_memory / inference_memory"),
+    "memory.make_optimizer": E(memory.make_optimizer, optimizer=A("choice", "sgd"), params=A("any", L(lambda: MLP.get().parameters())),
+                               extremes=False),
+    "memory.optimizer_state_bytes": E(memory.optimizer_state_bytes, opt=A("model", OPT)),
+    "memory.saved_activation_bytes": E(memory.saved_activation_bytes, model=A("model", MLP), inputs=A("x8", X8), extremes=False),
+    "memory.training_memory": E(memory.training_memory, model=A("model", MLP), inputs=A("x8", X8), optimizer=A("choice", "adam")),
+    "memory.inference_memory": E(memory.inference_memory, model=A("model", MLP), inputs=A("x8", X8)),
+    "memory.LiveTensorBytes": N("a TorchDispatchMode used inside peak_training_memory; no arguments"),
+    "memory.PeakReport": R("returned by peak_training_memory"),
+    "memory.peak_training_memory": E(memory.peak_training_memory, model=A("model", MLP), inputs=A("x8", X8),
+                                     optimizer=A("choice", "sgd"), extremes=False),
+    "memory.Checkpointed": E(memory.Checkpointed, gpt=A("model", GPT), extremes=False),
+    # ---------------------------------------------------------------- models
+    "models.MLP": E(models.MLP, d_in=A("work", 8), hidden=A("work", 16), d_out=A("work", 3), depth=A("work", 1),
+                    seed=A("seed", 0), extremes=False),
+    "models.KVCache": E(models.KVCache, n_layers=A("posint", 2), batch=A("posint", 1), extremes=False),
+    "models.CausalSelfAttention": E(models.CausalSelfAttention, d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2, bad=(3,)),
+                                    extremes=False),
+    "models.Block": E(models.Block, d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2, bad=(3,)), extremes=False),
+    "models.TinyGPT": E(models.TinyGPT, vocab_size=A("work", 64), d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2),
+                        n_layers=A("work", 1), max_seq_len=A("work", 16), seed=A("seed", 0), extremes=False),
+    "models.count_params": E(models.count_params, model=A("model", MLP), trainable_only=A("bool", True),
+                             include_embeddings=A("bool", True)),
+    # ---------------------------------------------------------------- precision
+    "precision.FloatFormat": R("returned by float_format / get_format"),
+    "precision.float_format": E(precision.float_format, exponent_bits=A("posint", 5, bad=(1, 12)),
+                                mantissa_bits=A("nonnegint", 10, bad=(53,))),
+    "precision.from_torch": E(precision.from_torch, name=A("choice", "bfloat16")),
+    "precision.get_format": E(precision.get_format, name=A("choice", "bf16")),
+    "precision.int_range": E(precision.int_range, bits=A("posint", 8, bad=(1, 65))),
+    "precision.format_table": N("no arguments"),
+    "precision.representable": E(precision.representable, value=A("real", 1.0), name=A("choice", "bf16"), finite=False),
+    "precision.sequential_sum": E(precision.sequential_sum, values=A("tensor", L(lambda: torch.ones(4))),
+                                  dtype=A("any", torch.float16)),
+    "precision.quantize": E(precision.quantize, x=A("tensor", X8), bits=A("posint", 4, bad=(1, 9)), extremes=False),
+    "precision.dequantize": E(precision.dequantize, codes=A("tensor", L(lambda: precision.quantize(X8.get(), 4)[0])),
+                              scale=A("tensor", L(lambda: precision.quantize(X8.get(), 4)[1])), extremes=False),
+    "precision.QuantError": R("returned by quantization_error"),
+    "precision.quantization_error": E(precision.quantization_error, x=A("tensor", X8), bits=A("posint", 4, bad=(1, 9)),
+                                      extremes=False),
+    "precision.weight_bytes": E(precision.weight_bytes, n_values=A("posint", 1000), bits=A("posint", 4, bad=(65,)),
+                                n_scales=A("nonnegint", 10), scale_bytes=A("posint", 4)),
+    "precision.linear_weight_count": E(precision.linear_weight_count, model=A("model", MLP)),
+    "precision.quantize_linear_weights": E(precision.quantize_linear_weights, model=A("model", MLP), bits=A("posint", 8, bad=(1, 9)),
+                                           per_channel=A("bool", True), extremes=False),
+    "precision.accuracy": E(precision.accuracy, model=A("model", MLP, bad=(nn.Identity(),)), x=A("x8", X8), y=A("labels", Y3)),
+    "precision.TrainLog": R("returned by train"),
+    "precision.train": E(precision.train, model=A("model", L(lambda: _m("t"))), x=A("x8", X8), y=A("labels", Y3),
+                         precision=A("choice", "fp32"), steps=A("work", 1), batch=A("posint", 2, bad=(5,)),
+                         lr=A("pos", 1e-3), seed=A("seed", 0), extremes=False),
+    "precision.gradients": E(precision.gradients, model=A("model", MLP), x=A("x8", X8), y=A("labels", Y3),
+                             loss_scale=A("pos", 1.0), extremes=False),
+    "precision.log2_histogram": E(precision.log2_histogram, values=A("tensor", L(lambda: torch.tensor([1e-3, 1e-6]))),
+                                  low=A("any", -50, bad=(NAN, "x", None, HUGE)), high=A("any", 0, bad=(-60, HUGE, None)),
+                                  extremes=False),
+    "precision.Underflow": R("returned by gradient_underflow"),
+    "precision.gradient_underflow": E(precision.gradient_underflow, model=A("model", MLP), x=A("x8", X8), y=A("labels", Y3),
+                                      loss_scale=A("pos", 1.0), finite=False, extremes=False),
+    "precision.time_matmul": E(precision.time_matmul, dtype=A("any", torch.float32, bad=(torch.int64, None)),
+                               n=A("work", 16), repeats=A("work", 1), extremes=False),
+    "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo=A("any", "flags : avx512_bf16\n")),
+    "precision.format_number": E(precision.format_number, x=A("any", 1.5, bad=(None, "x")), finite=False),
+    "precision.render_format": E(precision.render_format, f=A("record", FMT)),
+    "precision.format_explorer": E(precision.format_explorer, exponent_bits=A("posint", 5, bad=(1, 12)),
+                                   mantissa_bits=A("nonnegint", 10, bad=(53,)), extremes=False),
+    # ---------------------------------------------------------------- predict
+    "predict.matmul_flops": E(predict.matmul_flops, m=A("posint", 16), k=A("posint", 32), n=A("posint", 64)),
+    "predict.inference_flops": E(predict.inference_flops, n_params=A("pos", 7e9), n_tokens=A("pos", 1e3)),
+    "predict.training_flops": E(predict.training_flops, n_params=A("pos", 7e9), n_tokens=A("pos", 1e12)),
+    "predict.bytes_per_param_breakdown": E(predict.bytes_per_param_breakdown, optimizer=A("choice", "adam"),
+                                           precision=A("choice", "mixed")),
+    "predict.bytes_per_param": E(predict.bytes_per_param, optimizer=A("choice", "adam"), precision=A("choice", "mixed")),
+    "predict.kv_cache_bytes": E(predict.kv_cache_bytes, n_layers=A("posint", 32), n_kv_heads=A("posint", 8),
+                                head_dim=A("posint", 128), seq_len=A("posint", 4096), batch=A("posint", 1),
+                                bytes_per_value=A("pos", 2.0)),
+    "predict.transformer_activation_bytes": E(predict.transformer_activation_bytes, seq_len=A("posint", 2048),
+                                              batch=A("posint", 1), hidden=A("posint", 4096), n_heads=A("posint", 32),
+                                              n_layers=A("posint", 1)),
+    "predict.arithmetic_intensity": E(predict.arithmetic_intensity, m=A("posint", 16), k=A("posint", 4096),
+                                      n=A("posint", 4096), bytes_per_value=A("pos", 2.0)),
+    "predict.zero_memory_per_device": E(predict.zero_memory_per_device, n_params=A("posint", 10**9), n_devices=A("posint", 8),
+                                        stage=A("nonnegint", 2, bad=(4,)), optimizer=A("choice", "adamw"),
+                                        precision=A("choice", "mixed")),
+    "predict.allreduce_bytes": E(predict.allreduce_bytes, n_bytes=A("nonneg", 1e9), n_devices=A("posint", 8)),
+    "predict.gpt_layer_activation_bytes": E(predict.gpt_layer_activation_bytes, seq_len=A("posint", 64), batch=A("posint", 2),
+                                            hidden=A("posint", 64), n_heads=A("posint", 4), bytes_per_value=A("pos", 2.0),
+                                            dropout=A("bool", True)),
+    "predict.mlp_sizes": E(predict.mlp_sizes, model_or_sizes=A("record", MLP)),
+    "predict.tinygpt_sizes": E(predict.tinygpt_sizes, model_or_sizes=A("record", GPT)),
+    "predict.mlp_activation_bytes": E(predict.mlp_activation_bytes, model_or_sizes=A("record", MLP), batch=A("posint", 4),
+                                      bytes_per_value=A("posint", 4)),
+    "predict.tinygpt_activation_bytes": E(predict.tinygpt_activation_bytes, model_or_sizes=A("record", GPT),
+                                          batch=A("posint", 2), seq_len=A("posint", 8), checkpointing=A("bool", False)),
+    # ---------------------------------------------------------------- serving
+    "serving.ServingRun": R("returned by serve"),
+    "serving.serve": E(serving.serve, replicas=A("work", 1), rate=A("pos", 10.0), load=A("pos", 1.5), n_requests=A("work", 2),
+                       d_model=A("work", 16), n_layers=A("work", 1), n_heads=A("posint", 2), seq_len=A("work", 8),
+                       vocab_size=A("posint", 16, bad=(1,)), seed=A("seed", 0), timeout_s=A("pos", 30.0), heavy=True),
+    "serving.replicas_for_p95": E(serving.replicas_for_p95, rate=A("pos", 100.0), p95_target=A("pos", 0.05),
+                                  service_time=A("pos", 0.01), max_replicas=A("work", 8), balancer=A("choice", "least_loaded"),
+                                  n_requests=A("work", 200), seed=A("seed", 0), extremes=False),
+    "serving.replica_sweep": E(serving.replica_sweep, rates=A("seq", [50.0]), replicas=A("seq", [1, 2], bad=([0], [HUGE])),
+                               service_time=A("pos", 0.01), n_requests=A("work", 100), extremes=False),
+    # ---------------------------------------------------------------- simulate
+    "simulate.SimResult": R("returned by simulate_batching"),
+    "simulate.simulate_batching": E(simulate.simulate_batching, rate=A("pos", 100.0), max_batch=A("posint", 4),
+                                    timeout=A("nonneg", 0.001), overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001),
+                                    n_requests=A("work", 200), seed=A("seed", 0), n_replicas=A("work", 2),
+                                    balancer=A("choice", "least_loaded")),
+    "simulate.max_throughput": E(simulate.max_throughput, max_batch=A("posint", 8), overhead=A("nonneg", 0.001),
+                                 per_sample=A("nonneg", 0.0001), n_replicas=A("posint", 1)),
+    "simulate.md1_mean_latency": E(simulate.md1_mean_latency, rate=A("pos", 10.0), service_time=A("pos", 0.01)),
+    "simulate.CostModel": E(simulate.CostModel(0.001, 0.0001).service_time, batch=A("posint", 4)),
+    "simulate.fit_cost_model": E(simulate.fit_cost_model, batch_sizes=A("seq", [1, 4, 16], bad=([1, 1], [0, 4])),
+                                 seconds=A("seq", [0.01, 0.02, 0.05], bad=([0.01], [NAN, 0.1, 0.2]))),
+    "simulate.measure_cost_model": E(simulate.measure_cost_model, model=A("callable", MLP),
+                                     make_input=A("callable", lambda b: torch.zeros(b, 8)),
+                                     batch_sizes=A("seq", (1, 2), bad=([0],)), repeats=A("work", 1), extremes=False),
+    "simulate.format_result": E(simulate.format_result, result=A("record", SIM)),
+    "simulate.render_result": E(simulate.render_result, result=A("record", SIM)),
+    "simulate.latency_chart": E(simulate.latency_chart, result=A("record", SIM), extremes=False),
+    "simulate.batching_calculator": E(simulate.batching_calculator, overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001),
+                                      rate=A("pos", 200.0), max_batch=A("posint", 8, bad=(65,)), timeout_ms=A("nonneg", 5.0),
+                                      n_requests=A("work", 200), seed=A("seed", 0), extremes=False),
+    "simulate.sweep": E(simulate.sweep, rates=A("seq", [50.0]), max_batches=A("seq", [1, 4]), timeout=A("nonneg", 0.001),
+                        overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001), extremes=False),
+    "simulate.tradeoff_chart": E(simulate.tradeoff_chart, table=A("table", SWEEP), y=A("choice", "p95_ms"), extremes=False),
+    # ---------------------------------------------------------------- train
+    "train.make_optimizer": E(train.make_optimizer, name=A("choice", "sgd"), params=A("any", L(lambda: MLP.get().parameters())),
+                              lr=A("pos", 0.01), extremes=False),
+    "train.loss_for": E(train.loss_for, output=A("tensor", L(lambda: torch.zeros(4, 3))), targets=A("labels", Y3)),
+    "train.training_step": E(train.training_step, model=A("model", MLP), optimizer=A("model", OPT), inputs=A("x8", X8),
+                             targets=A("labels", Y3), extremes=False),
+    "train.inference": E(train.inference, model=A("model", MLP), inputs=A("x8", X8), extremes=False),
+    "train.saved_storages": E(train.saved_storages, fn=A("callable", _noop), extremes=False),
+    "train.saved_tensor_bytes": E(train.saved_tensor_bytes, fn=A("callable", _noop), extremes=False),
+    # ---------------------------------------------------------------- widgets
+    "widgets.slugify": E(widgets.slugify, text=A("str", "A title")),
+    "widgets.calc_outputs": E(widgets.calc_outputs, result_html=A("str", "<span class='calc-out' data-key='a'>1</span>")),
+    "widgets.Calculator": N("the shared calculator: constructor checks in tests/test_bad_input.py, fields in "
+                            "test_calculator_fields"),
+    "widgets.snapshot": E(widgets.snapshot, slugs=A("any", None, bad=(5, "x"))),
+    "widgets.snapshot_json": E(widgets.snapshot_json, slugs=A("any", None, bad=(5, "x"))),
+    # ---------------------------------------------------------------- zero_fit
+    "zero_fit.zero_breakdown": E(zero_fit.zero_breakdown, n_params=A("posint", 7 * 10**9), n_devices=A("posint", 8),
+                                 stage=A("nonnegint", 3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
+    "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "7B"), n_gpus=A("posint", 8, bad=(10**6,)),
+                           stage=A("nonnegint", 3, bad=(4,)), batch_per_gpu=A("posint", 1), seq_len=A("posint", 2048),
+                           checkpointing=A("bool", True), gpu=A("choice", "H100 80 GB")),
+    "zero_fit.render": E(zero_fit.render, result=A("record", ZERO)),
+    "zero_fit.stage_table": E(zero_fit.stage_table, result=A("record", ZERO)),
+    "zero_fit.zero_calculator": N("calculator: its fields are tested by test_calculator_fields"),
+    "zero_fit.stage_chart": E(zero_fit.stage_chart, result=A("record", ZERO), extremes=False),
+}
+
+# The calculators whose every field is moved to its extremes.
+CALCULATORS = {
+    "cost.cost_calculator": lambda: cost.cost_calculator(chart=False),
+    "fit.fit_calculator": lambda: fit.fit_calculator(),
+    "simulate.batching_calculator": lambda: simulate.batching_calculator(0.001, 0.0001, n_requests=200, chart=False),
+    "zero_fit.zero_calculator": lambda: zero_fit.zero_calculator(chart=False),
+    "precision.format_explorer": lambda: precision.format_explorer(),
+}
+
+TRIED = {"inputs": 0}
+
+
+def public_names() -> set[str]:
+    """``module.name`` for every public function and class defined in a course_lib module, plus ``course_lib.setup``."""
+    names = {"course_lib.setup"}
+    for info in pkgutil.iter_modules(course_lib.__path__):
+        if info.name.startswith("_") or info.ispkg and info.name == "exercises":
+            continue
+        mod = importlib.import_module(f"course_lib.{info.name}")
+        for name, obj in vars(mod).items():
+            if name.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if getattr(obj, "__module__", None) == mod.__name__:
+                names.add(f"{info.name}.{name}")
+    return names
+
+
+def test_every_public_name_has_an_entry():
+    names = public_names()
+    missing = sorted(names - set(REGISTRY))
+    stale = sorted(set(REGISTRY) - names)
+    assert not missing, f"public names without a REGISTRY entry in tests/test_properties.py: {missing}"
+    assert not stale, f"REGISTRY entries whose name is gone from course_lib: {stale}"
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(_signum, _frame):
+    raise _Timeout(f"call took more than {CALL_LIMIT_S} s")
+
+
+def _call(fn, kwargs):
+    """``fn(**kwargs)`` under an alarm; returns (result, exception, seconds)."""
+    TRIED["inputs"] += 1
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(CALL_LIMIT_S)
+    start = time.monotonic()
+    try:
+        return fn(**kwargs), None, time.monotonic() - start
+    except _Timeout as err:
+        return None, err, time.monotonic() - start
+    except Exception as err:  # noqa: BLE001 - classified by the caller
+        return None, err, time.monotonic() - start
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _valid(entry: E) -> dict:
+    return {name: arg.value() for name, arg in entry.args.items()}
+
+
+def _short(value) -> str:
+    return v.show(value)
+
+
+TESTED = sorted(k for k, e in REGISTRY.items() if isinstance(e, E))
+
+
+@pytest.mark.parametrize("key", TESTED)
+def test_bad_values_are_refused_by_name(key):
+    entry = REGISTRY[key]
+    problems = []
+    for name, arg in entry.args.items():
+        for bad in BAD[arg.kind] + tuple(arg.bad):
+            kwargs = _valid(entry)
+            kwargs[name] = bad
+            result, err, seconds = _call(entry.fn, kwargs)
+            what = f"{key}({name}={_short(bad)})"
+            if isinstance(err, _Timeout):
+                problems.append(f"{what}: {err}")
+            elif err is None:
+                problems.append(f"{what}: accepted, returned {_short(result)}")
+            elif not isinstance(err, (ValueError, TypeError)):
+                problems.append(f"{what}: {type(err).__name__}: {_short(str(err))}")
+            elif name not in str(err):
+                problems.append(f"{what}: the message does not name {name}: {_short(str(err))}")
+            elif seconds > CALL_LIMIT_S:
+                problems.append(f"{what}: refused only after {seconds:.1f} s")
+    assert not problems, "\n".join(problems)
+
+
+EXTREMES = sorted(k for k in TESTED if REGISTRY[k].extremes and not REGISTRY[k].heavy
+                  and any(a.kind in EXTREME for a in REGISTRY[k].args.values()))
+
+
+@pytest.mark.parametrize("key", EXTREMES)
+def test_valid_extremes_give_finite_results_or_a_named_error(key):
+    entry = REGISTRY[key]
+    strategies = {name: EXTREME[arg.kind] if arg.kind in EXTREME else st.just(None) for name, arg in entry.args.items()}
+    problems = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.fixed_dictionaries(strategies))
+    def run(drawn):
+        kwargs = _valid(entry)
+        kwargs.update({k: val for k, val in drawn.items() if entry.args[k].kind in EXTREME})
+        result, err, seconds = _call(entry.fn, kwargs)
+        what = f"{key}({', '.join(f'{k}={_short(val)}' for k, val in kwargs.items() if entry.args[k].kind in EXTREME)})"
+        if isinstance(err, _Timeout):
+            problems.append(f"{what}: {err}")
+        elif err is not None:
+            if not isinstance(err, (ValueError, TypeError)):
+                problems.append(f"{what}: {type(err).__name__}: {_short(str(err))}")
+            elif not any(name in str(err) for name in entry.args):
+                problems.append(f"{what}: the message names none of the arguments: {_short(str(err))}")
+        elif entry.finite and v._first_non_finite(result) is not None:
+            problems.append(f"{what}: returned a non-finite result {_short(result)}")
+
+    run()
+    assert not problems, "\n".join(sorted(set(problems))[:20])
+
+
+@pytest.mark.parametrize("key", sorted(CALCULATORS))
+def test_calculator_fields(key):
+    """Every field at its bounds (and a few values past them): the widget shows a result or a
+    message, never an exception's name, ``inf`` or ``nan``."""
+    calc = CALCULATORS[key]()
+    problems = []
+    for name, control in calc.controls.items():
+        original = control.value
+        values = []
+        if hasattr(control, "options"):
+            values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        else:
+            for attr in ("min", "max"):
+                if hasattr(control, attr):
+                    values.append(getattr(control, attr))
+            if isinstance(original, bool):
+                values = [True, False]
+            elif isinstance(original, (int, float)) and not hasattr(control, "max"):
+                values += [0, -1, 1e300] if isinstance(original, float) else [0, -1, 10**9]
+        for value in values:
+            TRIED["inputs"] += 1
+            try:
+                control.value = value
+            except Exception as err:  # noqa: BLE001 - a trait refusing a value is fine (the learner cannot type it)
+                if type(err).__name__ != "TraitError":
+                    problems.append(f"{name}={value!r}: setting it raised {type(err).__name__}: {err}")
+                continue
+            shown = " ".join(widgets.calc_outputs(calc.result_html.value).values())
+            if calc.last_error is None and (" inf" in f" {shown}".lower() or "nan" in shown.lower().split()):
+                problems.append(f"{name}={value!r}: shows {shown!r}")
+            if calc.last_error and calc.last_error.split(":", 1)[0].endswith(("Error", "Exception")) \
+                    and not calc.last_error.startswith(("ValueError", "TypeError")):
+                problems.append(f"{name}={value!r}: shows an internal error: {calc.last_error}")
+        control.value = original
+    assert not problems, "\n".join(problems)
+
+
+def test_report_counts(capsys):
+    """Not a check: prints the counts for the issue's closing note (run last, in file order)."""
+    records = sum(isinstance(e, R) for e in REGISTRY.values())
+    plain = sum(isinstance(e, N) for e in REGISTRY.values())
+    with capsys.disabled():
+        print(f"\nproperty tests: {len(REGISTRY)} public names ({len(TESTED)} called with generated inputs, "
+              f"{records} records, {plain} without arguments to vary), {len(CALCULATORS)} calculators, "
+              f"{TRIED['inputs']} inputs tried")
