@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import cost, data, distributed, env, fit, hardware, measure, models, precision, predict, serving
-from course_lib import simulate, widgets, zero_fit
+from course_lib import cost, data, env, hardware, measure, models, precision, predict, processes, serving
+from course_lib import simulate, zero_fit
+from course_lib.ui import calculators, widgets
 
 
 def test_huge_int_is_named_not_overflowed():
@@ -110,14 +111,14 @@ def test_cgroup_cpu_max_with_zero_period(tmp_path):
 def test_check_world_size_refuses_non_positive_memory():
     for bad in (-1, 0):
         with pytest.raises(ValueError, match="^per_worker_mb"):
-            distributed.check_world_size(2, per_worker_mb=bad)
+            processes.check_world_size(2, per_worker_mb=bad)
 
 
 def test_records_and_dicts_are_checked():
     with pytest.raises(TypeError, match="^s must be a CostScenario"):
         cost.format_scenario(None)
     with pytest.raises(ValueError, match=r"^result is missing the key\(s\)"):
-        fit.render({})
+        calculators.render_fit({})
     with pytest.raises(ValueError, match="^intensity_range must have at least 2"):
         hardware.roofline_table([hardware.accelerator("L4")], intensity_range=[])
     import ipywidgets as w
