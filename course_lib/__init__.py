@@ -51,8 +51,9 @@ def setup(seed: int = 0, n_threads: int | None = None):
     # only when a notebook sets up, so importing the core stays free of them.
     from .ui import render
 
+    seed = v.seed("seed", seed)
     env.configure_threads(n_threads)
-    torch.manual_seed(v.integer("seed", seed, minimum=0))
+    torch.manual_seed(seed)
     render.enable()
     return env.device()
 

@@ -210,8 +210,12 @@ def fits_memory(what: str, n_bytes: float, *, share: float = MEMORY_SHARE) -> fl
     """
     limit = share * available_memory()
     if not n_bytes <= limit:
+        try:
+            need = f"{n_bytes / 2**30:,.2f}"
+        except OverflowError:
+            need = "more than 1e300"
         raise ValueError(
-            f"{what} would need about {n_bytes / 2**30:,.2f} GiB, more than this machine can give "
+            f"{what} would need about {need} GiB, more than this machine can give "
             f"({limit / 2**30:,.2f} GiB, {share:.0%} of the memory available now); choose a smaller size"
         )
     return n_bytes
@@ -450,6 +454,22 @@ def token_ids(name: str, value, *, vocab_size: int, max_len: int | None = None):
         raise ValueError(f"{name} must hold ids from 0 to {vocab_size - 1} (vocab_size={vocab_size}), "
                          f"got ids from {lo} to {hi}")
     return value
+
+
+def model_input(name: str, model, value):
+    """``value`` checked as an input of ``model`` at the library boundary, named ``name``.
+
+    A course MLP (it has ``d_in``) takes a float tensor of width ``d_in``; a
+    TinyGPT (it has ``vocab_size``, also inside ``Checkpointed``) takes
+    (batch, seq) torch.long ids below ``vocab_size``; any other module takes
+    a tensor without NaN.
+    """
+    inner = getattr(model, "gpt", model)
+    if hasattr(inner, "vocab_size") and isinstance(getattr(inner, "vocab_size"), int):
+        return token_ids(name, value, vocab_size=inner.vocab_size, max_len=getattr(inner, "max_seq_len", None))
+    if hasattr(inner, "d_in") and isinstance(getattr(inner, "d_in"), int):
+        return tensor(name, value, kind="float", last_dim=inner.d_in)
+    return tensor(name, value)
 
 
 def module(name: str, value, *, needs_parameters: bool = False):

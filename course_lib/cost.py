@@ -269,7 +269,7 @@ def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 20
     lo = math.log(n_min) + 1e-9
     hi = lo + math.log(1e6)  # a million times the smallest feasible size
     served = v.number("inference_tokens", inference_tokens, minimum=0.0)
-    steps = v.positive_int("steps", steps)
+    steps = v.positive_int("steps", steps, maximum=10_000)
 
     def total(log_n: float) -> float:
         return size_at_quality(math.exp(log_n), target_loss, served).total_flops

@@ -168,6 +168,7 @@ def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
 def step_wire_bytes(report: RankReport) -> float:
     """Bytes one rank sends per step, from its measured collective payloads
     and :func:`wire_bytes`. Lesson 06."""
+    v.instance("report", report, RankReport, "a RankReport from run_training")
     return sum(
         wire_bytes(kind, report.collective_bytes.get(kind, 0), report.world_size)
         for kind in ("all_reduce", "all_gather", "reduce_scatter")
@@ -396,7 +397,21 @@ def _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, timeo
     }
     if config["d_model"] % config["n_heads"]:
         raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
+    _check_work(config)
     return config
+
+
+#: Most training steps one run may ask for (each is a real step on every rank).
+MAX_STEPS = 1000
+
+
+def _check_work(c: dict) -> None:
+    """Refuse runs that would not finish or fit: steps, model and activation memory per rank."""
+    v.integer("steps", c["steps"], minimum=1, maximum=MAX_STEPS)
+    d, layers, b, s, vocab = c["d_model"], c["n_layers"], c["batch"], c["seq_len"], c["vocab_size"]
+    params = 12 * layers * d * d + 2 * vocab * d + s * d
+    acts = b * s * (16 * d * layers + vocab) * 4 + b * c["n_heads"] * s * s * layers * 8
+    v.fits_memory(f"d_model={d}, n_layers={layers}, batch={b}, seq_len={s}, vocab_size={vocab}", 16 * params + acts)
 
 
 def run_single(

@@ -259,6 +259,7 @@ def will_it_fit(
 
 def verdict_text(ver: dict) -> str:
     """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``. Lesson 02."""
+    v.mapping("ver", ver, ("fits", "free_bytes", "missing_bytes"))
     if ver["fits"]:
         return f"fits ({format_bytes(ver['free_bytes'])} free)"
     return f"does not fit: {format_bytes(ver['missing_bytes'])} missing"

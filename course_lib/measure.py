@@ -25,8 +25,7 @@ from . import _validate as v
 
 
 def _run(model: nn.Module, inputs, backward: bool) -> None:
-    if not isinstance(inputs, torch.Tensor):
-        raise TypeError(f"inputs must be a torch.Tensor, got {v.show(inputs)} ({type(inputs).__name__})")
+    v.model_input("inputs", model, inputs)
     try:
         out = model(inputs)
         if backward:

@@ -33,6 +33,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.checkpoint import checkpoint
 
+from . import _validate as v
 from . import train
 from .train import OPTIMIZER_NAMES
 
@@ -77,9 +78,8 @@ def _check_model(model) -> None:
         raise ValueError("model must have at least one parameter")
 
 
-def _check_inputs(inputs) -> None:
-    if not isinstance(inputs, torch.Tensor):
-        raise TypeError(f"inputs must be a torch.Tensor, got {type(inputs).__name__}")
+def _check_inputs(inputs, model=None) -> None:
+    v.model_input("inputs", model, inputs)
 
 
 def _key(t: torch.Tensor) -> int:
@@ -131,6 +131,7 @@ def optimizer_state_bytes(opt: torch.optim.Optimizer) -> int:
     """Bytes of the tensors in ``opt.state`` with at least one element per
     element of their parameter (momentum buffers, Adam's moments); 0-dim
     bookkeeping such as Adam's ``step`` is left out. Lesson 02."""
+    v.instance("opt", opt, torch.optim.Optimizer, "a torch.optim.Optimizer")
     tensors = []
     for param, state in opt.state.items():
         for value in state.values():
@@ -145,7 +146,7 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor, loss_fn=None)
     excluded. The graph stays alive in ``loss`` so ``loss.backward()`` works.
     Lesson 02."""
     _check_model(model)
-    _check_inputs(inputs)
+    _check_inputs(inputs, model)
     _check_loss_fn(loss_fn)
     params = {_key(p) for p in model.parameters()}
     saved, loss = train.saved_storages(lambda: _loss(model(inputs), loss_fn))
@@ -173,7 +174,7 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     so the model you pass is left unchanged. Lesson 02.
     """
     _check_model(model)
-    _check_inputs(inputs)
+    _check_inputs(inputs, model)
     _check_loss_fn(loss_fn)
     model = copy.deepcopy(model)
     for p in model.parameters():
@@ -195,7 +196,7 @@ def inference_memory(model: nn.Module, inputs: torch.Tensor) -> MemoryReport:
     that nothing was saved rather than assuming it); ``weights`` as in
     :func:`training_memory`. Lesson 02."""
     _check_model(model)
-    _check_inputs(inputs)
+    _check_inputs(inputs, model)
     saved, _ = train.saved_storages(lambda: train.inference(model, inputs))
     weights = _storage_bytes(model.parameters())
     activations = sum(saved.values())
@@ -300,7 +301,7 @@ def peak_training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="a
     Lesson 02.
     """
     _check_model(model)
-    _check_inputs(inputs)
+    _check_inputs(inputs, model)
     _check_loss_fn(loss_fn)
     model = copy.deepcopy(model)
     opt = make_optimizer(optimizer, model.parameters())

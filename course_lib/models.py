@@ -165,6 +165,7 @@ class Block(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int):
         super().__init__()
+        d_model, n_heads = v.positive_int("d_model", d_model), v.positive_int("n_heads", n_heads)
         self.ln1 = nn.LayerNorm(d_model)
         self.attn = CausalSelfAttention(d_model, n_heads)
         self.ln2 = nn.LayerNorm(d_model)
@@ -291,6 +292,8 @@ def count_params(model: nn.Module, *, trainable_only: bool = True, include_embed
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    v.boolean("trainable_only", trainable_only)
+    v.boolean("include_embeddings", include_embeddings)
     skip = set()
     if not include_embeddings:
         skip = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}

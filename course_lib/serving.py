@@ -170,6 +170,9 @@ def serve(
     }
     if config["d_model"] % config["n_heads"]:
         raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
+    d, layers, s, vocab = config["d_model"], config["n_layers"], config["seq_len"], config["vocab_size"]
+    v.fits_memory(f"d_model={d}, n_layers={layers}, seq_len={s}, vocab_size={vocab} on {n_workers} replicas",
+                  n_workers * (4 * (12 * layers * d * d + 2 * vocab * d + s * d) + 4 * s * (16 * d + vocab)))
     rng = np.random.default_rng(seed)
     gaps_per_phase = [rng.exponential(1.0, size=n_requests) for _ in plan]  # scaled by 1/rate below
     used: dict = {}

@@ -288,6 +288,7 @@ def format_result(result: SimResult) -> dict[str, str]:
     """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
     in requests/s; mean batch; utilisation in %). Tests compute the expected
     text with this. Lesson 03."""
+    v.instance("result", result, SimResult, "a SimResult from simulate_batching")
     ms = 1e3
     return {
         "p50": f"{result.p50 * ms:.1f} ms",

@@ -34,6 +34,14 @@ def make_optimizer(name: str, params, lr: float = 1e-3) -> torch.optim.Optimizer
 
 def loss_for(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy for class logits (batch, classes) or LM logits (batch, seq, vocab)."""
+    v.tensor("output", output, kind="float", ndim=(2, 3))
+    v.tensor("targets", targets, kind="int", ndim=output.dim() - 1)
+    if targets.shape != output.shape[:-1]:
+        raise ValueError(f"targets must have shape {tuple(output.shape[:-1])} (one class per output row), "
+                         f"got {tuple(targets.shape)}")
+    if int(targets.min()) < 0 or int(targets.max()) >= output.shape[-1]:
+        raise ValueError(f"targets must hold classes from 0 to {output.shape[-1] - 1}, "
+                         f"got {int(targets.min())} to {int(targets.max())}")
     if output.dim() == 3:
         return F.cross_entropy(output.reshape(-1, output.shape[-1]), targets.reshape(-1))
     return F.cross_entropy(output, targets)
@@ -51,6 +59,9 @@ def training_step(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    v.model_input("inputs", model, inputs)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function (output, targets) -> loss, got {v.show(loss_fn)}")
     optimizer.zero_grad(set_to_none=True)
     loss = loss_fn(model(inputs), targets)
     loss.backward()
@@ -62,6 +73,7 @@ def inference(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     """A forward pass under ``torch.inference_mode()``: no graph, no saved tensors. Lesson 01."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    v.model_input("inputs", model, inputs)
     with torch.inference_mode():
         return model(inputs)
 
@@ -70,6 +82,8 @@ def saved_storages(fn: Callable[[], object]) -> tuple[dict[int, int], object]:
     """Run ``fn()`` and return ``({storage address: bytes}, fn's result)`` for
     the distinct tensor storages autograd saved for backward while it ran
     (parameters included: a Linear saves its weight). Lessons 01 and 02."""
+    if not callable(fn):
+        raise TypeError(f"fn must be a function to run, got {v.show(fn)}")
     seen: dict[int, int] = {}
 
     def pack(t: torch.Tensor):
@@ -88,5 +102,7 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
     uses it to show that a forward pass for training keeps tensors alive and
     one under ``inference_mode`` keeps none; lesson 02 splits this further.
     """
+    if not callable(fn):
+        raise TypeError(f"fn must be a function to run, got {v.show(fn)}")
     seen, _ = saved_storages(fn)
     return len(seen), sum(seen.values())

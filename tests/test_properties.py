@@ -51,8 +51,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (charts, check, cost, data, distributed, energy, env, fit, hardware, measure, memory, models,
-                        precision, predict, serving, simulate, train, widgets, zero_fit)
+from course_lib import (check, cost, data, distributed, energy, env, fit, hardware, measure, memory, models, precision,
+                        predict, processes, serving, simulate, train, zero_fit)
+from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
 
 CALL_LIMIT_S = 10
@@ -181,25 +182,8 @@ def _noop():
 
 REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- __init__
-    "course_lib.setup": E(course_lib.setup, seed=A("seed", 0), n_threads=A("posint", 1, bad=(10**5,)), extremes=False),
-    # ---------------------------------------------------------------- charts
-    "charts.render": N("the offline renderer, called by Altair with a Vega-Lite spec"),
-    "charts.enable": N("switches Altair to the offline renderer; no arguments"),
-    "charts.bar": E(charts.bar, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
-    "charts.line": E(charts.line, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
-    "charts.flops_by_layer": E(charts.flops_by_layer, table=A("table", L(lambda: __import__("pandas").DataFrame(
-        {"layer": ["a"], "pass": ["forward"], "flops": [10]}))), extremes=False),
-    "charts.timing_bars": E(charts.timing_bars, table=A("table", TIMING_TABLE), extremes=False),
-    "charts.cumulative_cost_chart": E(charts.cumulative_cost_chart, scenario=A("record", SCENARIO), extremes=False),
-    "charts.split_sensitivity_chart": E(charts.split_sensitivity_chart, table=A("table", DF), extremes=False),
-    "charts.lifetime_compute_chart": E(charts.lifetime_compute_chart, table=A("table", DF), extremes=False),
-    "charts.gradient_histogram": E(charts.gradient_histogram, table=A("table", L(
-        lambda: precision.log2_histogram(torch.tensor([1e-3, 1e-6])))), extremes=False),
-    "charts.quantization_accuracy": E(charts.quantization_accuracy, table=A("table", DF), extremes=False),
-    "charts.zero_stages": E(charts.zero_stages, table=A("table", L(lambda: zero_fit.stage_table(ZERO.get()))),
-                            gpu_gb=A("pos", 80.0), gpu_name=A("str", "H100"), extremes=False),
-    "charts.replica_latency": E(charts.replica_latency, table=A("table", L(
-        lambda: serving.replica_sweep([50.0], [1, 2], 0.01, n_requests=100))), extremes=False),
+    "course_lib.setup": E(course_lib.setup, seed=A("seed", 0), n_threads=A("any", 1, bad=(0, -1, 1.5, True, "1", 10**5, HUGE)),
+                          extremes=False),
     # ---------------------------------------------------------------- check
     "check.start": E(check.start, lab=A("str", "lab99_props"), exercises=A("posint", 3), extremes=False),
     "check.exercise": N("runs a learner's function: covered by tests/test_check.py (any error is reported, never raised)"),
@@ -248,10 +232,7 @@ REGISTRY: dict[str, object] = {
     "cost.money": E(cost.money, x=A("real", 1234.5)),
     "cost.kwh": E(cost.kwh, x=A("nonneg", 12.0)),
     "cost.format_scenario": E(cost.format_scenario, s=A("record", SCENARIO)),
-    "cost.render_scenario": E(cost.render_scenario, s=A("record", SCENARIO)),
     "cost.calculator_inputs": E(cost.calculator_inputs, values=A("record", L(lambda: dict(cost.PRESETS["Seed page example"])))),
-    "cost.cost_calculator": E(cost.cost_calculator, preset=A("choice", "Seed page example"), chart=A("bool", False),
-                              extremes=False),
     # ---------------------------------------------------------------- data
     "data.make_classification": E(data.make_classification, n_samples=A("work", 16), d_in=A("work", 4),
                                   n_classes=A("posint", 3, bad=(1,)), seed=A("seed", 0), extremes=False),
@@ -264,12 +245,6 @@ REGISTRY: dict[str, object] = {
                                 n_devices=A("posint", 4)),
     "distributed.step_wire_bytes": E(distributed.step_wire_bytes, report=A("record", L(lambda: distributed.RankReport(
         0, 2, "ddp", 1, 1, 1, 1, {"all_reduce": 1000}, {"all_reduce": 1}, (0.1,), (1.0,)))), extremes=False),
-    "distributed.check_world_size": E(distributed.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
-                                      extremes=False),
-    "distributed.launch": E(distributed.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=A("pos", 30.0),
-                            heavy=True),
-    "distributed.shutdown": N("stops the worker pool; no arguments"),
-    "distributed.worker_processes": N("lists the worker pool; no arguments"),
     "distributed.run_single": E(distributed.run_single, steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8),
                                 d_model=A("work", 16), n_layers=A("work", 1), n_heads=A("posint", 2),
                                 vocab_size=A("posint", 16, bad=(1,)), heavy=True),
@@ -286,7 +261,8 @@ REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- env
     "env.cpu_quota": E(env.cpu_quota, cgroup_root=A("any", "/sys/fs/cgroup")),
     "env.available_cpus": E(env.available_cpus, cgroup_root=A("any", "/sys/fs/cgroup")),
-    "env.configure_threads": E(env.configure_threads, n_threads=A("posint", 1, bad=(10**5, HUGE)), extremes=False),
+    "env.configure_threads": E(env.configure_threads, n_threads=A("any", 1, bad=(0, -1, 1.5, True, "1", 10**5, HUGE)),
+                               extremes=False),
     "env.device": E(env.device, prefer=A("choice", "cpu")),
     "env.cpu_model": N("no arguments"),
     "env.report": N("no arguments"),
@@ -305,14 +281,11 @@ REGISTRY: dict[str, object] = {
                                        seq_len=A("posint", 2048), layers=A("posint", 32), hidden=A("posint", 4096),
                                        heads=A("posint", 32)),
     "fit.verdict": E(fit.verdict, total_bytes=A("nonnegint", 10**9), gpu=A("choice", "H100 80 GB")),
-    "fit.format_bytes": E(fit.format_bytes, n=A("nonnegint", 10**9)),
+    "fit.format_bytes": E(fit.format_bytes, n=A("nonneg", 1e9)),
     "fit.will_it_fit": E(fit.will_it_fit, model=A("choice", "7B"), batch=A("posint", 1), seq_len=A("posint", 2048),
                          checkpointing=A("bool", False), gpu=A("choice", "H100 80 GB")),
     "fit.verdict_text": E(fit.verdict_text, ver=A("record", L(lambda: fit.verdict(10**9, "H100 80 GB")))),
-    "fit.render": E(fit.render, result=A("record", FIT)),
     "fit.fit_table": E(fit.fit_table, result=A("record", FIT)),
-    "fit.fit_chart": E(fit.fit_chart, result=A("record", FIT), extremes=False),
-    "fit.fit_calculator": N("calculator: its fields are tested by test_calculator_fields"),
     # ---------------------------------------------------------------- hardware
     "hardware.Accelerator": R("datasheet entries in hardware.ACCELERATORS"),
     "hardware.accelerator": E(hardware.accelerator, name=A("choice", "L4")),
@@ -322,11 +295,10 @@ REGISTRY: dict[str, object] = {
     "hardware.compute_bound_batch": E(hardware.compute_bound_batch, k=A("posint", 4096), n=A("posint", 4096),
                                       peak_flops=A("pos", 1e14), bandwidth=A("pos", 1e12), bytes_per_value=A("pos", 2.0)),
     "hardware.MeasuredMachine": R("returned by measure_machine"),
-    "hardware.measure_machine": E(hardware.measure_machine, repeats=A("work", 1), copy_mib=A("work", 1), heavy=True),
+    "hardware.measure_machine": E(hardware.measure_machine, repeats=A("work", 1),
+                                  copy_mib=A("any", 1, bad=(0, -1, 1.5, True, "1", HUGE)), heavy=True),
     "hardware.roofline_table": E(hardware.roofline_table, devices=A("seq", L(lambda: [L4.get()])), dtype=A("choice", "bf16"),
                                  intensity_range=A("seq", (0.1, 1e4), bad=((1.0,), (0.0, 1.0), (NAN, 1.0)))),
-    "hardware.roofline_chart": E(hardware.roofline_chart, devices=A("seq", L(lambda: [L4.get()])), dtype=A("choice", "bf16"),
-                                 extremes=False),
     "hardware.MatmulPoint": R("returned by measure_matmul"),
     "hardware.measure_matmul": E(hardware.measure_matmul, batch=A("work", 2), k=A("work", 16), n=A("work", 16),
                                  dtype=A("choice", "fp32"), repeats=A("work", 1), heavy=True),
@@ -399,9 +371,6 @@ REGISTRY: dict[str, object] = {
                                n=A("work", 16), repeats=A("work", 1), extremes=False),
     "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo=A("any", "flags : avx512_bf16\n")),
     "precision.format_number": E(precision.format_number, x=A("any", 1.5, bad=(None, "x")), finite=False),
-    "precision.render_format": E(precision.render_format, f=A("record", FMT)),
-    "precision.format_explorer": E(precision.format_explorer, exponent_bits=A("posint", 5, bad=(1, 12)),
-                                   mantissa_bits=A("nonnegint", 10, bad=(53,)), extremes=False),
     # ---------------------------------------------------------------- predict
     "predict.matmul_flops": E(predict.matmul_flops, m=A("posint", 16), k=A("posint", 32), n=A("posint", 64)),
     "predict.inference_flops": E(predict.inference_flops, n_params=A("pos", 7e9), n_tokens=A("pos", 1e3)),
@@ -432,7 +401,7 @@ REGISTRY: dict[str, object] = {
                                           batch=A("posint", 2), seq_len=A("posint", 8), checkpointing=A("bool", False)),
     # ---------------------------------------------------------------- serving
     "serving.ServingRun": R("returned by serve"),
-    "serving.serve": E(serving.serve, replicas=A("work", 1), rate=A("pos", 10.0), load=A("pos", 1.5), n_requests=A("work", 2),
+    "serving.serve": E(serving.serve, replicas=A("work", 1), rate=A("any", 10.0, bad=(-1.0, 0.0, NAN, INF, "1", True)), load=A("pos", 1.5), n_requests=A("work", 2),
                        d_model=A("work", 16), n_layers=A("work", 1), n_heads=A("posint", 2), seq_len=A("work", 8),
                        vocab_size=A("posint", 16, bad=(1,)), seed=A("seed", 0), timeout_s=A("pos", 30.0), heavy=True),
     "serving.replicas_for_p95": E(serving.replicas_for_p95, rate=A("pos", 100.0), p95_target=A("pos", 0.05),
@@ -456,14 +425,8 @@ REGISTRY: dict[str, object] = {
                                      make_input=A("callable", lambda b: torch.zeros(b, 8)),
                                      batch_sizes=A("seq", (1, 2), bad=([0],)), repeats=A("work", 1), extremes=False),
     "simulate.format_result": E(simulate.format_result, result=A("record", SIM)),
-    "simulate.render_result": E(simulate.render_result, result=A("record", SIM)),
-    "simulate.latency_chart": E(simulate.latency_chart, result=A("record", SIM), extremes=False),
-    "simulate.batching_calculator": E(simulate.batching_calculator, overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001),
-                                      rate=A("pos", 200.0), max_batch=A("posint", 8, bad=(65,)), timeout_ms=A("nonneg", 5.0),
-                                      n_requests=A("work", 200), seed=A("seed", 0), extremes=False),
     "simulate.sweep": E(simulate.sweep, rates=A("seq", [50.0]), max_batches=A("seq", [1, 4]), timeout=A("nonneg", 0.001),
                         overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001), extremes=False),
-    "simulate.tradeoff_chart": E(simulate.tradeoff_chart, table=A("table", SWEEP), y=A("choice", "p95_ms"), extremes=False),
     # ---------------------------------------------------------------- train
     "train.make_optimizer": E(train.make_optimizer, name=A("choice", "sgd"), params=A("any", L(lambda: MLP.get().parameters())),
                               lr=A("pos", 0.01), extremes=False),
@@ -473,32 +436,88 @@ REGISTRY: dict[str, object] = {
     "train.inference": E(train.inference, model=A("model", MLP), inputs=A("x8", X8), extremes=False),
     "train.saved_storages": E(train.saved_storages, fn=A("callable", _noop), extremes=False),
     "train.saved_tensor_bytes": E(train.saved_tensor_bytes, fn=A("callable", _noop), extremes=False),
-    # ---------------------------------------------------------------- widgets
-    "widgets.slugify": E(widgets.slugify, text=A("str", "A title")),
-    "widgets.calc_outputs": E(widgets.calc_outputs, result_html=A("str", "<span class='calc-out' data-key='a'>1</span>")),
-    "widgets.Calculator": N("the shared calculator: constructor checks in tests/test_bad_input.py, fields in "
-                            "test_calculator_fields"),
-    "widgets.snapshot": E(widgets.snapshot, slugs=A("any", None, bad=(5, "x"))),
-    "widgets.snapshot_json": E(widgets.snapshot_json, slugs=A("any", None, bad=(5, "x"))),
     # ---------------------------------------------------------------- zero_fit
     "zero_fit.zero_breakdown": E(zero_fit.zero_breakdown, n_params=A("posint", 7 * 10**9), n_devices=A("posint", 8),
                                  stage=A("nonnegint", 3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
     "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "7B"), n_gpus=A("posint", 8, bad=(10**6,)),
                            stage=A("nonnegint", 3, bad=(4,)), batch_per_gpu=A("posint", 1), seq_len=A("posint", 2048),
                            checkpointing=A("bool", True), gpu=A("choice", "H100 80 GB")),
-    "zero_fit.render": E(zero_fit.render, result=A("record", ZERO)),
     "zero_fit.stage_table": E(zero_fit.stage_table, result=A("record", ZERO)),
-    "zero_fit.zero_calculator": N("calculator: its fields are tested by test_calculator_fields"),
-    "zero_fit.stage_chart": E(zero_fit.stage_chart, result=A("record", ZERO), extremes=False),
+    # ---------------------------------------------------------------- processes
+    "processes.check_world_size": E(processes.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
+                                    extremes=False),
+    "processes.launch": E(processes.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=A("pos", 30.0),
+                          heavy=True),
+    "processes.shutdown": N("stops the worker pool; no arguments"),
+    "processes.worker_processes": N("lists the worker pool; no arguments"),
+    # ---------------------------------------------------------------- ui.render, ui.widgets
+    "ui.render.render": N("the offline renderer, called by Altair with a Vega-Lite spec"),
+    "ui.render.enable": N("switches Altair to the offline renderer; no arguments"),
+    "ui.widgets.Calculator": N("the shared calculator: constructor checks in tests/test_bad_input.py, fields in "
+                               "test_calculator_fields"),
+    "ui.widgets.calc_outputs": E(widgets.calc_outputs, result_html=A("str", "<span class='calc-out' data-key='a'>1</span>")),
+    "ui.widgets.result_span": E(widgets.result_span, key=A("str", "a"), text=A("str", "1")),
+    "ui.widgets.slugify": E(widgets.slugify, text=A("str", "A title")),
+    "ui.widgets.snapshot": E(widgets.snapshot, slugs=A("any", None, bad=(5, "x"))),
+    "ui.widgets.snapshot_json": E(widgets.snapshot_json, slugs=A("any", None, bad=(5, "x"))),
+    # ---------------------------------------------------------------- ui.charts
+    "ui.charts.bar": E(charts.bar, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
+    "ui.charts.line": E(charts.line, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
+    "ui.charts.flops_by_layer": E(charts.flops_by_layer, table=A("table", L(lambda: __import__("pandas").DataFrame(
+        {"layer": ["a"], "pass": ["forward"], "flops": [10]}))), extremes=False),
+    "ui.charts.timing_bars": E(charts.timing_bars, table=A("table", TIMING_TABLE), extremes=False),
+    "ui.charts.cumulative_cost_chart": E(charts.cumulative_cost_chart, table=A("table", L(lambda: cost.cumulative_cost(SCENARIO.get()))),
+                                         break_even_day=A("nonneg", 100.0), extremes=False),
+    "ui.charts.split_sensitivity_chart": E(charts.split_sensitivity_chart, table=A("table", DF), extremes=False),
+    "ui.charts.lifetime_compute_chart": E(charts.lifetime_compute_chart, table=A("table", DF), extremes=False),
+    "ui.charts.gradient_histogram": E(charts.gradient_histogram, table=A("table", L(
+        lambda: precision.log2_histogram(torch.tensor([1e-3, 1e-6])))), extremes=False),
+    "ui.charts.quantization_accuracy": E(charts.quantization_accuracy, table=A("table", DF), extremes=False),
+    "ui.charts.zero_stages": E(charts.zero_stages, table=A("table", L(lambda: zero_fit.stage_table(ZERO.get()))),
+                               gpu_gb=A("pos", 80.0), gpu_name=A("str", "H100"), extremes=False),
+    "ui.charts.replica_latency": E(charts.replica_latency, table=A("table", L(
+        lambda: serving.replica_sweep([50.0], [1, 2], 0.01, n_requests=100))), extremes=False),
+    "ui.charts.fit_chart": E(charts.fit_chart, table=A("table", L(lambda: fit.fit_table(FIT.get()))), gpu_gb=A("pos", 80.0),
+                             gpu_name=A("str", "H100"), model=A("str", "7B"), extremes=False),
+    "ui.charts.roofline_chart": E(charts.roofline_chart, table=A("table", L(lambda: hardware.roofline_table([L4.get()]))),
+                                  extremes=False),
+    "ui.charts.latency_chart": E(charts.latency_chart, latencies=A("seq", [0.001, 0.002, 0.003]),
+                                 percentiles=A("record", {"p50": 0.002}), extremes=False),
+    "ui.charts.tradeoff_chart": E(charts.tradeoff_chart, table=A("table", SWEEP), y=A("choice", "p95_ms"), extremes=False),
+    # ---------------------------------------------------------------- ui.calculators
+    "ui.calculators.render_fit": E(calculators.render_fit, result=A("record", FIT)),
+    "ui.calculators.fit_result_chart": E(calculators.fit_result_chart, result=A("record", FIT), extremes=False),
+    "ui.calculators.fit_calculator": N("calculator without arguments: its fields are tested by test_calculator_fields"),
+    "ui.calculators.render_batching": E(calculators.render_batching, result=A("record", SIM)),
+    "ui.calculators.batching_chart": E(calculators.batching_chart, result=A("record", SIM), extremes=False),
+    "ui.calculators.batching_calculator": E(calculators.batching_calculator, overhead=A("nonneg", 0.001),
+                                            per_sample=A("nonneg", 0.0001), rate=A("pos", 200.0),
+                                            max_batch=A("posint", 8, bad=(65,)), timeout_ms=A("nonneg", 5.0, bad=(101.0,)),
+                                            n_requests=A("work", 200), seed=A("seed", 0), chart=A("bool", False),
+                                            extremes=False),
+    "ui.calculators.render_format": E(calculators.render_format, f=A("record", FMT)),
+    "ui.calculators.format_explorer": E(calculators.format_explorer, exponent_bits=A("posint", 5, bad=(1, 12)),
+                                        mantissa_bits=A("posint", 10, bad=(53,)), extremes=False),
+    "ui.calculators.render_scenario": E(calculators.render_scenario, s=A("record", SCENARIO)),
+    "ui.calculators.scenario_chart": E(calculators.scenario_chart, s=A("record", SCENARIO), extremes=False),
+    "ui.calculators.cost_calculator": E(calculators.cost_calculator, preset=A("choice", "Seed page example"),
+                                        chart=A("bool", False), extremes=False),
+    "ui.calculators.render_zero": E(calculators.render_zero, result=A("record", ZERO)),
+    "ui.calculators.stage_chart": E(calculators.stage_chart, result=A("record", ZERO), extremes=False),
+    "ui.calculators.zero_calculator": E(calculators.zero_calculator, chart=A("bool", False), extremes=False),
+    # ---------------------------------------------------------------- more of precision and simulate
+    "precision.known_layouts": N("no arguments"),
+    "simulate.check_cost": E(simulate.check_cost, overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001)),
 }
 
 # The calculators whose every field is moved to its extremes.
 CALCULATORS = {
-    "cost.cost_calculator": lambda: cost.cost_calculator(chart=False),
-    "fit.fit_calculator": lambda: fit.fit_calculator(),
-    "simulate.batching_calculator": lambda: simulate.batching_calculator(0.001, 0.0001, n_requests=200, chart=False),
-    "zero_fit.zero_calculator": lambda: zero_fit.zero_calculator(chart=False),
-    "precision.format_explorer": lambda: precision.format_explorer(),
+    "ui.calculators.cost_calculator": lambda: calculators.cost_calculator(chart=False),
+    "ui.calculators.fit_calculator": lambda: calculators.fit_calculator(),
+    "ui.calculators.batching_calculator": lambda: calculators.batching_calculator(0.001, 0.0001, n_requests=200,
+                                                                                  max_replicas=4),
+    "ui.calculators.zero_calculator": lambda: calculators.zero_calculator(chart=False),
+    "ui.calculators.format_explorer": lambda: calculators.format_explorer(),
 }
 
 TRIED = {"inputs": 0}
@@ -507,15 +526,15 @@ TRIED = {"inputs": 0}
 def public_names() -> set[str]:
     """``module.name`` for every public function and class defined in a course_lib module, plus ``course_lib.setup``."""
     names = {"course_lib.setup"}
-    for info in pkgutil.iter_modules(course_lib.__path__):
-        if info.name.startswith("_") or info.ispkg and info.name == "exercises":
+    for info in pkgutil.walk_packages(course_lib.__path__, "course_lib."):
+        if info.ispkg or "._" in info.name or info.name.startswith("course_lib.exercises"):
             continue
-        mod = importlib.import_module(f"course_lib.{info.name}")
+        mod = importlib.import_module(info.name)
         for name, obj in vars(mod).items():
             if name.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)):
                 continue
             if getattr(obj, "__module__", None) == mod.__name__:
-                names.add(f"{info.name}.{name}")
+                names.add(f"{info.name[len('course_lib.'):]}.{name}")
     return names
 
 

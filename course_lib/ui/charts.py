@@ -9,6 +9,20 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .. import _validate as v
+
+
+def _frame(name: str, table, *columns: str) -> pd.DataFrame:
+    """``table`` is a non-empty DataFrame holding ``columns`` (each a str), else a named error."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame, got {v.show(table)} ({type(table).__name__})")
+    if table.empty:
+        raise ValueError(f"{name} must have at least one row")
+    for col in columns:
+        if col.split(":")[0] not in table.columns:  # Altair shorthand "field:type" names the field
+            raise ValueError(f"{name} has no column {col!r}; it has {list(table.columns)}")
+    return table
+
 
 def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", **encode) -> alt.Chart:
     """A horizontal-or-vertical bar chart: ``x`` is the category, ``y`` the value.
@@ -16,6 +30,7 @@ def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: 
     Extra keyword arguments go to ``Chart.encode`` (for example ``xOffset``).
     Lessons 01–06.
     """
+    _frame("data", data, v.string("x", x), v.string("y", y))
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     enc = {"x": alt.X(x, sort=None), "y": y, "tooltip": list(data.columns), **encode}
@@ -28,6 +43,7 @@ def line(
     data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", log_x: bool = False, log_y: bool = False
 ) -> alt.Chart:
     """A line chart with points, optionally on log axes. Lessons 02–06."""
+    _frame("data", data, v.string("x", x), v.string("y", y))
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     xs = alt.X(x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
@@ -44,6 +60,7 @@ def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
     ``table`` has columns ``layer``, ``pass`` and ``MFLOPs`` (millions of
     FLOPs) (see lesson 01).
     """
+    _frame("table", table)
     return bar(
         table, "layer", "MFLOPs", color="pass", xOffset="pass", title="FLOPs by layer: forward vs forward + backward"
     )
@@ -55,6 +72,7 @@ def timing_bars(table: pd.DataFrame, title: str = "Wall time (median, with p10�
     ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``
     (lessons 01, 03, 04).
     """
+    _frame("table", table, "what", "median_ms", "p10_ms", "p90_ms")
     base = alt.Chart(table, title=title)
     bars = base.mark_bar().encode(x=alt.X("what", sort=None, title=None), y=alt.Y("median_ms", title="ms"), tooltip=list(table.columns))
     errs = base.mark_errorbar().encode(x=alt.X("what", sort=None), y=alt.Y("p10_ms", title="ms"), y2="p90_ms")
@@ -67,6 +85,8 @@ def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Cha
     ``table`` has columns ``day``, ``series`` and ``dollars`` (see
     :func:`course_lib.cost.cumulative_cost`). Lesson 05, the calculator.
     """
+    _frame("table", table)
+    v.number("break_even_day", break_even_day, minimum=0.0)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     table = table.assign(**{"$M": table["dollars"] / 1e6})
@@ -88,6 +108,7 @@ def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
     per traffic level. ``table`` has columns ``years``, ``traffic`` and
     ``inference share`` (0–1). Lesson 05.
     """
+    _frame("table", table)
     return (
         alt.Chart(table, title="Inference's share of lifetime spend")
         .mark_line(point=True)
@@ -106,6 +127,7 @@ def lifetime_compute_chart(table: pd.DataFrame) -> alt.Chart:
     quality, one line per inference demand, log-log. ``table`` has columns
     ``params (B)``, ``inference tokens`` and ``lifetime FLOPs``. Lesson 05.
     """
+    _frame("table", table)
     return (
         alt.Chart(table, title="Lifetime compute at equal quality")
         .mark_line(point=True)
@@ -125,6 +147,7 @@ def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = No
     smallest subnormal at −24). ``table`` has columns ``log2 |gradient|``
     and ``count`` (see ``course_lib.precision.log2_histogram``). Lesson 04.
     """
+    _frame("table", table)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     bars = (
@@ -159,6 +182,7 @@ def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) ->
     dashed rule at the fp32 ``baseline``. ``table`` has columns ``bits``,
     ``scheme`` and ``accuracy``. Lesson 04.
     """
+    _frame("table", table)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     chart = (
@@ -180,6 +204,9 @@ def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = 
     """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
     memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
     (see :func:`course_lib.zero_fit.stage_table`). Lesson 06."""
+    _frame("table", table)
+    v.positive("gpu_gb", gpu_gb)
+    v.string("gpu_name", gpu_name)
     order = ["weights", "gradients", "optimizer state", "activations"]
     data = table.assign(order=table["part"].map(order.index))
     bars = alt.Chart(data).mark_bar().encode(
@@ -199,6 +226,7 @@ def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.
     count; optional dashed line at a latency target. ``table`` has columns
     ``rate_rps``, ``replicas``, ``p95_ms`` (see
     :func:`course_lib.serving.replica_sweep`). Lesson 06."""
+    _frame("table", table)
     title = "Scale out: p95 latency vs request rate, by number of replicas"
     lines = alt.Chart(table).mark_line(point=True).encode(
         x=alt.X("rate_rps", title="requests per second"),
@@ -216,6 +244,10 @@ def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> 
     """Stacked bars of training and inference memory (GB) with the GPU's
     memory as a red line. ``table`` has columns ``phase``, ``component`` and
     ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, "Will it fit?"."""
+    _frame("table", table)
+    v.positive("gpu_gb", gpu_gb)
+    v.string("gpu_name", gpu_name)
+    v.string("model", model)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     order = ["weights", "gradients", "optimizer state", "activations", "KV cache"]
@@ -247,6 +279,7 @@ def roofline_chart(
     ``label``, ``intensity`` (FLOP/byte) and ``TFLOP/s`` (e.g. a measured
     matmul). Lesson 03, "The roofline"; lesson 05, "Decode is memory-bound".
     """
+    _frame("table", table)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     lines = (
@@ -275,6 +308,8 @@ def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.
     and ``percentiles`` (label → value, e.g. ``{"p50": 0.004}``) are in
     seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`).
     Lesson 03, "Dynamic batching"."""
+    v.numbers_list("latencies", latencies, minimum=0.0)
+    v.mapping("percentiles", percentiles)
     if isinstance(latencies, (str, bytes)) or not hasattr(latencies, "__len__"):
         raise TypeError(f"latencies must be a sequence of seconds, got {type(latencies).__name__}")
     if not isinstance(percentiles, dict):
@@ -295,6 +330,7 @@ def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic
     """Latency (``y`` column of :func:`course_lib.simulate.sweep`) against
     arrival rate, one line per ``max_batch``, log axes. Lesson 03, "The
     trade-off"."""
+    _frame("table", table)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame from sweep(), got {type(table).__name__}")
     if y not in ("p50_ms", "p95_ms", "p99_ms"):

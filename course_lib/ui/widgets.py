@@ -259,8 +259,8 @@ def snapshot(slugs: list[str] | None = None) -> dict[str, dict]:
     those named in ``slugs``), by slug."""
     if slugs is None:
         slugs = list(REGISTRY)
-    if isinstance(slugs, str) or not all(isinstance(s, str) for s in slugs):
-        raise TypeError("slugs must be a list of calculator slugs (str)")
+    if isinstance(slugs, str) or not isinstance(slugs, (list, tuple)) or not all(isinstance(s, str) for s in slugs):
+        raise TypeError(f"slugs must be a list of calculator slugs (str), got {slugs!r}")
     unknown = [s for s in slugs if s not in REGISTRY]
     if unknown:
         raise ValueError(f"slugs {unknown} are not in REGISTRY; known: {list(REGISTRY)}")
