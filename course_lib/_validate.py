@@ -318,7 +318,7 @@ def _numeric(inputs: dict) -> dict:
 
 
 def _first_non_finite(result):
-    if isinstance(result, bool):
+    if isinstance(result, (bool, numbers.Integral)):  # ints are exact: never inf or NaN
         return None
     if isinstance(result, numbers.Real):
         try:

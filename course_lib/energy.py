@@ -65,6 +65,7 @@ def reference(key: str) -> Reference:
     return REFERENCES[v.choice("key", key, REFERENCES)]
 
 
+@v.checked
 def energy_kwh(power_w: float, hours: float, *, n_devices: float = 1, pue: float = 1.0) -> float:
     """Energy in kWh drawn by ``n_devices`` each at ``power_w`` watts for
     ``hours``, times the data centre's power usage effectiveness ``pue``
@@ -77,6 +78,7 @@ def energy_kwh(power_w: float, hours: float, *, n_devices: float = 1, pue: float
     return power * t * n * p / 1000.0
 
 
+@v.checked
 def co2_kg(energy_kwh: float, grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH) -> float:
     """Emissions in kg CO2e of ``energy_kwh`` at a grid intensity of
     ``grid_kg_per_kwh`` kg CO2e per kWh (0 for a carbon-free supply is
@@ -88,6 +90,7 @@ def co2_kg(energy_kwh: float, grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH) 
     return e * g
 
 
+@v.checked
 def wh_per_request(seconds_per_request: float, power_w: float) -> float:
     """Energy of one request in Wh: its accelerator-seconds × the power drawn
     (watts) / 3600. Lesson 05."""

@@ -166,6 +166,7 @@ class Block(nn.Module):
     def __init__(self, d_model: int, n_heads: int):
         super().__init__()
         d_model, n_heads = v.positive_int("d_model", d_model), v.positive_int("n_heads", n_heads)
+        _check_size(f"Block(d_model={d_model})", 12 * d_model * d_model)
         self.ln1 = nn.LayerNorm(d_model)
         self.attn = CausalSelfAttention(d_model, n_heads)
         self.ln2 = nn.LayerNorm(d_model)

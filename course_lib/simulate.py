@@ -188,9 +188,9 @@ def simulate_batching(
     end = float(done.max())
     n_batches = sum(r.n_batches for r in replicas)
     p50, p95, p99 = (float(x) for x in np.percentile(latencies, [50, 95, 99]))
-    v.finite("simulate_batching", (p50, p95, p99, n_requests / end if end > 0 else math.inf), rate=rate,
-             timeout=timeout, overhead=overhead, per_sample=per_sample)
-    return SimResult(
+    if not end > 0 or not math.isfinite(end):
+        v.finite("simulate_batching", math.inf, rate=rate, timeout=timeout, overhead=overhead, per_sample=per_sample)
+    result = SimResult(
         p50=p50,
         p95=p95,
         p99=p99,
@@ -203,6 +203,8 @@ def simulate_batching(
         n_replicas=n_replicas,
         latencies=tuple(latencies.tolist()),
     )
+    return v.finite("simulate_batching", result, rate=rate, max_batch=max_batch, timeout=timeout, overhead=overhead,
+                    per_sample=per_sample)
 
 
 def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replicas: int = 1) -> float:
