@@ -119,6 +119,14 @@ def launch(
     dies. Whatever happens, every worker is terminated and joined before this
     returns; a worker whose parent disappears exits by itself.
     """
+    # Arguments are checked before anything starts, so a bad one costs no clean-up.
+    if not callable(target):
+        raise TypeError(f"target must be a function to run in each worker, got {v.show(target)}")
+    if feed is not None and not callable(feed):
+        raise TypeError(f"feed must be a function or None, got {v.show(feed)}")
+    n_workers = check_world_size(n_workers, name="n_workers")
+    timeout_s = v.positive("timeout_s", timeout_s)
+    n_queues = v.integer("n_queues", n_queues, minimum=0, maximum=1000)
     try:
         return _launch(target, n_workers, args, timeout_s, feed, n_queues)
     except BaseException as err:
@@ -130,13 +138,7 @@ def launch(
 
 
 def _launch(target, n_workers, args, timeout_s, feed, n_queues) -> list:
-    if not callable(target):
-        raise TypeError(f"target must be a function to run in each worker, got {v.show(target)}")
-    if feed is not None and not callable(feed):
-        raise TypeError(f"feed must be a function or None, got {v.show(feed)}")
-    n = check_world_size(n_workers, name="n_workers")
-    timeout_s = v.positive("timeout_s", timeout_s)
-    n_queues = v.integer("n_queues", n_queues, minimum=0)
+    n = n_workers  # checked by launch
     ctx = mp.get_context("spawn")  # fresh interpreters: fork from a threaded kernel can deadlock
     queues = [ctx.Queue() for _ in range(n_queues)]
     pipes = [ctx.Pipe(duplex=False) for _ in range(n)]

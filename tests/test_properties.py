@@ -57,7 +57,7 @@ from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
 
 CALL_LIMIT_S = 10
-EXAMPLES = 12  # hypothesis examples per entry for the valid extremes
+EXAMPLES = 30  # hypothesis examples per entry for the valid extremes
 
 NAN, INF = math.nan, math.inf
 HUGE = 10**400
@@ -646,8 +646,9 @@ def test_calculator_fields(key):
     for name, control in calc.controls.items():
         original = control.value
         values = []
-        if hasattr(control, "options"):
-            values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        if hasattr(control, "options"):  # the first two and the last option (keeps the module under 90 s)
+            options = [o[1] if isinstance(o, tuple) else o for o in control.options]
+            values = options[:2] + options[2:][-1:]
         else:
             for attr in ("min", "max"):
                 if hasattr(control, attr):
