@@ -48,9 +48,9 @@ def test_errors_name_the_callers_argument():
 
 def test_tensors_and_models_are_checked_at_the_boundary():
     mlp = models.MLP(d_in=8, hidden=16, d_out=2, depth=1)
-    with pytest.raises(TypeError, match="^x must have a floating-point dtype"):
+    with pytest.raises(TypeError, match="^inputs must have a floating-point dtype"):
         measure.count_flops(mlp, torch.zeros(4, 8, dtype=torch.long))
-    with pytest.raises(ValueError, match="^x must have 8 features"):
+    with pytest.raises(ValueError, match="^inputs must have 8 features"):
         measure.count_flops(mlp, torch.zeros(4, 9))
     with pytest.raises(ValueError, match="^inputs of shape"):  # a plain torch module: torch's error, named
         measure.count_flops(nn.Linear(8, 2), torch.zeros(4, 9))
