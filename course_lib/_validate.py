@@ -26,9 +26,15 @@ Not tied to one lesson.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
+import re
 from typing import Iterable, Mapping
+
+import psutil
+import torch
 
 # ------------------------------------------------------------ upper bounds
 # Arguments whose work or memory grows with their value are capped so that a
@@ -50,7 +56,7 @@ _SHORT = 60  # characters of a value's repr shown in a message
 
 
 def show(value) -> str:
-    """A short repr of ``value`` for an error message (huge ints abbreviated)."""
+    """A short repr of ``value`` for an error message (huge ints abbreviated). Every lesson and lab."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         as_int = int(value)
         if abs(as_int) >= 10**30:
@@ -71,7 +77,7 @@ def integer(name: str, value, *, minimum: int | None = None, maximum: int | None
     """Return ``value`` as an int, or raise if it is not an integer in range.
 
     Python and numpy integers are accepted, as is a 0-dim integer tensor;
-    ``bool`` is refused (``True`` is not a count).
+    ``bool`` is refused (``True`` is not a count). Every lesson and lab.
     """
     value = _as_scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -96,7 +102,7 @@ def number(
 
     ``minimum`` and ``maximum`` are inclusive; ``allow_zero=False``
     additionally rejects 0 (for sizes and prices where zero makes no sense).
-    An integer too large for a float (``10**400``) is refused as not finite.
+    An integer too large for a float (``10**400``) is refused as not finite. Every lesson and lab.
     """
     value = _as_scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -116,23 +122,23 @@ def number(
 
 
 def positive(name: str, value, *, maximum: float | None = None) -> float:
-    """A finite number > 0 (and <= ``maximum`` when given)."""
+    """A finite number > 0 (and <= ``maximum`` when given). Every lesson and lab."""
     value = number(name, value, minimum=0.0, maximum=maximum, allow_zero=False)
     return value
 
 
 def positive_int(name: str, value, *, maximum: int | None = None) -> int:
-    """An integer >= 1 (and <= ``maximum`` when given)."""
+    """An integer >= 1 (and <= ``maximum`` when given). Every lesson and lab."""
     return integer(name, value, minimum=1, maximum=maximum)
 
 
 def fraction(name: str, value, *, allow_zero: bool = False) -> float:
-    """A number in (0, 1] (or [0, 1] with ``allow_zero``): a utilization, a share."""
+    """A number in (0, 1] (or [0, 1] with ``allow_zero``): a utilization, a share. Every lesson and lab."""
     return number(name, value, minimum=0.0, maximum=1.0, allow_zero=allow_zero)
 
 
 def boolean(name: str, value) -> bool:
-    """``True`` or ``False`` (numpy bools too); 0, 1 and strings are refused."""
+    """``True`` or ``False`` (numpy bools too); 0, 1 and strings are refused. Every lesson and lab."""
     if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
         value = bool(value)
     if not isinstance(value, bool):
@@ -141,7 +147,7 @@ def boolean(name: str, value) -> bool:
 
 
 def string(name: str, value, *, nonempty: bool = True) -> str:
-    """A ``str`` (non-empty unless ``nonempty=False``)."""
+    """A ``str`` (non-empty unless ``nonempty=False``). Every lesson and lab."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, got {show(value)} ({_kind(value)})")
     if nonempty and not value.strip():
@@ -154,12 +160,12 @@ MAX_SEED = 2**63 - 1
 
 
 def seed(name: str, value) -> int:
-    """A random seed: an integer from 0 to :data:`MAX_SEED`."""
+    """A random seed: an integer from 0 to :data:`MAX_SEED`. Every lesson and lab."""
     return integer(name, value, minimum=0, maximum=MAX_SEED)
 
 
 def choice(name: str, value, allowed: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``allowed`` (case-sensitive strings)."""
+    """Return ``value`` if it is one of ``allowed`` (case-sensitive strings). Every lesson and lab."""
     allowed = list(allowed)
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, one of {allowed}, got {show(value)} ({_kind(value)})")
@@ -194,10 +200,8 @@ def _range(minimum, maximum) -> str:
 
 
 def available_memory() -> int:
-    """Bytes of memory this machine has available now (psutil), at least 256 MiB."""
+    """Bytes of memory this machine has available now (psutil), at least 256 MiB. Every lesson and lab."""
     try:
-        import psutil
-
         return max(int(psutil.virtual_memory().available), 256 * 2**20)
     except Exception:  # psutil missing or unreadable /proc: assume a small machine
         return 2 * 2**30
@@ -206,7 +210,7 @@ def available_memory() -> int:
 def fits_memory(what: str, n_bytes: float, *, share: float = MEMORY_SHARE) -> float:
     """Refuse a request for ``n_bytes`` above ``share`` of :func:`available_memory`.
 
-    ``what`` names the arguments responsible, e.g. ``"d_model=4096, n_layers=64"``.
+    ``what`` names the arguments responsible, e.g. ``"d_model=4096, n_layers=64"``. Every lesson and lab.
     """
     limit = share * available_memory()
     if not n_bytes <= limit:
@@ -222,7 +226,7 @@ def fits_memory(what: str, n_bytes: float, *, share: float = MEMORY_SHARE) -> fl
 
 
 def work(what: str, amount: float, limit: float = MAX_SIM_WORK) -> None:
-    """Refuse a computation of ``amount`` steps above ``limit``; ``what`` names the arguments that set it."""
+    """Refuse a computation of ``amount`` steps above ``limit``; ``what`` names the arguments that set it. Every lesson and lab."""
     if not amount <= limit:
         raise ValueError(f"{what} asks for {amount:,.0f} simulation steps, more than the {limit:,.0f} "
                          f"that finish in a few seconds; use fewer requests or replicas")
@@ -239,7 +243,7 @@ def finite(what: str, result, **inputs):
     caller's arguments; the message names those that are extreme (the largest
     and the smallest in magnitude), which are what made the result overflow::
 
-        v.finite("training_flops", 6 * n * d, n_params=n, n_tokens=d)
+        v.finite("training_flops", 6 * n * d, n_params=n, n_tokens=d) Every lesson and lab.
     """
     bad = _first_non_finite(result)
     if bad is None:
@@ -264,12 +268,8 @@ def checked(fn):
       is re-raised with the call's own arguments in front, so the message names
       the caller's argument.
 
-    Use it on pure arithmetic; the arguments are still checked by name first.
+    Use it on pure arithmetic; the arguments are still checked by name first. Every lesson and lab.
     """
-    import functools
-    import inspect
-    import re
-
     sig = inspect.signature(fn)
 
     def arguments(args, kwargs) -> dict:
@@ -308,8 +308,6 @@ def checked(fn):
 
 def _names_any(text: str, inputs: dict) -> bool:
     """Whether the message already names one of the caller's arguments (as a whole word)."""
-    import re
-
     return any(re.search(rf"(?<![\w.]){re.escape(k)}(?!\w)", text) for k in inputs)
 
 
@@ -360,7 +358,7 @@ def _extreme(inputs: dict) -> list[str]:
 
 
 def instance(name: str, value, kind, what: str | None = None):
-    """``value`` if it is an instance of ``kind`` (a type or tuple of types), else ``TypeError``."""
+    """``value`` if it is an instance of ``kind`` (a type or tuple of types), else ``TypeError``. Every lesson and lab."""
     if not isinstance(value, kind):
         names = what or (" or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__)
         raise TypeError(f"{name} must be {names}, got {show(value)} ({_kind(value)})")
@@ -368,7 +366,7 @@ def instance(name: str, value, kind, what: str | None = None):
 
 
 def mapping(name: str, value, required: Iterable[str] = ()) -> Mapping:
-    """A dict-like ``value`` holding every key in ``required``."""
+    """A dict-like ``value`` holding every key in ``required``. Every lesson and lab."""
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a dict, got {show(value)} ({_kind(value)})")
     missing = [k for k in required if k not in value]
@@ -378,7 +376,7 @@ def mapping(name: str, value, required: Iterable[str] = ()) -> Mapping:
 
 
 def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = None) -> list:
-    """A list or tuple (or 1-D array) of ``min_len`` to ``max_len`` items, returned as a list."""
+    """A list or tuple (or 1-D array) of ``min_len`` to ``max_len`` items, returned as a list. Every lesson and lab."""
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} must be a list or tuple, got {show(value)} ({_kind(value)})")
     if getattr(value, "ndim", 1) != 1:
@@ -393,7 +391,7 @@ def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = None) 
 
 def numbers_list(name: str, value, *, minimum: float | None = None, allow_zero: bool = True,
                  min_len: int = 1, max_len: int | None = None) -> list[float]:
-    """A list or tuple of finite numbers, each checked as ``name[i]``."""
+    """A list or tuple of finite numbers, each checked as ``name[i]``. Every lesson and lab."""
     items = sequence(name, value, min_len=min_len, max_len=max_len)
     return [number(f"{name}[{i}]", x, minimum=minimum, allow_zero=allow_zero) for i, x in enumerate(items)]
 
@@ -409,10 +407,8 @@ def tensor(name: str, value, *, kind: str | None = None, ndim: int | tuple[int, 
 
     ``kind`` is ``"float"`` or ``"int"``; ``ndim`` an int or a tuple of the
     allowed ones; ``last_dim`` the size the last dimension must have (a
-    model's input width). NaN or inf values are refused unless ``allow_nan``.
+    model's input width). NaN or inf values are refused unless ``allow_nan``. Every lesson and lab.
     """
-    import torch
-
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {show(value)} ({_kind(value)})")
     if kind == "float" and not (value.is_floating_point()):
@@ -435,9 +431,7 @@ def tensor(name: str, value, *, kind: str | None = None, ndim: int | tuple[int, 
 
 
 def token_ids(name: str, value, *, vocab_size: int, max_len: int | None = None):
-    """A 2-D (batch, sequence) ``torch.long`` tensor of ids in ``[0, vocab_size)``."""
-    import torch
-
+    """A 2-D (batch, sequence) ``torch.long`` tensor of ids in ``[0, vocab_size)``. Every lesson and lab."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of token ids (dtype torch.long, shape (batch, seq)), "
                         f"got {show(value)} ({_kind(value)})")
@@ -462,7 +456,7 @@ def model_input(name: str, model, value):
     A course MLP (it has ``d_in``) takes a float tensor of width ``d_in``; a
     TinyGPT (it has ``vocab_size``, also inside ``Checkpointed``) takes
     (batch, seq) torch.long ids below ``vocab_size``; any other module takes
-    a tensor without NaN.
+    a tensor without NaN. Every lesson and lab.
     """
     inner = getattr(model, "gpt", model)
     if hasattr(inner, "vocab_size") and isinstance(getattr(inner, "vocab_size"), int):
@@ -473,9 +467,7 @@ def model_input(name: str, model, value):
 
 
 def module(name: str, value, *, needs_parameters: bool = False):
-    """A ``torch.nn.Module`` (with at least one parameter if ``needs_parameters``)."""
-    import torch
-
+    """A ``torch.nn.Module`` (with at least one parameter if ``needs_parameters``). Every lesson and lab."""
     if not isinstance(value, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got {show(value)} ({_kind(value)})")
     if needs_parameters and next(value.parameters(), None) is None:

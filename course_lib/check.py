@@ -40,7 +40,7 @@ _lab: dict = {"name": None, "total": 0, "results": {}}
 
 
 def start(lab: str, exercises: int) -> None:
-    """Begin a lab named ``lab`` with ``exercises`` exercises (forgets earlier results)."""
+    """Begin a lab named ``lab`` with ``exercises`` exercises (forgets earlier results). Every lab."""
     if not isinstance(lab, str) or not lab:
         raise TypeError(f"lab must be a non-empty string, got {lab!r}")
     _lab.update(name=lab, total=v.positive_int("exercises", exercises), results={})
@@ -56,7 +56,7 @@ def exercise(number: int, title: str, answer: Callable[[], object], verify: Call
     - ``⏳ … not done yet`` when ``answer`` raises ``NotImplementedError``;
     - ``❌ … not right yet`` with the hint when ``verify`` raises ``AssertionError``;
     - ``❌ … failed`` with the error's type and message for any other
-      exception, in the learner's function or in the check.
+      exception, in the learner's function or in the check. Every lab.
     """
     if _lab["name"] is None:
         raise RuntimeError("call course_lib.check.start(lab, exercises) at the top of the lab first")
@@ -92,13 +92,13 @@ def _describe(err: BaseException) -> str:
 
 
 def results() -> dict[int, bool]:
-    """``{exercise number: passed}`` for the exercises run so far."""
+    """``{exercise number: passed}`` for the exercises run so far. Every lab."""
     return dict(_lab["results"])
 
 
 def summary() -> None:
     """Print the one line instructors and tests read:
-    ``<lab name>: X of Y exercises passed``."""
+    ``<lab name>: X of Y exercises passed``. Every lab."""
     passed = sum(results().values())
     print(f"{_lab['name']}: {passed} of {_lab['total']} exercises passed")
 
@@ -120,7 +120,7 @@ def expect_equal(got, want, hint: str) -> None:
 
     numpy and torch scalars of the right value are accepted; an array or
     tensor with more than one element gets a hint. The message shows the
-    learner's answer, never ``want``.
+    learner's answer, never ``want``. Every lab.
     """
     got = _scalar(got, hint)
     try:
@@ -135,7 +135,7 @@ def expect_close(got, want: float, hint: str, *, rel: float = 1e-6, abs_tol: flo
     """``got`` within a relative tolerance ``rel`` of ``want``, else ``AssertionError`` with ``hint``.
 
     ``got`` must be a number (numpy and torch scalars too); a string such as
-    ``'1500'`` or ``True`` is refused, and so is a number too large for a float.
+    ``'1500'`` or ``True`` is refused, and so is a number too large for a float. Every lab.
     """
     got_f = expect_number(got, hint)
     if not math.isclose(got_f, want, rel_tol=rel, abs_tol=abs_tol):
@@ -145,7 +145,7 @@ def expect_close(got, want: float, hint: str, *, rel: float = 1e-6, abs_tol: flo
 def expect_int(got, hint: str) -> int:
     """``got`` as an int if it is a whole number (Python, numpy or 0-dim torch integer), else ``AssertionError``.
 
-    ``bool`` and floats are refused: a count of batches or GPUs is an integer.
+    ``bool`` and floats are refused: a count of batches or GPUs is an integer. Every lab.
     """
     got = _scalar(got, hint)
     if isinstance(got, bool) or not isinstance(got, numbers.Integral):
@@ -155,7 +155,7 @@ def expect_int(got, hint: str) -> int:
 
 
 def expect_number(got, hint: str) -> float:
-    """``got`` as a finite float if it is a number (numpy and torch scalars too), else ``AssertionError``."""
+    """``got`` as a finite float if it is a number (numpy and torch scalars too), else ``AssertionError``. Every lab."""
     got = _scalar(got, hint)
     if isinstance(got, (bool, str)) or not isinstance(got, numbers.Real):
         raise AssertionError(f"Not yet: expected a number, got {_short(got)} ({type(got).__name__}). Hint: {hint}")
@@ -169,7 +169,7 @@ def expect_number(got, hint: str) -> float:
 
 
 def expect_true(condition: bool, hint: str) -> None:
-    """``condition`` holds, else ``AssertionError`` with ``hint``."""
+    """``condition`` holds, else ``AssertionError`` with ``hint``. Every lab."""
     if not condition:
         raise AssertionError(f"Not yet. Hint: {hint}")
 
