@@ -90,7 +90,8 @@ def llama_shape(name: str, *, vocab: int, hidden: int, layers: int, heads: int, 
     return ModelShape(name, total, matmul, layers, heads, kv_heads, head_dim, source)
 
 
-_LLAMA2 = "Touvron et al. 2023, Llama 2: Open Foundation and Fine-Tuned Chat Models (Table 1; config of the released weights)"
+_LLAMA2 = ("Touvron et al. 2023, Llama 2: Open Foundation and Fine-Tuned Chat Models (70B: grouped-query attention, "
+           "8 KV heads); layer sizes as LLaMA (Touvron et al. 2023a, Table 2) and the released config.json")
 _LLAMA3 = "Meta Llama 3 model card (2024); Dubey et al. 2024, The Llama 3 Herd of Models (Table 3)"
 
 MODELS: dict[str, ModelShape] = {
