@@ -34,7 +34,7 @@ def ttft_chart(table: pd.DataFrame) -> alt.Chart:
     x = alt.X("prompt", title="prompt length (tokens)")
     measured = base.mark_line(point=True).encode(x=x, y=alt.Y("measured ms", title="time to first token (ms)"),
                                                  tooltip=list(table.columns))
-    band = base.mark_errorbar().encode(x=x, y="p10 ms", y2="p90 ms")
+    band = base.mark_errorbar().encode(x=x, y=alt.Y("p10 ms", title="time to first token (ms)"), y2="p90 ms")
     predicted = base.mark_line(strokeDash=[5, 4], color="gray").encode(x=x, y="predicted ms")
     return (band + measured + predicted).properties(
         width=380, height=230, title="Time to first token (solid: measured; dashed: FLOPs / measured peak)")
@@ -55,16 +55,19 @@ def tpot_chart(table: pd.DataFrame) -> alt.Chart:
 
 
 def throughput_chart(table: pd.DataFrame) -> alt.Chart:
-    """Tokens per second against batch size for decode and prefill, log-log.
-    ``table`` has columns ``batch``, ``phase`` and ``tokens/s``. Lesson 07, section 3."""
-    return (
-        alt.Chart(table, title="Tokens per second vs batch")
-        .mark_line(point=True)
-        .encode(x=alt.X("batch", scale=alt.Scale(type="log", base=2)),
-                y=alt.Y("tokens/s", scale=alt.Scale(type="log")),
-                color=alt.Color("phase", sort=None), tooltip=list(table.columns))
-        .properties(width=380, height=230)
-    )
+    """Tokens per second against batch size for decode and prefill, log-log:
+    measured (solid) and, when ``table`` has a ``predicted tokens/s`` column,
+    predicted (dashed). ``table`` has columns ``batch``, ``phase`` and
+    ``tokens/s``. Lesson 07, section 3."""
+    x = alt.X("batch", scale=alt.Scale(type="log", base=2))
+    color = alt.Color("phase", sort=None)
+    chart = alt.Chart(table).mark_line(point=True).encode(
+        x=x, y=alt.Y("tokens/s", scale=alt.Scale(type="log")), color=color, tooltip=list(table.columns))
+    title = "Tokens per second vs batch"
+    if "predicted tokens/s" in table.columns:
+        chart += alt.Chart(table).mark_line(strokeDash=[5, 4]).encode(x=x, y="predicted tokens/s", color=color)
+        title += " (solid: measured; dashed: roofline of this machine)"
+    return chart.properties(width=380, height=230, title=title)
 
 
 # ---------------------------------------------------------------- the calculator

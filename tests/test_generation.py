@@ -239,3 +239,5 @@ def test_charts_build():
     assert gen_ui.tpot_chart(t).to_dict()["mark"]["type"] == "line"
     t = pd.DataFrame({"batch": [1, 2], "phase": ["decode", "decode"], "tokens/s": [1.0, 2.0]})
     assert gen_ui.throughput_chart(t).to_dict()["mark"]["type"] == "line"
+    t["predicted tokens/s"] = [2.0, 4.0]
+    assert len(gen_ui.throughput_chart(t).to_dict()["layer"]) == 2
