@@ -21,7 +21,8 @@ the helpers that measure them on :class:`course_lib.models.TinyGPT`:
 - measurements: :class:`DecodeStep`, :func:`time_prefill`,
   :func:`time_decode_step`, :func:`time_generate`.
 
-No charts or widgets here: those are in the UI layer. The model shapes would
+No charts or widgets here: the charts are in :mod:`course_lib.ui.charts` and
+the calculator over :func:`estimate` in :mod:`course_lib.ui.calculators`. The model shapes would
 come from ``course_lib.arch.Architecture`` once that lands: every function
 below reads only the attributes of :class:`ModelShape` (``n_params``,
 ``matmul_params``, ``n_layers``, ``n_heads``, ``n_kv_heads``, ``head_dim``).
@@ -33,11 +34,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from . import _validate as v
 from . import hardware, predict
+from .measure import time_it
 
 GB = 10**9
 
@@ -365,8 +368,6 @@ def batch_sweep(model: str, gpu: str, precision: str, prompt_len: int, output_le
     """:func:`estimate` at each batch (default: powers of 2 up to the largest
     that fits, at least 1) as a DataFrame with columns batch, TPOT ms,
     tokens/s, TTFT ms, latency s, fits. Lesson 07, section 4."""
-    import pandas as pd
-
     first = estimate(model, gpu, precision, 1, prompt_len, output_len)
     if batches is None:
         top = max(first.max_batch, 1)
@@ -431,8 +432,6 @@ def time_prefill(model: nn.Module, prompt_len: int, batch: int = 1, *, warmup: i
     """Time to first token: a fresh cache, the whole prompt in one forward
     pass, and the argmax of the last position's logits.
     :class:`course_lib.measure.Timing`. Lesson 07, section 2."""
-    from .measure import time_it
-
     _check_gpt(model)
     ids = _tokens(v.positive_int("batch", batch), v.positive_int("prompt_len", prompt_len), model.vocab_size, _device_of(model))
 
@@ -450,8 +449,6 @@ def time_decode_step(model: nn.Module, past: int, batch: int = 1, *, use_cache: 
     (:class:`DecodeStep`); without it, a forward pass over all past + 1
     positions, as generation without a cache does at every step.
     :class:`course_lib.measure.Timing`. Lesson 07, section 2."""
-    from .measure import time_it
-
     _check_gpt(model)
     if not isinstance(use_cache, bool):
         raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
@@ -475,8 +472,6 @@ def time_generate(model: nn.Module, prompt_len: int, max_new_tokens: int, batch:
                   use_cache: bool = True, warmup: int = 1, repeats: int = 3):
     """Time a whole request, ``model.generate`` (prompt → ``max_new_tokens``
     greedy tokens). :class:`course_lib.measure.Timing`. Lesson 07, section 5."""
-    from .measure import time_it
-
     _check_gpt(model)
     ids = _tokens(v.positive_int("batch", batch), v.positive_int("prompt_len", prompt_len), model.vocab_size, _device_of(model))
     n = v.positive_int("max_new_tokens", max_new_tokens)

@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
-from course_lib import gen_ui, generation, measure, models
-from course_lib.widgets import calc_outputs
+from course_lib import generation, measure, models
+from course_lib.ui import calculators, charts
+from course_lib.ui.widgets import calc_outputs
 
 H100_BW, H100_PEAK, H100_MEM = 3.35e12, 989e12, 80e9  # NVIDIA H100 SXM datasheet, dense bf16
 L4_BW = 0.30e12
@@ -215,7 +216,7 @@ def test_timing_helpers_return_timings(gpt):
 
 
 def test_calculator_renders_and_updates():
-    calc = gen_ui.generation_calculator(chart=False)
+    calc = calculators.generation_calculator(chart=False)
     shown = calc_outputs(calc.result_html.value)
     assert set(shown) == {"ttft", "tpot", "tokens_per_s", "latency", "weights", "kv", "max_batch", "fits"}
     assert shown["weights"] == "16.06 GB" and shown["fits"] == "fits"
@@ -231,13 +232,13 @@ def test_charts_build():
     import pandas as pd
 
     e = generation.estimate()
-    spec = gen_ui.estimate_chart(e).to_dict()
+    spec = calculators.estimate_chart(e).to_dict()
     assert spec["hconcat"]
     t = pd.DataFrame({"prompt": [1, 2], "measured ms": [1.0, 2.0], "p10 ms": [0.9, 1.9], "p90 ms": [1.1, 2.1], "predicted ms": [0.5, 1.0]})
-    assert gen_ui.ttft_chart(t).to_dict()["layer"]
+    assert charts.ttft_chart(t).to_dict()["layer"]
     t = pd.DataFrame({"context": [1, 2], "cache": ["with cache", "without cache"], "ms": [1.0, 2.0]})
-    assert gen_ui.tpot_chart(t).to_dict()["mark"]["type"] == "line"
+    assert charts.tpot_chart(t).to_dict()["mark"]["type"] == "line"
     t = pd.DataFrame({"batch": [1, 2], "phase": ["decode", "decode"], "tokens/s": [1.0, 2.0]})
-    assert gen_ui.throughput_chart(t).to_dict()["mark"]["type"] == "line"
+    assert charts.throughput_chart(t).to_dict()["mark"]["type"] == "line"
     t["predicted tokens/s"] = [2.0, 4.0]
-    assert len(gen_ui.throughput_chart(t).to_dict()["layer"]) == 2
+    assert len(charts.throughput_chart(t).to_dict()["layer"]) == 2
