@@ -203,7 +203,8 @@ class EngineResult:
     ``ttft`` (first token time − arrival), ``tpot`` (time per output token after
     the first: (finish − first token) / (output_len − 1); NaN for one-token
     requests), ``finish``. Per step: ``step_times`` (measured), ``batch_sizes``
-    (requests in the forward call), ``kv_reserved`` and ``kv_used`` (bytes at
+    (requests in the forward call), ``step_tokens`` (tokens fed to it: a
+    newcomer's prompt, one for each other request), ``kv_reserved`` and ``kv_used`` (bytes at
     the end of the step). ``steps`` counts forward calls. Lesson 08, section 2.
     """
 
@@ -219,6 +220,7 @@ class EngineResult:
     elapsed: float
     step_times: tuple = field(repr=False)
     batch_sizes: tuple = field(repr=False)
+    step_tokens: tuple = field(repr=False)
     kv_reserved: tuple = field(repr=False)
     kv_used: tuple = field(repr=False)
     peak_running: int = 0
@@ -263,13 +265,12 @@ class EngineResult:
 
 
 class _Slot:
-    """A request being served: its cache, tokens so far, and timestamps."""
+    """A request being served: its cache (``None`` when simulated) and tokens so far."""
 
-    def __init__(self, index: int, request: Request, model: TinyGPT):
+    def __init__(self, index: int, request: Request, model: TinyGPT | None):
         self.index, self.request = index, request
-        self.cache = model.new_cache(1)
+        self.cache = None if model is None else model.new_cache(1)
         self.generated: list[int] = []
-        self.first_token_at = math.nan
 
     def next_input(self) -> list[int]:
         return list(self.request.prompt) if not self.generated else [self.generated[-1]]
@@ -279,25 +280,99 @@ class _Slot:
         return len(self.generated) >= self.request.output_len
 
     def held(self) -> int:
-        return self.cache.seq_len
+        """Positions cached: the prompt and every generated token but the newest."""
+        return len(self.request.prompt) + len(self.generated) - 1 if self.generated else 0
 
 
-def _check_run_args(model, trace, policy, max_batch, kv_block, kv_budget):
-    if not isinstance(model, TinyGPT):
-        raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
-    trace = _check_trace(trace, model.max_seq_len)
+def _check_serve_args(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp):
+    trace = _check_trace(trace, max_len)
     policy = v.choice("policy", policy, POLICIES)
     max_batch = v.positive_int("max_batch", max_batch)
     if kv_block is not None:
-        kv_block = v.integer("kv_block", kv_block, minimum=1, maximum=model.max_seq_len)
+        kv_block = v.integer("kv_block", kv_block, minimum=1, maximum=max_len)
     if kv_budget is not None:
         kv_budget = v.integer("kv_budget", kv_budget, minimum=1)
         if policy != "continuous":
             raise ValueError(f"kv_budget needs policy='continuous', got policy={policy!r}")
-        need = reserved_positions(model.max_seq_len, model.max_seq_len, kv_block) * kv_bytes_per_position(model)
+        need = reserved_positions(max_len, max_len, kv_block) * bpp
         if kv_budget < need:
             raise ValueError(f"kv_budget={kv_budget} B cannot hold even one request ({need} B at full length)")
     return trace, policy, max_batch, kv_block, kv_budget
+
+
+def _serve(trace, policy, max_batch, kv_block, budget, max_len, bpp, model, step) -> EngineResult:
+    """The scheduler shared by :func:`run` (``step`` runs the model and
+    returns its measured time) and :func:`simulate` (``step`` returns the cost
+    model's time)."""
+    pending = deque(sorted(range(len(trace)), key=lambda i: (trace[i].arrival, i)))
+    paused: deque[_Slot] = deque()
+    batch: list[_Slot] = []  # requests holding KV memory
+    first = [math.nan] * len(trace)
+    finish = [math.nan] * len(trace)
+    outputs: list[tuple] = [()] * len(trace)
+    step_times, batch_sizes, n_in, reserved, used = [], [], [], [], []
+    clock, swaps, peak = 0.0, 0, 0
+
+    def after_step(slots) -> int:
+        """Positions reserved once every slot has cached this step's tokens."""
+        return sum(reserved_positions(s.held() + (0 if s.done else len(s.next_input())), max_len, kv_block)
+                   for s in slots)
+
+    def admit() -> None:
+        while len(batch) < max_batch:
+            if paused:
+                cand, source = paused[0], paused
+            elif pending and trace[pending[0]].arrival <= clock:
+                cand, source = _Slot(pending[0], trace[pending[0]], model), pending
+            else:
+                return
+            if budget is not None and after_step(batch + [cand]) * bpp > budget:
+                return
+            source.popleft()
+            batch.append(cand)
+
+    while pending or paused or batch:
+        if policy == "continuous":
+            batch[:] = [s for s in batch if not s.done]
+            admit()
+        elif all(s.done for s in batch):
+            batch.clear()
+            admit()
+        if not batch:  # idle: jump to the next arrival
+            if not pending:
+                break
+            clock = max(clock, trace[pending[0]].arrival)
+            continue
+        if budget is not None:
+            while after_step(batch) * bpp > budget and len(batch) > 1:
+                paused.appendleft(batch.pop())  # the newest request waits, keeping its cache aside
+                swaps += 1
+        active = [s for s in batch if not s.done]
+        peak = max(peak, len(active))
+        n_in.append(sum(len(s.next_input()) for s in active))
+        dt = step(active)
+        clock += dt
+        step_times.append(dt)
+        batch_sizes.append(len(active))
+        reserved.append(sum(reserved_positions(s.held(), max_len, kv_block) for s in batch) * bpp)
+        used.append(sum(s.held() for s in active) * bpp)
+        for s in active:
+            if len(s.generated) == 1:
+                first[s.index] = clock
+            if s.done:
+                finish[s.index] = clock
+                outputs[s.index] = tuple(s.generated)
+
+    ttft = tuple(f - r.arrival for f, r in zip(first, trace))
+    tpot = tuple((e - f) / (r.output_len - 1) if r.output_len > 1 else math.nan for f, e, r in zip(first, finish, trace))
+    span = max(finish) - min(r.arrival for r in trace)
+    n_tokens = sum(len(o) for o in outputs)
+    return EngineResult(
+        policy=policy, max_batch=max_batch, kv_block=kv_block, outputs=tuple(outputs), steps=len(step_times),
+        ttft=ttft, tpot=tpot, finish=tuple(finish), tokens_per_s=n_tokens / span, elapsed=span,
+        step_times=tuple(step_times), batch_sizes=tuple(batch_sizes), step_tokens=tuple(n_in), kv_reserved=tuple(reserved),
+        kv_used=tuple(used), peak_running=peak, swaps=swaps,
+    )
 
 
 @torch.no_grad()
@@ -331,84 +406,69 @@ def run(
     paused (swapped out: its blocks are freed, its cache kept aside) and
     resumes first when blocks free up. Lesson 08, sections 1–3.
     """
-    trace, policy, max_batch, kv_block, budget = _check_run_args(model, trace, policy, max_batch, kv_block, kv_budget)
-    model.eval()
+    if not isinstance(model, TinyGPT):
+        raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
     bpp = kv_bytes_per_position(model)
-    max_len = model.max_seq_len
-    pending = deque(sorted(range(len(trace)), key=lambda i: (trace[i].arrival, i)))
-    paused: deque[_Slot] = deque()
-    batch: list[_Slot] = []  # requests holding KV memory
-    first = [math.nan] * len(trace)
-    finish = [math.nan] * len(trace)
-    outputs: list[tuple] = [()] * len(trace)
-    step_times, batch_sizes, reserved, used = [], [], [], []
-    clock, swaps, peak = 0.0, 0, 0
+    trace, policy, max_batch, kv_block, budget = _check_serve_args(
+        trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp)
+    model.eval()
 
-    def after_step(slots) -> int:
-        """Positions reserved once every slot has cached this step's tokens."""
-        return sum(reserved_positions(s.held() + (0 if s.done else len(s.next_input())), max_len, kv_block)
-                   for s in slots)
-
-    def admit() -> None:
-        while len(batch) < max_batch:
-            if paused:
-                cand, source = paused[0], paused
-            elif pending and trace[pending[0]].arrival <= clock:
-                cand, source = None, pending
-            else:
-                return
-            if cand is None:
-                cand = _Slot(pending[0], trace[pending[0]], model)
-            if budget is not None and after_step(batch + [cand]) * bpp > budget:
-                return
-            source.popleft()
-            batch.append(cand)
-
-    while pending or paused or batch:
-        if policy == "continuous":
-            batch[:] = [s for s in batch if not s.done]
-            admit()
-        elif all(s.done for s in batch):
-            batch.clear()
-            admit()
-        if not batch:  # idle: jump to the next arrival
-            if not pending:
-                break
-            clock = max(clock, trace[pending[0]].arrival)
-            continue
-        if budget is not None:
-            while after_step(batch) * bpp > budget and len(batch) > 1:
-                paused.appendleft(batch.pop())  # the newest request waits, keeping its cache aside
-                swaps += 1
-        active = [s for s in batch if not s.done]
-        peak = max(peak, len(active))
+    def step(active) -> float:
         start = time.perf_counter()
         logits = _forward_rows(model, [s.next_input() for s in active], [s.cache for s in active])
         for s, row in zip(active, logits):
             s.generated.append(int(row.argmax()))
-        dt = time.perf_counter() - start
-        clock += dt
-        step_times.append(dt)
-        batch_sizes.append(len(active))
-        reserved.append(sum(reserved_positions(s.held(), max_len, kv_block) for s in batch) * bpp)
-        used.append(sum(s.held() for s in active) * bpp)
-        for s in active:
-            if len(s.generated) == 1:
-                first[s.index] = clock
-            if s.done:
-                finish[s.index] = clock
-                outputs[s.index] = tuple(s.generated)
+        return time.perf_counter() - start
 
-    ttft = tuple(f - r.arrival for f, r in zip(first, trace))
-    tpot = tuple((e - f) / (r.output_len - 1) if r.output_len > 1 else math.nan for f, e, r in zip(first, finish, trace))
-    span = max(finish) - min(r.arrival for r in trace)
-    n_tokens = sum(len(o) for o in outputs)
-    return EngineResult(
-        policy=policy, max_batch=max_batch, kv_block=kv_block, outputs=tuple(outputs), steps=len(step_times),
-        ttft=ttft, tpot=tpot, finish=tuple(finish), tokens_per_s=n_tokens / span, elapsed=span,
-        step_times=tuple(step_times), batch_sizes=tuple(batch_sizes), kv_reserved=tuple(reserved),
-        kv_used=tuple(used), peak_running=peak, swaps=swaps,
-    )
+    return _serve(trace, policy, max_batch, kv_block, budget, model.max_seq_len, bpp, model, step)
+
+
+def simulate(
+    trace,
+    *,
+    policy: str = "continuous",
+    max_batch: int = 8,
+    overhead: float,
+    per_token: float,
+    max_len: int = 64,
+    kv_block: int | None = None,
+    kv_budget: int | None = None,
+    bytes_per_position: int = 1024,
+) -> EngineResult:
+    """:func:`run`'s scheduler without a model: each forward call is taken to
+    last ``overhead + per_token × (tokens in the call)`` seconds (fit both from
+    a run's ``step_times``: :func:`fit_step_cost`), and makes token 0 for
+    every request. Same steps, batches and KV bytes as :func:`run` whenever
+    the schedule does not depend on timing; times are predictions. Lesson 08,
+    section 5.
+    """
+    overhead = v.number("overhead", overhead, minimum=0.0)
+    per_token = v.number("per_token", per_token, minimum=0.0)
+    if overhead + per_token <= 0:
+        raise ValueError("overhead and per_token cannot both be 0: a forward call must take some time")
+    max_len = v.positive_int("max_len", max_len)
+    bpp = v.positive_int("bytes_per_position", bytes_per_position)
+    trace, policy, max_batch, kv_block, budget = _check_serve_args(
+        trace, max_len, policy, max_batch, kv_block, kv_budget, bpp)
+
+    def step(active) -> float:
+        n = sum(len(s.next_input()) for s in active)
+        for s in active:
+            s.generated.append(0)
+        return overhead + per_token * n
+
+    return _serve(trace, policy, max_batch, kv_block, budget, max_len, bpp, None, step)
+
+
+def fit_step_cost(tokens, seconds) -> tuple[float, float]:
+    """Least-squares ``(overhead, per_token)`` for step time = overhead +
+    per_token × tokens (both clipped at 0). Lesson 08, section 5."""
+    x = np.asarray(tokens, dtype=float)
+    y = np.asarray(seconds, dtype=float)
+    if x.shape != y.shape or x.size < 2:
+        raise ValueError("tokens and seconds must be equally long, with at least 2 points")
+    per_token, overhead = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
+    return max(float(overhead), 0.0), max(float(per_token), 0.0)
 
 
 # ---------------------------------------------------------------- a scheduler without a model
