@@ -160,36 +160,69 @@ def reserved_positions(n_tokens: int, max_len: int, kv_block: int | None) -> int
 # ---------------------------------------------------------------- one batched step
 
 
-def _forward_rows(model: TinyGPT, new_tokens: list[list[int]], caches: list[KVCache]) -> list[torch.Tensor]:
-    """One forward call over several requests; return each row's last logits.
+class _KVPool:
+    """Keys and values of every request of a run: one row per request, each
+    ``max_seq_len`` positions long, per layer (the engine's memory is laid
+    out simply; the bytes it *reports* follow the layout :func:`run` is asked
+    to account for)."""
 
-    The rows' new tokens sit side by side in one (1, total, d) sequence for
-    every per-token layer; attention runs per row against its own cache,
-    with the same operations as ``CausalSelfAttention`` (lesson 08, section 1).
+    def __init__(self, model: TinyGPT, rows: int):
+        hd = model.d_model // model.n_heads
+        shape = (rows, model.n_heads, model.max_seq_len, hd)
+        self.k = [torch.zeros(shape) for _ in range(model.n_layers)]
+        self.v = [torch.zeros(shape) for _ in range(model.n_layers)]
+
+
+def _forward_rows(model: TinyGPT, pool: _KVPool, rows: list[int], new_tokens: list[list[int]],
+                  past: list[int]) -> torch.Tensor:
+    """One forward call over several requests; return each request's last logits (requests, vocab).
+
+    ``rows[i]`` is request i's row in ``pool``, ``past[i]`` the positions it
+    has cached, ``new_tokens[i]`` its new tokens: a whole prompt (``past`` 0)
+    or one token. All new tokens sit side by side in one (1, total, d)
+    sequence for every per-token layer. Attention: a prompt attends to itself
+    with a causal mask, exactly as in ``CausalSelfAttention``; the one-token
+    rows are gathered from ``pool`` into one padded batch, with the padding
+    masked out (lesson 08, section 1).
     """
     lens = [len(t) for t in new_tokens]
-    past = [c.seq_len for c in caches]
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).tolist()
     ids = torch.tensor([t for row in new_tokens for t in row], dtype=torch.long).unsqueeze(0)
     pos = torch.cat([torch.arange(p, p + n) for p, n in zip(past, lens)])
+    token_row = torch.tensor([r for r, n in zip(rows, lens) for _ in range(n)])
     x = model.tok_emb(ids) + model.pos_emb(pos)
     d, h = model.d_model, model.n_heads
     hd = d // h
+    one = [i for i, n in enumerate(lens) if n == 1]
+    one_at = torch.tensor([starts[i] for i in one], dtype=torch.long)
+    one_rows = torch.tensor([rows[i] for i in one], dtype=torch.long)
+    if one:
+        seen = torch.tensor([past[i] + 1 for i in one])  # positions each one-token row may see
+        width = int(seen.max())
+        padding = (torch.arange(width) >= seen[:, None]).view(len(one), 1, 1, width)
     for layer, block in enumerate(model.blocks):
         q_all, k_all, v_all = block.attn.qkv(block.ln1(x)).split(d, dim=2)
-        outs, start = [], 0
-        for n, p, cache in zip(lens, past, caches):
+        pool.k[layer][token_row, :, pos] = k_all[0].reshape(-1, h, hd)
+        pool.v[layer][token_row, :, pos] = v_all[0].reshape(-1, h, hd)
+        out = torch.empty_like(x)
+        for i, (n, start) in enumerate(zip(lens, starts)):
+            if n == 1:
+                continue
             q, k, val = (t[:, start:start + n].view(1, n, h, hd).transpose(1, 2) for t in (q_all, k_all, v_all))
-            k, val = cache.append(layer, k, val)
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(hd)
-            mask = torch.ones(n, p + n, dtype=torch.bool).tril(diagonal=p)
+            mask = torch.ones(n, n, dtype=torch.bool).tril()
             scores = scores.masked_fill(~mask, float("-inf"))
-            outs.append((F.softmax(scores, dim=-1) @ val).transpose(1, 2).reshape(1, n, d))
-            start += n
-        x = x + block.attn.proj(torch.cat(outs, dim=1))
+            out[:, start:start + n] = (F.softmax(scores, dim=-1) @ val).transpose(1, 2).reshape(1, n, d)
+        if one:
+            q = q_all[0, one_at].view(len(one), h, 1, hd)
+            keys = pool.k[layer][one_rows, :, :width]
+            values = pool.v[layer][one_rows, :, :width]
+            scores = ((q @ keys.transpose(-2, -1)) / math.sqrt(hd)).masked_fill(padding, float("-inf"))
+            out[0, one_at] = (F.softmax(scores, dim=-1) @ values).view(len(one), d)
+        x = x + block.attn.proj(out)
         x = x + block.mlp(block.ln2(x))
     last = torch.tensor(np.cumsum(lens) - 1)
-    logits = model.head(model.ln_f(x[:, last]))  # (1, rows, vocab)
-    return list(logits[0])
+    return model.head(model.ln_f(x[0, last]))
 
 
 # ---------------------------------------------------------------- the engine
@@ -265,11 +298,10 @@ class EngineResult:
 
 
 class _Slot:
-    """A request being served: its cache (``None`` when simulated) and tokens so far."""
+    """A request being served: its place in the trace and the tokens it has made."""
 
-    def __init__(self, index: int, request: Request, model: TinyGPT | None):
+    def __init__(self, index: int, request: Request):
         self.index, self.request = index, request
-        self.cache = None if model is None else model.new_cache(1)
         self.generated: list[int] = []
 
     def next_input(self) -> list[int]:
@@ -300,7 +332,7 @@ def _check_serve_args(trace, max_len, policy, max_batch, kv_block, kv_budget, bp
     return trace, policy, max_batch, kv_block, kv_budget
 
 
-def _serve(trace, policy, max_batch, kv_block, budget, max_len, bpp, model, step) -> EngineResult:
+def _serve(trace, policy, max_batch, kv_block, budget, max_len, bpp, step) -> EngineResult:
     """The scheduler shared by :func:`run` (``step`` runs the model and
     returns its measured time) and :func:`simulate` (``step`` returns the cost
     model's time)."""
@@ -323,7 +355,7 @@ def _serve(trace, policy, max_batch, kv_block, budget, max_len, bpp, model, step
             if paused:
                 cand, source = paused[0], paused
             elif pending and trace[pending[0]].arrival <= clock:
-                cand, source = _Slot(pending[0], trace[pending[0]], model), pending
+                cand, source = _Slot(pending[0], trace[pending[0]]), pending
             else:
                 return
             if budget is not None and after_step(batch + [cand]) * bpp > budget:
@@ -412,15 +444,17 @@ def run(
     trace, policy, max_batch, kv_block, budget = _check_serve_args(
         trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp)
     model.eval()
+    pool = _KVPool(model, len(trace))
 
     def step(active) -> float:
         start = time.perf_counter()
-        logits = _forward_rows(model, [s.next_input() for s in active], [s.cache for s in active])
+        logits = _forward_rows(model, pool, [s.index for s in active], [s.next_input() for s in active],
+                               [s.held() for s in active])
         for s, row in zip(active, logits):
             s.generated.append(int(row.argmax()))
         return time.perf_counter() - start
 
-    return _serve(trace, policy, max_batch, kv_block, budget, model.max_seq_len, bpp, model, step)
+    return _serve(trace, policy, max_batch, kv_block, budget, model.max_seq_len, bpp, step)
 
 
 def simulate(
@@ -457,7 +491,7 @@ def simulate(
             s.generated.append(0)
         return overhead + per_token * n
 
-    return _serve(trace, policy, max_batch, kv_block, budget, max_len, bpp, None, step)
+    return _serve(trace, policy, max_batch, kv_block, budget, max_len, bpp, step)
 
 
 def fit_step_cost(tokens, seconds) -> tuple[float, float]:
@@ -642,3 +676,39 @@ def train_lm(
         losses.append(float(loss.detach()))
     model.eval()
     return losses
+
+
+# ---------------------------------------------------------------- behind replicas
+
+
+def run_replicas(model: TinyGPT, trace, n_replicas: int, **kwargs) -> EngineResult:
+    """The engine behind ``n_replicas`` identical replicas with a round-robin
+    balancer (request i goes to replica i mod R, as in lesson 06): each
+    replica serves its share with :func:`run` (``kwargs`` go there), on its
+    own clock, one replica after another on this machine, which is what R
+    machines that share nothing would measure. The merged result has every
+    request in trace order; ``steps`` and the per-step series add up the
+    replicas'; tokens per second is all tokens over first arrival to last
+    finish. Lesson 08, section 6.
+    """
+    trace = _check_trace(trace)
+    r = v.integer("n_replicas", n_replicas, minimum=1, maximum=len(trace))
+    shares = [list(range(i, len(trace), r)) for i in range(r)]
+    parts = [run(model, [trace[i] for i in idx], **kwargs) for idx in shares]
+    outputs, ttft, tpot, finish = ([None] * len(trace) for _ in range(4))
+    for idx, res in zip(shares, parts):
+        for j, i in enumerate(idx):
+            outputs[i], ttft[i], tpot[i], finish[i] = res.outputs[j], res.ttft[j], res.tpot[j], res.finish[j]
+    span = max(finish) - min(t.arrival for t in trace)
+    n_tokens = sum(len(o) for o in outputs)
+
+    def joined(name):
+        return tuple(x for res in parts for x in getattr(res, name))
+
+    return EngineResult(
+        policy=parts[0].policy, max_batch=parts[0].max_batch, kv_block=parts[0].kv_block, outputs=tuple(outputs),
+        steps=sum(p.steps for p in parts), ttft=tuple(ttft), tpot=tuple(tpot), finish=tuple(finish),
+        tokens_per_s=n_tokens / span, elapsed=span, step_times=joined("step_times"),
+        batch_sizes=joined("batch_sizes"), step_tokens=joined("step_tokens"), kv_reserved=joined("kv_reserved"),
+        kv_used=joined("kv_used"), peak_running=max(p.peak_running for p in parts), swaps=sum(p.swaps for p in parts),
+    )

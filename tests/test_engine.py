@@ -295,3 +295,15 @@ def test_explorer_shows_the_simulated_numbers():
     calc.controls["max_batch"].value = 1  # one at a time: both policies are the same
     shown = calc_outputs(calc.result_html.value)
     assert shown["static_steps"] == shown["continuous_steps"]
+
+
+def test_replicas_split_round_robin_and_keep_the_tokens(model):
+    trace = engine.make_trace(7, 100.0, prompt_len=(2, 5), output_len=(1, 8), vocab_size=32, seed=6)
+    res = engine.run_replicas(model, trace, 2, policy="continuous", max_batch=2)
+    assert res.outputs == tuple(alone(model, r) for r in trace)
+    # replica 0 serves requests 0, 2, 4, 6 and replica 1 serves 1, 3, 5: steps add up
+    a = engine.run(model, trace[0::2], policy="continuous", max_batch=2)
+    b = engine.run(model, trace[1::2], policy="continuous", max_batch=2)
+    assert res.n_tokens == a.n_tokens + b.n_tokens == sum(r.output_len for r in trace)
+    with pytest.raises(ValueError, match="n_replicas"):
+        engine.run_replicas(model, trace, 8)
