@@ -46,10 +46,12 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.nn import functional as F
 
 from . import _validate as v
+from .data import make_tokens
 from .models import KVCache, TinyGPT
 
 POLICIES = ("continuous", "static")
@@ -653,8 +655,6 @@ def train_lm(
     with AdamW, ``steps`` steps of ``batch`` sequences; return the losses.
     Deterministic for ``seed`` at a fixed thread count. Lesson 08, section 4.
     """
-    from .data import make_tokens
-
     if not isinstance(model, TinyGPT):
         raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
     steps = v.positive_int("steps", steps)
@@ -712,3 +712,57 @@ def run_replicas(model: TinyGPT, trace, n_replicas: int, **kwargs) -> EngineResu
         batch_sizes=joined("batch_sizes"), step_tokens=joined("step_tokens"), kv_reserved=joined("kv_reserved"),
         kv_used=joined("kv_used"), peak_running=max(p.peak_running for p in parts), swaps=sum(p.swaps for p in parts),
     )
+
+
+# ---------------------------------------------------------------- tables and the explorer's arithmetic
+
+
+def step_table(results: dict):
+    """One row per forward call of each result in ``results`` (``{label:
+    EngineResult}``): ``label``, ``step`` (from 1), ``requests`` (in the call),
+    ``tokens`` (fed to it), ``reserved_KiB`` and ``used_KiB`` (KV cache, rounded
+    to 0.01). What the lesson's charts draw. Lesson 08, sections 2–3.
+    """
+    if not isinstance(results, dict) or not results:
+        raise TypeError("results must be a non-empty dict {label: EngineResult}")
+    rows = []
+    for label, res in results.items():
+        if not isinstance(res, EngineResult):
+            raise TypeError(f"results[{label!r}] must be an EngineResult from run or simulate, got {type(res).__name__}")
+        for i, (b, n, r, u) in enumerate(zip(res.batch_sizes, res.step_tokens, res.kv_reserved, res.kv_used)):
+            rows.append({"label": str(label), "step": i + 1, "requests": b, "tokens": n,
+                         "reserved_KiB": round(r / 1024, 2), "used_KiB": round(u / 1024, 2)})
+    return pd.DataFrame(rows)
+
+
+def compare_policies(rate: float, max_batch: int, max_output: int, kv_block: int, *, overhead: float, per_token: float,
+                     n_requests: int = 40, seed: int = 0) -> dict:
+    """Static and continuous batching on one trace under :func:`simulate`
+    (a forward call lasts ``overhead + per_token × tokens``):
+    ``{"static": EngineResult, "continuous": EngineResult}``. The trace has
+    ``n_requests`` requests at ``rate`` per second, prompts of 4–12 tokens and
+    outputs of 2–``max_output`` tokens; ``kv_block`` 0 means each request
+    reserves the maximum length. The trace explorer's arithmetic. Lesson 08, section 5.
+    """
+    max_output = v.integer("max_output", max_output, minimum=2, maximum=48)
+    kv_block = v.integer("kv_block", kv_block, minimum=0, maximum=64)
+    trace = make_trace(n_requests, rate, prompt_len=(4, 12), output_len=(2, max_output), seed=seed)
+    return {policy: simulate(trace, policy=policy, max_batch=max_batch, overhead=overhead, per_token=per_token,
+                             kv_block=kv_block or None)
+            for policy in POLICIES}
+
+
+def format_comparison(result: dict) -> dict[str, str]:
+    """The texts the trace explorer shows for :func:`compare_policies`'s result,
+    by key (``static_steps``, ``continuous_tps``, …). Tests compute the
+    expected text with this. Lesson 08, section 5."""
+    out = {}
+    for policy in ("static", "continuous"):
+        r = result[policy]
+        pct = r.percentiles()
+        out[f"{policy}_steps"] = f"{r.steps}"
+        out[f"{policy}_tps"] = f"{r.tokens_per_s:.0f} tok/s"
+        out[f"{policy}_ttft"] = f"{pct['ttft_p50'] * 1e3:.1f} / {pct['ttft_p95'] * 1e3:.1f} ms"
+        out[f"{policy}_tpot"] = f"{pct['tpot_p50'] * 1e3:.2f} ms"
+        out[f"{policy}_kv"] = f"{100 * r.kv_utilisation:.0f} %"
+    return out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import engine, serve_ui
+from course_lib import engine
 from course_lib.models import TinyGPT
 
 
@@ -269,32 +269,44 @@ def test_train_lm_lowers_the_loss_and_is_seeded():
     assert la == lb and la[-1] < la[0]
 
 
-# ---------------------------------------------------------------- charts and the explorer
+# ---------------------------------------------------------------- tables, charts and the explorer
 
 
-def test_charts_hold_the_results_data(model):
+def test_step_table_and_charts_hold_the_results_data(model):
+    from course_lib.ui import charts
+
     trace = hand_trace([3, 1])
     res = engine.run(model, trace, policy="continuous", max_batch=2, kv_block=4)
-    spec = serve_ui.kv_chart({"paged": res}).to_dict()
-    values = next(iter(spec["datasets"].values()))
-    assert [r["KiB"] for r in values if r["bytes"] == "used"] == [round(b / 1024, 2) for b in res.kv_used]
-    spec = serve_ui.batch_chart({"continuous": res}).to_dict()
-    assert [r["requests in the call"] for r in next(iter(spec["datasets"].values()))] == list(res.batch_sizes)
+    table = engine.step_table({"paged": res})
+    assert list(table["requests"]) == list(res.batch_sizes) == [2, 1, 1]
+    assert list(table["tokens"]) == [6, 1, 1]
+    bpp = engine.kv_bytes_per_position(model)
+    # cached after each call: 3 + 3, then 4, then 5 positions; blocks of 4: 4 + 4, 4, 8
+    assert list(table["used_KiB"]) == [round(n * bpp / 1024, 2) for n in (6, 4, 5)]
+    assert list(table["reserved_KiB"]) == [round(n * bpp / 1024, 2) for n in (8, 4, 8)]
+    kv = charts.kv_memory_chart(table).to_dict()
+    values = next(iter(kv["datasets"].values()))
+    assert [r["KiB"] for r in values if r["bytes"] == "used"] == list(table["used_KiB"])
+    batch = charts.engine_batch_chart(table).to_dict()
+    assert [r["requests"] for r in next(iter(batch["datasets"].values()))] == [2, 1, 1]
     with pytest.raises(TypeError):
-        serve_ui.kv_chart({"x": 1})
+        engine.step_table({"x": 1})
+    with pytest.raises(TypeError):
+        charts.kv_memory_chart(table.drop(columns="used_KiB"))
 
 
 def test_explorer_shows_the_simulated_numbers():
-    from course_lib.widgets import calc_outputs
+    from course_lib.ui import calculators
+    from course_lib.ui.widgets import calc_outputs
 
-    calc = serve_ui.explorer(0.002, 0.0001, rate=50.0, max_batch=4, max_output=16)
-    got = serve_ui.explore(50.0, 4, 16, 0, overhead=0.002, per_token=0.0001)
-    shown = calc_outputs(calc.result_html.value)
-    assert shown["static_steps"] == str(got["static"].steps)
-    assert shown["continuous_steps"] == str(got["continuous"].steps)
+    calc = calculators.engine_explorer(0.002, 0.0001, rate=50.0, max_batch=4, max_output=16)
+    got = engine.compare_policies(50.0, 4, 16, 0, overhead=0.002, per_token=0.0001)
+    assert calc_outputs(calc.result_html.value) == engine.format_comparison(got)
+    assert engine.format_comparison(got)["static_steps"] == str(got["static"].steps)
     calc.controls["max_batch"].value = 1  # one at a time: both policies are the same
     shown = calc_outputs(calc.result_html.value)
     assert shown["static_steps"] == shown["continuous_steps"]
+    assert shown["static_tps"] == shown["continuous_tps"]
 
 
 def test_replicas_split_round_robin_and_keep_the_tokens(model):
