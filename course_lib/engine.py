@@ -12,8 +12,10 @@ written out small enough to read:
   tokens per second, and the KV-cache bytes reserved and used at each step,
   either reserved to the model's maximum length per request or in pages of
   ``kv_block`` positions (PagedAttention, Kwon et al., SOSP 2023).
-- :func:`schedule`: the same scheduler without a model: how many steps a
-  trace takes under each policy (the arithmetic the lab checks).
+- :func:`schedule`: how many steps requests that all wait at the start take
+  under each policy, without a model (the arithmetic the lab checks);
+  :func:`simulate`: :func:`run`'s scheduler with a fitted step cost instead
+  of a model; :func:`run_replicas`: the engine behind a round-robin balancer.
 - :func:`speculative_generate`: a small draft model proposes ``k`` tokens,
   the target checks them all in one forward call and keeps the longest
   prefix it agrees with (greedy speculative decoding: Leviathan, Kalman &
@@ -23,11 +25,14 @@ written out small enough to read:
 How a step is computed ("selective batching", Orca §4.2): the new tokens of
 every request in the batch (a whole prompt for a request that just joined,
 one token for the others) are laid side by side in one sequence, so every
-Linear layer, LayerNorm and the MLP run once for the whole batch; only the
-attention is done request by request, each against its own key/value cache
-(no padding, no mask across requests). Each request's tokens therefore equal
-its own ``model.generate`` run alone (the tests and the lesson check this
-exactly).
+Linear layer, LayerNorm and the MLP run once for the whole batch. Attention
+keeps requests apart: a prompt attends to itself, exactly as in
+``CausalSelfAttention``; the one-token rows are gathered with their cached
+keys and values into one padded batch, the padding masked out, so no
+request ever sees another's tokens. The tests and the lesson check, request
+by request, that the tokens equal that request's own ``model.generate`` run
+alone (the masked padding only adds exact zeros to each sum; in the tests
+no token differs).
 
 Time: the engine keeps a clock in seconds. Each forward call advances it by
 that call's **measured** wall time; when nothing is running it jumps to the
