@@ -268,7 +268,7 @@ class EngineResult:
 
     @property
     def n_tokens(self) -> int:
-        """Tokens generated in all."""
+        """Tokens generated in all. Lesson 08, section 2."""
         return sum(len(o) for o in self.outputs)
 
     def percentiles(self, q=(50, 95, 99)) -> dict:
@@ -282,10 +282,12 @@ class EngineResult:
 
     @property
     def peak_reserved(self) -> int:
+        """Most KV bytes reserved at any step. Lesson 08, section 3."""
         return max(self.kv_reserved)
 
     @property
     def peak_used(self) -> int:
+        """Most KV bytes holding tokens at any step. Lesson 08, section 3."""
         return max(self.kv_used)
 
     @property
@@ -578,11 +580,12 @@ class SpecStats:
 
     @property
     def acceptance_rate(self) -> float:
+        """Accepted / proposed draft tokens (α measured). Lesson 08, section 4."""
         return self.accepted / self.proposed if self.proposed else math.nan
 
     @property
     def tokens_per_target_call(self) -> float:
-        """Tokens made per verifying call, after the prefill call's first token."""
+        """Tokens made per verifying call, after the prefill call's first token. Lesson 08, section 4."""
         return (self.new_tokens - 1) / self.rounds if self.rounds else math.nan
 
 
