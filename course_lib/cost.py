@@ -6,7 +6,7 @@ says otherwise. Pure functions, each a line or two of arithmetic:
 - the contract: :func:`daily_inference_cost`, :func:`lifetime_split`,
   :func:`break_even_days`;
 - training: FLOPs 6·N·D (:func:`course_lib.predict.training_flops`) ÷
-  (peak FLOP/s × utilisation) → accelerator-hours → dollars;
+  (peak FLOP/s × utilization) → accelerator-hours → dollars;
 - inference: 2·N FLOPs per token → seconds, dollars and tokens/s per request;
 - inference-aware sizing: lifetime compute 6·N·D_train + 2·N·D_inference at
   equal quality, with the Chinchilla loss fit (Hoffmann et al. 2022);
@@ -15,7 +15,7 @@ says otherwise. Pure functions, each a line or two of arithmetic:
 - :func:`cost_scenario`: all of it for one scenario, which the lesson's
   calculator (:func:`course_lib.ui.calculators.cost_calculator`) shows.
 
-Utilisation (model FLOPs utilisation, MFU) is the fraction of the
+Utilization (model FLOPs utilization, MFU) is the fraction of the
 accelerator's datasheet peak that the work actually achieves; it is the
 biggest unknown in every estimate here, so it is always an argument.
 """
@@ -90,7 +90,7 @@ def _utilization(value) -> float:
 
 def accelerator_hours(flops: float, peak_flops: float, utilization: float) -> float:
     """Accelerator-hours to do ``flops`` at ``utilization`` × ``peak_flops``
-    (FLOP/s): flops ÷ (peak × utilisation) ÷ 3600. Lesson 05."""
+    (FLOP/s): flops ÷ (peak × utilization) ÷ 3600. Lesson 05."""
     work = v.positive("flops", flops)
     rate = v.positive("peak_flops", peak_flops) * _utilization(utilization)
     return work / rate / 3600.0
@@ -123,9 +123,9 @@ def training_cost(n_params: float, n_tokens: float, *, accelerator="H100 SXM", u
 
 def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: float = 0.1,
                       dtype: str = "bf16") -> float:
-    """Tokens per second one accelerator serves: peak × utilisation ÷ 2·N
+    """Tokens per second one accelerator serves: peak × utilization ÷ 2·N
     (2·N FLOPs per token forward, Kaplan et al. 2020). Decoding one token at
-    a time is memory-bound, so serving utilisation is usually far below
+    a time is memory-bound, so serving utilization is usually far below
     training's. Lesson 05.
     """
     per_token = predict.inference_flops(n_params, 1)
@@ -135,7 +135,7 @@ def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: f
 def seconds_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
                         utilization: float = 0.1, dtype: str = "bf16") -> float:
     """Accelerator-seconds of one request of ``tokens_per_request`` tokens
-    (prompt and answer): 2·N·tokens ÷ (peak × utilisation). Lesson 05."""
+    (prompt and answer): 2·N·tokens ÷ (peak × utilization). Lesson 05."""
     flops = predict.inference_flops(n_params, v.positive("tokens_per_request", tokens_per_request))
     return accelerator_hours(flops, _peak(accelerator, dtype), utilization) * 3600.0
 
@@ -472,7 +472,7 @@ PRESETS: dict[str, dict] = {
         grid_kg_per_kwh=round(energy.DEFAULT_GRID_KG_PER_KWH, 3),
     ),
     # Epoch AI 2025, "How much energy does ChatGPT use?": 100B active parameters,
-    # 500 output tokens, H100 at 10 % utilisation, 1,071 W per GPU all-in
+    # 500 output tokens, H100 at 10 % utilization, 1,071 W per GPU all-in
     # (1.53 × 700 W TDP) → ≈ 0.3 Wh per query. Training tokens: 20 per
     # parameter (an assumption; Hoffmann et al. 2022's rule of thumb).
     "GPT-4o-class query (Epoch AI 2025)": dict(

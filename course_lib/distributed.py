@@ -47,8 +47,10 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from . import _validate as v
 from .data import make_tokens
 from .models import TinyGPT, count_params
+from .memory import optimizer_state_bytes
 from .predict import allreduce_bytes
 from .processes import DEFAULT_TIMEOUT_S, MAX_WORLD_SIZE, check_world_size, launch
+from .train import storage_key
 
 STRATEGIES = ("ddp", "fsdp")
 # ZeRO stage each strategy implements (Rajbhandari et al. 2020): DDP replicates
@@ -243,26 +245,6 @@ def _local_bytes(t) -> int:
     return local.numel() * local.element_size()
 
 
-def _optimizer_bytes(opt: torch.optim.Optimizer) -> int:
-    """Bytes of optimizer-state tensors with at least one element per parameter
-    element (AdamW's two moments); 0-dim bookkeeping such as ``step`` excluded."""
-    total = 0
-    for p, state in opt.state.items():
-        for t in state.values():
-            if isinstance(t, torch.Tensor) and t.dim() > 0:
-                total += _local_bytes(t)
-    return total
-
-
-def _storage_key(t: torch.Tensor):
-    try:
-        local = t.to_local() if hasattr(t, "to_local") else t
-        s = local.untyped_storage()
-        return (s.data_ptr(), s.nbytes())
-    except Exception:  # tensors without storage (e.g. meta)
-        return None
-
-
 def _batch(rank: int, world_size: int, config: dict):
     """This rank's micro-batch: ``batch`` sequences of its own (inputs, next-token targets)."""
     b = config["batch"]
@@ -295,12 +277,12 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
         if saved is None:
             logits = net(x)
         else:
-            params = {_storage_key(p) for p in net.parameters()}
+            params = {storage_key(p) for p in net.parameters()}
 
             def pack(t):
-                key = _storage_key(t)
+                key = storage_key(t)
                 # FSDP's unsharded weights are module attributes only during forward: look them up live
-                if key is not None and key not in params and key not in {_storage_key(p) for p in model.parameters()}:
+                if key is not None and key not in params and key not in {storage_key(p) for p in model.parameters()}:
                     saved[key] = key[1]
                 return t
 
@@ -335,7 +317,7 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
         strategy=strategy,
         params=sum(_local_bytes(p) for p in net.parameters()),
         grads=sum(_local_bytes(p.grad) for p in net.parameters()),
-        optimizer_state=_optimizer_bytes(opt),
+        optimizer_state=optimizer_state_bytes(opt),
         activations=int(sum(saved.values())),
         collective_bytes={k: b // steps for k, b in counted_bytes.items()},
         collective_calls={k: c // steps for k, c in counted_calls.items()},

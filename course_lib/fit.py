@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import _validate as v
-from . import predict
+from . import hardware, predict
 
 GB = 10**9
 
@@ -59,31 +59,6 @@ PRESETS: dict[str, ModelPreset] = {
 """Parameter counts as the models' names give them (Llama 2 7B has 6.7·10⁹)."""
 
 
-@dataclass(frozen=True)
-class Gpu:
-    """A GPU's memory as its datasheet states it (GB = 10⁹ bytes)."""
-
-    name: str
-    memory_gb: float
-    source: str
-
-    @property
-    def memory_bytes(self) -> int:
-        return int(self.memory_gb * GB)
-
-
-GPUS: dict[str, Gpu] = {
-    g.name: g
-    for g in (
-        Gpu("H100 80 GB", 80, "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM"),
-        Gpu("A100 80 GB", 80, "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB"),
-        Gpu("A100 40 GB", 40, "NVIDIA A100 Tensor Core GPU datasheet (2021), 40GB"),
-        Gpu("L4 24 GB", 24, "NVIDIA L4 Tensor Core GPU datasheet (2023)"),
-        Gpu("T4 16 GB", 16, "NVIDIA T4 Tensor Core GPU datasheet (2019)"),
-        Gpu("Laptop GPU 8 GB", 8, "a typical 8 GB laptop GPU, e.g. GeForce RTX 4060 Laptop GPU (NVIDIA product page)"),
-    )
-}
-
 PRECISION_LABELS = {
     "fp32": "fp32 (everything 4 bytes)",
     "mixed": "mixed: bf16/fp16 + fp32 master and moments (ZeRO)",
@@ -96,7 +71,7 @@ PRECISION_LABELS = {
 def activation_value_bytes(precision: str) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
     inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02."""
-    v.choice("precision", precision, predict.PRECISIONS)
+    v.choice("precision", precision, predict.ACCOUNTINGS)
     return 4 if precision == "fp32" else 2
 
 
@@ -192,9 +167,9 @@ def inference_memory_estimate(
 
 def verdict(total_bytes: int, gpu: str) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`GPUS`). Lesson 02."""
+    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, "Will it fit?"."""
     need = v.integer("total_bytes", total_bytes, minimum=0)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
+    cap = hardware.ACCELERATORS[v.choice("gpu", gpu, hardware.ACCELERATORS)].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
 
 
@@ -216,7 +191,7 @@ def will_it_fit(
     batch: int = 1,
     seq_len: int = 2048,
     checkpointing: bool = False,
-    gpu: str = "H100 80 GB",
+    gpu: str = "H100 SXM",
     n_params_b: float = 1.0,
     layers: int = 24,
     hidden: int = 2048,

@@ -24,7 +24,8 @@ from .predict import arithmetic_intensity
 
 @dataclass(frozen=True)
 class Accelerator:
-    """One accelerator's datasheet figures (dense; TFLOP/s, TB/s, GB, W)."""
+    """One accelerator's datasheet figures (dense; TFLOP/s, TB/s, GB = 10⁹
+    bytes, W; the interconnect's GB/s, total of both directions)."""
 
     name: str
     memory_gb: float
@@ -34,12 +35,24 @@ class Accelerator:
     fp8_tflops: float | None
     int8_tops: float
     tdp_w: float
+    interconnect: str
+    interconnect_gbs: float
     source: str
 
     @property
     def bandwidth(self) -> float:
         """Memory bandwidth in bytes/s."""
         return self.bandwidth_tbs * 1e12
+
+    @property
+    def memory_bytes(self) -> int:
+        """Memory in bytes (GB = 10⁹ bytes, as datasheets count)."""
+        return int(self.memory_gb * 10**9)
+
+    @property
+    def interconnect_bandwidth(self) -> float:
+        """GPU-to-GPU bandwidth in bytes/s (NVLink, or PCIe where there is none)."""
+        return self.interconnect_gbs * 1e9
 
     def peak_flops(self, dtype: str = "bf16") -> float:
         """Dense peak in FLOP/s (ops/s for int8) for ``dtype`` in fp32, bf16, fp8, int8."""
@@ -50,19 +63,26 @@ class Accelerator:
         return tera * 1e12
 
 
+#: The course's one accelerator table (facts.md, "Accelerators"): every module
+#: that needs a GPU's memory, bandwidth, peak, power or interconnect reads it.
 ACCELERATORS: dict[str, Accelerator] = {
     a.name: a
     for a in (
-        Accelerator("H100 SXM", 80, 3.35, 67, 989, 1979, 1979, 700, "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM column, dense"),
-        Accelerator("A100 80GB SXM", 80, 2.04, 19.5, 312, None, 624, 400, "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB SXM column, dense"),
-        Accelerator("L4", 24, 0.30, 30.3, 121, 242, 242, 72, "NVIDIA L4 Tensor Core GPU datasheet (2023), dense"),
-        Accelerator("T4", 16, 0.32, 8.1, 65, None, 130, 70, "NVIDIA T4 Tensor Core GPU datasheet (2019); FP16 in the bf16 column"),
+        Accelerator("H100 SXM", 80, 3.35, 67, 989, 1979, 1979, 700, "NVLink 4", 900,
+                    "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM column, dense; NVLink 900 GB/s"),
+        Accelerator("A100 80GB SXM", 80, 2.04, 19.5, 312, None, 624, 400, "NVLink 3", 600,
+                    "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB SXM column, dense; NVLink 600 GB/s"),
+        Accelerator("L4", 24, 0.30, 30.3, 121, 242, 242, 72, "PCIe Gen4 x16", 64,
+                    "NVIDIA L4 Tensor Core GPU datasheet (2023), dense; no NVLink, PCIe Gen4 x16 64 GB/s"),
+        Accelerator("T4", 16, 0.32, 8.1, 65, None, 130, 70, "PCIe Gen3 x16", 32,
+                    "NVIDIA T4 Tensor Core GPU datasheet (2019); FP16 in the bf16 column; no NVLink, PCIe Gen3 x16 32 GB/s"),
     )
 }
 
 
 def accelerator(name: str) -> Accelerator:
-    """Look up an accelerator by name (one of :data:`ACCELERATORS`)."""
+    """Look up an accelerator by name (one of :data:`ACCELERATORS`). Lessons
+    02, 03, 05, 06 and the calculators (every module that needs a GPU's figures)."""
     return ACCELERATORS[v.choice("name", name, ACCELERATORS)]
 
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -82,6 +83,19 @@ def flops_by_module(model: nn.Module, inputs, *, backward: bool = False) -> dict
     return result
 
 
+def percentile(values, p: float) -> float:
+    """The ``p``-th percentile of ``values``, ``p`` from 0 to 100 (p50 is the
+    median, p95 the value 95 % of them stay under), interpolating linearly
+    between the two nearest ranks (numpy's default). The course's one
+    percentile convention. Lesson 01, "Timing honestly"; lessons 03 and 06
+    (latency percentiles)."""
+    p = v.number("p", p, minimum=0.0, maximum=100.0)
+    xs = np.asarray(values, dtype=float)
+    if xs.ndim != 1 or xs.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence of numbers, got shape {xs.shape}")
+    return float(np.percentile(xs, p))
+
+
 @dataclass(frozen=True)
 class Timing:
     """Wall-clock samples of a function, in seconds, after warm-up."""
@@ -94,14 +108,9 @@ class Timing:
     def median(self) -> float:
         return statistics.median(self.samples)
 
-    def quantile(self, q: float) -> float:
-        """The ``q``-quantile of the samples (linear interpolation), 0 <= q <= 1."""
-        q = v.number("q", q, minimum=0.0, maximum=1.0)
-        xs = sorted(self.samples)
-        pos = q * (len(xs) - 1)
-        lo = int(pos)
-        hi = min(lo + 1, len(xs) - 1)
-        return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile (0–100) of the samples: :func:`percentile`."""
+        return percentile(self.samples, p)
 
     @property
     def fastest(self) -> float:
@@ -110,15 +119,15 @@ class Timing:
 
     @property
     def p10(self) -> float:
-        return self.quantile(0.10)
+        return self.percentile(10)
 
     @property
     def p90(self) -> float:
-        return self.quantile(0.90)
+        return self.percentile(90)
 
     @property
     def iqr(self) -> float:
-        return self.quantile(0.75) - self.quantile(0.25)
+        return self.percentile(75) - self.percentile(25)
 
     def __str__(self) -> str:
         ms = 1e3

@@ -34,13 +34,12 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.checkpoint import checkpoint
 
 from . import train
-from .train import OPTIMIZER_NAMES
+from .train import OPTIMIZER_NAMES, storage_key
 
-# The optimizers the lesson compares (built by course_lib.train.make_optimizer),
-# with the usual learning rates. The hyper-parameters change no byte counts;
-# momentum keeps one buffer per parameter, Adam/AdamW two (exp_avg,
-# exp_avg_sq) plus a 0-dim step counter.
-_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 1e-3, "adamw": 1e-3}
+# The optimizers are built by course_lib.train.make_optimizer (its default
+# learning rate: the hyper-parameters change no byte counts). Momentum keeps
+# one buffer per parameter, Adam/AdamW two (exp_avg, exp_avg_sq) plus a 0-dim
+# step counter.
 
 
 @dataclass(frozen=True)
@@ -82,28 +81,21 @@ def _check_inputs(inputs) -> None:
         raise TypeError(f"inputs must be a torch.Tensor, got {type(inputs).__name__}")
 
 
-def _key(t: torch.Tensor) -> int:
-    """Identity of the memory a tensor uses: its storage's address."""
-    return t.untyped_storage().data_ptr()
-
-
 def _storage_bytes(tensors) -> int:
     """Bytes of the unique storages behind ``tensors`` (views counted once)."""
-    seen: dict[int, int] = {}
-    for t in tensors:
-        if isinstance(t, torch.Tensor):
-            seen[_key(t)] = t.untyped_storage().nbytes()
-    return sum(seen.values())
+    seen = {storage_key(t) for t in tensors if isinstance(t, torch.Tensor)}
+    return sum(key[1] for key in seen if key is not None)
 
 
-def make_optimizer(optimizer, params) -> torch.optim.Optimizer:
-    """``optimizer`` is a name in :data:`OPTIMIZER_NAMES` or a factory
-    ``params -> torch.optim.Optimizer``. Lesson 02."""
+def _optimizer(optimizer, params) -> torch.optim.Optimizer:
+    """``optimizer`` is a name in :data:`course_lib.train.OPTIMIZER_NAMES`
+    (built by :func:`course_lib.train.make_optimizer`) or a factory
+    ``params -> torch.optim.Optimizer``."""
     params = list(params)
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZER_NAMES:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZER_NAMES)} or a factory, got {optimizer!r}")
-        return train.make_optimizer(optimizer, params, lr=_LEARNING_RATES[optimizer])
+        return train.make_optimizer(optimizer, params)
     if not callable(optimizer):
         raise TypeError(
             f"optimizer must be one of {list(OPTIMIZER_NAMES)} or a callable params -> torch.optim.Optimizer, "
@@ -130,7 +122,11 @@ def _check_loss_fn(loss_fn) -> None:
 def optimizer_state_bytes(opt: torch.optim.Optimizer) -> int:
     """Bytes of the tensors in ``opt.state`` with at least one element per
     element of their parameter (momentum buffers, Adam's moments); 0-dim
-    bookkeeping such as Adam's ``step`` is left out. Lesson 02."""
+    bookkeeping such as Adam's ``step`` is left out. A sharded (FSDP) state
+    counts its local shard. The course's one optimizer-state rule. Lesson 02,
+    "Measuring memory"; lesson 06 (per-rank state under DDP and FSDP)."""
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"opt must be a torch.optim.Optimizer, got {type(opt).__name__}")
     tensors = []
     for param, state in opt.state.items():
         for value in state.values():
@@ -147,7 +143,7 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor, loss_fn=None)
     _check_model(model)
     _check_inputs(inputs)
     _check_loss_fn(loss_fn)
-    params = {_key(p) for p in model.parameters()}
+    params = {storage_key(p) for p in model.parameters()}
     saved, loss = train.saved_storages(lambda: _loss(model(inputs), loss_fn))
     return sum(nbytes for key, nbytes in saved.items() if key not in params), loss
 
@@ -178,7 +174,7 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     model = copy.deepcopy(model)
     for p in model.parameters():
         p.grad = None
-    opt = make_optimizer(optimizer, model.parameters())
+    opt = _optimizer(optimizer, model.parameters())
     activations, loss = saved_activation_bytes(model, inputs, loss_fn)
     loss.backward()
     opt.step()
@@ -227,7 +223,7 @@ class LiveTensorBytes(TorchDispatchMode):
     def track(self, t: torch.Tensor) -> None:
         """Count the storage behind ``t`` (once) until it is freed."""
         st = t.untyped_storage()
-        key = id(st)
+        key = id(st)  # the storage object itself (not storage_key): its weakref reports when it is freed
         if key in self._live:
             return
         size = st.nbytes()
@@ -303,7 +299,7 @@ def peak_training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="a
     _check_inputs(inputs)
     _check_loss_fn(loss_fn)
     model = copy.deepcopy(model)
-    opt = make_optimizer(optimizer, model.parameters())
+    opt = _optimizer(optimizer, model.parameters())
     _loss(model(inputs), loss_fn).backward()  # warm-up: create the optimizer state
     opt.step()
     opt.zero_grad(set_to_none=True)

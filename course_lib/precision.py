@@ -331,7 +331,10 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 # Mixed-precision training
 # ---------------------------------------------------------------------------
 
-PRECISIONS = ("fp32", "bf16", "fp16", "fp16_scaled")
+TRAINING_MODES = ("fp32", "bf16", "fp16", "fp16_scaled")
+"""How :func:`train` runs: fp32, bf16 or fp16 autocast, fp16 with loss scaling
+(number formats are :data:`FORMAT_NAMES`; memory accountings are
+:data:`course_lib.predict.ACCOUNTINGS`)."""
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,7 @@ def train(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    precision = v.choice("precision", precision, PRECISIONS)
+    precision = v.choice("precision", precision, TRAINING_MODES)
     steps = v.positive_int("steps", steps)
     batch = v.integer("batch", batch, minimum=1, maximum=len(x))
     lr = v.positive("lr", lr)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 
 from . import _validate as v
-
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+from .train import OPTIMIZER_NAMES
 
 # Bytes per parameter for (weights, gradients, optimizer state), activations
 # excluded. "fp32": everything in fp32. "mixed": 16-bit weights and gradients,
@@ -27,7 +26,9 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 # half weights, fp32 gradients, fp32 moments: 18 B for AdamW). "bf16": pure
 # 16-bit training, states in 16 bit too (no master copy).
 _STATES_PER_PARAM = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
-PRECISIONS = ("fp32", "mixed", "mixed_fp32_grads", "mixed_hf", "bf16")
+ACCOUNTINGS = ("fp32", "mixed", "mixed_fp32_grads", "mixed_hf", "bf16")
+"""The training-precision accountings of bytes per parameter (the ``precision``
+argument below); number formats are :data:`course_lib.precision.FORMAT_NAMES`."""
 
 
 def matmul_flops(m: int, k: int, n: int) -> int:
@@ -54,11 +55,11 @@ def bytes_per_param_breakdown(optimizer: str, precision: str = "fp32") -> dict[s
     """Bytes per parameter as ``{"weights", "gradients", "optimizer_state"}``. Lesson 02.
 
     ``optimizer`` is one of ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"``;
-    ``precision`` one of :data:`PRECISIONS` (see the comment above it for the
+    ``precision`` one of :data:`ACCOUNTINGS` (see the comment above it for the
     conventions and their sources).
     """
-    v.choice("optimizer", optimizer, OPTIMIZERS)
-    v.choice("precision", precision, PRECISIONS)
+    v.choice("optimizer", optimizer, OPTIMIZER_NAMES)
+    v.choice("precision", precision, ACCOUNTINGS)
     states = _STATES_PER_PARAM[optimizer]
     if precision == "fp32":
         return {"weights": 4, "gradients": 4, "optimizer_state": 4 * states}
@@ -128,6 +129,33 @@ def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: float) -> floa
     return flops / moved
 
 
+_ZERO_ORDER = ("optimizer_state", "gradients", "weights")  # what ZeRO stages 1, 2, 3 add to the shard
+
+
+def zero_breakdown(
+    n_params: int, n_devices: int, stage: int, optimizer: str = "adamw", precision: str = "mixed"
+) -> dict[str, int]:
+    """Per-device bytes ``{"weights", "gradients", "optimizer_state", "total"}``
+    of model state under ZeRO data parallelism (Rajbhandari et al., ZeRO,
+    2020): stage 0 replicates everything (plain DDP); stage 1 shards the
+    optimizer state over ``n_devices``; stage 2 also the gradients; stage 3
+    also the weights. Bytes per parameter come from
+    :func:`bytes_per_param_breakdown`; a sharded part is ceil(bytes /
+    n_devices), each part on its own. The course's one ZeRO rule. Lesson 06,
+    "ZeRO: shard the model state".
+    """
+    n = v.positive_int("n_params", n_params)
+    d = v.positive_int("n_devices", n_devices)
+    stage = v.integer("stage", stage, minimum=0, maximum=3)
+    per = bytes_per_param_breakdown(optimizer, precision)
+    out = {}
+    for part in ("weights", "gradients", "optimizer_state"):
+        full = per[part] * n
+        out[part] = -(-full // d) if part in _ZERO_ORDER[:stage] else full
+    out["total"] = sum(out.values())
+    return out
+
+
 def zero_memory_per_device(
     n_params: int,
     n_devices: int,
@@ -135,23 +163,11 @@ def zero_memory_per_device(
     optimizer: str = "adamw",
     precision: str = "mixed",
 ) -> int:
-    """Bytes of model state (weights, gradients, optimizer state) per device
-    under ZeRO data parallelism (Rajbhandari et al., ZeRO, 2020). Lesson 06.
-
-    Stage 0 replicates everything (plain DDP); stage 1 shards the optimizer
-    state over ``n_devices``; stage 2 also the gradients; stage 3 also the
-    weights. Bytes per parameter come from :func:`bytes_per_param_breakdown`,
-    so stage 0 equals ``n_params * bytes_per_param(optimizer, precision)``.
-    A shard is rounded up to whole bytes.
+    """Bytes of model state per device under ZeRO ``stage``: the total of
+    :func:`zero_breakdown`, so stage 0 equals ``n_params *
+    bytes_per_param(optimizer, precision)``. Lesson 06, "ZeRO: shard the model state".
     """
-    n = v.positive_int("n_params", n_params)
-    d = v.positive_int("n_devices", n_devices)
-    stage = v.integer("stage", stage, minimum=0, maximum=3)
-    per = bytes_per_param_breakdown(optimizer, precision)
-    order = ("optimizer_state", "gradients", "weights")  # what each stage adds to the shard
-    sharded = sum(per[part] for part in order[:stage])
-    replicated = sum(per.values()) - sharded
-    return replicated * n + -(-sharded * n // d)
+    return zero_breakdown(n_params, n_devices, stage, optimizer, precision)["total"]
 
 
 def allreduce_bytes(n_bytes: float, n_devices: int) -> float:

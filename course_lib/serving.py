@@ -36,6 +36,7 @@ import pandas as pd
 import torch
 
 from . import _validate as v
+from .measure import percentile
 from .models import TinyGPT
 from .processes import DEFAULT_TIMEOUT_S, check_world_size, launch
 from .simulate import simulate_batching
@@ -57,9 +58,9 @@ class ServingRun:
     def n_requests(self) -> int:
         return len(self.latencies)
 
-    def percentile(self, q: float) -> float:
-        """The ``q``-th percentile (0–100) of the latencies."""
-        return float(np.percentile(self.latencies, v.number("q", q, minimum=0.0, maximum=100.0)))
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile (0–100) of the latencies (:func:`course_lib.measure.percentile`)."""
+        return percentile(self.latencies, p)
 
     @property
     def p50(self) -> float:

@@ -34,7 +34,7 @@ All times are in **seconds**, ``rate`` in **requests per second**.
 :class:`SimResult` (frozen) reports ``p50``, ``p95``, ``p99``,
 ``mean_latency`` (seconds), ``throughput`` (completed requests per second,
 ``n_requests`` / time of the last completion), ``mean_batch`` (requests per
-batch), ``utilisation`` (busy time of all replicas / (R × time of the last
+batch), ``utilization`` (busy time of all replicas / (R × time of the last
 completion)), ``n_requests``, ``n_batches``, ``n_replicas``, and the raw
 ``latencies`` (tuple, in arrival order). The run starts empty and includes
 its warm-up transient; use ``n_requests`` in the thousands for steady-state
@@ -47,7 +47,7 @@ overload the throughput approaches :func:`max_throughput`.
 
 :func:`course_lib.ui.calculators.batching_calculator` is the widget over
 :func:`simulate_batching` (lesson 03): arrival rate, maximum batch and
-timeout → p50/p95/p99, throughput, mean batch, utilisation.
+timeout → p50/p95/p99, throughput, mean batch, utilization.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ import pandas as pd
 import torch
 
 from . import _validate as v
-from .measure import time_it
+from .measure import percentile, time_it
 
 BALANCERS = ("round_robin", "least_loaded")
 
@@ -76,7 +76,7 @@ class SimResult:
     mean_latency: float
     throughput: float
     mean_batch: float
-    utilisation: float
+    utilization: float
     n_requests: int
     n_batches: int
     n_replicas: int
@@ -182,7 +182,7 @@ def simulate_batching(
     latencies = done - arrivals
     end = float(done.max())
     n_batches = sum(r.n_batches for r in replicas)
-    p50, p95, p99 = (float(x) for x in np.percentile(latencies, [50, 95, 99]))
+    p50, p95, p99 = (percentile(latencies, p) for p in (50, 95, 99))
     return SimResult(
         p50=p50,
         p95=p95,
@@ -190,7 +190,7 @@ def simulate_batching(
         mean_latency=float(latencies.mean()),
         throughput=n_requests / end,
         mean_batch=n_requests / n_batches,
-        utilisation=sum(r.busy for r in replicas) / (n_replicas * end),
+        utilization=sum(r.busy for r in replicas) / (n_replicas * end),
         n_requests=n_requests,
         n_batches=n_batches,
         n_replicas=n_replicas,
@@ -215,7 +215,7 @@ def md1_mean_latency(rate: float, service_time: float) -> float:
     d = v.positive("service_time", service_time)
     rho = rate * d
     if rho >= 1:
-        raise ValueError(f"rate * service_time (the utilisation) must be < 1 for a steady state, got {rho:.3g}")
+        raise ValueError(f"rate * service_time (the utilization) must be < 1 for a steady state, got {rho:.3g}")
     return d + rho / (2 * (1 / d) * (1 - rho))
 
 
@@ -272,7 +272,7 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
 
 def format_result(result: SimResult) -> dict[str, str]:
     """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
-    in requests/s; mean batch; utilisation in %). Tests compute the expected
+    in requests/s; mean batch; utilization in %). Tests compute the expected
     text with this. Lesson 03."""
     ms = 1e3
     return {
@@ -281,7 +281,7 @@ def format_result(result: SimResult) -> dict[str, str]:
         "p99": f"{result.p99 * ms:.1f} ms",
         "throughput": f"{result.throughput:.0f} req/s",
         "mean_batch": f"{result.mean_batch:.2f}",
-        "utilisation": f"{result.utilisation * 100:.0f} %",
+        "utilization": f"{result.utilization * 100:.0f} %",
     }
 
 
@@ -298,7 +298,7 @@ def sweep(
 ):
     """:func:`simulate_batching` for every (rate, max_batch) pair, as a
     DataFrame with columns ``rate``, ``max_batch``, ``p50_ms``, ``p95_ms``,
-    ``p99_ms``, ``throughput``, ``mean_batch``, ``utilisation`` (numbers
+    ``p99_ms``, ``throughput``, ``mean_batch``, ``utilization`` (numbers
     rounded to 4 significant digits so printed tables are stable). Extra
     keyword arguments go to :func:`simulate_batching`. Lessons 03, 06.
     """
@@ -318,7 +318,7 @@ def sweep(
                     "p99_ms": r4(res.p99 * 1e3),
                     "throughput": r4(res.throughput),
                     "mean_batch": r4(res.mean_batch),
-                    "utilisation": r4(res.utilisation),
+                    "utilization": r4(res.utilization),
                 }
             )
     return pd.DataFrame(rows)

@@ -66,15 +66,31 @@ def inference(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
         return model(inputs)
 
 
-def saved_storages(fn: Callable[[], object]) -> tuple[dict[int, int], object]:
-    """Run ``fn()`` and return ``({storage address: bytes}, fn's result)`` for
+def storage_key(t: torch.Tensor) -> tuple[int, int] | None:
+    """What identifies the memory behind ``t``: ``(address, bytes)`` of its
+    storage, so views of one storage count once (a sharded DTensor: its local
+    shard's storage); ``None`` for a tensor without real storage (meta). The
+    course's one storage key. Lesson 01, "What training keeps"; lesson 02,
+    "Measuring memory"; lesson 06 (FSDP activations)."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"t must be a torch.Tensor, got {type(t).__name__}")
+    local = t.to_local() if hasattr(t, "to_local") else t
+    if local.device.type == "meta":
+        return None
+    storage = local.untyped_storage()
+    return storage.data_ptr(), storage.nbytes()
+
+
+def saved_storages(fn: Callable[[], object]) -> tuple[dict[tuple[int, int], int], object]:
+    """Run ``fn()`` and return ``({storage_key: bytes}, fn's result)`` for
     the distinct tensor storages autograd saved for backward while it ran
     (parameters included: a Linear saves its weight). Lessons 01 and 02."""
-    seen: dict[int, int] = {}
+    seen: dict[tuple[int, int], int] = {}
 
     def pack(t: torch.Tensor):
-        storage = t.untyped_storage()
-        seen[storage.data_ptr()] = storage.nbytes()
+        key = storage_key(t)
+        if key is not None:
+            seen[key] = key[1]
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):

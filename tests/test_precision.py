@@ -294,7 +294,7 @@ def test_log2_histogram():
         P.log2_histogram(torch.ones(2), low=0, high=0)
 
 
-@pytest.mark.parametrize("precision", P.PRECISIONS)
+@pytest.mark.parametrize("precision", P.TRAINING_MODES)
 def test_train_lowers_the_loss(precision):
     x = torch.randn(256, 8, generator=torch.Generator().manual_seed(0))
     y = (x[:, 0] > 0).long()

@@ -42,7 +42,7 @@ def expected_training_cost() -> float:
 def verify_training_cost(dollars) -> None:
     """Exercise 2: training cost in dollars."""
     check.expect_close(dollars, expected_training_cost(),
-                       "training FLOPs are 6·N·D; divide by the accelerator's bf16 peak times the utilisation "
+                       "training FLOPs are 6·N·D; divide by the accelerator's bf16 peak times the utilization "
                        "to get seconds, then convert to hours before multiplying by the price (section 3)", rel=1e-3)
 
 
@@ -56,7 +56,7 @@ def verify_daily_cost(dollars) -> None:
     """Exercise 3: the service's daily cost in dollars."""
     check.expect_close(dollars, expected_daily_cost(),
                        "a forward pass costs 2·N FLOPs per token, and a request has many tokens; "
-                       "seconds per request = FLOPs ÷ (peak × utilisation) (section 3)", rel=1e-3)
+                       "seconds per request = FLOPs ÷ (peak × utilization) (section 3)", rel=1e-3)
 
 
 def expected_best_size() -> float:

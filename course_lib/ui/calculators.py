@@ -23,7 +23,7 @@ import ipywidgets as w
 import numpy as np
 
 from .. import _validate as v
-from .. import cost, fit, hardware, predict, precision, simulate, zero_fit
+from .. import cost, fit, hardware, precision, simulate, train, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
@@ -81,14 +81,14 @@ def fit_calculator() -> Calculator:
         "layers": w.BoundedIntText(value=24, min=1, max=256, description="custom: layers", style=style, layout=layout),
         "hidden": w.BoundedIntText(value=2048, min=64, max=65536, step=64, description="custom: hidden", style=style, layout=layout),
         "heads": w.BoundedIntText(value=16, min=1, max=256, description="custom: heads", style=style, layout=layout),
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
+        "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "precision": w.Dropdown(
             options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed", description="precision", style=style, layout=layout
         ),
         "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(7, 16)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=False, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
     }
     custom = ("n_params_b", "layers", "hidden", "heads")
 
@@ -109,7 +109,7 @@ _SIM_LABELS = {
     "p99": "p99 latency",
     "throughput": "throughput",
     "mean_batch": "mean batch size",
-    "utilisation": "utilisation",
+    "utilization": "utilization",
 }
 
 
@@ -145,7 +145,7 @@ def batching_calculator(
 ) -> Calculator:
     """The dynamic-batching widget: sliders for arrival rate (requests/s),
     maximum batch and timeout (ms) → p50/p95/p99 latency, throughput, mean
-    batch size, utilisation, for a cost model ``overhead + per_sample · b``
+    batch size, utilization, for a cost model ``overhead + per_sample · b``
     (seconds). With ``max_replicas`` it adds a replica count and a balancer
     choice (lesson 06). Lesson 03, "Dynamic batching".
     """
@@ -257,9 +257,9 @@ def _cost_controls(p: dict) -> dict:
         "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value=p["accelerator"],
                                   description="accelerator", **text),
         "train_utilization": w.FloatSlider(value=p["train_utilization"], min=0.05, max=0.8, step=0.01,
-                                           description="training utilisation (MFU)", **kw),
+                                           description="training utilization (MFU)", **kw),
         "serve_utilization": w.FloatSlider(value=p["serve_utilization"], min=0.01, max=0.8, step=0.01,
-                                           description="serving utilisation", **kw),
+                                           description="serving utilization", **kw),
         "price_per_hour": w.BoundedFloatText(value=p["price_per_hour"], min=0.01, max=100.0, step=0.1,
                                              description="$ per accelerator-hour", **text),
         "requests_m": w.FloatLogSlider(value=p["requests_m"], base=10, min=-2, max=4, step=0.01,
@@ -281,7 +281,7 @@ def _cost_controls(p: dict) -> dict:
 
 def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) -> Calculator:
     """A preset menu, then model size, training tokens, accelerator,
-    utilisations, price, traffic, tokens per request, deployment years,
+    utilizations, price, traffic, tokens per request, deployment years,
     optional fixed prices, power and grid → training cost, daily and yearly
     inference cost, break-even day, lifetime split, energy and CO2, and
     (``chart=True``) a chart of cumulative cost (:func:`scenario_chart`).
@@ -369,13 +369,13 @@ def zero_calculator(chart: bool = True) -> Calculator:
         "model": w.Dropdown(options=list(fit.PRESETS), value="7B", description="model", style=style, layout=layout),
         "n_gpus": w.SelectionSlider(options=[2**k for k in range(11)], value=8, description="GPUs", style=style, layout=layout),
         "stage": w.Dropdown(options=[(names[s], s) for s in zero_fit.STAGES], value=3, description="ZeRO stage", style=style, layout=layout),
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
+        "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "precision": w.Dropdown(options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed",
                                 description="precision", style=style, layout=layout),
         "batch_per_gpu": w.SelectionSlider(options=[2**k for k in range(7)], value=1, description="batch per GPU", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(9, 15)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=True, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
     }
     return Calculator(controls, zero_fit.zero_fit, render_zero, chart=stage_chart if chart else None,
                       title="Will it fit on N GPUs? (ZeRO)")
