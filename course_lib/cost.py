@@ -460,6 +460,39 @@ def format_scenario(s: CostScenario) -> dict[str, str]:
     }
 
 
+# ------------------------------------------------------------------- hardware per phase
+
+
+def phase_hardware_table(n_params: float = 7e9, name: str = "7B") -> pd.DataFrame:
+    """Each accelerator against what training and serving a model of
+    ``n_params`` parameters (called ``name`` in the columns) ask of it:
+    memory, bandwidth, bf16 peak, TDP, ridge point, GFLOP/s per W, whether
+    the mixed-precision AdamW training state and the bf16 weights fit, and
+    the batch-1 decode bound (:func:`decode_tokens_per_second_bound`) in
+    tokens/s and per W. Indexed by accelerator. Lesson 05, "Hardware built
+    for each phase"."""
+    n = v.positive("n_params", n_params)
+    train_bytes = n * predict.bytes_per_param("adamw", "mixed")
+    serve_bytes = n * 2  # bf16 weights
+    rows = []
+    for a in hardware.ACCELERATORS.values():
+        decode = decode_tokens_per_second_bound(n, 2, a.bandwidth)
+        rows.append({
+            "accelerator": a.name,
+            "memory (GB)": a.memory_gb,
+            "bandwidth (TB/s)": a.bandwidth_tbs,
+            "bf16 TFLOP/s": a.bf16_tflops,
+            "TDP (W)": a.tdp_w,
+            "ridge (FLOP/B)": round(hardware.ridge_point(a.peak_flops("bf16"), a.bandwidth)),
+            "GFLOP/s per W": round(a.bf16_tflops * 1000 / a.tdp_w),
+            f"{name} training state fits": train_bytes <= a.memory_gb * 1e9,
+            f"{name} bf16 weights fit": serve_bytes <= a.memory_gb * 1e9,
+            f"{name} decode, batch 1 (tok/s, max)": round(decode),
+            "tok/s per W": round(decode / a.tdp_w, 2),
+        })
+    return pd.DataFrame(rows).set_index("accelerator")
+
+
 # ------------------------------------------------------------------- calculator inputs
 
 PRESETS: dict[str, dict] = {

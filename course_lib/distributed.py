@@ -45,6 +45,7 @@ from torch.distributed.fsdp import fully_shard
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from . import _validate as v
+from . import env
 from .data import make_tokens
 from .models import TinyGPT, count_params
 from .memory import optimizer_state_bytes
@@ -330,7 +331,7 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
 def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
     """One rank: join the gloo process group, train each strategy, return its
     reports; the process group is always destroyed."""
-    torch.set_num_threads(1)  # one core per rank: the ranks share this machine's cores
+    env.configure_threads(1)  # one core per rank: the ranks share this machine's cores
     counter = _Counter()
     timeout = timedelta(seconds=config["timeout_s"])
     try:

@@ -86,6 +86,37 @@ def accelerator(name: str) -> Accelerator:
     return ACCELERATORS[v.choice("name", name, ACCELERATORS)]
 
 
+def sources() -> str:
+    """The sources of :data:`ACCELERATORS`' rows, joined with "; ", for a
+    lesson to print under a table. Lessons 03, 04, 05."""
+    return "; ".join(a.source for a in ACCELERATORS.values())
+
+
+def ridge_table(k: int, n: int, dtype: str = "bf16", bytes_per_value: float = 2) -> pd.DataFrame:
+    """For each accelerator: peak in ``dtype``, bandwidth, ridge point, and the
+    smallest batch at which a (B × k)·(k × n) matmul reaches it
+    (:func:`compute_bound_batch`). Lesson 03, "The roofline"."""
+    rows = []
+    for a in ACCELERATORS.values():
+        peak = a.peak_flops(dtype)
+        rows.append({"device": a.name, f"{dtype} TFLOP/s": peak / 1e12, "TB/s": a.bandwidth_tbs,
+                     "ridge FLOP/byte": round(ridge_point(peak, a.bandwidth), 1),
+                     "compute-bound from batch": compute_bound_batch(k, n, peak, a.bandwidth, bytes_per_value)})
+    return pd.DataFrame(rows)
+
+
+def peak_table() -> pd.DataFrame:
+    """Each accelerator's dense peak per number format: fp32, bf16 (fp16 on the
+    T4), their ratio, fp8 ("—" where none) and int8. Lesson 04, "Speed"."""
+    rows = []
+    for name, acc in ACCELERATORS.items():
+        fp8 = acc.fp8_tflops
+        rows.append({"GPU": name, "fp32 TFLOP/s": acc.peak_flops("fp32") / 1e12, "bf16/fp16 TFLOP/s": acc.peak_flops("bf16") / 1e12,
+                     "bf16 ÷ fp32": round(acc.peak_flops("bf16") / acc.peak_flops("fp32"), 1),
+                     "fp8 TFLOP/s": fp8 if fp8 is not None else "—", "int8 TOPS": acc.peak_flops("int8") / 1e12})
+    return pd.DataFrame(rows)
+
+
 def ridge_point(peak_flops: float, bandwidth: float) -> float:
     """FLOP per byte at which a device turns compute-bound: peak / bandwidth
     (both per second). Below it, attainable FLOP/s = bandwidth × intensity."""

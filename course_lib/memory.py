@@ -27,13 +27,15 @@ import copy
 import weakref
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.checkpoint import checkpoint
 
-from . import train
+from . import predict, train
+from .models import count_params
 from .train import OPTIMIZER_NAMES, storage_key
 
 # The optimizers are built by course_lib.train.make_optimizer (its default
@@ -183,6 +185,27 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     gradients = _storage_bytes(p.grad for p in params if p.grad is not None)
     state = optimizer_state_bytes(opt)
     return MemoryReport(weights, gradients, state, activations, weights + gradients + state + activations)
+
+
+def predicted_vs_measured(model: nn.Module, inputs: torch.Tensor, predicted_activations: int,
+                          optimizers=OPTIMIZER_NAMES) -> pd.DataFrame:
+    """One row per (optimizer, component): the bytes
+    :func:`course_lib.predict.bytes_per_param_breakdown` (fp32) predicts for
+    ``model`` (activations: ``predicted_activations``) and the bytes
+    :func:`training_memory` measures, with ``equal``. Lesson 02, "Predict,
+    then measure"."""
+    if isinstance(optimizers, str):
+        raise TypeError(f"optimizers must be a sequence of names, got {optimizers!r}")
+    n = count_params(model)
+    rows = []
+    for opt in optimizers:
+        report = training_memory(model, inputs, optimizer=opt)
+        per = predict.bytes_per_param_breakdown(opt, "fp32")
+        predicted = {k: n * per[k] for k in per} | {"activations": predicted_activations}
+        for part, want in predicted.items():
+            got = getattr(report, part)
+            rows.append({"optimizer": opt, "component": part, "predicted": want, "measured": got, "equal": want == got})
+    return pd.DataFrame(rows)
 
 
 def inference_memory(model: nn.Module, inputs: torch.Tensor) -> MemoryReport:

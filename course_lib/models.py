@@ -144,18 +144,21 @@ class TinyGPT(nn.Module):
         return self.head(self.ln_f(x))
 
 
-def count_params(model: nn.Module, *, trainable_only: bool = True, include_embeddings: bool = True) -> int:
-    """Number of parameter elements of ``model``.
-
-    With ``include_embeddings=False`` the lookup tables of ``nn.Embedding``
-    modules are left out: they do no matmul, so Kaplan's 2·N rule counts N
-    without them (lesson 01).
-    """
+def count_params(model: nn.Module, *, trainable_only: bool = True) -> int:
+    """Number of parameter elements of ``model``: every weight, bias, norm and
+    embedding table (what memory holds). Lessons 00–06 (lesson 02, "Bytes per
+    parameter", for memory)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    skip = set()
-    if not include_embeddings:
-        skip = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
-    return sum(
-        p.numel() for p in model.parameters() if (p.requires_grad or not trainable_only) and id(p) not in skip
-    )
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def matmul_params(model: nn.Module) -> int:
+    """Kaplan's N: the elements of the weights that take part in matmuls, the
+    weight of every ``nn.Linear`` (biases, norms and embedding tables, which
+    are lookups, left out). The forward pass costs 2·N FLOPs per token plus
+    attention's own matmuls; lesson 01 checks it exactly. TinyGPT's default:
+    102,400. Lesson 01, "The tiny transformer"; lesson 05, "One request"."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))

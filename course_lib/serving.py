@@ -36,6 +36,7 @@ import pandas as pd
 import torch
 
 from . import _validate as v
+from . import env
 from .measure import percentile
 from .models import TinyGPT
 from .processes import DEFAULT_TIMEOUT_S, check_world_size, launch
@@ -92,7 +93,7 @@ class ServingRun:
 def _serve_worker(rank, n, queues, ready, plan, config):
     """One replica: load the model, report its service time, then serve each
     phase it takes part in (ranks < R) until that phase's stop sentinel."""
-    torch.set_num_threads(1)
+    env.configure_threads(1)  # one core per replica: the replicas share this machine's cores
     model = TinyGPT(
         vocab_size=config["vocab_size"], d_model=config["d_model"], n_heads=config["n_heads"],
         n_layers=config["n_layers"], max_seq_len=config["seq_len"], seed=0,

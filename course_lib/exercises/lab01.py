@@ -1,7 +1,8 @@
 """Verifiers for lab 01 (lessons/01_forward_vs_backward.ipynb).
 
-Expected values come from measurement (``count_flops``) on the same model and
-inputs the lab builds, so they cannot drift from what the lesson teaches.
+The inputs of each exercise live here (``EXERCISE_1``, ``EXERCISE_2``) and the
+lab reads them; expected values come from measurement (``count_flops``) on the same model and
+inputs, so they cannot drift from what the lesson teaches.
 """
 
 from __future__ import annotations
@@ -12,21 +13,23 @@ import torch
 
 from .. import check, measure, models
 
-# The shapes the lab's exercises use (the lab notebook builds the same ones).
-LINEAR = {"in_features": 256, "out_features": 512, "batch": 32}
-MLP = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 2, "batch": 128}
+# The inputs of each exercise (the lab reads them from here: one source).
+EXERCISE_1 = {"in_features": 256, "out_features": 512, "batch": 32}
+EXERCISE_2 = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 2, "batch": 128}  # exercises 3 and 4 reuse its MLP
 
 
 def lab_linear() -> tuple[torch.nn.Linear, torch.Tensor]:
     """The Linear layer and input of exercise 1."""
-    layer = torch.nn.Linear(LINEAR["in_features"], LINEAR["out_features"])
-    return layer, torch.zeros(LINEAR["batch"], LINEAR["in_features"])
+    e = EXERCISE_1
+    layer = torch.nn.Linear(e["in_features"], e["out_features"])
+    return layer, torch.zeros(e["batch"], e["in_features"])
 
 
 def lab_mlp() -> tuple[models.MLP, torch.Tensor]:
-    """The MLP and input (which needs no gradient) of exercises 2 and 3."""
-    sizes = {k: MLP[k] for k in ("d_in", "hidden", "d_out", "depth")}
-    return models.MLP(**sizes, seed=0), torch.zeros(MLP["batch"], MLP["d_in"])
+    """The MLP and input (which needs no gradient) of exercises 2 to 4."""
+    e = EXERCISE_2
+    sizes = {k: e[k] for k in ("d_in", "hidden", "d_out", "depth")}
+    return models.MLP(**sizes, seed=0), torch.zeros(e["batch"], e["d_in"])
 
 
 def verify_linear_flops(answer) -> None:
