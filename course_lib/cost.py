@@ -30,7 +30,6 @@ import pandas as pd
 from . import _validate as v
 from . import energy, hardware, predict
 
-HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.0
 
 # ----------------------------------------------------------------- contract
@@ -304,10 +303,6 @@ class CostScenario:
     grid_kg_per_kwh: float
 
     @property
-    def lifetime_cost(self) -> float:
-        return self.training_cost + self.yearly_cost * self.years
-
-    @property
     def lifetime_inference_kwh(self) -> float:
         return self.daily_kwh * DAYS_PER_YEAR * self.years
 
@@ -318,10 +313,6 @@ class CostScenario:
     @property
     def lifetime_inference_co2_kg(self) -> float:
         return energy.co2_kg(self.lifetime_inference_kwh, self.grid_kg_per_kwh)
-
-    @property
-    def inference_energy_share(self) -> float:
-        return self.lifetime_inference_kwh / (self.training_kwh + self.lifetime_inference_kwh)
 
 
 def cost_scenario(

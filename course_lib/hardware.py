@@ -49,11 +49,6 @@ class Accelerator:
         """Memory in bytes (GB = 10⁹ bytes, as datasheets count)."""
         return int(self.memory_gb * 10**9)
 
-    @property
-    def interconnect_bandwidth(self) -> float:
-        """GPU-to-GPU bandwidth in bytes/s (NVLink, or PCIe where there is none)."""
-        return self.interconnect_gbs * 1e9
-
     def peak_flops(self, dtype: str = "bf16") -> float:
         """Dense peak in FLOP/s (ops/s for int8) for ``dtype`` in fp32, bf16, fp8, int8."""
         v.choice("dtype", dtype, ("fp32", "bf16", "fp8", "int8"))

@@ -1,7 +1,5 @@
 """Lesson 05: the cost model, energy, inference-aware sizing and the calculator."""
 
-import math
-
 import pytest
 
 from course_lib import cost, energy, hardware

@@ -6,7 +6,6 @@ check the committed summary line and run each generated lab in a kernel.
 
 import importlib.util
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
