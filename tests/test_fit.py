@@ -121,6 +121,9 @@ def test_calculator_by_setting_widgets():
     assert shown["train_total"] == fit.format_bytes(want["training"]["total"])
     assert shown["train_verdict"] == fit.verdict_text(want["training_verdict"])
     assert shown["infer_kv_cache"] == fit.format_bytes(want["inference"]["kv_cache"])
+    # by hand: 125e6 fp32 weights; KV cache 2 · 4 B · 64 · 12 heads · 12 layers · 1024 tokens · 4 = 301,989,888 B
+    assert (shown["n_params"], shown["train_weights"], shown["gpu_memory"], shown["infer_kv_cache"]) == (
+        "125,000,000 parameters", "500 MB", "16 GB", "302 MB")
     before = calc.last_result["training"]["activations"]
     c["checkpointing"].value = True
     assert calc.last_result["training"]["activations"] < before
@@ -147,4 +150,5 @@ def test_chart_data():
     table = fit.fit_table(r)
     assert math.isclose(table[table.phase == "training"].GB.sum(), r["training"]["total"] / fit.GB)
     spec = calculators.fit_result_chart(r).to_dict()
-    assert "layer" in spec
+    assert spec["title"] == "Will 1.3B fit on L4?" and [la["mark"]["type"] for la in spec["layer"]] == ["bar", "rule", "text"]
+    assert [{"GB": 24.0, "label": "L4"}] in spec["datasets"].values()

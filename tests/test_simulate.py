@@ -231,6 +231,14 @@ def test_format_result_by_hand():
     }
 
 
+def test_calculator_render_pins_its_text():
+    r = sim.SimResult(0.0123, 0.02, 0.031, 0.015, 512.4, 3.456, 0.789, 10, 3, 1, ())
+    assert calc_outputs(calculators.render_batching(r)) == {
+        "p50": "12.3 ms", "p95": "20.0 ms", "p99": "31.0 ms",
+        "throughput": "512 req/s", "mean_batch": "3.46", "utilization": "79 %",
+    }
+
+
 def test_calculator_with_replicas():
     calc = calculators.batching_calculator(0.002, 0.0005, max_replicas=4, n_requests=400)
     calc.controls["n_replicas"].value = 3

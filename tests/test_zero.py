@@ -110,6 +110,8 @@ def test_zero_calculator_updates_and_renders():
     assert outs["total"] == fit.format_bytes(want["per_gpu"]["total"])
     assert outs["stage3"] == fit.format_bytes(want["stages"][3])
     assert outs["verdict"] == fit.verdict_text(want["verdict"])
+    # by hand: 13e9 parameters, 2 + 2 + 12 bytes each, the 12 split over 16 GPUs at stage 1
+    assert (outs["weights"], outs["gradients"], outs["optimizer_state"]) == ("26 GB", "26 GB", "9.75 GB")
 
 
 def test_stage_table_and_chart():
@@ -122,7 +124,9 @@ def test_stage_table_and_chart():
     assert s3[s3["part"] == "weights"]["GB"].item() == pytest.approx(2 * n / 4 / 1e9)
     assert table.groupby("stage")["GB"].sum()["stage 2"] == pytest.approx(r["per_gpu"]["total"] / 1e9)
     spec = charts.zero_stages(table, 80, "H100 SXM").to_dict()
-    assert "layer" in spec and spec["title"] == "Memory per GPU by ZeRO stage"
+    assert spec["title"] == "Memory per GPU by ZeRO stage"
+    assert [la["mark"]["type"] for la in spec["layer"]] == ["bar", "rule"]
+    assert [{"GB": 80, "label": "H100 SXM"}] in spec["datasets"].values()
 
 
 def test_replica_latency_chart():
