@@ -113,12 +113,12 @@ class RankReport:
 
     @property
     def model_state(self) -> int:
-        """Parameters + gradients + optimizer state, the quantity ZeRO shards."""
+        """Parameters + gradients + optimizer state, the quantity ZeRO shards. Lesson 06, sections 2 and 4."""
         return self.params + self.grads + self.optimizer_state
 
     @property
     def step_time(self) -> float:
-        """Median seconds per training step on this rank."""
+        """Median seconds per training step on this rank. Lesson 06, sections 2 and 4."""
         return statistics.median(self.step_times)
 
 
@@ -133,10 +133,11 @@ class TrainingRun:
 
     @property
     def stage(self) -> int:
+        """The ZeRO stage the strategy implements (:data:`STAGE_OF`). Lesson 06, section 3."""
         return STAGE_OF[self.strategy]
 
     def rows(self) -> list[dict]:
-        """One dict per rank, in MiB-free integer bytes, for a DataFrame."""
+        """One dict per rank, in MiB-free integer bytes, for a DataFrame. Lesson 06, section 2."""
         return [
             {
                 "strategy": self.strategy,
@@ -158,7 +159,7 @@ def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
     (the full tensor: the all-reduce buffer, the gathered output, the
     reduce-scatter input): all-reduce 2·(N−1)/N·n_bytes, all-gather and
     reduce-scatter (N−1)/N·n_bytes each (Patarasuk & Yuan 2009; Rajbhandari et
-    al. 2020, ZeRO, section 7). Lesson 06.
+    al. 2020, ZeRO, section 7). Lesson 06, section 4.
     """
     v.choice("collective", collective, ("all_reduce", "all_gather", "reduce_scatter"))
     size = v.number("n_bytes", n_bytes, minimum=0.0)
@@ -170,7 +171,7 @@ def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
 
 def step_wire_bytes(report: RankReport) -> float:
     """Bytes one rank sends per step, from its measured collective payloads
-    and :func:`wire_bytes`. Lesson 06."""
+    and :func:`wire_bytes`. Lesson 06, section 4."""
     return sum(
         wire_bytes(kind, report.collective_bytes.get(kind, 0), report.world_size)
         for kind in ("all_reduce", "all_gather", "reduce_scatter")
@@ -388,7 +389,7 @@ def run_single(
 ) -> TrainingRun:
     """The one-device baseline, in this process (no process group, no
     collectives): the same model, micro-batch, optimizer and measurements as
-    one rank of :func:`run_training`. ``strategy`` is ``"single"``. Lesson 06.
+    one rank of :func:`run_training`. ``strategy`` is ``"single"``. Lesson 06, section 2.
     """
     config = _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, DEFAULT_TIMEOUT_S)
     model = _model(config)
@@ -420,7 +421,7 @@ def run_training(
     optimizer state and measures activation bytes; the next ``steps`` are
     timed and their collectives counted. The workers are fresh processes
     (each imports torch: a few seconds); see :func:`course_lib.processes.launch` for the timeouts
-    and the clean-up. Lesson 06.
+    and the clean-up. Lesson 06, section 2.
     """
     n = check_world_size(world_size)
     if isinstance(strategies, str):

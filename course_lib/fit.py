@@ -70,7 +70,7 @@ PRECISION_LABELS = {
 
 def activation_value_bytes(precision: str) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
-    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02."""
+    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8; lesson 06, section 5."""
     v.choice("precision", precision, predict.ACCOUNTINGS)
     return 4 if precision == "fp32" else 2
 
@@ -93,7 +93,7 @@ def activation_bytes(
     (with dropout; 2-byte values give s·b·h·(34 + 5·a·s/h)). With full
     activation checkpointing each layer keeps only its input, s·b·h values,
     and one layer's activations are rebuilt at a time during backward, so
-    layers·s·b·h·p + one layer. Lesson 02.
+    layers·s·b·h·p + one layer. Lesson 02, section 8; lesson 06, section 5.
     """
     b = v.positive_int("batch", batch)
     s = v.positive_int("seq_len", seq_len)
@@ -121,7 +121,7 @@ def training_memory_estimate(
     """Training memory in bytes: ``{"weights", "gradients", "optimizer_state",
     "activations", "total"}``. Model state is ``n_params`` × the bytes per
     parameter of :func:`course_lib.predict.bytes_per_param_breakdown`;
-    activations are :func:`activation_bytes`. Lessons 02 and 06.
+    activations are :func:`activation_bytes`. Lesson 02, section 8.
     """
     n = v.positive_int("n_params", n_params)
     per = predict.bytes_per_param_breakdown(optimizer, precision)
@@ -149,7 +149,7 @@ def inference_memory_estimate(
     bytes for fp32); no gradients, no optimizer state. The KV cache holds
     ``seq_len`` tokens for each of ``batch`` sequences
     (:func:`course_lib.predict.kv_cache_bytes`; ``kv_heads`` defaults to
-    ``heads``, fewer with grouped-query attention). Lesson 02.
+    ``heads``, fewer with grouped-query attention). Lesson 02, section 8.
     """
     n = v.positive_int("n_params", n_params)
     layers, hidden, heads = _shape(layers, hidden, heads)
@@ -167,7 +167,7 @@ def inference_memory_estimate(
 
 def verdict(total_bytes: int, gpu: str) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, "Will it fit?"."""
+    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, section 8; lesson 06, section 5."""
     need = v.integer("total_bytes", total_bytes, minimum=0)
     cap = hardware.ACCELERATORS[v.choice("gpu", gpu, hardware.ACCELERATORS)].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
@@ -175,7 +175,8 @@ def verdict(total_bytes: int, gpu: str) -> dict:
 
 def format_bytes(n: int) -> str:
     """``n`` bytes as text with decimal units: ``"512 B"``, ``"1.5 kB"``,
-    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02."""
+    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits).
+    Lesson 02, sections 5, 6, 7 and 8; lesson 06, section 5."""
     n = v.number("n", n, minimum=0.0)
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
@@ -203,8 +204,7 @@ def will_it_fit(
     ``model`` is a name in :data:`PRESETS` or ``"custom"``, in which case
     ``n_params_b`` (billions of parameters), ``layers``, ``hidden``,
     ``heads`` (and ``kv_heads``) describe it. Returns ``{"model", "gpu",
-    "training", "inference", "training_verdict", "inference_verdict"}``.
-    Lesson 02.
+    "training", "inference", "training_verdict", "inference_verdict"}``. Lesson 02, section 8.
     """
     v.choice("model", model, list(PRESETS) + ["custom"])
     if model == "custom":
@@ -233,14 +233,15 @@ def will_it_fit(
 
 
 def verdict_text(ver: dict) -> str:
-    """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``. Lesson 02."""
+    """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``.
+    Lesson 02, section 8; lesson 06, section 5."""
     if ver["fits"]:
         return f"fits ({format_bytes(ver['free_bytes'])} free)"
     return f"does not fit: {format_bytes(ver['missing_bytes'])} missing"
 
 
 def fit_table(result: dict):
-    """The stacked-bar data: one row per (phase, component) in GB. Lesson 02."""
+    """The stacked-bar data: one row per (phase, component) in GB. Lesson 02, section 8."""
     rows = [("training", k.replace("_", " "), result["training"][k] / GB) for k in ("weights", "gradients", "optimizer_state", "activations")]
     rows += [("inference", "weights", result["inference"]["weights"] / GB), ("inference", "KV cache", result["inference"]["kv_cache"] / GB)]
     return pd.DataFrame(rows, columns=["phase", "component", "GB"])

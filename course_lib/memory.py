@@ -58,7 +58,8 @@ class MemoryReport:
     total: int
 
     def as_dict(self) -> dict[str, int]:
-        """The five fields as ``{name: bytes}`` (for a table)."""
+        """The five fields as ``{name: bytes}`` (for a table).
+        Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lab 02, exercise 4."""
         return {
             "weights": self.weights,
             "gradients": self.gradients,
@@ -126,7 +127,8 @@ def optimizer_state_bytes(opt: torch.optim.Optimizer) -> int:
     element of their parameter (momentum buffers, Adam's moments); 0-dim
     bookkeeping such as Adam's ``step`` is left out. A sharded (FSDP) state
     counts its local shard. The course's one optimizer-state rule. Lesson 02,
-    "Measuring memory"; lesson 06 (per-rank state under DDP and FSDP)."""
+    "Measuring memory"; lesson 06 (per-rank state under DDP and FSDP).
+    Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lesson 06, section 2; lab 02, exercise 4."""
     if not isinstance(opt, torch.optim.Optimizer):
         raise TypeError(f"opt must be a torch.optim.Optimizer, got {type(opt).__name__}")
     tensors = []
@@ -141,7 +143,7 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor, loss_fn=None)
     """Run ``model(inputs)`` and the loss, and return ``(bytes, loss)``: the
     bytes of the unique storages autograd saved for backward, parameters
     excluded. The graph stays alive in ``loss`` so ``loss.backward()`` works.
-    Lesson 02."""
+    Lesson 02, sections 1, 2, 3 and 6."""
     _check_model(model)
     _check_inputs(inputs)
     _check_loss_fn(loss_fn)
@@ -168,7 +170,8 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     ``optimizer`` is ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"`` or a
     factory ``params -> torch.optim.Optimizer``; ``loss_fn(output)`` defaults
     to ``output.sum()``. The step runs on a copy of ``model`` (same device),
-    so the model you pass is left unchanged. Lesson 02.
+    so the model you pass is left unchanged.
+    Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lab 02, exercise 4.
     """
     _check_model(model)
     _check_inputs(inputs)
@@ -192,8 +195,7 @@ def predicted_vs_measured(model: nn.Module, inputs: torch.Tensor, predicted_acti
     """One row per (optimizer, component): the bytes
     :func:`course_lib.predict.bytes_per_param_breakdown` (fp32) predicts for
     ``model`` (activations: ``predicted_activations``) and the bytes
-    :func:`training_memory` measures, with ``equal``. Lesson 02, "Predict,
-    then measure"."""
+    :func:`training_memory` measures, with ``equal``. Lesson 02, section 1."""
     if isinstance(optimizers, str):
         raise TypeError(f"optimizers must be a sequence of names, got {optimizers!r}")
     n = count_params(model)
@@ -212,7 +214,7 @@ def inference_memory(model: nn.Module, inputs: torch.Tensor) -> MemoryReport:
     """The :class:`MemoryReport` of a forward pass under ``torch.inference_mode()``:
     gradients, optimizer state and saved activations are 0 (the report checks
     that nothing was saved rather than assuming it); ``weights`` as in
-    :func:`training_memory`. Lesson 02."""
+    :func:`training_memory`. Lesson 02, section 5."""
     _check_model(model)
     _check_inputs(inputs)
     saved, _ = train.saved_storages(lambda: train.inference(model, inputs))
@@ -244,7 +246,7 @@ class LiveTensorBytes(TorchDispatchMode):
         self.peak = 0
 
     def track(self, t: torch.Tensor) -> None:
-        """Count the storage behind ``t`` (once) until it is freed."""
+        """Count the storage behind ``t`` (once) until it is freed. Lesson 02, sections 4 and 6."""
         st = t.untyped_storage()
         key = id(st)  # the storage object itself (not storage_key): its weakref reports when it is freed
         if key in self._live:
@@ -260,7 +262,7 @@ class LiveTensorBytes(TorchDispatchMode):
         self.peak = max(self.peak, self.current)
 
     def reset_peak(self) -> None:
-        """Start a new phase: ``peak`` restarts from the bytes alive now."""
+        """Start a new phase: ``peak`` restarts from the bytes alive now. Lesson 02, sections 4 and 6."""
         self.peak = self.current
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -293,7 +295,7 @@ class PeakReport:
 
     @property
     def peak_phase(self) -> str:
-        """``"forward"``, ``"backward"`` or ``"step"``: where the peak happened."""
+        """``"forward"``, ``"backward"`` or ``"step"``: where the peak happened. Lesson 02, sections 4 and 6."""
         phases = {"forward": self.forward_peak, "backward": self.backward_peak, "step": self.step_peak}
         return max(phases, key=phases.get)
 
@@ -315,8 +317,7 @@ def peak_training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="a
 
     Either way the peak includes what :class:`MemoryReport` leaves out: the
     inputs, the gradients of activations flowing through backward, and the
-    optimizer's temporary tensors. The step runs on a copy of ``model``.
-    Lesson 02.
+    optimizer's temporary tensors. The step runs on a copy of ``model``. Lesson 02, sections 4 and 6.
     """
     _check_model(model)
     _check_inputs(inputs)
@@ -401,6 +402,7 @@ class Checkpointed(nn.Module):
         self.gpt = gpt
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """TinyGPT's forward with each block recomputed in backward. Lesson 02, section 6."""
         g = self.gpt
         if idx.dim() != 2 or idx.shape[1] > g.max_seq_len:
             raise ValueError(f"idx must have shape (batch, seq <= {g.max_seq_len}), got {tuple(idx.shape)}")

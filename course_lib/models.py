@@ -58,6 +58,7 @@ class MLP(nn.Module):
         _init_(self, _seeded(seed))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (batch, d_out). Lesson 00; lesson 01, section 2."""
         return self.net(x)
 
 
@@ -71,6 +72,7 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Masked multi-head self-attention over (batch, seq, d_model). Lesson 01, section 4."""
         b, s, d = x.shape
         q, k, val = self.qkv(x).split(d, dim=2)
         # (b, s, d) -> (b, heads, s, head_dim)
@@ -93,6 +95,7 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x + attention(LN(x)), then + MLP(LN(x)). Lesson 01, section 4."""
         x = x + self.attn(self.ln1(x))
         return x + self.mlp(self.ln2(x))
 
@@ -132,6 +135,7 @@ class TinyGPT(nn.Module):
         _init_(self, _seeded(seed))
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (batch, seq, vocab_size). Lesson 01, section 4."""
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (batch, seq), got {tuple(idx.shape)}")
         s = idx.shape[1]
@@ -146,8 +150,8 @@ class TinyGPT(nn.Module):
 
 def count_params(model: nn.Module, *, trainable_only: bool = True) -> int:
     """Number of parameter elements of ``model``: every weight, bias, norm and
-    embedding table (what memory holds). Lessons 00–06 (lesson 02, "Bytes per
-    parameter", for memory)."""
+    embedding table (what memory holds).
+    Lesson 00; lesson 01, section 4; lesson 02, sections 1 and 5; lab 02, exercise 2; lab 06, exercise 5."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
@@ -158,7 +162,7 @@ def matmul_params(model: nn.Module) -> int:
     weight of every ``nn.Linear`` (biases, norms and embedding tables, which
     are lookups, left out). The forward pass costs 2·N FLOPs per token plus
     attention's own matmuls; lesson 01 checks it exactly. TinyGPT's default:
-    102,400. Lesson 01, "The tiny transformer"; lesson 05, "One request"."""
+    102,400. Lesson 01, section 4; lesson 05, section 3."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))

@@ -124,7 +124,7 @@ class _Replica:
 
 def check_cost(overhead, per_sample) -> tuple[float, float]:
     """Validated ``(overhead, per_sample)`` seconds of a batch cost model; both 0
-    is a ``ValueError``. Lesson 03, "Dynamic batching"."""
+    is a ``ValueError``. Lesson 03, section 4; lab 03, exercise 4; lab 06, exercise 4."""
     overhead = v.number("overhead", overhead, minimum=0.0)
     per_sample = v.number("per_sample", per_sample, minimum=0.0)
     if overhead + per_sample <= 0:
@@ -151,6 +151,7 @@ def simulate_batching(
     ``overhead`` >= 0 s and ``per_sample`` >= 0 s per request, not both 0;
     ``n_requests`` >= 1; ``seed`` >= 0; ``n_replicas`` >= 1; ``balancer`` one
     of ``"round_robin"``, ``"least_loaded"``. Deterministic for a seed.
+    Lesson 03, section 4; lab 03, exercise 4; lab 06, exercise 4.
     """
     rate = v.positive("rate", rate)
     max_batch = v.positive_int("max_batch", max_batch)
@@ -200,7 +201,7 @@ def simulate_batching(
 
 def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replicas: int = 1) -> float:
     """The most requests/s the service can complete: every replica always busy
-    with full batches, R · B / (overhead + per_sample · B). Lessons 03, 06."""
+    with full batches, R · B / (overhead + per_sample · B). Lesson 03, section 4."""
     b = v.positive_int("max_batch", max_batch)
     overhead, per_sample = check_cost(overhead, per_sample)
     return v.positive_int("n_replicas", n_replicas) * b / (overhead + per_sample * b)
@@ -210,7 +211,7 @@ def md1_mean_latency(rate: float, service_time: float) -> float:
     """Mean time in an M/D/1 queue (Poisson arrivals, one server, fixed service
     time D): D + Wq with Wq = ρ / (2μ(1 − ρ)), μ = 1/D, ρ = rate·D
     (Pollaczek–Khinchine formula; Kleinrock 1975, *Queueing Systems*, vol. 1).
-    Requires ρ < 1. Lesson 03 checks the simulator against it."""
+    Requires ρ < 1. Lesson 03 checks the simulator against it. Lesson 03, section 4."""
     rate = v.positive("rate", rate)
     d = v.positive("service_time", service_time)
     rho = rate * d
@@ -230,13 +231,14 @@ class CostModel:
     per_sample: float
 
     def service_time(self, batch: int) -> float:
+        """Seconds for a batch of ``batch``: overhead + per_sample · batch. Lesson 03, section 4."""
         return self.overhead + self.per_sample * v.positive_int("batch", batch)
 
 
 def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> CostModel:
     """Least-squares line through (batch size, seconds per batch): the
     intercept is the fixed overhead, the slope the per-sample cost. Each is
-    clipped at 0 (a noisy fit can dip below). Lesson 03."""
+    clipped at 0 (a noisy fit can dip below). Lesson 03, section 1; lab 03, exercise 5."""
     b = [v.positive_int("batch_sizes[i]", x) for x in batch_sizes]
     s = [v.positive("seconds[i]", x) for x in seconds]
     if len(b) != len(s):
@@ -250,7 +252,7 @@ def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> Cost
 def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: Sequence[int] = (1, 4, 16, 64), *, repeats: int = 15):
     """Time ``model(make_input(b))`` under ``torch.inference_mode()`` for each
     batch size (median of ``repeats`` after warm-up, :func:`course_lib.measure.time_it`)
-    and fit :func:`fit_cost_model`. Returns ``(CostModel, {b: Timing})``. Lesson 03."""
+    and fit :func:`fit_cost_model`. Returns ``(CostModel, {b: Timing})``. Lesson 03, section 1."""
 
     if not callable(make_input):
         raise TypeError(f"make_input must be a function of the batch size, got {type(make_input).__name__}")
@@ -273,7 +275,7 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
 def format_result(result: SimResult) -> dict[str, str]:
     """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
     in requests/s; mean batch; utilization in %). Tests compute the expected
-    text with this. Lesson 03."""
+    text with this. Lesson 03, section 4."""
     ms = 1e3
     return {
         "p50": f"{result.p50 * ms:.1f} ms",
@@ -300,7 +302,7 @@ def sweep(
     DataFrame with columns ``rate``, ``max_batch``, ``p50_ms``, ``p95_ms``,
     ``p99_ms``, ``throughput``, ``mean_batch``, ``utilization`` (numbers
     rounded to 4 significant digits so printed tables are stable). Extra
-    keyword arguments go to :func:`simulate_batching`. Lessons 03, 06.
+    keyword arguments go to :func:`simulate_batching`. Lesson 03, section 4.
     """
     def r4(x: float) -> float:
         return float(f"{x:.4g}")

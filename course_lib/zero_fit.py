@@ -50,7 +50,7 @@ def zero_fit(
     Returns ``{"model", "n_params", "n_gpus", "stage", "gpu", "optimizer", "precision", "per_gpu"
     (weights, gradients, optimizer_state, activations, total), "verdict",
     "stages" ({stage: total per GPU} for all four stages), "min_gpus" (the
-    fewest GPUs, up to 4096, on which this stage fits, or None)}``. Lesson 06.
+    fewest GPUs, up to 4096, on which this stage fits, or None)}``. Lesson 06, section 5.
     """
     v.choice("model", model, fit.PRESETS)
     d = v.integer("n_gpus", n_gpus, minimum=1, maximum=4096)
@@ -90,7 +90,7 @@ def zero_fit(
 
 
 def stage_table(result: dict):
-    """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06."""
+    """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06, section 5."""
     p = fit.PRESETS[result["model"]]
     rows = []
     for st in STAGES:

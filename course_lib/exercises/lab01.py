@@ -19,21 +19,21 @@ EXERCISE_2 = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 2, "batch": 128} 
 
 
 def lab_linear() -> tuple[torch.nn.Linear, torch.Tensor]:
-    """The Linear layer and input of exercise 1."""
+    """The Linear layer and input of exercise 1. Lab 01, exercise 1."""
     e = EXERCISE_1
     layer = torch.nn.Linear(e["in_features"], e["out_features"])
     return layer, torch.zeros(e["batch"], e["in_features"])
 
 
 def lab_mlp() -> tuple[models.MLP, torch.Tensor]:
-    """The MLP and input (which needs no gradient) of exercises 2 to 4."""
+    """The MLP and input (which needs no gradient) of exercises 2 to 4. Lab 01, exercise 2."""
     e = EXERCISE_2
     sizes = {k: e[k] for k in ("d_in", "hidden", "d_out", "depth")}
     return models.MLP(**sizes, seed=0), torch.zeros(e["batch"], e["d_in"])
 
 
 def verify_linear_flops(answer) -> None:
-    """Exercise 1: forward FLOPs of the Linear layer, by hand."""
+    """Exercise 1: forward FLOPs of the Linear layer, by hand. Lab 01, exercise 1."""
     layer, x = lab_linear()
     check.expect_equal(
         answer,
@@ -44,7 +44,7 @@ def verify_linear_flops(answer) -> None:
 
 
 def verify_mlp_training_flops(answer) -> None:
-    """Exercise 2: forward + backward FLOPs of the MLP, predicted from its shapes."""
+    """Exercise 2: forward + backward FLOPs of the MLP, predicted from its shapes. Lab 01, exercise 2."""
     model, x = lab_mlp()
     check.expect_equal(
         answer,
@@ -55,7 +55,7 @@ def verify_mlp_training_flops(answer) -> None:
 
 
 def verify_training_inference_ratio(answer) -> None:
-    """Exercise 3: the MLP's forward+backward / forward FLOP ratio."""
+    """Exercise 3: the MLP's forward+backward / forward FLOP ratio. Lab 01, exercise 3."""
     model, x = lab_mlp()
     want = measure.count_flops(model, x, backward=True) / measure.count_flops(model, x)
     check.expect_close(
@@ -67,7 +67,8 @@ def verify_training_inference_ratio(answer) -> None:
 
 
 def verify_time_ratio(answer) -> None:
-    """Exercise 4: a measured training-step / inference time ratio (a relationship, not a time)."""
+    """Exercise 4: a measured training-step / inference time ratio (a relationship, not a time).
+    Lab 01, exercise 4."""
     check.expect_true(
         isinstance(answer, (int, float)) and math.isfinite(answer),
         "return one number: the median time of a training step divided by the median time of an inference call.",

@@ -22,7 +22,7 @@ EXERCISE_5 = {"value": 70000.0, "tolerance": 0.01}
 
 
 def lab_weights() -> torch.Tensor:
-    """The 8 × 16 weight matrix of exercises 1 and 2: seeded, rows of different sizes."""
+    """The 8 × 16 weight matrix of exercises 1 and 2: seeded, rows of different sizes. Lab 04, exercise 1."""
     e = EXERCISE_1
     g = torch.Generator().manual_seed(e["seed"])
     w = torch.randn(e["rows"], e["cols"], generator=g)
@@ -30,12 +30,12 @@ def lab_weights() -> torch.Tensor:
 
 
 def lab_mlp() -> models.MLP:
-    """The MLP of exercise 4."""
+    """The MLP of exercise 4. Lab 04, exercise 4."""
     return models.MLP(**{k: EXERCISE_4[k] for k in ("d_in", "hidden", "d_out", "depth")}, seed=0)
 
 
 def verify_int4_quantize(answer) -> None:
-    """Exercise 1: ``(codes, scale)`` of symmetric INT4 quantization, one scale per row."""
+    """Exercise 1: ``(codes, scale)`` of symmetric INT4 quantization, one scale per row. Lab 04, exercise 1."""
     check.expect_true(
         isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(t, torch.Tensor) for t in answer),
         "return a tuple (codes, scale) of two tensors.",
@@ -74,7 +74,8 @@ def verify_int4_quantize(answer) -> None:
 
 
 def verify_error_bound(answer) -> None:
-    """Exercise 2: the largest rounding error INT4 per-row quantization can make on the weights."""
+    """Exercise 2: the largest rounding error INT4 per-row quantization can make on the weights.
+    Lab 04, exercise 2."""
     _, scale = precision.quantize(lab_weights(), 4, axis=0)
     check.expect_close(
         answer,
@@ -87,7 +88,7 @@ def verify_error_bound(answer) -> None:
 
 def verify_loss_scale(answer) -> None:
     """Exercise 3: (the gradient 2e-8 stored in fp16, the smallest power-of-two loss scale
-    that lifts it to fp16's smallest normal number)."""
+    that lifts it to fp16's smallest normal number). Lab 04, exercise 3."""
     check.expect_true(
         isinstance(answer, tuple) and len(answer) == 2,
         "return a tuple (value_in_fp16, loss_scale).",
@@ -111,7 +112,8 @@ def verify_loss_scale(answer) -> None:
 
 
 def verify_int4_model_bytes(answer) -> None:
-    """Exercise 4: bytes of the MLP's Linear weights at INT4 plus one fp32 scale per output row."""
+    """Exercise 4: bytes of the MLP's Linear weights at INT4 plus one fp32 scale per output row.
+    Lab 04, exercise 4."""
     n_weights, n_rows = precision.linear_weight_count(lab_mlp())
     check.expect_equal(
         answer,
@@ -122,7 +124,7 @@ def verify_int4_model_bytes(answer) -> None:
 
 
 def verify_formats_for_big_value(answer) -> None:
-    """Exercise 5: the torch float formats that store 70,000 within 1%."""
+    """Exercise 5: the torch float formats that store 70,000 within 1%. Lab 04, exercise 5."""
     want = {
         name
         for name in precision.TORCH_FLOATS

@@ -33,7 +33,7 @@ _GOOD, _BAD = "#070", "#b00"
 
 
 def render_fit(result: dict) -> str:
-    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Lesson 02, "Will it fit?"."""
+    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Lesson 02, section 8."""
     t, i = result["training"], result["inference"]
     tv, iv = result["training_verdict"], result["inference_verdict"]
     out = result_span
@@ -63,7 +63,7 @@ def render_fit(result: dict) -> str:
 
 def fit_result_chart(result: dict):
     """:func:`course_lib.ui.charts.fit_chart` for a :func:`course_lib.fit.will_it_fit`
-    result. Lesson 02, "Will it fit?"."""
+    result. Lesson 02, section 8."""
     return charts.fit_chart(fit.fit_table(result), result["training_verdict"]["gpu_bytes"] / fit.GB,
                             result["gpu"], result["model"])
 
@@ -72,7 +72,7 @@ def fit_calculator() -> Calculator:
     """The "will it fit?" calculator: model (preset or custom), optimizer,
     precision, batch, sequence length, checkpointing, GPU → stacked bars
     against the GPU's memory and a verdict. The custom size fields are used
-    (and enabled) only when model is ``"custom"``. Lesson 02, "Will it fit?"."""
+    (and enabled) only when model is ``"custom"``. Lesson 02, section 8."""
     style = {"description_width": "110px"}
     layout = w.Layout(width="420px")
     controls = {
@@ -115,7 +115,7 @@ _SIM_LABELS = {
 
 def render_batching(result: simulate.SimResult) -> str:
     """A :class:`course_lib.simulate.SimResult` as an HTML table of
-    :func:`course_lib.simulate.format_result`'s texts. Lesson 03, "Dynamic batching"."""
+    :func:`course_lib.simulate.format_result`'s texts. Lesson 03, section 4."""
     rows = "".join(
         f"<tr><td>{_SIM_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
         for k, text in simulate.format_result(result).items()
@@ -125,7 +125,7 @@ def render_batching(result: simulate.SimResult) -> str:
 
 def batching_chart(result: simulate.SimResult):
     """:func:`course_lib.ui.charts.latency_chart` of a simulation's latencies
-    with its p50/p95/p99. Lesson 03, "Dynamic batching"."""
+    with its p50/p95/p99. Lesson 03, section 4."""
     if not isinstance(result, simulate.SimResult):
         raise TypeError(f"result must be a SimResult from simulate_batching, got {type(result).__name__}")
     return charts.latency_chart(result.latencies, {"p50": result.p50, "p95": result.p95, "p99": result.p99})
@@ -147,7 +147,7 @@ def batching_calculator(
     maximum batch and timeout (ms) → p50/p95/p99 latency, throughput, mean
     batch size, utilization, for a cost model ``overhead + per_sample · b``
     (seconds). With ``max_replicas`` it adds a replica count and a balancer
-    choice (lesson 06). Lesson 03, "Dynamic batching".
+    choice (lesson 06). Lesson 03, section 4.
     """
     overhead, per_sample = simulate.check_cost(overhead, per_sample)
     capacity = simulate.max_throughput(64, overhead, per_sample) * (max_replicas or 1)
@@ -180,7 +180,7 @@ def batching_calculator(
 
 def render_format(f: precision.FloatFormat) -> str:
     """The explorer's result as HTML; each number is a result span holding
-    :func:`course_lib.precision.format_number`'s text. Lesson 04, "Formats"."""
+    :func:`course_lib.precision.format_number`'s text. Lesson 04, section 1."""
     known = precision.known_layouts().get((f.exponent_bits, f.mantissa_bits))
     same = f" (the layout of {known})" if known else ""
     if known and precision.get_format(known).max != f.max:  # fp8 E4M3: no inf, so it reaches 448
@@ -201,8 +201,7 @@ def render_format(f: precision.FloatFormat) -> str:
 
 def format_explorer(exponent_bits: int = 5, mantissa_bits: int = 10) -> Calculator:
     """Sliders for exponent bits (2–8) and mantissa bits (1–23) → range,
-    smallest normal and epsilon from :func:`course_lib.precision.float_format`.
-    Lesson 04, "Formats"."""
+    smallest normal and epsilon from :func:`course_lib.precision.float_format`. Lesson 04, section 1."""
     controls = {
         "exponent_bits": w.IntSlider(value=exponent_bits, min=2, max=8, description="exponent bits"),
         "mantissa_bits": w.IntSlider(value=mantissa_bits, min=1, max=23, description="mantissa bits"),
@@ -231,7 +230,7 @@ _COST_LABELS = {
 
 def render_scenario(s: cost.CostScenario) -> str:
     """A :class:`course_lib.cost.CostScenario` as an HTML table of
-    :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, the calculator."""
+    :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, section 5."""
     rows = "".join(
         f"<tr><td>{_COST_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
         for k, text in cost.format_scenario(s).items()
@@ -240,7 +239,7 @@ def render_scenario(s: cost.CostScenario) -> str:
 
 
 def scenario_chart(s: cost.CostScenario):
-    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Lesson 05, the calculator."""
+    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Lesson 05, section 5."""
     return charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day)
 
 
@@ -285,7 +284,7 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
     optional fixed prices, power and grid → training cost, daily and yearly
     inference cost, break-even day, lifetime split, energy and CO2, and
     (``chart=True``) a chart of cumulative cost (:func:`scenario_chart`).
-    ``calc.preset`` is the preset menu. Lesson 05, the calculator.
+    ``calc.preset`` is the preset menu. Lesson 05, section 5.
     """
     v.choice("preset", preset, cost.PRESETS)
     if not isinstance(chart, bool):
@@ -321,7 +320,7 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
 
 
 def render_zero(result: dict) -> str:
-    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Lesson 06, "Will it fit on N GPUs?"."""
+    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Lesson 06, section 5."""
     g = result["per_gpu"]
     out = result_span
     names = zero_fit.STAGE_NAMES
@@ -350,7 +349,7 @@ def render_zero(result: dict) -> str:
 
 def stage_chart(result: dict):
     """:func:`course_lib.ui.charts.zero_stages` for a :func:`course_lib.zero_fit.zero_fit`
-    result. Lesson 06, "Will it fit on N GPUs?"."""
+    result. Lesson 06, section 5."""
     return charts.zero_stages(zero_fit.stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
                               title=f"{result['model']} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
 
@@ -359,7 +358,7 @@ def zero_calculator(chart: bool = True) -> Calculator:
     """Model, number of GPUs, ZeRO stage, optimizer, precision, micro-batch
     per GPU, sequence length, checkpointing, GPU → per-GPU memory, verdict,
     the fewest GPUs that fit, and (with ``chart``) a stacked bar per stage
-    against the GPU's memory. Lesson 06, "Will it fit on N GPUs?"."""
+    against the GPU's memory. Lesson 06, section 5."""
     if not isinstance(chart, bool):
         raise TypeError(f"chart must be True or False, got {chart!r}")
     style = {"description_width": "120px"}
