@@ -29,6 +29,12 @@ from .widgets import Calculator, result_span
 
 _GOOD, _BAD = "#070", "#b00"
 
+
+def _label_table(labels: dict[str, str], texts: dict[str, str]) -> str:
+    """An HTML table: one row per key, its label, then its text in a result span."""
+    rows = "".join(f"<tr><td>{labels[k]}</td><td>{result_span(k, text)}</td></tr>" for k, text in texts.items())
+    return f"<table>{rows}</table>"
+
 # ------------------------------------------------------------ will it fit? (lesson 02)
 
 
@@ -116,11 +122,7 @@ _SIM_LABELS = {
 def render_batching(result: simulate.SimResult) -> str:
     """A :class:`course_lib.simulate.SimResult` as an HTML table of
     :func:`course_lib.simulate.format_result`'s texts. Lesson 03, section 4."""
-    rows = "".join(
-        f"<tr><td>{_SIM_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
-        for k, text in simulate.format_result(result).items()
-    )
-    return f"<table>{rows}</table>"
+    return _label_table(_SIM_LABELS, simulate.format_result(result))
 
 
 def batching_chart(result: simulate.SimResult):
@@ -231,11 +233,7 @@ _COST_LABELS = {
 def render_scenario(s: cost.CostScenario) -> str:
     """A :class:`course_lib.cost.CostScenario` as an HTML table of
     :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, section 5."""
-    rows = "".join(
-        f"<tr><td>{_COST_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
-        for k, text in cost.format_scenario(s).items()
-    )
-    return f"<table>{rows}</table>"
+    return _label_table(_COST_LABELS, cost.format_scenario(s))
 
 
 def scenario_chart(s: cost.CostScenario):

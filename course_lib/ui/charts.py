@@ -10,6 +10,12 @@ import numpy as np
 import pandas as pd
 
 
+def _gpu_rule(gpu_gb: float, gpu_name: str) -> alt.Chart:
+    """A red horizontal rule at a GPU's memory (GB), labelled with its name."""
+    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
+    return alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
+
+
 def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", **encode) -> alt.Chart:
     """A horizontal-or-vertical bar chart: ``x`` is the category, ``y`` the value.
 
@@ -189,9 +195,7 @@ def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = 
         order="order",
         tooltip=["stage", "part", alt.Tooltip("GB", format=".3g")],
     )
-    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
-    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
-    return (bars + rule).properties(width=320, height=240, title=title)
+    return (bars + _gpu_rule(gpu_gb, gpu_name)).properties(width=320, height=240, title=title)
 
 
 def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.Chart:
@@ -231,9 +235,8 @@ def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> 
             tooltip=["phase", "component", alt.Tooltip("GB", format=".3g")],
         )
     )
-    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
-    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
-    text = alt.Chart(gpu).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
+    rule = _gpu_rule(gpu_gb, gpu_name)
+    text = alt.Chart(rule.data).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
     title = f"Will {model} fit on {gpu_name}?"
     return (bars + rule + text).properties(width=260, height=260, title=title)
 
