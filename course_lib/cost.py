@@ -132,6 +132,23 @@ def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: f
     return _peak(accelerator, dtype) * _utilization(utilization) / per_token
 
 
+def scaled_throughput(n_params: float, utilization: float, *, measured_label: str, measured_peak: float,
+                      measured_tokens_per_s: float) -> pd.DataFrame:
+    """A measured machine's peak and tokens/s, then what each accelerator of
+    :data:`course_lib.hardware.ACCELERATORS` would serve at the same
+    ``utilization`` (:func:`tokens_per_second`, bf16 peak), as whole numbers
+    indexed by device. Lesson 05, section 3.
+    """
+    peaks = [v.positive("measured_peak", measured_peak)] + [a.peak_flops("bf16") for a in hardware.ACCELERATORS.values()]
+    rates = [v.positive("measured_tokens_per_s", measured_tokens_per_s)] + [
+        tokens_per_second(n_params, accelerator=a, utilization=utilization) for a in hardware.ACCELERATORS.values()
+    ]
+    index = [measured_label] + [f"{name} (bf16, datasheet)" for name in hardware.ACCELERATORS]
+    return pd.DataFrame(
+        {"peak (GFLOP/s)": [p / 1e9 for p in peaks], "tokens/s at the measured utilization": rates}, index=index
+    ).round(0).astype(int)
+
+
 def seconds_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
                         utilization: float = 0.1, dtype: str = "bf16") -> float:
     """Accelerator-seconds of one request of ``tokens_per_request`` tokens
