@@ -69,7 +69,7 @@ class ModelShape:
 
     @property
     def d_attn(self) -> int:
-        """Width of the attention's queries: n_heads × head_dim."""
+        """Width of the attention's queries: n_heads × head_dim. Lesson 07, section 3."""
         return self.n_heads * self.head_dim
 
 
@@ -321,6 +321,7 @@ class GenerationEstimate:
 
     @property
     def fits(self) -> bool:
+        """Weights plus the batch's KV cache within the GPU's memory. Lesson 07, section 4."""
         return self.weight_bytes + self.kv_bytes <= self.memory_bytes
 
 
@@ -410,6 +411,7 @@ class DecodeStep(nn.Module):
         self.cache = cache
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits of ``ids`` after the cached positions; the cache is left as it was. Lesson 07, section 3."""
         keys, values = list(self.cache.keys), list(self.cache.values)
         try:
             return self.model(ids, cache=self.cache)

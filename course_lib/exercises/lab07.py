@@ -35,13 +35,14 @@ _KV_HINT = ("the KV cache holds a key AND a value (2 vectors) of head_dim values
 
 
 def expected_kv_bytes() -> int:
+    """The expected answer of exercise 1. Lab 07, exercise 1."""
     e = EXERCISE_1
     return predict.kv_cache_bytes(e["n_layers"], e["n_kv_heads"], e["head_dim"], e["seq_len"], e["batch"],
                                   e["bytes_per_value"])
 
 
 def verify_kv_bytes(nbytes) -> None:
-    """Exercise 1: bytes of the KV cache of the whole batch at seq_len positions."""
+    """Exercise 1: bytes of the KV cache of the whole batch at seq_len positions. Lab 07, exercise 1."""
     check.expect_true(isinstance(nbytes, (int, float)) and not isinstance(nbytes, bool), "answer with a number of bytes")
     check.expect_close(nbytes, expected_kv_bytes(), _KV_HINT + "; and it is for the whole batch", rel=1e-9)
 
@@ -50,6 +51,7 @@ def verify_kv_bytes(nbytes) -> None:
 
 
 def expected_decode_bound() -> float:
+    """The expected answer of exercise 2. Lab 07, exercise 2."""
     e = EXERCISE_2
     kv = predict.kv_cache_bytes(e["n_layers"], e["n_kv_heads"], e["head_dim"], e["context"], 1, e["bytes_per_value"])
     bw = hardware.accelerator(e["gpu"]).bandwidth
@@ -57,7 +59,7 @@ def expected_decode_bound() -> float:
 
 
 def verify_decode_bound(seconds) -> None:
-    """Exercise 2: the lower bound on one decode step, in seconds."""
+    """Exercise 2: the lower bound on one decode step, in seconds. Lab 07, exercise 2."""
     check.expect_close(seconds, expected_decode_bound(),
                        "a decode step reads every parameter once and every sequence's KV cache once: "
                        "(parameter bytes + batch x KV bytes per sequence) / bandwidth in bytes/s (TB/s x 1e12). "
@@ -68,12 +70,13 @@ def verify_decode_bound(seconds) -> None:
 
 
 def expected_prefill_share() -> float:
+    """The expected answer of exercise 3. Lab 07, exercise 3."""
     e = EXERCISE_3
     return e["ttft"] / generation.request_latency(e["ttft"], e["tpot"], e["n_output"])
 
 
 def verify_prefill_share(share) -> None:
-    """Exercise 3: the fraction (0–1) of the request's latency spent before the first token."""
+    """Exercise 3: the fraction (0–1) of the request's latency spent before the first token. Lab 07, exercise 3."""
     check.expect_close(share, expected_prefill_share(),
                        "latency = TTFT + (n_output - 1) x TPOT: the prefill already yields the first token. "
                        "Answer the prefill's fraction of the whole latency, between 0 and 1 (section 5 of "
@@ -84,12 +87,13 @@ def verify_prefill_share(share) -> None:
 
 
 def expected_compute_bound_batch() -> int | None:
+    """The expected answer of exercise 4. Lab 07, exercise 4."""
     e = EXERCISE_4
     return generation.decode_compute_bound_batch(e["model"], (e["gpu"], e["dtype"]), e["past"], e["bytes_per_value"])
 
 
 def verify_compute_bound_batch(batch) -> None:
-    """Exercise 4: the smallest batch at which the decode step is compute-bound."""
+    """Exercise 4: the smallest batch at which the decode step is compute-bound. Lab 07, exercise 4."""
     check.expect_true(isinstance(batch, int) and not isinstance(batch, bool), "answer with a whole batch size (an int)")
     check.expect_equal(batch, expected_compute_bound_batch(),
                        "compare, for a batch b, the compute time b x FLOPs per sequence / peak with the memory time "
@@ -103,6 +107,7 @@ def verify_compute_bound_batch(batch) -> None:
 
 
 def expected_max_batch() -> int:
+    """The expected answer of exercise 5. Lab 07, exercise 5."""
     e = EXERCISE_5
     kv = predict.kv_cache_bytes(e["n_layers"], e["n_kv_heads"], e["head_dim"], e["tokens_per_sequence"], 1,
                                 e["bytes_per_value"])
@@ -111,7 +116,7 @@ def expected_max_batch() -> int:
 
 
 def verify_max_batch(batch) -> None:
-    """Exercise 5: the most sequences whose KV caches fit beside the weights."""
+    """Exercise 5: the most sequences whose KV caches fit beside the weights. Lab 07, exercise 5."""
     check.expect_true(isinstance(batch, int) and not isinstance(batch, bool), "answer with a whole number of sequences (an int)")
     check.expect_equal(batch, expected_max_batch(),
                        "memory left after the weights (GB = 1e9 bytes, as datasheets count) divided by one sequence's "
