@@ -22,10 +22,13 @@ Modules (the pure core never imports Altair or ipywidgets; ``ui`` sits on top):
 - ``simulate``: the dynamic-batching queue simulator.
 - ``cost``: training and inference cost, break-even, inference-aware sizing.
 - ``energy``: energy and CO2, with sourced reference figures.
+- ``generation``: prefill and decode: FLOPs, bytes, the decode bound, the generation calculator's arithmetic, timing helpers.
 - ``processes``: worker processes: launch, deadlines, clean-up.
 - ``distributed``: real DDP and FSDP training on worker processes.
 - ``serving``: real serving replicas on worker processes.
+- ``engine``: a tiny LLM serving engine: static vs continuous batching, KV memory reserved vs paged, speculative decoding.
 - ``check`` and ``exercises``: the labs' checks and their inputs.
+- ``_validate``: argument checks that raise ``ValueError``/``TypeError`` naming the argument.
 - ``ui.render``: the offline Altair renderer.
 - ``ui.charts``: every chart builder (from DataFrames or plain values).
 - ``ui.widgets``: the ``Calculator`` base and the result-span helper.

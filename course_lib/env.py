@@ -27,7 +27,7 @@ def cpu_quota(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> float | None
     """CPUs allowed by the container's cgroup quota, or ``None`` when unlimited.
 
     Reads cgroup v2 ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``)
-    or cgroup v1 ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us``.
+    or cgroup v1 ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us``. Lessons 00, 01, 02, 03, 04, 05, 06.
     """
     root = Path(cgroup_root)
     try:
@@ -46,7 +46,7 @@ def cpu_quota(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> float | None
 
 
 def available_cpus(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> int:
-    """Cores this process may use: the affinity mask, capped by the cgroup quota."""
+    """Cores this process may use: the affinity mask, capped by the cgroup quota. Lesson 06, section 7."""
     try:
         visible = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -60,7 +60,7 @@ def configure_threads(n_threads: int | None = None) -> int:
 
     ``n_threads`` may not exceed :func:`available_cpus`: more threads than
     cores only slow the matmuls down, and a huge count (100000) crashes the
-    kernel at the next large matmul. Lesson 00.
+    kernel at the next large matmul. Lesson 04, sections 3 and 4.
     """
     cores = available_cpus()
     n = cores if n_threads is None else v.positive_int("n_threads", n_threads, maximum=cores)
@@ -73,6 +73,7 @@ def device(prefer: str = "auto") -> torch.device:
 
     ``prefer`` is ``"auto"``, ``"cpu"`` or ``"cuda"``; asking for ``"cuda"``
     on a machine without one raises ``ValueError``.
+    Lessons 01, 02, 03, 04, 05, 06; lab 01, exercise 4; lab 02, exercise 4; lab 06, exercise 5.
     """
     v.choice("prefer", prefer, ("auto", "cpu", "cuda"))
     has_cuda = torch.cuda.is_available()
@@ -82,7 +83,8 @@ def device(prefer: str = "auto") -> torch.device:
 
 
 def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows."""
+    """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows.
+    Lessons 00, 01, 02, 03, 04, 05, 06."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
@@ -94,7 +96,7 @@ def cpu_model() -> str:
 
 def report() -> dict[str, str]:
     """What the measurements in this course depend on, as ``{name: value}``.
-    Every lesson, first cell (through :func:`describe`)."""
+    Lessons 00, 01, 02, 03, 04, 05, 06."""
     info = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -116,7 +118,8 @@ def report() -> dict[str, str]:
 
 
 def describe() -> str:
-    """:func:`report` as aligned text, for printing at the top of a lesson."""
+    """:func:`report` as aligned text, for printing at the top of a lesson.
+    Lessons 00, 01, 02, 03, 04, 05, 06."""
     info = report()
     width = max(map(len, info))
     return "\n".join(f"{k:<{width}}  {val}" for k, val in info.items())

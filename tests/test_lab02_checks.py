@@ -23,12 +23,12 @@ def test_adam_state():
 def test_largest_batch():
     gpt = lab02.lab_gpt()
     state = 16 * count_params(gpt)
-    seq = lab02.GPT["seq_len"]
-    right = max(b for b in range(1, 50) if state + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+    seq = lab02.EXERCISE_2["seq_len"]
+    right = max(b for b in range(1, 50) if state + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
     assert right == lab02.largest_batch()
     lab02.verify_largest_batch(right)
     # one too many; one too few; a float; model state forgotten
-    no_state = max(b for b in range(1, 50) if predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+    no_state = max(b for b in range(1, 50) if predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
     assert no_state != right
     for wrong in (right + 1, right - 1, float(right), no_state, 0):
         with pytest.raises(AssertionError):
@@ -39,11 +39,11 @@ def test_largest_batch_catches_forgotten_moments_and_gradients():
     # Issue 12: with the old budget, forgetting Adam's moments (8 bytes/param) or the gradients
     # (4 bytes/param) gave the right answer. Each omission must now give a different, rejected batch.
     gpt = lab02.lab_gpt()
-    n, seq = count_params(gpt), lab02.GPT["seq_len"]
+    n, seq = count_params(gpt), lab02.EXERCISE_2["seq_len"]
 
     def fit(bytes_per_param):
         return max(b for b in range(1, 50)
-                   if bytes_per_param * n + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+                   if bytes_per_param * n + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
 
     right = fit(4 + 4 + 8)
     assert right == lab02.largest_batch()
@@ -60,7 +60,7 @@ def test_largest_batch_in_bytes_allocates_nothing():
 
     lab02.largest_batch()  # the cached right answer
     tracemalloc.start()
-    for in_bytes in (lab02.BUDGET_BYTES, 2_990_592, 10**12):
+    for in_bytes in (lab02.EXERCISE_2["budget_bytes"], 2_990_592, 10**12):
         with pytest.raises(AssertionError, match="not bytes"):
             lab02.verify_largest_batch(in_bytes)
     peak = tracemalloc.get_traced_memory()[1]

@@ -327,8 +327,7 @@ REGISTRY: dict[str, object] = {
     "models.Block": E(models.Block, d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2, bad=(3,)), extremes=False),
     "models.TinyGPT": E(models.TinyGPT, vocab_size=A("work", 64), d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2),
                         n_layers=A("work", 1), max_seq_len=A("work", 16), seed=A("seed", 0), extremes=False),
-    "models.count_params": E(models.count_params, model=A("model", MLP), trainable_only=A("bool", True),
-                             include_embeddings=A("bool", True)),
+    "models.count_params": E(models.count_params, model=A("model", MLP), trainable_only=A("bool", True)),
     # ---------------------------------------------------------------- precision
     "precision.FloatFormat": R("returned by float_format / get_format"),
     "precision.float_format": E(precision.float_format, exponent_bits=A("posint", 5, bad=(1, 12)),

@@ -12,37 +12,39 @@ import torch
 
 from .. import check, memory, models, predict
 
-# The shapes the lab's exercises use (the lab notebook builds the same ones).
-ADAM_MLP = {"d_in": 48, "hidden": 200, "d_out": 10, "depth": 2, "batch": 32}
-GPT = {"vocab_size": 64, "d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 64, "seq_len": 64}
+# The inputs of each exercise (the lab reads them from here: one source).
+EXERCISE_1 = {"d_in": 48, "hidden": 200, "d_out": 10, "depth": 2, "batch": 32}  # exercise 4 reuses this MLP
 # The budget sits just below the next batch's total, so forgetting Adam's two
 # moments (8 bytes/parameter) or the gradients (4 bytes/parameter) lets one
 # more sequence "fit" and gives a different answer from the right one.
-BUDGET_BYTES = 3_300_000
-SEVEN_B = {"n_params": 7 * 10**9, "gpu_bytes": 24 * 10**9}  # exercise 5: 24 GB GPUs (12 vs 16 bytes/param differ)
-KV_MODEL = {"n_layers": 32, "n_heads": 32, "n_kv_heads": 8, "hidden": 4096, "seq_len": 32_768, "batch": 4, "bytes_per_value": 2}
+EXERCISE_2 = {"vocab_size": 64, "d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 64, "seq_len": 64,
+              "budget_bytes": 3_300_000}
+EXERCISE_3 = {"n_layers": 32, "n_heads": 32, "n_kv_heads": 8, "hidden": 4096, "seq_len": 32_768, "batch": 4, "bytes_per_value": 2}
+# 24 GB GPUs: 12 and 16 bytes per parameter give different answers.
+EXERCISE_5 = {"n_params": 7 * 10**9, "optimizer": "adam", "precision": "mixed", "gpu_bytes": 24 * 10**9}
 
 
 def lab_mlp() -> tuple[models.MLP, torch.Tensor]:
-    """The MLP and batch of exercises 1 and 4."""
-    sizes = {k: ADAM_MLP[k] for k in ("d_in", "hidden", "d_out", "depth")}
-    x = torch.randn(ADAM_MLP["batch"], ADAM_MLP["d_in"], generator=torch.Generator().manual_seed(0))
+    """The MLP and batch of exercises 1 and 4. Lab 02, exercise 1."""
+    e = EXERCISE_1
+    sizes = {k: e[k] for k in ("d_in", "hidden", "d_out", "depth")}
+    x = torch.randn(e["batch"], e["d_in"], generator=torch.Generator().manual_seed(0))
     return models.MLP(**sizes, seed=0), x
 
 
 def lab_gpt() -> models.TinyGPT:
-    """The tiny transformer of exercise 2."""
-    return models.TinyGPT(**{k: GPT[k] for k in ("vocab_size", "d_model", "n_heads", "n_layers", "max_seq_len")}, seed=0)
+    """The tiny transformer of exercise 2. Lab 02, exercise 2."""
+    return models.TinyGPT(**{k: EXERCISE_2[k] for k in ("vocab_size", "d_model", "n_heads", "n_layers", "max_seq_len")}, seed=0)
 
 
 def gpt_tokens(batch: int) -> torch.Tensor:
-    """``batch`` sequences of ``GPT["seq_len"]`` token ids for exercise 2."""
+    """``batch`` sequences of ``EXERCISE_2["seq_len"]`` token ids for exercise 2. Lab 02, exercise 2."""
     batch = int(batch)
-    return torch.randint(0, GPT["vocab_size"], (batch, GPT["seq_len"]), generator=torch.Generator().manual_seed(0))
+    return torch.randint(0, EXERCISE_2["vocab_size"], (batch, EXERCISE_2["seq_len"]), generator=torch.Generator().manual_seed(0))
 
 
 def verify_adam_state(answer) -> None:
-    """Exercise 1: bytes of Adam's state for the MLP, predicted from its parameter count."""
+    """Exercise 1: bytes of Adam's state for the MLP, predicted from its parameter count. Lab 02, exercise 1."""
     model, x = lab_mlp()
     want = memory.training_memory(model, x, optimizer="adam").optimizer_state
     check.expect_equal(
@@ -62,10 +64,11 @@ _largest: list[int] = []
 
 
 def largest_batch() -> int:
-    """The largest batch whose measured Adam training total fits :data:`BUDGET_BYTES` (exercise 2, cached)."""
+    """The largest batch whose measured Adam training total fits the budget of
+    :data:`EXERCISE_2` (cached). Lab 02, exercise 2."""
     if not _largest:
         batch = 0
-        while _training_total(batch + 1) <= BUDGET_BYTES:
+        while _training_total(batch + 1) <= EXERCISE_2["budget_bytes"]:
             batch += 1
         _largest.append(batch)
     return _largest[0]
@@ -76,6 +79,7 @@ def verify_largest_batch(answer) -> None:
 
     The learner's number is compared with the measured answer and never
     measured itself, so an answer in bytes allocates nothing.
+    Lab 02, exercise 2.
     """
     hint = (
         "the model state (weights, gradients, Adam's two moments) does not depend on the "
@@ -92,15 +96,15 @@ def verify_largest_batch(answer) -> None:
 
 
 def kv_cache_answer() -> int:
-    """Bytes of the KV cache of :data:`KV_MODEL` (exercise 3)."""
-    m = KV_MODEL
+    """Bytes of the KV cache of :data:`EXERCISE_3`. Lab 02, exercise 3."""
+    m = EXERCISE_3
     return predict.kv_cache_bytes(
         m["n_layers"], m["n_kv_heads"], m["hidden"] // m["n_heads"], m["seq_len"], m["batch"], m["bytes_per_value"]
     )
 
 
 def verify_kv_cache(answer) -> None:
-    """Exercise 3: KV cache of a grouped-query-attention model."""
+    """Exercise 3: KV cache of a grouped-query-attention model. Lab 02, exercise 3."""
     check.expect_equal(
         answer,
         kv_cache_answer(),
@@ -111,7 +115,8 @@ def verify_kv_cache(answer) -> None:
 
 
 def verify_sgd_vs_adam(answer) -> None:
-    """Exercise 4: measured model state (weights + gradients + optimizer state) for SGD and Adam."""
+    """Exercise 4: measured model state (weights + gradients + optimizer state) for SGD and Adam.
+    Lab 02, exercise 4."""
     if not isinstance(answer, dict) or set(answer) != {"sgd", "adam", "ratio"}:
         raise AssertionError("Not yet: return a dict with keys 'sgd', 'adam' and 'ratio'.")
     model, x = lab_mlp()
@@ -129,13 +134,14 @@ def verify_sgd_vs_adam(answer) -> None:
 
 
 def seven_b_gpus() -> int:
-    """Exercise 5: 24 GB GPUs needed just to hold a 7B model's mixed-precision Adam state."""
-    e = SEVEN_B
-    return math.ceil(e["n_params"] * predict.bytes_per_param("adam", "mixed") / e["gpu_bytes"])
+    """Exercise 5: 24 GB GPUs needed just to hold a 7B model's mixed-precision Adam state.
+    Lab 02, exercise 5."""
+    e = EXERCISE_5
+    return math.ceil(e["n_params"] * predict.bytes_per_param(e["optimizer"], e["precision"]) / e["gpu_bytes"])
 
 
 def verify_seven_b_gpus(answer) -> None:
-    """Exercise 5: the number of 24 GB GPUs whose memory the model state alone needs."""
+    """Exercise 5: the number of 24 GB GPUs whose memory the model state alone needs. Lab 02, exercise 5."""
     hint = ("mixed-precision Adam costs 16 bytes per parameter in ZeRO's accounting: bf16 weights and gradients "
             "(2 + 2) plus the fp32 master weights and Adam's two fp32 moments (12), not the 2 bytes of the bf16 "
             "weights alone; a GPU cannot hold a fraction of what it needs, so round up (lesson 02, section 7).")

@@ -11,7 +11,11 @@ number in a :func:`~course_lib.ui.widgets.result_span`.
 - :func:`cost_calculator`: training once, inference forever (lesson 05, over
   :func:`course_lib.cost.cost_scenario`);
 - :func:`zero_calculator`: will it fit on N GPUs with ZeRO? (lesson 06, over
-  :func:`course_lib.zero_fit.zero_fit`).
+  :func:`course_lib.zero_fit.zero_fit`);
+- :func:`generation_calculator`: prefill, decode and batch of a real model on
+  a GPU (lesson 07, over :func:`course_lib.generation.estimate`);
+- :func:`engine_explorer`: static vs continuous batching on a request trace
+  (lesson 08, over :func:`course_lib.engine.compare_policies`).
 """
 
 from __future__ import annotations
@@ -23,17 +27,23 @@ import ipywidgets as w
 import numpy as np
 
 from .. import _validate as v
-from .. import cost, fit, hardware, predict, precision, simulate, zero_fit
+from .. import cost, engine, fit, generation, hardware, precision, simulate, train, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
 _GOOD, _BAD = "#070", "#b00"
 
+
+def _label_table(labels: dict[str, str], texts: dict[str, str]) -> str:
+    """An HTML table: one row per key, its label, then its text in a result span."""
+    rows = "".join(f"<tr><td>{labels[k]}</td><td>{result_span(k, text)}</td></tr>" for k, text in texts.items())
+    return f"<table>{rows}</table>"
+
 # ------------------------------------------------------------ will it fit? (lesson 02)
 
 
 def render_fit(result: dict) -> str:
-    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Lesson 02, "Will it fit?"."""
+    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Lesson 02, section 8."""
     v.mapping("result", result, fit._RESULT_KEYS)
     t, i = result["training"], result["inference"]
     tv, iv = result["training_verdict"], result["inference_verdict"]
@@ -64,7 +74,7 @@ def render_fit(result: dict) -> str:
 
 def fit_result_chart(result: dict):
     """:func:`course_lib.ui.charts.fit_chart` for a :func:`course_lib.fit.will_it_fit`
-    result. Lesson 02, "Will it fit?"."""
+    result. Lesson 02, section 8."""
     v.mapping("result", result, fit._RESULT_KEYS)
     return charts.fit_chart(fit.fit_table(result), result["training_verdict"]["gpu_bytes"] / fit.GB,
                             result["gpu"], result["model"])
@@ -74,7 +84,7 @@ def fit_calculator() -> Calculator:
     """The "will it fit?" calculator: model (preset or custom), optimizer,
     precision, batch, sequence length, checkpointing, GPU → stacked bars
     against the GPU's memory and a verdict. The custom size fields are used
-    (and enabled) only when model is ``"custom"``. Lesson 02, "Will it fit?"."""
+    (and enabled) only when model is ``"custom"``. Lesson 02, section 8."""
     style = {"description_width": "110px"}
     layout = w.Layout(width="420px")
     controls = {
@@ -83,14 +93,14 @@ def fit_calculator() -> Calculator:
         "layers": w.BoundedIntText(value=24, min=1, max=256, description="custom: layers", style=style, layout=layout),
         "hidden": w.BoundedIntText(value=2048, min=64, max=65536, step=64, description="custom: hidden", style=style, layout=layout),
         "heads": w.BoundedIntText(value=16, min=1, max=256, description="custom: heads", style=style, layout=layout),
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
+        "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "precision": w.Dropdown(
             options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed", description="precision", style=style, layout=layout
         ),
         "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(7, 16)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=False, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
     }
     custom = ("n_params_b", "layers", "hidden", "heads")
 
@@ -111,24 +121,20 @@ _SIM_LABELS = {
     "p99": "p99 latency",
     "throughput": "throughput",
     "mean_batch": "mean batch size",
-    "utilisation": "utilisation",
+    "utilization": "utilization",
 }
 
 
 def render_batching(result: simulate.SimResult) -> str:
     """A :class:`course_lib.simulate.SimResult` as an HTML table of
-    :func:`course_lib.simulate.format_result`'s texts. Lesson 03, "Dynamic batching"."""
+    :func:`course_lib.simulate.format_result`'s texts. Lesson 03, section 4."""
     v.instance("result", result, simulate.SimResult, "a SimResult from simulate_batching")
-    rows = "".join(
-        f"<tr><td>{_SIM_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
-        for k, text in simulate.format_result(result).items()
-    )
-    return f"<table>{rows}</table>"
+    return _label_table(_SIM_LABELS, simulate.format_result(result))
 
 
 def batching_chart(result: simulate.SimResult):
     """:func:`course_lib.ui.charts.latency_chart` of a simulation's latencies
-    with its p50/p95/p99. Lesson 03, "Dynamic batching"."""
+    with its p50/p95/p99. Lesson 03, section 4."""
     if not isinstance(result, simulate.SimResult):
         raise TypeError(f"result must be a SimResult from simulate_batching, got {type(result).__name__}")
     return charts.latency_chart(result.latencies, {"p50": result.p50, "p95": result.p95, "p99": result.p99})
@@ -148,9 +154,9 @@ def batching_calculator(
 ) -> Calculator:
     """The dynamic-batching widget: sliders for arrival rate (requests/s),
     maximum batch and timeout (ms) → p50/p95/p99 latency, throughput, mean
-    batch size, utilisation, for a cost model ``overhead + per_sample · b``
+    batch size, utilization, for a cost model ``overhead + per_sample · b``
     (seconds). With ``max_replicas`` it adds a replica count and a balancer
-    choice (lesson 06). Lesson 03, "Dynamic batching".
+    choice (lesson 06). Lesson 03, section 4.
     """
     overhead, per_sample = simulate.check_cost(overhead, per_sample)
     n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
@@ -186,7 +192,7 @@ def batching_calculator(
 
 def render_format(f: precision.FloatFormat) -> str:
     """The explorer's result as HTML; each number is a result span holding
-    :func:`course_lib.precision.format_number`'s text. Lesson 04, "Formats"."""
+    :func:`course_lib.precision.format_number`'s text. Lesson 04, section 1."""
     v.instance("f", f, precision.FloatFormat, "a FloatFormat from precision.float_format")
     known = precision.known_layouts().get((f.exponent_bits, f.mantissa_bits))
     same = f" (the layout of {known})" if known else ""
@@ -208,8 +214,7 @@ def render_format(f: precision.FloatFormat) -> str:
 
 def format_explorer(exponent_bits: int = 5, mantissa_bits: int = 10) -> Calculator:
     """Sliders for exponent bits (2–8) and mantissa bits (1–23) → range,
-    smallest normal and epsilon from :func:`course_lib.precision.float_format`.
-    Lesson 04, "Formats"."""
+    smallest normal and epsilon from :func:`course_lib.precision.float_format`. Lesson 04, section 1."""
     exponent_bits = v.integer("exponent_bits", exponent_bits, minimum=2, maximum=8)
     mantissa_bits = v.integer("mantissa_bits", mantissa_bits, minimum=1, maximum=23)
     controls = {
@@ -240,17 +245,13 @@ _COST_LABELS = {
 
 def render_scenario(s: cost.CostScenario) -> str:
     """A :class:`course_lib.cost.CostScenario` as an HTML table of
-    :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, the calculator."""
+    :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, section 5."""
     v.instance("s", s, cost.CostScenario, "a CostScenario from cost_scenario()")
-    rows = "".join(
-        f"<tr><td>{_COST_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
-        for k, text in cost.format_scenario(s).items()
-    )
-    return f"<table>{rows}</table>"
+    return _label_table(_COST_LABELS, cost.format_scenario(s))
 
 
 def scenario_chart(s: cost.CostScenario):
-    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Lesson 05, the calculator."""
+    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Lesson 05, section 5."""
     return charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day)
 
 
@@ -267,9 +268,9 @@ def _cost_controls(p: dict) -> dict:
         "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value=p["accelerator"],
                                   description="accelerator", **text),
         "train_utilization": w.FloatSlider(value=p["train_utilization"], min=0.05, max=0.8, step=0.01,
-                                           description="training utilisation (MFU)", **kw),
+                                           description="training utilization (MFU)", **kw),
         "serve_utilization": w.FloatSlider(value=p["serve_utilization"], min=0.01, max=0.8, step=0.01,
-                                           description="serving utilisation", **kw),
+                                           description="serving utilization", **kw),
         "price_per_hour": w.BoundedFloatText(value=p["price_per_hour"], min=0.01, max=100.0, step=0.1,
                                              description="$ per accelerator-hour", **text),
         "requests_m": w.FloatLogSlider(value=p["requests_m"], base=10, min=-2, max=4, step=0.01,
@@ -291,11 +292,11 @@ def _cost_controls(p: dict) -> dict:
 
 def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) -> Calculator:
     """A preset menu, then model size, training tokens, accelerator,
-    utilisations, price, traffic, tokens per request, deployment years,
+    utilizations, price, traffic, tokens per request, deployment years,
     optional fixed prices, power and grid → training cost, daily and yearly
     inference cost, break-even day, lifetime split, energy and CO2, and
     (``chart=True``) a chart of cumulative cost (:func:`scenario_chart`).
-    ``calc.preset`` is the preset menu. Lesson 05, the calculator.
+    ``calc.preset`` is the preset menu. Lesson 05, section 5.
     """
     v.choice("preset", preset, cost.PRESETS)
     if not isinstance(chart, bool):
@@ -331,7 +332,7 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
 
 
 def render_zero(result: dict) -> str:
-    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Lesson 06, "Will it fit on N GPUs?"."""
+    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Lesson 06, section 5."""
     v.mapping("result", result, zero_fit._RESULT_KEYS)
     g = result["per_gpu"]
     out = result_span
@@ -361,7 +362,7 @@ def render_zero(result: dict) -> str:
 
 def stage_chart(result: dict):
     """:func:`course_lib.ui.charts.zero_stages` for a :func:`course_lib.zero_fit.zero_fit`
-    result. Lesson 06, "Will it fit on N GPUs?"."""
+    result. Lesson 06, section 5."""
     return charts.zero_stages(zero_fit.stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
                               title=f"{result['model']} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
 
@@ -370,7 +371,7 @@ def zero_calculator(chart: bool = True) -> Calculator:
     """Model, number of GPUs, ZeRO stage, optimizer, precision, micro-batch
     per GPU, sequence length, checkpointing, GPU → per-GPU memory, verdict,
     the fewest GPUs that fit, and (with ``chart``) a stacked bar per stage
-    against the GPU's memory. Lesson 06, "Will it fit on N GPUs?"."""
+    against the GPU's memory. Lesson 06, section 5."""
     if not isinstance(chart, bool):
         raise TypeError(f"chart must be True or False, got {chart!r}")
     style = {"description_width": "120px"}
@@ -380,13 +381,131 @@ def zero_calculator(chart: bool = True) -> Calculator:
         "model": w.Dropdown(options=list(fit.PRESETS), value="7B", description="model", style=style, layout=layout),
         "n_gpus": w.SelectionSlider(options=[2**k for k in range(11)], value=8, description="GPUs", style=style, layout=layout),
         "stage": w.Dropdown(options=[(names[s], s) for s in zero_fit.STAGES], value=3, description="ZeRO stage", style=style, layout=layout),
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
+        "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "precision": w.Dropdown(options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed",
                                 description="precision", style=style, layout=layout),
         "batch_per_gpu": w.SelectionSlider(options=[2**k for k in range(7)], value=1, description="batch per GPU", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(9, 15)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=True, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
     }
     return Calculator(controls, zero_fit.zero_fit, render_zero, chart=stage_chart if chart else None,
                       title="Will it fit on N GPUs? (ZeRO)")
+
+
+# ------------------------------------------------------------ generation (lesson 07)
+
+
+def _seconds(x: float) -> str:
+    if x >= 1:
+        return f"{x:.2f} s"
+    if x >= 1e-3:
+        return f"{x * 1e3:.1f} ms"
+    return f"{x * 1e6:.0f} µs"
+
+
+def _gb(n: float) -> str:
+    return f"{n / generation.GB:.2f} GB"
+
+
+def render_estimate(e: generation.GenerationEstimate) -> str:
+    """A :class:`course_lib.generation.GenerationEstimate` as HTML, each key
+    number in a :func:`result_span`. Lesson 07, section 4 (the calculator)."""
+    colour = _GOOD if e.fits else _BAD
+    rows = [
+        (f"time to first token (prefill, {e.prefill_bound}-bound)", "ttft", _seconds(e.ttft)),
+        (f"time per output token (decode, {e.decode_bound}-bound)", "tpot", _seconds(e.tpot)),
+        ("decode tokens/s (all sequences)", "tokens_per_s", f"{e.tokens_per_s:,.0f}"),
+        ("request latency: TTFT + (n − 1) × TPOT", "latency", _seconds(e.latency)),
+        ("weights", "weights", _gb(e.weight_bytes)),
+        ("KV cache at the last token (whole batch)", "kv", _gb(e.kv_bytes)),
+        ("largest batch that fits", "max_batch", f"{e.max_batch:,}"),
+    ]
+    body = "".join(f"<tr><td>{html.escape(name)}</td><td>{result_span(key, text)}</td></tr>" for name, key, text in rows)
+    return (
+        f"<p>{html.escape(e.model)} on {html.escape(e.gpu)} in {html.escape(e.precision)}, batch {e.batch}, "
+        f"{e.prompt_len} prompt + {e.output_len} output tokens (roofline lower bounds)</p>"
+        f"<table>{body}</table>"
+        f"<p style='color:{colour}'>Memory: {result_span('fits', 'fits' if e.fits else 'does not fit')} "
+        f"({_gb(e.weight_bytes + e.kv_bytes)} of {_gb(e.memory_bytes)})</p>"
+    )
+
+
+def estimate_chart(e: generation.GenerationEstimate):
+    """:func:`course_lib.ui.charts.generation_batch_chart` over
+    :func:`course_lib.generation.batch_sweep` (powers of 2 up to the largest
+    batch that fits) with the chosen batch marked. Lesson 07, section 4."""
+    batches = sorted({2**k for k in range(int(math.log2(max(e.max_batch, 1))) + 1)} | {e.batch})
+    table = generation.batch_sweep(e.model, e.gpu, e.precision, e.prompt_len, e.output_len, batches)
+    return charts.generation_batch_chart(
+        table, e.batch, title=f"{e.model} on {e.gpu} ({e.precision}): batching up to the memory limit")
+
+
+def generation_calculator(model: str = "Llama-3-8B", gpu: str = "H100 SXM", *, chart: bool = True) -> Calculator:
+    """Model (a name in :data:`course_lib.generation.MODELS`), GPU, precision,
+    batch, prompt and output length → time to first token, time per output
+    token, tokens/s, request latency, KV memory and the largest batch that
+    fits (:func:`course_lib.generation.estimate`), and (with ``chart``) tokens/s
+    and TPOT against the batch. Lesson 07, section 4 (the calculator)."""
+    v.choice("model", model, generation.MODELS)
+    v.choice("gpu", gpu, hardware.ACCELERATORS)
+    if not isinstance(chart, bool):
+        raise TypeError(f"chart must be True or False, got {chart!r}")
+    kw = dict(style={"description_width": "120px"}, layout=w.Layout(width="440px"))
+    sl = dict(kw, continuous_update=False)
+    controls = {
+        "model": w.Dropdown(options=list(generation.MODELS), value=model, description="model", **kw),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value=gpu, description="GPU", **kw),
+        "precision": w.Dropdown(options=list(generation.PRECISIONS), value="bf16", description="precision", **kw),
+        "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", **sl),
+        "prompt_len": w.SelectionSlider(options=[2**k for k in range(4, 16)], value=1024, description="prompt tokens", **sl),
+        "output_len": w.SelectionSlider(options=[2**k for k in range(0, 14)], value=256, description="output tokens", **sl),
+    }
+    return Calculator(controls, generation.estimate, render_estimate, chart=estimate_chart if chart else None,
+                      title="Generation: prefill, decode, batch")
+
+# ------------------------------------------------------------ serving trace explorer (lesson 08)
+
+_ENGINE_LABELS = (("steps", "forward calls"), ("tps", "tokens/s"), ("ttft", "TTFT p50 / p95"),
+                  ("tpot", "time per output token p50"), ("kv", "KV used / reserved"))
+
+
+def render_engine_explorer(result: dict) -> str:
+    """:func:`course_lib.engine.compare_policies`'s result as an HTML table of
+    :func:`course_lib.engine.format_comparison`'s texts, static beside
+    continuous. Lesson 08, section 5."""
+    texts = engine.format_comparison(result)
+    rows = "".join(
+        f"<tr><td>{label}</td>"
+        + "".join(f"<td>{result_span(f'{p}_{key}', texts[f'{p}_{key}'])}</td>" for p in ("static", "continuous"))
+        + "</tr>"
+        for key, label in _ENGINE_LABELS
+    )
+    return f"<table><tr><th></th><th>static</th><th>continuous</th></tr>{rows}</table>"
+
+
+def engine_explorer(overhead: float, per_token: float, *, rate: float = 100.0, max_batch: int = 8,
+                    max_output: int = 32, kv_block: int = 0, n_requests: int = 40, seed: int = 0) -> Calculator:
+    """The trace/policy explorer: arrival rate, maximum batch, longest output
+    and KV block size (0 = reserve the maximum length) → forward calls,
+    tokens/s, TTFT, time per output token and KV utilisation, static beside
+    continuous, simulated with a step cost of ``overhead + per_token ×
+    tokens`` seconds (fitted in the lesson). Lesson 08, section 5."""
+    overhead = v.number("overhead", overhead, minimum=0.0)
+    per_token = v.number("per_token", per_token, minimum=0.0)
+    controls = {
+        "rate": w.FloatLogSlider(value=v.positive("rate", rate), base=10, min=0, max=4, step=0.1,
+                                 description="rate (req/s)", continuous_update=False),
+        "max_batch": w.IntSlider(value=v.integer("max_batch", max_batch, minimum=1, maximum=32), min=1, max=32,
+                                 description="max batch", continuous_update=False),
+        "max_output": w.IntSlider(value=v.integer("max_output", max_output, minimum=2, maximum=48), min=2, max=48,
+                                  description="longest output", continuous_update=False),
+        "kv_block": w.IntSlider(value=v.integer("kv_block", kv_block, minimum=0, maximum=64), min=0, max=64, step=4,
+                                description="KV block (0 = reserve)", continuous_update=False),
+    }
+
+    def compute(rate, max_batch, max_output, kv_block):
+        return engine.compare_policies(rate, max_batch, max_output, kv_block, overhead=overhead, per_token=per_token,
+                                       n_requests=n_requests, seed=seed)
+
+    return Calculator(controls, compute, render_engine_explorer, title="Serving trace explorer")

@@ -24,11 +24,16 @@ def _frame(name: str, table, *columns: str) -> pd.DataFrame:
     return table
 
 
+def _gpu_rule(gpu_gb: float, gpu_name: str) -> alt.Chart:
+    """A red horizontal rule at a GPU's memory (GB), labelled with its name."""
+    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
+    return alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
+
+
 def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", **encode) -> alt.Chart:
     """A horizontal-or-vertical bar chart: ``x`` is the category, ``y`` the value.
 
-    Extra keyword arguments go to ``Chart.encode`` (for example ``xOffset``).
-    Lessons 01–06.
+    Extra keyword arguments go to ``Chart.encode`` (for example ``xOffset``). Lesson 02, sections 3 and 4.
     """
     _frame("data", data, v.string("x", x), v.string("y", y))
     if not isinstance(data, pd.DataFrame):
@@ -42,7 +47,8 @@ def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: 
 def line(
     data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", log_x: bool = False, log_y: bool = False
 ) -> alt.Chart:
-    """A line chart with points, optionally on log axes. Lessons 02–06."""
+    """A line chart with points, optionally on log axes.
+    Lesson 02, section 2; lesson 03, section 1; lesson 04, section 3."""
     _frame("data", data, v.string("x", x), v.string("y", y))
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -58,7 +64,7 @@ def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
     """Grouped bars of FLOPs per layer, forward vs forward+backward.
 
     ``table`` has columns ``layer``, ``pass`` and ``MFLOPs`` (millions of
-    FLOPs) (see lesson 01).
+    FLOPs) (see lesson 01). Lesson 01, section 3.
     """
     _frame("table", table)
     return bar(
@@ -70,7 +76,7 @@ def timing_bars(table: pd.DataFrame, title: str = "Wall time (median, with p10�
     """Bars of median time with p10–p90 error bars.
 
     ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``
-    (lessons 01, 03, 04).
+    (lessons 01, 03, 04). Lesson 01, section 5.
     """
     _frame("table", table, "what", "median_ms", "p10_ms", "p90_ms")
     base = alt.Chart(table, title=title)
@@ -83,7 +89,7 @@ def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Cha
     """Cumulative spend over a deployment: the training step at day 0, then
     the inference ramp, their total, and a rule at ``break_even_day``.
     ``table`` has columns ``day``, ``series`` and ``dollars`` (see
-    :func:`course_lib.cost.cumulative_cost`). Lesson 05, the calculator.
+    :func:`course_lib.cost.cumulative_cost`). Lesson 05, section 5.
     """
     _frame("table", table)
     v.number("break_even_day", break_even_day, minimum=0.0)
@@ -106,7 +112,7 @@ def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Cha
 def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
     """Inference's share of lifetime spend against deployment years, one line
     per traffic level. ``table`` has columns ``years``, ``traffic`` and
-    ``inference share`` (0–1). Lesson 05.
+    ``inference share`` (0–1). Lesson 05, section 2.
     """
     _frame("table", table)
     return (
@@ -125,7 +131,7 @@ def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
 def lifetime_compute_chart(table: pd.DataFrame) -> alt.Chart:
     """Lifetime FLOPs (training + inference) against model size at equal
     quality, one line per inference demand, log-log. ``table`` has columns
-    ``params (B)``, ``inference tokens`` and ``lifetime FLOPs``. Lesson 05.
+    ``params (B)``, ``inference tokens`` and ``lifetime FLOPs``. Lesson 05, section 6.
     """
     _frame("table", table)
     return (
@@ -145,7 +151,7 @@ def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = No
     """Bars of how many gradients fall in each power-of-two bin, with a
     vertical rule at each of ``limits`` (label → log2 value, e.g. fp16's
     smallest subnormal at −24). ``table`` has columns ``log2 |gradient|``
-    and ``count`` (see ``course_lib.precision.log2_histogram``). Lesson 04.
+    and ``count`` (see ``course_lib.precision.log2_histogram``). Lesson 04, section 4.
     """
     _frame("table", table)
     if not isinstance(table, pd.DataFrame):
@@ -180,7 +186,7 @@ def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = No
 def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) -> alt.Chart:
     """Task accuracy against bits per weight, one line per ``scheme``, with a
     dashed rule at the fp32 ``baseline``. ``table`` has columns ``bits``,
-    ``scheme`` and ``accuracy``. Lesson 04.
+    ``scheme`` and ``accuracy``. Lesson 04, section 5.
     """
     _frame("table", table)
     if not isinstance(table, pd.DataFrame):
@@ -203,7 +209,7 @@ def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) ->
 def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = "Memory per GPU by ZeRO stage") -> alt.Chart:
     """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
     memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
-    (see :func:`course_lib.zero_fit.stage_table`). Lesson 06."""
+    (see :func:`course_lib.zero_fit.stage_table`). Lesson 06, section 5."""
     _frame("table", table)
     v.positive("gpu_gb", gpu_gb)
     v.string("gpu_name", gpu_name)
@@ -216,16 +222,14 @@ def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = 
         order="order",
         tooltip=["stage", "part", alt.Tooltip("GB", format=".3g")],
     )
-    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
-    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
-    return (bars + rule).properties(width=320, height=240, title=title)
+    return (bars + _gpu_rule(gpu_gb, gpu_name)).properties(width=320, height=240, title=title)
 
 
 def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.Chart:
     """p95 latency (ms, log scale) against arrival rate, one line per replica
     count; optional dashed line at a latency target. ``table`` has columns
     ``rate_rps``, ``replicas``, ``p95_ms`` (see
-    :func:`course_lib.serving.replica_sweep`). Lesson 06."""
+    :func:`course_lib.serving.replica_sweep`). Lesson 06, section 6."""
     _frame("table", table)
     title = "Scale out: p95 latency vs request rate, by number of replicas"
     lines = alt.Chart(table).mark_line(point=True).encode(
@@ -243,7 +247,7 @@ def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.
 def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> alt.Chart:
     """Stacked bars of training and inference memory (GB) with the GPU's
     memory as a red line. ``table`` has columns ``phase``, ``component`` and
-    ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, "Will it fit?"."""
+    ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, section 8."""
     _frame("table", table)
     v.positive("gpu_gb", gpu_gb)
     v.string("gpu_name", gpu_name)
@@ -263,9 +267,8 @@ def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> 
             tooltip=["phase", "component", alt.Tooltip("GB", format=".3g")],
         )
     )
-    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
-    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
-    text = alt.Chart(gpu).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
+    rule = _gpu_rule(gpu_gb, gpu_name)
+    text = alt.Chart(rule.data).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
     title = f"Will {model} fit on {gpu_name}?"
     return (bars + rule + text).properties(width=260, height=260, title=title)
 
@@ -277,7 +280,7 @@ def roofline_chart(
     has columns ``device``, ``intensity`` and ``TFLOP/s`` (see
     :func:`course_lib.hardware.roofline_table`); ``points`` has columns
     ``label``, ``intensity`` (FLOP/byte) and ``TFLOP/s`` (e.g. a measured
-    matmul). Lesson 03, "The roofline"; lesson 05, "Decode is memory-bound".
+    matmul). Lesson 03, section 3; lesson 05, section 7.
     """
     _frame("table", table)
     if not isinstance(table, pd.DataFrame):
@@ -306,8 +309,7 @@ def roofline_chart(
 def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.Chart:
     """Histogram of latencies with a rule at each percentile. ``latencies``
     and ``percentiles`` (label → value, e.g. ``{"p50": 0.004}``) are in
-    seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`).
-    Lesson 03, "Dynamic batching"."""
+    seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`). Lesson 03, section 4."""
     v.numbers_list("latencies", latencies, minimum=0.0)
     v.mapping("percentiles", percentiles)
     if isinstance(latencies, (str, bytes)) or not hasattr(latencies, "__len__"):
@@ -328,8 +330,7 @@ def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.
 
 def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic batching: latency vs arrival rate") -> alt.Chart:
     """Latency (``y`` column of :func:`course_lib.simulate.sweep`) against
-    arrival rate, one line per ``max_batch``, log axes. Lesson 03, "The
-    trade-off"."""
+    arrival rate, one line per ``max_batch``, log axes. Lesson 03, section 4."""
     _frame("table", table)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame from sweep(), got {type(table).__name__}")
@@ -345,4 +346,141 @@ def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic
             tooltip=list(table.columns),
         )
         .properties(width=420, height=240)
+    )
+
+
+# ------------------------------------------------------------ generation (lesson 07)
+
+
+def ttft_chart(table: pd.DataFrame) -> alt.Chart:
+    """Time to first token against prompt length: measured (median with
+    p10–p90) and predicted. ``table`` has columns ``prompt``, ``measured ms``,
+    ``p10 ms``, ``p90 ms`` and ``predicted ms``. Lesson 07, section 2."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    base = alt.Chart(table)
+    x = alt.X("prompt", title="prompt length (tokens)")
+    measured = base.mark_line(point=True).encode(x=x, y=alt.Y("measured ms", title="time to first token (ms)"),
+                                                 tooltip=list(table.columns))
+    band = base.mark_errorbar().encode(x=x, y=alt.Y("p10 ms", title="time to first token (ms)"), y2="p90 ms")
+    predicted = base.mark_line(strokeDash=[5, 4], color="gray").encode(x=x, y="predicted ms")
+    return (band + measured + predicted).properties(
+        width=380, height=230, title="Time to first token (solid: measured; dashed: FLOPs / measured peak)")
+
+
+def tpot_chart(table: pd.DataFrame) -> alt.Chart:
+    """Time per output token against the context already generated, with and
+    without the KV cache, log y. ``table`` has columns ``context``, ``cache``
+    and ``ms``. Lesson 07, section 2."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    return (
+        alt.Chart(table, title="Time per output token: with the cache vs re-running the prefix")
+        .mark_line(point=True)
+        .encode(x=alt.X("context", title="tokens already in the sequence"),
+                y=alt.Y("ms", scale=alt.Scale(type="log"), title="ms per token (median)"),
+                color=alt.Color("cache", sort=None), tooltip=list(table.columns))
+        .properties(width=380, height=230)
+    )
+
+
+def throughput_chart(table: pd.DataFrame) -> alt.Chart:
+    """Tokens per second against batch size for decode and prefill, log-log:
+    measured (solid) and, when ``table`` has a ``predicted tokens/s`` column,
+    predicted (dashed). ``table`` has columns ``batch``, ``phase`` and
+    ``tokens/s``. Lesson 07, section 3."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    x = alt.X("batch", scale=alt.Scale(type="log", base=2))
+    color = alt.Color("phase", sort=None)
+    chart = alt.Chart(table).mark_line(point=True).encode(
+        x=x, y=alt.Y("tokens/s", scale=alt.Scale(type="log")), color=color, tooltip=list(table.columns))
+    title = "Tokens per second vs batch"
+    if "predicted tokens/s" in table.columns:
+        chart += alt.Chart(table).mark_line(strokeDash=[5, 4]).encode(x=x, y="predicted tokens/s", color=color)
+        title += " (solid: measured; dashed: roofline of this machine)"
+    return chart.properties(width=380, height=230, title=title)
+
+
+def generation_batch_chart(table: pd.DataFrame, batch: int, title: str = "Batching up to the memory limit") -> alt.Chart:
+    """Decode tokens/s and time per output token against batch, side by side,
+    with the chosen ``batch`` marked. ``table`` has columns ``batch``,
+    ``tokens/s`` and ``TPOT ms`` (:func:`course_lib.generation.batch_sweep`).
+    Lesson 07, section 4 (the calculator)."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    chosen = table[table["batch"] == batch]
+    x = alt.X("batch", scale=alt.Scale(type="log", base=2), title="batch (sequences decoded together)")
+
+    def panel(y: str, title_: str, colour: str) -> alt.Chart:
+        line_ = alt.Chart(table).mark_line(point=True, color=colour).encode(
+            x=x, y=alt.Y(y, scale=alt.Scale(type="log")), tooltip=list(table.columns))
+        dot = alt.Chart(chosen).mark_point(color="red", size=120, filled=True).encode(x="batch", y=y)
+        return (line_ + dot).properties(width=250, height=200, title=title_)
+
+    return alt.hconcat(panel("tokens/s", "Decode tokens/s", "steelblue"),
+                       panel("TPOT ms", "Time per output token (ms)", "orange")).properties(title=title)
+
+# ------------------------------------------------------------ serving engine (lesson 08)
+
+
+def _check_columns(table, columns: set, where: str) -> None:
+    if not isinstance(table, pd.DataFrame) or not columns <= set(table.columns):
+        raise TypeError(f"table must be a DataFrame with columns {sorted(columns)} ({where})")
+
+
+def engine_batch_chart(table: pd.DataFrame) -> alt.Chart:
+    """Requests in each forward call, one line per label, from
+    :func:`course_lib.engine.step_table`. Lesson 08, section 2."""
+    _check_columns(table, {"label", "step", "requests"}, "engine.step_table")
+    return (
+        alt.Chart(table, title="Requests in each forward call")
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("step", title="forward call"),
+            y=alt.Y("requests", title="requests in the call"),
+            color=alt.Color("label:N", title="policy"),
+            tooltip=["label", "step", "requests", "tokens"],
+        )
+        .properties(width=420, height=200)
+    )
+
+
+def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
+    """KV-cache KiB reserved (solid) and used (dashed) at each forward call,
+    one colour per label, from :func:`course_lib.engine.step_table`. Lesson 08, section 3."""
+    _check_columns(table, {"label", "step", "reserved_KiB", "used_KiB"}, "engine.step_table")
+    long = table.melt(id_vars=["label", "step"], value_vars=["reserved_KiB", "used_KiB"], var_name="bytes",
+                      value_name="KiB")
+    long["bytes"] = long["bytes"].str.replace("_KiB", "")
+    return (
+        alt.Chart(long, title="KV cache: reserved vs used")
+        .mark_line()
+        .encode(
+            x=alt.X("step", title="forward call"),
+            y=alt.Y("KiB", title="KV cache (KiB)"),
+            color=alt.Color("label:N", title="layout"),
+            strokeDash=alt.StrokeDash("bytes:N", title="bytes"),
+            tooltip=["label", "step", "bytes", "KiB"],
+        )
+        .properties(width=420, height=220)
+    )
+
+
+def speculative_chart(table: pd.DataFrame) -> alt.Chart:
+    """Tokens per target call against k: ``measured`` and ``predicted`` columns
+    (the lesson's table). Lesson 08, section 4."""
+    _check_columns(table, {"k", "measured", "predicted"}, "columns k, measured, predicted")
+    long = table.melt(id_vars="k", value_vars=["measured", "predicted"], var_name="tokens per target call",
+                      value_name="tokens")
+    return (
+        alt.Chart(long, title="Speculative decoding: tokens per target call")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("k:Q", title="draft tokens per round (k)"),
+            y=alt.Y("tokens:Q", title="tokens per target call"),
+            color=alt.Color("tokens per target call:N", title=""),
+            tooltip=["k", "tokens per target call", "tokens"],
+        )
+        .properties(width=420, height=220)
     )
