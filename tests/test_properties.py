@@ -52,8 +52,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (check, cost, data, distributed, energy, env, fit, hardware, measure, memory, models, precision,
-                        predict, processes, serving, simulate, train, zero_fit)
+from course_lib import (check, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
+                        models, precision, predict, processes, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
 
@@ -170,6 +170,8 @@ TIMING_TABLE = L(lambda: __import__("pandas").DataFrame(
 DF = L(lambda: __import__("pandas").DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}))
 SWEEP = L(lambda: simulate.sweep([50.0, 100.0], [1, 4], 0.001, 0.001, 0.0001, n_requests=100))
 L4 = L(lambda: hardware.accelerator("L4"))
+SHAPE = L(lambda: generation.model_shape("Llama-3-8B"))
+ESTIMATE = L(lambda: generation.estimate())
 OPT = L(lambda: train.make_optimizer("sgd", MLP.get().parameters(), lr=0.01))
 
 
@@ -266,7 +268,6 @@ REGISTRY: dict[str, object] = {
     "env.describe": N("no arguments"),
     # ---------------------------------------------------------------- fit
     "fit.ModelPreset": R("presets in fit.PRESETS"),
-    "fit.Gpu": R("GPUs in fit.GPUS"),
     "fit.activation_value_bytes": E(fit.activation_value_bytes, precision=A("choice", "mixed")),
     "fit.activation_bytes": E(fit.activation_bytes, batch=A("posint", 1), seq_len=A("posint", 2048), layers=A("posint", 32),
                               hidden=A("posint", 4096), heads=A("posint", 32), precision=A("choice", "mixed"),
@@ -307,8 +308,6 @@ REGISTRY: dict[str, object] = {
                          repeats=A("work", 2), extremes=False),
     # ---------------------------------------------------------------- memory
     "memory.MemoryReport": R("returned by training_memory / inference_memory"),
-    "memory.make_optimizer": E(memory.make_optimizer, optimizer=A("choice", "sgd"), params=A("any", L(lambda: MLP.get().parameters())),
-                               extremes=False),
     "memory.optimizer_state_bytes": E(memory.optimizer_state_bytes, opt=A("model", OPT)),
     "memory.saved_activation_bytes": E(memory.saved_activation_bytes, model=A("model", MLP), inputs=A("x8", X8), extremes=False),
     "memory.training_memory": E(memory.training_memory, model=A("model", MLP), inputs=A("x8", X8), optimizer=A("choice", "adam")),
@@ -433,8 +432,8 @@ REGISTRY: dict[str, object] = {
     "train.saved_storages": E(train.saved_storages, fn=A("callable", _noop), extremes=False),
     "train.saved_tensor_bytes": E(train.saved_tensor_bytes, fn=A("callable", _noop), extremes=False),
     # ---------------------------------------------------------------- zero_fit
-    "zero_fit.zero_breakdown": E(zero_fit.zero_breakdown, n_params=A("posint", 7 * 10**9), n_devices=A("posint", 8),
-                                 stage=A("nonnegint", 3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
+    "predict.zero_breakdown": E(predict.zero_breakdown, n_params=A("posint", 7 * 10**9), n_devices=A("posint", 8),
+                                stage=A("nonnegint", 3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
     "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "7B"), n_gpus=A("posint", 8, bad=(10**6,)),
                            stage=A("nonnegint", 3, bad=(4,)), batch_per_gpu=A("posint", 1), seq_len=A("posint", 2048),
                            checkpointing=A("bool", True), gpu=A("choice", "H100 80 GB")),
@@ -504,6 +503,113 @@ REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- more of precision and simulate
     "precision.known_layouts": N("no arguments"),
     "simulate.check_cost": E(simulate.check_cost, overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001)),
+    # ---------------------------------------------------------------- added by main after rel branched (house phase 2,
+    # KV cache, lessons 07 and 08); entries written at the merge
+    "cost.phase_hardware_table": E(cost.phase_hardware_table, n_params=A("pos", 7e9), name=A("str", "7B"), extremes=False),
+    "cost.scaled_throughput": E(cost.scaled_throughput, n_params=A("pos", 7e9), utilization=A("frac", 0.4),
+                                measured_label=A("str", "this CPU"), measured_peak=A("pos", 1e11),
+                                measured_tokens_per_s=A("pos", 10.0), extremes=False),
+    "hardware.peak_table": N("no arguments: a table of the datasheet rows"),
+    "hardware.sources": N("no arguments: the datasheet sources joined"),
+    "hardware.ridge_table": E(hardware.ridge_table, k=A("posint", 4096), n=A("posint", 4096), dtype=A("choice", "bf16"),
+                              bytes_per_value=A("pos", 2), extremes=False),
+    "measure.percentile": E(measure.percentile, values=A("seq", [1.0, 2.0, 3.0]), p=A("frac0", 50.0, bad=(-1.0, 101.0))),
+    "memory.predicted_vs_measured": E(memory.predicted_vs_measured, model=A("model", MLP), inputs=A("x8", X8),
+                                      predicted_activations=A("nonnegint", 0), extremes=False),
+    "models.matmul_params": E(models.matmul_params, model=A("model", MLP)),
+    "train.storage_key": E(train.storage_key, t=A("tensor", L(lambda: torch.zeros(2)))),
+    # ---------------------------------------------------------------- engine (lesson 08)
+    "engine.EngineResult": R("returned by engine.run / engine.simulate"),
+    "engine.Request": R("built by engine.make_trace"),
+    "engine.SpecStats": R("returned by engine.speculative_generate"),
+    "engine.blocks_needed": E(engine.blocks_needed, n_tokens=A("nonnegint", 10), kv_block=A("posint", 4)),
+    "engine.reserved_positions": E(engine.reserved_positions, n_tokens=A("nonnegint", 10), max_len=A("posint", 64),
+                                   kv_block=A("posint", 4)),
+    "engine.expected_tokens_per_call": E(engine.expected_tokens_per_call, alpha=A("frac0", 0.5, bad=(1.5,)),
+                                         k=A("posint", 4)),
+    "engine.fit_step_cost": E(engine.fit_step_cost, tokens=A("seq", [1, 2, 4]), seconds=A("seq", [1.0, 2.0, 3.0])),
+    "engine.make_trace": E(engine.make_trace, n_requests=A("work", 4), rate=A("pos", 10.0), extremes=False),
+    "engine.kv_bytes_per_position": E(engine.kv_bytes_per_position, model=A("model", GPT)),
+    "engine.schedule": E(engine.schedule, output_lens=A("seq", [3, 5, 2]), policy=A("choice", "continuous"),
+                         max_batch=A("work", 2), extremes=False),
+    "engine.simulate": E(engine.simulate, trace=A("seq", L(lambda: engine.make_trace(4, 10.0))), policy=A("choice", "continuous"),
+                         max_batch=A("work", 2), overhead=A("pos", 1e-3), per_token=A("pos", 1e-4), extremes=False),
+    "engine.compare_policies": E(engine.compare_policies, rate=A("pos", 10.0), max_batch=A("work", 2), max_output=A("work", 8),
+                                 kv_block=A("posint", 4), overhead=A("pos", 1e-3), per_token=A("pos", 1e-4),
+                                 n_requests=A("work", 8), heavy=True),
+    "engine.format_comparison": E(engine.format_comparison, result=A("record", L(lambda: engine.compare_policies(
+        10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
+    "engine.step_table": E(engine.step_table, results=A("record", L(lambda: engine.compare_policies(
+        10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
+    "engine.run": E(engine.run, model=A("model", GPT), trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
+                    max_batch=A("work", 2), heavy=True),
+    "engine.run_replicas": E(engine.run_replicas, model=A("model", GPT), trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
+                             n_replicas=A("work", 1), heavy=True),
+    "engine.speculative_generate": E(engine.speculative_generate, target=A("model", GPT), draft=A("model", GPT),
+                                     ids=A("ids", IDS), max_new_tokens=A("nonnegint", 2), k=A("posint", 2), heavy=True),
+    "engine.train_lm": E(engine.train_lm, model=A("model", GPT), steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8),
+                         lr=A("pos", 1e-3), seed=A("seed", 0), heavy=True),
+    # ---------------------------------------------------------------- generation (lesson 07)
+    "generation.DecodeStep": R("built by generation.time_decode_step"),
+    "generation.GenerationEstimate": R("returned by generation.estimate"),
+    "generation.ModelShape": R("returned by generation.model_shape / llama_shape / tinygpt_shape"),
+    "generation.model_shape": E(generation.model_shape, model=A("choice", "Llama-3-8B")),
+    "generation.tinygpt_shape": E(generation.tinygpt_shape, model=A("model", GPT)),
+    "generation.llama_shape": E(generation.llama_shape, name=A("str", "x"), vocab=A("posint", 1000), hidden=A("posint", 64),
+                                layers=A("posint", 2), heads=A("posint", 4), kv_heads=A("posint", 2),
+                                intermediate=A("posint", 128), source=A("str", "test"), extremes=False),
+    "generation.attention_flops": E(generation.attention_flops, model=A("record", SHAPE), q_len=A("posint", 16),
+                                    kv_len=A("posint", 16), batch=A("posint", 1)),
+    "generation.forward_flops": E(generation.forward_flops, model=A("record", SHAPE), seq_len=A("posint", 16), batch=A("posint", 1)),
+    "generation.decode_flops": E(generation.decode_flops, model=A("record", SHAPE), past=A("nonnegint", 16), batch=A("posint", 1)),
+    "generation.decode_bytes": E(generation.decode_bytes, model=A("record", SHAPE), past=A("nonnegint", 16), batch=A("posint", 1),
+                                 bytes_per_value=A("pos", 2)),
+    "generation.kv_bytes": E(generation.kv_bytes, model=A("record", SHAPE), seq_len=A("nonnegint", 16), batch=A("posint", 1),
+                             bytes_per_value=A("pos", 2)),
+    "generation.decode_intensity": E(generation.decode_intensity, model=A("record", SHAPE), past=A("nonnegint", 16),
+                                     batch=A("posint", 1), bytes_per_value=A("pos", 2)),
+    "generation.prefill_intensity": E(generation.prefill_intensity, model=A("record", SHAPE), prompt_len=A("posint", 16),
+                                      batch=A("posint", 1), bytes_per_value=A("pos", 2)),
+    "generation.decode_step_bound": E(generation.decode_step_bound, model=A("record", SHAPE), device=A("record", L4),
+                                      past=A("nonnegint", 16), batch=A("posint", 1), bytes_per_value=A("pos", 2)),
+    "generation.prefill_time_bound": E(generation.prefill_time_bound, model=A("record", SHAPE), device=A("record", L4),
+                                       prompt_len=A("posint", 16), batch=A("posint", 1), bytes_per_value=A("pos", 2)),
+    "generation.decode_compute_bound_batch": E(generation.decode_compute_bound_batch, model=A("record", SHAPE),
+                                               device=A("record", L4), past=A("nonnegint", 16), bytes_per_value=A("pos", 2)),
+    "generation.decode_lower_bound": E(generation.decode_lower_bound, param_bytes=A("pos", 1e9), kv_bytes_per_seq=A("nonneg", 1e6),
+                                       batch=A("posint", 1), bandwidth=A("pos", 1e12)),
+    "generation.max_batch_that_fits": E(generation.max_batch_that_fits, memory_bytes=A("pos", 8e10), param_bytes=A("pos", 1.6e10),
+                                        kv_bytes_per_seq=A("pos", 1e8)),
+    "generation.request_latency": E(generation.request_latency, ttft=A("nonneg", 0.1), tpot=A("nonneg", 0.01), n_output=A("posint", 10)),
+    "generation.estimate": E(generation.estimate, model=A("choice", "Llama-3-8B"), gpu=A("choice", "H100 SXM"),
+                             precision=A("choice", "bf16"), batch=A("posint", 1), prompt_len=A("posint", 1000),
+                             output_len=A("posint", 250)),
+    "generation.batch_sweep": E(generation.batch_sweep, model=A("choice", "Llama-3-8B"), gpu=A("choice", "H100 SXM"),
+                                precision=A("choice", "bf16"), prompt_len=A("posint", 1000), output_len=A("posint", 250),
+                                extremes=False),
+    "generation.prefilled_cache": E(generation.prefilled_cache, model=A("model", GPT), batch=A("work", 1), past=A("nonnegint", 4),
+                                    seed=A("seed", 0), extremes=False),
+    "generation.time_prefill": E(generation.time_prefill, model=A("model", GPT), prompt_len=A("work", 4), batch=A("work", 1),
+                                 heavy=True),
+    "generation.time_decode_step": E(generation.time_decode_step, model=A("model", GPT), past=A("nonnegint", 4), batch=A("work", 1),
+                                     heavy=True),
+    "generation.time_generate": E(generation.time_generate, model=A("model", GPT), prompt_len=A("work", 4),
+                                  max_new_tokens=A("nonnegint", 2), batch=A("work", 1), heavy=True),
+    # ---------------------------------------------------------------- ui additions (lessons 07 and 08)
+    "ui.calculators.engine_explorer": E(calculators.engine_explorer, overhead=A("pos", 1e-3), per_token=A("pos", 1e-4), heavy=True),
+    "ui.calculators.generation_calculator": N("calculator: its fields are tested by test_calculator_fields",
+                                              call=lambda: calculators.generation_calculator(chart=False)),
+    "ui.calculators.estimate_chart": E(calculators.estimate_chart, e=A("record", ESTIMATE), extremes=False),
+    "ui.calculators.render_estimate": E(calculators.render_estimate, e=A("record", ESTIMATE)),
+    "ui.calculators.render_engine_explorer": E(calculators.render_engine_explorer, result=A("record", L(lambda: engine.compare_policies(
+        10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
+    "ui.charts.engine_batch_chart": E(charts.engine_batch_chart, table=A("table", DF), extremes=False),
+    "ui.charts.generation_batch_chart": E(charts.generation_batch_chart, table=A("table", DF), batch=A("posint", 1), extremes=False),
+    "ui.charts.kv_memory_chart": E(charts.kv_memory_chart, table=A("table", DF), extremes=False),
+    "ui.charts.speculative_chart": E(charts.speculative_chart, table=A("table", DF), extremes=False),
+    "ui.charts.throughput_chart": E(charts.throughput_chart, table=A("table", DF), extremes=False),
+    "ui.charts.tpot_chart": E(charts.tpot_chart, table=A("table", DF), extremes=False),
+    "ui.charts.ttft_chart": E(charts.ttft_chart, table=A("table", DF), extremes=False),
 }
 
 # The calculators whose every field is moved to its extremes.
@@ -514,6 +620,7 @@ CALCULATORS = {
                                                                                   max_replicas=4),
     "ui.calculators.zero_calculator": lambda: calculators.zero_calculator(chart=False),
     "ui.calculators.format_explorer": lambda: calculators.format_explorer(),
+    "ui.calculators.generation_calculator": lambda: calculators.generation_calculator(chart=False),
 }
 
 TRIED = {"inputs": 0}
