@@ -510,6 +510,7 @@ def phase_hardware_table(n_params: float = 7e9, name: str = "7B") -> pd.DataFram
     the batch-1 decode bound (:func:`decode_tokens_per_second_bound`) in
     tokens/s and per W. Indexed by accelerator. Lesson 05, section 7."""
     n = v.positive("n_params", n_params)
+    name = v.string("name", name)
     train_bytes = n * predict.bytes_per_param("adamw", "mixed")
     serve_bytes = n * 2  # bf16 weights
     rows = []

@@ -95,7 +95,7 @@ def percentile(values, p: float) -> float:
     percentile convention.
     Lessons 01, 02, 03, 05, 06; lab 01, exercise 4; lab 03, exercise 4; lab 06, exercise 4."""
     p = v.number("p", p, minimum=0.0, maximum=100.0)
-    xs = np.asarray(values, dtype=float)
+    xs = np.asarray(v.numbers_list("values", values) if isinstance(values, (list, tuple, str)) else values, dtype=float)
     if xs.ndim != 1 or xs.size == 0:
         raise ValueError(f"values must be a non-empty 1-D sequence of numbers, got shape {xs.shape}")
     return float(np.percentile(xs, p))

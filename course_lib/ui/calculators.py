@@ -411,6 +411,7 @@ def _gb(n: float) -> str:
 def render_estimate(e: generation.GenerationEstimate) -> str:
     """A :class:`course_lib.generation.GenerationEstimate` as HTML, each key
     number in a :func:`result_span`. Lesson 07, section 4 (the calculator)."""
+    v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     colour = _GOOD if e.fits else _BAD
     rows = [
         (f"time to first token (prefill, {e.prefill_bound}-bound)", "ttft", _seconds(e.ttft)),
@@ -435,6 +436,7 @@ def estimate_chart(e: generation.GenerationEstimate):
     """:func:`course_lib.ui.charts.generation_batch_chart` over
     :func:`course_lib.generation.batch_sweep` (powers of 2 up to the largest
     batch that fits) with the chosen batch marked. Lesson 07, section 4."""
+    v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     batches = sorted({2**k for k in range(int(math.log2(max(e.max_batch, 1))) + 1)} | {e.batch})
     table = generation.batch_sweep(e.model, e.gpu, e.precision, e.prompt_len, e.output_len, batches)
     return charts.generation_batch_chart(
