@@ -8,6 +8,9 @@
 - :func:`time_it` (lessons 01, 03, 04) times a function honestly: warm-up
   runs first, then repeats; it reports the median and the spread, with the
   thread count that was in use.
+- :func:`matmul_peak` and :func:`mfu` (lesson 01): this machine's measured
+  matmul peak, and the model FLOPs utilisation of a step against it, beside
+  the published figures in :data:`MFU_REFERENCES`.
 """
 
 from __future__ import annotations
@@ -153,3 +156,48 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     return Timing(tuple(samples), torch.get_num_threads(), dev)
 from .memory import MemoryReport, PeakReport, inference_memory, peak_training_memory, training_memory  # noqa: E402,F401
+
+
+# ---------------------------------------------------------------- utilisation (MFU)
+
+from .energy import Reference  # noqa: E402
+
+_PALM = "Chowdhery et al. 2022, *PaLM: Scaling Language Modeling with Pathways*"
+_LLAMA3 = "Dubey et al. 2024, *The Llama 3 Herd of Models*"
+
+MFU_REFERENCES: dict[str, Reference] = {
+    r.key: r
+    for r in (
+        Reference("palm_540b", "PaLM 540B training, model FLOPs utilisation", 0.462, "fraction", _PALM),
+        Reference("llama3_405b_low", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (low end)", 0.38, "fraction", _LLAMA3),
+        Reference("llama3_405b_high", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (high end)", 0.43, "fraction", _LLAMA3),
+    )
+}
+
+
+def matmul_peak(*, n: int | None = None, device=None, repeats: int = 10) -> float:
+    """This machine's fp32 "peak" in FLOP/s: 2·n³ / the median time of one
+    (n × n)·(n × n) matmul after warm-up, the best case for any processor
+    (n = 512 on a CPU, 2048 on a GPU, unless given). A measurement, not a
+    datasheet figure. Lessons 01 and 05.
+    """
+    from . import env
+
+    dev = env.device() if device is None else torch.device(device)
+    n = v.positive_int("n", n) if n is not None else (2048 if dev.type == "cuda" else 512)
+    gen = torch.Generator(device=dev).manual_seed(0)
+    a = torch.randn(n, n, generator=gen, device=dev)
+    b = torch.randn(n, n, generator=gen, device=dev)
+    timing = time_it(lambda: a @ b, warmup=2, repeats=v.positive_int("repeats", repeats))
+    return 2 * n**3 / timing.median
+
+
+def mfu(model_flops: float, seconds: float, peak_flops: float) -> float:
+    """Model FLOPs utilisation: the FLOPs the model needs (e.g. counted by
+    :func:`count_flops` with ``backward=True`` for a training step), divided
+    by the time it took, divided by the peak FLOP/s. PaLM (Chowdhery et al.
+    2022) defined it this way, with the datasheet peak; lesson 01 uses this
+    machine's measured :func:`matmul_peak`. Lesson 01, section 5.
+    """
+    flops = v.positive("model_flops", model_flops)
+    return flops / v.positive("seconds", seconds) / v.positive("peak_flops", peak_flops)

@@ -16,7 +16,8 @@ from .. import check, models, precision
 # The shapes the lab's exercises use (the lab notebook builds the same ones).
 WEIGHTS = {"rows": 8, "cols": 16, "seed": 4}
 MLP = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 3}
-GRADIENT = 2e-8
+SMALL_GRADIENT = 3e-7  # exercise 3: the smallest gradient magnitude to keep
+LARGE_GRADIENT = 10.0  # exercise 3: the largest gradient magnitude, which must stay finite
 BIG_VALUE = 70000.0
 
 
@@ -83,28 +84,36 @@ def verify_error_bound(answer) -> None:
     )
 
 
+def loss_scale_window() -> tuple[float, float]:
+    """Exercise 3's answer: (the smallest power-of-two loss scale that lifts
+    ``SMALL_GRADIENT`` to fp16's smallest normal number, the largest that keeps
+    ``LARGE_GRADIENT`` × scale within fp16's max)."""
+    fmt = precision.get_format("fp16")
+    low = 2.0 ** math.ceil(math.log2(fmt.smallest_normal / SMALL_GRADIENT))
+    high = 2.0 ** math.floor(math.log2(fmt.max / LARGE_GRADIENT))
+    return low, high
+
+
 def verify_loss_scale(answer) -> None:
-    """Exercise 3: (the gradient 2e-8 stored in fp16, the smallest power-of-two loss scale
-    that lifts it to fp16's smallest normal number)."""
+    """Exercise 3: the window of power-of-two loss scales for fp16 gradients between
+    ``SMALL_GRADIENT`` and ``LARGE_GRADIENT`` in magnitude: (smallest, largest)."""
     check.expect_true(
         isinstance(answer, tuple) and len(answer) == 2,
-        "return a tuple (value_in_fp16, loss_scale).",
+        "return a tuple (smallest_scale, largest_scale).",
     )
-    stored, scale = answer
+    low, high = answer
+    want_low, want_high = loss_scale_window()
     check.expect_close(
-        stored,
-        precision.representable(GRADIENT, "fp16"),
-        "store the gradient in fp16 and read it back (precision.representable or torch.tensor(...).half()): "
-        "compare it with half of fp16's smallest subnormal.",
-        abs_tol=0.0,
+        low,
+        want_low,
+        "the smallest scale: the smallest power of two S with S × 3e-7 ≥ fp16's smallest *normal* number "
+        "(torch.finfo(torch.float16).smallest_normal), not its smallest subnormal (lesson 04, section 4).",
     )
-    smallest_normal = precision.get_format("fp16").smallest_normal
-    want = 2.0 ** math.ceil(math.log2(smallest_normal / GRADIENT))
     check.expect_close(
-        scale,
-        want,
-        "find the smallest power of two S with S × 2e-8 ≥ fp16's smallest *normal* number "
-        "(torch.finfo(torch.float16).smallest_normal), not the smallest subnormal and not GradScaler's default.",
+        high,
+        want_high,
+        "the largest scale: the largest power of two S with S × 10 still ≤ fp16's largest number "
+        "(torch.finfo(torch.float16).max); one power of two more and the scaled gradient becomes inf.",
     )
 
 
