@@ -286,12 +286,14 @@ class MatmulPoint:
     flops_per_s: float
 
 
-def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=None, repeats: int = 5) -> MatmulPoint:
+def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=None, repeats: int = 5,
+                   statistic: str = "median") -> MatmulPoint:
     """Time ``x @ w`` with x (batch x k) and w (k x n) on ``device`` (default:
-    :func:`course_lib.env.device`), median of ``repeats`` after one warm-up,
-    and place it on the roofline. Pick k·n large enough that ``w`` does not
-    fit in the CPU's cache, or the point can sit above the DRAM roofline.
-    Lesson 03.
+    :func:`course_lib.env.device`), ``repeats`` runs after one warm-up, and
+    place it on the roofline. ``statistic`` is ``"median"`` or ``"fastest"``
+    (the run least disturbed by other programs on a shared machine). Pick
+    k·n large enough that ``w`` does not fit in the CPU's cache, or the point
+    can sit above the DRAM roofline. Lesson 03.
     """
     import torch
 
@@ -306,14 +308,43 @@ def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=No
     gen = torch.Generator(device=dev).manual_seed(0)
     x = torch.randn(batch, k, generator=gen, device=dev, dtype=dt)
     w = torch.randn(k, n, generator=gen, device=dev, dtype=dt)
+    v.choice("statistic", statistic, ("median", "fastest"))
     timing = time_it(lambda: x @ w, warmup=1, repeats=v.positive_int("repeats", repeats))
+    seconds = timing.median if statistic == "median" else timing.fastest
     size = torch.finfo(dt).bits // 8
     return MatmulPoint(
         batch=batch,
         k=k,
         n=n,
         dtype=dtype,
-        seconds=timing.median,
+        seconds=seconds,
         intensity=arithmetic_intensity(batch, k, n, size),
-        flops_per_s=2 * batch * k * n / timing.median,
+        flops_per_s=2 * batch * k * n / seconds,
     )
+
+
+def cpu_cache_sizes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> dict[str, int]:
+    """This CPU's cache sizes in bytes as Linux reports them for core 0, e.g.
+    ``{"L1d": 32768, "L1i": 32768, "L2": 1048576, "L3": 33554432}`` (the L3
+    is usually shared by several cores); ``{}`` where the OS does not say.
+    Lesson 03, section 1.
+    """
+    import glob
+    import os
+
+    sizes = {}
+    for index in sorted(glob.glob(os.path.join(root, "index*"))):
+        try:
+            with open(os.path.join(index, "level")) as f:
+                level = f.read().strip()
+            with open(os.path.join(index, "type")) as f:
+                kind = f.read().strip()
+            with open(os.path.join(index, "size")) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        n = int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
+        suffix = {"Data": "d", "Instruction": "i"}.get(kind, "")
+        sizes[f"L{level}{suffix}"] = n
+    return sizes
