@@ -306,15 +306,15 @@ class MoE(nn.Module):
         _init_(self, _seeded(seed))
 
     def expert_params(self) -> int:
-        """Parameters of one expert: 2 · d_model · d_ff."""
+        """Parameters of one expert: 2 · d_model · d_ff. Lesson 01."""
         return 2 * self.d_model * self.d_ff
 
     def total_params(self) -> int:
-        """Every parameter the layer stores: router + all experts (memory follows this)."""
+        """Every parameter the layer stores: router + all experts (memory follows this). Lesson 01."""
         return self.d_model * self.n_experts + self.n_experts * self.expert_params()
 
     def active_params(self) -> int:
-        """Parameters one token is multiplied by: router + ``top_k`` experts (FLOPs follow this)."""
+        """Parameters one token is multiplied by: router + ``top_k`` experts (FLOPs follow this). Lesson 01."""
         return self.d_model * self.n_experts + self.top_k * self.expert_params()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -331,7 +331,7 @@ class MoE(nn.Module):
         return out.reshape(x.shape)
 
     def tokens_per_expert(self, x: torch.Tensor) -> list[int]:
-        """How many of the tokens in ``x`` the router sends to each expert."""
+        """How many of the tokens in ``x`` the router sends to each expert. Lesson 01."""
         with torch.no_grad():
             chosen = self.router(x.reshape(-1, self.d_model)).topk(self.top_k, dim=-1).indices
         return [int((chosen == e).sum()) for e in range(self.n_experts)]
