@@ -101,8 +101,11 @@ def training_hours(n_params: float, n_tokens: float, *, accelerator="H100 SXM", 
     """Accelerator-hours to train ``n_params`` parameters on ``n_tokens``
     tokens: 6·N·D FLOPs (Kaplan et al. 2020) at ``utilization`` of the
     accelerator's dense ``dtype`` peak (:mod:`course_lib.hardware`).
-    ``accelerator`` is a name from :data:`course_lib.hardware.ACCELERATORS`
-    or an :class:`~course_lib.hardware.Accelerator`. Lesson 05.
+    The default 40 % is inside the model FLOPs utilisation large runs
+    report (PaLM 540B 46.2 %, Llama 3 405B 38–43 %:
+    :data:`course_lib.measure.MFU_REFERENCES`). ``accelerator`` is a name
+    from :data:`course_lib.hardware.ACCELERATORS` or an
+    :class:`~course_lib.hardware.Accelerator`. Lesson 05.
     """
     flops = predict.training_flops(n_params, n_tokens)
     return accelerator_hours(flops, _peak(accelerator, dtype), utilization)
@@ -126,7 +129,8 @@ def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: f
     """Tokens per second one accelerator serves: peak × utilisation ÷ 2·N
     (2·N FLOPs per token forward, Kaplan et al. 2020). Decoding one token at
     a time is memory-bound, so serving utilisation is usually far below
-    training's. Lesson 05.
+    training's; the default 10 % is Epoch AI's assumption for serving (2025,
+    *How much energy does ChatGPT use?*). Lesson 05.
     """
     per_token = predict.inference_flops(n_params, 1)
     return _peak(accelerator, dtype) * _utilization(utilization) / per_token
