@@ -262,8 +262,9 @@ def count_params(model: nn.Module, *, trainable_only: bool = True, include_embed
     """Number of parameter elements of ``model``.
 
     With ``include_embeddings=False`` the lookup tables of ``nn.Embedding``
-    modules are left out: they do no matmul, so Kaplan's 2·N rule counts N
-    without them (lesson 01).
+    modules are left out: they do no matmul. (Kaplan et al.'s N also leaves
+    out the output head, biases and LayerNorms; the course's N for 2·N is the
+    weights of every matmul, head included: lesson 01, section 4.)
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
