@@ -121,8 +121,8 @@ def read_rapl_joules(root: str = POWERCAP) -> float | None:
     """Joules counted so far by the CPU packages' RAPL counters (the
     top-level ``intel-rapl:N`` zones under ``root``; AMD processors appear
     under the same name), or ``None`` where there are none or they cannot be
-    read (most containers and VMs; since 2020 Linux lets only root read
-    them). Lesson 05.
+    read (often the case in containers and virtual machines, and where only
+    root may read them). Lesson 05.
     """
     import glob
     import os
