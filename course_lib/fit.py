@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import _validate as v
-from . import predict
+from . import hardware, predict
 
 GB = 10**9
 
@@ -59,31 +59,6 @@ PRESETS: dict[str, ModelPreset] = {
 """Parameter counts as the models' names give them (Llama 2 7B has 6.7·10⁹)."""
 
 
-@dataclass(frozen=True)
-class Gpu:
-    """A GPU's memory as its datasheet states it (GB = 10⁹ bytes)."""
-
-    name: str
-    memory_gb: float
-    source: str
-
-    @property
-    def memory_bytes(self) -> int:
-        return int(self.memory_gb * GB)
-
-
-GPUS: dict[str, Gpu] = {
-    g.name: g
-    for g in (
-        Gpu("H100 80 GB", 80, "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM"),
-        Gpu("A100 80 GB", 80, "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB"),
-        Gpu("A100 40 GB", 40, "NVIDIA A100 Tensor Core GPU datasheet (2021), 40GB"),
-        Gpu("L4 24 GB", 24, "NVIDIA L4 Tensor Core GPU datasheet (2023)"),
-        Gpu("T4 16 GB", 16, "NVIDIA T4 Tensor Core GPU datasheet (2019)"),
-        Gpu("Laptop GPU 8 GB", 8, "a typical 8 GB laptop GPU, e.g. GeForce RTX 4060 Laptop GPU (NVIDIA product page)"),
-    )
-}
-
 PRECISION_LABELS = {
     "fp32": "fp32 (everything 4 bytes)",
     "mixed": "mixed: bf16/fp16 + fp32 master and moments (ZeRO)",
@@ -95,8 +70,8 @@ PRECISION_LABELS = {
 
 def activation_value_bytes(precision: str) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
-    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02."""
-    v.choice("precision", precision, predict.PRECISIONS)
+    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8; lesson 06, section 5."""
+    v.choice("precision", precision, predict.ACCOUNTINGS)
     return 4 if precision == "fp32" else 2
 
 
@@ -118,7 +93,7 @@ def activation_bytes(
     (with dropout; 2-byte values give s·b·h·(34 + 5·a·s/h)). With full
     activation checkpointing each layer keeps only its input, s·b·h values,
     and one layer's activations are rebuilt at a time during backward, so
-    layers·s·b·h·p + one layer. Lesson 02.
+    layers·s·b·h·p + one layer. Lesson 02, section 8; lesson 06, section 5.
     """
     b = v.positive_int("batch", batch)
     s = v.positive_int("seq_len", seq_len)
@@ -146,7 +121,7 @@ def training_memory_estimate(
     """Training memory in bytes: ``{"weights", "gradients", "optimizer_state",
     "activations", "total"}``. Model state is ``n_params`` × the bytes per
     parameter of :func:`course_lib.predict.bytes_per_param_breakdown`;
-    activations are :func:`activation_bytes`. Lessons 02 and 06.
+    activations are :func:`activation_bytes`. Lesson 02, section 8.
     """
     n = v.positive_int("n_params", n_params)
     per = predict.bytes_per_param_breakdown(optimizer, precision)
@@ -174,7 +149,7 @@ def inference_memory_estimate(
     bytes for fp32); no gradients, no optimizer state. The KV cache holds
     ``seq_len`` tokens for each of ``batch`` sequences
     (:func:`course_lib.predict.kv_cache_bytes`; ``kv_heads`` defaults to
-    ``heads``, fewer with grouped-query attention). Lesson 02.
+    ``heads``, fewer with grouped-query attention). Lesson 02, section 8.
     """
     n = v.positive_int("n_params", n_params)
     layers, hidden, heads = _shape(layers, hidden, heads)
@@ -192,15 +167,16 @@ def inference_memory_estimate(
 
 def verdict(total_bytes: int, gpu: str) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`GPUS`). Lesson 02."""
+    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, section 8; lesson 06, section 5."""
     need = v.integer("total_bytes", total_bytes, minimum=0)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
+    cap = hardware.ACCELERATORS[v.choice("gpu", gpu, hardware.ACCELERATORS)].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
 
 
 def format_bytes(n: int) -> str:
     """``n`` bytes as text with decimal units: ``"512 B"``, ``"1.5 kB"``,
-    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02."""
+    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits).
+    Lesson 02, sections 5, 6, 7 and 8; lesson 06, section 5."""
     n = v.number("n", n, minimum=0.0)
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
@@ -216,7 +192,7 @@ def will_it_fit(
     batch: int = 1,
     seq_len: int = 2048,
     checkpointing: bool = False,
-    gpu: str = "H100 80 GB",
+    gpu: str = "H100 SXM",
     n_params_b: float = 1.0,
     layers: int = 24,
     hidden: int = 2048,
@@ -228,8 +204,7 @@ def will_it_fit(
     ``model`` is a name in :data:`PRESETS` or ``"custom"``, in which case
     ``n_params_b`` (billions of parameters), ``layers``, ``hidden``,
     ``heads`` (and ``kv_heads``) describe it. Returns ``{"model", "gpu",
-    "training", "inference", "training_verdict", "inference_verdict"}``.
-    Lesson 02.
+    "training", "inference", "training_verdict", "inference_verdict"}``. Lesson 02, section 8.
     """
     v.choice("model", model, list(PRESETS) + ["custom"])
     if model == "custom":
@@ -258,14 +233,15 @@ def will_it_fit(
 
 
 def verdict_text(ver: dict) -> str:
-    """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``. Lesson 02."""
+    """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``.
+    Lesson 02, section 8; lesson 06, section 5."""
     if ver["fits"]:
         return f"fits ({format_bytes(ver['free_bytes'])} free)"
     return f"does not fit: {format_bytes(ver['missing_bytes'])} missing"
 
 
 def fit_table(result: dict):
-    """The stacked-bar data: one row per (phase, component) in GB. Lesson 02."""
+    """The stacked-bar data: one row per (phase, component) in GB. Lesson 02, section 8."""
     rows = [("training", k.replace("_", " "), result["training"][k] / GB) for k in ("weights", "gradients", "optimizer_state", "activations")]
     rows += [("inference", "weights", result["inference"]["weights"] / GB), ("inference", "KV cache", result["inference"]["kv_cache"] / GB)]
     return pd.DataFrame(rows, columns=["phase", "component", "GB"])

@@ -9,7 +9,7 @@
   runs first, then repeats; it reports the median and the spread, with the
   thread count that was in use.
 - :func:`matmul_peak` and :func:`mfu` (lesson 01): this machine's measured
-  matmul peak, and the model FLOPs utilisation of a step against it, beside
+  matmul peak, and the model FLOPs utilization of a step against it, beside
   the published figures in :data:`MFU_REFERENCES`.
 """
 
@@ -20,11 +20,14 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import _validate as v
+from . import env
+from .energy import Reference
 
 
 def _run(model: nn.Module, inputs, backward: bool) -> None:
@@ -57,7 +60,7 @@ def count_flops(model: nn.Module, inputs, *, backward: bool = False) -> int:
     """FLOPs of one forward pass of ``model(inputs)``, or of the forward plus
     the backward of ``model(inputs).sum()`` when ``backward=True``, as counted
     by ``FlopCounterMode``. The model's ``.grad`` fields are left unchanged.
-    Lesson 01.
+    Lesson 00; lesson 01, sections 2, 3 and 4; lesson 02, section 6; lab 01, exercise 3.
     """
     return int(_counted(model, inputs, backward).get_total_flops())
 
@@ -66,7 +69,7 @@ def flops_by_module(model: nn.Module, inputs, *, backward: bool = False) -> dict
     """FLOPs per leaf module (e.g. ``"net.0"`` for the first Linear of an MLP),
     in the order the modules are registered. Modules that do no counted
     arithmetic are left out; attention's own matmuls are attributed to the
-    attention module. The values add up to :func:`count_flops`. Lesson 01.
+    attention module. The values add up to :func:`count_flops`. Lesson 01, section 3.
     """
     counts = _counted(model, inputs, backward).get_flop_counts()
     root = type(model).__name__
@@ -85,6 +88,19 @@ def flops_by_module(model: nn.Module, inputs, *, backward: bool = False) -> dict
     return result
 
 
+def percentile(values, p: float) -> float:
+    """The ``p``-th percentile of ``values``, ``p`` from 0 to 100 (p50 is the
+    median, p95 the value 95 % of them stay under), interpolating linearly
+    between the two nearest ranks (numpy's default). The course's one
+    percentile convention.
+    Lessons 01, 02, 03, 05, 06; lab 01, exercise 4; lab 03, exercise 4; lab 06, exercise 4."""
+    p = v.number("p", p, minimum=0.0, maximum=100.0)
+    xs = np.asarray(values, dtype=float)
+    if xs.ndim != 1 or xs.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence of numbers, got shape {xs.shape}")
+    return float(np.percentile(xs, p))
+
+
 @dataclass(frozen=True)
 class Timing:
     """Wall-clock samples of a function, in seconds, after warm-up."""
@@ -95,33 +111,34 @@ class Timing:
 
     @property
     def median(self) -> float:
+        """The median sample, seconds. Lesson 01, section 5; lessons 02–05 wherever a time is shown."""
         return statistics.median(self.samples)
 
-    def quantile(self, q: float) -> float:
-        """The ``q``-quantile of the samples (linear interpolation), 0 <= q <= 1."""
-        q = v.number("q", q, minimum=0.0, maximum=1.0)
-        xs = sorted(self.samples)
-        pos = q * (len(xs) - 1)
-        lo = int(pos)
-        hi = min(lo + 1, len(xs) - 1)
-        return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile (0–100) of the samples: :func:`percentile`.
+        Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4."""
+        return percentile(self.samples, p)
 
     @property
     def fastest(self) -> float:
-        """The quickest run: the least disturbed by other work on the machine."""
+        """The quickest run: the least disturbed by other work on the machine.
+        Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4."""
         return min(self.samples)
 
     @property
     def p10(self) -> float:
-        return self.quantile(0.10)
+        """The 10th percentile, seconds. Lesson 01, section 5."""
+        return self.percentile(10)
 
     @property
     def p90(self) -> float:
-        return self.quantile(0.90)
+        """The 90th percentile, seconds. Lesson 01, section 5."""
+        return self.percentile(90)
 
     @property
     def iqr(self) -> float:
-        return self.quantile(0.75) - self.quantile(0.25)
+        """The interquartile range (p75 − p25), seconds. Lesson 01, section 5."""
+        return self.percentile(75) - self.percentile(25)
 
     def __str__(self) -> str:
         ms = 1e3
@@ -137,7 +154,7 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
     Runs in this process with torch's current thread count (unlike
     ``torch.utils.benchmark.Timer``, which uses one thread unless told), and
     waits for queued GPU work before reading the clock when CUDA is present.
-    Lessons 01, 03, 04.
+    Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
@@ -158,9 +175,8 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
 from .memory import MemoryReport, PeakReport, inference_memory, peak_training_memory, training_memory  # noqa: E402,F401
 
 
-# ---------------------------------------------------------------- utilisation (MFU)
+# ---------------------------------------------------------------- utilization (MFU)
 
-from .energy import Reference  # noqa: E402
 
 _PALM = "Chowdhery et al. 2022, *PaLM: Scaling Language Modeling with Pathways*"
 _LLAMA3 = "Dubey et al. 2024, *The Llama 3 Herd of Models*"
@@ -168,7 +184,7 @@ _LLAMA3 = "Dubey et al. 2024, *The Llama 3 Herd of Models*"
 MFU_REFERENCES: dict[str, Reference] = {
     r.key: r
     for r in (
-        Reference("palm_540b", "PaLM 540B training, model FLOPs utilisation", 0.462, "fraction", _PALM),
+        Reference("palm_540b", "PaLM 540B training, model FLOPs utilization", 0.462, "fraction", _PALM),
         Reference("llama3_405b_low", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (low end)", 0.38, "fraction", _LLAMA3),
         Reference("llama3_405b_high", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (high end)", 0.43, "fraction", _LLAMA3),
     )
@@ -181,8 +197,6 @@ def matmul_peak(*, n: int | None = None, device=None, repeats: int = 10) -> floa
     (n = 512 on a CPU, 2048 on a GPU, unless given). A measurement, not a
     datasheet figure. Lessons 01 and 05.
     """
-    from . import env
-
     dev = env.device() if device is None else torch.device(device)
     n = v.positive_int("n", n) if n is not None else (2048 if dev.type == "cuda" else 512)
     gen = torch.Generator(device=dev).manual_seed(0)
@@ -193,7 +207,7 @@ def matmul_peak(*, n: int | None = None, device=None, repeats: int = 10) -> floa
 
 
 def mfu(model_flops: float, seconds: float, peak_flops: float) -> float:
-    """Model FLOPs utilisation: the FLOPs the model needs (e.g. counted by
+    """Model FLOPs utilization: the FLOPs the model needs (e.g. counted by
     :func:`count_flops` with ``backward=True`` for a training step), divided
     by the time it took, divided by the peak FLOP/s. PaLM (Chowdhery et al.
     2022) defined it this way, with the datasheet peak; lesson 01 uses this

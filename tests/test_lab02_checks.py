@@ -23,12 +23,12 @@ def test_adam_state():
 def test_largest_batch():
     gpt = lab02.lab_gpt()
     state = 16 * count_params(gpt)
-    seq = lab02.GPT["seq_len"]
-    right = max(b for b in range(1, 50) if state + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+    seq = lab02.EXERCISE_2["seq_len"]
+    right = max(b for b in range(1, 50) if state + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
     assert right == lab02.largest_batch()
     lab02.verify_largest_batch(right)
     # one too many; one too few; a float; model state forgotten
-    no_state = max(b for b in range(1, 50) if predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.BUDGET_BYTES)
+    no_state = max(b for b in range(1, 50) if predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
     assert no_state != right
     for wrong in (right + 1, right - 1, float(right), no_state, 0):
         with pytest.raises(AssertionError):
