@@ -566,16 +566,25 @@ def gradient_underflow(
 # ---------------------------------------------------------------------------
 
 
-def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int = 5):
+def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int = 5, threads: int | None = None):
     """Time an (n × n) @ (n × n) matmul in ``dtype`` on ``device`` with
-    :func:`course_lib.measure.time_it` (1 warm-up). Returns its ``Timing``. Lesson 04, section 6."""
+    :func:`course_lib.measure.time_it` (1 warm-up), with ``threads`` CPU
+    threads if given (restored afterwards): on a busy machine a multi-threaded
+    matmul can stall waiting for a thread the OS has descheduled, one thread
+    cannot. Returns its ``Timing``. Lesson 04, section 6."""
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype!r}")
     n = v.positive_int("n", n)
     g = torch.Generator().manual_seed(0)
     a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
     b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    return time_it(lambda: a @ b, warmup=1, repeats=v.positive_int("repeats", repeats))
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(v.positive_int("threads", threads))
+    try:
+        return time_it(lambda: a @ b, warmup=1, repeats=v.positive_int("repeats", repeats))
+    finally:
+        torch.set_num_threads(before)
 
 
 def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, bool]:
