@@ -438,3 +438,12 @@ def test_tensor_bytes_counts_shared_storage_once():
     assert P.tensor_bytes([t, t[:10], t[50:]]) == 400
     with pytest.raises(TypeError, match="tensors"):
         P.tensor_bytes([1, 2])
+
+
+def test_time_matmul_one_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    t = P.time_matmul(torch.float32, 32, repeats=2, threads=1)
+    assert len(t.samples) == 2 and t.n_threads == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        P.time_matmul(torch.float32, 32, threads=0)
