@@ -259,8 +259,9 @@ class Architecture:
     def forward_flops(self, batch: int, seq_len: int) -> int:
         """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
         counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
-        full s × s score matrix for attention, causal or not; element-wise
-        work and the embedding lookup not counted). Lesson 02.
+        full s × s score matrix for attention, causal or not; the rotary
+        embedding's small ``inv_freq @ positions`` matmul; element-wise work
+        and the embedding lookup not counted). Lesson 02.
         """
         b = v.positive_int("batch", batch)
         s = v.positive_int("seq_len", seq_len)
@@ -272,7 +273,8 @@ class Architecture:
         ffn = 2 * t * self.experts_per_token * mats * h * f
         router = 2 * t * h * self.n_experts if self.n_experts > 1 else 0
         head = 2 * t * h * self.vocab_size
-        return self.n_layers * (proj + attn + ffn + router) + head
+        rotary = 0 if self.family == "gpt2" else self.head_dim * s  # inv_freq @ positions, once per pass
+        return self.n_layers * (proj + attn + ffn + router) + head + rotary
 
     # ------------------------------------------------------------ activations
 
