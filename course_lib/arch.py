@@ -67,6 +67,14 @@ _DEFAULTS = {
 ATTENTIONS = ("sdpa", "eager")
 LOSSES = ("cross_entropy", "none")
 
+ZERO_CONVENTIONS = {
+    "zero": "16 B/param: 16-bit weights and gradients, fp32 master weights and Adam moments "
+            "(Rajbhandari et al. 2020, ZeRO)",
+    "hf": "18 B/param: fp32 and 16-bit weights, fp32 gradients, fp32 moments (Hugging Face, model_memory_anatomy)",
+    "deepspeed": "20 B/param: DeepSpeed's estimate_zero2/zero3_model_states_mem_needs (16-bit weights and "
+                 "gradients, 16 B/param of fp32 optimizer partition incl. fp32 gradients)",
+}
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -389,6 +397,50 @@ class Architecture:
             total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
         return total
 
+
+    # ------------------------------------------------------------ ZeRO
+
+    def zero_memory(self, n_devices: int, stage: int, *, convention: str = "zero", optimizer: str = "adamw") -> dict[str, int]:
+        """Model-state bytes per device under ZeRO ``stage`` (0–3) on
+        ``n_devices`` data-parallel devices: ``{"weights", "gradients",
+        "optimizer_state", "gathered_layer", "total"}``.
+
+        Stage 1 shards the optimizer state, 2 the gradients too, 3 the
+        weights too; at stage 3 each device also gathers the largest layer's
+        full parameters while it runs (``gathered_layer``, 4 bytes per
+        parameter of :meth:`largest_layer_params`, as DeepSpeed's estimator
+        counts it). ``convention`` (bytes per parameter, see
+        :data:`ZERO_CONVENTIONS`): ``"zero"`` 16 (Rajbhandari et al. 2020),
+        ``"hf"`` 18 (Hugging Face, model_memory_anatomy), ``"deepspeed"`` 20,
+        the accounting of DeepSpeed's ``estimate_zero2_model_states_mem_needs``
+        / ``estimate_zero3_...`` without offload (4 bytes/param replicated plus
+        16 sharded at stages 1–2; 18 sharded plus the gathered layer at stage
+        3), reproduced to the byte. A sharded part is rounded as its source
+        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). Lesson 06.
+        """
+        d = v.positive_int("n_devices", n_devices)
+        stage = v.integer("stage", stage, minimum=0, maximum=3)
+        v.choice("convention", convention, ZERO_CONVENTIONS)
+        n = self.n_params()
+        gathered = 4 * self.largest_layer_params() if stage == 3 else 0
+        if convention == "deepspeed":
+            if optimizer != "adamw":
+                raise ValueError(f"optimizer must be 'adamw' for the deepspeed convention, got {optimizer!r}")
+            if stage == 0:
+                w, g, o = 2 * n, 2 * n, 16 * n
+            elif stage in (1, 2):
+                w, g, o = 2 * n, 2 * n, int(16 * n / d)
+            else:
+                w, g = int(2 * n / d), 0
+                o = int(18 * n / d) - w
+        else:
+            per = predict.bytes_per_param_breakdown(optimizer, "mixed" if convention == "zero" else "mixed_hf")
+            parts = {k: per[k] * n for k in ("weights", "gradients", "optimizer_state")}
+            sharded = ("optimizer_state", "gradients", "weights")[:stage]
+            w, g, o = (-(-parts[k] // d) if k in sharded else parts[k] for k in ("weights", "gradients", "optimizer_state"))
+        return {"weights": w, "gradients": g, "optimizer_state": o, "gathered_layer": gathered,
+                "total": w + g + o + gathered}
+
     # ------------------------------------------------------------ training memory
 
     def training_memory(
@@ -408,8 +460,8 @@ class Architecture:
         Without ``lora``: every parameter trains, bytes per parameter from
         :func:`course_lib.predict.bytes_per_param_breakdown`. With ``lora``
         (a :class:`LoRA`): the base weights are frozen at ``lora.base_bits``
-        (16, or 4 for QLoRA with one fp32... scale per block, see
-        :meth:`LoRA.base_bytes`), and only the adapters have gradients and
+        (16 for LoRA, 4 for QLoRA with its scales,
+        see :meth:`LoRA.base_bytes`; 32 for an fp32 base), and only the adapters have gradients and
         optimizer state. Activations from :meth:`activation_bytes` at the
         precision's activation width (4 bytes for fp32, else 2). Lesson 02.
         """
@@ -426,8 +478,6 @@ class Architecture:
             w = lora.base_bytes(self) + per["weights"] * trainable
             g = per["gradients"] * trainable
             o = per["optimizer_state"] * trainable
-            if lora.base_bits == 16 or lora.base_bits == 32:
-                act += 0
         return {"weights": int(w), "gradients": int(g), "optimizer_state": int(o), "activations": int(act),
                 "total": int(w + g + o + act)}
 
@@ -461,17 +511,24 @@ class LoRA:
         v.positive_int("block", self.block)
 
     def _shapes(self, a: Architecture) -> list[tuple[int, int]]:
+        """(d_out, d_in) of each adapted matrix in one layer. Fused projections
+        (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
         h, f = a.hidden_size, a.ffn_size
+        fused_qkv = a.family in ("gpt2", "phi3")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
                   "gate": (f, h), "up": (f, h), "down": (h, f)}
-        if a.ffn_kind == "mlp":
-            shapes["up"] = (f, h)
-            shapes.pop("gate")
         out = []
+        if fused_qkv and any(t in self.targets for t in ("q", "k", "v")):
+            out.append((a.q_size + 2 * a.kv_size, h))
+        if a.family == "phi3" and any(t in self.targets for t in ("gate", "up")):
+            out.append((2 * f, h))
         for name in self.targets:
-            if name in shapes:
-                copies = a.n_experts if name in ("gate", "up", "down") else 1
-                out += [shapes[name]] * copies
+            if (fused_qkv and name in ("q", "k", "v")) or (a.family == "phi3" and name in ("gate", "up")):
+                continue
+            if a.ffn_kind == "mlp" and name == "gate":
+                continue
+            copies = a.n_experts if name in ("gate", "up", "down") else 1
+            out += [shapes[name]] * copies
         return out
 
     def trainable_params(self, a: Architecture) -> int:
@@ -497,3 +554,28 @@ class LoRA:
 def with_sizes(a: Architecture, **sizes) -> Architecture:
     """A copy of ``a`` with some fields changed (e.g. fewer layers). Lesson 02."""
     return replace(a, **sizes)
+
+
+# ---------------------------------------------------------------- presets
+
+_PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
+PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b",
+           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b")
+"""Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``."""
+
+
+def preset(key: str) -> Architecture:
+    """The :class:`Architecture` of a shipped preset, read from its
+    ``config.json`` (:data:`PRESETS`). Lessons 02 and 06."""
+    v.choice("key", key, PRESETS)
+    return Architecture.from_hf_config(os.path.join(_PRESET_DIR, f"{key}.json"))
+
+
+def label(a: Architecture) -> str:
+    """A model's name with its exact parameter count (and the active count
+    for a mixture of experts), e.g. ``"Llama-2-7B (6,738,415,616 parameters)"``.
+    Lessons 02 and 06."""
+    text = f"{a.name} ({a.n_params():,} parameters"
+    if a.n_active_params() != a.n_params():
+        text += f", {a.n_active_params():,} active per token"
+    return text + ")"
