@@ -306,7 +306,10 @@ class Architecture:
         s × s scores; ``"eager"`` keeps the softmax probabilities,
         batch · heads · s² values per layer. With ``loss="cross_entropy"``
         the log-probabilities over the vocabulary (the logits' size) are
-        included. ``checkpointing=True``: each layer keeps only its input,
+        included. Attention dropout inside a fused kernel stores no mask (the
+        GPU kernels regenerate it); PyTorch's CPU flash kernel has no dropout
+        and falls back to the math path, which stores what eager does, so on
+        the CPU compare a model with attention dropout against ``"eager"``. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
         tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
         8. Lesson 02 (section "from TinyGPT to Llama-3-8B").
@@ -359,7 +362,7 @@ class Architecture:
         q, kv = self.q_size, self.kv_size
         heads = self.n_heads
         total = 2 * self._norm_saved(t, p)
-        matrices = attention == "eager" or self.attention_dropout > 0  # no fused kernel: scores kept
+        matrices = attention == "eager"  # no fused kernel: the scores are kept
         if self.family == "gpt2":
             if matrices:
                 total += 3 * t * q * p  # contiguous copies of q, k, v for the matmuls
