@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import tempfile
 
 import ipywidgets as w
 import numpy as np
@@ -80,9 +82,6 @@ def fit_result_chart(result: dict):
 def config_upload_path(upload) -> str:
     """Save the ``config.json`` of a ``FileUpload`` value to a temporary file
     and return its path ("" when nothing was uploaded). Lesson 02."""
-    import os
-    import tempfile
-
     if not upload:
         return ""
     item = upload[0] if isinstance(upload, (list, tuple)) else next(iter(upload.values()))
