@@ -582,3 +582,28 @@ def label(a: Architecture) -> str:
     if a.n_active_params() != a.n_params():
         text += f", {a.n_active_params():,} active per token"
     return text + ")"
+
+
+def measured_families() -> list[dict]:
+    """Lesson 02's "from TinyGPT to Llama-3-8B" table: for the small model of
+    each family (configs in ``tests/test_arch_hf.py``), the activation bytes
+    transformers' implementation saved (recorded by
+    ``tools/measure_families.py``; the test re-measures them), this module's
+    prediction, and Korthikanti et al.'s per-layer formula × layers (fp32,
+    their dropout terms only where the model has dropout: Megatron's GPT
+    layer, not these layers). Lesson 02.
+    """
+    with open(os.path.join(_PRESET_DIR, "measured_families.json"), encoding="utf-8") as f:
+        record = json.load(f)
+    rows = []
+    for r in record["rows"]:
+        a = Architecture.from_hf_config(record["configs"][r["family"]])
+        b, s = r["batch"], r["seq_len"]
+        predicted = a.activation_bytes(b, s, attention=r["attention"], bytes_per_value=4)
+        korthikanti = a.n_layers * predict.gpt_layer_activation_bytes(s, b, a.hidden_size, a.n_heads, bytes_per_value=4,
+                                                                      dropout=a.dropout > 0)
+        rows.append({"family": r["family"], "attention": r["attention"], "seq_len": s, "measured": r["activations"],
+                     "predicted": predicted, "error_pct": round(100 * (predicted - r["activations"]) / r["activations"], 1),
+                     "korthikanti": korthikanti,
+                     "korthikanti_error_pct": round(100 * (korthikanti - r["activations"]) / r["activations"], 1)})
+    return rows

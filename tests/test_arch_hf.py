@@ -10,8 +10,10 @@ of what autograd saves, and the weight / gradient / optimizer-state bytes of
 a real AdamW step exact.
 """
 
+import json
 import os
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -118,11 +120,23 @@ def _ce(ids):
     return loss
 
 
+def tokens(seq_len):
+    return torch.randint(0, V, (2, seq_len), generator=torch.Generator().manual_seed(2))
+
+
+def recorded():
+    return json.loads((Path(__file__).resolve().parents[1] / "course_lib/presets/measured_families.json").read_text())
+
+
 @pytest.mark.parametrize("attention, seq_len", [("sdpa", 256), ("eager", 96)])
 def test_activations_within_10_percent(family, attention, seq_len):
     model = build(family, attention)
-    ids = torch.randint(0, V, (2, seq_len), generator=torch.Generator().manual_seed(2))
+    ids = tokens(seq_len)
     measured = memory.training_memory(model, ids, optimizer="sgd", loss_fn=_ce(ids)).activations
+    # lesson 02 shows the recorded measurement (tools/measure_families.py): it must still be true
+    record = recorded()
+    rows = [r for r in record["rows"] if (r["family"], r["attention"], r["seq_len"]) == (family, attention, seq_len)]
+    assert record["configs"][family] == CONFIGS[family] and [r["activations"] for r in rows] == [measured]
     predicted = Architecture.from_hf_config(CONFIGS[family]).activation_bytes(2, seq_len, attention=attention,
                                                                               bytes_per_value=4)
     assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)
