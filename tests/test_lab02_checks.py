@@ -36,12 +36,30 @@ def test_largest_batch():
 
 
 def test_kv_cache():
-    # 2 (K, V) x 2 bytes x head_dim 128 x 8 KV heads x 32 layers x 32,768 tokens x 4 sequences
-    right = 2 * 2 * 128 * 8 * 32 * 32768 * 4
+    # Mistral-7B: 2 (K, V) x 2 bytes x head_dim 128 x 8 KV heads x 32 layers x 4,096 tokens (its window) x 4 sequences
+    right = 2 * 2 * 128 * 8 * 32 * 4096 * 4
+    assert lab02.kv_config()["sliding_window"] == 4096
     lab02.verify_kv_cache(right)
-    for wrong in (right * 4, right // 2, right // 4):  # query heads instead of KV heads; K only; one sequence
+    no_window = 2 * 2 * 128 * 8 * 32 * 32768 * 4
+    for wrong in (no_window, no_window * 4, right * 4, right // 4):  # window ignored; and query heads; query heads; one sequence
         with pytest.raises(AssertionError, match="Hint"):
             lab02.verify_kv_cache(wrong)
+
+
+def test_qlora_batch():
+    from course_lib import arch, fit
+
+    right = lab02.qlora_batch()
+    a = arch.preset("llama-3-8b")
+    settings = dict(optimizer="adamw", precision="mixed", attention="sdpa", checkpointing=True, lora="qlora", lora_rank=16)
+    cap = 24 * 10**9
+    assert fit.training_estimate(a, batch=right, seq_len=2048, **settings)["total"] <= cap
+    assert fit.training_estimate(a, batch=right + 1, seq_len=2048, **settings)["total"] > cap
+    lab02.verify_qlora_batch(right)
+    full = fit.largest_batch(a, "L4 24 GB", 2048, **dict(settings, lora="lora"))  # 16-bit base instead of 4-bit
+    for wrong in (right + 1, right - 1, float(right), full):
+        with pytest.raises(AssertionError):
+            lab02.verify_qlora_batch(wrong)
 
 
 def test_sgd_vs_adam():
@@ -65,7 +83,7 @@ def test_seven_b_gpus():
 
 
 def test_not_done_is_reported(capsys):
-    check.start("lab02_memory", exercises=5)
+    check.start("lab02_memory", exercises=6)
 
     def todo():
         raise NotImplementedError("later")

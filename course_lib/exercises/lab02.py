@@ -10,13 +10,15 @@ import math
 
 import torch
 
-from .. import check, memory, models, predict
+from .. import arch, check, fit, memory, models, predict
 
 # The shapes the lab's exercises use (the lab notebook builds the same ones).
 ADAM_MLP = {"d_in": 48, "hidden": 200, "d_out": 10, "depth": 2, "batch": 32}
 GPT = {"vocab_size": 64, "d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 64, "seq_len": 64}
 BUDGET_BYTES = 3_000_000
-KV_MODEL = {"n_layers": 32, "n_heads": 32, "n_kv_heads": 8, "hidden": 4096, "seq_len": 32_768, "batch": 4, "bytes_per_value": 2}
+KV_MODEL = {"preset": "mistral-7b", "seq_len": 32_768, "batch": 4, "bytes_per_value": 2}
+QLORA = {"preset": "llama-3-8b", "gpu": "L4 24 GB", "seq_len": 2048, "lora": "qlora", "lora_rank": 16,
+         "optimizer": "adamw", "precision": "mixed", "attention": "sdpa", "checkpointing": True}
 
 
 def lab_mlp() -> tuple[models.MLP, torch.Tensor]:
@@ -75,22 +77,47 @@ def verify_largest_batch(answer) -> None:
     check.expect_true(_training_total(answer + 1) > BUDGET_BYTES, "one more sequence still fits: " + hint)
 
 
+def kv_config() -> dict:
+    """The ``config.json`` of exercise 3 (Mistral-7B, shipped with the course), as a dict."""
+    import json
+
+    with open(f"{arch._PRESET_DIR}/{KV_MODEL['preset']}.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
 def kv_cache_answer() -> int:
     """Bytes of the KV cache of :data:`KV_MODEL` (exercise 3)."""
     m = KV_MODEL
-    return predict.kv_cache_bytes(
-        m["n_layers"], m["n_kv_heads"], m["hidden"] // m["n_heads"], m["seq_len"], m["batch"], m["bytes_per_value"]
-    )
+    return arch.preset(m["preset"]).kv_cache_bytes(m["seq_len"], m["batch"], m["bytes_per_value"])
 
 
 def verify_kv_cache(answer) -> None:
-    """Exercise 3: KV cache of a grouped-query-attention model."""
+    """Exercise 3: KV cache of Mistral-7B (grouped-query attention and a sliding window) from its config."""
     check.expect_equal(
         answer,
         kv_cache_answer(),
-        "per token and layer the cache holds a key and a value for each KV head (not each query head), "
-        "head_dim = hidden / query heads numbers each, at bytes_per_value each; then × tokens × sequences "
-        "(lesson 02, section 5).",
+        "per token and layer the cache holds a key and a value for each KV head (num_key_value_heads, not the "
+        "query heads), head_dim = hidden_size / num_attention_heads numbers each, at 2 bytes; and a layer with "
+        "a sliding_window keeps at most that many tokens per sequence (lesson 02, section 5).",
+    )
+
+
+def qlora_batch() -> int | None:
+    """Exercise 6: the largest batch whose QLoRA training step fits (:data:`QLORA`)."""
+    q = {k: val for k, val in QLORA.items() if k not in ("preset", "gpu", "seq_len")}
+    return fit.largest_batch(arch.preset(QLORA["preset"]), QLORA["gpu"], QLORA["seq_len"], **q)
+
+
+def verify_qlora_batch(answer) -> None:
+    """Exercise 6: the largest batch of 2,048-token sequences for QLoRA on Llama-3-8B on one L4."""
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        raise AssertionError(f"Not yet: return a whole number of sequences (an int), got {answer!r}.")
+    check.expect_equal(
+        answer,
+        qlora_batch(),
+        "use fit.training_estimate (or fit.largest_batch) with the settings in lab02.QLORA: the model state "
+        "does not grow with the batch, the activations do; the largest batch is the last one whose total, "
+        "runtime overhead included, is at most the GPU's memory (lesson 02, section 8).",
     )
 
 
