@@ -50,13 +50,14 @@ if hasattr(_aten, "_scaled_dot_product_flash_attention_for_cpu"):
 
 # Operators that do matmul-like work: a model that runs one FlopCounterMode
 # cannot count gets a warning naming it, instead of a silent 0.
-_MATMUL_WORDS = ("mm", "matmul", "linear", "conv", "attention", "einsum", "addmv", "mv", "dot", "gemm", "_scaled_mm")
+_MATMUL_WORDS = ("mm", "mv", "bmm", "addmm", "addmv", "baddbmm", "addbmm", "matmul", "linear", "einsum", "dot", "vdot",
+                 "gemm", "tensordot", "inner", "outer", "kron", "conv", "convolution", "attention", "attn")
 
 
-def _matmul_like(name: str) -> bool:
-    base = name.split(".")[0].lstrip("_")
-    parts = base.split("_")
-    return any(w in parts or base == w or base.startswith(w) for w in _MATMUL_WORDS) or "attention" in base
+def _matmul_like(op) -> bool:
+    """Whether an aten operator's name (``mv``, ``_scaled_dot_product_..._attention``) says it multiplies matrices."""
+    parts = getattr(op, "_opname", str(op)).lower().replace(".", "_").split("_")
+    return any(w in parts or (w == "conv" and any(p.startswith("conv") for p in parts)) for w in _MATMUL_WORDS)
 
 
 class _SeenOps(TorchDispatchMode):
@@ -112,7 +113,7 @@ def _counted(model: nn.Module, inputs, backward: bool, loss_fn=None) -> FlopCoun
     finally:  # leave the model's gradients as they were
         for p, g in saved:
             p.grad = g
-    missing = sorted(str(op) for op in seen.ops if op.overloadpacket not in counter.flop_registry and _matmul_like(str(op)))
+    missing = sorted(str(op) for op in seen.ops if op.overloadpacket not in counter.flop_registry and _matmul_like(op))
     if missing:
         warnings.warn(f"count_flops: matmul-like operators ran that FlopCounterMode cannot count (counted as 0): "
                       f"{', '.join(missing)}", RuntimeWarning, stacklevel=3)

@@ -156,3 +156,60 @@ def test_qlora_base_bytes_by_hand():
         LoRA(base_bits=3)
     with pytest.raises(ValueError, match="targets"):
         LoRA(targets=("qkv",))
+
+
+# ---------------------------------------------------------------- measure.count_flops (issue 11, item 6)
+
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from course_lib import measure  # noqa: E402
+
+
+class _Attention(nn.Module):
+    def forward(self, x):
+        return F.scaled_dot_product_attention(x, x, x, is_causal=True)
+
+
+class _MatVec(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(8, 8))
+
+    def forward(self, x):
+        return torch.mv(self.w, x)
+
+
+class _Dict(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return {"out": self.lin(x)}
+
+
+def test_count_flops_counts_sdpa_on_the_cpu():
+    b, h, s, d = 2, 3, 16, 8
+    x = torch.randn(b, h, s, d, requires_grad=True)
+    # QK^T and PV: 2 matmuls of 2*b*h*s*s*d each (the full score matrix, causal or not)
+    assert measure.count_flops(_Attention(), x) == 2 * 2 * b * h * s * s * d
+    both = measure.count_flops(_Attention(), x, backward=True)
+    # backward, torch's formula for the fused kernels: scores recomputed, then dV, dP, dQ, dK
+    assert both == 2 * 2 * b * h * s * s * d + 5 * 2 * b * h * s * s * d
+
+
+def test_count_flops_warns_about_uncounted_matmuls():
+    with pytest.warns(RuntimeWarning, match="aten.mv"):
+        assert measure.count_flops(_MatVec(), torch.ones(8)) == 0
+
+
+def test_count_flops_backward_needs_a_scalar():
+    x = torch.randn(2, 4)
+    assert measure.count_flops(_Dict(), x) == 2 * 2 * 4 * 4
+    with pytest.raises(TypeError, match="loss_fn"):
+        measure.count_flops(_Dict(), x, backward=True)
+    # forward 2*2*4*4; backward: only the weight's gradient (the input needs none), one matmul of the same size
+    assert measure.count_flops(_Dict(), x, backward=True, loss_fn=lambda o: o["out"].sum()) == 2 * 2 * 2 * 4 * 4
+    with pytest.raises(TypeError, match="loss_fn"):
+        measure.count_flops(_Dict(), x, backward=True, loss_fn="sum")
