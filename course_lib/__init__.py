@@ -25,6 +25,7 @@ Modules (the pure core never imports Altair or ipywidgets; ``ui`` sits on top):
 - ``processes``: worker processes: launch, deadlines, clean-up.
 - ``distributed``: real DDP and FSDP training on worker processes.
 - ``serving``: real serving replicas on worker processes.
+- ``engine``: a tiny LLM serving engine: static vs continuous batching, KV memory reserved vs paged, speculative decoding.
 - ``check`` and ``exercises``: the labs' checks and their inputs.
 - ``ui.render``: the offline Altair renderer.
 - ``ui.charts``: every chart builder (from DataFrames or plain values).

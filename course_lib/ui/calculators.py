@@ -12,6 +12,8 @@ number in a :func:`~course_lib.ui.widgets.result_span`.
   :func:`course_lib.cost.cost_scenario`);
 - :func:`zero_calculator`: will it fit on N GPUs with ZeRO? (lesson 06, over
   :func:`course_lib.zero_fit.zero_fit`).
+- :func:`engine_explorer`: static vs continuous batching on a request trace
+  (lesson 08, over :func:`course_lib.engine.compare_policies`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import ipywidgets as w
 import numpy as np
 
 from .. import _validate as v
-from .. import arch, cost, fit, hardware, predict, precision, simulate, zero_fit
+from .. import arch, cost, engine, fit, hardware, predict, precision, simulate, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
@@ -434,3 +436,50 @@ def zero_calculator(chart: bool = True) -> Calculator:
     })
     return Calculator(controls, _with_upload(zero_fit.zero_fit), render_zero, chart=stage_chart if chart else None,
                       title="Will it fit on N GPUs? (ZeRO)")
+
+
+# ------------------------------------------------------------ serving trace explorer (lesson 08)
+
+_ENGINE_LABELS = (("steps", "forward calls"), ("tps", "tokens/s"), ("ttft", "TTFT p50 / p95"),
+                  ("tpot", "time per output token p50"), ("kv", "KV used / reserved"))
+
+
+def render_engine_explorer(result: dict) -> str:
+    """:func:`course_lib.engine.compare_policies`'s result as an HTML table of
+    :func:`course_lib.engine.format_comparison`'s texts, static beside
+    continuous. Lesson 08, section 5."""
+    texts = engine.format_comparison(result)
+    rows = "".join(
+        f"<tr><td>{label}</td>"
+        + "".join(f"<td>{result_span(f'{p}_{key}', texts[f'{p}_{key}'])}</td>" for p in ("static", "continuous"))
+        + "</tr>"
+        for key, label in _ENGINE_LABELS
+    )
+    return f"<table><tr><th></th><th>static</th><th>continuous</th></tr>{rows}</table>"
+
+
+def engine_explorer(overhead: float, per_token: float, *, rate: float = 100.0, max_batch: int = 8,
+                    max_output: int = 32, kv_block: int = 0, n_requests: int = 40, seed: int = 0) -> Calculator:
+    """The trace/policy explorer: arrival rate, maximum batch, longest output
+    and KV block size (0 = reserve the maximum length) → forward calls,
+    tokens/s, TTFT, time per output token and KV utilisation, static beside
+    continuous, simulated with a step cost of ``overhead + per_token ×
+    tokens`` seconds (fitted in the lesson). Lesson 08, section 5."""
+    overhead = v.number("overhead", overhead, minimum=0.0)
+    per_token = v.number("per_token", per_token, minimum=0.0)
+    controls = {
+        "rate": w.FloatLogSlider(value=v.positive("rate", rate), base=10, min=0, max=4, step=0.1,
+                                 description="rate (req/s)", continuous_update=False),
+        "max_batch": w.IntSlider(value=v.integer("max_batch", max_batch, minimum=1, maximum=32), min=1, max=32,
+                                 description="max batch", continuous_update=False),
+        "max_output": w.IntSlider(value=v.integer("max_output", max_output, minimum=2, maximum=48), min=2, max=48,
+                                  description="longest output", continuous_update=False),
+        "kv_block": w.IntSlider(value=v.integer("kv_block", kv_block, minimum=0, maximum=64), min=0, max=64, step=4,
+                                description="KV block (0 = reserve)", continuous_update=False),
+    }
+
+    def compute(rate, max_batch, max_output, kv_block):
+        return engine.compare_policies(rate, max_batch, max_output, kv_block, overhead=overhead, per_token=per_token,
+                                       n_requests=n_requests, seed=seed)
+
+    return Calculator(controls, compute, render_engine_explorer, title="Serving trace explorer")

@@ -310,3 +310,68 @@ def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic
         )
         .properties(width=420, height=240)
     )
+
+
+# ------------------------------------------------------------ serving engine (lesson 08)
+
+
+def _check_columns(table, columns: set, where: str) -> None:
+    if not isinstance(table, pd.DataFrame) or not columns <= set(table.columns):
+        raise TypeError(f"table must be a DataFrame with columns {sorted(columns)} ({where})")
+
+
+def engine_batch_chart(table: pd.DataFrame) -> alt.Chart:
+    """Requests in each forward call, one line per label, from
+    :func:`course_lib.engine.step_table`. Lesson 08, section 2."""
+    _check_columns(table, {"label", "step", "requests"}, "engine.step_table")
+    return (
+        alt.Chart(table, title="Requests in each forward call")
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("step", title="forward call"),
+            y=alt.Y("requests", title="requests in the call"),
+            color=alt.Color("label:N", title="policy"),
+            tooltip=["label", "step", "requests", "tokens"],
+        )
+        .properties(width=420, height=200)
+    )
+
+
+def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
+    """KV-cache KiB reserved (solid) and used (dashed) at each forward call,
+    one colour per label, from :func:`course_lib.engine.step_table`. Lesson 08, section 3."""
+    _check_columns(table, {"label", "step", "reserved_KiB", "used_KiB"}, "engine.step_table")
+    long = table.melt(id_vars=["label", "step"], value_vars=["reserved_KiB", "used_KiB"], var_name="bytes",
+                      value_name="KiB")
+    long["bytes"] = long["bytes"].str.replace("_KiB", "")
+    return (
+        alt.Chart(long, title="KV cache: reserved vs used")
+        .mark_line()
+        .encode(
+            x=alt.X("step", title="forward call"),
+            y=alt.Y("KiB", title="KV cache (KiB)"),
+            color=alt.Color("label:N", title="layout"),
+            strokeDash=alt.StrokeDash("bytes:N", title="bytes"),
+            tooltip=["label", "step", "bytes", "KiB"],
+        )
+        .properties(width=420, height=220)
+    )
+
+
+def speculative_chart(table: pd.DataFrame) -> alt.Chart:
+    """Tokens per target call against k: ``measured`` and ``predicted`` columns
+    (the lesson's table). Lesson 08, section 4."""
+    _check_columns(table, {"k", "measured", "predicted"}, "columns k, measured, predicted")
+    long = table.melt(id_vars="k", value_vars=["measured", "predicted"], var_name="tokens per target call",
+                      value_name="tokens")
+    return (
+        alt.Chart(long, title="Speculative decoding: tokens per target call")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("k:Q", title="draft tokens per round (k)"),
+            y=alt.Y("tokens:Q", title="tokens per target call"),
+            color=alt.Color("tokens per target call:N", title=""),
+            tooltip=["k", "tokens per target call", "tokens"],
+        )
+        .properties(width=420, height=220)
+    )
