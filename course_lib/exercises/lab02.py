@@ -6,6 +6,7 @@ models the lab builds, or from ``course_lib.predict``'s formulas, never typed in
 
 from __future__ import annotations
 
+import json
 import math
 
 import torch
@@ -79,8 +80,6 @@ def verify_largest_batch(answer) -> None:
 
 def kv_config() -> dict:
     """The ``config.json`` of exercise 3 (Mistral-7B, shipped with the course), as a dict."""
-    import json
-
     with open(f"{arch._PRESET_DIR}/{KV_MODEL['preset']}.json", encoding="utf-8") as f:
         return json.load(f)
 
