@@ -352,9 +352,9 @@ class Architecture:
 
     def _masked(self, s: int, attention: str, sliding: bool) -> bool:
         """SDPA in a sliding-window layer is given an explicit b × s × s mask
-        (and GQA's keys and values are repeated) once the sequence is longer
-        than the window."""
-        return attention == "sdpa" and sliding and s > self.sliding_window
+        (and GQA's keys and values are repeated) once the sequence reaches
+        the window."""
+        return attention == "sdpa" and sliding and s >= self.sliding_window
 
     def _layer_activation_bytes(self, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
         t = b * s
@@ -366,17 +366,15 @@ class Architecture:
         if self.family == "gpt2":
             if matrices:
                 total += 3 * t * q * p  # contiguous copies of q, k, v for the matmuls
-            else:
-                total += t * (q + 2 * kv) * p  # the c_attn output; q, k, v are views of it
+            else:  # q stays a view of the c_attn output; k and v are the cache's copies (use_cache is on by default)
+                total += t * (q + 2 * kv) * p + 2 * t * kv * p
         else:
             grouped = self.n_kv_heads < self.n_heads
             # eager's matmuls copy repeated keys and values; SDPA with a mask gets
             # copies from repeat_kv (a view when there is a single KV head)
             repeated = grouped and (matrices or (self.n_kv_heads > 1 and self._masked(s, attention, sliding)))
             k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
-            if self.family == "phi3" and not repeated:
-                k_and_v = t * kv * p + t * (q + 2 * kv) * p  # v is a view of the fused qkv output
-            total += t * q * p + k_and_v  # rotated queries, keys, values
+            total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
         if matrices:
             probs = b * heads * s * s * p
             total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
@@ -387,6 +385,8 @@ class Architecture:
             if self._masked(s, attention, sliding):
                 total += b * s * s * p  # the sliding-window mask
         total += t * q * p  # attention output, the output projection's input
+        if self.family == "phi3" and not matrices:
+            total += t * q * p  # queries sliced from the fused qkv: SDPA's output is re-laid out for o_proj
         if self.dropout > 0:
             total += 2 * t * h * p  # residual dropout masks
         k = self.experts_per_token
