@@ -139,7 +139,8 @@ def test_activations_within_10_percent(family, attention, seq_len):
     assert record["configs"][family] == CONFIGS[family] and [r["activations"] for r in rows] == [measured]
     predicted = Architecture.from_hf_config(CONFIGS[family]).activation_bytes(2, seq_len, attention=attention,
                                                                               bytes_per_value=4)
-    assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)
+    # the contract is 10 %; following what each implementation saves, it is within 1 % on the CPU
+    assert abs(predicted - measured) <= 0.01 * measured, (predicted, measured)
 
 
 def test_training_memory_components_exact(family):
