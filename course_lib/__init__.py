@@ -27,6 +27,7 @@ Modules (the pure core never imports Altair or ipywidgets; ``ui`` sits on top):
 - ``serving``: real serving replicas on worker processes.
 - ``engine``: a tiny LLM serving engine: static vs continuous batching, KV memory reserved vs paged, speculative decoding.
 - ``check`` and ``exercises``: the labs' checks and their inputs.
+- ``_validate``: argument checks that raise ``ValueError``/``TypeError`` naming the argument.
 - ``ui.render``: the offline Altair renderer.
 - ``ui.charts``: every chart builder (from DataFrames or plain values).
 - ``ui.widgets``: the ``Calculator`` base and the result-span helper.

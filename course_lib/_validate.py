@@ -13,7 +13,7 @@ from typing import Iterable
 
 
 def integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """Return ``value`` as an int, or raise if it is not an integer in range."""
+    """Return ``value`` as an int, or raise if it is not an integer in range. Every lesson and lab."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     value = int(value)
@@ -35,7 +35,7 @@ def number(
     """Return ``value`` as a finite float, or raise if it is not one in range.
 
     ``minimum`` is inclusive; ``allow_zero=False`` additionally rejects 0
-    (for sizes and prices where zero makes no sense).
+    (for sizes and prices where zero makes no sense). Every lesson and lab.
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
@@ -52,17 +52,17 @@ def number(
 
 
 def positive(name: str, value) -> float:
-    """A finite number > 0."""
+    """A finite number > 0. Every lesson and lab."""
     return number(name, value, minimum=0.0, allow_zero=False)
 
 
 def positive_int(name: str, value) -> int:
-    """An integer >= 1."""
+    """An integer >= 1. Every lesson and lab."""
     return integer(name, value, minimum=1)
 
 
 def choice(name: str, value, allowed: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``allowed`` (case-sensitive strings)."""
+    """Return ``value`` if it is one of ``allowed`` (case-sensitive strings). Every lesson and lab."""
     allowed = list(allowed)
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, one of {allowed}, got {value!r}")

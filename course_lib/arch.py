@@ -182,12 +182,12 @@ class Architecture:
 
     @property
     def q_size(self) -> int:
-        """Width of the queries (and of the attention output): heads × head_dim."""
+        """Width of the queries (and of the attention output): heads × head_dim. Lesson 02, section 9."""
         return self.n_heads * self.head_dim
 
     @property
     def kv_size(self) -> int:
-        """Width of the keys (and of the values): KV heads × head_dim."""
+        """Width of the keys (and of the values): KV heads × head_dim. Lesson 02, section 5."""
         return self.n_kv_heads * self.head_dim
 
     def _attention_params(self) -> int:
@@ -535,14 +535,14 @@ class LoRA:
         return out
 
     def trainable_params(self, a: Architecture) -> int:
-        """Adapter parameters: r · (d_in + d_out) per target matrix per layer."""
+        """Adapter parameters: r · (d_in + d_out) per target matrix per layer. Lesson 02, section 8."""
         return a.n_layers * sum(self.rank * (d_out + d_in) for d_out, d_in in self._shapes(a))
 
     def base_bytes(self, a: Architecture) -> int:
         """Bytes of the frozen base model: every parameter at ``base_bits``;
         at 4 or 8 bits the quantised matrices (the layers' projections) carry
         one scale per ``block`` values, while embeddings, norms and biases
-        stay at 16 bits (as bitsandbytes' QLoRA leaves them)."""
+        stay at 16 bits (as bitsandbytes' QLoRA leaves them). Lesson 02, section 8."""
         n = a.n_params()
         if self.base_bits >= 16:
             return int(n * self.base_bits // 8)

@@ -33,7 +33,7 @@ _lab: dict = {"name": None, "total": 0, "results": {}}
 
 
 def start(lab: str, exercises: int) -> None:
-    """Begin a lab named ``lab`` with ``exercises`` exercises (forgets earlier results)."""
+    """Begin a lab named ``lab`` with ``exercises`` exercises (forgets earlier results). Every lab."""
     if not isinstance(lab, str) or not lab:
         raise TypeError(f"lab must be a non-empty string, got {lab!r}")
     _lab.update(name=lab, total=v.positive_int("exercises", exercises), results={})
@@ -44,7 +44,7 @@ def exercise(number: int, title: str, answer: Callable[[], object], verify: Call
 
     Prints a pass line, or a "not done yet" line when ``answer`` raises
     ``NotImplementedError``; a wrong answer raises ``AssertionError`` from
-    ``verify``. The outcome is recorded for :func:`summary`.
+    ``verify``. The outcome is recorded for :func:`summary`. Every lab.
     """
     if _lab["name"] is None:
         raise RuntimeError("call course_lib.check.start(lab, exercises) at the top of the lab first")
@@ -64,25 +64,26 @@ def exercise(number: int, title: str, answer: Callable[[], object], verify: Call
 
 
 def results() -> dict[int, bool]:
-    """``{exercise number: passed}`` for the exercises run so far."""
+    """``{exercise number: passed}`` for the exercises run so far. Lesson 06, sections 2 and 7; every lab."""
     return dict(_lab["results"])
 
 
 def summary() -> None:
     """Print the one line instructors and tests read:
-    ``<lab name>: X of Y exercises passed``."""
+    ``<lab name>: X of Y exercises passed``. Every lab."""
     passed = sum(results().values())
     print(f"{_lab['name']}: {passed} of {_lab['total']} exercises passed")
 
 
 def expect_equal(got, want, hint: str) -> None:
-    """Exact equality (ints, strings, tuples), else ``AssertionError`` with ``hint``."""
+    """Exact equality (ints, strings, tuples), else ``AssertionError`` with ``hint``. Every lab."""
     if got != want:
         raise AssertionError(f"Not yet: your answer is {got!r}, which is not right. Hint: {hint}")
 
 
 def expect_close(got, want: float, hint: str, *, rel: float = 1e-6, abs_tol: float = 0.0) -> None:
-    """``got`` within a relative tolerance ``rel`` of ``want``, else ``AssertionError`` with ``hint``."""
+    """``got`` within a relative tolerance ``rel`` of ``want``, else ``AssertionError`` with ``hint``.
+    Every lab."""
     try:
         got_f = float(got)
     except (TypeError, ValueError):
@@ -92,6 +93,6 @@ def expect_close(got, want: float, hint: str, *, rel: float = 1e-6, abs_tol: flo
 
 
 def expect_true(condition: bool, hint: str) -> None:
-    """``condition`` holds, else ``AssertionError`` with ``hint``."""
+    """``condition`` holds, else ``AssertionError`` with ``hint``. Every lab."""
     if not condition:
         raise AssertionError(f"Not yet. Hint: {hint}")

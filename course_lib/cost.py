@@ -6,7 +6,7 @@ says otherwise. Pure functions, each a line or two of arithmetic:
 - the contract: :func:`daily_inference_cost`, :func:`lifetime_split`,
   :func:`break_even_days`;
 - training: FLOPs 6·N·D (:func:`course_lib.predict.training_flops`) ÷
-  (peak FLOP/s × utilisation) → accelerator-hours → dollars;
+  (peak FLOP/s × utilization) → accelerator-hours → dollars;
 - inference: 2·N FLOPs per token → seconds, dollars and tokens/s per request;
 - inference-aware sizing: lifetime compute 6·N·D_train + 2·N·D_inference at
   equal quality, with the Chinchilla loss fit (Hoffmann et al. 2022);
@@ -15,7 +15,7 @@ says otherwise. Pure functions, each a line or two of arithmetic:
 - :func:`cost_scenario`: all of it for one scenario, which the lesson's
   calculator (:func:`course_lib.ui.calculators.cost_calculator`) shows.
 
-Utilisation (model FLOPs utilisation, MFU) is the fraction of the
+Utilization (model FLOPs utilization, MFU) is the fraction of the
 accelerator's datasheet peak that the work actually achieves; it is the
 biggest unknown in every estimate here, so it is always an argument.
 """
@@ -30,7 +30,6 @@ import pandas as pd
 from . import _validate as v
 from . import energy, hardware, predict
 
-HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.0
 
 # ----------------------------------------------------------------- contract
@@ -39,7 +38,8 @@ DAYS_PER_YEAR = 365.0
 def daily_inference_cost(requests_per_day: float, cost_per_request: float) -> float:
     """Dollars per day of serving: requests per day × cost per request.
 
-    The seed page's example: 10M requests/day × $0.002 = $20,000/day. Lesson 05.
+    The seed page's example: 10M requests/day × $0.002 = $20,000/day.
+    Lesson 05, sections 1 and 5; lab 05, exercise 1.
     """
     return v.positive("requests_per_day", requests_per_day) * v.positive("cost_per_request", cost_per_request)
 
@@ -51,7 +51,7 @@ def lifetime_split(training_cost: float, inference_cost_per_year: float, years: 
     Training is paid once, inference every year, so the split depends on the
     deployment lifetime: $2M against $18M/year is 10 % : 90 % after one year
     and 5 % : 95 % after two. A zero training cost (someone else's model) is
-    allowed; both zero is not. Lesson 05.
+    allowed; both zero is not. Lesson 05, sections 1 and 2.
     """
     train = v.number("training_cost", training_cost, minimum=0.0)
     per_year = v.number("inference_cost_per_year", inference_cost_per_year, minimum=0.0)
@@ -65,7 +65,7 @@ def lifetime_split(training_cost: float, inference_cost_per_year: float, years: 
 def break_even_days(training_cost: float, inference_cost_per_day: float) -> float:
     """The day on which cumulative inference spend equals the training spend:
     training cost ÷ inference cost per day. Works for any quantity spent once
-    and then daily (dollars, kWh). Lesson 05.
+    and then daily (dollars, kWh). Lesson 05, sections 1 and 4; lab 05, exercise 1.
     """
     train = v.number("training_cost", training_cost, minimum=0.0)
     return train / v.positive("inference_cost_per_day", inference_cost_per_day)
@@ -90,7 +90,7 @@ def _utilization(value) -> float:
 
 def accelerator_hours(flops: float, peak_flops: float, utilization: float) -> float:
     """Accelerator-hours to do ``flops`` at ``utilization`` × ``peak_flops``
-    (FLOP/s): flops ÷ (peak × utilisation) ÷ 3600. Lesson 05."""
+    (FLOP/s): flops ÷ (peak × utilization) ÷ 3600. Lesson 05, sections 3 and 4; lab 05, exercise 5."""
     work = v.positive("flops", flops)
     rate = v.positive("peak_flops", peak_flops) * _utilization(utilization)
     return work / rate / 3600.0
@@ -102,7 +102,7 @@ def training_hours(n_params: float, n_tokens: float, *, accelerator="H100 SXM", 
     tokens: 6·N·D FLOPs (Kaplan et al. 2020) at ``utilization`` of the
     accelerator's dense ``dtype`` peak (:mod:`course_lib.hardware`).
     ``accelerator`` is a name from :data:`course_lib.hardware.ACCELERATORS`
-    or an :class:`~course_lib.hardware.Accelerator`. Lesson 05.
+    or an :class:`~course_lib.hardware.Accelerator`. Lesson 05, section 3; lab 05, exercise 5.
     """
     flops = predict.training_flops(n_params, n_tokens)
     return accelerator_hours(flops, _peak(accelerator, dtype), utilization)
@@ -112,7 +112,7 @@ def training_cost(n_params: float, n_tokens: float, *, accelerator="H100 SXM", u
                   price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
     """Dollars to train: :func:`training_hours` × ``price_per_hour`` (dollars
     per accelerator-hour; the default $2 is an assumption to change, not a
-    quoted price). Lesson 05.
+    quoted price). Lesson 05, section 3.
     """
     hours = training_hours(n_params, n_tokens, accelerator=accelerator, utilization=utilization, dtype=dtype)
     return hours * v.positive("price_per_hour", price_per_hour)
@@ -123,19 +123,36 @@ def training_cost(n_params: float, n_tokens: float, *, accelerator="H100 SXM", u
 
 def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: float = 0.1,
                       dtype: str = "bf16") -> float:
-    """Tokens per second one accelerator serves: peak × utilisation ÷ 2·N
+    """Tokens per second one accelerator serves: peak × utilization ÷ 2·N
     (2·N FLOPs per token forward, Kaplan et al. 2020). Decoding one token at
-    a time is memory-bound, so serving utilisation is usually far below
-    training's. Lesson 05.
+    a time is memory-bound, so serving utilization is usually far below
+    training's. Lesson 05, section 3.
     """
     per_token = predict.inference_flops(n_params, 1)
     return _peak(accelerator, dtype) * _utilization(utilization) / per_token
 
 
+def scaled_throughput(n_params: float, utilization: float, *, measured_label: str, measured_peak: float,
+                      measured_tokens_per_s: float) -> pd.DataFrame:
+    """A measured machine's peak and tokens/s, then what each accelerator of
+    :data:`course_lib.hardware.ACCELERATORS` would serve at the same
+    ``utilization`` (:func:`tokens_per_second`, bf16 peak), as whole numbers
+    indexed by device. Lesson 05, section 3.
+    """
+    peaks = [v.positive("measured_peak", measured_peak)] + [a.peak_flops("bf16") for a in hardware.ACCELERATORS.values()]
+    rates = [v.positive("measured_tokens_per_s", measured_tokens_per_s)] + [
+        tokens_per_second(n_params, accelerator=a, utilization=utilization) for a in hardware.ACCELERATORS.values()
+    ]
+    index = [measured_label] + [f"{name} (bf16, datasheet)" for name in hardware.ACCELERATORS]
+    return pd.DataFrame(
+        {"peak (GFLOP/s)": [p / 1e9 for p in peaks], "tokens/s at the measured utilization": rates}, index=index
+    ).round(0).astype(int)
+
+
 def seconds_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
                         utilization: float = 0.1, dtype: str = "bf16") -> float:
     """Accelerator-seconds of one request of ``tokens_per_request`` tokens
-    (prompt and answer): 2·N·tokens ÷ (peak × utilisation). Lesson 05."""
+    (prompt and answer): 2·N·tokens ÷ (peak × utilization). Lesson 05, sections 3 and 4."""
     flops = predict.inference_flops(n_params, v.positive("tokens_per_request", tokens_per_request))
     return accelerator_hours(flops, _peak(accelerator, dtype), utilization) * 3600.0
 
@@ -143,7 +160,7 @@ def seconds_per_request(n_params: float, tokens_per_request: float, *, accelerat
 def cost_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
                      utilization: float = 0.1, price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
     """Dollars per request: :func:`seconds_per_request` ÷ 3600 × price per
-    accelerator-hour. Lesson 05."""
+    accelerator-hour. Lesson 05, section 3."""
     seconds = seconds_per_request(n_params, tokens_per_request, accelerator=accelerator,
                                   utilization=utilization, dtype=dtype)
     return seconds / 3600.0 * v.positive("price_per_hour", price_per_hour)
@@ -153,7 +170,7 @@ def decode_tokens_per_second_bound(n_params: float, bytes_per_param: float, band
     """Upper bound on tokens/s when decoding ``batch`` sequences at once: each
     step reads every weight once, so a step takes at least
     N · bytes ÷ bandwidth (bytes/s) and yields ``batch`` tokens (KV cache
-    reads ignored; Austin et al., *How to Scale Your Model*, 2025). Lesson 05.
+    reads ignored; Austin et al., *How to Scale Your Model*, 2025). Lesson 05, section 7.
     """
     step = v.positive("n_params", n_params) * v.positive("bytes_per_param", bytes_per_param)
     step /= v.positive("bandwidth", bandwidth)
@@ -170,7 +187,7 @@ CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 def chinchilla_loss(n_params: float, n_tokens: float) -> float:
     """Predicted pre-training loss of ``n_params`` trained on ``n_tokens``:
     E + A/N^α + B/D^β with Hoffmann et al. 2022's fitted constants
-    (:data:`CHINCHILLA`). Lesson 05."""
+    (:data:`CHINCHILLA`). Lesson 05, section 6; lab 05, exercise 4."""
     c = CHINCHILLA
     n = v.positive("n_params", n_params)
     d = v.positive("n_tokens", n_tokens)
@@ -179,7 +196,7 @@ def chinchilla_loss(n_params: float, n_tokens: float) -> float:
 
 def min_params_for_loss(target_loss: float) -> float:
     """The size below which ``target_loss`` is out of reach however long you
-    train: the N where E + A/N^α = target. Lesson 05."""
+    train: the N where E + A/N^α = target. Lesson 05, section 6."""
     c = CHINCHILLA
     loss = v.positive("target_loss", target_loss)
     if loss <= c["E"]:
@@ -190,7 +207,7 @@ def min_params_for_loss(target_loss: float) -> float:
 def tokens_for_loss(n_params: float, target_loss: float) -> float:
     """Training tokens a model of ``n_params`` needs to reach ``target_loss``
     under :func:`chinchilla_loss`: D = (B / (L − E − A/N^α))^(1/β). Raises
-    ``ValueError`` when N is too small to ever reach it. Lesson 05."""
+    ``ValueError`` when N is too small to ever reach it. Lab 05, exercise 4."""
     c = CHINCHILLA
     n = v.positive("n_params", n_params)
     loss = v.positive("target_loss", target_loss)
@@ -210,7 +227,7 @@ def _serving_flops(n_params: float, inference_tokens: float) -> float:
 
 def lifetime_flops(n_params: float, train_tokens: float, inference_tokens: float) -> float:
     """Compute over a model's life: 6·N·D_train + 2·N·D_inference (Sardana et
-    al. 2023). ``inference_tokens`` may be 0 (never served). Lesson 05."""
+    al. 2023). ``inference_tokens`` may be 0 (never served). Lab 05, exercise 4."""
     return predict.training_flops(n_params, train_tokens) + _serving_flops(n_params, inference_tokens)
 
 
@@ -225,13 +242,14 @@ class Sizing:
 
     @property
     def total_flops(self) -> float:
+        """Training plus serving FLOPs. Lesson 05, section 6."""
         return self.training_flops + self.inference_flops
 
 
 def size_at_quality(n_params: float, target_loss: float, inference_tokens: float) -> Sizing:
     """A model of ``n_params`` trained just long enough to reach
     ``target_loss`` (:func:`tokens_for_loss`) and then served
-    ``inference_tokens`` tokens. Lesson 05."""
+    ``inference_tokens`` tokens. Lesson 05, section 6."""
     d = tokens_for_loss(n_params, target_loss)
     return Sizing(float(n_params), d, predict.training_flops(n_params, d), _serving_flops(n_params, inference_tokens))
 
@@ -244,7 +262,7 @@ def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 20
     can reach the loss, growing like N for large N), so a golden-section
     search on log N finds the minimum; deterministic. With
     ``inference_tokens=0`` it is the training-compute-optimal size under
-    the fitted loss. Lesson 05.
+    the fitted loss. Lesson 05, section 6.
     """
     lo = math.log(min_params_for_loss(target_loss)) + 1e-9
     hi = lo + math.log(1e6)  # a million times the smallest feasible size
@@ -304,24 +322,19 @@ class CostScenario:
     grid_kg_per_kwh: float
 
     @property
-    def lifetime_cost(self) -> float:
-        return self.training_cost + self.yearly_cost * self.years
-
-    @property
     def lifetime_inference_kwh(self) -> float:
+        """Inference energy over the deployment, kWh. Lesson 05, section 5."""
         return self.daily_kwh * DAYS_PER_YEAR * self.years
 
     @property
     def training_co2_kg(self) -> float:
+        """Training emissions, kg CO2e. Lesson 05, section 5."""
         return energy.co2_kg(self.training_kwh, self.grid_kg_per_kwh)
 
     @property
     def lifetime_inference_co2_kg(self) -> float:
+        """Inference emissions over the deployment, kg CO2e. Lesson 05, section 5."""
         return energy.co2_kg(self.lifetime_inference_kwh, self.grid_kg_per_kwh)
-
-    @property
-    def inference_energy_share(self) -> float:
-        return self.lifetime_inference_kwh / (self.training_kwh + self.lifetime_inference_kwh)
 
 
 def cost_scenario(
@@ -353,7 +366,7 @@ def cost_scenario(
     load folded in; 1.53 reproduces Epoch AI's 1,071 W per H100).
     ``grid_kg_per_kwh`` is kg CO2e per kWh (default: GPT-3's, derived from
     Patterson et al. 2021). GPT-3's 175B parameters and 300B tokens are from
-    Brown et al. 2020.
+    Brown et al. 2020. Lesson 05, section 5.
     """
     chip = _chip(accelerator)
     price = v.positive("price_per_hour", price_per_hour)
@@ -401,7 +414,7 @@ def cumulative_cost(s: CostScenario, points: int = 60):
     """Cumulative dollars by day for :func:`course_lib.ui.charts.cumulative_cost_chart`:
     a DataFrame with columns ``day``, ``series`` (training, inference, total)
     and ``dollars``; training is paid at day 0 (the step), inference accrues
-    daily (the ramp). Lesson 05."""
+    daily (the ramp). Lesson 05, section 5."""
     if not isinstance(s, CostScenario):
         raise TypeError(f"s must be a CostScenario, got {type(s).__name__}")
     points = v.integer("points", points, minimum=2, maximum=150)
@@ -418,7 +431,7 @@ def cumulative_cost(s: CostScenario, points: int = 60):
 
 
 def money(x: float) -> str:
-    """Dollars for people: ``$20,000``, ``$2.00M``, ``$0.0020``. Lesson 05."""
+    """Dollars for people: ``$20,000``, ``$2.00M``, ``$0.0020``. Lesson 05, sections 1 and 3."""
     x = v.number("x", x)
     if abs(x) >= 1e9:
         return f"${x / 1e9:,.2f}B"
@@ -432,7 +445,7 @@ def money(x: float) -> str:
 
 
 def kwh(x: float) -> str:
-    """Energy for people: Wh below 1 kWh, kWh below 1 MWh, then MWh and GWh. Lesson 05."""
+    """Energy for people: Wh below 1 kWh, kWh below 1 MWh, then MWh and GWh. Lesson 05, section 4."""
     x = v.number("x", x, minimum=0.0)
     for scale, unit in ((1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh")):
         if x >= scale:
@@ -442,7 +455,7 @@ def kwh(x: float) -> str:
 
 def format_scenario(s: CostScenario) -> dict[str, str]:
     """The texts the calculator shows, by key; tests compute the expected
-    text with this. Lesson 05."""
+    text with this. Lesson 05, section 5."""
     return {
         "training_cost": money(s.training_cost),
         "training_cost_from_flops": money(s.training_cost_from_flops),
@@ -460,6 +473,38 @@ def format_scenario(s: CostScenario) -> dict[str, str]:
     }
 
 
+# ------------------------------------------------------------------- hardware per phase
+
+
+def phase_hardware_table(n_params: float = 7e9, name: str = "7B") -> pd.DataFrame:
+    """Each accelerator against what training and serving a model of
+    ``n_params`` parameters (called ``name`` in the columns) ask of it:
+    memory, bandwidth, bf16 peak, TDP, ridge point, GFLOP/s per W, whether
+    the mixed-precision AdamW training state and the bf16 weights fit, and
+    the batch-1 decode bound (:func:`decode_tokens_per_second_bound`) in
+    tokens/s and per W. Indexed by accelerator. Lesson 05, section 7."""
+    n = v.positive("n_params", n_params)
+    train_bytes = n * predict.bytes_per_param("adamw", "mixed")
+    serve_bytes = n * 2  # bf16 weights
+    rows = []
+    for a in hardware.ACCELERATORS.values():
+        decode = decode_tokens_per_second_bound(n, 2, a.bandwidth)
+        rows.append({
+            "accelerator": a.name,
+            "memory (GB)": a.memory_gb,
+            "bandwidth (TB/s)": a.bandwidth_tbs,
+            "bf16 TFLOP/s": a.bf16_tflops,
+            "TDP (W)": a.tdp_w,
+            "ridge (FLOP/B)": round(hardware.ridge_point(a.peak_flops("bf16"), a.bandwidth)),
+            "GFLOP/s per W": round(a.bf16_tflops * 1000 / a.tdp_w),
+            f"{name} training state fits": train_bytes <= a.memory_gb * 1e9,
+            f"{name} bf16 weights fit": serve_bytes <= a.memory_gb * 1e9,
+            f"{name} decode, batch 1 (tok/s, max)": round(decode),
+            "tok/s per W": round(decode / a.tdp_w, 2),
+        })
+    return pd.DataFrame(rows).set_index("accelerator")
+
+
 # ------------------------------------------------------------------- calculator inputs
 
 PRESETS: dict[str, dict] = {
@@ -472,7 +517,7 @@ PRESETS: dict[str, dict] = {
         grid_kg_per_kwh=round(energy.DEFAULT_GRID_KG_PER_KWH, 3),
     ),
     # Epoch AI 2025, "How much energy does ChatGPT use?": 100B active parameters,
-    # 500 output tokens, H100 at 10 % utilisation, 1,071 W per GPU all-in
+    # 500 output tokens, H100 at 10 % utilization, 1,071 W per GPU all-in
     # (1.53 × 700 W TDP) → ≈ 0.3 Wh per query. Training tokens: 20 per
     # parameter (an assumption; Hoffmann et al. 2022's rule of thumb).
     "GPT-4o-class query (Epoch AI 2025)": dict(
@@ -486,7 +531,7 @@ PRESETS: dict[str, dict] = {
 
 def calculator_inputs(values: dict) -> dict:
     """Widget values (billions, millions, 0 = "from FLOPs") → keyword
-    arguments of :func:`cost_scenario`. Lesson 05."""
+    arguments of :func:`cost_scenario`. Lesson 05, section 5."""
     fixed_train = v.number("fixed_training_musd", values["fixed_training_musd"], minimum=0.0)
     fixed_request = v.number("fixed_cost_per_request", values["fixed_cost_per_request"], minimum=0.0)
     return dict(

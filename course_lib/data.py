@@ -20,7 +20,7 @@ def make_classification(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(x, y)``: ``x`` float32 of shape (n_samples, d_in) from N(0, 1),
     ``y`` int64 class labels given by the argmax of a fixed random linear-ReLU
-    teacher, so a small MLP can learn them. Lesson 01.
+    teacher, so a small MLP can learn them. Lesson 00; lesson 04, section 3.
     """
     n = v.positive_int("n_samples", n_samples)
     d = v.positive_int("d_in", d_in)
@@ -41,7 +41,7 @@ def make_tokens(
     Each sequence starts at a random token and continues with
     ``next = (3 * prev + 1) % vocab_size``; with probability ``noise`` a token
     is replaced by a random one. Inputs are ``ids[:, :-1]`` and next-token
-    targets ``ids[:, 1:]``. Lesson 01.
+    targets ``ids[:, 1:]``. Lesson 03, section 1.
     """
     n = v.positive_int("n_seqs", n_seqs)
     s = v.positive_int("seq_len", seq_len)

@@ -45,10 +45,13 @@ from torch.distributed.fsdp import fully_shard
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from . import _validate as v
+from . import env
 from .data import make_tokens
 from .models import TinyGPT, count_params
+from .memory import optimizer_state_bytes
 from .predict import allreduce_bytes
 from .processes import DEFAULT_TIMEOUT_S, MAX_WORLD_SIZE, check_world_size, launch
+from .train import storage_key
 
 STRATEGIES = ("ddp", "fsdp")
 # ZeRO stage each strategy implements (Rajbhandari et al. 2020): DDP replicates
@@ -110,12 +113,12 @@ class RankReport:
 
     @property
     def model_state(self) -> int:
-        """Parameters + gradients + optimizer state, the quantity ZeRO shards."""
+        """Parameters + gradients + optimizer state, the quantity ZeRO shards. Lesson 06, sections 2 and 4."""
         return self.params + self.grads + self.optimizer_state
 
     @property
     def step_time(self) -> float:
-        """Median seconds per training step on this rank."""
+        """Median seconds per training step on this rank. Lesson 06, sections 2 and 4."""
         return statistics.median(self.step_times)
 
 
@@ -130,10 +133,11 @@ class TrainingRun:
 
     @property
     def stage(self) -> int:
+        """The ZeRO stage the strategy implements (:data:`STAGE_OF`). Lesson 06, section 3."""
         return STAGE_OF[self.strategy]
 
     def rows(self) -> list[dict]:
-        """One dict per rank, in MiB-free integer bytes, for a DataFrame."""
+        """One dict per rank, in MiB-free integer bytes, for a DataFrame. Lesson 06, section 2."""
         return [
             {
                 "strategy": self.strategy,
@@ -155,7 +159,7 @@ def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
     (the full tensor: the all-reduce buffer, the gathered output, the
     reduce-scatter input): all-reduce 2·(N−1)/N·n_bytes, all-gather and
     reduce-scatter (N−1)/N·n_bytes each (Patarasuk & Yuan 2009; Rajbhandari et
-    al. 2020, ZeRO, section 7). Lesson 06.
+    al. 2020, ZeRO, section 7). Lesson 06, section 4.
     """
     v.choice("collective", collective, ("all_reduce", "all_gather", "reduce_scatter"))
     size = v.number("n_bytes", n_bytes, minimum=0.0)
@@ -167,7 +171,7 @@ def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
 
 def step_wire_bytes(report: RankReport) -> float:
     """Bytes one rank sends per step, from its measured collective payloads
-    and :func:`wire_bytes`. Lesson 06."""
+    and :func:`wire_bytes`. Lesson 06, section 4."""
     return sum(
         wire_bytes(kind, report.collective_bytes.get(kind, 0), report.world_size)
         for kind in ("all_reduce", "all_gather", "reduce_scatter")
@@ -243,26 +247,6 @@ def _local_bytes(t) -> int:
     return local.numel() * local.element_size()
 
 
-def _optimizer_bytes(opt: torch.optim.Optimizer) -> int:
-    """Bytes of optimizer-state tensors with at least one element per parameter
-    element (AdamW's two moments); 0-dim bookkeeping such as ``step`` excluded."""
-    total = 0
-    for p, state in opt.state.items():
-        for t in state.values():
-            if isinstance(t, torch.Tensor) and t.dim() > 0:
-                total += _local_bytes(t)
-    return total
-
-
-def _storage_key(t: torch.Tensor):
-    try:
-        local = t.to_local() if hasattr(t, "to_local") else t
-        s = local.untyped_storage()
-        return (s.data_ptr(), s.nbytes())
-    except Exception:  # tensors without storage (e.g. meta)
-        return None
-
-
 def _batch(rank: int, world_size: int, config: dict):
     """This rank's micro-batch: ``batch`` sequences of its own (inputs, next-token targets)."""
     b = config["batch"]
@@ -295,12 +279,12 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
         if saved is None:
             logits = net(x)
         else:
-            params = {_storage_key(p) for p in net.parameters()}
+            params = {storage_key(p) for p in net.parameters()}
 
             def pack(t):
-                key = _storage_key(t)
+                key = storage_key(t)
                 # FSDP's unsharded weights are module attributes only during forward: look them up live
-                if key is not None and key not in params and key not in {_storage_key(p) for p in model.parameters()}:
+                if key is not None and key not in params and key not in {storage_key(p) for p in model.parameters()}:
                     saved[key] = key[1]
                 return t
 
@@ -335,7 +319,7 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
         strategy=strategy,
         params=sum(_local_bytes(p) for p in net.parameters()),
         grads=sum(_local_bytes(p.grad) for p in net.parameters()),
-        optimizer_state=_optimizer_bytes(opt),
+        optimizer_state=optimizer_state_bytes(opt),
         activations=int(sum(saved.values())),
         collective_bytes={k: b // steps for k, b in counted_bytes.items()},
         collective_calls={k: c // steps for k, c in counted_calls.items()},
@@ -348,7 +332,7 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
 def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
     """One rank: join the gloo process group, train each strategy, return its
     reports; the process group is always destroyed."""
-    torch.set_num_threads(1)  # one core per rank: the ranks share this machine's cores
+    env.configure_threads(1)  # one core per rank: the ranks share this machine's cores
     counter = _Counter()
     timeout = timedelta(seconds=config["timeout_s"])
     try:
@@ -405,7 +389,7 @@ def run_single(
 ) -> TrainingRun:
     """The one-device baseline, in this process (no process group, no
     collectives): the same model, micro-batch, optimizer and measurements as
-    one rank of :func:`run_training`. ``strategy`` is ``"single"``. Lesson 06.
+    one rank of :func:`run_training`. ``strategy`` is ``"single"``. Lesson 06, section 2.
     """
     config = _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, DEFAULT_TIMEOUT_S)
     model = _model(config)
@@ -437,7 +421,7 @@ def run_training(
     optimizer state and measures activation bytes; the next ``steps`` are
     timed and their collectives counted. The workers are fresh processes
     (each imports torch: a few seconds); see :func:`course_lib.processes.launch` for the timeouts
-    and the clean-up. Lesson 06.
+    and the clean-up. Lesson 06, section 2.
     """
     n = check_world_size(world_size)
     if isinstance(strategies, str):

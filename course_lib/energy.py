@@ -61,14 +61,14 @@ DEFAULT_GRID_KG_PER_KWH = REFERENCES["gpt3_training_tco2e"].value * 1000 / (REFE
 
 
 def reference(key: str) -> Reference:
-    """The published figure ``key`` (one of :data:`REFERENCES`). Lesson 05."""
+    """The published figure ``key`` (one of :data:`REFERENCES`). Lesson 05, section 4."""
     return REFERENCES[v.choice("key", key, REFERENCES)]
 
 
 def energy_kwh(power_w: float, hours: float, *, n_devices: float = 1, pue: float = 1.0) -> float:
     """Energy in kWh drawn by ``n_devices`` each at ``power_w`` watts for
     ``hours``, times the data centre's power usage effectiveness ``pue``
-    (≥ 1: cooling and power delivery on top of the IT load). Lesson 05.
+    (≥ 1: cooling and power delivery on top of the IT load). Lesson 05, section 4; lab 05, exercise 5.
     """
     power = v.positive("power_w", power_w)
     t = v.positive("hours", hours)
@@ -80,8 +80,7 @@ def energy_kwh(power_w: float, hours: float, *, n_devices: float = 1, pue: float
 def co2_kg(energy_kwh: float, grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH) -> float:
     """Emissions in kg CO2e of ``energy_kwh`` at a grid intensity of
     ``grid_kg_per_kwh`` kg CO2e per kWh (0 for a carbon-free supply is
-    allowed). The default is GPT-3's, derived from Patterson et al. 2021.
-    Lesson 05.
+    allowed). The default is GPT-3's, derived from Patterson et al. 2021. Lab 05, exercise 5.
     """
     e = v.number("energy_kwh", energy_kwh, minimum=0.0)
     g = v.number("grid_kg_per_kwh", grid_kg_per_kwh, minimum=0.0)
@@ -90,5 +89,5 @@ def co2_kg(energy_kwh: float, grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH) 
 
 def wh_per_request(seconds_per_request: float, power_w: float) -> float:
     """Energy of one request in Wh: its accelerator-seconds × the power drawn
-    (watts) / 3600. Lesson 05."""
+    (watts) / 3600. Lesson 05, section 4."""
     return v.positive("seconds_per_request", seconds_per_request) * v.positive("power_w", power_w) / 3600.0

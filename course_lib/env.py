@@ -27,7 +27,7 @@ def cpu_quota(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> float | None
     """CPUs allowed by the container's cgroup quota, or ``None`` when unlimited.
 
     Reads cgroup v2 ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``)
-    or cgroup v1 ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us``.
+    or cgroup v1 ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us``. Lessons 00, 01, 02, 03, 04, 05, 06.
     """
     root = Path(cgroup_root)
     try:
@@ -44,7 +44,7 @@ def cpu_quota(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> float | None
 
 
 def available_cpus(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> int:
-    """Cores this process may use: the affinity mask, capped by the cgroup quota."""
+    """Cores this process may use: the affinity mask, capped by the cgroup quota. Lesson 06, section 7."""
     try:
         visible = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -54,7 +54,8 @@ def available_cpus(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> int:
 
 
 def configure_threads(n_threads: int | None = None) -> int:
-    """Set torch's intra-op thread count (default: :func:`available_cpus`) and return it."""
+    """Set torch's intra-op thread count (default: :func:`available_cpus`) and return it.
+    Lesson 04, sections 3 and 4."""
     n = available_cpus() if n_threads is None else v.positive_int("n_threads", n_threads)
     torch.set_num_threads(n)
     return n
@@ -65,6 +66,7 @@ def device(prefer: str = "auto") -> torch.device:
 
     ``prefer`` is ``"auto"``, ``"cpu"`` or ``"cuda"``; asking for ``"cuda"``
     on a machine without one raises ``ValueError``.
+    Lessons 01, 02, 03, 04, 05, 06; lab 01, exercise 4; lab 02, exercise 4; lab 06, exercise 5.
     """
     v.choice("prefer", prefer, ("auto", "cpu", "cuda"))
     has_cuda = torch.cuda.is_available()
@@ -74,7 +76,8 @@ def device(prefer: str = "auto") -> torch.device:
 
 
 def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows."""
+    """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows.
+    Lessons 00, 01, 02, 03, 04, 05, 06."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
@@ -86,7 +89,7 @@ def cpu_model() -> str:
 
 def report() -> dict[str, str]:
     """What the measurements in this course depend on, as ``{name: value}``.
-    Every lesson, first cell (through :func:`describe`)."""
+    Lessons 00, 01, 02, 03, 04, 05, 06."""
     info = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -108,7 +111,8 @@ def report() -> dict[str, str]:
 
 
 def describe() -> str:
-    """:func:`report` as aligned text, for printing at the top of a lesson."""
+    """:func:`report` as aligned text, for printing at the top of a lesson.
+    Lessons 00, 01, 02, 03, 04, 05, 06."""
     info = report()
     width = max(map(len, info))
     return "\n".join(f"{k:<{width}}  {val}" for k, val in info.items())

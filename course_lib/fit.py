@@ -23,12 +23,10 @@ activations. 1 GB = 10⁹ bytes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
 import pandas as pd
 
 from . import _validate as v
-from . import arch, predict
+from . import arch, hardware, predict
 
 GB = 10**9
 
@@ -56,30 +54,8 @@ LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
 """Adapters on every linear layer of each block, as QLoRA does (Dettmers et al. 2023)."""
 
 
-@dataclass(frozen=True)
-class Gpu:
-    """A GPU's memory as its datasheet states it (GB = 10⁹ bytes)."""
-
-    name: str
-    memory_gb: float
-    source: str
-
-    @property
-    def memory_bytes(self) -> int:
-        return int(self.memory_gb * GB)
-
-
-GPUS: dict[str, Gpu] = {
-    g.name: g
-    for g in (
-        Gpu("H100 80 GB", 80, "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM"),
-        Gpu("A100 80 GB", 80, "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB"),
-        Gpu("A100 40 GB", 40, "NVIDIA A100 Tensor Core GPU datasheet (2021), 40GB"),
-        Gpu("L4 24 GB", 24, "NVIDIA L4 Tensor Core GPU datasheet (2023)"),
-        Gpu("T4 16 GB", 16, "NVIDIA T4 Tensor Core GPU datasheet (2019)"),
-        Gpu("Laptop GPU 8 GB", 8, "a typical 8 GB laptop GPU, e.g. GeForce RTX 4060 Laptop GPU (NVIDIA product page)"),
-    )
-}
+GPUS = hardware.ACCELERATORS
+"""The GPUs the calculators offer: the course's one accelerator table."""
 
 PRECISION_LABELS = {
     "fp32": "fp32 (everything 4 bytes)",
@@ -104,15 +80,15 @@ MODEL_LABELS = {key: arch.label(arch.preset(key)) for key in arch.PRESETS}
 
 def activation_value_bytes(precision: str) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
-    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02."""
-    v.choice("precision", precision, predict.PRECISIONS)
+    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8."""
+    v.choice("precision", precision, predict.ACCOUNTINGS)
     return 4 if precision == "fp32" else 2
 
 
 def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Architecture:
     """The :class:`~course_lib.arch.Architecture` to size: ``config_path``
     (a local ``config.json``) when given, else ``model``, a preset key of
-    :data:`course_lib.arch.PRESETS` or an ``Architecture``. Lesson 02."""
+    :data:`course_lib.arch.PRESETS` or an ``Architecture``. Lesson 02, section 8."""
     if not isinstance(config_path, (str, os.PathLike)):
         raise TypeError(f"config_path must be a path (str), got {type(config_path).__name__}")
     if str(config_path).strip():
@@ -145,7 +121,7 @@ def training_estimate(
     "activations", "overhead", "total"}`` from
     :meth:`course_lib.arch.Architecture.training_memory` plus
     :data:`RUNTIME_OVERHEAD_BYTES`. ``lora`` is ``"none"``, ``"lora"`` or
-    ``"qlora"`` (rank ``lora_rank`` on :data:`LORA_TARGETS`). Lessons 02 and 06.
+    ``"qlora"`` (rank ``lora_rank`` on :data:`LORA_TARGETS`). Lesson 02, section 8; lesson 06, section 5.
     """
     if not isinstance(a, arch.Architecture):
         raise TypeError(f"a must be a course_lib.arch.Architecture, got {type(a).__name__}")
@@ -164,7 +140,7 @@ def inference_estimate(a: arch.Architecture, precision: str = "mixed", batch: in
     Weights once, in 16 bits for every mixed/bf16 setting (4 bytes for
     fp32; QLoRA's 4-bit base with ``lora="qlora"``); the KV cache of
     ``batch`` sequences of ``seq_len`` tokens
-    (:meth:`~course_lib.arch.Architecture.kv_cache_bytes`). Lesson 02.
+    (:meth:`~course_lib.arch.Architecture.kv_cache_bytes`). Lesson 02, section 8.
     """
     p = activation_value_bytes(precision)
     q = _lora(lora, 16)
@@ -192,21 +168,21 @@ def _largest(fits, limit: int) -> int | None:
 def largest_batch(a: arch.Architecture, gpu: str, seq_len: int, *, limit: int = 1 << 20, **training) -> int | None:
     """The largest batch of ``seq_len``-token sequences whose training
     estimate fits ``gpu`` (up to ``limit``), or None if one sequence does
-    not fit. ``training``: the keywords of :func:`training_estimate`. Lesson 02."""
+    not fit. ``training``: the keywords of :func:`training_estimate`. Lesson 02, section 8."""
     cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
     return _largest(lambda b: training_estimate(a, batch=b, seq_len=seq_len, **training)["total"] <= cap, limit)
 
 
 def longest_context(a: arch.Architecture, gpu: str, batch: int, *, limit: int = 1 << 22, **training) -> int | None:
     """The longest sequence (tokens) whose training step at ``batch`` fits
-    ``gpu`` (up to ``limit``), or None if one token does not. Lesson 02."""
+    ``gpu`` (up to ``limit``), or None if one token does not. Lesson 02, section 8."""
     cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
     return _largest(lambda s: training_estimate(a, batch=batch, seq_len=s, **training)["total"] <= cap, limit)
 
 
 def verdict(total_bytes: int, gpu: str) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`GPUS`). Lesson 02."""
+    (a name in :data:`GPUS`). Lesson 02, section 8."""
     need = v.integer("total_bytes", total_bytes, minimum=0)
     cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
@@ -214,7 +190,7 @@ def verdict(total_bytes: int, gpu: str) -> dict:
 
 def format_bytes(n: int) -> str:
     """``n`` bytes as text with decimal units: ``"512 B"``, ``"1.5 kB"``,
-    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02."""
+    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02, section 8."""
     n = v.number("n", n, minimum=0.0)
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
@@ -230,7 +206,7 @@ def will_it_fit(
     batch: int = 1,
     seq_len: int = 2048,
     checkpointing: bool = False,
-    gpu: str = "H100 80 GB",
+    gpu: str = "H100 SXM",
     attention: str = "sdpa",
     lora: str = "none",
     lora_rank: int = 16,
@@ -243,7 +219,7 @@ def will_it_fit(
     local ``config.json``) takes precedence. Returns ``{"model" (name with
     parameter counts), "n_params", "n_active_params", "gpu", "training",
     "inference", "training_verdict", "inference_verdict", "largest_batch"
-    (at this sequence length), "longest_context" (at this batch)}``. Lesson 02.
+    (at this sequence length), "longest_context" (at this batch)}``. Lesson 02, section 8.
     """
     a = model_architecture(model, config_path)
     for name, flag in (("checkpointing", checkpointing),):
@@ -271,14 +247,14 @@ def will_it_fit(
 
 
 def verdict_text(ver: dict) -> str:
-    """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``. Lesson 02."""
+    """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``. Lesson 02, section 8."""
     if ver["fits"]:
         return f"fits ({format_bytes(ver['free_bytes'])} free)"
     return f"does not fit: {format_bytes(ver['missing_bytes'])} missing"
 
 
 def fit_table(result: dict):
-    """The stacked-bar data: one row per (phase, component) in GB. Lesson 02."""
+    """The stacked-bar data: one row per (phase, component) in GB. Lesson 02, section 8."""
     t, i = result["training"], result["inference"]
     rows = [("training", k.replace("_", " "), t[k] / GB)
             for k in ("weights", "gradients", "optimizer_state", "activations", "overhead")]

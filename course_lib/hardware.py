@@ -24,7 +24,8 @@ from .predict import arithmetic_intensity
 
 @dataclass(frozen=True)
 class Accelerator:
-    """One accelerator's datasheet figures (dense; TFLOP/s, TB/s, GB, W)."""
+    """One accelerator's datasheet figures (dense; TFLOP/s, TB/s, GB = 10⁹
+    bytes, W; the interconnect's GB/s, total of both directions)."""
 
     name: str
     memory_gb: float
@@ -34,15 +35,28 @@ class Accelerator:
     fp8_tflops: float | None
     int8_tops: float
     tdp_w: float
+    interconnect: str
+    interconnect_gbs: float
     source: str
 
     @property
     def bandwidth(self) -> float:
-        """Memory bandwidth in bytes/s."""
+        """Memory bandwidth in bytes/s.
+        Lesson 03, section 3; lesson 05, sections 3, 4, 5 and 7; lab 03, exercises 2 and 3;
+        lab 05, exercises 2, 3 and 5."""
         return self.bandwidth_tbs * 1e12
 
+    @property
+    def memory_bytes(self) -> int:
+        """Memory in bytes (GB = 10⁹ bytes, as datasheets count).
+        Lesson 03, section 3; lesson 05, sections 3, 4, 5 and 7; lab 03, exercises 2 and 3;
+        lab 05, exercises 2, 3 and 5."""
+        return int(self.memory_gb * 10**9)
+
     def peak_flops(self, dtype: str = "bf16") -> float:
-        """Dense peak in FLOP/s (ops/s for int8) for ``dtype`` in fp32, bf16, fp8, int8."""
+        """Dense peak in FLOP/s (ops/s for int8) for ``dtype`` in fp32, bf16, fp8, int8.
+        Lesson 03, section 3; lesson 05, sections 3, 4, 5 and 7; lab 03, exercises 2 and 3;
+        lab 05, exercises 2, 3 and 5."""
         v.choice("dtype", dtype, ("fp32", "bf16", "fp8", "int8"))
         tera = {"fp32": self.fp32_tflops, "bf16": self.bf16_tflops, "fp8": self.fp8_tflops, "int8": self.int8_tops}[dtype]
         if tera is None:
@@ -50,30 +64,70 @@ class Accelerator:
         return tera * 1e12
 
 
+#: The course's one accelerator table (facts.md, "Accelerators"): every module
+#: that needs a GPU's memory, bandwidth, peak, power or interconnect reads it.
 ACCELERATORS: dict[str, Accelerator] = {
     a.name: a
     for a in (
-        Accelerator("H100 SXM", 80, 3.35, 67, 989, 1979, 1979, 700, "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM column, dense"),
-        Accelerator("A100 80GB SXM", 80, 2.04, 19.5, 312, None, 624, 400, "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB SXM column, dense"),
-        Accelerator("L4", 24, 0.30, 30.3, 121, 242, 242, 72, "NVIDIA L4 Tensor Core GPU datasheet (2023), dense"),
-        Accelerator("T4", 16, 0.32, 8.1, 65, None, 130, 70, "NVIDIA T4 Tensor Core GPU datasheet (2019); FP16 in the bf16 column"),
+        Accelerator("H100 SXM", 80, 3.35, 67, 989, 1979, 1979, 700, "NVLink 4", 900,
+                    "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM column, dense; NVLink 900 GB/s"),
+        Accelerator("A100 80GB SXM", 80, 2.04, 19.5, 312, None, 624, 400, "NVLink 3", 600,
+                    "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB SXM column, dense; NVLink 600 GB/s"),
+        Accelerator("L4", 24, 0.30, 30.3, 121, 242, 242, 72, "PCIe Gen4 x16", 64,
+                    "NVIDIA L4 Tensor Core GPU datasheet (2023), dense; no NVLink, PCIe Gen4 x16 64 GB/s"),
+        Accelerator("T4", 16, 0.32, 8.1, 65, None, 130, 70, "PCIe Gen3 x16", 32,
+                    "NVIDIA T4 Tensor Core GPU datasheet (2019); FP16 in the bf16 column; no NVLink, PCIe Gen3 x16 32 GB/s"),
     )
 }
 
 
 def accelerator(name: str) -> Accelerator:
-    """Look up an accelerator by name (one of :data:`ACCELERATORS`)."""
+    """Look up an accelerator by name (one of :data:`ACCELERATORS`). Lessons
+    02, 03, 05, 06 and the calculators (every module that needs a GPU's figures).
+    Lesson 03, section 3; lesson 05, section 3; lab 03, exercises 2 and 3; lab 05, exercises 2, 3 and 5."""
     return ACCELERATORS[v.choice("name", name, ACCELERATORS)]
+
+
+def sources() -> str:
+    """The sources of :data:`ACCELERATORS`' rows, joined with "; ", for a
+    lesson to print under a table. Lesson 03, section 3; lesson 04, section 6."""
+    return "; ".join(a.source for a in ACCELERATORS.values())
+
+
+def ridge_table(k: int, n: int, dtype: str = "bf16", bytes_per_value: float = 2) -> pd.DataFrame:
+    """For each accelerator: peak in ``dtype``, bandwidth, ridge point, and the
+    smallest batch at which a (B × k)·(k × n) matmul reaches it
+    (:func:`compute_bound_batch`). Lesson 03, section 3."""
+    rows = []
+    for a in ACCELERATORS.values():
+        peak = a.peak_flops(dtype)
+        rows.append({"device": a.name, f"{dtype} TFLOP/s": peak / 1e12, "TB/s": a.bandwidth_tbs,
+                     "ridge FLOP/byte": round(ridge_point(peak, a.bandwidth), 1),
+                     "compute-bound from batch": compute_bound_batch(k, n, peak, a.bandwidth, bytes_per_value)})
+    return pd.DataFrame(rows)
+
+
+def peak_table() -> pd.DataFrame:
+    """Each accelerator's dense peak per number format: fp32, bf16 (fp16 on the
+    T4), their ratio, fp8 ("—" where none) and int8. Lesson 04, section 6."""
+    rows = []
+    for name, acc in ACCELERATORS.items():
+        fp8 = acc.fp8_tflops
+        rows.append({"GPU": name, "fp32 TFLOP/s": acc.peak_flops("fp32") / 1e12, "bf16/fp16 TFLOP/s": acc.peak_flops("bf16") / 1e12,
+                     "bf16 ÷ fp32": round(acc.peak_flops("bf16") / acc.peak_flops("fp32"), 1),
+                     "fp8 TFLOP/s": fp8 if fp8 is not None else "—", "int8 TOPS": acc.peak_flops("int8") / 1e12})
+    return pd.DataFrame(rows)
 
 
 def ridge_point(peak_flops: float, bandwidth: float) -> float:
     """FLOP per byte at which a device turns compute-bound: peak / bandwidth
-    (both per second). Below it, attainable FLOP/s = bandwidth × intensity."""
+    (both per second). Below it, attainable FLOP/s = bandwidth × intensity. Lab 03, exercise 3."""
     return v.positive("peak_flops", peak_flops) / v.positive("bandwidth", bandwidth)
 
 
 def attainable_flops(intensity: float, peak_flops: float, bandwidth: float) -> float:
-    """The roofline: min(peak, bandwidth × intensity) in FLOP/s."""
+    """The roofline: min(peak, bandwidth × intensity) in FLOP/s.
+    Lesson 03, section 3; lesson 05, section 7; lab 03, exercise 2."""
     i = v.positive("intensity", intensity)
     return min(v.positive("peak_flops", peak_flops), v.positive("bandwidth", bandwidth) * i)
 
@@ -84,8 +138,7 @@ def compute_bound_batch(k: int, n: int, peak_flops: float, bandwidth: float, byt
     peak / bandwidth; ``None`` when no batch gets there (the weights alone
     cost more bytes than the ridge allows). Solves
     2Bkn >= R·bytes·(Bk + kn + Bn) for B (Williams et al. 2009, *Roofline*;
-    Austin et al. 2025, *How to Scale Your Model*, where B ≈ R for large k, n).
-    Lesson 03.
+    Austin et al. 2025, *How to Scale Your Model*, where B ≈ R for large k, n). Lesson 03, section 3.
     """
     k, n = v.positive_int("k", k), v.positive_int("n", n)
     bpv = v.positive("bytes_per_value", bytes_per_value)
@@ -127,11 +180,13 @@ class MeasuredMachine:
     copy_bytes: int
 
     def peak_flops(self, dtype: str = "fp32") -> float:
-        """Measured matmul FLOP/s for ``dtype`` (fp32, bf16 or fp16)."""
+        """Measured matmul FLOP/s for ``dtype`` (fp32, bf16 or fp16).
+        Lesson 03, section 3; lesson 05, section 7."""
         return self.flops[v.choice("dtype", dtype, MEASURED_DTYPES)]
 
     def ridge(self, dtype: str = "fp32") -> float:
-        """This machine's ridge point in FLOP per byte for ``dtype``."""
+        """This machine's ridge point in FLOP per byte for ``dtype``.
+        Lesson 03, section 3; lesson 05, section 7."""
         return ridge_point(self.peak_flops(dtype), self.bandwidth)
 
 
@@ -160,7 +215,7 @@ def measure_machine(*, device=None, copy_mib: int | None = None, repeats: int = 
     ``dst.copy_(src)`` of a ``copy_mib`` MiB fp32 tensor (64 on the CPU,
     larger than its last-level cache; 512 on a GPU), counting bytes read plus
     bytes written. These are what *this* code reaches, a lower bound on the
-    hardware's peak. Lesson 03.
+    hardware's peak. Lesson 03, section 3.
     """
     dev = env.device() if device is None else torch.device(device)
     repeats = v.positive_int("repeats", repeats)
@@ -212,7 +267,7 @@ def roofline_table(devices, dtype: str = "bf16", intensity_range=(0.1, 10_000.0)
     :class:`MeasuredMachine` objects, or ``(device, dtype)`` pairs to give one
     device its own dtype (e.g. this CPU in fp32 beside GPUs in bf16); a
     measured machine falls back to fp32 for a dtype it was not measured in.
-    Lesson 03.
+    Lesson 03, section 3; lesson 05, section 7.
     """
     lo = v.positive("intensity_range[0]", intensity_range[0])
     hi = v.positive("intensity_range[1]", intensity_range[1])
@@ -256,8 +311,7 @@ def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=No
     """Time ``x @ w`` with x (batch x k) and w (k x n) on ``device`` (default:
     :func:`course_lib.env.device`), median of ``repeats`` after one warm-up,
     and place it on the roofline. Pick k·n large enough that ``w`` does not
-    fit in the CPU's cache, or the point can sit above the DRAM roofline.
-    Lesson 03.
+    fit in the CPU's cache, or the point can sit above the DRAM roofline. Lesson 03, section 3.
     """
     batch, k, n = v.positive_int("batch", batch), v.positive_int("k", k), v.positive_int("n", n)
     v.choice("dtype", dtype, MEASURED_DTYPES)

@@ -44,6 +44,7 @@ class LoRALinear(nn.Module):
         self.scale = (alpha if alpha is not None else r) / r
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The frozen layer plus the scaled low-rank update. Lesson 02, section 8."""
         return self.base(x) + (x @ self.A.T @ self.B.T) * self.scale
 
 

@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -130,7 +131,8 @@ def count_flops(model: nn.Module, inputs, *, backward: bool = False, loss_fn=Non
     counted on CUDA and on the CPU (its CPU flash kernel gets the CUDA
     kernels' formulas); a matmul-like operator that cannot be counted raises
     a ``RuntimeWarning`` naming it. The model's ``.grad`` fields are left
-    unchanged. Lessons 01 and 02.
+    unchanged.
+    Lesson 00; lesson 01, sections 2, 3 and 4; lesson 02, sections 6 and 9; lab 01, exercise 3.
     """
     return int(_counted(model, inputs, backward, loss_fn).get_total_flops())
 
@@ -139,7 +141,7 @@ def flops_by_module(model: nn.Module, inputs, *, backward: bool = False) -> dict
     """FLOPs per leaf module (e.g. ``"net.0"`` for the first Linear of an MLP),
     in the order the modules are registered. Modules that do no counted
     arithmetic are left out; attention's own matmuls are attributed to the
-    attention module. The values add up to :func:`count_flops`. Lesson 01.
+    attention module. The values add up to :func:`count_flops`. Lesson 01, section 3.
     """
     counts = _counted(model, inputs, backward).get_flop_counts()
     root = type(model).__name__
@@ -158,6 +160,19 @@ def flops_by_module(model: nn.Module, inputs, *, backward: bool = False) -> dict
     return result
 
 
+def percentile(values, p: float) -> float:
+    """The ``p``-th percentile of ``values``, ``p`` from 0 to 100 (p50 is the
+    median, p95 the value 95 % of them stay under), interpolating linearly
+    between the two nearest ranks (numpy's default). The course's one
+    percentile convention.
+    Lessons 01, 02, 03, 05, 06; lab 01, exercise 4; lab 03, exercise 4; lab 06, exercise 4."""
+    p = v.number("p", p, minimum=0.0, maximum=100.0)
+    xs = np.asarray(values, dtype=float)
+    if xs.ndim != 1 or xs.size == 0:
+        raise ValueError(f"values must be a non-empty 1-D sequence of numbers, got shape {xs.shape}")
+    return float(np.percentile(xs, p))
+
+
 @dataclass(frozen=True)
 class Timing:
     """Wall-clock samples of a function, in seconds, after warm-up."""
@@ -168,33 +183,34 @@ class Timing:
 
     @property
     def median(self) -> float:
+        """The median sample, seconds. Lesson 01, section 5; lessons 02–05 wherever a time is shown."""
         return statistics.median(self.samples)
 
-    def quantile(self, q: float) -> float:
-        """The ``q``-quantile of the samples (linear interpolation), 0 <= q <= 1."""
-        q = v.number("q", q, minimum=0.0, maximum=1.0)
-        xs = sorted(self.samples)
-        pos = q * (len(xs) - 1)
-        lo = int(pos)
-        hi = min(lo + 1, len(xs) - 1)
-        return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile (0–100) of the samples: :func:`percentile`.
+        Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4."""
+        return percentile(self.samples, p)
 
     @property
     def fastest(self) -> float:
-        """The quickest run: the least disturbed by other work on the machine."""
+        """The quickest run: the least disturbed by other work on the machine.
+        Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4."""
         return min(self.samples)
 
     @property
     def p10(self) -> float:
-        return self.quantile(0.10)
+        """The 10th percentile, seconds. Lesson 01, section 5."""
+        return self.percentile(10)
 
     @property
     def p90(self) -> float:
-        return self.quantile(0.90)
+        """The 90th percentile, seconds. Lesson 01, section 5."""
+        return self.percentile(90)
 
     @property
     def iqr(self) -> float:
-        return self.quantile(0.75) - self.quantile(0.25)
+        """The interquartile range (p75 − p25), seconds. Lesson 01, section 5."""
+        return self.percentile(75) - self.percentile(25)
 
     def __str__(self) -> str:
         ms = 1e3
@@ -210,7 +226,7 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
     Runs in this process with torch's current thread count (unlike
     ``torch.utils.benchmark.Timer``, which uses one thread unless told), and
     waits for queued GPU work before reading the clock when CUDA is present.
-    Lessons 01, 03, 04.
+    Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")

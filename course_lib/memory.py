@@ -27,20 +27,21 @@ import copy
 import weakref
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.checkpoint import checkpoint
 
-from . import train
-from .train import OPTIMIZER_NAMES
+from . import predict, train
+from .models import count_params
+from .train import OPTIMIZER_NAMES, storage_key
 
-# The optimizers the lesson compares (built by course_lib.train.make_optimizer),
-# with the usual learning rates. The hyper-parameters change no byte counts;
-# momentum keeps one buffer per parameter, Adam/AdamW two (exp_avg,
-# exp_avg_sq) plus a 0-dim step counter.
-_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 1e-3, "adamw": 1e-3}
+# The optimizers are built by course_lib.train.make_optimizer (its default
+# learning rate: the hyper-parameters change no byte counts). Momentum keeps
+# one buffer per parameter, Adam/AdamW two (exp_avg, exp_avg_sq) plus a 0-dim
+# step counter.
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class MemoryReport:
     total: int
 
     def as_dict(self) -> dict[str, int]:
-        """The five fields as ``{name: bytes}`` (for a table)."""
+        """The five fields as ``{name: bytes}`` (for a table).
+        Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lab 02, exercise 4."""
         return {
             "weights": self.weights,
             "gradients": self.gradients,
@@ -82,28 +84,21 @@ def _check_inputs(inputs) -> None:
         raise TypeError(f"inputs must be a torch.Tensor, got {type(inputs).__name__}")
 
 
-def _key(t: torch.Tensor) -> int:
-    """Identity of the memory a tensor uses: its storage's address."""
-    return t.untyped_storage().data_ptr()
-
-
 def _storage_bytes(tensors) -> int:
     """Bytes of the unique storages behind ``tensors`` (views counted once)."""
-    seen: dict[int, int] = {}
-    for t in tensors:
-        if isinstance(t, torch.Tensor):
-            seen[_key(t)] = t.untyped_storage().nbytes()
-    return sum(seen.values())
+    seen = {storage_key(t) for t in tensors if isinstance(t, torch.Tensor)}
+    return sum(key[1] for key in seen if key is not None)
 
 
-def make_optimizer(optimizer, params) -> torch.optim.Optimizer:
-    """``optimizer`` is a name in :data:`OPTIMIZER_NAMES` or a factory
-    ``params -> torch.optim.Optimizer``. Lesson 02."""
+def _optimizer(optimizer, params) -> torch.optim.Optimizer:
+    """``optimizer`` is a name in :data:`course_lib.train.OPTIMIZER_NAMES`
+    (built by :func:`course_lib.train.make_optimizer`) or a factory
+    ``params -> torch.optim.Optimizer``."""
     params = list(params)
     if isinstance(optimizer, str):
         if optimizer not in OPTIMIZER_NAMES:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZER_NAMES)} or a factory, got {optimizer!r}")
-        return train.make_optimizer(optimizer, params, lr=_LEARNING_RATES[optimizer])
+        return train.make_optimizer(optimizer, params)
     if not callable(optimizer):
         raise TypeError(
             f"optimizer must be one of {list(OPTIMIZER_NAMES)} or a callable params -> torch.optim.Optimizer, "
@@ -130,7 +125,12 @@ def _check_loss_fn(loss_fn) -> None:
 def optimizer_state_bytes(opt: torch.optim.Optimizer) -> int:
     """Bytes of the tensors in ``opt.state`` with at least one element per
     element of their parameter (momentum buffers, Adam's moments); 0-dim
-    bookkeeping such as Adam's ``step`` is left out. Lesson 02."""
+    bookkeeping such as Adam's ``step`` is left out. A sharded (FSDP) state
+    counts its local shard. The course's one optimizer-state rule. Lesson 02,
+    "Measuring memory"; lesson 06 (per-rank state under DDP and FSDP).
+    Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lesson 06, section 2; lab 02, exercise 4."""
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"opt must be a torch.optim.Optimizer, got {type(opt).__name__}")
     tensors = []
     for param, state in opt.state.items():
         for value in state.values():
@@ -143,11 +143,11 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor, loss_fn=None)
     """Run ``model(inputs)`` and the loss, and return ``(bytes, loss)``: the
     bytes of the unique storages autograd saved for backward, parameters
     excluded. The graph stays alive in ``loss`` so ``loss.backward()`` works.
-    Lesson 02."""
+    Lesson 02, sections 1, 2, 3 and 6."""
     _check_model(model)
     _check_inputs(inputs)
     _check_loss_fn(loss_fn)
-    params = {_key(p) for p in model.parameters()}
+    params = {storage_key(p) for p in model.parameters()}
     saved, loss = train.saved_storages(lambda: _loss(model(inputs), loss_fn))
     return sum(nbytes for key, nbytes in saved.items() if key not in params), loss
 
@@ -170,7 +170,8 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     ``optimizer`` is ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"`` or a
     factory ``params -> torch.optim.Optimizer``; ``loss_fn(output)`` defaults
     to ``output.sum()``. The step runs on a copy of ``model`` (same device),
-    so the model you pass is left unchanged. Lesson 02.
+    so the model you pass is left unchanged.
+    Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lab 02, exercise 4.
     """
     _check_model(model)
     _check_inputs(inputs)
@@ -178,7 +179,7 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     model = copy.deepcopy(model)
     for p in model.parameters():
         p.grad = None
-    opt = make_optimizer(optimizer, model.parameters())
+    opt = _optimizer(optimizer, model.parameters())
     activations, loss = saved_activation_bytes(model, inputs, loss_fn)
     loss.backward()
     opt.step()
@@ -189,11 +190,31 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     return MemoryReport(weights, gradients, state, activations, weights + gradients + state + activations)
 
 
+def predicted_vs_measured(model: nn.Module, inputs: torch.Tensor, predicted_activations: int,
+                          optimizers=OPTIMIZER_NAMES) -> pd.DataFrame:
+    """One row per (optimizer, component): the bytes
+    :func:`course_lib.predict.bytes_per_param_breakdown` (fp32) predicts for
+    ``model`` (activations: ``predicted_activations``) and the bytes
+    :func:`training_memory` measures, with ``equal``. Lesson 02, section 1."""
+    if isinstance(optimizers, str):
+        raise TypeError(f"optimizers must be a sequence of names, got {optimizers!r}")
+    n = count_params(model)
+    rows = []
+    for opt in optimizers:
+        report = training_memory(model, inputs, optimizer=opt)
+        per = predict.bytes_per_param_breakdown(opt, "fp32")
+        predicted = {k: n * per[k] for k in per} | {"activations": predicted_activations}
+        for part, want in predicted.items():
+            got = getattr(report, part)
+            rows.append({"optimizer": opt, "component": part, "predicted": want, "measured": got, "equal": want == got})
+    return pd.DataFrame(rows)
+
+
 def inference_memory(model: nn.Module, inputs: torch.Tensor) -> MemoryReport:
     """The :class:`MemoryReport` of a forward pass under ``torch.inference_mode()``:
     gradients, optimizer state and saved activations are 0 (the report checks
     that nothing was saved rather than assuming it); ``weights`` as in
-    :func:`training_memory`. Lesson 02."""
+    :func:`training_memory`. Lesson 02, section 5."""
     _check_model(model)
     _check_inputs(inputs)
     saved, _ = train.saved_storages(lambda: train.inference(model, inputs))
@@ -225,9 +246,9 @@ class LiveTensorBytes(TorchDispatchMode):
         self.peak = 0
 
     def track(self, t: torch.Tensor) -> None:
-        """Count the storage behind ``t`` (once) until it is freed."""
+        """Count the storage behind ``t`` (once) until it is freed. Lesson 02, sections 4 and 6."""
         st = t.untyped_storage()
-        key = id(st)
+        key = id(st)  # the storage object itself (not storage_key): its weakref reports when it is freed
         if key in self._live:
             return
         size = st.nbytes()
@@ -241,7 +262,7 @@ class LiveTensorBytes(TorchDispatchMode):
         self.peak = max(self.peak, self.current)
 
     def reset_peak(self) -> None:
-        """Start a new phase: ``peak`` restarts from the bytes alive now."""
+        """Start a new phase: ``peak`` restarts from the bytes alive now. Lesson 02, sections 4 and 6."""
         self.peak = self.current
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -274,7 +295,7 @@ class PeakReport:
 
     @property
     def peak_phase(self) -> str:
-        """``"forward"``, ``"backward"`` or ``"step"``: where the peak happened."""
+        """``"forward"``, ``"backward"`` or ``"step"``: where the peak happened. Lesson 02, sections 4 and 6."""
         phases = {"forward": self.forward_peak, "backward": self.backward_peak, "step": self.step_peak}
         return max(phases, key=phases.get)
 
@@ -296,14 +317,13 @@ def peak_training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="a
 
     Either way the peak includes what :class:`MemoryReport` leaves out: the
     inputs, the gradients of activations flowing through backward, and the
-    optimizer's temporary tensors. The step runs on a copy of ``model``.
-    Lesson 02.
+    optimizer's temporary tensors. The step runs on a copy of ``model``. Lesson 02, sections 4 and 6.
     """
     _check_model(model)
     _check_inputs(inputs)
     _check_loss_fn(loss_fn)
     model = copy.deepcopy(model)
-    opt = make_optimizer(optimizer, model.parameters())
+    opt = _optimizer(optimizer, model.parameters())
     _loss(model(inputs), loss_fn).backward()  # warm-up: create the optimizer state
     opt.step()
     opt.zero_grad(set_to_none=True)
@@ -382,6 +402,7 @@ class Checkpointed(nn.Module):
         self.gpt = gpt
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """TinyGPT's forward with each block recomputed in backward. Lesson 02, section 6."""
         g = self.gpt
         if idx.dim() != 2 or idx.shape[1] > g.max_seq_len:
             raise ValueError(f"idx must have shape (batch, seq <= {g.max_seq_len}), got {tuple(idx.shape)}")

@@ -59,6 +59,7 @@ class MLP(nn.Module):
         _init_(self, _seeded(seed))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of shape (batch, d_out). Lesson 00; lesson 01, section 2."""
         return self.net(x)
 
 
@@ -121,6 +122,8 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        """Masked multi-head self-attention over (batch, seq, d_model); with a
+        ``cache``, after the cached positions. Lesson 01, section 4; lesson 07, section 2."""
         b, s, d = x.shape
         q, k, val = self.qkv(x).split(d, dim=2)
         # (b, s, d) -> (b, heads, s, head_dim)
@@ -148,6 +151,7 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        """x + attention(LN(x)), then + MLP(LN(x)). Lesson 01, section 4."""
         x = x + self.attn(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
 
@@ -187,11 +191,12 @@ class TinyGPT(nn.Module):
         _init_(self, _seeded(seed))
 
     def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """Logits for the tokens ``idx`` (batch, seq).
+        """Logits of shape (batch, seq, vocab_size) for the tokens ``idx`` (batch, seq).
 
         With ``cache`` the tokens are placed after the ``cache.seq_len``
-        positions already cached, and their keys and values are appended
-        (lesson 07). Without it, the whole sequence is processed from scratch.
+        positions already cached, and their keys and values are appended.
+        Without it, the whole sequence is processed from scratch.
+        Lesson 01, section 4; lesson 07, section 2.
         """
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (batch, seq), got {tuple(idx.shape)}")
@@ -256,18 +261,21 @@ class TinyGPT(nn.Module):
         return out
 
 
-def count_params(model: nn.Module, *, trainable_only: bool = True, include_embeddings: bool = True) -> int:
-    """Number of parameter elements of ``model``.
-
-    With ``include_embeddings=False`` the lookup tables of ``nn.Embedding``
-    modules are left out: they do no matmul, so Kaplan's 2·N rule counts N
-    without them (lesson 01).
-    """
+def count_params(model: nn.Module, *, trainable_only: bool = True) -> int:
+    """Number of parameter elements of ``model``: every weight, bias, norm and
+    embedding table (what memory holds).
+    Lesson 00; lesson 01, section 4; lesson 02, sections 1 and 5; lab 02, exercise 2; lab 06, exercise 5."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    skip = set()
-    if not include_embeddings:
-        skip = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
-    return sum(
-        p.numel() for p in model.parameters() if (p.requires_grad or not trainable_only) and id(p) not in skip
-    )
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def matmul_params(model: nn.Module) -> int:
+    """Kaplan's N: the elements of the weights that take part in matmuls, the
+    weight of every ``nn.Linear`` (biases, norms and embedding tables, which
+    are lookups, left out). The forward pass costs 2·N FLOPs per token plus
+    attention's own matmuls; lesson 01 checks it exactly. TinyGPT's default:
+    102,400. Lesson 01, section 4; lesson 05, section 3."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))

@@ -69,7 +69,7 @@ def float_format(exponent_bits: int, mantissa_bits: int, name: str = "custom") -
     smallest subnormal = 2^(1−b−m), eps = 2^-m (IEEE 754-2008; the top exponent
     is kept for inf and NaN). Matches ``torch.finfo`` for fp32, fp16, bf16 and
     fp8 E5M2; fp8 E4M3 (``float8_e4m3fn``) gives up inf to reach 448 instead
-    of 240. Lesson 04 (TF32, the format explorer).
+    of 240. Lesson 04, section 1.
     """
     e = v.integer("exponent_bits", exponent_bits, minimum=2, maximum=11)
     m = v.integer("mantissa_bits", mantissa_bits, minimum=0, maximum=52)
@@ -104,7 +104,7 @@ FORMAT_NAMES = ("fp32", "tf32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2")
 def from_torch(name: str) -> FloatFormat:
     """A :class:`FloatFormat` read from ``torch.finfo`` for a name in
     :data:`TORCH_FLOATS`. The mantissa bits come from eps = 2^-m, the exponent
-    bits from what is left of ``bits``. Lesson 04.
+    bits from what is left of ``bits``. Lesson 04, sections 1, 2 and 4.
     """
     dtype = TORCH_FLOATS[v.choice("name", name, TORCH_FLOATS)]
     info = torch.finfo(dtype)
@@ -124,14 +124,14 @@ def from_torch(name: str) -> FloatFormat:
 
 def get_format(name: str) -> FloatFormat:
     """One of :data:`FORMAT_NAMES`: from ``torch.finfo``, or TF32 from its bit
-    layout (TF32 is a tensor-core input format with no torch dtype). Lesson 04."""
+    layout (TF32 is a tensor-core input format with no torch dtype). Lesson 04, sections 1, 2 and 4."""
     v.choice("name", name, FORMAT_NAMES)
     return float_format(8, 10, name="tf32") if name == "tf32" else from_torch(name)
 
 
 def int_range(bits: int) -> tuple[int, int]:
     """(min, max) of a two's-complement signed integer of ``bits`` bits:
-    −2^(bits−1) … 2^(bits−1) − 1 (int8: −128…127, int4: −8…7). Lesson 04."""
+    −2^(bits−1) … 2^(bits−1) − 1 (int8: −128…127, int4: −8…7). Lesson 04, section 1."""
     b = v.integer("bits", bits, minimum=2, maximum=64)
     return -(2 ** (b - 1)), 2 ** (b - 1) - 1
 
@@ -141,7 +141,7 @@ def format_table():
     :data:`FORMAT_NAMES` plus int8 (from ``torch.iinfo``) and int4 (from
     :func:`int_range`; torch has no int4 arithmetic dtype). Floats give max,
     smallest normal and eps; integers give their min and max code (the real
-    values are code × scale, see :func:`quantize`)."""
+    values are code × scale, see :func:`quantize`). Lesson 04, section 1."""
     rows = []
     for name in FORMAT_NAMES:
         f = get_format(name)
@@ -173,7 +173,7 @@ def format_table():
 def representable(value: float, name: str) -> float:
     """``value`` stored in format ``name`` (one of :data:`TORCH_FLOATS`) and
     read back as a Python float: shows rounding, overflow to inf, saturation
-    (fp8 E4M3 has no inf and clamps to ±448) and underflow to 0. Lesson 04."""
+    (fp8 E4M3 has no inf and clamps to ±448) and underflow to 0. Lesson 04, section 1; lab 04, exercise 5."""
     x = v.number("value", value)
     dtype = TORCH_FLOATS[v.choice("name", name, TORCH_FLOATS)]
     return float(torch.tensor(x, dtype=torch.float64).to(dtype).to(torch.float64))
@@ -185,7 +185,7 @@ def sequential_sum(values: torch.Tensor, dtype: torch.dtype) -> float:
 
     This is what a naive low-precision accumulator does; ``torch.sum`` on a
     half-precision tensor accumulates in fp32 instead (Micikevicius et al.
-    2017 recommend exactly that). Lesson 04.
+    2017 recommend exactly that). Lesson 04, section 2.
     """
     if not isinstance(values, torch.Tensor) or values.dim() != 1:
         raise TypeError("values must be a 1-D torch.Tensor")
@@ -225,7 +225,7 @@ def quantize(x: torch.Tensor, bits: int, axis: int | None = None) -> tuple[torch
     Linear weight); codes = round(x / scale), clipped to −qmax…qmax and stored
     as int8. Each value is then off by at most scale / 2 (half a step).
     The scale has ``x``'s number of dimensions so it broadcasts against the codes.
-    An all-zero slice gets scale 1. Lesson 04.
+    An all-zero slice gets scale 1. Lesson 04, section 5.
     """
     x = _float_tensor("x", x).float()
     bits = v.integer("bits", bits, minimum=2, maximum=8)
@@ -242,7 +242,7 @@ def quantize(x: torch.Tensor, bits: int, axis: int | None = None) -> tuple[torch
 
 
 def dequantize(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """The float32 values the codes stand for: ``codes × scale``. Lesson 04."""
+    """The float32 values the codes stand for: ``codes × scale``. Lesson 04, section 5."""
     if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.dtype == torch.bool:
         raise TypeError(f"codes must be an integer torch.Tensor, got {getattr(codes, 'dtype', type(codes).__name__)}")
     scale = _float_tensor("scale", scale)
@@ -261,7 +261,7 @@ class QuantError:
 
 
 def quantization_error(x: torch.Tensor, bits: int, axis: int | None = None) -> QuantError:
-    """Quantize ``x`` with :func:`quantize`, dequantize, and measure |x − x̂|. Lesson 04."""
+    """Quantize ``x`` with :func:`quantize`, dequantize, and measure |x − x̂|. Lesson 04, section 5."""
     codes, scale = quantize(x, bits, axis)
     err = (dequantize(codes, scale) - x.float()).abs()
     return QuantError(int(bits), float(err.max()), float(err.mean()), float(scale.max()) / 2)
@@ -270,7 +270,7 @@ def quantization_error(x: torch.Tensor, bits: int, axis: int | None = None) -> Q
 def weight_bytes(n_values: int, bits: int, n_scales: int = 0, scale_bytes: int = 4) -> int:
     """Bytes to store ``n_values`` codes of ``bits`` bits packed together
     (two int4 codes per byte), plus ``n_scales`` scales of ``scale_bytes``
-    bytes each (fp32 by default): ceil(n·bits/8) + n_scales·scale_bytes. Lesson 04."""
+    bytes each (fp32 by default): ceil(n·bits/8) + n_scales·scale_bytes. Lesson 04, section 5."""
     n = v.positive_int("n_values", n_values)
     b = v.integer("bits", bits, minimum=1, maximum=64)
     k = v.integer("n_scales", n_scales, minimum=0)
@@ -286,7 +286,7 @@ def _linears(model: nn.Module) -> list[nn.Linear]:
 
 def linear_weight_count(model: nn.Module) -> tuple[int, int]:
     """(number of Linear weight elements, number of Linear output rows) of
-    ``model``: what :func:`quantize_linear_weights` stores. Lesson 04."""
+    ``model``: what :func:`quantize_linear_weights` stores. Lesson 04, section 5."""
     layers = _linears(model)
     return sum(m.weight.numel() for m in layers), sum(m.out_features for m in layers)
 
@@ -300,7 +300,7 @@ def quantize_linear_weights(model: nn.Module, bits: int, *, per_channel: bool = 
     Biases and every other parameter stay in fp32 and are not counted. The
     copy computes in fp32 ("fake quantization"), so its accuracy is the
     quantized model's accuracy; a real int8 kernel would also be faster. The
-    original model is not changed. Lesson 04.
+    original model is not changed. Lesson 04, section 5.
     """
     bits = v.integer("bits", bits, minimum=2, maximum=8)
     if not isinstance(per_channel, bool):
@@ -320,7 +320,7 @@ def quantize_linear_weights(model: nn.Module, bits: int, *, per_channel: bool = 
 
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of rows of ``x`` whose argmax logit equals the label in ``y``. Lesson 04."""
+    """Fraction of rows of ``x`` whose argmax logit equals the label in ``y``. Lesson 04, sections 3 and 5."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     device = next(model.parameters()).device
@@ -331,7 +331,10 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 # Mixed-precision training
 # ---------------------------------------------------------------------------
 
-PRECISIONS = ("fp32", "bf16", "fp16", "fp16_scaled")
+TRAINING_MODES = ("fp32", "bf16", "fp16", "fp16_scaled")
+"""How :func:`train` runs: fp32, bf16 or fp16 autocast, fp16 with loss scaling
+(number formats are :data:`FORMAT_NAMES`; memory accountings are
+:data:`course_lib.predict.ACCOUNTINGS`)."""
 
 
 @dataclass(frozen=True)
@@ -365,12 +368,11 @@ def train(
     stay in fp32; ``"fp16_scaled"``: fp16 with ``torch.amp.GradScaler``, which
     multiplies the loss by a large factor before backward, divides the
     gradients by it before the step, and skips a step (halving the factor)
-    when a gradient overflowed (Micikevicius et al. 2017, loss scaling).
-    Lesson 04.
+    when a gradient overflowed (Micikevicius et al. 2017, loss scaling). Lesson 04, section 3.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    precision = v.choice("precision", precision, PRECISIONS)
+    precision = v.choice("precision", precision, TRAINING_MODES)
     steps = v.positive_int("steps", steps)
     batch = v.integer("batch", batch, minimum=1, maximum=len(x))
     lr = v.positive("lr", lr)
@@ -405,8 +407,7 @@ def gradients(
     vector and divided by ``loss_scale``. Activation gradients are those of
     each Linear layer's output. With ``dtype`` (fp16 or bf16) the pass runs
     under ``torch.autocast``, so those gradients were computed in 16 bits and
-    a value that underflowed there is exactly 0 here. ``.grad`` is left empty.
-    Lesson 04.
+    a value that underflowed there is exactly 0 here. ``.grad`` is left empty. Lesson 04, section 4.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -437,7 +438,7 @@ def log2_histogram(values: torch.Tensor, low: int = -50, high: int = 0):
     """How many non-zero ``values`` fall in each bin [k, k+1) of log2|value|,
     for k from ``low`` to ``high`` − 1 (values outside go to the end bins),
     as a DataFrame with columns ``log2 |gradient|`` (k) and ``count``, for
-    :func:`course_lib.ui.charts.gradient_histogram`. Lesson 04.
+    :func:`course_lib.ui.charts.gradient_histogram`. Lesson 04, section 4.
     """
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError("values must be a floating-point torch.Tensor")
@@ -473,8 +474,7 @@ def gradient_underflow(
     fp32 but 0 in 16 bits (they fell below half of the smallest subnormal,
     2^-25 for fp16, somewhere in backward), flag overflow (a scaled
     gradient above the format's max became inf), and measure how far the
-    weight gradients are from fp32's. Lesson 04 (Micikevicius et
-    al. 2017, loss scaling).
+    weight gradients are from fp32's. Lesson 04, section 4.
     """
     if dtype not in (torch.float16, torch.bfloat16):
         raise ValueError(f"dtype must be torch.float16 or torch.bfloat16, got {dtype!r}")
@@ -499,8 +499,7 @@ def gradient_underflow(
 
 def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int = 5):
     """Time an (n × n) @ (n × n) matmul in ``dtype`` on ``device`` with
-    :func:`course_lib.measure.time_it` (1 warm-up). Returns its ``Timing``.
-    Lesson 04."""
+    :func:`course_lib.measure.time_it` (1 warm-up). Returns its ``Timing``. Lesson 04, section 6."""
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype!r}")
     n = v.positive_int("n", n)
@@ -515,7 +514,7 @@ def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str,
     ``{"bf16": avx512_bf16 or amx_bf16, "fp16": avx512_fp16 or amx_fp16}``,
     read from the ``flags`` line of ``/proc/cpuinfo`` (False where unreadable).
     Without them, bf16 and fp16 matmuls are converted to fp32 and back, or
-    run on a slow generic path. Lesson 04."""
+    run on a slow generic path. Lesson 04, section 6."""
     try:
         flags = next(
             (line.split(":", 1)[1].split() for line in Path(cpuinfo).read_text().splitlines() if line.startswith("flags")),
@@ -536,10 +535,10 @@ def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str,
 
 def format_number(x: float) -> str:
     """How the explorer prints a number: 4 significant digits (``65504``,
-    ``6.104e-05``). Lesson 04."""
+    ``6.104e-05``). Lesson 04, section 1."""
     return f"{v.number('x', x):.4g}"
 
 
 def known_layouts() -> dict[tuple[int, int], str]:
-    """``{(exponent bits, mantissa bits): name}`` of the named formats. Lesson 04, "Formats"."""
+    """``{(exponent bits, mantissa bits): name}`` of the named formats. Lesson 04, section 1."""
     return {(get_format(n).exponent_bits, get_format(n).mantissa_bits): n for n in FORMAT_NAMES}

@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 
 from . import _validate as v
-
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+from .train import OPTIMIZER_NAMES
 
 # Bytes per parameter for (weights, gradients, optimizer state), activations
 # excluded. "fp32": everything in fp32. "mixed": 16-bit weights and gradients,
@@ -27,26 +26,31 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 # half weights, fp32 gradients, fp32 moments: 18 B for AdamW). "bf16": pure
 # 16-bit training, states in 16 bit too (no master copy).
 _STATES_PER_PARAM = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
-PRECISIONS = ("fp32", "mixed", "mixed_fp32_grads", "mixed_hf", "bf16")
+ACCOUNTINGS = ("fp32", "mixed", "mixed_fp32_grads", "mixed_hf", "bf16")
+"""The training-precision accountings of bytes per parameter (the ``precision``
+argument below); number formats are :data:`course_lib.precision.FORMAT_NAMES`."""
 
 
 def matmul_flops(m: int, k: int, n: int) -> int:
     """FLOPs of an (m x k) @ (k x n) matmul: one multiply and one add per term, 2·m·k·n.
 
     Lesson 01 uses it for a Linear layer: ``matmul_flops(batch, in_features, out_features)``.
+    Lesson 01, section 2; lesson 03, section 1; lesson 05, section 3; lab 01, exercise 2.
     """
     m, k, n = (v.positive_int(name, x) for name, x in (("m", m), ("k", k), ("n", n)))
     return 2 * m * k * n
 
 
 def inference_flops(n_params: float, n_tokens: float) -> float:
-    """Forward-pass FLOPs of a dense model: 2·N·D (Kaplan et al. 2020). Lesson 01."""
+    """Forward-pass FLOPs of a dense model: 2·N·D (Kaplan et al. 2020).
+    Lesson 01, section 4; lesson 05, section 3; lab 05, exercise 3."""
     return 2.0 * v.positive("n_params", n_params) * v.positive("n_tokens", n_tokens)
 
 
 def training_flops(n_params: float, n_tokens: float) -> float:
     """Training FLOPs of a dense model: 6·N·D, forward 2·N·D plus backward 4·N·D
-    (Kaplan et al. 2020; EleutherAI, Transformer Math 101). Lesson 01."""
+    (Kaplan et al. 2020; EleutherAI, Transformer Math 101).
+    Lesson 00; lesson 01, section 4; lesson 05, section 3; lab 05, exercise 2."""
     return 6.0 * v.positive("n_params", n_params) * v.positive("n_tokens", n_tokens)
 
 
@@ -54,11 +58,11 @@ def bytes_per_param_breakdown(optimizer: str, precision: str = "fp32") -> dict[s
     """Bytes per parameter as ``{"weights", "gradients", "optimizer_state"}``. Lesson 02.
 
     ``optimizer`` is one of ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"``;
-    ``precision`` one of :data:`PRECISIONS` (see the comment above it for the
-    conventions and their sources).
+    ``precision`` one of :data:`ACCOUNTINGS` (see the comment above it for the
+    conventions and their sources). Lesson 02, sections 1 and 7; lab 02, exercise 1.
     """
-    v.choice("optimizer", optimizer, OPTIMIZERS)
-    v.choice("precision", precision, PRECISIONS)
+    v.choice("optimizer", optimizer, OPTIMIZER_NAMES)
+    v.choice("precision", precision, ACCOUNTINGS)
     states = _STATES_PER_PARAM[optimizer]
     if precision == "fp32":
         return {"weights": 4, "gradients": 4, "optimizer_state": 4 * states}
@@ -78,7 +82,8 @@ def bytes_per_param(optimizer: str, precision: str = "fp32") -> float:
     fp32: sgd 8, momentum 12, adam/adamw 16. ``"mixed"``: 16-bit weights and
     gradients with fp32 master weights and moments, adam/adamw 16 (Rajbhandari
     et al., ZeRO, 2020). ``"mixed_fp32_grads"``: 20 (Ultra-Scale Playbook,
-    2025). ``"mixed_hf"``: 18 (Hugging Face, model_memory_anatomy). Lesson 02.
+    2025). ``"mixed_hf"``: 18 (Hugging Face, model_memory_anatomy).
+    Lesson 02, sections 1 and 7; lesson 05, section 7; lab 02, exercises 2 and 5.
     """
     return float(sum(bytes_per_param_breakdown(optimizer, precision).values()))
 
@@ -95,7 +100,7 @@ def kv_cache_bytes(
     n_layers · seq_len · batch (Austin et al., How to Scale Your Model, 2025).
 
     With grouped-query attention pass the number of KV heads, not query heads.
-    ``bytes_per_value`` may be fractional (0.5 for a 4-bit cache). Lesson 02.
+    ``bytes_per_value`` may be fractional (0.5 for a 4-bit cache). Lesson 02, section 5; lab 02, exercise 3.
     """
     values = 2 * v.positive_int("n_layers", n_layers) * v.positive_int("n_kv_heads", n_kv_heads)
     values *= v.positive_int("head_dim", head_dim) * v.positive_int("seq_len", seq_len)
@@ -108,7 +113,7 @@ def transformer_activation_bytes(
 ) -> float:
     """Activation bytes saved for backward by a GPT layer in half precision,
     without recomputation: s·b·h·(34 + 5·a·s/h) per layer (Korthikanti et al.
-    2022, Reducing Activation Recomputation in Large Transformer Models). Lesson 02.
+    2022, Reducing Activation Recomputation in Large Transformer Models). Lesson 02, section 1.
     """
     s = v.positive_int("seq_len", seq_len)
     b = v.positive_int("batch", batch)
@@ -121,11 +126,38 @@ def transformer_activation_bytes(
 def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: float) -> float:
     """FLOPs per byte moved of an (m x k)·(k x n) matmul that reads both inputs
     and writes the output once: 2mkn / (bytes · (mk + kn + mn)) (Williams et
-    al. 2009, Roofline; Austin et al. 2025). Lesson 03.
+    al. 2009, Roofline; Austin et al. 2025). Lesson 03, section 3; lab 03, exercises 2 and 3.
     """
     flops = matmul_flops(m, k, n)
     moved = v.positive("bytes_per_value", bytes_per_value) * (m * k + k * n + m * n)
     return flops / moved
+
+
+_ZERO_ORDER = ("optimizer_state", "gradients", "weights")  # what ZeRO stages 1, 2, 3 add to the shard
+
+
+def zero_breakdown(
+    n_params: int, n_devices: int, stage: int, optimizer: str = "adamw", precision: str = "mixed"
+) -> dict[str, int]:
+    """Per-device bytes ``{"weights", "gradients", "optimizer_state", "total"}``
+    of model state under ZeRO data parallelism (Rajbhandari et al., ZeRO,
+    2020): stage 0 replicates everything (plain DDP); stage 1 shards the
+    optimizer state over ``n_devices``; stage 2 also the gradients; stage 3
+    also the weights. Bytes per parameter come from
+    :func:`bytes_per_param_breakdown`; a sharded part is ceil(bytes /
+    n_devices), each part on its own. The course's one ZeRO rule. Lesson 06,
+    "ZeRO: shard the model state". Lesson 06, sections 1, 2, 3, 4 and 5; lab 06, exercise 3.
+    """
+    n = v.positive_int("n_params", n_params)
+    d = v.positive_int("n_devices", n_devices)
+    stage = v.integer("stage", stage, minimum=0, maximum=3)
+    per = bytes_per_param_breakdown(optimizer, precision)
+    out = {}
+    for part in ("weights", "gradients", "optimizer_state"):
+        full = per[part] * n
+        out[part] = -(-full // d) if part in _ZERO_ORDER[:stage] else full
+    out["total"] = sum(out.values())
+    return out
 
 
 def zero_memory_per_device(
@@ -135,29 +167,17 @@ def zero_memory_per_device(
     optimizer: str = "adamw",
     precision: str = "mixed",
 ) -> int:
-    """Bytes of model state (weights, gradients, optimizer state) per device
-    under ZeRO data parallelism (Rajbhandari et al., ZeRO, 2020). Lesson 06.
-
-    Stage 0 replicates everything (plain DDP); stage 1 shards the optimizer
-    state over ``n_devices``; stage 2 also the gradients; stage 3 also the
-    weights. Bytes per parameter come from :func:`bytes_per_param_breakdown`,
-    so stage 0 equals ``n_params * bytes_per_param(optimizer, precision)``.
-    A shard is rounded up to whole bytes.
+    """Bytes of model state per device under ZeRO ``stage``: the total of
+    :func:`zero_breakdown`, so stage 0 equals ``n_params *
+    bytes_per_param(optimizer, precision)``. Lesson 06, sections 1, 2, 3 and 4; lab 06, exercise 3.
     """
-    n = v.positive_int("n_params", n_params)
-    d = v.positive_int("n_devices", n_devices)
-    stage = v.integer("stage", stage, minimum=0, maximum=3)
-    per = bytes_per_param_breakdown(optimizer, precision)
-    order = ("optimizer_state", "gradients", "weights")  # what each stage adds to the shard
-    sharded = sum(per[part] for part in order[:stage])
-    replicated = sum(per.values()) - sharded
-    return replicated * n + -(-sharded * n // d)
+    return zero_breakdown(n_params, n_devices, stage, optimizer, precision)["total"]
 
 
 def allreduce_bytes(n_bytes: float, n_devices: int) -> float:
     """Bytes each device sends in a ring all-reduce of ``n_bytes``:
     2·(N−1)/N · n_bytes, a reduce-scatter then an all-gather, each (N−1)/N
-    (Patarasuk & Yuan 2009; used by NCCL and gloo's ring). Lesson 06.
+    (Patarasuk & Yuan 2009; used by NCCL and gloo's ring). Lesson 06, section 4.
     """
     size = v.number("n_bytes", n_bytes, minimum=0.0)
     d = v.positive_int("n_devices", n_devices)
@@ -182,7 +202,7 @@ def gpt_layer_activation_bytes(
     two LayerNorms their inputs (2·s·b·h·p). Dropout adds a mask after
     attention, one after the MLP (2·s·b·h) and one on the attention
     probabilities plus its output (a·s²·b·(1 + p)). With ``p = 2`` and
-    dropout this is s·b·h·(34 + 5·a·s/h), :func:`transformer_activation_bytes`.
+    dropout this is s·b·h·(34 + 5·a·s/h), :func:`transformer_activation_bytes`. Lesson 02, section 1.
     """
     s = v.positive_int("seq_len", seq_len)
     b = v.positive_int("batch", batch)
@@ -208,7 +228,7 @@ def _sizes(model_or_sizes, keys: tuple[str, ...], what: str) -> dict[str, int]:
 
 def mlp_sizes(model_or_sizes) -> dict[str, int]:
     """``{"d_in", "hidden", "depth"}`` of a :class:`course_lib.models.MLP` (read
-    from its Linear layers) or of a dict with those keys. Lesson 02."""
+    from its Linear layers) or of a dict with those keys. Lesson 02, section 1; lesson 03, section 2."""
     net = getattr(model_or_sizes, "net", None)
     if net is not None and not isinstance(model_or_sizes, dict):
         linears = [m for m in net if hasattr(m, "in_features")]
@@ -220,7 +240,8 @@ def mlp_sizes(model_or_sizes) -> dict[str, int]:
 
 def tinygpt_sizes(model_or_sizes) -> dict[str, int]:
     """``{"d_model", "n_heads", "n_layers"}`` of a :class:`course_lib.models.TinyGPT`
-    (or a :class:`course_lib.memory.Checkpointed` one) or of a dict. Lesson 02."""
+    (or a :class:`course_lib.memory.Checkpointed` one) or of a dict.
+    Lesson 02, sections 1, 3 and 6; lesson 03, section 2; lab 02, exercise 2."""
     model = getattr(model_or_sizes, "gpt", model_or_sizes)
     if not isinstance(model, dict) and all(hasattr(model, k) for k in ("d_model", "n_heads", "n_layers")):
         return {k: int(getattr(model, k)) for k in ("d_model", "n_heads", "n_layers")}
@@ -235,7 +256,7 @@ def mlp_activation_bytes(model_or_sizes, batch: int, *, bytes_per_value: int = 4
     one saves the batch itself; the others the previous ReLU's output, which
     that ReLU saved too: one storage) and its weight (a parameter, not
     counted); ``sum`` saves only a shape. Lesson 02 checks it to the byte
-    against :func:`course_lib.memory.training_memory`.
+    against :func:`course_lib.memory.training_memory`. Lesson 02, section 1; lesson 03, section 2.
     """
     sz = mlp_sizes(model_or_sizes)
     b = v.positive_int("batch", batch)
@@ -258,6 +279,7 @@ def tinygpt_activation_bytes(model_or_sizes, batch: int, seq_len: int, *, checkp
 
     With ``checkpointing=True`` (:class:`course_lib.memory.Checkpointed`) a
     block keeps only its input, 4·b·s·h.
+    Lesson 02, sections 1, 3 and 6; lesson 03, section 2; lab 02, exercise 2.
     """
     sz = tinygpt_sizes(model_or_sizes)
     b = v.positive_int("batch", batch)

@@ -40,7 +40,7 @@ DEFAULT_TIMEOUT_S = 120.0
 def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb: int = WORKER_MB) -> int:
     """Validate a number of worker processes against what this machine can start:
     at most :data:`MAX_WORLD_SIZE`, and enough free memory for
-    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Lesson 06.
+    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Lesson 06, sections 2 and 7.
     """
     n = v.positive_int(name, world_size)
     if n > MAX_WORLD_SIZE:
@@ -116,7 +116,7 @@ def launch(
     all finish within ``timeout_s``, ``RuntimeError`` with the worker's
     traceback if one raises, and ``RuntimeError`` with its exit code if one
     dies. Whatever happens, every worker is terminated and joined before this
-    returns; a worker whose parent disappears exits by itself.
+    returns; a worker whose parent disappears exits by itself. Lesson 06, sections 2 and 7.
     """
     try:
         return _launch(target, n_workers, args, timeout_s, feed, n_queues)
@@ -204,7 +204,7 @@ def shutdown() -> None:
     """Stop multiprocessing's helper process (the resource tracker that every
     "spawn" start uses), so nothing this module started outlives a lesson.
     :func:`launch` calls it when it returns; safe to call any number of
-    times; also runs at interpreter exit. Lesson 06."""
+    times; also runs at interpreter exit. Lesson 06, sections 2 and 7."""
     try:
         # Python (3.11–3.13) has no public call that stops the tracker: the
         # module offers only ensure_running/register/unregister, so this is
@@ -221,7 +221,7 @@ def worker_processes() -> list[int]:
     """Process ids of this process's living children. Empty after
     :func:`course_lib.distributed.run_training` or :func:`course_lib.serving.serve` return and
     :func:`shutdown` ran. Lesson 06 and its tests use it to show no process
-    is left behind."""
+    is left behind. Lesson 06, sections 2 and 7."""
     alive = []
     for p in psutil.Process().children(recursive=True):
         try:

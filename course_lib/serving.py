@@ -36,6 +36,8 @@ import pandas as pd
 import torch
 
 from . import _validate as v
+from . import env
+from .measure import percentile
 from .models import TinyGPT
 from .processes import DEFAULT_TIMEOUT_S, check_world_size, launch
 from .simulate import simulate_batching
@@ -55,30 +57,35 @@ class ServingRun:
 
     @property
     def n_requests(self) -> int:
+        """How many requests completed. Lesson 06, section 7."""
         return len(self.latencies)
 
-    def percentile(self, q: float) -> float:
-        """The ``q``-th percentile (0–100) of the latencies."""
-        return float(np.percentile(self.latencies, v.number("q", q, minimum=0.0, maximum=100.0)))
+    def percentile(self, p: float) -> float:
+        """The ``p``-th percentile (0–100) of the latencies (:func:`course_lib.measure.percentile`).
+        Lesson 06, section 7."""
+        return percentile(self.latencies, p)
 
     @property
     def p50(self) -> float:
+        """Median latency, seconds. Lesson 06, section 7."""
         return self.percentile(50)
 
     @property
     def p95(self) -> float:
+        """95th-percentile latency, seconds. Lesson 06, section 7."""
         return self.percentile(95)
 
     @property
     def throughput(self) -> float:
-        """Completed requests per second, first arrival to last completion."""
+        """Completed requests per second, first arrival to last completion. Lesson 06, section 7."""
         return self.n_requests / max(self.last_done - self.first_arrival, 1e-9)
 
     def per_replica(self) -> tuple:
-        """How many requests each replica served."""
+        """How many requests each replica served. Lesson 06, section 7."""
         return tuple(self.served_by.count(r) for r in range(self.n_replicas))
 
     def row(self) -> dict:
+        """One table row: replicas, rate, requests, p50/p95 in ms, throughput. Lesson 06, section 7."""
         return {
             "replicas": self.n_replicas,
             "rate_rps": round(self.rate, 1),
@@ -91,7 +98,7 @@ class ServingRun:
 def _serve_worker(rank, n, queues, ready, plan, config):
     """One replica: load the model, report its service time, then serve each
     phase it takes part in (ranks < R) until that phase's stop sentinel."""
-    torch.set_num_threads(1)
+    env.configure_threads(1)  # one core per replica: the replicas share this machine's cores
     model = TinyGPT(
         vocab_size=config["vocab_size"], d_model=config["d_model"], n_heads=config["n_heads"],
         n_layers=config["n_layers"], max_seq_len=config["seq_len"], seed=0,
@@ -144,8 +151,7 @@ def serve(
     ``rate`` is the arrival rate in requests/s; by default it is ``load``
     divided by the median time one replica takes per request (measured by
     the workers first), the same for every R. Arrivals are a Poisson process
-    of ``seq_len`` tokens through a ``TinyGPT(d_model, n_layers, ...)``.
-    Lesson 06.
+    of ``seq_len`` tokens through a ``TinyGPT(d_model, n_layers, ...)``. Lesson 06, section 7.
     """
     if isinstance(replicas, int):
         replicas = (replicas,)
@@ -225,7 +231,7 @@ def replicas_for_p95(
     :func:`course_lib.simulate.simulate_batching` with ``max_batch=1``,
     ``timeout=0``, ``n_replicas=R``). Raises ``ValueError`` if the target is
     below the service time (no replica count can meet it) or no R up to
-    ``max_replicas`` does. Lesson 06.
+    ``max_replicas`` does. Lesson 06, section 6.
     """
     rate = v.positive("rate", rate)
     target = v.positive("p95_target", p95_target)
@@ -245,7 +251,7 @@ def replicas_for_p95(
 def replica_sweep(rates, replicas, service_time: float, *, balancer: str = "least_loaded", n_requests: int = 2000, seed: int = 0):
     """Simulated p95 latency (ms) for each (rate, replica count): a DataFrame
     with columns ``rate_rps``, ``replicas``, ``p95_ms``, ``throughput_rps``
-    (one request at a time per replica). Lesson 06."""
+    (one request at a time per replica). Lesson 06, section 6."""
     service = v.positive("service_time", service_time)
     rows = []
     for r in replicas:

@@ -34,7 +34,7 @@ All times are in **seconds**, ``rate`` in **requests per second**.
 :class:`SimResult` (frozen) reports ``p50``, ``p95``, ``p99``,
 ``mean_latency`` (seconds), ``throughput`` (completed requests per second,
 ``n_requests`` / time of the last completion), ``mean_batch`` (requests per
-batch), ``utilisation`` (busy time of all replicas / (R × time of the last
+batch), ``utilization`` (busy time of all replicas / (R × time of the last
 completion)), ``n_requests``, ``n_batches``, ``n_replicas``, and the raw
 ``latencies`` (tuple, in arrival order). The run starts empty and includes
 its warm-up transient; use ``n_requests`` in the thousands for steady-state
@@ -47,7 +47,7 @@ overload the throughput approaches :func:`max_throughput`.
 
 :func:`course_lib.ui.calculators.batching_calculator` is the widget over
 :func:`simulate_batching` (lesson 03): arrival rate, maximum batch and
-timeout → p50/p95/p99, throughput, mean batch, utilisation.
+timeout → p50/p95/p99, throughput, mean batch, utilization.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ import pandas as pd
 import torch
 
 from . import _validate as v
-from .measure import time_it
+from .measure import percentile, time_it
 
 BALANCERS = ("round_robin", "least_loaded")
 
@@ -76,7 +76,7 @@ class SimResult:
     mean_latency: float
     throughput: float
     mean_batch: float
-    utilisation: float
+    utilization: float
     n_requests: int
     n_batches: int
     n_replicas: int
@@ -124,7 +124,7 @@ class _Replica:
 
 def check_cost(overhead, per_sample) -> tuple[float, float]:
     """Validated ``(overhead, per_sample)`` seconds of a batch cost model; both 0
-    is a ``ValueError``. Lesson 03, "Dynamic batching"."""
+    is a ``ValueError``. Lesson 03, section 4; lab 03, exercise 4; lab 06, exercise 4."""
     overhead = v.number("overhead", overhead, minimum=0.0)
     per_sample = v.number("per_sample", per_sample, minimum=0.0)
     if overhead + per_sample <= 0:
@@ -151,6 +151,7 @@ def simulate_batching(
     ``overhead`` >= 0 s and ``per_sample`` >= 0 s per request, not both 0;
     ``n_requests`` >= 1; ``seed`` >= 0; ``n_replicas`` >= 1; ``balancer`` one
     of ``"round_robin"``, ``"least_loaded"``. Deterministic for a seed.
+    Lesson 03, section 4; lab 03, exercise 4; lab 06, exercise 4.
     """
     rate = v.positive("rate", rate)
     max_batch = v.positive_int("max_batch", max_batch)
@@ -182,7 +183,7 @@ def simulate_batching(
     latencies = done - arrivals
     end = float(done.max())
     n_batches = sum(r.n_batches for r in replicas)
-    p50, p95, p99 = (float(x) for x in np.percentile(latencies, [50, 95, 99]))
+    p50, p95, p99 = (percentile(latencies, p) for p in (50, 95, 99))
     return SimResult(
         p50=p50,
         p95=p95,
@@ -190,7 +191,7 @@ def simulate_batching(
         mean_latency=float(latencies.mean()),
         throughput=n_requests / end,
         mean_batch=n_requests / n_batches,
-        utilisation=sum(r.busy for r in replicas) / (n_replicas * end),
+        utilization=sum(r.busy for r in replicas) / (n_replicas * end),
         n_requests=n_requests,
         n_batches=n_batches,
         n_replicas=n_replicas,
@@ -200,7 +201,7 @@ def simulate_batching(
 
 def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replicas: int = 1) -> float:
     """The most requests/s the service can complete: every replica always busy
-    with full batches, R · B / (overhead + per_sample · B). Lessons 03, 06."""
+    with full batches, R · B / (overhead + per_sample · B). Lesson 03, section 4."""
     b = v.positive_int("max_batch", max_batch)
     overhead, per_sample = check_cost(overhead, per_sample)
     return v.positive_int("n_replicas", n_replicas) * b / (overhead + per_sample * b)
@@ -210,12 +211,12 @@ def md1_mean_latency(rate: float, service_time: float) -> float:
     """Mean time in an M/D/1 queue (Poisson arrivals, one server, fixed service
     time D): D + Wq with Wq = ρ / (2μ(1 − ρ)), μ = 1/D, ρ = rate·D
     (Pollaczek–Khinchine formula; Kleinrock 1975, *Queueing Systems*, vol. 1).
-    Requires ρ < 1. Lesson 03 checks the simulator against it."""
+    Requires ρ < 1. Lesson 03 checks the simulator against it. Lesson 03, section 4."""
     rate = v.positive("rate", rate)
     d = v.positive("service_time", service_time)
     rho = rate * d
     if rho >= 1:
-        raise ValueError(f"rate * service_time (the utilisation) must be < 1 for a steady state, got {rho:.3g}")
+        raise ValueError(f"rate * service_time (the utilization) must be < 1 for a steady state, got {rho:.3g}")
     return d + rho / (2 * (1 / d) * (1 - rho))
 
 
@@ -230,13 +231,14 @@ class CostModel:
     per_sample: float
 
     def service_time(self, batch: int) -> float:
+        """Seconds for a batch of ``batch``: overhead + per_sample · batch. Lesson 03, section 4."""
         return self.overhead + self.per_sample * v.positive_int("batch", batch)
 
 
 def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> CostModel:
     """Least-squares line through (batch size, seconds per batch): the
     intercept is the fixed overhead, the slope the per-sample cost. Each is
-    clipped at 0 (a noisy fit can dip below). Lesson 03."""
+    clipped at 0 (a noisy fit can dip below). Lesson 03, section 1; lab 03, exercise 5."""
     b = [v.positive_int("batch_sizes[i]", x) for x in batch_sizes]
     s = [v.positive("seconds[i]", x) for x in seconds]
     if len(b) != len(s):
@@ -250,7 +252,7 @@ def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> Cost
 def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: Sequence[int] = (1, 4, 16, 64), *, repeats: int = 15):
     """Time ``model(make_input(b))`` under ``torch.inference_mode()`` for each
     batch size (median of ``repeats`` after warm-up, :func:`course_lib.measure.time_it`)
-    and fit :func:`fit_cost_model`. Returns ``(CostModel, {b: Timing})``. Lesson 03."""
+    and fit :func:`fit_cost_model`. Returns ``(CostModel, {b: Timing})``. Lesson 03, section 1."""
 
     if not callable(make_input):
         raise TypeError(f"make_input must be a function of the batch size, got {type(make_input).__name__}")
@@ -272,8 +274,8 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
 
 def format_result(result: SimResult) -> dict[str, str]:
     """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
-    in requests/s; mean batch; utilisation in %). Tests compute the expected
-    text with this. Lesson 03."""
+    in requests/s; mean batch; utilization in %). Tests compute the expected
+    text with this. Lesson 03, section 4."""
     ms = 1e3
     return {
         "p50": f"{result.p50 * ms:.1f} ms",
@@ -281,7 +283,7 @@ def format_result(result: SimResult) -> dict[str, str]:
         "p99": f"{result.p99 * ms:.1f} ms",
         "throughput": f"{result.throughput:.0f} req/s",
         "mean_batch": f"{result.mean_batch:.2f}",
-        "utilisation": f"{result.utilisation * 100:.0f} %",
+        "utilization": f"{result.utilization * 100:.0f} %",
     }
 
 
@@ -298,9 +300,9 @@ def sweep(
 ):
     """:func:`simulate_batching` for every (rate, max_batch) pair, as a
     DataFrame with columns ``rate``, ``max_batch``, ``p50_ms``, ``p95_ms``,
-    ``p99_ms``, ``throughput``, ``mean_batch``, ``utilisation`` (numbers
+    ``p99_ms``, ``throughput``, ``mean_batch``, ``utilization`` (numbers
     rounded to 4 significant digits so printed tables are stable). Extra
-    keyword arguments go to :func:`simulate_batching`. Lessons 03, 06.
+    keyword arguments go to :func:`simulate_batching`. Lesson 03, section 4.
     """
     def r4(x: float) -> float:
         return float(f"{x:.4g}")
@@ -318,7 +320,7 @@ def sweep(
                     "p99_ms": r4(res.p99 * 1e3),
                     "throughput": r4(res.throughput),
                     "mean_batch": r4(res.mean_batch),
-                    "utilisation": r4(res.utilisation),
+                    "utilization": r4(res.utilization),
                 }
             )
     return pd.DataFrame(rows)

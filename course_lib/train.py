@@ -20,7 +20,8 @@ OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "adamw")
 
 
 def make_optimizer(name: str, params, lr: float = 1e-3) -> torch.optim.Optimizer:
-    """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"adam"`` or ``"adamw"``. Lessons 01–02."""
+    """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"adam"`` or ``"adamw"``.
+    Lesson 00; lesson 01, section 5; lesson 03, section 2; lab 01, exercise 4."""
     v.choice("name", name, OPTIMIZER_NAMES)
     lr = v.positive("lr", lr)
     if name == "sgd":
@@ -33,7 +34,8 @@ def make_optimizer(name: str, params, lr: float = 1e-3) -> torch.optim.Optimizer
 
 
 def loss_for(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy for class logits (batch, classes) or LM logits (batch, seq, vocab)."""
+    """Cross-entropy for class logits (batch, classes) or LM logits (batch, seq, vocab).
+    Lesson 00; lesson 01, section 5; lesson 03, section 2; lab 01, exercise 4."""
     if output.dim() == 3:
         return F.cross_entropy(output.reshape(-1, output.shape[-1]), targets.reshape(-1))
     return F.cross_entropy(output, targets)
@@ -46,7 +48,8 @@ def training_step(
     targets: torch.Tensor,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = loss_for,
 ) -> float:
-    """Forward, loss, backward, optimizer step; returns the loss before the step. Lesson 01."""
+    """Forward, loss, backward, optimizer step; returns the loss before the step.
+    Lesson 00; lesson 01, section 5; lesson 03, section 2; lab 01, exercise 4."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -59,22 +62,41 @@ def training_step(
 
 
 def inference(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """A forward pass under ``torch.inference_mode()``: no graph, no saved tensors. Lesson 01."""
+    """A forward pass under ``torch.inference_mode()``: no graph, no saved tensors.
+    Lesson 01, sections 1 and 5; lesson 05, section 3; lab 01, exercise 4."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     with torch.inference_mode():
         return model(inputs)
 
 
-def saved_storages(fn: Callable[[], object]) -> tuple[dict[int, int], object]:
-    """Run ``fn()`` and return ``({storage address: bytes}, fn's result)`` for
+def storage_key(t: torch.Tensor) -> tuple[int, int] | None:
+    """What identifies the memory behind ``t``: ``(address, bytes)`` of its
+    storage, so views of one storage count once (a sharded DTensor: its local
+    shard's storage); ``None`` for a tensor without real storage (meta). The
+    course's one storage key.
+    Lesson 01, section 1; lesson 02, sections 1, 2, 3, 4, 5, 6 and 7; lesson 03, section 2;
+    lesson 06, section 2; lab 02, exercise 4."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"t must be a torch.Tensor, got {type(t).__name__}")
+    local = t.to_local() if hasattr(t, "to_local") else t
+    if local.device.type == "meta":
+        return None
+    storage = local.untyped_storage()
+    return storage.data_ptr(), storage.nbytes()
+
+
+def saved_storages(fn: Callable[[], object]) -> tuple[dict[tuple[int, int], int], object]:
+    """Run ``fn()`` and return ``({storage_key: bytes}, fn's result)`` for
     the distinct tensor storages autograd saved for backward while it ran
-    (parameters included: a Linear saves its weight). Lessons 01 and 02."""
-    seen: dict[int, int] = {}
+    (parameters included: a Linear saves its weight).
+    Lesson 01, section 1; lesson 02, sections 1, 2, 3, 5 and 6."""
+    seen: dict[tuple[int, int], int] = {}
 
     def pack(t: torch.Tensor):
-        storage = t.untyped_storage()
-        seen[storage.data_ptr()] = storage.nbytes()
+        key = storage_key(t)
+        if key is not None:
+            seen[key] = key[1]
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
@@ -86,7 +108,7 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
     """Run ``fn()`` and return (number, bytes) of the distinct tensor storages
     autograd saved for backward while it ran (parameters included). Lesson 01
     uses it to show that a forward pass for training keeps tensors alive and
-    one under ``inference_mode`` keeps none; lesson 02 splits this further.
+    one under ``inference_mode`` keeps none; lesson 02 splits this further. Lesson 01, section 1.
     """
     seen, _ = saved_storages(fn)
     return len(seen), sum(seen.values())

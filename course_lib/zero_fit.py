@@ -45,7 +45,7 @@ def zero_breakdown(
 ) -> dict[str, int]:
     """Per-device bytes ``{"weights", "gradients", "optimizer_state", "total"}``
     of model state under ZeRO ``stage`` on ``n_devices`` (Rajbhandari et al.
-    2020). A sharded part is ceil(bytes / n_devices). Lesson 06.
+    2020). A sharded part is ceil(bytes / n_devices). Lesson 06, section 5.
     """
     n = v.positive_int("n_params", n_params)
     d = v.positive_int("n_devices", n_devices)
@@ -97,7 +97,7 @@ def zero_fit(
     batch_per_gpu: int = 1,
     seq_len: int = 2048,
     checkpointing: bool = True,
-    gpu: str = "H100 80 GB",
+    gpu: str = "H100 SXM",
     attention: str = "sdpa",
     lora: str = "none",
     lora_rank: int = 16,
@@ -120,7 +120,7 @@ def zero_fit(
     "total"), "verdict", "stages" ({stage: total per GPU}), "min_gpus" (the
     fewest GPUs, a power of two up to 4096, on which this stage fits, or
     None), "largest_batch" (per GPU, at this sequence length),
-    "longest_context" (at this batch)}``. Lesson 06.
+    "longest_context" (at this batch)}``. Lesson 06, section 5.
     """
     if isinstance(model, str) and model in LEGACY_MODELS:
         model = LEGACY_MODELS[model]
@@ -164,7 +164,7 @@ def zero_fit(
 
 
 def stage_table(result: dict):
-    """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06."""
+    """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06, section 5."""
     rows = []
     for st in STAGES:
         parts = result["stage_parts"][st]

@@ -198,7 +198,6 @@ def test_replicas_for_p95():
 # --- the notebook
 
 
-@pytest.mark.skipif(not LESSON.exists(), reason="lesson not written yet")
 def test_lesson_leaves_no_process_behind():
     import nbformat
     from nbclient import NotebookClient

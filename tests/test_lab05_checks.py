@@ -30,7 +30,7 @@ def test_training_cost():
     lab05.verify_training_cost(right)
     assert lab05.expected_training_cost() == pytest.approx(right)
     for wrong in (right / 3,  # 2·N·D instead of 6·N·D
-                  right * 0.45,  # forgot the utilisation
+                  right * 0.45,  # forgot the utilization
                   right * 3600,  # seconds × price per hour
                   right * 312 / 989):  # H100 peak instead of A100
         with pytest.raises(AssertionError):
@@ -44,7 +44,7 @@ def test_daily_cost():
     lab05.verify_daily_cost(right)
     for wrong in (right * 3,  # 6·N per token (training) instead of 2·N
                   right / 600,  # one token per request
-                  right * 0.2,  # forgot the utilisation
+                  right * 0.2,  # forgot the utilization
                   right / 24):  # per hour
         with pytest.raises(AssertionError):
             lab05.verify_daily_cost(wrong)

@@ -2,6 +2,7 @@
 import cycles, and no import from the core up into ``ui``."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,4 +121,25 @@ def test_imports_sit_at_module_top():
                         before = lines[inner.lineno - 2].strip() if inner.lineno > 1 else ""
                         if not before.startswith("#") and "#" not in lines[inner.lineno - 1]:
                             bad.append(f"{name}:{inner.lineno}")
+    assert bad == []
+
+
+def test_every_public_function_names_the_lesson_that_uses_it():
+    """Each public function's and method's docstring ends with the lesson and
+    section (or the lab and exercise) that uses it."""
+    ends = re.compile(r"([Ll]essons? \d\d|[Ll]ab \d\d|[Ee]very (lesson|lab|calculator))[^.]*\.?[^.]*\.$")
+    bad = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            funcs = [node] if isinstance(node, ast.FunctionDef) else []
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                funcs = [f for f in node.body if isinstance(f, ast.FunctionDef)]
+            for f in funcs:
+                if f.name.startswith("_"):
+                    continue
+                doc = (ast.get_docstring(f) or "").strip()
+                last = " ".join(doc.split("\n\n")[-1].split())
+                if not ends.search(last[-200:]):
+                    bad.append(f"{name}.{f.name}")
     assert bad == []

@@ -1,7 +1,6 @@
 """The lab generator (tools/make_labs.py): stubs, up-to-date check, refusing to overwrite edits."""
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 import nbformat

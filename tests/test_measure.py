@@ -62,7 +62,7 @@ def test_time_it_statistics():
 def test_timing_quantiles_are_exact():
     t = measure.Timing(samples=(5.0, 1.0, 3.0, 2.0, 4.0), n_threads=1, device="cpu")
     assert t.median == 3.0 and t.fastest == 1.0
-    assert t.quantile(0.25) == 2.0 and t.iqr == 2.0
+    assert t.percentile(25) == 2.0 and t.iqr == 2.0
     assert t.p10 == pytest.approx(1.4) and t.p90 == pytest.approx(4.6)
 
 
@@ -74,7 +74,7 @@ def test_timing_quantiles_are_exact():
         (lambda: measure.time_it(42), TypeError, "fn"),
         (lambda: measure.time_it(lambda: None, repeats=0), ValueError, "repeats"),
         (lambda: measure.time_it(lambda: None, warmup=-1), ValueError, "warmup"),
-        (lambda: measure.Timing((1.0,), 1, "cpu").quantile(2), ValueError, "q"),
+        (lambda: measure.Timing((1.0,), 1, "cpu").percentile(200), ValueError, "p"),
     ],
 )
 def test_bad_input(call, exc, words):

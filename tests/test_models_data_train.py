@@ -20,7 +20,8 @@ def test_tinygpt_shapes_and_params():
     d, V, S, L = 64, 64, 64, 2
     per_block = (d * 3 * d + 3 * d) + (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 4 * d  # + 2 LayerNorms
     assert models.count_params(gpt) == V * d + S * d + L * per_block + 2 * d + d * V
-    assert models.count_params(gpt, include_embeddings=False) == models.count_params(gpt) - V * d - S * d
+    # Kaplan's N: the Linear weights only (qkv, proj, two MLP layers per block; the head)
+    assert models.matmul_params(gpt) == L * (d * 3 * d + d * d + d * 4 * d + 4 * d * d) + d * V == 102_400
 
 
 def test_tinygpt_is_causal():

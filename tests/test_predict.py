@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from course_lib import predict
+from course_lib import predict, train
 
 
 def test_flops_rules():
@@ -71,7 +71,7 @@ def test_zero_paper_example():
 
 def test_zero_stage0_matches_bytes_per_param_fp32():
     n = 1_000_003
-    for opt in predict.OPTIMIZERS:
+    for opt in train.OPTIMIZER_NAMES:
         assert predict.zero_memory_per_device(n, 8, 0, opt, "fp32") == n * predict.bytes_per_param(opt, "fp32")
     # one device: sharding changes nothing
     assert predict.zero_memory_per_device(n, 1, 3) == predict.zero_memory_per_device(n, 1, 0)

@@ -59,7 +59,7 @@ def test_max_batch_1_matches_lindley_recursion_exactly():
     r = sim.simulate_batching(rate, 1, 0.0, 0.0015, 0.0005, n_requests=n, seed=3)
     want = _lindley(_arrivals(rate, n, 3), d) - _arrivals(rate, n, 3)
     np.testing.assert_allclose(r.latencies, want, rtol=0, atol=1e-12)
-    assert r.utilisation == pytest.approx(n * d / (_arrivals(rate, n, 3)[-1] + want[-1]))
+    assert r.utilization == pytest.approx(n * d / (_arrivals(rate, n, 3)[-1] + want[-1]))
 
 
 def test_timeout_zero_matches_greedy_batching():
@@ -103,7 +103,7 @@ def test_md1_mean_latency(rho):
     rate = rho / d
     r = sim.simulate_batching(rate, 1, 0.0, d, 0.0, n_requests=100_000, seed=0)
     assert r.mean_latency == pytest.approx(sim.md1_mean_latency(rate, d), rel=0.03)
-    assert r.utilisation == pytest.approx(rho, rel=0.02)
+    assert r.utilization == pytest.approx(rho, rel=0.02)
     assert r.throughput == pytest.approx(rate, rel=0.02)
 
 
@@ -119,7 +119,7 @@ def test_overload_reaches_max_throughput_with_full_batches():
     assert sim.max_throughput(8, 0.001, 0.0005) == pytest.approx(8 / 0.005)
     assert r.throughput == pytest.approx(1600, rel=0.01)
     assert r.mean_batch == pytest.approx(8, rel=0.01)
-    assert r.utilisation == pytest.approx(1.0, rel=0.01)
+    assert r.utilization == pytest.approx(1.0, rel=0.01)
 
 
 def test_max_throughput_scales_with_replicas():
@@ -143,7 +143,7 @@ def test_percentiles_and_summary_are_consistent():
     assert r.p95 == pytest.approx(np.percentile(lat, 95))
     assert r.mean_latency == pytest.approx(lat.mean())
     assert r.mean_batch == pytest.approx(r.n_requests / r.n_batches)
-    assert 0 < r.utilisation <= 1
+    assert 0 < r.utilization <= 1
     assert len(r.latencies) == r.n_requests
 
 
@@ -227,7 +227,15 @@ def test_format_result_by_hand():
     r = sim.SimResult(0.0123, 0.02, 0.031, 0.015, 512.4, 3.456, 0.789, 10, 3, 1, ())
     assert sim.format_result(r) == {
         "p50": "12.3 ms", "p95": "20.0 ms", "p99": "31.0 ms",
-        "throughput": "512 req/s", "mean_batch": "3.46", "utilisation": "79 %",
+        "throughput": "512 req/s", "mean_batch": "3.46", "utilization": "79 %",
+    }
+
+
+def test_calculator_render_pins_its_text():
+    r = sim.SimResult(0.0123, 0.02, 0.031, 0.015, 512.4, 3.456, 0.789, 10, 3, 1, ())
+    assert calc_outputs(calculators.render_batching(r)) == {
+        "p50": "12.3 ms", "p95": "20.0 ms", "p99": "31.0 ms",
+        "throughput": "512 req/s", "mean_batch": "3.46", "utilization": "79 %",
     }
 
 

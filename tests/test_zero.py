@@ -76,7 +76,7 @@ def test_zero_breakdown_parts():
 
 
 def test_zero_fit_7b_on_8_h100():
-    r = zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=3, checkpointing=True, gpu="H100 80 GB")
+    r = zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=3, checkpointing=True, gpu="H100 SXM")
     a = arch.preset("llama-2-7b")
     n = 6_738_415_616
     act = a.activation_bytes(1, 2048, attention="sdpa", bytes_per_value=2, checkpointing=True)
@@ -94,8 +94,8 @@ def test_zero_fit_deepspeed_convention_and_lora():
     r = zero_fit.zero_fit("gpt2", n_gpus=64, stage=3, convention="deepspeed")
     state = sum(r["per_gpu"][k] for k in ("weights", "gradients", "optimizer_state", "gathered_layer"))
     assert state == 154_389_504 + 34_998_696  # DeepSpeed's estimate_zero3_model_states_mem_needs, by hand
-    q = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, lora="qlora", gpu="H100 80 GB")
-    full = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, gpu="H100 80 GB")
+    q = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, lora="qlora", gpu="H100 SXM")
+    full = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, gpu="H100 SXM")
     assert q["per_gpu"]["weights"] < full["per_gpu"]["weights"] / 3
     assert q["verdict"]["fits"] and not full["verdict"]["fits"]
     assert r["largest_batch"] >= 1 and r["longest_context"] >= 1024
@@ -137,7 +137,7 @@ def test_stage_table_and_chart():
     n = 13_015_864_320
     assert s3[s3["part"] == "weights"]["GB"].item() == pytest.approx(2 * n / 4 / 1e9)
     assert table.groupby("stage")["GB"].sum()["stage 2"] == pytest.approx(r["per_gpu"]["total"] / 1e9)
-    spec = charts.zero_stages(table, 80, "H100 80 GB").to_dict()
+    spec = charts.zero_stages(table, 80, "H100 SXM").to_dict()
     assert "layer" in spec and spec["title"] == "Memory per GPU by ZeRO stage"
 
 

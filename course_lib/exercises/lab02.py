@@ -6,42 +6,41 @@ models the lab builds, or from ``course_lib.predict``'s formulas, never typed in
 
 from __future__ import annotations
 
-import json
 import math
 
 import torch
 
-from .. import arch, check, fit, memory, models, predict
+from .. import check, memory, models, predict
 
-# The shapes the lab's exercises use (the lab notebook builds the same ones).
-ADAM_MLP = {"d_in": 48, "hidden": 200, "d_out": 10, "depth": 2, "batch": 32}
-GPT = {"vocab_size": 64, "d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 64, "seq_len": 64}
-BUDGET_BYTES = 3_000_000
-KV_MODEL = {"preset": "mistral-7b", "seq_len": 32_768, "batch": 4, "bytes_per_value": 2}
-QLORA = {"preset": "llama-3-8b", "gpu": "L4 24 GB", "seq_len": 2048, "lora": "qlora", "lora_rank": 16,
-         "optimizer": "adamw", "precision": "mixed", "attention": "sdpa", "checkpointing": True}
+# The inputs of each exercise (the lab reads them from here: one source).
+EXERCISE_1 = {"d_in": 48, "hidden": 200, "d_out": 10, "depth": 2, "batch": 32}  # exercise 4 reuses this MLP
+EXERCISE_2 = {"vocab_size": 64, "d_model": 32, "n_heads": 4, "n_layers": 2, "max_seq_len": 64, "seq_len": 64,
+              "budget_bytes": 3_000_000}
+EXERCISE_3 = {"n_layers": 32, "n_heads": 32, "n_kv_heads": 8, "hidden": 4096, "seq_len": 32_768, "batch": 4, "bytes_per_value": 2}
+EXERCISE_5 = {"n_params": 7 * 10**9, "optimizer": "adam", "precision": "mixed", "gpu_bytes": 80 * 10**9}
 
 
 def lab_mlp() -> tuple[models.MLP, torch.Tensor]:
-    """The MLP and batch of exercises 1 and 4."""
-    sizes = {k: ADAM_MLP[k] for k in ("d_in", "hidden", "d_out", "depth")}
-    x = torch.randn(ADAM_MLP["batch"], ADAM_MLP["d_in"], generator=torch.Generator().manual_seed(0))
+    """The MLP and batch of exercises 1 and 4. Lab 02, exercise 1."""
+    e = EXERCISE_1
+    sizes = {k: e[k] for k in ("d_in", "hidden", "d_out", "depth")}
+    x = torch.randn(e["batch"], e["d_in"], generator=torch.Generator().manual_seed(0))
     return models.MLP(**sizes, seed=0), x
 
 
 def lab_gpt() -> models.TinyGPT:
-    """The tiny transformer of exercise 2."""
-    return models.TinyGPT(**{k: GPT[k] for k in ("vocab_size", "d_model", "n_heads", "n_layers", "max_seq_len")}, seed=0)
+    """The tiny transformer of exercise 2. Lab 02, exercise 2."""
+    return models.TinyGPT(**{k: EXERCISE_2[k] for k in ("vocab_size", "d_model", "n_heads", "n_layers", "max_seq_len")}, seed=0)
 
 
 def gpt_tokens(batch: int) -> torch.Tensor:
-    """``batch`` sequences of ``GPT["seq_len"]`` token ids for exercise 2."""
+    """``batch`` sequences of ``EXERCISE_2["seq_len"]`` token ids for exercise 2. Lab 02, exercise 2."""
     batch = int(batch)
-    return torch.randint(0, GPT["vocab_size"], (batch, GPT["seq_len"]), generator=torch.Generator().manual_seed(0))
+    return torch.randint(0, EXERCISE_2["vocab_size"], (batch, EXERCISE_2["seq_len"]), generator=torch.Generator().manual_seed(0))
 
 
 def verify_adam_state(answer) -> None:
-    """Exercise 1: bytes of Adam's state for the MLP, predicted from its parameter count."""
+    """Exercise 1: bytes of Adam's state for the MLP, predicted from its parameter count. Lab 02, exercise 1."""
     model, x = lab_mlp()
     want = memory.training_memory(model, x, optimizer="adam").optimizer_state
     check.expect_equal(
@@ -58,15 +57,17 @@ def _training_total(batch: int) -> int:
 
 
 def largest_batch() -> int:
-    """The largest batch whose measured Adam training total fits :data:`BUDGET_BYTES` (exercise 2)."""
+    """The largest batch whose measured Adam training total fits the budget of
+    :data:`EXERCISE_2`. Lab 02, exercise 2."""
     batch = 0
-    while _training_total(batch + 1) <= BUDGET_BYTES:
+    while _training_total(batch + 1) <= EXERCISE_2["budget_bytes"]:
         batch += 1
     return batch
 
 
 def verify_largest_batch(answer) -> None:
-    """Exercise 2: the largest batch of 64-token sequences that fits the budget with Adam."""
+    """Exercise 2: the largest batch of 64-token sequences that fits the budget with Adam.
+    Lab 02, exercise 2."""
     if isinstance(answer, bool) or not isinstance(answer, int):
         raise AssertionError(f"Not yet: return a whole number of sequences (an int), got {answer!r}.")
     hint = (
@@ -74,54 +75,32 @@ def verify_largest_batch(answer) -> None:
         "the activations grow by the same amount with each sequence (lesson 02, section 2). "
         "The budget is inclusive: a batch whose total equals it fits."
     )
-    check.expect_true(answer >= 1 and _training_total(answer) <= BUDGET_BYTES, "your batch does not fit: " + hint)
-    check.expect_true(_training_total(answer + 1) > BUDGET_BYTES, "one more sequence still fits: " + hint)
-
-
-def kv_config() -> dict:
-    """The ``config.json`` of exercise 3 (Mistral-7B, shipped with the course), as a dict."""
-    with open(f"{arch._PRESET_DIR}/{KV_MODEL['preset']}.json", encoding="utf-8") as f:
-        return json.load(f)
+    check.expect_true(answer >= 1 and _training_total(answer) <= EXERCISE_2["budget_bytes"], "your batch does not fit: " + hint)
+    check.expect_true(_training_total(answer + 1) > EXERCISE_2["budget_bytes"], "one more sequence still fits: " + hint)
 
 
 def kv_cache_answer() -> int:
-    """Bytes of the KV cache of :data:`KV_MODEL` (exercise 3)."""
-    m = KV_MODEL
-    return arch.preset(m["preset"]).kv_cache_bytes(m["seq_len"], m["batch"], m["bytes_per_value"])
-
-
-def verify_kv_cache(answer) -> None:
-    """Exercise 3: KV cache of Mistral-7B (grouped-query attention and a sliding window) from its config."""
-    check.expect_equal(
-        answer,
-        kv_cache_answer(),
-        "per token and layer the cache holds a key and a value for each KV head (num_key_value_heads, not the "
-        "query heads), head_dim = hidden_size / num_attention_heads numbers each, at 2 bytes; and a layer with "
-        "a sliding_window keeps at most that many tokens per sequence (lesson 02, section 5).",
+    """Bytes of the KV cache of :data:`EXERCISE_3`. Lab 02, exercise 3."""
+    m = EXERCISE_3
+    return predict.kv_cache_bytes(
+        m["n_layers"], m["n_kv_heads"], m["hidden"] // m["n_heads"], m["seq_len"], m["batch"], m["bytes_per_value"]
     )
 
 
-def qlora_batch() -> int | None:
-    """Exercise 6: the largest batch whose QLoRA training step fits (:data:`QLORA`)."""
-    q = {k: val for k, val in QLORA.items() if k not in ("preset", "gpu", "seq_len")}
-    return fit.largest_batch(arch.preset(QLORA["preset"]), QLORA["gpu"], QLORA["seq_len"], **q)
-
-
-def verify_qlora_batch(answer) -> None:
-    """Exercise 6: the largest batch of 2,048-token sequences for QLoRA on Llama-3-8B on one L4."""
-    if isinstance(answer, bool) or not isinstance(answer, int):
-        raise AssertionError(f"Not yet: return a whole number of sequences (an int), got {answer!r}.")
+def verify_kv_cache(answer) -> None:
+    """Exercise 3: KV cache of a grouped-query-attention model. Lab 02, exercise 3."""
     check.expect_equal(
         answer,
-        qlora_batch(),
-        "use fit.training_estimate (or fit.largest_batch) with the settings in lab02.QLORA: the model state "
-        "does not grow with the batch, the activations do; the largest batch is the last one whose total, "
-        "runtime overhead included, is at most the GPU's memory (lesson 02, section 8).",
+        kv_cache_answer(),
+        "per token and layer the cache holds a key and a value for each KV head (not each query head), "
+        "head_dim = hidden / query heads numbers each, at bytes_per_value each; then × tokens × sequences "
+        "(lesson 02, section 5).",
     )
 
 
 def verify_sgd_vs_adam(answer) -> None:
-    """Exercise 4: measured model state (weights + gradients + optimizer state) for SGD and Adam."""
+    """Exercise 4: measured model state (weights + gradients + optimizer state) for SGD and Adam.
+    Lab 02, exercise 4."""
     if not isinstance(answer, dict) or set(answer) != {"sgd", "adam", "ratio"}:
         raise AssertionError("Not yet: return a dict with keys 'sgd', 'adam' and 'ratio'.")
     model, x = lab_mlp()
@@ -139,12 +118,14 @@ def verify_sgd_vs_adam(answer) -> None:
 
 
 def seven_b_gpus() -> int:
-    """Exercise 5: 80 GB GPUs needed just to hold a 7B model's mixed-precision Adam state."""
-    return math.ceil(7 * 10**9 * predict.bytes_per_param("adam", "mixed") / (80 * 10**9))
+    """Exercise 5: 80 GB GPUs needed just to hold a 7B model's mixed-precision Adam state.
+    Lab 02, exercise 5."""
+    e = EXERCISE_5
+    return math.ceil(e["n_params"] * predict.bytes_per_param(e["optimizer"], e["precision"]) / e["gpu_bytes"])
 
 
 def verify_seven_b_gpus(answer) -> None:
-    """Exercise 5: the number of 80 GB GPUs whose memory the model state alone needs."""
+    """Exercise 5: the number of 80 GB GPUs whose memory the model state alone needs. Lab 02, exercise 5."""
     check.expect_equal(
         answer,
         seven_b_gpus(),

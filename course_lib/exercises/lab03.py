@@ -29,12 +29,13 @@ EXERCISE_5 = {"batch_sizes": [1, 4, 16, 64], "seconds": [0.0032, 0.0038, 0.0062,
 
 
 def expected_intensity() -> float:
+    """The answer to exercise 1. Lab 03, exercise 1."""
     e = EXERCISE_1
     return predict.arithmetic_intensity(e["batch"], e["k"], e["n"], e["bytes_per_value"])
 
 
 def verify_intensity(flop_per_byte) -> None:
-    """Exercise 1: FLOPs per byte of a (batch x k)·(k x n) matmul."""
+    """Exercise 1: FLOPs per byte of a (batch x k)·(k x n) matmul. Lab 03, exercise 1."""
     check.expect_close(flop_per_byte, expected_intensity(),
                        "count 2 FLOPs (a multiply and an add) per term of the sum, and the bytes of all three matrices: "
                        "both inputs read once and the output written once (section 3 of " + LESSON + ")", rel=1e-6)
@@ -44,6 +45,7 @@ def verify_intensity(flop_per_byte) -> None:
 
 
 def expected_roofline() -> tuple[float, str]:
+    """The answer to exercise 2. Lab 03, exercise 2."""
     e = EXERCISE_2
     dev = hardware.accelerator(e["device"])
     peak, bw = dev.peak_flops(e["dtype"]), dev.bandwidth
@@ -53,7 +55,8 @@ def expected_roofline() -> tuple[float, str]:
 
 
 def verify_roofline(answer) -> None:
-    """Exercise 2: (attainable FLOP/s, "memory" or "compute") of the matmul on the device."""
+    """Exercise 2: (attainable FLOP/s, "memory" or "compute") of the matmul on the device.
+    Lab 03, exercise 2."""
     check.expect_true(isinstance(answer, tuple) and len(answer) == 2,
                       "return a pair: (attainable FLOP/s as a number, 'memory' or 'compute')")
     flops, side = answer
@@ -71,13 +74,14 @@ def verify_roofline(answer) -> None:
 
 
 def expected_batch() -> int:
+    """The answer to exercise 3. Lab 03, exercise 3."""
     e = EXERCISE_3
     dev = hardware.accelerator(e["device"])
     return hardware.compute_bound_batch(e["k"], e["n"], dev.peak_flops(e["dtype"]), dev.bandwidth, e["bytes_per_value"])
 
 
 def verify_batch(batch) -> None:
-    """Exercise 3: the smallest batch whose intensity reaches the ridge point."""
+    """Exercise 3: the smallest batch whose intensity reaches the ridge point. Lab 03, exercise 3."""
     check.expect_true(isinstance(batch, int) and not isinstance(batch, bool), "answer with a whole batch size (an int)")
     check.expect_equal(batch, expected_batch(),
                        "'intensity ≈ batch' is only an approximation: the k x n weight is read too. Find the smallest "
@@ -88,14 +92,15 @@ def verify_batch(batch) -> None:
 
 
 def simulate_setting(max_batch, timeout) -> simulate.SimResult:
-    """The exercise-4 server with the learner's ``max_batch`` and ``timeout`` (seconds)."""
+    """The exercise-4 server with the learner's ``max_batch`` and ``timeout`` (seconds). Lab 03, exercise 4."""
     e = EXERCISE_4
     return simulate.simulate_batching(e["rate"], max_batch, timeout, e["overhead"], e["per_sample"],
                                       n_requests=e["n_requests"], seed=e["seed"])
 
 
 def verify_setting(answer) -> None:
-    """Exercise 4: a (max_batch, timeout in seconds) whose simulated p95 meets the target."""
+    """Exercise 4: a (max_batch, timeout in seconds) whose simulated p95 meets the target.
+    Lab 03, exercise 4."""
     e = EXERCISE_4
     check.expect_true(isinstance(answer, tuple) and len(answer) == 2,
                       "return a pair: (max_batch as an int, timeout in seconds)")
@@ -117,13 +122,15 @@ def verify_setting(answer) -> None:
 
 
 def expected_capacity() -> float:
+    """The answer to exercise 5. Lab 03, exercise 5."""
     e = EXERCISE_5
     fit = simulate.fit_cost_model(e["batch_sizes"], e["seconds"])
     return simulate.max_throughput(e["max_batch"], fit.overhead, fit.per_sample)
 
 
 def verify_capacity(requests_per_s) -> None:
-    """Exercise 5: the most requests/s a server with this cost model and max_batch can serve."""
+    """Exercise 5: the most requests/s a server with this cost model and max_batch can serve.
+    Lab 03, exercise 5."""
     check.expect_close(requests_per_s, expected_capacity(),
                        "fit a straight line time = overhead + per_sample x batch through the measured points; a "
                        "server always busy with full batches serves max_batch requests every "

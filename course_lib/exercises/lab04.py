@@ -1,6 +1,7 @@
 """Verifiers for lab 04 (lessons/04_precision.ipynb).
 
-Expected values come from ``course_lib.precision`` (``quantize``,
+The inputs of each exercise live here (``EXERCISE_1`` …) and the lab reads
+them. Expected values come from ``course_lib.precision`` (``quantize``,
 ``get_format``, ``representable``, ``weight_bytes``) on the same tensor and
 model the lab builds, so they cannot drift from what the lesson teaches.
 """
@@ -13,27 +14,28 @@ import torch
 
 from .. import check, models, precision
 
-# The shapes the lab's exercises use (the lab notebook builds the same ones).
-WEIGHTS = {"rows": 8, "cols": 16, "seed": 4}
-MLP = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 3}
-GRADIENT = 2e-8
-BIG_VALUE = 70000.0
+# The inputs of each exercise (the lab reads them from here: one source).
+EXERCISE_1 = {"rows": 8, "cols": 16, "seed": 4, "bits": 4}  # exercise 2 reuses these weights
+EXERCISE_3 = {"gradient": 2e-8}
+EXERCISE_4 = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 3, "bits": 4, "scale_bytes": 4}
+EXERCISE_5 = {"value": 70000.0, "tolerance": 0.01}
 
 
 def lab_weights() -> torch.Tensor:
-    """The 8 × 16 weight matrix of exercises 1 and 2: seeded, rows of different sizes."""
-    g = torch.Generator().manual_seed(WEIGHTS["seed"])
-    w = torch.randn(WEIGHTS["rows"], WEIGHTS["cols"], generator=g)
-    return w * torch.linspace(0.1, 2.0, WEIGHTS["rows"])[:, None]
+    """The 8 × 16 weight matrix of exercises 1 and 2: seeded, rows of different sizes. Lab 04, exercise 1."""
+    e = EXERCISE_1
+    g = torch.Generator().manual_seed(e["seed"])
+    w = torch.randn(e["rows"], e["cols"], generator=g)
+    return w * torch.linspace(0.1, 2.0, e["rows"])[:, None]
 
 
 def lab_mlp() -> models.MLP:
-    """The MLP of exercise 4."""
-    return models.MLP(**MLP, seed=0)
+    """The MLP of exercise 4. Lab 04, exercise 4."""
+    return models.MLP(**{k: EXERCISE_4[k] for k in ("d_in", "hidden", "d_out", "depth")}, seed=0)
 
 
 def verify_int4_quantize(answer) -> None:
-    """Exercise 1: ``(codes, scale)`` of symmetric INT4 quantization, one scale per row."""
+    """Exercise 1: ``(codes, scale)`` of symmetric INT4 quantization, one scale per row. Lab 04, exercise 1."""
     check.expect_true(
         isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(t, torch.Tensor) for t in answer),
         "return a tuple (codes, scale) of two tensors.",
@@ -72,7 +74,8 @@ def verify_int4_quantize(answer) -> None:
 
 
 def verify_error_bound(answer) -> None:
-    """Exercise 2: the largest rounding error INT4 per-row quantization can make on the weights."""
+    """Exercise 2: the largest rounding error INT4 per-row quantization can make on the weights.
+    Lab 04, exercise 2."""
     _, scale = precision.quantize(lab_weights(), 4, axis=0)
     check.expect_close(
         answer,
@@ -85,7 +88,7 @@ def verify_error_bound(answer) -> None:
 
 def verify_loss_scale(answer) -> None:
     """Exercise 3: (the gradient 2e-8 stored in fp16, the smallest power-of-two loss scale
-    that lifts it to fp16's smallest normal number)."""
+    that lifts it to fp16's smallest normal number). Lab 04, exercise 3."""
     check.expect_true(
         isinstance(answer, tuple) and len(answer) == 2,
         "return a tuple (value_in_fp16, loss_scale).",
@@ -93,13 +96,13 @@ def verify_loss_scale(answer) -> None:
     stored, scale = answer
     check.expect_close(
         stored,
-        precision.representable(GRADIENT, "fp16"),
+        precision.representable(EXERCISE_3["gradient"], "fp16"),
         "store the gradient in fp16 and read it back (precision.representable or torch.tensor(...).half()): "
         "compare it with half of fp16's smallest subnormal.",
         abs_tol=0.0,
     )
     smallest_normal = precision.get_format("fp16").smallest_normal
-    want = 2.0 ** math.ceil(math.log2(smallest_normal / GRADIENT))
+    want = 2.0 ** math.ceil(math.log2(smallest_normal / EXERCISE_3["gradient"]))
     check.expect_close(
         scale,
         want,
@@ -109,23 +112,24 @@ def verify_loss_scale(answer) -> None:
 
 
 def verify_int4_model_bytes(answer) -> None:
-    """Exercise 4: bytes of the MLP's Linear weights at INT4 plus one fp32 scale per output row."""
+    """Exercise 4: bytes of the MLP's Linear weights at INT4 plus one fp32 scale per output row.
+    Lab 04, exercise 4."""
     n_weights, n_rows = precision.linear_weight_count(lab_mlp())
     check.expect_equal(
         answer,
-        precision.weight_bytes(n_weights, 4, n_scales=n_rows),
+        precision.weight_bytes(n_weights, EXERCISE_4["bits"], n_scales=n_rows, scale_bytes=EXERCISE_4["scale_bytes"]),
         "count only the Linear weight matrices (not the biases), at half a byte each, then add 4 bytes "
         "for each output row's scale (lesson 04, section 5).",
     )
 
 
 def verify_formats_for_big_value(answer) -> None:
-    """Exercise 5: the torch float formats that store 70,000 within 1%."""
+    """Exercise 5: the torch float formats that store 70,000 within 1%. Lab 04, exercise 5."""
     want = {
         name
         for name in precision.TORCH_FLOATS
-        if math.isfinite(precision.representable(BIG_VALUE, name))
-        and abs(precision.representable(BIG_VALUE, name) - BIG_VALUE) <= 0.01 * BIG_VALUE
+        if math.isfinite(precision.representable(EXERCISE_5["value"], name))
+        and abs(precision.representable(EXERCISE_5["value"], name) - EXERCISE_5["value"]) <= EXERCISE_5["tolerance"] * EXERCISE_5["value"]
     }
     try:
         got = set(answer)

@@ -24,49 +24,53 @@ EXERCISE_5 = {"n_params": 7e9, "n_tokens": 2e12, "accelerator": "A100 80GB SXM",
 
 
 def expected_break_even() -> float:
+    """The answer to exercise 1. Lab 05, exercise 1."""
     e = EXERCISE_1
     return cost.break_even_days(e["training_cost"], cost.daily_inference_cost(e["requests_per_day"], e["cost_per_request"]))
 
 
 def verify_break_even(days) -> None:
-    """Exercise 1: the break-even day, in days."""
+    """Exercise 1: the break-even day, in days. Lab 05, exercise 1."""
     check.expect_close(days, expected_break_even(),
                        "divide the one-off training cost by what inference costs per *day* "
                        "(requests per day × cost per request); see section 1 of " + LESSON, rel=1e-3)
 
 
 def expected_training_cost() -> float:
+    """The answer to exercise 2. Lab 05, exercise 2."""
     return cost.training_cost(**EXERCISE_2)
 
 
 def verify_training_cost(dollars) -> None:
-    """Exercise 2: training cost in dollars."""
+    """Exercise 2: training cost in dollars. Lab 05, exercise 2."""
     check.expect_close(dollars, expected_training_cost(),
-                       "training FLOPs are 6·N·D; divide by the accelerator's bf16 peak times the utilisation "
+                       "training FLOPs are 6·N·D; divide by the accelerator's bf16 peak times the utilization "
                        "to get seconds, then convert to hours before multiplying by the price (section 3)", rel=1e-3)
 
 
 def expected_daily_cost() -> float:
+    """The answer to exercise 3. Lab 05, exercise 3."""
     e = dict(EXERCISE_3)
     requests = e.pop("requests_per_day")
     return cost.daily_inference_cost(requests, cost.cost_per_request(**e))
 
 
 def verify_daily_cost(dollars) -> None:
-    """Exercise 3: the service's daily cost in dollars."""
+    """Exercise 3: the service's daily cost in dollars. Lab 05, exercise 3."""
     check.expect_close(dollars, expected_daily_cost(),
                        "a forward pass costs 2·N FLOPs per token, and a request has many tokens; "
-                       "seconds per request = FLOPs ÷ (peak × utilisation) (section 3)", rel=1e-3)
+                       "seconds per request = FLOPs ÷ (peak × utilization) (section 3)", rel=1e-3)
 
 
 def expected_best_size() -> float:
+    """The answer to exercise 4. Lab 05, exercise 4."""
     e = EXERCISE_4
     target = cost.chinchilla_loss(e["target_params"], e["target_tokens"])
     return min(e["candidates"], key=lambda n: cost.size_at_quality(n, target, e["inference_tokens"]).total_flops)
 
 
 def verify_best_size(n_params) -> None:
-    """Exercise 4: the candidate size (parameters) with the least lifetime compute."""
+    """Exercise 4: the candidate size (parameters) with the least lifetime compute. Lab 05, exercise 4."""
     check.expect_true(n_params in EXERCISE_4["candidates"],
                       "return one of the candidate sizes, in parameters (e.g. 7e9, not 7)")
     check.expect_equal(n_params, expected_best_size(),
@@ -75,6 +79,7 @@ def verify_best_size(n_params) -> None:
 
 
 def expected_training_co2_tonnes() -> float:
+    """The answer to exercise 5. Lab 05, exercise 5."""
     e = EXERCISE_5
     hours = cost.training_hours(e["n_params"], e["n_tokens"], accelerator=e["accelerator"], utilization=e["utilization"])
     kwh = energy.energy_kwh(hardware.accelerator(e["accelerator"]).tdp_w, hours, pue=e["pue"])
@@ -82,7 +87,7 @@ def expected_training_co2_tonnes() -> float:
 
 
 def verify_training_co2(tonnes) -> None:
-    """Exercise 5: training emissions in tonnes of CO2e."""
+    """Exercise 5: training emissions in tonnes of CO2e. Lab 05, exercise 5."""
     check.expect_close(tonnes, expected_training_co2_tonnes(),
                        "energy (kWh) = accelerator-hours × TDP in kW × PUE; CO2 = kWh × grid intensity (kg), "
                        "and a tonne is 1,000 kg (section 4)", rel=1e-3)

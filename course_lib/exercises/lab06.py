@@ -23,11 +23,12 @@ EXERCISE_5 = {"world_size": 2, "d_model": 64, "n_layers": 2, "seq_len": 32, "voc
 
 
 def expected_zero_bytes() -> int:
+    """The answer to exercise 1. Lab 06, exercise 1."""
     return predict.zero_memory_per_device(**EXERCISE_1)
 
 
 def verify_zero_bytes(n_bytes) -> None:
-    """Exercise 1: bytes of model state per device."""
+    """Exercise 1: bytes of model state per device. Lab 06, exercise 1."""
     check.expect_close(n_bytes, expected_zero_bytes(),
                        "mixed-precision AdamW is 2 + 2 + 12 bytes per parameter; stage 2 splits the optimizer state "
                        "and the gradients over the devices but keeps a full copy of the weights (section 1 of "
@@ -35,18 +36,21 @@ def verify_zero_bytes(n_bytes) -> None:
 
 
 def expected_allreduce_bytes() -> float:
+    """The answer to exercise 2. Lab 06, exercise 2."""
     e = EXERCISE_2
     return predict.allreduce_bytes(e["n_params"] * e["bytes_per_gradient"], e["n_devices"])
 
 
 def verify_allreduce_bytes(n_bytes) -> None:
-    """Exercise 2: bytes each device sends per step in a ring all-reduce of the gradients."""
+    """Exercise 2: bytes each device sends per step in a ring all-reduce of the gradients.
+    Lab 06, exercise 2."""
     check.expect_close(n_bytes, expected_allreduce_bytes(),
                        "a ring all-reduce is a reduce-scatter plus an all-gather, each sending (N-1)/N of the "
                        "buffer from every device; the buffer is all the gradients, in bytes (section 4)", rel=1e-6)
 
 
 def expected_min_devices() -> int:
+    """The answer to exercise 3. Lab 06, exercise 3."""
     e = EXERCISE_3
     d = 1
     while predict.zero_memory_per_device(e["n_params"], d, e["stage"], e["optimizer"], e["precision"]) > e["gpu_bytes"]:
@@ -55,7 +59,7 @@ def expected_min_devices() -> int:
 
 
 def verify_min_devices(n_devices) -> None:
-    """Exercise 3: the fewest devices whose model state per device fits."""
+    """Exercise 3: the fewest devices whose model state per device fits. Lab 06, exercise 3."""
     check.expect_true(isinstance(n_devices, int) and not isinstance(n_devices, bool),
                       "answer with a whole number of GPUs (an int)")
     check.expect_equal(n_devices, expected_min_devices(),
@@ -64,12 +68,13 @@ def verify_min_devices(n_devices) -> None:
 
 
 def expected_replicas() -> int:
+    """The answer to exercise 4. Lab 06, exercise 4."""
     e = EXERCISE_4
     return serving.replicas_for_p95(e["rate"], e["p95_target"], e["service_time"])
 
 
 def verify_replicas(n_replicas) -> None:
-    """Exercise 4: the fewest replicas meeting the p95 target (simulated)."""
+    """Exercise 4: the fewest replicas meeting the p95 target (simulated). Lab 06, exercise 4."""
     check.expect_true(isinstance(n_replicas, int) and not isinstance(n_replicas, bool),
                       "answer with a whole number of replicas (an int)")
     check.expect_equal(n_replicas, expected_replicas(),
@@ -81,7 +86,8 @@ _measured: dict = {}
 
 
 def measured_optimizer_state() -> dict:
-    """AdamW state bytes on rank 0 under DDP and FSDP, measured on real processes (cached)."""
+    """AdamW state bytes on rank 0 under DDP and FSDP, measured on real processes (cached).
+    Lab 06, exercise 5."""
     if not _measured:
         e = EXERCISE_5
         runs = distributed.run_training(e["world_size"], ("ddp", "fsdp"), steps=1, d_model=e["d_model"],
@@ -91,7 +97,8 @@ def measured_optimizer_state() -> dict:
 
 
 def verify_optimizer_state(prediction) -> None:
-    """Exercise 5: ``{"ddp": bytes, "fsdp": bytes}`` of AdamW state per rank, checked against a measurement."""
+    """Exercise 5: ``{"ddp": bytes, "fsdp": bytes}`` of AdamW state per rank, checked against a measurement.
+    Lab 06, exercise 5."""
     check.expect_true(isinstance(prediction, dict) and set(prediction) == {"ddp", "fsdp"},
                       'return a dict with the keys "ddp" and "fsdp"')
     measured = measured_optimizer_state()

@@ -30,12 +30,13 @@ def _is_int(x) -> bool:
 
 
 def expected_blocks() -> int:
+    """The expected answer of exercise 1. Lab 08, exercise 1."""
     e = EXERCISE_1
     return sum(engine.blocks_needed(p + o - 1, e["kv_block"]) for p, o in zip(e["prompt_lens"], e["output_lens"]))
 
 
 def verify_blocks(blocks) -> None:
-    """Exercise 1: blocks all requests hold together when each has made its last token."""
+    """Exercise 1: blocks all requests hold together when each has made its last token. Lab 08, exercise 1."""
     check.expect_true(_is_int(blocks), "answer with a whole number of blocks (an int)")
     check.expect_equal(blocks, expected_blocks(),
                        "a request caches every position it has fed to the model: its prompt and each generated token "
@@ -47,13 +48,14 @@ def verify_blocks(blocks) -> None:
 
 
 def expected_steps() -> tuple[int, int]:
+    """The expected answer of exercise 2. Lab 08, exercise 2."""
     e = EXERCISE_2
     return (engine.schedule(e["output_lens"], policy="static", max_batch=e["max_batch"]),
             engine.schedule(e["output_lens"], policy="continuous", max_batch=e["max_batch"]))
 
 
 def verify_steps(answer) -> None:
-    """Exercise 2: (static, continuous) forward calls for requests all waiting at the start."""
+    """Exercise 2: (static, continuous) forward calls for requests all waiting at the start. Lab 08, exercise 2."""
     check.expect_true(isinstance(answer, tuple) and len(answer) == 2 and all(_is_int(x) for x in answer),
                       "return a pair of ints: (static forward calls, continuous forward calls)")
     static, continuous = answer
@@ -72,6 +74,7 @@ def verify_steps(answer) -> None:
 
 
 def expected_fit() -> tuple[int, int]:
+    """The expected answer of exercise 3. Lab 08, exercise 3."""
     e = EXERCISE_3
     per_position = 2 * e["n_layers"] * e["d_model"] * e["bytes_per_value"]
     reserved = e["max_len"] * per_position
@@ -80,7 +83,7 @@ def expected_fit() -> tuple[int, int]:
 
 
 def verify_fit(answer) -> None:
-    """Exercise 3: (requests that fit reserving max_len, requests that fit in blocks)."""
+    """Exercise 3: (requests that fit reserving max_len, requests that fit in blocks). Lab 08, exercise 3."""
     check.expect_true(isinstance(answer, tuple) and len(answer) == 2 and all(_is_int(x) for x in answer),
                       "return a pair of whole numbers: (requests with reservation, requests with blocks)")
     reserved, paged = answer
@@ -96,12 +99,13 @@ def verify_fit(answer) -> None:
 
 
 def expected_tokens() -> float:
+    """The expected answer of exercise 4. Lab 08, exercise 4."""
     e = EXERCISE_4
     return engine.expected_tokens_per_call(e["alpha"], e["k"])
 
 
 def verify_tokens(tokens) -> None:
-    """Exercise 4: expected tokens per target call with acceptance alpha and k drafted tokens."""
+    """Exercise 4: expected tokens per target call with acceptance alpha and k drafted tokens. Lab 08, exercise 4."""
     check.expect_close(tokens, expected_tokens(),
                        "a round keeps draft token i only if tokens 1..i were all accepted (probability alpha^i), "
                        "and the target always adds one token of its own: sum alpha^i for i = 0..k "
@@ -112,12 +116,13 @@ def verify_tokens(tokens) -> None:
 
 
 def expected_speedup() -> float:
+    """The expected answer of exercise 5. Lab 08, exercise 5."""
     e = EXERCISE_5
     return engine.expected_tokens_per_call(e["alpha"], e["k"]) / (e["k"] * e["c"] + 1)
 
 
 def verify_speedup(speedup) -> None:
-    """Exercise 5: predicted speed-up over plain decoding, draft call cost c (fraction of a target call)."""
+    """Exercise 5: predicted speed-up over plain decoding, draft call cost c (fraction of a target call). Lab 08, exercise 5."""
     check.expect_close(speedup, expected_speedup(),
                        "a round costs k draft calls and one target call, k x c + 1 target-call times, and yields "
                        "the expected tokens per target call of exercise 4; plain decoding yields 1 token per "

@@ -27,11 +27,17 @@ import ipywidgets as w
 import numpy as np
 
 from .. import _validate as v
-from .. import arch, cost, engine, fit, hardware, predict, precision, simulate, zero_fit
+from .. import arch, cost, engine, fit, hardware, precision, simulate, train, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
 _GOOD, _BAD = "#070", "#b00"
+
+
+def _label_table(labels: dict[str, str], texts: dict[str, str]) -> str:
+    """An HTML table: one row per key, its label, then its text in a result span."""
+    rows = "".join(f"<tr><td>{labels[k]}</td><td>{result_span(k, text)}</td></tr>" for k, text in texts.items())
+    return f"<table>{rows}</table>"
 
 # ------------------------------------------------------------ will it fit? (lesson 02)
 
@@ -41,7 +47,7 @@ def _maybe(n, unit: str) -> str:
 
 
 def render_fit(result: dict) -> str:
-    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Lesson 02, "Will it fit?"."""
+    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Lesson 02, section 8."""
     t, i = result["training"], result["inference"]
     tv, iv = result["training_verdict"], result["inference_verdict"]
     out = result_span
@@ -76,7 +82,7 @@ def render_fit(result: dict) -> str:
 
 def fit_result_chart(result: dict):
     """:func:`course_lib.ui.charts.fit_chart` for a :func:`course_lib.fit.will_it_fit`
-    result. Lesson 02, "Will it fit?"."""
+    result. Lesson 02, section 8."""
     return charts.fit_chart(fit.fit_table(result), result["training_verdict"]["gpu_bytes"] / fit.GB,
                             result["gpu"], result["model"].split(" (")[0])
 
@@ -119,12 +125,12 @@ def fit_calculator() -> Calculator:
     path or an uploaded one), optimizer, precision, attention, LoRA / QLoRA,
     batch, sequence length, checkpointing, GPU → stacked bars against the
     GPU's memory, a verdict, the largest batch and the longest context that
-    fit. Lesson 02, "Will it fit?"."""
+    fit. Lesson 02, section 8."""
     style = {"description_width": "110px"}
     layout = w.Layout(width="460px")
     controls = _model_controls(style, layout, "llama-3-8b")
     controls.update({
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
+        "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "precision": w.Dropdown(
             options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed", description="precision", style=style, layout=layout
         ),
@@ -136,7 +142,7 @@ def fit_calculator() -> Calculator:
         "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(7, 18)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=False, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
     })
 
     def toggle(_change=None):
@@ -155,23 +161,19 @@ _SIM_LABELS = {
     "p99": "p99 latency",
     "throughput": "throughput",
     "mean_batch": "mean batch size",
-    "utilisation": "utilisation",
+    "utilization": "utilization",
 }
 
 
 def render_batching(result: simulate.SimResult) -> str:
     """A :class:`course_lib.simulate.SimResult` as an HTML table of
-    :func:`course_lib.simulate.format_result`'s texts. Lesson 03, "Dynamic batching"."""
-    rows = "".join(
-        f"<tr><td>{_SIM_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
-        for k, text in simulate.format_result(result).items()
-    )
-    return f"<table>{rows}</table>"
+    :func:`course_lib.simulate.format_result`'s texts. Lesson 03, section 4."""
+    return _label_table(_SIM_LABELS, simulate.format_result(result))
 
 
 def batching_chart(result: simulate.SimResult):
     """:func:`course_lib.ui.charts.latency_chart` of a simulation's latencies
-    with its p50/p95/p99. Lesson 03, "Dynamic batching"."""
+    with its p50/p95/p99. Lesson 03, section 4."""
     if not isinstance(result, simulate.SimResult):
         raise TypeError(f"result must be a SimResult from simulate_batching, got {type(result).__name__}")
     return charts.latency_chart(result.latencies, {"p50": result.p50, "p95": result.p95, "p99": result.p99})
@@ -191,9 +193,9 @@ def batching_calculator(
 ) -> Calculator:
     """The dynamic-batching widget: sliders for arrival rate (requests/s),
     maximum batch and timeout (ms) → p50/p95/p99 latency, throughput, mean
-    batch size, utilisation, for a cost model ``overhead + per_sample · b``
+    batch size, utilization, for a cost model ``overhead + per_sample · b``
     (seconds). With ``max_replicas`` it adds a replica count and a balancer
-    choice (lesson 06). Lesson 03, "Dynamic batching".
+    choice (lesson 06). Lesson 03, section 4.
     """
     overhead, per_sample = simulate.check_cost(overhead, per_sample)
     capacity = simulate.max_throughput(64, overhead, per_sample) * (max_replicas or 1)
@@ -226,7 +228,7 @@ def batching_calculator(
 
 def render_format(f: precision.FloatFormat) -> str:
     """The explorer's result as HTML; each number is a result span holding
-    :func:`course_lib.precision.format_number`'s text. Lesson 04, "Formats"."""
+    :func:`course_lib.precision.format_number`'s text. Lesson 04, section 1."""
     known = precision.known_layouts().get((f.exponent_bits, f.mantissa_bits))
     same = f" (the layout of {known})" if known else ""
     if known and precision.get_format(known).max != f.max:  # fp8 E4M3: no inf, so it reaches 448
@@ -247,8 +249,7 @@ def render_format(f: precision.FloatFormat) -> str:
 
 def format_explorer(exponent_bits: int = 5, mantissa_bits: int = 10) -> Calculator:
     """Sliders for exponent bits (2–8) and mantissa bits (1–23) → range,
-    smallest normal and epsilon from :func:`course_lib.precision.float_format`.
-    Lesson 04, "Formats"."""
+    smallest normal and epsilon from :func:`course_lib.precision.float_format`. Lesson 04, section 1."""
     controls = {
         "exponent_bits": w.IntSlider(value=exponent_bits, min=2, max=8, description="exponent bits"),
         "mantissa_bits": w.IntSlider(value=mantissa_bits, min=1, max=23, description="mantissa bits"),
@@ -277,16 +278,12 @@ _COST_LABELS = {
 
 def render_scenario(s: cost.CostScenario) -> str:
     """A :class:`course_lib.cost.CostScenario` as an HTML table of
-    :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, the calculator."""
-    rows = "".join(
-        f"<tr><td>{_COST_LABELS[k]}</td><td>{result_span(k, text)}</td></tr>"
-        for k, text in cost.format_scenario(s).items()
-    )
-    return f"<table>{rows}</table>"
+    :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, section 5."""
+    return _label_table(_COST_LABELS, cost.format_scenario(s))
 
 
 def scenario_chart(s: cost.CostScenario):
-    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Lesson 05, the calculator."""
+    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Lesson 05, section 5."""
     return charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day)
 
 
@@ -303,9 +300,9 @@ def _cost_controls(p: dict) -> dict:
         "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value=p["accelerator"],
                                   description="accelerator", **text),
         "train_utilization": w.FloatSlider(value=p["train_utilization"], min=0.05, max=0.8, step=0.01,
-                                           description="training utilisation (MFU)", **kw),
+                                           description="training utilization (MFU)", **kw),
         "serve_utilization": w.FloatSlider(value=p["serve_utilization"], min=0.01, max=0.8, step=0.01,
-                                           description="serving utilisation", **kw),
+                                           description="serving utilization", **kw),
         "price_per_hour": w.BoundedFloatText(value=p["price_per_hour"], min=0.01, max=100.0, step=0.1,
                                              description="$ per accelerator-hour", **text),
         "requests_m": w.FloatLogSlider(value=p["requests_m"], base=10, min=-2, max=4, step=0.01,
@@ -327,11 +324,11 @@ def _cost_controls(p: dict) -> dict:
 
 def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) -> Calculator:
     """A preset menu, then model size, training tokens, accelerator,
-    utilisations, price, traffic, tokens per request, deployment years,
+    utilizations, price, traffic, tokens per request, deployment years,
     optional fixed prices, power and grid → training cost, daily and yearly
     inference cost, break-even day, lifetime split, energy and CO2, and
     (``chart=True``) a chart of cumulative cost (:func:`scenario_chart`).
-    ``calc.preset`` is the preset menu. Lesson 05, the calculator.
+    ``calc.preset`` is the preset menu. Lesson 05, section 5.
     """
     v.choice("preset", preset, cost.PRESETS)
     if not isinstance(chart, bool):
@@ -367,7 +364,7 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
 
 
 def render_zero(result: dict) -> str:
-    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Lesson 06, "Will it fit on N GPUs?"."""
+    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Lesson 06, section 5."""
     g = result["per_gpu"]
     out = result_span
     names = zero_fit.STAGE_NAMES
@@ -400,7 +397,7 @@ def render_zero(result: dict) -> str:
 
 def stage_chart(result: dict):
     """:func:`course_lib.ui.charts.zero_stages` for a :func:`course_lib.zero_fit.zero_fit`
-    result. Lesson 06, "Will it fit on N GPUs?"."""
+    result. Lesson 06, section 5."""
     name = result["model"].split(" (")[0]
     return charts.zero_stages(zero_fit.stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
                               title=f"{name} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
@@ -412,7 +409,7 @@ def zero_calculator(chart: bool = True) -> Calculator:
     per GPU, sequence length, checkpointing, GPU → per-GPU memory, verdict,
     the fewest GPUs that fit, the largest micro-batch and longest context,
     and (with ``chart``) a stacked bar per stage against the GPU's memory.
-    Lesson 06, "Will it fit on N GPUs?"."""
+    Lesson 06, section 5."""
     if not isinstance(chart, bool):
         raise TypeError(f"chart must be True or False, got {chart!r}")
     style = {"description_width": "120px"}
@@ -424,7 +421,7 @@ def zero_calculator(chart: bool = True) -> Calculator:
         "stage": w.Dropdown(options=[(names[s], s) for s in zero_fit.STAGES], value=3, description="ZeRO stage", style=style, layout=layout),
         "convention": w.Dropdown(options=[(label, key) for key, label in arch.ZERO_CONVENTIONS.items()], value="zero",
                                  description="bytes/param", style=style, layout=layout),
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
+        "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "attention": w.Dropdown(options=[(label, key) for key, label in fit.ATTENTION_LABELS.items()], value="sdpa",
                                 description="attention", style=style, layout=layout),
         "lora": w.Dropdown(options=[(label, key) for key, label in fit.LORA_LABELS.items()], value="none",
@@ -432,7 +429,7 @@ def zero_calculator(chart: bool = True) -> Calculator:
         "batch_per_gpu": w.SelectionSlider(options=[2**k for k in range(7)], value=1, description="batch per GPU", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(9, 18)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=True, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
     })
     return Calculator(controls, _with_upload(zero_fit.zero_fit), render_zero, chart=stage_chart if chart else None,
                       title="Will it fit on N GPUs? (ZeRO)")

@@ -10,11 +10,16 @@ import numpy as np
 import pandas as pd
 
 
+def _gpu_rule(gpu_gb: float, gpu_name: str) -> alt.Chart:
+    """A red horizontal rule at a GPU's memory (GB), labelled with its name."""
+    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
+    return alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
+
+
 def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", **encode) -> alt.Chart:
     """A horizontal-or-vertical bar chart: ``x`` is the category, ``y`` the value.
 
-    Extra keyword arguments go to ``Chart.encode`` (for example ``xOffset``).
-    Lessons 01–06.
+    Extra keyword arguments go to ``Chart.encode`` (for example ``xOffset``). Lesson 02, sections 3 and 4.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -27,7 +32,8 @@ def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: 
 def line(
     data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", log_x: bool = False, log_y: bool = False
 ) -> alt.Chart:
-    """A line chart with points, optionally on log axes. Lessons 02–06."""
+    """A line chart with points, optionally on log axes.
+    Lesson 02, section 2; lesson 03, section 1; lesson 04, section 3."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     xs = alt.X(x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
@@ -42,7 +48,7 @@ def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
     """Grouped bars of FLOPs per layer, forward vs forward+backward.
 
     ``table`` has columns ``layer``, ``pass`` and ``MFLOPs`` (millions of
-    FLOPs) (see lesson 01).
+    FLOPs) (see lesson 01). Lesson 01, section 3.
     """
     return bar(
         table, "layer", "MFLOPs", color="pass", xOffset="pass", title="FLOPs by layer: forward vs forward + backward"
@@ -53,7 +59,7 @@ def timing_bars(table: pd.DataFrame, title: str = "Wall time (median, with p10�
     """Bars of median time with p10–p90 error bars.
 
     ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``
-    (lessons 01, 03, 04).
+    (lessons 01, 03, 04). Lesson 01, section 5.
     """
     base = alt.Chart(table, title=title)
     bars = base.mark_bar().encode(x=alt.X("what", sort=None, title=None), y=alt.Y("median_ms", title="ms"), tooltip=list(table.columns))
@@ -65,7 +71,7 @@ def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Cha
     """Cumulative spend over a deployment: the training step at day 0, then
     the inference ramp, their total, and a rule at ``break_even_day``.
     ``table`` has columns ``day``, ``series`` and ``dollars`` (see
-    :func:`course_lib.cost.cumulative_cost`). Lesson 05, the calculator.
+    :func:`course_lib.cost.cumulative_cost`). Lesson 05, section 5.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
@@ -86,7 +92,7 @@ def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Cha
 def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
     """Inference's share of lifetime spend against deployment years, one line
     per traffic level. ``table`` has columns ``years``, ``traffic`` and
-    ``inference share`` (0–1). Lesson 05.
+    ``inference share`` (0–1). Lesson 05, section 2.
     """
     return (
         alt.Chart(table, title="Inference's share of lifetime spend")
@@ -104,7 +110,7 @@ def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
 def lifetime_compute_chart(table: pd.DataFrame) -> alt.Chart:
     """Lifetime FLOPs (training + inference) against model size at equal
     quality, one line per inference demand, log-log. ``table`` has columns
-    ``params (B)``, ``inference tokens`` and ``lifetime FLOPs``. Lesson 05.
+    ``params (B)``, ``inference tokens`` and ``lifetime FLOPs``. Lesson 05, section 6.
     """
     return (
         alt.Chart(table, title="Lifetime compute at equal quality")
@@ -123,7 +129,7 @@ def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = No
     """Bars of how many gradients fall in each power-of-two bin, with a
     vertical rule at each of ``limits`` (label → log2 value, e.g. fp16's
     smallest subnormal at −24). ``table`` has columns ``log2 |gradient|``
-    and ``count`` (see ``course_lib.precision.log2_histogram``). Lesson 04.
+    and ``count`` (see ``course_lib.precision.log2_histogram``). Lesson 04, section 4.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
@@ -157,7 +163,7 @@ def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = No
 def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) -> alt.Chart:
     """Task accuracy against bits per weight, one line per ``scheme``, with a
     dashed rule at the fp32 ``baseline``. ``table`` has columns ``bits``,
-    ``scheme`` and ``accuracy``. Lesson 04.
+    ``scheme`` and ``accuracy``. Lesson 04, section 5.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
@@ -179,7 +185,7 @@ def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) ->
 def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = "Memory per GPU by ZeRO stage") -> alt.Chart:
     """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
     memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
-    (see :func:`course_lib.zero_fit.stage_table`). Lesson 06."""
+    (see :func:`course_lib.zero_fit.stage_table`). Lesson 06, section 5."""
     order = ["weights", "gradients", "optimizer state", "gathered layer", "activations", "overhead"]
     data = table.assign(order=table["part"].map(order.index))
     bars = alt.Chart(data).mark_bar().encode(
@@ -189,16 +195,14 @@ def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = 
         order="order",
         tooltip=["stage", "part", alt.Tooltip("GB", format=".3g")],
     )
-    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
-    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
-    return (bars + rule).properties(width=320, height=240, title=title)
+    return (bars + _gpu_rule(gpu_gb, gpu_name)).properties(width=320, height=240, title=title)
 
 
 def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.Chart:
     """p95 latency (ms, log scale) against arrival rate, one line per replica
     count; optional dashed line at a latency target. ``table`` has columns
     ``rate_rps``, ``replicas``, ``p95_ms`` (see
-    :func:`course_lib.serving.replica_sweep`). Lesson 06."""
+    :func:`course_lib.serving.replica_sweep`). Lesson 06, section 6."""
     title = "Scale out: p95 latency vs request rate, by number of replicas"
     lines = alt.Chart(table).mark_line(point=True).encode(
         x=alt.X("rate_rps", title="requests per second"),
@@ -215,7 +219,7 @@ def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.
 def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> alt.Chart:
     """Stacked bars of training and inference memory (GB) with the GPU's
     memory as a red line. ``table`` has columns ``phase``, ``component`` and
-    ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, "Will it fit?"."""
+    ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, section 8."""
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     order = ["weights", "gradients", "optimizer state", "activations", "KV cache", "overhead"]
@@ -231,9 +235,8 @@ def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> 
             tooltip=["phase", "component", alt.Tooltip("GB", format=".3g")],
         )
     )
-    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
-    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
-    text = alt.Chart(gpu).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
+    rule = _gpu_rule(gpu_gb, gpu_name)
+    text = alt.Chart(rule.data).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
     title = f"Will {model} fit on {gpu_name}?"
     return (bars + rule + text).properties(width=260, height=260, title=title)
 
@@ -245,7 +248,7 @@ def roofline_chart(
     has columns ``device``, ``intensity`` and ``TFLOP/s`` (see
     :func:`course_lib.hardware.roofline_table`); ``points`` has columns
     ``label``, ``intensity`` (FLOP/byte) and ``TFLOP/s`` (e.g. a measured
-    matmul). Lesson 03, "The roofline"; lesson 05, "Decode is memory-bound".
+    matmul). Lesson 03, section 3; lesson 05, section 7.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
@@ -273,8 +276,7 @@ def roofline_chart(
 def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.Chart:
     """Histogram of latencies with a rule at each percentile. ``latencies``
     and ``percentiles`` (label → value, e.g. ``{"p50": 0.004}``) are in
-    seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`).
-    Lesson 03, "Dynamic batching"."""
+    seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`). Lesson 03, section 4."""
     if isinstance(latencies, (str, bytes)) or not hasattr(latencies, "__len__"):
         raise TypeError(f"latencies must be a sequence of seconds, got {type(latencies).__name__}")
     if not isinstance(percentiles, dict):
@@ -293,8 +295,7 @@ def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.
 
 def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic batching: latency vs arrival rate") -> alt.Chart:
     """Latency (``y`` column of :func:`course_lib.simulate.sweep`) against
-    arrival rate, one line per ``max_batch``, log axes. Lesson 03, "The
-    trade-off"."""
+    arrival rate, one line per ``max_batch``, log axes. Lesson 03, section 4."""
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame from sweep(), got {type(table).__name__}")
     if y not in ("p50_ms", "p95_ms", "p99_ms"):

@@ -35,8 +35,7 @@ def _title(spec: dict) -> str:
 
 
 def render(spec: dict, **_ignored) -> dict:
-    """Altair renderer: Vega-Lite spec + PNG + a stable text line. Every lesson
-    (through :func:`enable`)."""
+    """Altair renderer: Vega-Lite spec + PNG + a stable text line. Lessons 02, 03, 04, 05, 06."""
     png = vl_convert.vegalite_to_png(spec, vl_version="5.20", scale=1.5)
     return {
         _MIME: spec,
@@ -46,7 +45,7 @@ def render(spec: dict, **_ignored) -> dict:
 
 
 def enable() -> None:
-    """Make :func:`render` Altair's renderer (idempotent). Every lesson, through
-    :func:`course_lib.setup`."""
+    """Make :func:`render` Altair's renderer (idempotent), through
+    :func:`course_lib.setup`. Every lesson and lab."""
     alt.renderers.register("course", render)
     alt.renderers.enable("course")

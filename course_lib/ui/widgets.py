@@ -48,7 +48,7 @@ REGISTRY: dict[str, "Calculator"] = {}
 def result_span(key: str, text: str) -> str:
     """``text`` (HTML-escaped) in the calculator result span
     ``<span class="calc-out" data-key="KEY">``, which the browser test and
-    :func:`calc_outputs` read. Every calculator's ``render`` (lessons 02–06)."""
+    :func:`calc_outputs` read. Lessons 02, 03, 04, 05, 06."""
     if not isinstance(key, str) or not key:
         raise TypeError(f"key must be a non-empty str, got {key!r}")
     if not isinstance(text, str):
@@ -58,7 +58,8 @@ def result_span(key: str, text: str) -> str:
 
 def slugify(text: str) -> str:
     """Lower-case ``text`` with runs of other characters turned into ``-``
-    (``"Will it fit?"`` → ``"will-it-fit"``); ``"calculator"`` when nothing is left."""
+    (``"Will it fit?"`` → ``"will-it-fit"``); ``"calculator"`` when nothing is left.
+    Lessons 02, 03, 04, 05, 06."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "calculator"
@@ -94,7 +95,7 @@ class _CalcOutParser(HTMLParser):
 
 def calc_outputs(result_html: str) -> dict[str, str]:
     """``{data-key: text}`` for every ``calc-out`` span in ``result_html``, with
-    whitespace collapsed the way the browser test reads ``textContent``."""
+    whitespace collapsed the way the browser test reads ``textContent``. Lessons 02, 03, 04, 05, 06."""
     if not isinstance(result_html, str):
         raise TypeError(f"result_html must be a str, got {type(result_html).__name__}")
     parser = _CalcOutParser()
@@ -173,9 +174,11 @@ class Calculator:
         return slug
 
     def values(self) -> dict[str, object]:
+        """The controls' current values, by ``compute`` keyword. Lessons 02–06, the calculators."""
         return {name: control.value for name, control in self.controls.items()}
 
     def update(self, _change=None) -> None:
+        """Recompute and redraw from the controls (called on every change). Lessons 02–06, the calculators."""
         try:
             result = self.compute(**self.values())
         except (ValueError, TypeError) as err:
@@ -197,7 +200,7 @@ class Calculator:
     def expected_outputs(self) -> dict[str, str]:
         """The ``calc-out`` texts of a fresh ``render(compute(**values))`` for the
         controls' current values (``{}`` when ``compute`` rejects them). This
-        does not touch the widgets: it is what the page must show."""
+        does not touch the widgets: it is what the page must show. Lessons 02, 03, 04, 05, 06."""
         try:
             result = self.compute(**self.values())
         except (ValueError, TypeError):
@@ -207,7 +210,7 @@ class Calculator:
     def state(self) -> dict:
         """JSON-ready description for the browser test: slug, title, each
         control (kind, value, bounds, options), the result now shown, its
-        ``calc-out`` texts, the expected texts, and the error if any."""
+        ``calc-out`` texts, the expected texts, and the error if any. Lessons 02, 03, 04, 05, 06."""
         controls = {}
         for name, control in self.controls.items():
             info = {"kind": type(control).__name__, "value": _jsonable(control.value)}
@@ -233,7 +236,8 @@ class Calculator:
 
 def snapshot(slugs: list[str] | None = None) -> dict[str, dict]:
     """:meth:`Calculator.state` of every calculator in :data:`REGISTRY` (or of
-    those named in ``slugs``), by slug."""
+    those named in ``slugs``), by slug. Lessons 02–06, the calculators (read by
+    tests/test_browser.py)."""
     if slugs is None:
         slugs = list(REGISTRY)
     if isinstance(slugs, str) or not all(isinstance(s, str) for s in slugs):
@@ -245,5 +249,6 @@ def snapshot(slugs: list[str] | None = None) -> dict[str, dict]:
 
 
 def snapshot_json(slugs: list[str] | None = None) -> str:
-    """:func:`snapshot` as a JSON string (what the browser test reads from the kernel)."""
+    """:func:`snapshot` as a JSON string (what the browser test reads from the kernel).
+    Lessons 02–06, the calculators."""
     return json.dumps(snapshot(slugs))  # controls keep their on-screen order
