@@ -11,7 +11,9 @@ number in a :func:`~course_lib.ui.widgets.result_span`.
 - :func:`cost_calculator`: training once, inference forever (lesson 05, over
   :func:`course_lib.cost.cost_scenario`);
 - :func:`zero_calculator`: will it fit on N GPUs with ZeRO? (lesson 06, over
-  :func:`course_lib.zero_fit.zero_fit`).
+  :func:`course_lib.zero_fit.zero_fit`);
+- :func:`generation_calculator`: prefill, decode and batch of a real model on
+  a GPU (lesson 07, over :func:`course_lib.generation.estimate`);
 - :func:`engine_explorer`: static vs continuous batching on a request trace
   (lesson 08, over :func:`course_lib.engine.compare_policies`).
 """
@@ -27,7 +29,7 @@ import ipywidgets as w
 import numpy as np
 
 from .. import _validate as v
-from .. import arch, cost, engine, fit, hardware, precision, simulate, train, zero_fit
+from .. import arch, cost, engine, fit, generation, hardware, precision, simulate, train, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
@@ -434,6 +436,77 @@ def zero_calculator(chart: bool = True) -> Calculator:
     return Calculator(controls, _with_upload(zero_fit.zero_fit), render_zero, chart=stage_chart if chart else None,
                       title="Will it fit on N GPUs? (ZeRO)")
 
+
+# ------------------------------------------------------------ generation (lesson 07)
+
+
+def _seconds(x: float) -> str:
+    if x >= 1:
+        return f"{x:.2f} s"
+    if x >= 1e-3:
+        return f"{x * 1e3:.1f} ms"
+    return f"{x * 1e6:.0f} µs"
+
+
+def _gb(n: float) -> str:
+    return f"{n / generation.GB:.2f} GB"
+
+
+def render_estimate(e: generation.GenerationEstimate) -> str:
+    """A :class:`course_lib.generation.GenerationEstimate` as HTML, each key
+    number in a :func:`result_span`. Lesson 07, section 4 (the calculator)."""
+    colour = _GOOD if e.fits else _BAD
+    rows = [
+        (f"time to first token (prefill, {e.prefill_bound}-bound)", "ttft", _seconds(e.ttft)),
+        (f"time per output token (decode, {e.decode_bound}-bound)", "tpot", _seconds(e.tpot)),
+        ("decode tokens/s (all sequences)", "tokens_per_s", f"{e.tokens_per_s:,.0f}"),
+        ("request latency: TTFT + (n − 1) × TPOT", "latency", _seconds(e.latency)),
+        ("weights", "weights", _gb(e.weight_bytes)),
+        ("KV cache at the last token (whole batch)", "kv", _gb(e.kv_bytes)),
+        ("largest batch that fits", "max_batch", f"{e.max_batch:,}"),
+    ]
+    body = "".join(f"<tr><td>{html.escape(name)}</td><td>{result_span(key, text)}</td></tr>" for name, key, text in rows)
+    return (
+        f"<p>{html.escape(e.model)} on {html.escape(e.gpu)} in {html.escape(e.precision)}, batch {e.batch}, "
+        f"{e.prompt_len} prompt + {e.output_len} output tokens (roofline lower bounds)</p>"
+        f"<table>{body}</table>"
+        f"<p style='color:{colour}'>Memory: {result_span('fits', 'fits' if e.fits else 'does not fit')} "
+        f"({_gb(e.weight_bytes + e.kv_bytes)} of {_gb(e.memory_bytes)})</p>"
+    )
+
+
+def estimate_chart(e: generation.GenerationEstimate):
+    """:func:`course_lib.ui.charts.generation_batch_chart` over
+    :func:`course_lib.generation.batch_sweep` (powers of 2 up to the largest
+    batch that fits) with the chosen batch marked. Lesson 07, section 4."""
+    batches = sorted({2**k for k in range(int(math.log2(max(e.max_batch, 1))) + 1)} | {e.batch})
+    table = generation.batch_sweep(e.model, e.gpu, e.precision, e.prompt_len, e.output_len, batches)
+    return charts.generation_batch_chart(
+        table, e.batch, title=f"{e.model} on {e.gpu} ({e.precision}): batching up to the memory limit")
+
+
+def generation_calculator(model: str = "Llama-3-8B", gpu: str = "H100 SXM", *, chart: bool = True) -> Calculator:
+    """Model (a name in :data:`course_lib.generation.MODELS`), GPU, precision,
+    batch, prompt and output length → time to first token, time per output
+    token, tokens/s, request latency, KV memory and the largest batch that
+    fits (:func:`course_lib.generation.estimate`), and (with ``chart``) tokens/s
+    and TPOT against the batch. Lesson 07, section 4 (the calculator)."""
+    v.choice("model", model, generation.MODELS)
+    v.choice("gpu", gpu, hardware.ACCELERATORS)
+    if not isinstance(chart, bool):
+        raise TypeError(f"chart must be True or False, got {chart!r}")
+    kw = dict(style={"description_width": "120px"}, layout=w.Layout(width="440px"))
+    sl = dict(kw, continuous_update=False)
+    controls = {
+        "model": w.Dropdown(options=list(generation.MODELS), value=model, description="model", **kw),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value=gpu, description="GPU", **kw),
+        "precision": w.Dropdown(options=list(generation.PRECISIONS), value="bf16", description="precision", **kw),
+        "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", **sl),
+        "prompt_len": w.SelectionSlider(options=[2**k for k in range(4, 16)], value=1024, description="prompt tokens", **sl),
+        "output_len": w.SelectionSlider(options=[2**k for k in range(0, 14)], value=256, description="output tokens", **sl),
+    }
+    return Calculator(controls, generation.estimate, render_estimate, chart=estimate_chart if chart else None,
+                      title="Generation: prefill, decode, batch")
 
 # ------------------------------------------------------------ serving trace explorer (lesson 08)
 

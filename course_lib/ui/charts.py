@@ -313,6 +313,78 @@ def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic
     )
 
 
+# ------------------------------------------------------------ generation (lesson 07)
+
+
+def ttft_chart(table: pd.DataFrame) -> alt.Chart:
+    """Time to first token against prompt length: measured (median with
+    p10–p90) and predicted. ``table`` has columns ``prompt``, ``measured ms``,
+    ``p10 ms``, ``p90 ms`` and ``predicted ms``. Lesson 07, section 2."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    base = alt.Chart(table)
+    x = alt.X("prompt", title="prompt length (tokens)")
+    measured = base.mark_line(point=True).encode(x=x, y=alt.Y("measured ms", title="time to first token (ms)"),
+                                                 tooltip=list(table.columns))
+    band = base.mark_errorbar().encode(x=x, y=alt.Y("p10 ms", title="time to first token (ms)"), y2="p90 ms")
+    predicted = base.mark_line(strokeDash=[5, 4], color="gray").encode(x=x, y="predicted ms")
+    return (band + measured + predicted).properties(
+        width=380, height=230, title="Time to first token (solid: measured; dashed: FLOPs / measured peak)")
+
+
+def tpot_chart(table: pd.DataFrame) -> alt.Chart:
+    """Time per output token against the context already generated, with and
+    without the KV cache, log y. ``table`` has columns ``context``, ``cache``
+    and ``ms``. Lesson 07, section 2."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    return (
+        alt.Chart(table, title="Time per output token: with the cache vs re-running the prefix")
+        .mark_line(point=True)
+        .encode(x=alt.X("context", title="tokens already in the sequence"),
+                y=alt.Y("ms", scale=alt.Scale(type="log"), title="ms per token (median)"),
+                color=alt.Color("cache", sort=None), tooltip=list(table.columns))
+        .properties(width=380, height=230)
+    )
+
+
+def throughput_chart(table: pd.DataFrame) -> alt.Chart:
+    """Tokens per second against batch size for decode and prefill, log-log:
+    measured (solid) and, when ``table`` has a ``predicted tokens/s`` column,
+    predicted (dashed). ``table`` has columns ``batch``, ``phase`` and
+    ``tokens/s``. Lesson 07, section 3."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    x = alt.X("batch", scale=alt.Scale(type="log", base=2))
+    color = alt.Color("phase", sort=None)
+    chart = alt.Chart(table).mark_line(point=True).encode(
+        x=x, y=alt.Y("tokens/s", scale=alt.Scale(type="log")), color=color, tooltip=list(table.columns))
+    title = "Tokens per second vs batch"
+    if "predicted tokens/s" in table.columns:
+        chart += alt.Chart(table).mark_line(strokeDash=[5, 4]).encode(x=x, y="predicted tokens/s", color=color)
+        title += " (solid: measured; dashed: roofline of this machine)"
+    return chart.properties(width=380, height=230, title=title)
+
+
+def generation_batch_chart(table: pd.DataFrame, batch: int, title: str = "Batching up to the memory limit") -> alt.Chart:
+    """Decode tokens/s and time per output token against batch, side by side,
+    with the chosen ``batch`` marked. ``table`` has columns ``batch``,
+    ``tokens/s`` and ``TPOT ms`` (:func:`course_lib.generation.batch_sweep`).
+    Lesson 07, section 4 (the calculator)."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    chosen = table[table["batch"] == batch]
+    x = alt.X("batch", scale=alt.Scale(type="log", base=2), title="batch (sequences decoded together)")
+
+    def panel(y: str, title_: str, colour: str) -> alt.Chart:
+        line_ = alt.Chart(table).mark_line(point=True, color=colour).encode(
+            x=x, y=alt.Y(y, scale=alt.Scale(type="log")), tooltip=list(table.columns))
+        dot = alt.Chart(chosen).mark_point(color="red", size=120, filled=True).encode(x="batch", y=y)
+        return (line_ + dot).properties(width=250, height=200, title=title_)
+
+    return alt.hconcat(panel("tokens/s", "Decode tokens/s", "steelblue"),
+                       panel("TPOT ms", "Time per output token (ms)", "orange")).properties(title=title)
+
 # ------------------------------------------------------------ serving engine (lesson 08)
 
 
