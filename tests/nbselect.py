@@ -166,8 +166,10 @@ def slice_cells(sources: list[str], targets: list[int]) -> list[int]:
 
 def chart_outputs(path: Path) -> list[dict]:
     """The committed output bundles (``data``) of the charts in notebook ``path``, in order."""
-    nb = json.loads(Path(path).read_text())
-    return [out["data"] for cell in nb.get("cells", []) for out in cell.get("outputs", [])
+    import nbformat  # joins the multi-line strings of the file format
+
+    nb = nbformat.read(path, as_version=4)
+    return [dict(out["data"]) for cell in nb.cells for out in cell.get("outputs", [])
             if CHART_MIME in out.get("data", {})]
 
 
@@ -185,8 +187,7 @@ def browser_notebook(paths: list[Path], folder: Path) -> dict:
                      | ({"outputs": [], "execution_count": None} if kind == "code" else {}))
 
     for path in paths:
-        nb = json.loads(Path(path).read_text())
-        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        code = [c for c in json.loads(Path(path).read_text())["cells"] if c["cell_type"] == "code"]
         sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in code]
         widgets = [i for i, c in enumerate(code)
                    if any(WIDGET_MIME in o.get("data", {}) for o in c.get("outputs", []))]

@@ -334,7 +334,8 @@ JS_CHART_COUNT = f"""(mime) => {{
 
 # Each chart output: has it drawn? (a canvas with coloured pixels, an svg with
 # marks, or a loaded image); returns one entry per chart in the notebook panel.
-CHART_SELECTOR = ".jp-OutputArea-output.jp-RenderedVegaCommon5, .jp-OutputArea-output[data-mime-type='image/png']"
+CHART_SELECTOR = (".jp-OutputArea-output.jp-RenderedVegaCommon5, .jp-OutputArea-output[data-mime-type='image/png'], "
+                  ".jp-OutputArea-output[data-mime-type='image/svg+xml']")
 JS_CHARTS = f"""() => {{
   const nodes = [...{JS_NB}.node.querySelectorAll("{CHART_SELECTOR}")];
   return nodes.map(node => {{
