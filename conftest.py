@@ -64,7 +64,7 @@ def pytest_configure(config):
 def pytest_collectstart(collector):
     # torch writes stray warnings to stderr on some runs only; nbval should
     # compare what a cell returns and prints, not the library's log noise.
-    # A chart's SVG (course_lib.charts.render) lays out text with the machine's fonts; its
+    # A chart's SVG (course_lib.ui.render.render) lays out text with the machine's fonts; its
     # data are in the Vega-Lite spec, which nbval compares (as it skips PNGs).
     if collector.fspath and collector.fspath.ext == ".ipynb":
         collector.skip_compare += ("stderr", "image/svg+xml")

@@ -12,7 +12,8 @@ says otherwise. Pure functions, each a line or two of arithmetic:
   equal quality, with the Chinchilla loss fit (Hoffmann et al. 2022);
   Sardana et al. 2023 (*Beyond Chinchilla-Optimal*) showed that heavy
   expected inference favours a smaller model trained longer;
-- :func:`cost_calculator`: the lesson's widget over :func:`cost_scenario`.
+- :func:`cost_scenario`: all of it for one scenario, which the lesson's
+  calculator (:func:`course_lib.ui.calculators.cost_calculator`) shows.
 
 Utilisation (model FLOPs utilisation, MFU) is the fraction of the
 accelerator's datasheet peak that the work actually achieves; it is the
@@ -21,10 +22,10 @@ biggest unknown in every estimate here, so it is always an argument.
 
 from __future__ import annotations
 
-import functools
-import html
 import math
 from dataclasses import dataclass
+
+import pandas as pd
 
 from . import _validate as v
 from . import energy, hardware, predict
@@ -397,12 +398,10 @@ def cost_scenario(
 
 
 def cumulative_cost(s: CostScenario, points: int = 60):
-    """Cumulative dollars by day for :func:`course_lib.charts.cumulative_cost_chart`:
+    """Cumulative dollars by day for :func:`course_lib.ui.charts.cumulative_cost_chart`:
     a DataFrame with columns ``day``, ``series`` (training, inference, total)
     and ``dollars``; training is paid at day 0 (the step), inference accrues
     daily (the ramp). Lesson 05."""
-    import pandas as pd
-
     if not isinstance(s, CostScenario):
         raise TypeError(f"s must be a CostScenario, got {type(s).__name__}")
     points = v.integer("points", points, minimum=2, maximum=150)
@@ -461,34 +460,7 @@ def format_scenario(s: CostScenario) -> dict[str, str]:
     }
 
 
-_LABELS = {
-    "training_cost": "training cost",
-    "training_cost_from_flops": "… from FLOPs",
-    "training_hours": "training time",
-    "cost_per_request": "cost per request",
-    "cost_per_request_from_flops": "… from FLOPs",
-    "daily_cost": "inference per day",
-    "yearly_cost": "inference per year",
-    "break_even_day": "inference spend = training spend on",
-    "split": "lifetime split",
-    "training_energy": "training energy",
-    "wh_per_request": "energy per request",
-    "inference_energy": "inference energy, lifetime",
-    "co2": "CO2e",
-}
-
-
-def render_scenario(s: CostScenario) -> str:
-    """HTML table for the calculator; each number in
-    ``<span class="calc-out" data-key=…>``. Lesson 05."""
-    rows = "".join(
-        f"<tr><td>{_LABELS[k]}</td><td><span class='calc-out' data-key='{k}'>{html.escape(text)}</span></td></tr>"
-        for k, text in format_scenario(s).items()
-    )
-    return f"<table>{rows}</table>"
-
-
-# ------------------------------------------------------------------- widget
+# ------------------------------------------------------------------- calculator inputs
 
 PRESETS: dict[str, dict] = {
     # The seed page's figures: $2M training, $0.002 per request, 10M requests/day.
@@ -532,97 +504,3 @@ def calculator_inputs(values: dict) -> dict:
         power_factor=values["power_factor"],
         grid_kg_per_kwh=values["grid_kg_per_kwh"],
     )
-
-
-def _controls(p: dict) -> dict:
-    import ipywidgets as w
-
-    style = {"description_width": "190px"}
-    layout = w.Layout(width="520px")
-    kw = dict(style=style, layout=layout, continuous_update=False)
-    text = dict(style=style, layout=layout)
-    return {
-        "model_b": w.FloatLogSlider(value=p["model_b"], base=10, min=-1, max=3.5, step=0.01,
-                                    description="model size (B params)", **kw),
-        "train_tokens_b": w.FloatLogSlider(value=p["train_tokens_b"], base=10, min=0, max=5, step=0.01,
-                                           description="training tokens (B)", **kw),
-        "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value=p["accelerator"],
-                                  description="accelerator", **text),
-        "train_utilization": w.FloatSlider(value=p["train_utilization"], min=0.05, max=0.8, step=0.01,
-                                           description="training utilisation (MFU)", **kw),
-        "serve_utilization": w.FloatSlider(value=p["serve_utilization"], min=0.01, max=0.8, step=0.01,
-                                           description="serving utilisation", **kw),
-        "price_per_hour": w.BoundedFloatText(value=p["price_per_hour"], min=0.01, max=100.0, step=0.1,
-                                             description="$ per accelerator-hour", **text),
-        "requests_m": w.FloatLogSlider(value=p["requests_m"], base=10, min=-2, max=4, step=0.01,
-                                       description="requests per day (M)", **kw),
-        "tokens_per_request": w.BoundedIntText(value=p["tokens_per_request"], min=1, max=1_000_000,
-                                               description="tokens per request", **text),
-        "years": w.FloatSlider(value=p["years"], min=0.25, max=10.0, step=0.25,
-                               description="deployment (years)", **kw),
-        "fixed_training_musd": w.BoundedFloatText(value=p["fixed_training_musd"], min=0.0, max=1e5, step=0.5,
-                                                  description="training $M (0 = from FLOPs)", **text),
-        "fixed_cost_per_request": w.BoundedFloatText(value=p["fixed_cost_per_request"], min=0.0, max=100.0,
-                                                     step=0.0005, description="$ per request (0 = from FLOPs)", **text),
-        "power_factor": w.FloatSlider(value=p["power_factor"], min=0.3, max=3.0, step=0.01,
-                                      description="power ÷ TDP", **kw),
-        "grid_kg_per_kwh": w.FloatSlider(value=p["grid_kg_per_kwh"], min=0.0, max=1.2, step=0.001,
-                                         description="grid kg CO2e per kWh", **kw),
-    }
-
-
-@functools.lru_cache(maxsize=16)  # the browser test re-renders the same scenario while it polls
-def chart_svg(s: CostScenario) -> str:
-    """:func:`course_lib.charts.cumulative_cost_chart` as an inline SVG,
-    drawn in the kernel by ``vl-convert`` (offline). The calculator puts it
-    in its result HTML rather than in an ``Output`` widget: headless
-    executors (nbclient) could stall on an ``Output`` widget redrawn during
-    a cell. Lesson 05."""
-    import vl_convert
-
-    from . import charts
-
-    return "<div>" + vl_convert.vegalite_to_svg(charts.cumulative_cost_chart(s).to_dict(), vl_version="5.20") + "</div>"
-
-
-def cost_calculator(preset: str = "Seed page example", *, chart: bool = True):
-    """The lesson-05 widget: a preset menu, then model size, training tokens,
-    accelerator, utilisations, price, traffic, tokens per request,
-    deployment years, optional fixed prices, power and grid → training cost,
-    daily and yearly inference cost, break-even day, lifetime split, energy
-    and CO2, and (``chart=True``) a chart of cumulative cost (:func:`chart_svg`). A
-    :class:`course_lib.widgets.Calculator` over :func:`cost_scenario`;
-    ``calc.preset`` is the preset menu. Lesson 05.
-    """
-    import ipywidgets as w
-
-    from .widgets import Calculator
-
-    v.choice("preset", preset, PRESETS)
-
-    def compute(**values):
-        return cost_scenario(**calculator_inputs(values))
-
-    def render(s: CostScenario) -> str:
-        return render_scenario(s) + (chart_svg(s) if chart else "")
-
-    calc = Calculator(_controls(PRESETS[preset]), compute, render, title="Training once, inference forever")
-    menu = w.Dropdown(options=list(PRESETS), value=preset, description="preset",
-                      style={"description_width": "190px"}, layout=w.Layout(width="520px"))
-
-    def apply(change) -> None:
-        values = PRESETS[change["new"]]
-        for control in calc.controls.values():
-            control.unobserve(calc.update, names="value")
-        try:
-            for name, value in values.items():
-                calc.controls[name].value = value
-        finally:
-            for control in calc.controls.values():
-                control.observe(calc.update, names="value")
-        calc.update()
-
-    menu.observe(apply, names="value")
-    calc.preset = menu
-    calc.widget = w.VBox([menu, calc.widget])
-    return calc

@@ -20,44 +20,41 @@ and optimizer-state tensors (shards under FSDP), bytes saved for backward,
 bytes handed to each kind of collective per step (counted by wrapping
 ``torch.distributed``'s collectives in the worker), and step time.
 
-Workers are fresh Python processes (multiprocessing "spawn": forking a
-Jupyter kernel that already runs threads can deadlock), so each one imports
-PyTorch: a few seconds, and a few hundred MB of resident memory per worker.
-Every wait has a timeout; a worker's exception is re-raised in the caller
-with its traceback; workers, the process group and multiprocessing's
-resource tracker are always cleaned up before a call returns
-(:func:`worker_processes` shows none left). Scripts that call these
-functions need the usual ``if __name__ == "__main__":`` guard.
+Workers are fresh Python processes started by :func:`course_lib.processes.launch`
+(deadlines, clean-up; :func:`course_lib.processes.worker_processes` shows
+none left), so each one imports PyTorch: a few seconds, and a few hundred MB
+of resident memory per worker. The process group is always destroyed before
+a call returns. Scripts that call these functions need the usual
+``if __name__ == "__main__":`` guard.
 
-The "will it fit on N GPUs?" calculator is in :mod:`course_lib.zero_fit`;
+The "will it fit on N GPUs?" arithmetic is in :mod:`course_lib.zero_fit`;
 the serving replicas are in :mod:`course_lib.serving`.
 """
 
 from __future__ import annotations
 
-import atexit
-import gc
-import multiprocessing as mp
-import multiprocessing.connection
-import os
+import resource
 import statistics
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import torch
+import torch.distributed as dist
+from torch.distributed.fsdp import fully_shard
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from . import _validate as v
+from .data import make_tokens
+from .models import TinyGPT, count_params
+from .predict import allreduce_bytes
+from .processes import DEFAULT_TIMEOUT_S, MAX_WORLD_SIZE, check_world_size, launch
 
 STRATEGIES = ("ddp", "fsdp")
 # ZeRO stage each strategy implements (Rajbhandari et al. 2020): DDP replicates
 # everything (stage 0); fully_shard shards weights, gradients and optimizer
 # state (stage 3).
 STAGE_OF = {"single": 0, "ddp": 0, "fsdp": 3}
-MAX_WORLD_SIZE = 8
-WORKER_MB = 350  # resident memory of one worker (torch + FSDP + dynamo): ~320 MB measured here
-DEFAULT_TIMEOUT_S = 120.0
 
 _COLLECTIVES = (
     "all_reduce",
@@ -164,8 +161,6 @@ def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
     size = v.number("n_bytes", n_bytes, minimum=0.0)
     d = v.positive_int("n_devices", n_devices)
     if collective == "all_reduce":
-        from .predict import allreduce_bytes
-
         return allreduce_bytes(size, d)
     return (d - 1) / d * size
 
@@ -177,210 +172,6 @@ def step_wire_bytes(report: RankReport) -> float:
         wire_bytes(kind, report.collective_bytes.get(kind, 0), report.world_size)
         for kind in ("all_reduce", "all_gather", "reduce_scatter")
     )
-
-
-# --------------------------------------------------------------------------
-# Process management (shared with course_lib.serving)
-
-
-def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb: int = WORKER_MB) -> int:
-    """Validate a number of worker processes against what this machine can start:
-    at most :data:`MAX_WORLD_SIZE`, and enough free memory for
-    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Lesson 06.
-    """
-    n = v.positive_int(name, world_size)
-    if n > MAX_WORLD_SIZE:
-        raise ValueError(
-            f"{name} must be <= {MAX_WORLD_SIZE} worker processes on this machine, got {n}; "
-            "bigger worlds belong on a cluster (torchrun --nnodes ...)"
-        )
-    import psutil
-
-    free_mb = psutil.virtual_memory().available / 2**20
-    if n * per_worker_mb > free_mb:
-        raise ValueError(
-            f"{name}={n} needs about {n * per_worker_mb} MB ({per_worker_mb} MB per worker process) "
-            f"but only {free_mb:.0f} MB are free; use at most {int(free_mb // per_worker_mb)}"
-        )
-    return n
-
-
-def _stop_processes(procs) -> None:
-    """Terminate, then kill, every process still alive; join them all."""
-    for p in procs:
-        if p.is_alive():
-            p.terminate()
-    deadline = time.monotonic() + 5.0
-    for p in procs:
-        p.join(max(0.0, deadline - time.monotonic()))
-        if p.is_alive():
-            p.kill()
-            p.join(5.0)
-    for p in procs:
-        try:
-            p.close()
-        except ValueError:
-            pass
-
-
-def _orphan_watch(parent: int) -> None:
-    """In a worker: exit if the process that started us is gone (never outlive it)."""
-    import threading
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(3)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _entry(target, rank, n, conn, queues, parent, args):
-    """Worker main: run ``target``, send ``("ok", value)`` or ``("error", traceback)``."""
-    _orphan_watch(parent)
-    try:
-        value = target(rank, n, queues, lambda info=None: conn.send(("ready", info)), *args)
-        conn.send(("ok", value))
-    except BaseException:
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
-
-
-def launch(
-    target, n_workers: int, args: tuple = (), *, timeout_s: float = DEFAULT_TIMEOUT_S, feed=None, n_queues: int = 0
-) -> list:
-    """Start ``n_workers`` fresh Python processes (multiprocessing ``"spawn"``),
-    each running ``target(rank, n_workers, queues, ready, *args)``, and return
-    their return values in rank order. Lesson 06.
-
-    ``queues`` is a list of ``n_queues`` shared ``multiprocessing`` queues.
-    With ``feed``, this process waits until every worker has called
-    ``ready(info)`` once, then runs ``feed(queues, wait_ready, infos,
-    deadline)``: ``infos`` lists what each rank passed to ``ready``, and
-    ``wait_ready(ranks)`` blocks until each of those ranks has called
-    ``ready`` once more (the serving measurement sends its requests and
-    waits for each phase this way).
-
-    Every wait has a deadline: raises ``TimeoutError`` if the workers do not
-    all finish within ``timeout_s``, ``RuntimeError`` with the worker's
-    traceback if one raises, and ``RuntimeError`` with its exit code if one
-    dies. Whatever happens, every worker is terminated and joined before this
-    returns; a worker whose parent disappears exits by itself.
-    """
-    try:
-        return _launch(target, n_workers, args, timeout_s, feed, n_queues)
-    except BaseException as err:
-        err.__traceback__ = None  # drop _launch's frame: it holds the queues, whose semaphores must go first
-        raise
-    finally:
-        gc.collect()
-        shutdown()  # the resource tracker that "spawn" starts: nothing of ours outlives the call
-
-
-def _launch(target, n_workers, args, timeout_s, feed, n_queues) -> list:
-    n = check_world_size(n_workers, name="n_workers")
-    timeout_s = v.positive("timeout_s", timeout_s)
-    n_queues = v.integer("n_queues", n_queues, minimum=0)
-    ctx = mp.get_context("spawn")  # fresh interpreters: fork from a threaded kernel can deadlock
-    queues = [ctx.Queue() for _ in range(n_queues)]
-    pipes = [ctx.Pipe(duplex=False) for _ in range(n)]
-    procs = [
-        ctx.Process(target=_entry, args=(target, r, n, pipes[r][1], queues, os.getpid(), args), daemon=True)
-        for r in range(n)
-    ]
-    started: list = []
-    results: dict[int, object] = {}
-    readies: list[list] = [[] for _ in range(n)]
-    deadline = time.monotonic() + timeout_s
-
-    def pump(done) -> None:
-        """Handle worker messages until ``done()`` is true."""
-        while not done():
-            pending = {pipes[r][0]: r for r in range(n) if r not in results}
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(
-                    f"workers {sorted(pending.values())} did not finish within timeout_s={timeout_s:g} s"
-                )
-            for conn in mp.connection.wait(list(pending), timeout=min(remaining, 1.0)):
-                rank = pending[conn]
-                try:
-                    kind, value = conn.recv()
-                except (EOFError, OSError):
-                    procs[rank].join(1.0)
-                    raise RuntimeError(
-                        f"worker {rank} died (exit code {procs[rank].exitcode}) before reporting"
-                    ) from None
-                if kind == "error":
-                    raise RuntimeError(f"worker {rank} failed:\n{value}")
-                if kind == "ready":
-                    readies[rank].append(value)
-                else:
-                    results[rank] = value
-
-    try:
-        for p in procs:
-            p.start()
-            started.append(p)
-        for _, child_end in pipes:
-            child_end.close()  # so a dead worker reads as EOF here
-        if feed is not None:
-            pump(lambda: all(readies))
-
-            def wait_ready(ranks):
-                ranks = list(ranks)
-                want = {r: len(readies[r]) + 1 for r in ranks}
-                pump(lambda: all(len(readies[r]) >= want[r] for r in ranks))
-
-            feed(queues, wait_ready, [readies[r][0] for r in range(n)], deadline)
-        pump(lambda: len(results) == n)
-        for p in started:
-            p.join(max(0.1, deadline - time.monotonic()))
-        return [results[r] for r in range(n)]
-    finally:
-        _stop_processes(started)
-        for parent_end, _ in pipes:
-            parent_end.close()
-        for q in queues:
-            q.close()
-            if len(results) == n:
-                q.join_thread()  # every item was read: the feeder thread ends at once
-            else:
-                q.cancel_join_thread()  # a dead reader would block it forever
-
-
-def shutdown() -> None:
-    """Stop multiprocessing's helper process (the resource tracker that every
-    "spawn" start uses), so nothing this module started outlives a lesson.
-    :func:`launch` calls it when it returns; safe to call any number of
-    times; also runs at interpreter exit. Lesson 06."""
-    try:
-        from multiprocessing import resource_tracker
-
-        resource_tracker._resource_tracker._stop()
-    except Exception:  # pragma: no cover - not started, or already stopped
-        pass
-
-
-atexit.register(shutdown)
-
-
-def worker_processes() -> list[int]:
-    """Process ids of this process's living children. Empty after
-    :func:`run_training` or :func:`course_lib.serving.serve` return and
-    :func:`shutdown` ran. Lesson 06 and its tests use it to show no process
-    is left behind."""
-    import psutil
-
-    alive = []
-    for p in psutil.Process().children(recursive=True):
-        try:
-            if p.status() != psutil.STATUS_ZOMBIE:
-                alive.append(p.pid)
-        except psutil.Error:
-            pass
-    return sorted(alive)
 
 
 # --------------------------------------------------------------------------
@@ -419,8 +210,6 @@ class _Counter:
         return nbytes(kwargs.get("tensor", args[0] if args else None))
 
     def install(self) -> None:
-        import torch.distributed as dist
-
         for name in _COLLECTIVES:
             fn = getattr(dist, name, None)
             if fn is None:
@@ -442,8 +231,6 @@ class _Counter:
             setattr(dist, name, wrapped)
 
     def uninstall(self) -> None:
-        import torch.distributed as dist
-
         for name, fn in self._saved.items():
             setattr(dist, name, fn)
         self._saved = {}
@@ -478,8 +265,6 @@ def _storage_key(t: torch.Tensor):
 
 def _batch(rank: int, world_size: int, config: dict):
     """This rank's micro-batch: ``batch`` sequences of its own (inputs, next-token targets)."""
-    from .data import make_tokens
-
     b = config["batch"]
     # one fixed pool for every world size, so rank r's data does not depend on how many ranks there are
     ids = make_tokens(n_seqs=b * MAX_WORLD_SIZE, seq_len=config["seq_len"], vocab_size=config["vocab_size"], seed=0)
@@ -488,8 +273,6 @@ def _batch(rank: int, world_size: int, config: dict):
 
 
 def _model(config: dict):
-    from .models import TinyGPT
-
     return TinyGPT(
         vocab_size=config["vocab_size"],
         d_model=config["d_model"],
@@ -533,8 +316,6 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
     saved: dict = {}
     step(saved)
     if counter is not None:
-        import torch.distributed as dist
-
         dist.barrier()
         counter.reset()
         counter.enabled = True
@@ -548,8 +329,6 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
     counted_calls = counter.calls if counter is not None else {}
     if counter is not None:
         counter.enabled = False
-    import resource
-
     return RankReport(
         rank=rank,
         world_size=world_size,
@@ -569,8 +348,6 @@ def _measure(net, model, x, y, config, counter, rank, world_size, strategy) -> R
 def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
     """One rank: join the gloo process group, train each strategy, return its
     reports; the process group is always destroyed."""
-    import torch.distributed as dist
-
     torch.set_num_threads(1)  # one core per rank: the ranks share this machine's cores
     counter = _Counter()
     timeout = timedelta(seconds=config["timeout_s"])
@@ -583,8 +360,6 @@ def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
         for strategy in strategies:
             model = _model(config)
             if strategy == "ddp":
-                from torch.nn.parallel import DistributedDataParallel as DDP
-
                 net = DDP(model)
 
                 def allreduce_hook(_state, bucket):
@@ -595,8 +370,6 @@ def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
 
                 net.register_comm_hook(None, allreduce_hook)
             else:
-                from torch.distributed.fsdp import fully_shard
-
                 for block in model.blocks:
                     fully_shard(block)  # each block is one unit: gathered just before it runs
                 net = fully_shard(model)  # the rest (embeddings, final norm, head) is the root unit
@@ -635,8 +408,6 @@ def run_single(
     one rank of :func:`run_training`. ``strategy`` is ``"single"``. Lesson 06.
     """
     config = _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, DEFAULT_TIMEOUT_S)
-    from .models import count_params
-
     model = _model(config)
     x, y = _batch(0, 1, config)
     report = _measure(model, model, x, y, config, None, 0, 1, "single")
@@ -665,7 +436,7 @@ def run_training(
     is ``batch * world_size``) with one thread. One warm-up step creates the
     optimizer state and measures activation bytes; the next ``steps`` are
     timed and their collectives counted. The workers are fresh processes
-    (each imports torch: a few seconds); see :func:`launch` for the timeouts
+    (each imports torch: a few seconds); see :func:`course_lib.processes.launch` for the timeouts
     and the clean-up. Lesson 06.
     """
     n = check_world_size(world_size)
@@ -675,10 +446,6 @@ def run_training(
         raise ValueError(f"strategies must be one or more of {list(STRATEGIES)}, got {strategies!r}")
     strategies = tuple(v.choice("strategies", s, STRATEGIES) for s in strategies)
     config = _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, timeout_s)
-    import torch.distributed as dist
-
-    from .models import count_params
-
     n_params = count_params(_model(config))
     # This process holds the rendezvous store, so its port is taken before any worker starts (no race).
     store = dist.TCPStore(

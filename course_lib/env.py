@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -84,17 +85,14 @@ def cpu_model() -> str:
 
 
 def report() -> dict[str, str]:
-    """What the measurements in this course depend on, as ``{name: value}``."""
-    import altair
-    import ipywidgets
-    import numpy
-
+    """What the measurements in this course depend on, as ``{name: value}``.
+    Every lesson, first cell (through :func:`describe`)."""
     info = {
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "altair": altair.__version__,
-        "ipywidgets": ipywidgets.__version__,
+        "numpy": metadata.version("numpy"),
+        "altair": metadata.version("altair"),  # the version only: the core never imports the ui's libraries
+        "ipywidgets": metadata.version("ipywidgets"),
         "os": f"{platform.system()} {platform.release()}",
         "cpu": cpu_model(),
         "cpu capability": torch.backends.cpu.get_cpu_capability(),

@@ -1,6 +1,6 @@
 """Will it fit? Training and inference memory of a model on one GPU (lesson 02).
 
-Pure functions first, then the calculator built on them:
+Pure functions (the calculator is in :mod:`course_lib.ui.calculators`):
 
 - :func:`training_memory_estimate`: weights, gradients, optimizer state
   (bytes per parameter from :func:`course_lib.predict.bytes_per_param_breakdown`)
@@ -9,8 +9,8 @@ Pure functions first, then the calculator built on them:
 - :func:`inference_memory_estimate`: weights and the KV cache
   (:func:`course_lib.predict.kv_cache_bytes`).
 - :func:`verdict`: fits or not on a GPU, and how many bytes are missing.
-- :func:`will_it_fit`: all of it for one configuration; :func:`fit_chart`
-  draws it; :func:`fit_calculator` is the widget.
+- :func:`will_it_fit`: all of it for one configuration;
+  :func:`course_lib.ui.calculators.fit_calculator` is the widget over it.
 
 What is left out, on purpose: the CUDA context and libraries (a few hundred
 MB), allocator fragmentation, temporary buffers (the peak that lesson 02
@@ -23,8 +23,9 @@ Lesson 06 builds a second calculator (GPU count, ZeRO stage) on
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
+
+import pandas as pd
 
 from . import _validate as v
 from . import predict
@@ -253,7 +254,7 @@ def will_it_fit(
     }
 
 
-# ---------------------------------------------------------------- display
+# ---------------------------------------------------------------- texts and tables
 
 
 def verdict_text(ver: dict) -> str:
@@ -263,108 +264,8 @@ def verdict_text(ver: dict) -> str:
     return f"does not fit: {format_bytes(ver['missing_bytes'])} missing"
 
 
-def _out(key: str, text: str) -> str:
-    return f'<span class="calc-out" data-key="{key}">{html.escape(text)}</span>'
-
-
-def render(result: dict) -> str:
-    """The calculator's result as HTML; each key number is a ``calc-out`` span. Lesson 02."""
-    t, i = result["training"], result["inference"]
-    tv, iv = result["training_verdict"], result["inference_verdict"]
-    rows = "".join(
-        f"<tr><td>{name}</td><td>{_out('train_' + key, format_bytes(t[key]))}</td></tr>"
-        for name, key in (
-            ("weights", "weights"),
-            ("gradients", "gradients"),
-            ("optimizer state", "optimizer_state"),
-            ("activations", "activations"),
-        )
-    )
-    colour = {True: "#070", False: "#b00"}
-    return (
-        f"<p>{html.escape(result['model'])} model, {_out('n_params', format(result['n_params'], ',') + ' parameters')}"
-        f" on {html.escape(result['gpu'])} ({_out('gpu_memory', format_bytes(tv['gpu_bytes']))})</p>"
-        f"<table><tr><th>training</th><th></th></tr>{rows}"
-        f"<tr><td><b>total</b></td><td><b>{_out('train_total', format_bytes(t['total']))}</b></td></tr></table>"
-        f"<p style='color:{colour[tv['fits']]}'>Training: {_out('train_verdict', verdict_text(tv))}</p>"
-        f"<table><tr><th>inference</th><th></th></tr>"
-        f"<tr><td>weights</td><td>{_out('infer_weights', format_bytes(i['weights']))}</td></tr>"
-        f"<tr><td>KV cache</td><td>{_out('infer_kv_cache', format_bytes(i['kv_cache']))}</td></tr>"
-        f"<tr><td><b>total</b></td><td><b>{_out('infer_total', format_bytes(i['total']))}</b></td></tr></table>"
-        f"<p style='color:{colour[iv['fits']]}'>Inference: {_out('infer_verdict', verdict_text(iv))}</p>"
-    )
-
-
 def fit_table(result: dict):
     """The stacked-bar data: one row per (phase, component) in GB. Lesson 02."""
-    import pandas as pd
-
     rows = [("training", k.replace("_", " "), result["training"][k] / GB) for k in ("weights", "gradients", "optimizer_state", "activations")]
     rows += [("inference", "weights", result["inference"]["weights"] / GB), ("inference", "KV cache", result["inference"]["kv_cache"] / GB)]
     return pd.DataFrame(rows, columns=["phase", "component", "GB"])
-
-
-def fit_chart(result: dict):
-    """Stacked bars of training and inference memory with the GPU's memory as a
-    red line. Lesson 02."""
-    import altair as alt
-    import pandas as pd
-
-    data = fit_table(result)
-    order = ["weights", "gradients", "optimizer state", "activations", "KV cache"]
-    data["order"] = data["component"].map(order.index)
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X("phase", sort=["training", "inference"], title=None),
-            y=alt.Y("GB", stack="zero", title="memory (GB)"),
-            color=alt.Color("component", sort=order),
-            order="order",
-            tooltip=["phase", "component", alt.Tooltip("GB", format=".3g")],
-        )
-    )
-    gpu = pd.DataFrame({"GB": [result["training_verdict"]["gpu_bytes"] / GB], "label": [result["gpu"]]})
-    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
-    text = alt.Chart(gpu).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
-    title = f"Will {result['model']} fit on {result['gpu']}?"
-    return (bars + rule + text).properties(width=260, height=260, title=title)
-
-
-def fit_calculator():
-    """The "will it fit?" calculator of lesson 02: model (preset or custom),
-    optimizer, precision, batch, sequence length, checkpointing, GPU →
-    stacked bars against the GPU's memory and a verdict.
-
-    The custom size fields are used (and enabled) only when model is
-    ``"custom"``. Returns a :class:`course_lib.widgets.Calculator`."""
-    import ipywidgets as w
-
-    from .widgets import Calculator
-
-    style = {"description_width": "110px"}
-    layout = w.Layout(width="420px")
-    controls = {
-        "model": w.Dropdown(options=list(PRESETS) + ["custom"], value="7B", description="model", style=style, layout=layout),
-        "n_params_b": w.BoundedFloatText(value=1.0, min=0.001, max=2000.0, step=0.1, description="custom: B params", style=style, layout=layout),
-        "layers": w.BoundedIntText(value=24, min=1, max=256, description="custom: layers", style=style, layout=layout),
-        "hidden": w.BoundedIntText(value=2048, min=64, max=65536, step=64, description="custom: hidden", style=style, layout=layout),
-        "heads": w.BoundedIntText(value=16, min=1, max=256, description="custom: heads", style=style, layout=layout),
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
-        "precision": w.Dropdown(
-            options=[(label, key) for key, label in PRECISION_LABELS.items()], value="mixed", description="precision", style=style, layout=layout
-        ),
-        "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", style=style, layout=layout),
-        "seq_len": w.SelectionSlider(options=[2**k for k in range(7, 16)], value=2048, description="sequence length", style=style, layout=layout),
-        "checkpointing": w.Checkbox(value=False, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
-    }
-    custom = ("n_params_b", "layers", "hidden", "heads")
-
-    def toggle(_change=None):
-        for name in custom:
-            controls[name].disabled = controls["model"].value != "custom"
-
-    controls["model"].observe(toggle, names="value")
-    toggle()
-    return Calculator(controls, will_it_fit, render, chart=fit_chart, title="Will it fit?")

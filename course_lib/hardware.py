@@ -9,9 +9,17 @@ This machine's own point is measured in lesson 03.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
+import pandas as pd
+import torch
+
 from . import _validate as v
+from . import env
+from .measure import time_it
+from .predict import arithmetic_intensity
 
 
 @dataclass(frozen=True)
@@ -79,8 +87,6 @@ def compute_bound_batch(k: int, n: int, peak_flops: float, bandwidth: float, byt
     Austin et al. 2025, *How to Scale Your Model*, where B ≈ R for large k, n).
     Lesson 03.
     """
-    import math
-
     k, n = v.positive_int("k", k), v.positive_int("n", n)
     bpv = v.positive("bytes_per_value", bytes_per_value)
     ridge = ridge_point(peak_flops, bandwidth)
@@ -89,8 +95,6 @@ def compute_bound_batch(k: int, n: int, peak_flops: float, bandwidth: float, byt
         return None
     b = max(1, math.ceil(ridge * bpv * k * n / denominator))
     # guard against float rounding at the boundary
-    from .predict import arithmetic_intensity
-
     while b > 1 and arithmetic_intensity(b - 1, k, n, bpv) >= ridge:
         b -= 1
     while arithmetic_intensity(b, k, n, bpv) < ridge:
@@ -134,8 +138,6 @@ class MeasuredMachine:
 def _matmul_size(run, n: int, n_max: int) -> int:
     """Double ``n`` while one matmul of that size takes under 7.5 ms (so the
     next size, 8× the work, stays near 60 ms), up to ``n_max``."""
-    import time
-
     while n < n_max:
         run(n)  # warm-up for this size
         start = time.perf_counter()
@@ -160,11 +162,6 @@ def measure_machine(*, device=None, copy_mib: int | None = None, repeats: int = 
     bytes written. These are what *this* code reaches, a lower bound on the
     hardware's peak. Lesson 03.
     """
-    import torch
-
-    from . import env
-    from .measure import time_it
-
     dev = env.device() if device is None else torch.device(device)
     repeats = v.positive_int("repeats", repeats)
     on_gpu = dev.type == "cuda"
@@ -217,8 +214,6 @@ def roofline_table(devices, dtype: str = "bf16", intensity_range=(0.1, 10_000.0)
     measured machine falls back to fp32 for a dtype it was not measured in.
     Lesson 03.
     """
-    import pandas as pd
-
     lo = v.positive("intensity_range[0]", intensity_range[0])
     hi = v.positive("intensity_range[1]", intensity_range[1])
     if hi <= lo:
@@ -240,35 +235,6 @@ def roofline_table(devices, dtype: str = "bf16", intensity_range=(0.1, 10_000.0)
         for x in sorted({lo, min(max(ridge, lo), hi), hi}):
             rows.append({"device": label, "intensity": x, "TFLOP/s": attainable_flops(x, peak, bw) / 1e12})
     return pd.DataFrame(rows)
-
-
-def roofline_chart(devices, dtype: str = "bf16", points=None, title: str = "Roofline: attainable FLOP/s vs arithmetic intensity"):
-    """Log-log roofline of each device (see :func:`roofline_table`), with
-    optional ``points``: a DataFrame with columns ``label``, ``intensity``
-    (FLOP/byte) and ``TFLOP/s`` (e.g. a measured matmul). Lesson 03, 05.
-    """
-    import altair as alt
-
-    table = roofline_table(devices, dtype)
-    lines = (
-        alt.Chart(table)
-        .mark_line()
-        .encode(
-            x=alt.X("intensity", scale=alt.Scale(type="log"), title="arithmetic intensity (FLOP per byte)"),
-            y=alt.Y("TFLOP/s", scale=alt.Scale(type="log"), title="attainable TFLOP/s"),
-            color=alt.Color("device", sort=None),
-            tooltip=list(table.columns),
-        )
-    )
-    chart = lines
-    if points is not None:
-        dots = (
-            alt.Chart(points)
-            .mark_point(filled=True, size=70, color="black")
-            .encode(x="intensity", y="TFLOP/s", shape=alt.Shape("label", title="measured"), tooltip=list(points.columns))
-        )
-        chart = lines + dots
-    return chart.properties(width=460, height=280, title=title)
 
 
 @dataclass(frozen=True)
@@ -293,12 +259,6 @@ def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=No
     fit in the CPU's cache, or the point can sit above the DRAM roofline.
     Lesson 03.
     """
-    import torch
-
-    from . import env
-    from .measure import time_it
-    from .predict import arithmetic_intensity
-
     batch, k, n = v.positive_int("batch", batch), v.positive_int("k", k), v.positive_int("n", n)
     v.choice("dtype", dtype, MEASURED_DTYPES)
     dev = env.device() if device is None else torch.device(device)

@@ -152,4 +152,3 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
         samples.append(time.perf_counter() - start)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     return Timing(tuple(samples), torch.get_num_threads(), dev)
-from .memory import MemoryReport, PeakReport, inference_memory, peak_training_memory, training_memory  # noqa: E402,F401

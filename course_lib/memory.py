@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
+from torch.utils.checkpoint import checkpoint
 
 from . import train
 from .train import OPTIMIZER_NAMES
@@ -381,8 +382,6 @@ class Checkpointed(nn.Module):
         self.gpt = gpt
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        from torch.utils.checkpoint import checkpoint
-
         g = self.gpt
         if idx.dim() != 2 or idx.shape[1] > g.max_seq_len:
             raise ValueError(f"idx must have shape (batch, seq <= {g.max_seq_len}), got {tuple(idx.shape)}")

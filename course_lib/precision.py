@@ -13,7 +13,8 @@
   loss scaling) and :func:`gradient_underflow` (how many gradients a 16-bit
   backward pass loses to zero).
 - Speed: :func:`time_matmul`, :func:`cpu_half_precision_flags`.
-- The format explorer: :func:`format_explorer` (bits → range and epsilon).
+- The format explorer's texts: :func:`format_number`, :func:`known_layouts`
+  (the widget is :func:`course_lib.ui.calculators.format_explorer`).
 
 Sources: IEEE 754-2008 for the float formulas; Micikevicius et al. 2017,
 *Mixed Precision Training* (loss scaling, fp32 master weights);
@@ -27,11 +28,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from . import _validate as v
+from .measure import time_it
 
 # ---------------------------------------------------------------------------
 # Formats
@@ -139,8 +142,6 @@ def format_table():
     :func:`int_range`; torch has no int4 arithmetic dtype). Floats give max,
     smallest normal and eps; integers give their min and max code (the real
     values are code × scale, see :func:`quantize`)."""
-    import pandas as pd
-
     rows = []
     for name in FORMAT_NAMES:
         f = get_format(name)
@@ -436,10 +437,8 @@ def log2_histogram(values: torch.Tensor, low: int = -50, high: int = 0):
     """How many non-zero ``values`` fall in each bin [k, k+1) of log2|value|,
     for k from ``low`` to ``high`` − 1 (values outside go to the end bins),
     as a DataFrame with columns ``log2 |gradient|`` (k) and ``count``, for
-    :func:`course_lib.charts.gradient_histogram`. Lesson 04.
+    :func:`course_lib.ui.charts.gradient_histogram`. Lesson 04.
     """
-    import pandas as pd
-
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError("values must be a floating-point torch.Tensor")
     low = v.integer("low", low)
@@ -502,8 +501,6 @@ def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int 
     """Time an (n × n) @ (n × n) matmul in ``dtype`` on ``device`` with
     :func:`course_lib.measure.time_it` (1 warm-up). Returns its ``Timing``.
     Lesson 04."""
-    from .measure import time_it
-
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype!r}")
     n = v.positive_int("n", n)
@@ -533,7 +530,7 @@ def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str,
 
 
 # ---------------------------------------------------------------------------
-# The format explorer (a calculator)
+# Texts for the format explorer (course_lib.ui.calculators.format_explorer)
 # ---------------------------------------------------------------------------
 
 
@@ -543,41 +540,6 @@ def format_number(x: float) -> str:
     return f"{v.number('x', x):.4g}"
 
 
-def _known_layouts() -> dict[tuple[int, int], str]:
+def known_layouts() -> dict[tuple[int, int], str]:
+    """``{(exponent bits, mantissa bits): name}`` of the named formats. Lesson 04, "Formats"."""
     return {(get_format(n).exponent_bits, get_format(n).mantissa_bits): n for n in FORMAT_NAMES}
-
-
-def render_format(f: FloatFormat) -> str:
-    """The explorer's result as HTML; each number sits in a
-    ``<span class="calc-out" data-key=...>`` holding :func:`format_number`'s text."""
-    known = _known_layouts().get((f.exponent_bits, f.mantissa_bits))
-    same = f" (the layout of {known})" if known else ""
-    if known and get_format(known).max != f.max:  # fp8 E4M3: no inf, so it reaches 448
-        same = (f" (the layout of {known}, whose torch dtype keeps no code for inf and so reaches "
-                f"{format_number(get_format(known).max)})")
-
-    def out(key: str, x: float) -> str:
-        return f'<span class="calc-out" data-key="{key}">{format_number(x)}</span>'
-
-    return (
-        f"<b>{f.bits} bits</b>: 1 sign, {f.exponent_bits} exponent, {f.mantissa_bits} mantissa{same}<br>"
-        f"largest: {out('max', f.max)} · smallest normal: {out('smallest_normal', f.smallest_normal)} · "
-        f"smallest subnormal: {out('smallest_subnormal', f.smallest_subnormal)}<br>"
-        f"epsilon (gap after 1): {out('eps', f.eps)} · about {out('digits', (f.mantissa_bits + 1) * math.log10(2))} "
-        f"significant decimal digits ((mantissa + 1) · log10 2)"
-    )
-
-
-def format_explorer(exponent_bits: int = 5, mantissa_bits: int = 10):
-    """A :class:`course_lib.widgets.Calculator`: sliders for exponent bits
-    (2–8) and mantissa bits (1–23) → range, smallest normal and epsilon from
-    :func:`float_format`. Lesson 04."""
-    import ipywidgets as w
-
-    from .widgets import Calculator
-
-    controls = {
-        "exponent_bits": w.IntSlider(value=exponent_bits, min=2, max=8, description="exponent bits"),
-        "mantissa_bits": w.IntSlider(value=mantissa_bits, min=1, max=23, description="mantissa bits"),
-    }
-    return Calculator(controls, float_format, render_format, title="Format explorer: bits → range and precision")

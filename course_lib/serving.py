@@ -1,7 +1,7 @@
 """Inference scales out: R replica processes serving one model from a shared queue.
 
 Lesson 06. :func:`serve` starts ``max(replicas)`` worker processes on this
-machine (see :func:`course_lib.distributed.launch`: fresh processes, a
+machine (see :func:`course_lib.processes.launch`: fresh processes, a
 timeout on every wait, always cleaned up). Each loads its own full copy of
 a :class:`~course_lib.models.TinyGPT` (replicas share nothing: no
 collective, no process group) and serves requests, one at a time, with one
@@ -32,9 +32,13 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+import torch
 
 from . import _validate as v
-from .distributed import DEFAULT_TIMEOUT_S, check_world_size, launch
+from .models import TinyGPT
+from .processes import DEFAULT_TIMEOUT_S, check_world_size, launch
+from .simulate import simulate_batching
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,6 @@ class ServingRun:
 def _serve_worker(rank, n, queues, ready, plan, config):
     """One replica: load the model, report its service time, then serve each
     phase it takes part in (ranks < R) until that phase's stop sentinel."""
-    import torch
-
-    from .models import TinyGPT
-
     torch.set_num_threads(1)
     model = TinyGPT(
         vocab_size=config["vocab_size"], d_model=config["d_model"], n_heads=config["n_heads"],
@@ -144,7 +144,6 @@ def serve(
     ``rate`` is the arrival rate in requests/s; by default it is ``load``
     divided by the median time one replica takes per request (measured by
     the workers first), the same for every R. Arrivals are a Poisson process
-    from ``numpy.random.default_rng(seed)``. Each request is one sequence
     of ``seq_len`` tokens through a ``TinyGPT(d_model, n_layers, ...)``.
     Lesson 06.
     """
@@ -228,8 +227,6 @@ def replicas_for_p95(
     below the service time (no replica count can meet it) or no R up to
     ``max_replicas`` does. Lesson 06.
     """
-    from .simulate import simulate_batching
-
     rate = v.positive("rate", rate)
     target = v.positive("p95_target", p95_target)
     service = v.positive("service_time", service_time)
@@ -249,10 +246,6 @@ def replica_sweep(rates, replicas, service_time: float, *, balancer: str = "leas
     """Simulated p95 latency (ms) for each (rate, replica count): a DataFrame
     with columns ``rate_rps``, ``replicas``, ``p95_ms``, ``throughput_rps``
     (one request at a time per replica). Lesson 06."""
-    import pandas as pd
-
-    from .simulate import simulate_batching
-
     service = v.positive("service_time", service_time)
     rows = []
     for r in replicas:

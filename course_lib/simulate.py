@@ -45,20 +45,23 @@ latency is the service time; with ``max_batch=1, timeout=0`` one replica is
 an M/D/1 queue, whose mean latency is :func:`md1_mean_latency`; under
 overload the throughput approaches :func:`max_throughput`.
 
-:func:`batching_calculator` is the widget (lesson 03): arrival rate, maximum
-batch and timeout → p50/p95/p99, throughput, mean batch, utilisation.
+:func:`course_lib.ui.calculators.batching_calculator` is the widget over
+:func:`simulate_batching` (lesson 03): arrival rate, maximum batch and
+timeout → p50/p95/p99, throughput, mean batch, utilisation.
 """
 
 from __future__ import annotations
 
-import html
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
+import torch
 
 from . import _validate as v
+from .measure import time_it
 
 BALANCERS = ("round_robin", "least_loaded")
 
@@ -119,7 +122,9 @@ class _Replica:
             self.n_in_flight += size
 
 
-def _check_cost(overhead, per_sample) -> tuple[float, float]:
+def check_cost(overhead, per_sample) -> tuple[float, float]:
+    """Validated ``(overhead, per_sample)`` seconds of a batch cost model; both 0
+    is a ``ValueError``. Lesson 03, "Dynamic batching"."""
     overhead = v.number("overhead", overhead, minimum=0.0)
     per_sample = v.number("per_sample", per_sample, minimum=0.0)
     if overhead + per_sample <= 0:
@@ -150,7 +155,7 @@ def simulate_batching(
     rate = v.positive("rate", rate)
     max_batch = v.positive_int("max_batch", max_batch)
     timeout = v.number("timeout", timeout, minimum=0.0)
-    overhead, per_sample = _check_cost(overhead, per_sample)
+    overhead, per_sample = check_cost(overhead, per_sample)
     n_requests = v.positive_int("n_requests", n_requests)
     seed = v.integer("seed", seed, minimum=0)
     n_replicas = v.positive_int("n_replicas", n_replicas)
@@ -197,7 +202,7 @@ def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replica
     """The most requests/s the service can complete: every replica always busy
     with full batches, R · B / (overhead + per_sample · B). Lessons 03, 06."""
     b = v.positive_int("max_batch", max_batch)
-    overhead, per_sample = _check_cost(overhead, per_sample)
+    overhead, per_sample = check_cost(overhead, per_sample)
     return v.positive_int("n_replicas", n_replicas) * b / (overhead + per_sample * b)
 
 
@@ -246,9 +251,6 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
     """Time ``model(make_input(b))`` under ``torch.inference_mode()`` for each
     batch size (median of ``repeats`` after warm-up, :func:`course_lib.measure.time_it`)
     and fit :func:`fit_cost_model`. Returns ``(CostModel, {b: Timing})``. Lesson 03."""
-    import torch
-
-    from .measure import time_it
 
     if not callable(make_input):
         raise TypeError(f"make_input must be a function of the batch size, got {type(make_input).__name__}")
@@ -265,7 +267,7 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
     return fitted, timings
 
 
-# ---------------------------------------------------------------- the widget
+# ---------------------------------------------------------------- texts for the calculator
 
 
 def format_result(result: SimResult) -> dict[str, str]:
@@ -281,92 +283,6 @@ def format_result(result: SimResult) -> dict[str, str]:
         "mean_batch": f"{result.mean_batch:.2f}",
         "utilisation": f"{result.utilisation * 100:.0f} %",
     }
-
-
-def render_result(result: SimResult) -> str:
-    """HTML for the calculator, each number in ``<span class="calc-out" data-key=…>``."""
-    labels = {
-        "p50": "p50 latency",
-        "p95": "p95 latency",
-        "p99": "p99 latency",
-        "throughput": "throughput",
-        "mean_batch": "mean batch size",
-        "utilisation": "utilisation",
-    }
-    rows = "".join(
-        f"<tr><td>{labels[k]}</td><td><span class='calc-out' data-key='{k}'>{html.escape(text)}</span></td></tr>"
-        for k, text in format_result(result).items()
-    )
-    return f"<table>{rows}</table>"
-
-
-def latency_chart(result: SimResult):
-    """Histogram of the simulated latencies (ms) with p50/p95/p99 rules. Lesson 03."""
-    import altair as alt
-    import pandas as pd
-
-    if not isinstance(result, SimResult):
-        raise TypeError(f"result must be a SimResult from simulate_batching, got {type(result).__name__}")
-    ms = np.array(result.latencies) * 1e3
-    counts, edges = np.histogram(ms, bins=40)
-    edges = np.round(edges, 4)
-    hist = pd.DataFrame({"from_ms": edges[:-1], "to_ms": edges[1:], "requests": counts})
-    marks = pd.DataFrame(
-        {"percentile": ["p50", "p95", "p99"], "ms": [round(x * 1e3, 4) for x in (result.p50, result.p95, result.p99)]}
-    )
-    bars = alt.Chart(hist).mark_bar(color="#9ecae1").encode(
-        x=alt.X("from_ms", bin="binned", title="latency (ms)"), x2="to_ms", y=alt.Y("requests", title="requests")
-    )
-    rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(x="ms", color="percentile", tooltip=["percentile", "ms"])
-    return (bars + rules).properties(width=420, height=180, title="Simulated latency distribution")
-
-
-def batching_calculator(
-    overhead: float,
-    per_sample: float,
-    *,
-    rate: float = 200.0,
-    max_batch: int = 8,
-    timeout_ms: float = 5.0,
-    n_requests: int = 2000,
-    seed: int = 0,
-    max_replicas: int | None = None,
-    chart: bool = False,
-):
-    """The dynamic-batching widget (a :class:`course_lib.widgets.Calculator`):
-    sliders for arrival rate (requests/s), maximum batch and timeout (ms) →
-    p50/p95/p99 latency, throughput, mean batch size, utilisation, for a
-    cost model ``overhead + per_sample · b`` (seconds). With ``max_replicas``
-    it adds a replica count and a balancer choice (lesson 06). Lesson 03.
-    """
-    import ipywidgets as w
-
-    from .widgets import Calculator
-
-    overhead, per_sample = _check_cost(overhead, per_sample)
-    capacity = max_throughput(64, overhead, per_sample) * (max_replicas or 1)
-    top = float(f"{capacity * 1.5:.2g}")
-    controls = {
-        "rate": w.FloatLogSlider(
-            value=min(v.positive("rate", rate), top), base=10, min=np.log10(top) - 3, max=np.log10(top),
-            step=0.05, description="rate (req/s)", continuous_update=False,
-        ),
-        "max_batch": w.IntSlider(value=v.integer("max_batch", max_batch, minimum=1, maximum=64), min=1, max=64,
-                                 description="max batch", continuous_update=False),
-        "timeout_ms": w.FloatSlider(value=v.number("timeout_ms", timeout_ms, minimum=0.0, maximum=100.0), min=0.0,
-                                    max=100.0, step=0.5, description="timeout (ms)", continuous_update=False),
-    }
-    if max_replicas is not None:
-        controls["n_replicas"] = w.IntSlider(value=1, min=1, max=v.positive_int("max_replicas", max_replicas),
-                                             description="replicas", continuous_update=False)
-        controls["balancer"] = w.Dropdown(options=list(BALANCERS), value="round_robin", description="balancer")
-
-    def compute(rate, max_batch, timeout_ms, n_replicas=1, balancer="round_robin"):
-        return simulate_batching(rate, max_batch, timeout_ms / 1e3, overhead, per_sample,
-                                 n_requests=n_requests, seed=seed, n_replicas=n_replicas, balancer=balancer)
-
-    return Calculator(controls, compute, render_result, chart=latency_chart if chart else None,
-                      title="Dynamic batching simulator")
 
 
 # ---------------------------------------------------------------- sweeps for charts
@@ -386,8 +302,6 @@ def sweep(
     rounded to 4 significant digits so printed tables are stable). Extra
     keyword arguments go to :func:`simulate_batching`. Lessons 03, 06.
     """
-    import pandas as pd
-
     def r4(x: float) -> float:
         return float(f"{x:.4g}")
 
@@ -408,27 +322,3 @@ def sweep(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def tradeoff_chart(table, y: str = "p95_ms", title: str = "Dynamic batching: latency vs arrival rate"):
-    """Latency (``y`` column of :func:`sweep`) against arrival rate, one line
-    per ``max_batch``, log axes. Lesson 03."""
-    import altair as alt
-
-    import pandas as pd
-
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a pandas DataFrame from sweep(), got {type(table).__name__}")
-    if y not in ("p50_ms", "p95_ms", "p99_ms"):
-        raise ValueError(f"y must be one of p50_ms, p95_ms, p99_ms, got {y!r}")
-    return (
-        alt.Chart(table, title=title)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("rate", scale=alt.Scale(type="log"), title="arrival rate (requests/s)"),
-            y=alt.Y(y, scale=alt.Scale(type="log"), title=f"{y[:3]} latency (ms)"),
-            color=alt.Color("max_batch:N", title="max batch"),
-            tooltip=list(table.columns),
-        )
-        .properties(width=420, height=240)
-    )

@@ -15,13 +15,14 @@ to :func:`course_lib.predict.zero_memory_per_device`, up to rounding each
 shard to whole bytes); :func:`zero_fit` adds the activations of each GPU's
 own micro-batch (:func:`course_lib.fit.activation_bytes`: ZeRO does not
 split activations) and a verdict against a GPU from
-:data:`course_lib.fit.GPUS`; :func:`zero_calculator` is the widget. 1 GB =
+:data:`course_lib.fit.GPUS`; :func:`course_lib.ui.calculators.zero_calculator`
+is the widget. 1 GB =
 10⁹ bytes.
 """
 
 from __future__ import annotations
 
-import html
+import pandas as pd
 
 from . import _validate as v
 from . import fit, predict
@@ -111,40 +112,8 @@ def zero_fit(
     }
 
 
-def _out(key: str, text: str) -> str:
-    return f'<span class="calc-out" data-key="{key}">{html.escape(text)}</span>'
-
-
-def render(result: dict) -> str:
-    """The calculator's result as HTML; key numbers are ``calc-out`` spans. Lesson 06."""
-    g = result["per_gpu"]
-    rows = "".join(
-        f"<tr><td>{name}</td><td>{_out(key, fit.format_bytes(g[key]))}</td></tr>"
-        for name, key in (("weights", "weights"), ("gradients", "gradients"), ("optimizer state", "optimizer_state"),
-                          ("activations (own micro-batch)", "activations"))
-    )
-    colour = "#070" if result["verdict"]["fits"] else "#b00"
-    stages = "".join(
-        f"<tr><td>{html.escape(STAGE_NAMES[st])}</td><td>{_out(f'stage{st}', fit.format_bytes(total))}</td></tr>"
-        for st, total in result["stages"].items()
-    )
-    need = result["min_gpus"]
-    need_text = f"{need} GPUs" if need else "more than 4096 GPUs"
-    return (
-        f"<p>{html.escape(result['model'])} ({result['n_params']:,} parameters) on "
-        f"{result['n_gpus']} × {html.escape(result['gpu'])}, ZeRO {html.escape(STAGE_NAMES[result['stage']])}</p>"
-        f"<table><tr><th>per GPU</th><th></th></tr>{rows}"
-        f"<tr><td><b>total</b></td><td><b>{_out('total', fit.format_bytes(g['total']))}</b></td></tr></table>"
-        f"<p style='color:{colour}'>{_out('verdict', fit.verdict_text(result['verdict']))}; "
-        f"this stage fits from {_out('min_gpus', need_text)} (powers of two)</p>"
-        f"<table><tr><th>same GPUs, each stage</th><th>per GPU</th></tr>{stages}</table>"
-    )
-
-
 def stage_table(result: dict):
     """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06."""
-    import pandas as pd
-
     p = fit.PRESETS[result["model"]]
     rows = []
     for st in STAGES:
@@ -153,42 +122,3 @@ def stage_table(result: dict):
         for part in ("weights", "gradients", "optimizer_state", "activations"):
             rows.append({"stage": f"stage {st}", "part": part.replace("_", " "), "GB": parts[part] / fit.GB})
     return pd.DataFrame(rows)
-
-
-def zero_calculator(chart: bool = True):
-    """The lesson-06 calculator: model, number of GPUs, ZeRO stage, optimizer,
-    precision, micro-batch per GPU, sequence length, checkpointing, GPU →
-    per-GPU memory, verdict, the fewest GPUs that fit, and (with ``chart``) a
-    stacked bar per stage against the GPU's memory. Returns a
-    :class:`course_lib.widgets.Calculator`. Lesson 06."""
-    if not isinstance(chart, bool):
-        raise TypeError(f"chart must be True or False, got {chart!r}")
-    import ipywidgets as w
-
-    from .widgets import Calculator
-
-    style = {"description_width": "120px"}
-    layout = w.Layout(width="420px")
-    controls = {
-        "model": w.Dropdown(options=list(fit.PRESETS), value="7B", description="model", style=style, layout=layout),
-        "n_gpus": w.SelectionSlider(options=[2**k for k in range(11)], value=8, description="GPUs", style=style, layout=layout),
-        "stage": w.Dropdown(options=[(STAGE_NAMES[s], s) for s in STAGES], value=3, description="ZeRO stage", style=style, layout=layout),
-        "optimizer": w.Dropdown(options=list(predict.OPTIMIZERS), value="adamw", description="optimizer", style=style, layout=layout),
-        "precision": w.Dropdown(options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed",
-                                description="precision", style=style, layout=layout),
-        "batch_per_gpu": w.SelectionSlider(options=[2**k for k in range(7)], value=1, description="batch per GPU", style=style, layout=layout),
-        "seq_len": w.SelectionSlider(options=[2**k for k in range(9, 15)], value=2048, description="sequence length", style=style, layout=layout),
-        "checkpointing": w.Checkbox(value=True, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(fit.GPUS), value="H100 80 GB", description="GPU", style=style, layout=layout),
-    }
-
-    return Calculator(controls, zero_fit, render, chart=stage_chart if chart else None,
-                      title="Will it fit on N GPUs? (ZeRO)")
-
-
-def stage_chart(result: dict):
-    """:func:`course_lib.charts.zero_stages` for a :func:`zero_fit` result. Lesson 06."""
-    from .charts import zero_stages
-
-    return zero_stages(stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
-                       title=f"{result['model']} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")

@@ -13,10 +13,10 @@ checks:
 
 - no cell shows an error, no widget fails to display;
 - every chart has drawn (a non-blank canvas, an svg with marks, or the image);
-- every calculator (course_lib.widgets.Calculator) responds: a control moved
+- every calculator (course_lib.ui.widgets.Calculator) responds: a control moved
   with the keyboard or mouse changes the shown ``calc-out`` texts to exactly
   what the library's ``render(compute(**values))`` gives for the values the
-  kernel received (protocol in course_lib/widgets.py), and a slider's readout
+  kernel received (protocol in course_lib/ui/widgets.py), and a slider's readout
   shows that value;
 - the browser requested nothing but 127.0.0.1 (every other request is
   aborted and recorded), the kernel and its children made no outbound
@@ -403,9 +403,9 @@ def kernel_eval(page, expr: str):
 
 
 def snapshot(page, slugs: list[str] | None = None) -> dict:
-    """The kernel's course_lib.widgets.snapshot (all calculators, or those in ``slugs``)."""
+    """The kernel's course_lib.ui.widgets.snapshot (all calculators, or those in ``slugs``)."""
     arg = "" if slugs is None else repr(list(slugs))
-    return json.loads(kernel_eval(page, f"__import__('course_lib.widgets', fromlist=['snapshot_json']).snapshot_json({arg})"))
+    return json.loads(kernel_eval(page, f"__import__('course_lib.ui.widgets', fromlist=['snapshot_json']).snapshot_json({arg})"))
 
 
 # --- moving a calculator's controls ---------------------------------------------
@@ -422,7 +422,7 @@ def _readout_matches(text: str, value) -> bool:
 
 def _move(page, slug: str, name: str, info: dict) -> bool:
     """Change control ``name`` of calculator ``slug`` by keyboard or mouse; False when it cannot be moved."""
-    from course_lib.widgets import slugify
+    from course_lib.ui.widgets import slugify
 
     root = page.locator(f".course-calc.calc-{slug} .calc-control-{slugify(name)}").first
     kind, value = info["kind"], info["value"]
@@ -509,7 +509,7 @@ def check_calculator(page, slug: str, state: dict) -> list[str]:
                 continue  # the control did not move (for example already at its limit): try the next one
             return problems + [f"{slug}: after moving {name!r} the page shows {shown['outputs']}, "
                                f"the library computes {now['expected'] if now else '?'}"]
-        from course_lib.widgets import slugify
+        from course_lib.ui.widgets import slugify
 
         # A click and a key press can move a slider twice: let the page and the kernel settle on one
         # value (up to 10 s) before comparing the slider's readout with the value the kernel holds.
@@ -626,15 +626,15 @@ def test_course_in_jupyterlab_offline(lab, lab_page):
 
 SELF_CHECK_CELLS = [
     "import ipywidgets as w\n"
-    "from course_lib.widgets import Calculator\n"
+    "from course_lib.ui.widgets import Calculator\n"
     "calc = Calculator({'width': w.IntSlider(value=3, min=1, max=10), 'height': w.IntSlider(value=4, min=1, max=10)},\n"
     "                  lambda width, height: width * height,\n"
     "                  lambda area: f\"area <span class='calc-out' data-key='area'>{area} m²</span>\",\n"
     "                  title='Browser self check')\n"
     "calc",
     "import altair as alt, pandas as pd\n"
-    "from course_lib import charts\n"
-    "charts.enable()\n"
+    "from course_lib.ui import render\n"
+    "render.enable()\n"
     "alt.Chart(pd.DataFrame({'x': [1, 2, 3], 'y': [1, 4, 9]}), title='self check').mark_line().encode(x='x', y='y')",
 ]
 

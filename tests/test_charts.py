@@ -1,16 +1,17 @@
-"""The offline chart renderer and the shared chart builders (course_lib.charts), and the env report."""
+"""The offline chart renderer and the shared chart builders (course_lib.ui.render, course_lib.ui.charts), and the env report."""
 
 import altair as alt
 import pandas as pd
 import pytest
 
 import course_lib as cl
-from course_lib import charts, env
+from course_lib import env
+from course_lib.ui import charts, render
 
 
 def test_render_gives_vegalite_v5_svg_and_title():
     chart = charts.bar(pd.DataFrame({"k": ["a", "b"], "v": [1, 2]}), "k", "v", title="Two bars")
-    bundle = charts.render(chart.to_dict())
+    bundle = render.render(chart.to_dict())
     assert set(bundle) == {"application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"}
     assert bundle["application/vnd.vegalite.v5+json"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/v5")
     svg = bundle["image/svg+xml"]
@@ -21,7 +22,7 @@ def test_render_gives_vegalite_v5_svg_and_title():
 
 
 def test_enable_makes_it_the_renderer():
-    charts.enable()
+    render.enable()
     assert alt.renderers.active == "course"
 
 

@@ -5,6 +5,8 @@ import math
 import pytest
 
 from course_lib import cost, energy, hardware
+from course_lib.ui import calculators, charts
+from course_lib.ui.widgets import calc_outputs
 
 H100_BF16 = 989e12  # NVIDIA H100 SXM datasheet, dense bf16 (facts.md)
 
@@ -210,13 +212,11 @@ def test_money_and_energy_formatting():
 
 
 def _shown(calc, key):
-    html = calc.result_html.value
-    start = html.index(f"data-key='{key}'>") + len(f"data-key='{key}'>")
-    return html[start : html.index("</span>", start)]
+    return calc_outputs(calc.result_html.value)[key]
 
 
 def test_calculator_defaults_show_the_seed_example():
-    calc = cost.cost_calculator(chart=False)
+    calc = calculators.cost_calculator(chart=False)
     assert calc.last_error is None
     assert _shown(calc, "daily_cost") == "$20,000"
     assert _shown(calc, "break_even_day") == "day 100.0"
@@ -224,7 +224,7 @@ def test_calculator_defaults_show_the_seed_example():
 
 
 def test_calculator_reacts_to_controls():
-    calc = cost.cost_calculator(chart=False)
+    calc = calculators.cost_calculator(chart=False)
     calc.controls["requests_m"].value = 20.0
     assert calc.last_result.daily_cost == pytest.approx(40_000.0)
     assert _shown(calc, "daily_cost") == "$40,000"
@@ -237,7 +237,7 @@ def test_calculator_reacts_to_controls():
 
 
 def test_calculator_preset_and_errors():
-    calc = cost.cost_calculator(chart=False)
+    calc = calculators.cost_calculator(chart=False)
     calc.preset.value = "GPT-4o-class query (Epoch AI 2025)"
     assert calc.last_result.wh_per_request == pytest.approx(0.3, rel=0.01)
     assert _shown(calc, "wh_per_request") == cost.format_scenario(calc.last_result)["wh_per_request"]
@@ -248,11 +248,11 @@ def test_calculator_preset_and_errors():
     assert "n_params" in calc.last_error and "⚠" in calc.result_html.value
 
 
-def test_calculator_with_chart_draws_it_inline():
-    from course_lib import charts
-
-    spec = charts.cumulative_cost_chart(cost.cost_scenario()).to_dict()
+def test_calculator_with_chart_draws_it():
+    s = cost.cost_scenario()
+    spec = charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day).to_dict()
     assert "layer" in spec  # lines + break-even rule
-    calc = cost.cost_calculator(chart=True)
-    assert "<svg" in calc.result_html.value
+    calc = calculators.cost_calculator(chart=True)
+    (shown,) = calc.chart_out.outputs
+    assert shown["data"]["text/plain"] == "<chart: Training once, inference every day>"
     assert _shown(calc, "daily_cost") == "$20,000"

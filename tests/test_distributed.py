@@ -7,19 +7,19 @@ import time
 import psutil
 import pytest
 
-from course_lib import distributed, predict, serving
+from course_lib import distributed, predict, processes, serving
 from course_lib.models import TinyGPT, count_params
 
 
 def _children() -> list[int]:
-    return distributed.worker_processes()
+    return processes.worker_processes()
 
 
 @pytest.fixture(scope="module")
 def two_ranks():
     runs = distributed.run_training(2, ("ddp", "fsdp"), steps=2)
     yield runs
-    distributed.shutdown()
+    processes.shutdown()
 
 
 def _root_params(model: TinyGPT) -> int:
@@ -75,7 +75,7 @@ def test_same_math_same_activations(two_ranks):
 
 
 def test_no_worker_survives(two_ranks):
-    distributed.shutdown()
+    processes.shutdown()
     assert _children() == []
 
 
@@ -84,7 +84,7 @@ def test_four_ranks_quarter_shards():
     n = run.n_params
     assert sum(r.params for r in run.ranks) == 4 * n
     assert all(r.model_state == predict.zero_memory_per_device(n, 4, 3, "adamw", "fp32") for r in run.ranks)
-    distributed.shutdown()
+    processes.shutdown()
     assert _children() == []
 
 
@@ -92,7 +92,7 @@ def test_four_ranks_quarter_shards():
     "kwargs, match",
     [
         ({"world_size": 0}, "world_size"),
-        ({"world_size": distributed.MAX_WORLD_SIZE + 1}, "world_size"),
+        ({"world_size": processes.MAX_WORLD_SIZE + 1}, "world_size"),
         ({"world_size": 2, "strategies": ("zero",)}, "strategies"),
         ({"world_size": 2, "strategies": ()}, "strategies"),
         ({"world_size": 2, "d_model": 30}, "d_model"),
@@ -108,7 +108,7 @@ def test_bad_input_is_a_clear_error(kwargs, match):
 def test_world_size_the_machine_cannot_start():
     huge = int(psutil.virtual_memory().available / 2**20) + 1
     with pytest.raises(ValueError, match="MB"):
-        distributed.check_world_size(1, per_worker_mb=huge)
+        processes.check_world_size(1, per_worker_mb=huge)
 
 
 # --- launch: failures are reported, never hang, never leave a process behind
@@ -132,7 +132,7 @@ def _die(rank, n, queues, ready):
 def test_worker_error_is_reraised_with_traceback():
     start = time.monotonic()
     with pytest.raises(RuntimeError, match="worker 1 failed") as err:
-        distributed.launch(_raise_on_rank_1, 2, timeout_s=60)
+        processes.launch(_raise_on_rank_1, 2, timeout_s=60)
     assert "ZeroDivisionError: rank 1 broke on purpose" in str(err.value)
     assert time.monotonic() - start < 50  # reported at once, not after rank 0's sleep or the timeout
     assert _children() == []
@@ -140,13 +140,13 @@ def test_worker_error_is_reraised_with_traceback():
 
 def test_timeout_instead_of_hang():
     with pytest.raises(TimeoutError, match="timeout_s"):
-        distributed.launch(_sleep_forever, 2, timeout_s=8)
+        processes.launch(_sleep_forever, 2, timeout_s=8)
     assert _children() == []
 
 
 def test_dead_worker_is_reported():
     with pytest.raises(RuntimeError, match="exit code 7"):
-        distributed.launch(_die, 1, timeout_s=60)
+        processes.launch(_die, 1, timeout_s=60)
     assert _children() == []
 
 
@@ -162,7 +162,7 @@ def test_serve_answers_every_request_once():
         assert all(lat > 0 for lat in run.latencies)
         assert run.p50 <= run.p95
     assert out[1].rate == out[2].rate  # the same arrivals for both replica counts
-    distributed.shutdown()
+    processes.shutdown()
     assert _children() == []
 
 

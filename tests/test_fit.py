@@ -5,7 +5,8 @@ import math
 import pytest
 
 from course_lib import fit, predict
-from course_lib.widgets import calc_outputs
+from course_lib.ui import calculators
+from course_lib.ui.widgets import calc_outputs
 
 
 def test_training_estimate_by_hand():
@@ -105,7 +106,7 @@ def test_other_bad_inputs(call, name):
 
 
 def test_calculator_by_setting_widgets():
-    calc = fit.fit_calculator()
+    calc = calculators.fit_calculator()
     c = calc.controls
     assert calc.last_error is None and c["n_params_b"].disabled
     c["model"].value = "125M"
@@ -127,7 +128,7 @@ def test_calculator_by_setting_widgets():
 
 
 def test_calculator_custom_and_bad_combination():
-    calc = fit.fit_calculator()
+    calc = calculators.fit_calculator()
     c = calc.controls
     c["model"].value = "custom"
     assert not c["hidden"].disabled
@@ -145,5 +146,5 @@ def test_chart_data():
     r = fit.will_it_fit("1.3B", gpu="A100 40 GB")
     table = fit.fit_table(r)
     assert math.isclose(table[table.phase == "training"].GB.sum(), r["training"]["total"] / fit.GB)
-    spec = fit.fit_chart(r).to_dict()
+    spec = calculators.fit_result_chart(r).to_dict()
     assert "layer" in spec

@@ -8,6 +8,7 @@ import pytest
 
 from course_lib import hardware as hw
 from course_lib.predict import arithmetic_intensity
+from course_lib.ui import charts
 
 
 def test_table_has_the_listed_accelerators_with_sources():
@@ -89,7 +90,7 @@ def test_roofline_table_by_hand(machine):
 
 def test_roofline_chart_has_lines_and_points(machine):
     pts = pd.DataFrame({"label": ["matmul"], "intensity": [5.0], "TFLOP/s": [0.01]})
-    spec = hw.roofline_chart([hw.accelerator("H100 SXM"), machine], points=pts).to_dict()
+    spec = charts.roofline_chart(hw.roofline_table([hw.accelerator("H100 SXM"), machine]), points=pts).to_dict()
     assert len(spec["layer"]) == 2
 
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from course_lib import check, measure, predict
+from course_lib import check, memory, predict
 from course_lib.exercises import lab02
 from course_lib.models import count_params
 
@@ -48,8 +48,8 @@ def test_sgd_vs_adam():
     model, x = lab02.lab_mlp()
     n = count_params(model)
     lab02.verify_sgd_vs_adam({"sgd": 8 * n, "adam": 16 * n, "ratio": 2.0})
-    r = measure.training_memory(model, x, optimizer="adam")
-    s = measure.training_memory(model, x, optimizer="sgd")
+    r = memory.training_memory(model, x, optimizer="adam")
+    s = memory.training_memory(model, x, optimizer="sgd")
     with_act = {"sgd": s.total, "adam": r.total, "ratio": r.total / s.total}  # activations included
     for wrong in (with_act, {"sgd": 8 * n, "adam": 16 * n, "ratio": 0.5}, {"sgd": 8 * n, "adam": 12 * n, "ratio": 1.5}, [8 * n, 16 * n]):
         with pytest.raises(AssertionError):

@@ -3,7 +3,7 @@ reject plausible wrong ones."""
 
 import pytest
 
-from course_lib import distributed
+from course_lib import processes
 from course_lib.exercises import lab06
 from course_lib.models import TinyGPT, count_params
 
@@ -75,4 +75,4 @@ def test_optimizer_state_against_real_processes():
                   {"ddp": 8 * n}):  # missing key
         with pytest.raises(AssertionError, match="Hint"):
             lab06.verify_optimizer_state(wrong)
-    assert distributed.worker_processes() == []
+    assert processes.worker_processes() == []

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from course_lib import measure, memory, predict
+from course_lib import memory, predict
 from course_lib.models import MLP, TinyGPT, count_params
 
 
@@ -19,7 +19,7 @@ def test_model_state_exact(optimizer, states):
     # 8*16+16 + 16*16+16 + 16*3+3 parameters, 4 bytes each
     n = 8 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3
     assert count_params(model) == n
-    r = measure.training_memory(model, x, optimizer=optimizer)
+    r = memory.training_memory(model, x, optimizer=optimizer)
     assert r.weights == 4 * n
     assert r.gradients == 4 * n
     assert r.optimizer_state == 4 * n * states
@@ -82,15 +82,15 @@ def test_model_left_unchanged():
 
 def test_inference_memory():
     model, x = mlp_and_batch()
-    r = measure.inference_memory(model, x)
-    assert r == measure.MemoryReport(r.weights, 0, 0, 0, r.weights)
+    r = memory.inference_memory(model, x)
+    assert r == memory.MemoryReport(r.weights, 0, 0, 0, r.weights)
     assert r.weights == 4 * count_params(model)
 
 
 def test_peak_cpu_by_hand():
     model, x = mlp_and_batch(batch=4)
     n = count_params(model)
-    p = measure.peak_training_memory(model, x, optimizer="sgd")
+    p = memory.peak_training_memory(model, x, optimizer="sgd")
     assert p.baseline == 4 * n + x.nbytes
     # alive after forward: the two ReLU outputs (saved for backward) and the loss;
     # the Linear outputs before each ReLU and the model's output are already freed
@@ -98,7 +98,7 @@ def test_peak_cpu_by_hand():
     assert p.forward_peak > p.after_forward
     assert p.after_backward == p.baseline + 4 * n  # activations freed, gradients alive
     assert p.peak >= max(p.after_forward, p.after_backward)
-    pa = measure.peak_training_memory(model, x, optimizer="adam")
+    pa = memory.peak_training_memory(model, x, optimizer="adam")
     assert pa.baseline > p.baseline + 8 * n - 1
     assert pa.step_peak > pa.after_step  # Adam's temporaries
     assert pa.peak_phase in ("forward", "backward", "step")
@@ -106,8 +106,8 @@ def test_peak_cpu_by_hand():
 
 def test_peak_exceeds_components_for_adam():
     model, x = mlp_and_batch(batch=4)
-    r = measure.training_memory(model, x, optimizer="adam")
-    p = measure.peak_training_memory(model, x, optimizer="adam")
+    r = memory.training_memory(model, x, optimizer="adam")
+    p = memory.peak_training_memory(model, x, optimizer="adam")
     assert p.peak > r.weights + r.gradients + r.optimizer_state
 
 

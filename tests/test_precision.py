@@ -8,7 +8,8 @@ from torch import nn
 
 from course_lib import precision as P
 from course_lib.models import MLP
-from course_lib.widgets import calc_outputs
+from course_lib.ui import calculators, charts
+from course_lib.ui.widgets import calc_outputs
 
 # ---------------------------------------------------------------- formats
 
@@ -349,7 +350,7 @@ def test_format_number():
 
 
 def test_format_explorer_follows_its_sliders():
-    calc = P.format_explorer()
+    calc = calculators.format_explorer()
     out = calc_outputs(calc.result_html.value)
     assert out["max"] == P.format_number(65504.0)
     assert out["eps"] == P.format_number(2.0**-10)
@@ -375,7 +376,6 @@ def test_format_explorer_follows_its_sliders():
 
 
 def test_gradient_histogram_chart():
-    from course_lib import charts
 
     table = P.log2_histogram(torch.tensor([1e-9, 1e-6, 1e-3]), low=-40, high=0)
     spec = charts.gradient_histogram(table, {"smallest subnormal": -24, "smallest normal": -14}).to_dict()
@@ -391,7 +391,6 @@ def test_gradient_histogram_chart():
 def test_quantization_accuracy_chart():
     import pandas as pd
 
-    from course_lib import charts
 
     table = pd.DataFrame({"bits": [2, 4, 8], "scheme": ["per channel"] * 3, "accuracy": [0.5, 0.8, 0.85]})
     spec = charts.quantization_accuracy(table, baseline=0.84).to_dict()

@@ -22,7 +22,7 @@ AVERAGE_KB = 200
 
 @pytest.mark.skipif(not EXECUTED, reason="no notebooks yet")
 def test_notebooks_average_at_most_200_kb():
-    """Committed outputs stay light (charts as SVG, course_lib.charts.render): the notebooks
+    """Committed outputs stay light (charts as SVG, course_lib.ui.render.render): the notebooks
     under lessons/ and solutions/ average 200 KB (200 000 bytes) or less."""
     sizes = {p.relative_to(ROOT).as_posix(): p.stat().st_size for p in EXECUTED}
     average = sum(sizes.values()) / len(sizes)

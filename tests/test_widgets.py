@@ -1,11 +1,11 @@
-"""course_lib.widgets: the Calculator wiring and the browser-test protocol."""
+"""course_lib.ui.widgets: the Calculator wiring and the browser-test protocol."""
 
 import json
 
 import ipywidgets as w
 import pytest
 
-from course_lib import widgets
+from course_lib.ui import widgets
 
 
 def _area(width, height):

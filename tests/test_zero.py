@@ -5,7 +5,8 @@ import math
 import pytest
 
 from course_lib import distributed, fit, predict, zero_fit
-from course_lib.widgets import calc_outputs
+from course_lib.ui import calculators, charts
+from course_lib.ui.widgets import calc_outputs
 
 PSI = 7_500_000_000
 
@@ -96,7 +97,7 @@ def test_zero_fit_bad_input():
 
 
 def test_zero_calculator_updates_and_renders():
-    calc = zero_fit.zero_calculator()
+    calc = calculators.zero_calculator()
     assert calc.last_error is None
     calc.controls["model"].value = "13B"
     calc.controls["n_gpus"].value = 16
@@ -112,7 +113,6 @@ def test_zero_calculator_updates_and_renders():
 
 
 def test_stage_table_and_chart():
-    from course_lib import charts
 
     r = zero_fit.zero_fit("13B", n_gpus=4, stage=2)
     table = zero_fit.stage_table(r)
@@ -126,7 +126,7 @@ def test_stage_table_and_chart():
 
 
 def test_replica_latency_chart():
-    from course_lib import charts, serving
+    from course_lib import serving
 
     sweep = serving.replica_sweep([50, 150], [1, 2], 0.010, n_requests=200)
     assert list(sweep.columns) == ["rate_rps", "replicas", "p95_ms", "throughput_rps"] and len(sweep) == 4
@@ -138,9 +138,9 @@ def test_replica_latency_chart():
 
 
 def test_zero_calculator_without_chart_and_bad_flag():
-    calc = zero_fit.zero_calculator(chart=False)
+    calc = calculators.zero_calculator(chart=False)
     assert calc.chart is None and calc.last_result["stage"] == 3
     with pytest.raises(TypeError, match="chart"):
-        zero_fit.zero_calculator(chart="yes")
-    spec = zero_fit.stage_chart(calc.last_result).to_dict()
+        calculators.zero_calculator(chart="yes")
+    spec = calculators.stage_chart(calc.last_result).to_dict()
     assert spec["title"].startswith("7B on 8 GPUs")

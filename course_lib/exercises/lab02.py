@@ -1,6 +1,6 @@
 """Verifiers for lab 02 (lessons/02_memory.ipynb).
 
-Expected values come from measurement (``measure.training_memory``) on the
+Expected values come from measurement (``memory.training_memory``) on the
 models the lab builds, or from ``course_lib.predict``'s formulas, never typed in.
 """
 
@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .. import check, measure, models, predict
+from .. import check, memory, models, predict
 
 # The shapes the lab's exercises use (the lab notebook builds the same ones).
 ADAM_MLP = {"d_in": 48, "hidden": 200, "d_out": 10, "depth": 2, "batch": 32}
@@ -40,7 +40,7 @@ def gpt_tokens(batch: int) -> torch.Tensor:
 def verify_adam_state(answer) -> None:
     """Exercise 1: bytes of Adam's state for the MLP, predicted from its parameter count."""
     model, x = lab_mlp()
-    want = measure.training_memory(model, x, optimizer="adam").optimizer_state
+    want = memory.training_memory(model, x, optimizer="adam").optimizer_state
     check.expect_equal(
         answer,
         want,
@@ -51,7 +51,7 @@ def verify_adam_state(answer) -> None:
 
 def _training_total(batch: int) -> int:
     model = lab_gpt()
-    return measure.training_memory(model, gpt_tokens(batch), optimizer="adam").total
+    return memory.training_memory(model, gpt_tokens(batch), optimizer="adam").total
 
 
 def largest_batch() -> int:
@@ -101,10 +101,10 @@ def verify_sgd_vs_adam(answer) -> None:
     model, x = lab_mlp()
     state = {}
     for opt in ("sgd", "adam"):
-        r = measure.training_memory(model, x, optimizer=opt)
+        r = memory.training_memory(model, x, optimizer=opt)
         state[opt] = r.weights + r.gradients + r.optimizer_state
     hint = (
-        "model state is weights + gradients + optimizer state, measured with measure.training_memory; "
+        "model state is weights + gradients + optimizer state, measured with memory.training_memory; "
         "leave the activations out: they are the same for both optimizers (lesson 02, section 1)."
     )
     check.expect_equal(answer["sgd"], state["sgd"], hint)

@@ -11,7 +11,7 @@ checks cannot drift apart; expected values come from
 
 from __future__ import annotations
 
-from .. import check, predict, serving
+from .. import check, distributed, predict, serving
 
 LESSON = "lessons/06_scale_up_scale_out.ipynb"
 
@@ -83,8 +83,6 @@ _measured: dict = {}
 def measured_optimizer_state() -> dict:
     """AdamW state bytes on rank 0 under DDP and FSDP, measured on real processes (cached)."""
     if not _measured:
-        from .. import distributed
-
         e = EXERCISE_5
         runs = distributed.run_training(e["world_size"], ("ddp", "fsdp"), steps=1, d_model=e["d_model"],
                                         n_layers=e["n_layers"], seq_len=e["seq_len"], vocab_size=e["vocab_size"])

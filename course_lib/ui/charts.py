@@ -1,55 +1,13 @@
-"""Charts that render offline: in JupyterLab, in GitHub's viewer, under nbval.
-
-:func:`enable` (called by :func:`course_lib.setup`) registers an Altair
-renderer that puts two things in each chart's output:
-
-- the Vega-Lite v5 spec (``application/vnd.vegalite.v5+json``), which
-  JupyterLab 4 draws itself, interactively, with no internet (Altair 5's
-  default ``html`` renderer would fetch Vega from a CDN, and Altair 6's v6
-  mimetype is not drawn by JupyterLab 4);
-- an SVG drawn in the kernel by ``vl-convert`` (no browser, no network), which
-  GitHub's notebook viewer and other static viewers show (5 to 15 times smaller than a PNG).
-
-The text fallback is the chart's title, so nbval compares something stable;
-nbval skips the SVG (conftest.py: its text layout depends on the machine's
-fonts), and a chart's data is in its spec, which it compares.
-
-The builders below are used by the lessons named in their docstrings.
+"""Every chart of the course (Altair 5), each built from a DataFrame or plain
+values that the pure core computes; :mod:`course_lib.ui.render` draws them
+offline. Each builder's docstring names the lesson that uses it.
 """
 
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
-
-_MIME = "application/vnd.vegalite.v5+json"
-
-
-def _title(spec: dict) -> str:
-    title = spec.get("title", "")
-    if isinstance(title, dict):
-        title = title.get("text", "")
-    if isinstance(title, list):
-        title = " ".join(title)
-    return f"<chart: {title}>" if title else "<chart>"
-
-
-def render(spec: dict, **_ignored) -> dict:
-    """Altair renderer: Vega-Lite spec + SVG + a stable text line."""
-    import vl_convert
-
-    svg = vl_convert.vegalite_to_svg(spec, vl_version="5.20")
-    return {
-        _MIME: spec,
-        "image/svg+xml": svg,
-        "text/plain": _title(spec),
-    }
-
-
-def enable() -> None:
-    """Make :func:`render` Altair's renderer (idempotent)."""
-    alt.renderers.register("course", render)
-    alt.renderers.enable("course")
 
 
 def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", **encode) -> alt.Chart:
@@ -103,15 +61,15 @@ def timing_bars(table: pd.DataFrame, title: str = "Wall time (median, with p10â€
     return (bars + errs).properties(width=320, height=220)
 
 
-def cumulative_cost_chart(scenario) -> alt.Chart:
+def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Chart:
     """Cumulative spend over a deployment: the training step at day 0, then
-    the inference ramp, their total, and a rule at the break-even day.
-    ``scenario`` is a :class:`course_lib.cost.CostScenario`. Lesson 05.
+    the inference ramp, their total, and a rule at ``break_even_day``.
+    ``table`` has columns ``day``, ``series`` and ``dollars`` (see
+    :func:`course_lib.cost.cumulative_cost`). Lesson 05, the calculator.
     """
-    from . import cost
-
-    table = cost.cumulative_cost(scenario)
-    table["$M"] = table["dollars"] / 1e6
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    table = table.assign(**{"$M": table["dollars"] / 1e6})
     lines = alt.Chart(table).mark_line().encode(
         x=alt.X("day", title="days since deployment"),
         y=alt.Y("$M", title="cumulative spend ($M)"),
@@ -119,8 +77,8 @@ def cumulative_cost_chart(scenario) -> alt.Chart:
         tooltip=["series", "day", "$M"],
     )
     chart = lines
-    if scenario.break_even_day <= table["day"].max():
-        even = pd.DataFrame({"day": [scenario.break_even_day], "what": ["break-even"]})
+    if break_even_day <= table["day"].max():
+        even = pd.DataFrame({"day": [break_even_day], "what": ["break-even"]})
         chart = lines + alt.Chart(even).mark_rule(strokeDash=[4, 3], color="gray").encode(x="day", tooltip=["what", "day"])
     return chart.properties(width=420, height=240, title="Training once, inference every day")
 
@@ -252,3 +210,168 @@ def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.
         return lines.properties(width=420, height=240, title=title)
     rule = alt.Chart(pd.DataFrame({"p95_ms": [target_ms]})).mark_rule(color="red", strokeDash=[4, 4]).encode(y="p95_ms")
     return (lines + rule).properties(width=420, height=240, title=title)
+
+
+def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> alt.Chart:
+    """Stacked bars of training and inference memory (GB) with the GPU's
+    memory as a red line. ``table`` has columns ``phase``, ``component`` and
+    ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, "Will it fit?"."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    order = ["weights", "gradients", "optimizer state", "activations", "KV cache"]
+    data = table.assign(order=table["component"].map(order.index))
+    bars = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("phase", sort=["training", "inference"], title=None),
+            y=alt.Y("GB", stack="zero", title="memory (GB)"),
+            color=alt.Color("component", sort=order),
+            order="order",
+            tooltip=["phase", "component", alt.Tooltip("GB", format=".3g")],
+        )
+    )
+    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
+    rule = alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
+    text = alt.Chart(gpu).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
+    title = f"Will {model} fit on {gpu_name}?"
+    return (bars + rule + text).properties(width=260, height=260, title=title)
+
+
+def roofline_chart(
+    table: pd.DataFrame, points: pd.DataFrame | None = None, title: str = "Roofline: attainable FLOP/s vs arithmetic intensity"
+) -> alt.Chart:
+    """Log-log roofline of each device, with optional ``points``. ``table``
+    has columns ``device``, ``intensity`` and ``TFLOP/s`` (see
+    :func:`course_lib.hardware.roofline_table`); ``points`` has columns
+    ``label``, ``intensity`` (FLOP/byte) and ``TFLOP/s`` (e.g. a measured
+    matmul). Lesson 03, "The roofline"; lesson 05, "Decode is memory-bound".
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    lines = (
+        alt.Chart(table)
+        .mark_line()
+        .encode(
+            x=alt.X("intensity", scale=alt.Scale(type="log"), title="arithmetic intensity (FLOP per byte)"),
+            y=alt.Y("TFLOP/s", scale=alt.Scale(type="log"), title="attainable TFLOP/s"),
+            color=alt.Color("device", sort=None),
+            tooltip=list(table.columns),
+        )
+    )
+    chart = lines
+    if points is not None:
+        dots = (
+            alt.Chart(points)
+            .mark_point(filled=True, size=70, color="black")
+            .encode(x="intensity", y="TFLOP/s", shape=alt.Shape("label", title="measured"), tooltip=list(points.columns))
+        )
+        chart = lines + dots
+    return chart.properties(width=460, height=280, title=title)
+
+
+def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.Chart:
+    """Histogram of latencies with a rule at each percentile. ``latencies``
+    and ``percentiles`` (label â†’ value, e.g. ``{"p50": 0.004}``) are in
+    seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`).
+    Lesson 03, "Dynamic batching"."""
+    if isinstance(latencies, (str, bytes)) or not hasattr(latencies, "__len__"):
+        raise TypeError(f"latencies must be a sequence of seconds, got {type(latencies).__name__}")
+    if not isinstance(percentiles, dict):
+        raise TypeError(f"percentiles must be a dict of label -> seconds, got {type(percentiles).__name__}")
+    ms = np.array(latencies) * 1e3
+    counts, edges = np.histogram(ms, bins=40)
+    edges = np.round(edges, 4)
+    hist = pd.DataFrame({"from_ms": edges[:-1], "to_ms": edges[1:], "requests": counts})
+    marks = pd.DataFrame({"percentile": list(percentiles), "ms": [round(x * 1e3, 4) for x in percentiles.values()]})
+    bars = alt.Chart(hist).mark_bar(color="#9ecae1").encode(
+        x=alt.X("from_ms", bin="binned", title="latency (ms)"), x2="to_ms", y=alt.Y("requests", title="requests")
+    )
+    rules = alt.Chart(marks).mark_rule(strokeWidth=2).encode(x="ms", color="percentile", tooltip=["percentile", "ms"])
+    return (bars + rules).properties(width=420, height=180, title="Simulated latency distribution")
+
+
+def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic batching: latency vs arrival rate") -> alt.Chart:
+    """Latency (``y`` column of :func:`course_lib.simulate.sweep`) against
+    arrival rate, one line per ``max_batch``, log axes. Lesson 03, "The
+    trade-off"."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame from sweep(), got {type(table).__name__}")
+    if y not in ("p50_ms", "p95_ms", "p99_ms"):
+        raise ValueError(f"y must be one of p50_ms, p95_ms, p99_ms, got {y!r}")
+    return (
+        alt.Chart(table, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("rate", scale=alt.Scale(type="log"), title="arrival rate (requests/s)"),
+            y=alt.Y(y, scale=alt.Scale(type="log"), title=f"{y[:3]} latency (ms)"),
+            color=alt.Color("max_batch:N", title="max batch"),
+            tooltip=list(table.columns),
+        )
+        .properties(width=420, height=240)
+    )
+
+
+# ------------------------------------------------------------ serving engine (lesson 08)
+
+
+def _check_columns(table, columns: set, where: str) -> None:
+    if not isinstance(table, pd.DataFrame) or not columns <= set(table.columns):
+        raise TypeError(f"table must be a DataFrame with columns {sorted(columns)} ({where})")
+
+
+def engine_batch_chart(table: pd.DataFrame) -> alt.Chart:
+    """Requests in each forward call, one line per label, from
+    :func:`course_lib.engine.step_table`. Lesson 08, section 2."""
+    _check_columns(table, {"label", "step", "requests"}, "engine.step_table")
+    return (
+        alt.Chart(table, title="Requests in each forward call")
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("step", title="forward call"),
+            y=alt.Y("requests", title="requests in the call"),
+            color=alt.Color("label:N", title="policy"),
+            tooltip=["label", "step", "requests", "tokens"],
+        )
+        .properties(width=420, height=200)
+    )
+
+
+def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
+    """KV-cache KiB reserved (solid) and used (dashed) at each forward call,
+    one colour per label, from :func:`course_lib.engine.step_table`. Lesson 08, section 3."""
+    _check_columns(table, {"label", "step", "reserved_KiB", "used_KiB"}, "engine.step_table")
+    long = table.melt(id_vars=["label", "step"], value_vars=["reserved_KiB", "used_KiB"], var_name="bytes",
+                      value_name="KiB")
+    long["bytes"] = long["bytes"].str.replace("_KiB", "")
+    return (
+        alt.Chart(long, title="KV cache: reserved vs used")
+        .mark_line()
+        .encode(
+            x=alt.X("step", title="forward call"),
+            y=alt.Y("KiB", title="KV cache (KiB)"),
+            color=alt.Color("label:N", title="layout"),
+            strokeDash=alt.StrokeDash("bytes:N", title="bytes"),
+            tooltip=["label", "step", "bytes", "KiB"],
+        )
+        .properties(width=420, height=220)
+    )
+
+
+def speculative_chart(table: pd.DataFrame) -> alt.Chart:
+    """Tokens per target call against k: ``measured`` and ``predicted`` columns
+    (the lesson's table). Lesson 08, section 4."""
+    _check_columns(table, {"k", "measured", "predicted"}, "columns k, measured, predicted")
+    long = table.melt(id_vars="k", value_vars=["measured", "predicted"], var_name="tokens per target call",
+                      value_name="tokens")
+    return (
+        alt.Chart(long, title="Speculative decoding: tokens per target call")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("k:Q", title="draft tokens per round (k)"),
+            y=alt.Y("tokens:Q", title="tokens per target call"),
+            color=alt.Color("tokens per target call:N", title=""),
+            tooltip=["k", "tokens per target call", "tokens"],
+        )
+        .properties(width=420, height=220)
+    )

@@ -4,15 +4,13 @@ Each calculator keeps its arithmetic in a pure function that is unit-tested
 on its own, and uses :class:`Calculator` for the wiring: controls whose
 change recomputes the result, and a bad combination of inputs shown as a
 message in the result area instead of an exception in the kernel.
-Calculators: lesson 02 (``course_lib.fit``), 03 (``course_lib.simulate``),
-04 (``course_lib.precision``), 05 (``course_lib.cost``), 06
-(``course_lib.distributed``).
+The calculators themselves are in :mod:`course_lib.ui.calculators`.
 
 How the browser test (``tests/test_browser.py``) checks a calculator
 --------------------------------------------------------------------
 Nothing beyond the constructor is needed from a calculator's author, except
-that ``render`` wraps each key number in
-``<span class="calc-out" data-key="NAME">TEXT</span>``. In return every
+that ``render`` wraps each key number in :func:`result_span`
+(``<span class="calc-out" data-key="NAME">TEXT</span>``). In return every
 :class:`Calculator` marks its widgets with CSS classes:
 
 - the outer ``VBox``: ``course-calc`` and ``calc-<slug>`` (:attr:`Calculator.slug`,
@@ -41,9 +39,21 @@ from html.parser import HTMLParser
 from typing import Callable
 
 import ipywidgets as w
+from IPython.display import display
 
 #: Every calculator built in this kernel, by :attr:`Calculator.slug`.
 REGISTRY: dict[str, "Calculator"] = {}
+
+
+def result_span(key: str, text: str) -> str:
+    """``text`` (HTML-escaped) in the calculator result span
+    ``<span class="calc-out" data-key="KEY">``, which the browser test and
+    :func:`calc_outputs` read. Every calculator's ``render`` (lessons 02–06)."""
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"key must be a non-empty str, got {key!r}")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return f'<span class="calc-out" data-key="{html.escape(key)}">{html.escape(text)}</span>'
 
 
 def slugify(text: str) -> str:
@@ -218,8 +228,6 @@ class Calculator:
         }
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
         display(self.widget)
 
 

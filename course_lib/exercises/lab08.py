@@ -1,0 +1,124 @@
+"""Verifiers for lab 08 (serving a generative model): the KV blocks a trace
+holds, forward calls under static and continuous batching, requests that fit
+a KV budget reserved vs paged, the expected tokens per target call of
+speculative decoding, and its predicted speed-up.
+
+The inputs of each exercise live here (``EXERCISE_1`` …) so the lab and its
+checks cannot drift apart; expected values come from
+:mod:`course_lib.engine`.
+"""
+
+from __future__ import annotations
+
+from .. import check, engine
+
+LESSON = "lessons/08_serving_llms.ipynb"
+
+EXERCISE_1 = {"prompt_lens": [7, 12, 3, 16, 9], "output_lens": [10, 5, 14, 2, 20], "kv_block": 8}
+EXERCISE_2 = {"output_lens": [12, 3, 3, 9, 2, 2, 7, 4], "max_batch": 3}
+EXERCISE_3 = {"n_layers": 32, "d_model": 4096, "bytes_per_value": 2, "max_len": 4096, "kv_block": 16,
+              "positions": 690, "budget_bytes": 40 * 10**9}
+EXERCISE_4 = {"alpha": 0.7, "k": 5}
+EXERCISE_5 = {"alpha": 0.75, "k": 3, "c": 0.1}
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+# ---------------------------------------------------------------- exercise 1
+
+
+def expected_blocks() -> int:
+    e = EXERCISE_1
+    return sum(engine.blocks_needed(p + o - 1, e["kv_block"]) for p, o in zip(e["prompt_lens"], e["output_lens"]))
+
+
+def verify_blocks(blocks) -> None:
+    """Exercise 1: blocks all requests hold together when each has made its last token."""
+    check.expect_true(_is_int(blocks), "answer with a whole number of blocks (an int)")
+    check.expect_equal(blocks, expected_blocks(),
+                       "a request caches every position it has fed to the model: its prompt and each generated token "
+                       "except the last one (never fed back). Each request rounds its own positions up to whole "
+                       "blocks: ceil(positions / kv_block), then add them up (section 3 of " + LESSON + ")")
+
+
+# ---------------------------------------------------------------- exercise 2
+
+
+def expected_steps() -> tuple[int, int]:
+    e = EXERCISE_2
+    return (engine.schedule(e["output_lens"], policy="static", max_batch=e["max_batch"]),
+            engine.schedule(e["output_lens"], policy="continuous", max_batch=e["max_batch"]))
+
+
+def verify_steps(answer) -> None:
+    """Exercise 2: (static, continuous) forward calls for requests all waiting at the start."""
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2 and all(_is_int(x) for x in answer),
+                      "return a pair of ints: (static forward calls, continuous forward calls)")
+    static, continuous = answer
+    want_static, want_continuous = expected_steps()
+    check.expect_equal(static, want_static,
+                       "static batching takes the requests max_batch at a time, in order, and each batch runs as "
+                       "many calls as its longest request has tokens; the prompt is processed in the call that "
+                       "makes the first token (section 2 of " + LESSON + ")")
+    check.expect_equal(continuous, want_continuous,
+                       "continuous batching refills a slot before the next call as soon as its request has made its "
+                       "last token; simulate it call by call: each call, every running request makes one token "
+                       "(engine.schedule does this arithmetic; section 2)")
+
+
+# ---------------------------------------------------------------- exercise 3
+
+
+def expected_fit() -> tuple[int, int]:
+    e = EXERCISE_3
+    per_position = 2 * e["n_layers"] * e["d_model"] * e["bytes_per_value"]
+    reserved = e["max_len"] * per_position
+    paged = engine.reserved_positions(e["positions"], e["max_len"], e["kv_block"]) * per_position
+    return e["budget_bytes"] // reserved, e["budget_bytes"] // paged
+
+
+def verify_fit(answer) -> None:
+    """Exercise 3: (requests that fit reserving max_len, requests that fit in blocks)."""
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2 and all(_is_int(x) for x in answer),
+                      "return a pair of whole numbers: (requests with reservation, requests with blocks)")
+    reserved, paged = answer
+    want_reserved, want_paged = expected_fit()
+    hint_bytes = ("one position holds a key and a value in every layer: 2 x n_layers x d_model x bytes_per_value "
+                  "bytes; a request either reserves max_len positions or holds whole blocks for its positions; "
+                  "only whole requests fit, so round down (section 3 of " + LESSON + ")")
+    check.expect_equal(reserved, want_reserved, hint_bytes)
+    check.expect_equal(paged, want_paged, hint_bytes)
+
+
+# ---------------------------------------------------------------- exercise 4
+
+
+def expected_tokens() -> float:
+    e = EXERCISE_4
+    return engine.expected_tokens_per_call(e["alpha"], e["k"])
+
+
+def verify_tokens(tokens) -> None:
+    """Exercise 4: expected tokens per target call with acceptance alpha and k drafted tokens."""
+    check.expect_close(tokens, expected_tokens(),
+                       "a round keeps draft token i only if tokens 1..i were all accepted (probability alpha^i), "
+                       "and the target always adds one token of its own: sum alpha^i for i = 0..k "
+                       "(Leviathan et al.; section 4 of " + LESSON + ")", rel=1e-6)
+
+
+# ---------------------------------------------------------------- exercise 5
+
+
+def expected_speedup() -> float:
+    e = EXERCISE_5
+    return engine.expected_tokens_per_call(e["alpha"], e["k"]) / (e["k"] * e["c"] + 1)
+
+
+def verify_speedup(speedup) -> None:
+    """Exercise 5: predicted speed-up over plain decoding, draft call cost c (fraction of a target call)."""
+    check.expect_close(speedup, expected_speedup(),
+                       "a round costs k draft calls and one target call, k x c + 1 target-call times, and yields "
+                       "the expected tokens per target call of exercise 4; plain decoding yields 1 token per "
+                       "target call (section 4 of " + LESSON + ")", rel=1e-6)

@@ -1,0 +1,321 @@
+"""course_lib.engine: the serving engine of lesson 08, checked against each
+request's own ``model.generate``, hand-counted steps and KV bytes, and the
+speculative-decoding identities."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import engine
+from course_lib.models import TinyGPT
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return TinyGPT(vocab_size=32, d_model=32, n_heads=4, n_layers=2, max_seq_len=32, seed=3).eval()
+
+
+def alone(model, request):
+    ids = torch.tensor([request.prompt])
+    return tuple(model.generate(ids, request.output_len)[0, len(request.prompt):].tolist())
+
+
+def test_make_trace_shapes_ranges_and_seed():
+    tr = engine.make_trace(50, 20.0, prompt_len=(3, 5), output_len=(2, 7), vocab_size=11, seed=4)
+    assert len(tr) == 50 and all(isinstance(r, engine.Request) for r in tr)
+    assert all(3 <= len(r.prompt) <= 5 and 2 <= r.output_len <= 7 for r in tr)
+    assert all(0 <= t < 11 for r in tr for t in r.prompt)
+    arrivals = [r.arrival for r in tr]
+    assert arrivals == sorted(arrivals) and arrivals[0] > 0
+    assert tr == engine.make_trace(50, 20.0, prompt_len=(3, 5), output_len=(2, 7), vocab_size=11, seed=4)
+    assert tr != engine.make_trace(50, 20.0, prompt_len=(3, 5), output_len=(2, 7), vocab_size=11, seed=5)
+    # the gaps are exponential with mean 1/rate, drawn as numpy's exponential(1)/rate
+    gaps = np.diff([0.0] + arrivals)
+    assert gaps == pytest.approx(np.random.default_rng(4).exponential(1.0, size=50) / 20.0)
+    burst = engine.make_trace(5, math.inf, seed=0)
+    assert [r.arrival for r in burst] == [0.0] * 5
+
+
+@pytest.mark.parametrize(
+    "kwargs, err",
+    [
+        ({"n_requests": 0, "rate": 1.0}, ValueError),
+        ({"n_requests": 3, "rate": 0.0}, ValueError),
+        ({"n_requests": 3, "rate": -1.0}, ValueError),
+        ({"n_requests": 3, "rate": float("nan")}, ValueError),
+        ({"n_requests": 3, "rate": 1.0, "prompt_len": (5, 2)}, ValueError),
+        ({"n_requests": 3, "rate": 1.0, "output_len": 4}, TypeError),
+        ({"n_requests": 3, "rate": 1.0, "vocab_size": 1}, ValueError),
+    ],
+)
+def test_make_trace_rejects_bad_input(kwargs, err):
+    with pytest.raises(err):
+        engine.make_trace(**kwargs)
+
+
+@pytest.mark.parametrize("policy", ["static", "continuous"])
+@pytest.mark.parametrize("kv_block", [None, 4])
+def test_tokens_equal_each_requests_own_generate(model, policy, kv_block):
+    trace = engine.make_trace(10, math.inf, prompt_len=(2, 9), output_len=(1, 15), vocab_size=32, seed=1)
+    res = engine.run(model, trace, policy=policy, max_batch=4, kv_block=kv_block)
+    assert res.outputs == tuple(alone(model, r) for r in trace)
+    assert [len(o) for o in res.outputs] == [r.output_len for r in trace]
+
+
+def test_tokens_equal_generate_with_arrivals_during_the_run(model):
+    trace = engine.make_trace(8, 300.0, prompt_len=(2, 6), output_len=(1, 12), vocab_size=32, seed=2)
+    for policy in engine.POLICIES:
+        res = engine.run(model, trace, policy=policy, max_batch=3)
+        assert res.outputs == tuple(alone(model, r) for r in trace)
+        assert all(t >= 0 for t in res.ttft)
+
+
+def hand_trace(output_lens, prompt=(1, 2, 3)):
+    return [engine.Request(0.0, prompt, n) for n in output_lens]
+
+
+def test_steps_hand_counted(model):
+    # max_batch 2, outputs 5, 1, 3, 2 (all waiting at t = 0)
+    # static: batches (5, 1) and (3, 2) -> 5 + 3 = 8 calls
+    # continuous: [5,1] -> [4] +3 -> [4,3] -> [3,2] -> [2,1] -> [1] +2 -> [1,2] -> [1] -> done: 6 calls
+    trace = hand_trace([5, 1, 3, 2])
+    static = engine.run(model, trace, policy="static", max_batch=2)
+    cont = engine.run(model, trace, policy="continuous", max_batch=2)
+    assert static.steps == 8 and cont.steps == 6
+    assert static.batch_sizes == (2, 1, 1, 1, 1, 2, 2, 1)
+    assert cont.batch_sizes == (2, 2, 2, 2, 2, 1)
+    assert engine.schedule([5, 1, 3, 2], policy="static", max_batch=2) == 8
+    assert engine.schedule([5, 1, 3, 2], policy="continuous", max_batch=2) == 6
+    # tokens fed: 2 prompts of 3 first; the continuous newcomer brings its prompt (3) + 1 running token
+    assert cont.step_tokens == (6, 4, 2, 2, 4, 1)
+
+
+def test_kv_bytes_hand_counted(model):
+    bpp = 2 * 2 * 32 * 4  # K and V, 2 layers, d_model 32, fp32
+    assert engine.kv_bytes_per_position(model) == bpp
+    trace = [engine.Request(0.0, (1, 2, 3), 4)]  # cached after each call: 3, 4, 5, 6 positions
+    contiguous = engine.run(model, trace, policy="continuous", max_batch=1)
+    paged = engine.run(model, trace, policy="continuous", max_batch=1, kv_block=4)
+    assert contiguous.kv_used == tuple(n * bpp for n in (3, 4, 5, 6))
+    assert contiguous.kv_reserved == (32 * bpp,) * 4  # max_seq_len reserved up front
+    assert paged.kv_reserved == tuple(n * bpp for n in (4, 4, 8, 8))  # whole blocks of 4
+    assert paged.kv_used == contiguous.kv_used
+
+
+def test_static_holds_finished_rows_memory_until_the_batch_ends(model):
+    bpp = engine.kv_bytes_per_position(model)
+    trace = [engine.Request(0.0, (1, 2), 1), engine.Request(0.0, (1, 2), 3)]
+    static = engine.run(model, trace, policy="static", max_batch=2, kv_block=1)
+    cont = engine.run(model, trace, policy="continuous", max_batch=2, kv_block=1)
+    # call 1: both hold 2; call 2: the first is done (2 held, unused), the second holds 3; call 3: 2 + 4
+    assert static.kv_reserved == tuple(n * bpp for n in (4, 5, 6))
+    assert static.kv_used == tuple(n * bpp for n in (4, 3, 4))
+    # continuous frees the finished request's memory at once
+    assert cont.kv_reserved == tuple(n * bpp for n in (4, 3, 4))
+
+
+def test_blocks_and_reservation_arithmetic():
+    assert [engine.blocks_needed(n, 4) for n in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
+    assert engine.reserved_positions(5, 64, None) == 64
+    assert engine.reserved_positions(5, 64, 4) == 8
+    assert engine.reserved_positions(5, 64, 16) == 16
+    with pytest.raises(ValueError, match="kv_block"):
+        engine.blocks_needed(3, 0)
+
+
+def test_kv_budget_admits_fewer_with_reservation_and_keeps_tokens(model):
+    bpp = engine.kv_bytes_per_position(model)
+    trace = engine.make_trace(12, math.inf, prompt_len=(2, 5), output_len=(2, 10), vocab_size=32, seed=3)
+    budget = 3 * 32 * bpp  # room for exactly 3 full-length reservations
+    contiguous = engine.run(model, trace, policy="continuous", max_batch=12, kv_budget=budget)
+    paged = engine.run(model, trace, policy="continuous", max_batch=12, kv_block=4, kv_budget=budget)
+    assert contiguous.peak_running == 3 and max(contiguous.kv_reserved) <= budget
+    assert paged.peak_running > 3 and max(paged.kv_reserved) <= budget
+    want = tuple(alone(model, r) for r in trace)
+    assert contiguous.outputs == want and paged.outputs == want
+
+
+def test_kv_budget_pauses_and_resumes_when_blocks_run_out(model):
+    bpp = engine.kv_bytes_per_position(model)
+    trace = [engine.Request(0.0, (1,), 20) for _ in range(3)]
+    budget = 32 * bpp  # one full-length request; three short prompts fit at first, then must take turns
+    res = engine.run(model, trace, policy="continuous", max_batch=3, kv_block=4, kv_budget=budget)
+    assert res.swaps > 0 and max(res.kv_reserved) <= budget
+    assert res.outputs == tuple(alone(model, r) for r in trace)
+
+
+def test_simulate_matches_run_when_the_schedule_does_not_depend_on_time(model):
+    trace = engine.make_trace(9, math.inf, prompt_len=(2, 6), output_len=(1, 12), vocab_size=32, seed=5)
+    bpp = engine.kv_bytes_per_position(model)
+    for policy in engine.POLICIES:
+        real = engine.run(model, trace, policy=policy, max_batch=3, kv_block=4)
+        sim = engine.simulate(trace, policy=policy, max_batch=3, kv_block=4, overhead=0.01, per_token=0.001,
+                              max_len=32, bytes_per_position=bpp)
+        assert (sim.steps, sim.batch_sizes, sim.kv_reserved, sim.kv_used) == (
+            real.steps, real.batch_sizes, real.kv_reserved, real.kv_used)
+        assert sim.steps == engine.schedule([r.output_len for r in trace], policy=policy, max_batch=3)
+        # simulated time: one step = 0.01 s + 0.001 s per token fed
+        assert sim.step_times == pytest.approx([0.01 + 0.001 * n for n in sim.step_tokens])
+
+
+def test_simulated_times_hand_counted():
+    # one request, prompt 3, output 3: calls feed 3, 1, 1 tokens -> 0.013, 0.011, 0.011 s
+    res = engine.simulate([engine.Request(0.5, (1, 2, 3), 3)], overhead=0.01, per_token=0.001)
+    assert res.ttft == pytest.approx((0.013,))
+    assert res.tpot == pytest.approx((0.011,))
+    assert res.finish == pytest.approx((0.5 + 0.035,))
+    assert res.tokens_per_s == pytest.approx(3 / 0.035)
+
+
+def test_result_percentiles_and_row(model):
+    trace = hand_trace([1, 4, 2])
+    res = engine.run(model, trace, policy="continuous", max_batch=3)
+    assert math.isnan(res.tpot[0])  # one token: no time per output token
+    pct = res.percentiles()
+    assert pct["ttft_p50"] == pytest.approx(float(np.percentile(res.ttft, 50)))
+    assert pct["tpot_p95"] == pytest.approx(float(np.percentile(res.tpot[1:], 95)))
+    assert res.n_tokens == 7
+    assert res.tokens_per_s == pytest.approx(7 / max(res.finish))
+    assert res.row()["steps"] == 4
+
+
+def test_fit_step_cost_recovers_a_line():
+    tokens = [1, 4, 9, 20]
+    seconds = [0.002 + 0.0005 * t for t in tokens]
+    overhead, per_token = engine.fit_step_cost(tokens, seconds)
+    assert overhead == pytest.approx(0.002) and per_token == pytest.approx(0.0005)
+
+
+@pytest.mark.parametrize(
+    "kwargs, err",
+    [
+        ({"policy": "dynamic"}, ValueError),
+        ({"max_batch": 0}, ValueError),
+        ({"kv_block": 0}, ValueError),
+        ({"kv_block": 64}, ValueError),
+        ({"kv_budget": 10}, ValueError),
+        ({"policy": "static", "kv_budget": 10**9}, ValueError),
+    ],
+)
+def test_run_rejects_bad_arguments(model, kwargs, err):
+    with pytest.raises(err):
+        engine.run(model, hand_trace([2]), **kwargs)
+
+
+def test_run_rejects_bad_traces(model):
+    with pytest.raises(TypeError, match="trace"):
+        engine.run(model, [])
+    with pytest.raises(TypeError, match="Request"):
+        engine.run(model, [(0.0, (1,), 2)])
+    with pytest.raises(ValueError, match="max_seq_len"):
+        engine.run(model, [engine.Request(0.0, tuple(range(30)), 5)])
+    with pytest.raises(TypeError, match="TinyGPT"):
+        engine.run(torch.nn.Linear(2, 2), hand_trace([2]))
+
+
+# ---------------------------------------------------------------- speculative decoding
+
+
+def test_expected_tokens_per_call_hand_values():
+    assert engine.expected_tokens_per_call(0.0, 4) == 1.0
+    assert engine.expected_tokens_per_call(1.0, 4) == 5.0
+    assert engine.expected_tokens_per_call(0.5, 2) == pytest.approx(1 + 0.5 + 0.25)
+    assert engine.expected_tokens_per_call(0.8, 3) == pytest.approx(1 + 0.8 + 0.64 + 0.512)
+    with pytest.raises(ValueError, match="alpha"):
+        engine.expected_tokens_per_call(1.5, 2)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_speculative_output_is_the_targets_own(model, k):
+    draft = TinyGPT(vocab_size=32, d_model=16, n_heads=2, n_layers=1, max_seq_len=32, seed=9).eval()
+    ids = torch.tensor([[3, 1, 4, 1, 5]])
+    out, stats = engine.speculative_generate(model, draft, ids, 20, k=k)
+    assert torch.equal(out, model.generate(ids, 20))
+    assert stats.new_tokens == 20 and stats.target_calls == stats.rounds + 1
+    # each round keeps its accepted proposals plus one token of the target's
+    assert stats.accepted + stats.rounds == 20 - 1
+    assert stats.proposed <= k * stats.rounds and 0 <= stats.accepted <= stats.proposed
+
+
+def test_a_draft_identical_to_the_target_is_always_accepted(model):
+    ids = torch.tensor([[2, 7, 1]])
+    out, stats = engine.speculative_generate(model, copy.deepcopy(model), ids, 21, k=4)
+    assert torch.equal(out, model.generate(ids, 21))
+    assert stats.accepted == stats.proposed and stats.acceptance_rate == 1.0
+    assert stats.rounds == 4 and stats.tokens_per_target_call == 5.0  # 20 tokens after the first, 5 per call
+
+
+def test_speculative_rejects_bad_input(model):
+    draft = TinyGPT(vocab_size=16, d_model=16, n_heads=2, n_layers=1, max_seq_len=32, seed=9)
+    with pytest.raises(ValueError, match="vocabulary"):
+        engine.speculative_generate(model, draft, torch.tensor([[1, 2]]), 4, k=2)
+    with pytest.raises(TypeError, match="one sequence"):
+        engine.speculative_generate(model, model, torch.tensor([[1, 2], [3, 4]]), 4, k=2)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        engine.speculative_generate(model, model, torch.tensor([[1, 2]]), 31, k=2)
+    with pytest.raises(ValueError, match="k"):
+        engine.speculative_generate(model, model, torch.tensor([[1, 2]]), 4, k=0)
+
+
+def test_train_lm_lowers_the_loss_and_is_seeded():
+    a = TinyGPT(vocab_size=16, d_model=16, n_heads=2, n_layers=1, max_seq_len=16, seed=0)
+    b = TinyGPT(vocab_size=16, d_model=16, n_heads=2, n_layers=1, max_seq_len=16, seed=0)
+    la = engine.train_lm(a, steps=30, batch=8, seq_len=8, seed=1)
+    lb = engine.train_lm(b, steps=30, batch=8, seq_len=8, seed=1)
+    assert la == lb and la[-1] < la[0]
+
+
+# ---------------------------------------------------------------- tables, charts and the explorer
+
+
+def test_step_table_and_charts_hold_the_results_data(model):
+    from course_lib.ui import charts
+
+    trace = hand_trace([3, 1])
+    res = engine.run(model, trace, policy="continuous", max_batch=2, kv_block=4)
+    table = engine.step_table({"paged": res})
+    assert list(table["requests"]) == list(res.batch_sizes) == [2, 1, 1]
+    assert list(table["tokens"]) == [6, 1, 1]
+    bpp = engine.kv_bytes_per_position(model)
+    # cached after each call: 3 + 3, then 4, then 5 positions; blocks of 4: 4 + 4, 4, 8
+    assert list(table["used_KiB"]) == [round(n * bpp / 1024, 2) for n in (6, 4, 5)]
+    assert list(table["reserved_KiB"]) == [round(n * bpp / 1024, 2) for n in (8, 4, 8)]
+    kv = charts.kv_memory_chart(table).to_dict()
+    values = next(iter(kv["datasets"].values()))
+    assert [r["KiB"] for r in values if r["bytes"] == "used"] == list(table["used_KiB"])
+    batch = charts.engine_batch_chart(table).to_dict()
+    assert [r["requests"] for r in next(iter(batch["datasets"].values()))] == [2, 1, 1]
+    with pytest.raises(TypeError):
+        engine.step_table({"x": 1})
+    with pytest.raises(TypeError):
+        charts.kv_memory_chart(table.drop(columns="used_KiB"))
+
+
+def test_explorer_shows_the_simulated_numbers():
+    from course_lib.ui import calculators
+    from course_lib.ui.widgets import calc_outputs
+
+    calc = calculators.engine_explorer(0.002, 0.0001, rate=50.0, max_batch=4, max_output=16)
+    got = engine.compare_policies(50.0, 4, 16, 0, overhead=0.002, per_token=0.0001)
+    assert calc_outputs(calc.result_html.value) == engine.format_comparison(got)
+    assert engine.format_comparison(got)["static_steps"] == str(got["static"].steps)
+    calc.controls["max_batch"].value = 1  # one at a time: both policies are the same
+    shown = calc_outputs(calc.result_html.value)
+    assert shown["static_steps"] == shown["continuous_steps"]
+    assert shown["static_tps"] == shown["continuous_tps"]
+
+
+def test_replicas_split_round_robin_and_keep_the_tokens(model):
+    trace = engine.make_trace(7, 100.0, prompt_len=(2, 5), output_len=(1, 8), vocab_size=32, seed=6)
+    res = engine.run_replicas(model, trace, 2, policy="continuous", max_batch=2)
+    assert res.outputs == tuple(alone(model, r) for r in trace)
+    # replica 0 serves requests 0, 2, 4, 6 and replica 1 serves 1, 3, 5: steps add up
+    a = engine.run(model, trace[0::2], policy="continuous", max_batch=2)
+    b = engine.run(model, trace[1::2], policy="continuous", max_batch=2)
+    assert res.n_tokens == a.n_tokens + b.n_tokens == sum(r.output_len for r in trace)
+    with pytest.raises(ValueError, match="n_replicas"):
+        engine.run_replicas(model, trace, 8)
