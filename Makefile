@@ -25,6 +25,7 @@ lab: setup
 
 # Everything, each notebook executed once (nbval, with the offline guard and memory check of
 # conftest.py). Exit code 5 (pytest collected no test) is a failure, said in words.
+# Two workers, each taking whole files (a notebook's cells run in order in one kernel).
 PYTEST_XDIST ?= -n 2 --dist loadfile
 test: setup
 	@$(BIN)/python -m pytest $(PYTEST_XDIST) $(ARGS); rc=$$?; \

@@ -175,7 +175,9 @@ class Watch:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the slow tests; add the ``notebook-checks`` item after each notebook's last cell."""
+    """Mark the slow tests; add the ``notebook-checks`` item after each notebook's last cell;
+    put the notebooks first (under ``make test``'s ``-n 2 --dist loadfile`` the longest work
+    starts first; each notebook's cells stay in order in one worker)."""
     slow = pytest.mark.slow
     out, last_parent = [], None
     for item in items:
@@ -191,10 +193,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(slow)
     if last_parent is not None:
         out.append(NotebookChecks.from_parent(last_parent, name=CHECK_ITEM))
+    notebooks, others = [], []
     for item in out:
-        if isinstance(item, NotebookChecks):
+        if _is_notebook(item.parent):
             item.add_marker(slow)
-    items[:] = out
+            notebooks.append(item)
+        else:
+            others.append(item)
+    items[:] = notebooks + others  # the notebooks (the longest work) first
 
 
 @pytest.hookimpl(wrapper=True)
