@@ -5,7 +5,7 @@ import math
 import pytest
 
 from course_lib import cost, energy, hardware
-from course_lib.ui import calculators, charts
+from course_lib.ui import calculators, charts, render
 from course_lib.ui.widgets import calc_outputs
 
 H100_BF16 = 989e12  # NVIDIA H100 SXM datasheet, dense bf16 (facts.md)
@@ -252,6 +252,7 @@ def test_calculator_with_chart_draws_it():
     s = cost.cost_scenario()
     spec = charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day).to_dict()
     assert "layer" in spec  # lines + break-even rule
+    render.enable()  # as cl.setup() does in every lesson (under xdist no earlier test in this worker may have)
     calc = calculators.cost_calculator(chart=True)
     (shown,) = calc.chart_out.outputs
     assert shown["data"]["text/plain"] == "<chart: Training once, inference every day>"
