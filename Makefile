@@ -34,7 +34,7 @@ test: setup
 
 # Unit tests only (tests/ without the ones conftest.py marks slow), under 90 s.
 test-fast: setup
-	@$(BIN)/python -m pytest -o addopts="-ra -p no:cacheprovider" -m "not slow" $(ARGS) tests; rc=$$?; \
+	@$(BIN)/python -m pytest -o addopts="-ra -p no:cacheprovider" $(PYTEST_XDIST) -m "not slow" $(ARGS) tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no test (exit code 5); that is a failure"; fi; \
 	exit $$rc
 
