@@ -8,6 +8,10 @@
 - :func:`time_it` (lessons 01, 03, 04) times a function honestly: warm-up
   runs first, then repeats; it reports the median and the spread, with the
   thread count that was in use.
+- :func:`training_memory` and :func:`inference_memory` (lesson 02) are the
+  memory measurements of the course's contract (COURSE_DESIGN.md names them
+  here); they are written in :mod:`course_lib.memory`, beside the
+  saved-tensor tracker they use, and imported here under the same names.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import _validate as v
+from .memory import MemoryReport, inference_memory, training_memory  # noqa: F401  (the contract's names)
 
 
 # PyTorch's CPU flash-attention kernel (what scaled_dot_product_attention
