@@ -252,7 +252,7 @@ def test_calculator_with_chart_draws_it():
     spec = charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day).to_dict()
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "rule"]  # lines + break-even rule
     assert [{"day": 100.0, "what": "break-even"}] in spec["datasets"].values()  # $2M / $20,000 a day
-    render.enable()  # what cl.setup() does in the lesson
+    render.enable()  # as cl.setup() does in every lesson (under xdist no earlier test in this worker may have)
     calc = calculators.cost_calculator(chart=True)
     (shown,) = calc.chart_out.outputs
     assert shown["data"]["text/plain"] == "<chart: Training once, inference every day>"

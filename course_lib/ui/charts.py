@@ -186,7 +186,7 @@ def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = 
     """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
     memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
     (see :func:`course_lib.zero_fit.stage_table`). Lesson 06, section 5."""
-    order = ["weights", "gradients", "optimizer state", "activations"]
+    order = ["weights", "gradients", "optimizer state", "gathered layer", "activations", "overhead"]
     data = table.assign(order=table["part"].map(order.index))
     bars = alt.Chart(data).mark_bar().encode(
         x=alt.X("stage", sort=None, title=None),
@@ -222,7 +222,7 @@ def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> 
     ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, section 8."""
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    order = ["weights", "gradients", "optimizer state", "activations", "KV cache"]
+    order = ["weights", "gradients", "optimizer state", "activations", "KV cache", "overhead"]
     data = table.assign(order=table["component"].map(order.index))
     bars = (
         alt.Chart(data)
