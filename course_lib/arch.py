@@ -220,15 +220,17 @@ class Architecture:
         head = 0 if self.tied_embeddings else self.vocab_size * self.hidden_size
         return emb + head + self._norm_params()
 
+    @property
     def n_params(self) -> int:
         """Parameters, counted once each (tied embeddings once), exactly as
         transformers' ``model.num_parameters()`` counts them. Lesson 02."""
         return self._embedding_params() + self.n_layers * self._layer_params(self.n_experts)
 
+    @property
     def n_active_params(self) -> int:
         """Parameters used for one token: a mixture of experts runs
         ``experts_per_token`` of its ``n_experts`` FFNs (plus the router);
-        equal to :meth:`n_params` for a dense model. Lesson 02."""
+        equal to :attr:`n_params` for a dense model. Lesson 02."""
         return self._embedding_params() + self.n_layers * self._layer_params(self.experts_per_token)
 
     def largest_layer_params(self) -> int:
@@ -424,7 +426,7 @@ class Architecture:
         d = v.positive_int("n_devices", n_devices)
         stage = v.integer("stage", stage, minimum=0, maximum=3)
         v.choice("convention", convention, ZERO_CONVENTIONS)
-        n = self.n_params()
+        n = self.n_params
         gathered = 4 * self.largest_layer_params() if stage == 3 else 0
         if convention == "deepspeed":
             if optimizer != "adamw":
@@ -472,7 +474,7 @@ class Architecture:
         act_p = 4 if precision == "fp32" else 2
         act = self.activation_bytes(batch, seq_len, attention=attention, bytes_per_value=act_p, checkpointing=checkpointing)
         if lora is None:
-            n = self.n_params()
+            n = self.n_params
             w, g, o = per["weights"] * n, per["gradients"] * n, per["optimizer_state"] * n
         else:
             if not isinstance(lora, LoRA):
@@ -543,7 +545,7 @@ class LoRA:
         at 4 or 8 bits the quantised matrices (the layers' projections) carry
         one scale per ``block`` values, while embeddings, norms and biases
         stay at 16 bits (as bitsandbytes' QLoRA leaves them). Lesson 02, section 8."""
-        n = a.n_params()
+        n = a.n_params
         if self.base_bits >= 16:
             return int(n * self.base_bits // 8)
         h, f = a.hidden_size, a.ffn_size
@@ -578,9 +580,9 @@ def label(a: Architecture) -> str:
     """A model's name with its exact parameter count (and the active count
     for a mixture of experts), e.g. ``"Llama-2-7B (6,738,415,616 parameters)"``.
     Lessons 02 and 06."""
-    text = f"{a.name} ({a.n_params():,} parameters"
-    if a.n_active_params() != a.n_params():
-        text += f", {a.n_active_params():,} active per token"
+    text = f"{a.name} ({a.n_params:,} parameters"
+    if a.n_active_params != a.n_params:
+        text += f", {a.n_active_params:,} active per token"
     return text + ")"
 
 

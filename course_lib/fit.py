@@ -144,7 +144,7 @@ def inference_estimate(a: arch.Architecture, precision: str = "mixed", batch: in
     """
     p = activation_value_bytes(precision)
     q = _lora(lora, 16)
-    weights = a.n_params() * p if q is None or q.base_bits == 16 else q.base_bytes(a)
+    weights = a.n_params * p if q is None or q.base_bits == 16 else q.base_bytes(a)
     out = {"weights": weights, "kv_cache": a.kv_cache_bytes(seq_len, batch, bytes_per_value=p),
            "overhead": RUNTIME_OVERHEAD_BYTES}
     out["total"] = sum(out.values())
@@ -231,8 +231,8 @@ def will_it_fit(
     infer = inference_estimate(a, precision, batch, seq_len, lora=lora)
     return {
         "model": arch.label(a),
-        "n_params": a.n_params(),
-        "n_active_params": a.n_active_params(),
+        "n_params": a.n_params,
+        "n_active_params": a.n_active_params,
         "gpu": gpu,
         "training": train,
         "inference": infer,

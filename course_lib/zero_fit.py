@@ -146,8 +146,8 @@ def zero_fit(
     min_gpus = next((n for n in (2**k for k in range(13)) if per_gpu(n, stage)["total"] <= cap), None)
     return {
         "model": arch.label(a),
-        "n_params": a.n_params(),
-        "n_active_params": a.n_active_params(),
+        "n_params": a.n_params,
+        "n_active_params": a.n_active_params,
         "n_gpus": d,
         "stage": stage,
         "gpu": gpu,

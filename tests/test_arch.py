@@ -28,20 +28,20 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("key", list(PUBLISHED))
 def test_preset_parameter_counts(key):
-    assert arch.preset(key).n_params() == PUBLISHED[key]
+    assert arch.preset(key).n_params == PUBLISHED[key]
 
 
 def test_every_preset_names_its_source_and_count():
     for key in arch.PRESETS:
         a = arch.preset(key)
         assert a.source.startswith("https://huggingface.co/")
-        assert f"{a.n_params():,}" in arch.label(a)
+        assert f"{a.n_params:,}" in arch.label(a)
 
 
 def test_mixtral_active_parameters_by_hand():
     a = arch.preset("mixtral-8x7b")
     expert = 3 * 4096 * 14336
-    assert a.n_params() - a.n_active_params() == 32 * 6 * expert
+    assert a.n_params - a.n_active_params == 32 * 6 * expert
     assert "active per token" in arch.label(a)
 
 
@@ -56,10 +56,10 @@ def test_unknown_model_type_lists_families():
 
 def test_missing_keys_take_family_defaults(tmp_path):
     # transformers' LlamaConfig() defaults are Llama-2-7B's shape
-    assert Architecture.from_hf_config({"model_type": "llama"}).n_params() == PUBLISHED["llama-2-7b"]
+    assert Architecture.from_hf_config({"model_type": "llama"}).n_params == PUBLISHED["llama-2-7b"]
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"model_type": "gpt2"}))
-    assert Architecture.from_hf_config(str(path)).n_params() == PUBLISHED["gpt2"]
+    assert Architecture.from_hf_config(str(path)).n_params == PUBLISHED["gpt2"]
 
 
 def test_kv_cache_by_hand():
@@ -115,7 +115,7 @@ def test_zero_deepspeed_estimator_to_the_byte():
 
 def test_zero_paper_convention():
     a = arch.preset("llama-2-7b")
-    n = a.n_params()
+    n = a.n_params
     assert a.zero_memory(1, 0)["total"] == 16 * n
     assert a.zero_memory(4, 1)["optimizer_state"] == 12 * n // 4
     assert a.zero_memory(4, 2)["gradients"] == 2 * n // 4
@@ -129,7 +129,7 @@ def test_zero_paper_convention():
 def test_lora_on_tinygpt_measured_to_the_byte():
     model = TinyGPT()
     a = lora.tinygpt_architecture(model)
-    assert a.n_params() == sum(p.numel() for p in model.parameters())
+    assert a.n_params == sum(p.numel() for p in model.parameters())
     adapted = lora.add_lora(model, rank=4, targets=("attn.qkv", "attn.proj", "mlp.2"))
     ids = torch.randint(0, 64, (2, 32))
     measured = memory.training_memory(adapted, ids, optimizer="adamw")
@@ -139,7 +139,7 @@ def test_lora_on_tinygpt_measured_to_the_byte():
     trainable = 2 * (4 * 256 + 4 * 128 + 4 * 320)
     assert measured.gradients == 4 * trainable
     assert measured.optimizer_state == 8 * trainable
-    assert measured.weights == 4 * (a.n_params() + trainable)
+    assert measured.weights == 4 * (a.n_params + trainable)
     for part in ("weights", "gradients", "optimizer_state"):
         assert predicted[part] == getattr(measured, part)
 
@@ -147,7 +147,7 @@ def test_lora_on_tinygpt_measured_to_the_byte():
 def test_qlora_base_bytes_by_hand():
     a = arch.preset("llama-2-7b")
     mats = 32 * (4 * 4096 * 4096 + 3 * 4096 * 11008)
-    rest = a.n_params() - mats
+    rest = a.n_params - mats
     expected = mats // 2 + (mats // 64) * 4 + 2 * rest
     q = LoRA(rank=16, targets=("q", "k", "v", "o"), base_bits=4)
     assert q.base_bytes(a) == expected

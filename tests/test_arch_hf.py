@@ -79,12 +79,12 @@ def test_every_family_is_covered():
 def test_parameters_exact(family):
     model = build(family)
     arch = Architecture.from_hf_config(CONFIGS[family])
-    assert arch.n_params() == model.num_parameters()
+    assert arch.n_params == model.num_parameters()
     if family == "mixtral":  # 2 of 4 experts per token: active = total - 2 experts' FFNs per layer
         expert = sum(p.numel() for p in model.model.layers[0].block_sparse_moe.experts[0].parameters())
-        assert arch.n_active_params() == model.num_parameters() - 2 * 2 * expert
+        assert arch.n_active_params == model.num_parameters() - 2 * 2 * expert
     else:
-        assert arch.n_active_params() == arch.n_params()
+        assert arch.n_active_params == arch.n_params
 
 
 def test_kv_cache_bytes_exact_after_generate(family):

@@ -31,7 +31,7 @@ def test_sdpa_vs_eager_flips_a_verdict():
     # buffer; SDPA keeps the c_attn output (3h), the cache's k and v (2h) and a log-sum-exp per head
     assert diff == 48 * (3 * 25 * 2048 * 2048 * 2 + 3 * 2048 * 1600 * 2 - 25 * 2048 * 4 - 2048 * 8000 * 2) + 48 * 1024**2
     assert sdpa["training_verdict"]["fits"] and not eager["training_verdict"]["fits"]
-    assert a.n_params() == sdpa["n_params"]
+    assert a.n_params == sdpa["n_params"]
 
 
 def test_lora_and_qlora():
@@ -155,7 +155,7 @@ def test_calculator_upload():
     with open(content, "rb") as f:
         data = f.read()
     path = calculators.config_upload_path(({"name": "config.json", "content": memoryview(data)},))
-    assert arch.Architecture.from_hf_config(path).n_params() == 8_537_680_896
+    assert arch.Architecture.from_hf_config(path).n_params == 8_537_680_896
     assert calculators.config_upload_path(()) == ""
 
 
