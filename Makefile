@@ -1,12 +1,13 @@
 # Two commands do everything (README): `make lab` and `make test`.
 # Both create .venv with pip and install the course into it first.
+# `make test-fast` runs the unit tests alone (no notebook, kernel, worker process or browser).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test execute labs budgets clean
+.PHONY: setup lab test test-fast execute labs budgets clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) tools/check_python.py
@@ -36,8 +37,20 @@ lab: setup
 	  --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate \
 	  --ServerApp.root_dir=. $(LAB_ARGS) lessons/00_tour.ipynb
 
+# Everything, each notebook executed once (nbval, with the offline guard and memory check of
+# conftest.py). Exit code 5 (pytest collected no test) is a failure, said in words.
+# Two workers, each taking whole files (a notebook's cells run in order in one kernel).
+PYTEST_XDIST ?= -n 2 --dist loadfile
 test: setup
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest $(PYTEST_XDIST) $(ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no test (exit code 5); that is a failure"; fi; \
+	exit $$rc
+
+# Unit tests only (tests/ without the ones conftest.py marks slow), under 90 s.
+test-fast: setup
+	@$(BIN)/python -m pytest -o addopts="-ra -p no:cacheprovider" $(PYTEST_XDIST) -m "not slow" $(ARGS) tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-fast: pytest collected no test (exit code 5); that is a failure"; fi; \
+	exit $$rc
 
 # Re-execute every lesson and solution in place (commit the outputs), then regenerate labs.
 execute: setup

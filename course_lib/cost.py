@@ -106,8 +106,11 @@ def training_hours(n_params: float, n_tokens: float, *, accelerator="H100 SXM", 
     """Accelerator-hours to train ``n_params`` parameters on ``n_tokens``
     tokens: 6·N·D FLOPs (Kaplan et al. 2020) at ``utilization`` of the
     accelerator's dense ``dtype`` peak (:mod:`course_lib.hardware`).
-    ``accelerator`` is a name from :data:`course_lib.hardware.ACCELERATORS`
-    or an :class:`~course_lib.hardware.Accelerator`. Lesson 05, section 3; lab 05, exercise 5.
+    The default 40 % is inside the model FLOPs utilization large runs
+    report (PaLM 540B 46.2 %, Llama 3 405B 38–43 %:
+    :data:`course_lib.measure.MFU_REFERENCES`). ``accelerator`` is a name
+    from :data:`course_lib.hardware.ACCELERATORS` or an
+    :class:`~course_lib.hardware.Accelerator`. Lesson 05, section 3; lab 05, exercise 5.
     """
     flops = predict.training_flops(n_params, n_tokens)
     return accelerator_hours(flops, _peak(accelerator, dtype), utilization)
@@ -133,29 +136,11 @@ def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: f
     """Tokens per second one accelerator serves: peak × utilization ÷ 2·N
     (2·N FLOPs per token forward, Kaplan et al. 2020). Decoding one token at
     a time is memory-bound, so serving utilization is usually far below
-    training's. Lesson 05, section 3.
+    training's; the default 10 % is Epoch AI's assumption for serving
+    (2025, *How much energy does ChatGPT use?*). Lesson 05, section 3.
     """
     per_token = predict.inference_flops(n_params, 1)
     return _peak(accelerator, dtype) * _utilization(utilization) / per_token
-
-
-@v.checked
-def scaled_throughput(n_params: float, utilization: float, *, measured_label: str, measured_peak: float,
-                      measured_tokens_per_s: float) -> pd.DataFrame:
-    """A measured machine's peak and tokens/s, then what each accelerator of
-    :data:`course_lib.hardware.ACCELERATORS` would serve at the same
-    ``utilization`` (:func:`tokens_per_second`, bf16 peak), as whole numbers
-    indexed by device. Lesson 05, section 3.
-    """
-    measured_label = v.string("measured_label", measured_label)
-    peaks = [v.positive("measured_peak", measured_peak)] + [a.peak_flops("bf16") for a in hardware.ACCELERATORS.values()]
-    rates = [v.positive("measured_tokens_per_s", measured_tokens_per_s)] + [
-        tokens_per_second(n_params, accelerator=a, utilization=utilization) for a in hardware.ACCELERATORS.values()
-    ]
-    index = [measured_label] + [f"{name} (bf16, datasheet)" for name in hardware.ACCELERATORS]
-    return pd.DataFrame(
-        {"peak (GFLOP/s)": [p / 1e9 for p in peaks], "tokens/s at the measured utilization": rates}, index=index
-    ).round(0).astype(int)
 
 
 @v.checked

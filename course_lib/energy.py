@@ -5,11 +5,21 @@ The arithmetic is two lines: energy is power × time, and CO2 is energy ×
 the grid's carbon intensity (kg CO2e per kWh), which the learner sets,
 because it differs by a factor of ten between grids. The figures in
 :data:`REFERENCES` are what the lesson sets its estimates against; each
-carries its source.
+carries its source; the cost figures the lesson sets the seed page's
+dollars against (Cottier et al. 2024, SemiAnalysis 2023) are in the same
+table.
+
+:func:`measure_energy` gives the energy of one call of a function on this
+machine: read from the CPU's RAPL energy counters where Linux exposes them
+(``/sys/class/powercap``, often readable only by root), otherwise estimated
+as measured time × a power you state, and labelled an estimate.
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import time
 from dataclasses import dataclass
 
 from . import _validate as v
@@ -31,6 +41,8 @@ class Reference:
 _PATTERSON_2021 = "Patterson et al. 2021, *Carbon Emissions and Large Neural Network Training*"
 _LUCCIONI_2024 = "Luccioni, Jernite & Strubell 2024, *Power Hungry Processing*"
 _STRUBELL_2019 = "Strubell et al. 2019, *Energy and Policy Considerations for Deep Learning in NLP*"
+_WU_2022 = "Wu et al. 2022, *Sustainable AI: Environmental Implications, Challenges and Opportunities*"
+_COTTIER_2024 = "Cottier et al. 2024, *The Rising Costs of Training Frontier AI Models*"
 
 REFERENCES: dict[str, Reference] = {
     r.key: r
@@ -49,7 +61,16 @@ REFERENCES: dict[str, Reference] = {
         Reference("google_inference_share", "Google: share of ML energy spent on inference", 0.60, "fraction",
                   "Patterson et al. 2022, *The Carbon Footprint of Machine Learning Training Will Plateau, Then Shrink*"),
         Reference("meta_lm_inference_share", "Meta: share of a language model's footprint from inference", 0.65, "fraction",
-                  "Wu et al. 2022, *Sustainable AI*"),
+                  _WU_2022),
+        Reference("meta_experimentation_share", "Meta: share of ML power capacity for experimentation", 0.10, "fraction", _WU_2022),
+        Reference("meta_training_share", "Meta: share of ML power capacity for training", 0.20, "fraction", _WU_2022),
+        Reference("meta_inference_share", "Meta: share of ML power capacity for inference", 0.70, "fraction", _WU_2022),
+        Reference("gpt4_training_usd", "GPT-4 final training run, amortized hardware + energy", 40e6, "USD", _COTTIER_2024),
+        Reference("frontier_cost_growth", "growth of frontier training costs per year", 2.4, "× per year", _COTTIER_2024),
+        Reference("energy_share_low", "energy's share of a frontier training run's cost (low end)", 0.02, "fraction", _COTTIER_2024),
+        Reference("energy_share_high", "energy's share of a frontier training run's cost (high end)", 0.06, "fraction", _COTTIER_2024),
+        Reference("chatgpt_inference_usd_per_day", "ChatGPT inference hardware cost per day (2023 estimate)", 700e3, "USD",
+                  "SemiAnalysis 2023, *The Inference Cost of Search Disruption*"),
         Reference("aws_inference_share_claim", "AWS statement: share of cloud ML demand that is inference", 0.90, "fraction",
                   f"AWS, as cited in {_PATTERSON_2021} (a vendor statement)"),
     )
@@ -94,3 +115,82 @@ def wh_per_request(seconds_per_request: float, power_w: float) -> float:
     """Energy of one request in Wh: its accelerator-seconds × the power drawn
     (watts) / 3600. Lesson 05, section 4."""
     return v.positive("seconds_per_request", seconds_per_request) * v.positive("power_w", power_w) / 3600.0
+
+
+# ---------------------------------------------------------------- energy of one call, on this machine
+
+POWERCAP = "/sys/class/powercap"
+
+
+def read_rapl_joules(root: str = POWERCAP) -> float | None:
+    """Joules counted so far by the CPU packages' RAPL counters (the
+    top-level ``intel-rapl:N`` zones under ``root``; AMD processors appear
+    under the same name), or ``None`` where there are none or they cannot be
+    read (often the case in containers and virtual machines, and where only
+    root may read them). Lesson 05.
+    """
+    root = os.fspath(v.instance("root", root, (str, os.PathLike), "a folder path (str)"))
+    zones = sorted(z for z in glob.glob(os.path.join(root, "intel-rapl:*")) if z.count(":") == 1)
+    if not zones:
+        return None
+    total = 0
+    try:
+        for z in zones:
+            with open(os.path.join(z, "energy_uj")) as f:
+                total += int(f.read())
+    except (OSError, ValueError):
+        return None
+    return total / 1e6
+
+
+@dataclass(frozen=True)
+class EnergyPerCall:
+    """Energy of one call (``joules``) and its time (``seconds``, median).
+    ``method`` is ``"rapl"`` (read from the CPU's counters: the whole
+    package, including anything else running) or ``"estimate"`` (``seconds``
+    × ``power_w``, an assumption). Lesson 05."""
+
+    joules: float
+    seconds: float
+    method: str
+    power_w: float
+
+    @property
+    def wh(self) -> float:
+        """The energy in watt-hours. Lesson 05, section 4."""
+        return self.joules / 3600.0
+
+    def __str__(self) -> str:
+        how = ("measured with RAPL (CPU package)" if self.method == "rapl"
+               else f"ESTIMATE: measured time x an assumed {self.power_w:g} W")
+        return f"{self.joules * 1e3:.3g} mJ per call ({self.wh:.3g} Wh), {self.seconds * 1e3:.3g} ms per call; {how}"
+
+
+def measure_energy(fn, *, assumed_power_w: float, repeats: int = 20, warmup: int = 3, root: str = POWERCAP) -> EnergyPerCall:
+    """Energy of one call of ``fn()`` on this machine.
+
+    If :func:`read_rapl_joules` can read the counters, the energy is their
+    difference across ``repeats`` calls (after ``warmup``), divided by
+    ``repeats``: a measurement of the whole CPU package (anything else
+    running is counted too). Otherwise it is the median time of a call
+    (:func:`course_lib.measure.time_it`) × ``assumed_power_w`` watts, an
+    estimate whose power is yours to state. Lesson 05.
+    """
+    from .measure import time_it  # measure imports this module (its Reference): a top-level import would be a cycle
+
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    power = v.positive("assumed_power_w", assumed_power_w)
+    repeats = v.positive_int("repeats", repeats)
+    timing = time_it(fn, warmup=v.integer("warmup", warmup, minimum=0), repeats=repeats)
+    before = read_rapl_joules(root)
+    if before is not None:
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        elapsed = time.perf_counter() - start
+        after = read_rapl_joules(root)
+        if after is not None and after > before:  # a counter that wrapped around reads lower: fall back
+            joules = (after - before) / repeats
+            return EnergyPerCall(joules=joules, seconds=timing.median, method="rapl", power_w=joules * repeats / elapsed)
+    return EnergyPerCall(joules=timing.median * power, seconds=timing.median, method="estimate", power_w=power)

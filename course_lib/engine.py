@@ -83,6 +83,12 @@ def _range(name: str, value) -> tuple[int, int]:
     return lo, hi
 
 
+MAX_TRACE = 100_000
+"""Most requests one trace (and so one run) may hold."""
+MAX_BATCH = 4096
+"""Largest ``max_batch`` the engine and the scheduler accept."""
+
+
 def make_trace(
     n_requests: int,
     rate: float,
@@ -100,13 +106,14 @@ def make_trace(
     uniform in ``[0, vocab_size)``. Deterministic for ``seed``
     (``numpy.random.default_rng``). Lesson 08, section 1.
     """
-    n = v.positive_int("n_requests", n_requests)
+    n = v.positive_int("n_requests", n_requests, maximum=MAX_TRACE)
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == math.inf):
         rate = v.positive("rate", rate)
     p_lo, p_hi = _range("prompt_len", prompt_len)
     o_lo, o_hi = _range("output_len", output_len)
     vocab = v.integer("vocab_size", vocab_size, minimum=2)
-    rng = np.random.default_rng(v.integer("seed", seed, minimum=0))
+    rng = np.random.default_rng(v.seed("seed", seed))
+    v.work(f"n_requests={n} x prompt_len up to {p_hi}", n * p_hi)
     gaps = rng.exponential(1.0, size=n)
     arrivals = np.zeros(n) if rate == math.inf else np.cumsum(gaps) / rate
     p_lens = rng.integers(p_lo, p_hi + 1, size=n)
@@ -328,7 +335,7 @@ class _Slot:
 def _check_serve_args(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp):
     trace = _check_trace(trace, max_len)
     policy = v.choice("policy", policy, POLICIES)
-    max_batch = v.positive_int("max_batch", max_batch)
+    max_batch = v.positive_int("max_batch", max_batch, maximum=MAX_BATCH)
     if kv_block is not None:
         kv_block = v.integer("kv_block", kv_block, minimum=1, maximum=max_len)
     if kv_budget is not None:
@@ -506,8 +513,9 @@ def simulate(
 def fit_step_cost(tokens, seconds) -> tuple[float, float]:
     """Least-squares ``(overhead, per_token)`` for step time = overhead +
     per_token × tokens (both clipped at 0). Lesson 08, section 5."""
-    x = np.asarray(tokens, dtype=float)
-    y = np.asarray(seconds, dtype=float)
+    as_list = (lambda xs: list(xs) if isinstance(xs, (np.ndarray, pd.Series)) else xs)
+    x = np.asarray(v.numbers_list("tokens", as_list(tokens), minimum=0.0), dtype=float)
+    y = np.asarray(v.numbers_list("seconds", as_list(seconds), minimum=0.0), dtype=float)
     if x.shape != y.shape or x.size < 2:
         raise ValueError("tokens and seconds must be equally long, with at least 2 points")
     per_token, overhead = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
@@ -526,9 +534,11 @@ def schedule(output_lens, *, policy: str = "continuous", max_batch: int = 8) -> 
     """
     if not isinstance(output_lens, (list, tuple)) or not output_lens:
         raise TypeError("output_lens must be a non-empty list of integers")
-    lens = [v.integer(f"output_lens[{i}]", n, minimum=1) for i, n in enumerate(output_lens)]
+    if len(output_lens) > MAX_TRACE:
+        raise ValueError(f"output_lens may hold at most {MAX_TRACE:,} requests, got {len(output_lens):,}")
+    lens = [v.integer(f"output_lens[{i}]", n, minimum=1, maximum=100_000) for i, n in enumerate(output_lens)]
     policy = v.choice("policy", policy, POLICIES)
-    b = v.positive_int("max_batch", max_batch)
+    b = v.positive_int("max_batch", max_batch, maximum=MAX_BATCH)
     if policy == "static":
         return sum(max(lens[i:i + b]) for i in range(0, len(lens), b))
     left = deque(lens)
@@ -609,11 +619,12 @@ def speculative_generate(target: TinyGPT, draft: TinyGPT, ids: torch.Tensor, max
             raise TypeError(f"{name} must be a TinyGPT, got {type(m).__name__}")
     if draft.vocab_size != target.vocab_size:
         raise ValueError(f"draft and target need the same vocabulary, got {draft.vocab_size} and {target.vocab_size}")
-    if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype != torch.long or ids.shape[0] != 1:
-        raise TypeError("ids must be a (1, seq) tensor of token ids (torch.long): one sequence")
+    v.token_ids("ids", ids, vocab_size=target.vocab_size, max_len=min(target.max_seq_len, draft.max_seq_len) - 1)
+    if ids.shape[0] != 1:
+        raise ValueError(f"ids must be one sequence, shape (1, seq), got shape {tuple(ids.shape)}")
     limit = min(target.max_seq_len, draft.max_seq_len) - ids.shape[1]
     n = v.integer("max_new_tokens", max_new_tokens, minimum=1, maximum=limit)
-    k = v.positive_int("k", k)
+    k = v.positive_int("k", k, maximum=min(target.max_seq_len, draft.max_seq_len))
     target.eval()
     draft.eval()
     seq = ids[0].tolist()
@@ -665,11 +676,12 @@ def train_lm(
     """
     if not isinstance(model, TinyGPT):
         raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
-    steps = v.positive_int("steps", steps)
-    batch = v.positive_int("batch", batch)
-    seq_len = v.integer("seq_len", seq_len, minimum=1, maximum=model.max_seq_len)
-    lr = v.positive("lr", lr)
-    seed = v.integer("seed", seed, minimum=0)
+    steps = v.positive_int("steps", steps, maximum=100_000)
+    batch = v.positive_int("batch", batch, maximum=MAX_BATCH)
+    seq_len = v.integer("seq_len", seq_len, minimum=2, maximum=model.max_seq_len)
+    lr = v.positive("lr", lr, maximum=10.0)
+    seed = v.seed("seed", seed)
+    v.fits_memory(f"steps={steps} x batch={batch} x seq_len={seq_len} (the training tokens)", 8 * steps * batch * seq_len)
     data = make_tokens(steps * batch, seq_len, model.vocab_size, noise=noise, seed=seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
@@ -764,6 +776,9 @@ def format_comparison(result: dict) -> dict[str, str]:
     """The texts the trace explorer shows for :func:`compare_policies`'s result,
     by key (``static_steps``, ``continuous_tps``, …). Tests compute the
     expected text with this. Lesson 08, section 5."""
+    v.mapping("result", result, POLICIES)
+    for policy in POLICIES:
+        v.instance(f"result[{policy!r}]", result[policy], EngineResult, "an EngineResult from compare_policies")
     out = {}
     for policy in ("static", "continuous"):
         r = result[policy]

@@ -1,63 +1,61 @@
-"""Will it fit? Training and inference memory of a model on one GPU (lesson 02).
+"""Will it fit? Training and inference memory of a real model on one GPU (lesson 02).
 
-Pure functions (the calculator is in :mod:`course_lib.ui.calculators`):
+Pure functions over a :class:`course_lib.arch.Architecture` read from a
+``config.json`` (a shipped preset, :data:`course_lib.arch.PRESETS`, or a
+local file); the calculator is :func:`course_lib.ui.calculators.fit_calculator`.
 
-- :func:`training_memory_estimate`: weights, gradients, optimizer state
-  (bytes per parameter from :func:`course_lib.predict.bytes_per_param_breakdown`)
-  and activations (Korthikanti et al. 2022, per layer, with or without
-  activation checkpointing), in bytes.
-- :func:`inference_memory_estimate`: weights and the KV cache
-  (:func:`course_lib.predict.kv_cache_bytes`).
-- :func:`verdict`: fits or not on a GPU, and how many bytes are missing.
-- :func:`will_it_fit`: all of it for one configuration;
-  :func:`course_lib.ui.calculators.fit_calculator` is the widget over it.
+- :func:`training_estimate`: weights, gradients, optimizer state,
+  activations (:meth:`~course_lib.arch.Architecture.activation_bytes`: SDPA /
+  FlashAttention or eager attention, logits and loss included), with
+  LoRA / QLoRA, plus the runtime overhead as its own line;
+- :func:`inference_estimate`: weights and the KV cache (grouped-query
+  attention, head_dim and sliding window from the config), plus overhead;
+- :func:`largest_batch` and :func:`longest_context`: the largest batch, and
+  the longest sequence, whose training step fits;
+- :func:`verdict`: fits or not on a GPU, and how many bytes are missing;
+- :func:`will_it_fit`: all of it for one configuration.
 
-What is left out, on purpose: the CUDA context and libraries (a few hundred
-MB), allocator fragmentation, temporary buffers (the peak that lesson 02
-measures), and, for inference, the transient activations. Real usage is
-therefore somewhat higher; "fits" means "the big terms fit". 1 GB = 10⁹ bytes.
-
-Lesson 06 builds a second calculator (GPU count, ZeRO stage) on
-:func:`training_memory_estimate`.
+What is still left out: allocator fragmentation and temporary buffers (the
+peak that lesson 02 measures), and, for inference, the transient
+activations. 1 GB = 10⁹ bytes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import os
 import pandas as pd
 
 from . import _validate as v
-from . import hardware, predict
+from . import arch, hardware, predict
 
 GB = 10**9
 
+RUNTIME_OVERHEAD_BYTES = 1 * GB
+"""CUDA context, cuBLAS/cuDNN workspaces and the framework's own buffers. An
+ASSUMPTION, not a measurement: 1 GB, the order of magnitude commonly seen
+with PyTorch on a data-centre GPU (it varies with the driver, the libraries
+loaded and the GPU). Measure yours on a GPU: ``torch.cuda.mem_get_info()``
+used bytes minus ``torch.cuda.memory_reserved()`` after the first matmul."""
 
-@dataclass(frozen=True)
-class ModelPreset:
-    """A model's size and shape: parameters, layers, hidden size, heads, KV heads."""
+OVERHEAD_LABEL = "runtime overhead (CUDA context, workspaces): 1 GB, an assumption"
 
-    name: str
-    n_params: int
-    layers: int
-    hidden: int
-    heads: int
-    kv_heads: int
-    source: str
-
-
-PRESETS: dict[str, ModelPreset] = {
-    p.name: p
-    for p in (
-        ModelPreset("125M", 125_000_000, 12, 768, 12, 12, "OPT-125M: Zhang et al. 2022, OPT: Open Pre-trained Transformer Language Models, Table 1"),
-        ModelPreset("1.3B", 1_300_000_000, 24, 2048, 32, 32, "OPT-1.3B: Zhang et al. 2022, Table 1"),
-        ModelPreset("7B", 7_000_000_000, 32, 4096, 32, 32, "Llama 2 7B: Touvron et al. 2023, Llama 2 (shape as LLaMA 7B)"),
-        ModelPreset("13B", 13_000_000_000, 40, 5120, 40, 40, "Llama 2 13B: Touvron et al. 2023, Llama 2"),
-        ModelPreset("70B", 70_000_000_000, 80, 8192, 64, 8, "Llama 2 70B: Touvron et al. 2023, Llama 2 (grouped-query attention, 8 KV heads)"),
-    )
+ATTENTION_LABELS = {
+    "sdpa": "SDPA / FlashAttention: no s × s scores stored",
+    "eager": "eager: softmax scores stored (b · heads · s² per layer)",
 }
-"""Parameter counts as the models' names give them (Llama 2 7B has 6.7·10⁹)."""
 
+LORA_LABELS = {
+    "none": "full fine-tuning (every weight trains)",
+    "lora": "LoRA: 16-bit frozen base, adapters train",
+    "qlora": "QLoRA: 4-bit frozen base (+ scales), adapters train",
+}
+
+LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
+"""Adapters on every linear layer of each block, as QLoRA does (Dettmers et al. 2023)."""
+
+
+GPUS = hardware.ACCELERATORS
+"""The GPUs the calculators offer: the course's one accelerator table."""
 
 PRECISION_LABELS = {
     "fp32": "fp32 (everything 4 bytes)",
@@ -68,115 +66,147 @@ PRECISION_LABELS = {
 }
 
 
+MODEL_LABELS = {key: arch.label(arch.preset(key)) for key in arch.PRESETS}
+"""Preset key → name with its exact parameter count (the calculator's menu)."""
+
+
 def activation_value_bytes(precision: str) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
-    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8; lesson 06, section 5."""
+    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8."""
     v.choice("precision", precision, predict.ACCOUNTINGS)
     return 4 if precision == "fp32" else 2
 
 
-def _shape(layers, hidden, heads):
-    layers = v.positive_int("layers", layers)
-    hidden = v.positive_int("hidden", hidden)
-    heads = v.positive_int("heads", heads)
-    if hidden % heads:
-        raise ValueError(f"hidden must be divisible by heads, got hidden={hidden}, heads={heads}")
-    return layers, hidden, heads
+def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Architecture:
+    """The :class:`~course_lib.arch.Architecture` to size: ``config_path``
+    (a local ``config.json``) when given, else ``model``, a preset key of
+    :data:`course_lib.arch.PRESETS` or an ``Architecture``. Lesson 02, section 8."""
+    if not isinstance(config_path, (str, os.PathLike)):
+        raise TypeError(f"config_path must be a path (str), got {type(config_path).__name__}")
+    if str(config_path).strip():
+        path = str(config_path).strip()
+        if not os.path.isfile(path):
+            raise ValueError(f"config_path must be the path of a local config.json, got {path!r} (no such file)")
+        try:
+            return arch.Architecture.from_hf_config(path)
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"config_path {path!r}: {err}") from err
+    if isinstance(model, arch.Architecture):
+        return model
+    return arch.preset(v.choice("model", model, arch.PRESETS))
 
 
-def activation_bytes(
-    batch: int, seq_len: int, layers: int, hidden: int, heads: int, *, precision: str = "mixed", checkpointing: bool = False
-) -> int:
-    """Activation bytes of a GPT-style model in training (Korthikanti et al. 2022).
-
-    Without checkpointing: ``layers`` × :func:`course_lib.predict.gpt_layer_activation_bytes`
-    (with dropout; 2-byte values give s·b·h·(34 + 5·a·s/h)). With full
-    activation checkpointing each layer keeps only its input, s·b·h values,
-    and one layer's activations are rebuilt at a time during backward, so
-    layers·s·b·h·p + one layer. Lesson 02, section 8; lesson 06, section 5.
-    """
-    b = v.positive_int("batch", batch)
-    s = v.positive_int("seq_len", seq_len)
-    layers, hidden, heads = _shape(layers, hidden, heads)
-    if not isinstance(checkpointing, bool):
-        raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
-    p = activation_value_bytes(precision)
-    one_layer = predict.gpt_layer_activation_bytes(s, b, hidden, heads, bytes_per_value=p, dropout=True)
-    if checkpointing:
-        return layers * s * b * hidden * p + one_layer
-    return layers * one_layer
+def _lora(lora: str, rank: int):
+    v.choice("lora", lora, LORA_LABELS)
+    v.positive_int("lora_rank", rank, maximum=1 << 20)
+    if lora == "none":
+        return None
+    return arch.LoRA(rank=v.positive_int("lora_rank", rank), targets=LORA_TARGETS, base_bits=16 if lora == "lora" else 4)
 
 
-def training_memory_estimate(
-    n_params: int,
+def _check_arch(a) -> arch.Architecture:
+    if not isinstance(a, arch.Architecture):
+        raise TypeError(f"a must be a course_lib.arch.Architecture (arch.preset(...) or "
+                        f"arch.Architecture.from_hf_config(...)), got {v.show(a)}")
+    return a
+
+
+@v.checked
+def training_estimate(
+    a: arch.Architecture,
     optimizer: str = "adamw",
     precision: str = "mixed",
     batch: int = 1,
     seq_len: int = 2048,
-    layers: int = 32,
-    hidden: int = 4096,
-    heads: int = 32,
+    *,
+    attention: str = "sdpa",
     checkpointing: bool = False,
+    lora: str = "none",
+    lora_rank: int = 16,
 ) -> dict[str, int]:
     """Training memory in bytes: ``{"weights", "gradients", "optimizer_state",
-    "activations", "total"}``. Model state is ``n_params`` × the bytes per
-    parameter of :func:`course_lib.predict.bytes_per_param_breakdown`;
-    activations are :func:`activation_bytes`. Lesson 02, section 8.
+    "activations", "overhead", "total"}`` from
+    :meth:`course_lib.arch.Architecture.training_memory` plus
+    :data:`RUNTIME_OVERHEAD_BYTES`. ``lora`` is ``"none"``, ``"lora"`` or
+    ``"qlora"`` (rank ``lora_rank`` on :data:`LORA_TARGETS`). Lesson 02, section 8; lesson 06, section 5.
     """
-    n = v.positive_int("n_params", n_params)
-    per = predict.bytes_per_param_breakdown(optimizer, precision)
-    out = {part: n * per[part] for part in ("weights", "gradients", "optimizer_state")}
-    out["activations"] = activation_bytes(
-        batch, seq_len, layers, hidden, heads, precision=precision, checkpointing=checkpointing
-    )
+    _check_arch(a)
+    out = a.training_memory(batch, seq_len, optimizer=optimizer, precision=precision, attention=attention,
+                            checkpointing=checkpointing, lora=_lora(lora, lora_rank))
+    out = {k: out[k] for k in ("weights", "gradients", "optimizer_state", "activations")}
+    out["overhead"] = RUNTIME_OVERHEAD_BYTES
     out["total"] = sum(out.values())
     return out
 
 
-def inference_memory_estimate(
-    n_params: int,
-    precision: str = "mixed",
-    batch: int = 1,
-    seq_len: int = 2048,
-    layers: int = 32,
-    hidden: int = 4096,
-    heads: int = 32,
-    kv_heads: int | None = None,
-) -> dict[str, int]:
-    """Inference memory in bytes: ``{"weights", "kv_cache", "total"}``.
+@v.checked
+def inference_estimate(a: arch.Architecture, precision: str = "mixed", batch: int = 1, seq_len: int = 2048,
+                       *, lora: str = "none") -> dict[str, int]:
+    """Inference memory in bytes: ``{"weights", "kv_cache", "overhead", "total"}``.
 
-    Weights are stored once, in 16 bits for every mixed/bf16 setting (4
-    bytes for fp32); no gradients, no optimizer state. The KV cache holds
-    ``seq_len`` tokens for each of ``batch`` sequences
-    (:func:`course_lib.predict.kv_cache_bytes`; ``kv_heads`` defaults to
-    ``heads``, fewer with grouped-query attention). Lesson 02, section 8.
+    Weights once, in 16 bits for every mixed/bf16 setting (4 bytes for
+    fp32; QLoRA's 4-bit base with ``lora="qlora"``); the KV cache of
+    ``batch`` sequences of ``seq_len`` tokens
+    (:meth:`~course_lib.arch.Architecture.kv_cache_bytes`). Lesson 02, section 8.
     """
-    n = v.positive_int("n_params", n_params)
-    layers, hidden, heads = _shape(layers, hidden, heads)
-    kv = heads if kv_heads is None else v.positive_int("kv_heads", kv_heads)
-    if heads % kv:
-        raise ValueError(f"heads must be a multiple of kv_heads, got heads={heads}, kv_heads={kv}")
+    _check_arch(a)
     p = activation_value_bytes(precision)
-    out = {
-        "weights": n * p,
-        "kv_cache": predict.kv_cache_bytes(layers, kv, hidden // heads, seq_len, batch, bytes_per_value=p),
-    }
+    q = _lora(lora, 16)
+    weights = a.n_params * p if q is None or q.base_bits == 16 else q.base_bytes(a)
+    out = {"weights": weights, "kv_cache": a.kv_cache_bytes(seq_len, batch, bytes_per_value=p),
+           "overhead": RUNTIME_OVERHEAD_BYTES}
     out["total"] = sum(out.values())
     return out
+
+
+def _largest(fits, limit: int) -> int | None:
+    """The largest n in 1..limit with fits(n) true (fits is monotone), or None."""
+    if not fits(1):
+        return None
+    lo = 1
+    while lo * 2 <= limit and fits(lo * 2):
+        lo *= 2
+    hi = min(lo * 2, limit + 1)  # fits(lo) true, fits(hi) false (or past the limit)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def largest_batch(a: arch.Architecture, gpu: str, seq_len: int, *, limit: int = 1 << 20, **training) -> int | None:
+    """The largest batch of ``seq_len``-token sequences whose training
+    estimate fits ``gpu`` (up to ``limit``), or None if one sequence does
+    not fit. ``training``: the keywords of :func:`training_estimate`. Lesson 02, section 8."""
+    _check_arch(a)
+    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
+    seq_len = v.positive_int("seq_len", seq_len)
+    limit = v.positive_int("limit", limit, maximum=1 << 40)
+    training_estimate(a, batch=1, seq_len=seq_len, **training)  # names a bad keyword before the search
+    return _largest(lambda b: training_estimate(a, batch=b, seq_len=seq_len, **training)["total"] <= cap, limit)
+
+
+def longest_context(a: arch.Architecture, gpu: str, batch: int, *, limit: int = 1 << 22, **training) -> int | None:
+    """The longest sequence (tokens) whose training step at ``batch`` fits
+    ``gpu`` (up to ``limit``), or None if one token does not. Lesson 02, section 8."""
+    _check_arch(a)
+    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
+    batch = v.positive_int("batch", batch)
+    limit = v.positive_int("limit", limit, maximum=1 << 40)
+    training_estimate(a, batch=batch, seq_len=1, **training)  # names a bad keyword before the search
+    return _largest(lambda s: training_estimate(a, batch=batch, seq_len=s, **training)["total"] <= cap, limit)
 
 
 def verdict(total_bytes: int, gpu: str) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, section 8; lesson 06, section 5."""
+    (a name in :data:`GPUS`). Lesson 02, section 8."""
     need = v.integer("total_bytes", total_bytes, minimum=0)
-    cap = hardware.ACCELERATORS[v.choice("gpu", gpu, hardware.ACCELERATORS)].memory_bytes
+    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
 
 
 def format_bytes(n: int) -> str:
     """``n`` bytes as text with decimal units: ``"512 B"``, ``"1.5 kB"``,
-    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits).
-    Lesson 02, sections 5, 6, 7 and 8; lesson 06, section 5."""
+    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02, section 8."""
     n = v.number("n", n, minimum=0.0)
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
@@ -185,47 +215,48 @@ def format_bytes(n: int) -> str:
     return f"{int(n)} B"
 
 
+@v.checked
 def will_it_fit(
-    model: str = "7B",
+    model="llama-3-8b",
     optimizer: str = "adamw",
     precision: str = "mixed",
     batch: int = 1,
     seq_len: int = 2048,
     checkpointing: bool = False,
     gpu: str = "H100 SXM",
-    n_params_b: float = 1.0,
-    layers: int = 24,
-    hidden: int = 2048,
-    heads: int = 16,
-    kv_heads: int | None = None,
+    attention: str = "sdpa",
+    lora: str = "none",
+    lora_rank: int = 16,
+    config_path: str = "",
 ) -> dict:
     """Training and inference memory of one configuration against a GPU.
 
-    ``model`` is a name in :data:`PRESETS` or ``"custom"``, in which case
-    ``n_params_b`` (billions of parameters), ``layers``, ``hidden``,
-    ``heads`` (and ``kv_heads``) describe it. Returns ``{"model", "gpu",
-    "training", "inference", "training_verdict", "inference_verdict"}``. Lesson 02, section 8.
+    ``model``: a preset key (:data:`course_lib.arch.PRESETS`) or an
+    :class:`~course_lib.arch.Architecture`; a non-empty ``config_path`` (a
+    local ``config.json``) takes precedence. Returns ``{"model" (name with
+    parameter counts), "n_params", "n_active_params", "gpu", "training",
+    "inference", "training_verdict", "inference_verdict", "largest_batch"
+    (at this sequence length), "longest_context" (at this batch)}``. Lesson 02, section 8.
     """
-    v.choice("model", model, list(PRESETS) + ["custom"])
-    if model == "custom":
-        n = round(v.positive("n_params_b", n_params_b) * 1e9)
-        if n < 1:
-            raise ValueError(f"n_params_b must be at least 1e-9 (one parameter), got {n_params_b}")
-        shape = {"layers": layers, "hidden": hidden, "heads": heads}
-        kv = kv_heads
-    else:
-        p = PRESETS[model]
-        n, shape, kv = p.n_params, {"layers": p.layers, "hidden": p.hidden, "heads": p.heads}, p.kv_heads
-    train = training_memory_estimate(n, optimizer, precision, batch, seq_len, checkpointing=checkpointing, **shape)
-    infer = inference_memory_estimate(n, precision, batch, seq_len, kv_heads=kv, **shape)
+    a = model_architecture(model, config_path)
+    for name, flag in (("checkpointing", checkpointing),):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    training = dict(optimizer=optimizer, precision=precision, attention=attention, checkpointing=checkpointing,
+                    lora=lora, lora_rank=lora_rank)
+    train = training_estimate(a, batch=batch, seq_len=seq_len, **training)
+    infer = inference_estimate(a, precision, batch, seq_len, lora=lora)
     return {
-        "model": model,
-        "n_params": n,
+        "model": arch.label(a),
+        "n_params": a.n_params,
+        "n_active_params": a.n_active_params,
         "gpu": gpu,
         "training": train,
         "inference": infer,
         "training_verdict": verdict(train["total"], gpu),
         "inference_verdict": verdict(infer["total"], gpu),
+        "largest_batch": largest_batch(a, gpu, seq_len, **training),
+        "longest_context": longest_context(a, gpu, batch, **training),
     }
 
 
@@ -247,6 +278,9 @@ _RESULT_KEYS = ("model", "n_params", "gpu", "training", "inference", "training_v
 def fit_table(result: dict):
     """The stacked-bar data: one row per (phase, component) in GB. Lesson 02, section 8."""
     v.mapping("result", result, _RESULT_KEYS)
-    rows = [("training", k.replace("_", " "), result["training"][k] / GB) for k in ("weights", "gradients", "optimizer_state", "activations")]
-    rows += [("inference", "weights", result["inference"]["weights"] / GB), ("inference", "KV cache", result["inference"]["kv_cache"] / GB)]
+    t, i = result["training"], result["inference"]
+    rows = [("training", k.replace("_", " "), t[k] / GB)
+            for k in ("weights", "gradients", "optimizer_state", "activations", "overhead")]
+    rows += [("inference", "weights", i["weights"] / GB), ("inference", "KV cache", i["kv_cache"] / GB),
+             ("inference", "overhead", i["overhead"] / GB)]
     return pd.DataFrame(rows, columns=["phase", "component", "GB"])

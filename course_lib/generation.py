@@ -81,6 +81,7 @@ def llama_shape(name: str, *, vocab: int, hidden: int, layers: int, heads: int, 
     hidden × intermediate) and two RMSNorm weights (hidden each), plus the
     final norm; no biases. Lesson 07, section 4.
     """
+    name, source = v.string("name", name), v.string("source", source)
     vocab, hidden, layers = (v.positive_int(n, x) for n, x in (("vocab", vocab), ("hidden", hidden), ("layers", layers)))
     heads, kv_heads = v.positive_int("heads", heads), v.positive_int("kv_heads", kv_heads)
     intermediate = v.positive_int("intermediate", intermediate)
@@ -137,6 +138,7 @@ def tinygpt_shape(model: nn.Module) -> ModelShape:
 # ---------------------------------------------------------------- FLOPs and bytes
 
 
+@v.checked
 def kv_bytes(model, seq_len: int, batch: int = 1, bytes_per_value: float = 2) -> int:
     """Bytes of the KV cache of ``batch`` sequences of ``seq_len`` positions:
     :func:`course_lib.predict.kv_cache_bytes` with the model's KV heads.
@@ -145,6 +147,7 @@ def kv_bytes(model, seq_len: int, batch: int = 1, bytes_per_value: float = 2) ->
     return predict.kv_cache_bytes(s.n_layers, s.n_kv_heads, s.head_dim, seq_len, batch, bytes_per_value)
 
 
+@v.checked
 def attention_flops(model, q_len: int, kv_len: int, batch: int = 1) -> int:
     """FLOPs of attention's two matmuls, scores Q·Kᵀ and weights·V, for
     ``q_len`` queries against ``kv_len`` keys: 2 × 2 · q_len · kv_len ·
@@ -157,6 +160,7 @@ def attention_flops(model, q_len: int, kv_len: int, batch: int = 1) -> int:
     return v.positive_int("batch", batch) * s.n_layers * 4 * q * k * s.d_attn
 
 
+@v.checked
 def forward_flops(model, seq_len: int, batch: int = 1) -> int:
     """FLOPs of a forward pass over ``seq_len`` tokens with no cache (a
     prefill, or one decode step *without* the cache, which re-runs the whole
@@ -168,6 +172,7 @@ def forward_flops(model, seq_len: int, batch: int = 1) -> int:
     return b * 2 * s.matmul_params * n + attention_flops(s, n, n, b)
 
 
+@v.checked
 def decode_flops(model, past: int, batch: int = 1) -> int:
     """FLOPs of one decode step *with* the cache, after ``past`` cached
     positions: each sequence's new token costs 2 · matmul_params plus
@@ -178,6 +183,7 @@ def decode_flops(model, past: int, batch: int = 1) -> int:
     return b * 2 * s.matmul_params + attention_flops(s, 1, past + 1, b)
 
 
+@v.checked
 def decode_bytes(model, past: int, batch: int = 1, bytes_per_value: float = 2) -> int:
     """Bytes one decode step must read at least: every parameter once plus
     each sequence's KV cache (past + 1 positions, the new one included).
@@ -188,15 +194,18 @@ def decode_bytes(model, past: int, batch: int = 1, bytes_per_value: float = 2) -
     return math.ceil(s.n_params * p) + kv_bytes(s, past + 1, batch, p)
 
 
+@v.checked
 def prefill_intensity(model, prompt_len: int, batch: int = 1, bytes_per_value: float = 2) -> float:
     """FLOPs per byte of a prefill: :func:`forward_flops` over (parameter
     bytes + the KV cache it writes). Grows with batch × prompt. Lesson 07, section 3."""
     s = model_shape(model)
+    prompt_len = v.positive_int("prompt_len", prompt_len)
     p = v.positive("bytes_per_value", bytes_per_value)
     moved = s.n_params * p + kv_bytes(s, prompt_len, batch, p)
     return forward_flops(s, prompt_len, batch) / moved
 
 
+@v.checked
 def decode_intensity(model, past: int, batch: int = 1, bytes_per_value: float = 2) -> float:
     """FLOPs per byte of a decode step: :func:`decode_flops` /
     :func:`decode_bytes`. About batch × 2 / bytes_per_value while weights
@@ -223,6 +232,7 @@ def _device(device) -> tuple[float, float, str]:
     return device.peak_flops(dtype), device.bandwidth, device.name
 
 
+@v.checked
 def decode_lower_bound(param_bytes: float, kv_bytes_per_seq: float, batch: int, bandwidth: float) -> float:
     """Seconds one decode step takes at least when it is memory-bound:
     (parameter bytes + batch × KV bytes per sequence) / bandwidth (bytes/s)
@@ -233,6 +243,7 @@ def decode_lower_bound(param_bytes: float, kv_bytes_per_seq: float, batch: int, 
     return (w + v.positive_int("batch", batch) * kv) / v.positive("bandwidth", bandwidth)
 
 
+@v.checked
 def decode_step_bound(model, device, past: int, batch: int = 1, bytes_per_value: float = 2) -> float:
     """Roofline bound on one decode step: max(bytes / bandwidth, FLOPs / peak)
     with :func:`decode_bytes` and :func:`decode_flops`. ``device`` is an
@@ -241,17 +252,20 @@ def decode_step_bound(model, device, past: int, batch: int = 1, bytes_per_value:
     return max(decode_bytes(model, past, batch, bytes_per_value) / bw, decode_flops(model, past, batch) / peak)
 
 
+@v.checked
 def prefill_time_bound(model, device, prompt_len: int, batch: int = 1, bytes_per_value: float = 2) -> float:
     """Roofline bound on a prefill (the time to first token): max(FLOPs /
     peak, bytes / bandwidth), FLOPs from :func:`forward_flops`, bytes the
     parameters plus the KV cache written. Lesson 07, section 4."""
     peak, bw, _ = _device(device)
     s = model_shape(model)
+    prompt_len = v.positive_int("prompt_len", prompt_len)
     p = v.positive("bytes_per_value", bytes_per_value)
     moved = s.n_params * p + kv_bytes(s, prompt_len, batch, p)
     return max(forward_flops(s, prompt_len, batch) / peak, moved / bw)
 
 
+@v.checked
 def decode_compute_bound_batch(model, device, past: int, bytes_per_value: float = 2) -> int | None:
     """Smallest batch at which a decode step after ``past`` positions turns
     compute-bound: batch · F / peak >= (W + batch · K) / bandwidth, with F
@@ -273,6 +287,7 @@ def decode_compute_bound_batch(model, device, past: int, bytes_per_value: float 
     return b
 
 
+@v.checked
 def request_latency(ttft: float, tpot: float, n_output: int) -> float:
     """Seconds from request to last token: TTFT + (n_output − 1) × TPOT. The
     prefill yields the first output token; each of the others costs one
@@ -281,6 +296,7 @@ def request_latency(ttft: float, tpot: float, n_output: int) -> float:
     return v.number("ttft", ttft, minimum=0.0) + (n - 1) * v.number("tpot", tpot, minimum=0.0)
 
 
+@v.checked
 def max_batch_that_fits(memory_bytes: float, param_bytes: float, kv_bytes_per_seq: float) -> int:
     """Most sequences whose KV caches fit beside the weights:
     floor((memory − parameter bytes) / KV bytes per sequence), 0 when the
@@ -293,6 +309,11 @@ def max_batch_that_fits(memory_bytes: float, param_bytes: float, kv_bytes_per_se
 
 
 # ---------------------------------------------------------------- the calculator's core
+
+MAX_CONTEXT = 10_000_000
+"""Most tokens (prompt + output) :func:`estimate` sizes: the longest contexts served today are ~10⁶."""
+MAX_BATCH = 1 << 20
+"""Most sequences :func:`estimate` sizes at once."""
 
 PRECISIONS = {"fp32": 4, "bf16": 2, "fp8": 1, "int8": 1}
 """Bytes per value of weights and KV cache, and the peak (dtype) used for compute."""
@@ -325,6 +346,7 @@ class GenerationEstimate:
         return self.weight_bytes + self.kv_bytes <= self.memory_bytes
 
 
+@v.checked
 def estimate(model: str = "Llama-3-8B", gpu: str = "H100 SXM", precision: str = "bf16", batch: int = 1,
              prompt_len: int = 1000, output_len: int = 250) -> GenerationEstimate:
     """Time to first token, time per output token (mean over the decode
@@ -335,12 +357,14 @@ def estimate(model: str = "Llama-3-8B", gpu: str = "H100 SXM", precision: str = 
     ``precision``. Every time is a roofline lower bound (perfect kernels, no
     overhead). Lesson 07, section 4 (the calculator)."""
     s = model_shape(v.choice("model", model, MODELS))
-    acc = hardware.accelerator(gpu)
+    acc = hardware.accelerator(v.choice("gpu", gpu, hardware.ACCELERATORS))
     v.choice("precision", precision, PRECISIONS)
     p = PRECISIONS[precision]
-    b = v.positive_int("batch", batch)
-    t = v.positive_int("prompt_len", prompt_len)
-    n = v.positive_int("output_len", output_len)
+    b = v.positive_int("batch", batch, maximum=MAX_BATCH)
+    t = v.positive_int("prompt_len", prompt_len, maximum=MAX_CONTEXT)
+    n = v.positive_int("output_len", output_len, maximum=MAX_CONTEXT)
+    if t + n > MAX_CONTEXT:
+        raise ValueError(f"prompt_len + output_len must be at most {MAX_CONTEXT:,} tokens, got {t + n:,}")
     dev = (acc, precision)
     peak, bw, _ = _device(dev)
     ttft = prefill_time_bound(s, dev, t, b, p)
@@ -370,6 +394,9 @@ def batch_sweep(model: str, gpu: str, precision: str, prompt_len: int, output_le
     that fits, at least 1) as a DataFrame with columns batch, TPOT ms,
     tokens/s, TTFT ms, latency s, fits. Lesson 07, section 4."""
     first = estimate(model, gpu, precision, 1, prompt_len, output_len)
+    if batches is not None:
+        batches = [v.positive_int(f"batches[{i}]", bb, maximum=MAX_BATCH)
+                   for i, bb in enumerate(v.sequence("batches", batches, max_len=64))]
     if batches is None:
         top = max(first.max_batch, 1)
         batches = [2**k for k in range(0, int(math.log2(top)) + 1)]
@@ -398,6 +425,19 @@ def _check_gpt(model) -> None:
         raise TypeError(f"model must be a course_lib.models.TinyGPT, got {type(model).__name__}")
 
 
+#: Most sequences one timed call runs at once on this machine.
+MAX_MEASURED_BATCH = 4096
+
+
+def _batch(batch) -> int:
+    return v.positive_int("batch", batch, maximum=MAX_MEASURED_BATCH)
+
+
+def _length(name: str, value, model, *, extra: int = 0, minimum: int = 1) -> int:
+    """A token count that, with ``extra`` more positions, fits the model's ``max_seq_len``."""
+    return v.integer(name, value, minimum=minimum, maximum=model.max_seq_len - extra)
+
+
 class DecodeStep(nn.Module):
     """One decode step of ``model`` against ``cache`` as a module: its forward
     runs the new tokens after the cached ones and then puts the cache back as
@@ -422,8 +462,10 @@ class DecodeStep(nn.Module):
 def prefilled_cache(model: nn.Module, batch: int, past: int, seed: int = 0):
     """A cache holding ``past`` positions of ``batch`` random prompts (seeded). Lesson 07, section 3."""
     _check_gpt(model)
-    cache = model.new_cache(v.positive_int("batch", batch))
-    past = v.integer("past", past, minimum=0)
+    batch = _batch(batch)
+    past = _length("past", past, model, minimum=0)
+    seed = v.seed("seed", seed)
+    cache = model.new_cache(batch)
     if past:
         with torch.inference_mode():
             model(_tokens(batch, past, model.vocab_size, _device_of(model), seed), cache=cache)
@@ -435,7 +477,8 @@ def time_prefill(model: nn.Module, prompt_len: int, batch: int = 1, *, warmup: i
     pass, and the argmax of the last position's logits.
     :class:`course_lib.measure.Timing`. Lesson 07, section 2."""
     _check_gpt(model)
-    ids = _tokens(v.positive_int("batch", batch), v.positive_int("prompt_len", prompt_len), model.vocab_size, _device_of(model))
+    batch = _batch(batch)
+    ids = _tokens(batch, _length("prompt_len", prompt_len, model), model.vocab_size, _device_of(model))
 
     def run():
         with torch.inference_mode():
@@ -454,8 +497,8 @@ def time_decode_step(model: nn.Module, past: int, batch: int = 1, *, use_cache: 
     _check_gpt(model)
     if not isinstance(use_cache, bool):
         raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
-    b = v.positive_int("batch", batch)
-    past = v.integer("past", past, minimum=0)
+    b = _batch(batch)
+    past = _length("past", past, model, extra=1, minimum=0)
     dev = _device_of(model)
     if use_cache:
         step = DecodeStep(model, prefilled_cache(model, b, past))
@@ -475,6 +518,7 @@ def time_generate(model: nn.Module, prompt_len: int, max_new_tokens: int, batch:
     """Time a whole request, ``model.generate`` (prompt → ``max_new_tokens``
     greedy tokens). :class:`course_lib.measure.Timing`. Lesson 07, section 5."""
     _check_gpt(model)
-    ids = _tokens(v.positive_int("batch", batch), v.positive_int("prompt_len", prompt_len), model.vocab_size, _device_of(model))
-    n = v.positive_int("max_new_tokens", max_new_tokens)
+    t = _length("prompt_len", prompt_len, model)
+    n = _length("max_new_tokens", max_new_tokens, model, extra=t)
+    ids = _tokens(_batch(batch), t, model.vocab_size, _device_of(model))
     return time_it(lambda: model.generate(ids, n, use_cache=use_cache), warmup=warmup, repeats=repeats)

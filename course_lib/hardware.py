@@ -9,7 +9,9 @@ This machine's own point is measured in lesson 03.
 
 from __future__ import annotations
 
+import glob
 import math
+import os
 import time
 from dataclasses import dataclass
 
@@ -317,15 +319,19 @@ class MatmulPoint:
 MAX_MATMUL_FLOPS = 4e11
 
 
-def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=None, repeats: int = 5) -> MatmulPoint:
+def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=None, repeats: int = 5,
+                   statistic: str = "median") -> MatmulPoint:
     """Time ``x @ w`` with x (batch x k) and w (k x n) on ``device`` (default:
-    :func:`course_lib.env.device`), median of ``repeats`` after one warm-up,
-    and place it on the roofline. Pick k·n large enough that ``w`` does not
-    fit in the CPU's cache, or the point can sit above the DRAM roofline. Lesson 03, section 3.
+    :func:`course_lib.env.device`), ``repeats`` runs after one warm-up, and
+    place it on the roofline. ``statistic`` is ``"median"`` or ``"fastest"``
+    (the run least disturbed by other programs on a shared machine). Pick
+    k·n large enough that ``w`` does not fit in the CPU's cache, or the point
+    can sit above the DRAM roofline. Lesson 03, section 3.
     """
     batch, k, n = v.positive_int("batch", batch), v.positive_int("k", k), v.positive_int("n", n)
     v.choice("dtype", dtype, MEASURED_DTYPES)
     repeats = v.positive_int("repeats", repeats, maximum=v.MAX_REPEATS)
+    v.choice("statistic", statistic, ("median", "fastest"))
     v.fits_memory(f"batch={batch}, k={k}, n={n}", 4 * (batch * k + k * n + batch * n))
     if 2 * batch * k * n * (repeats + 1) > MAX_MATMUL_FLOPS:
         raise ValueError(f"batch={batch}, k={k}, n={n} with repeats={repeats} is {2 * batch * k * n * (repeats + 1):.3g} "
@@ -336,13 +342,39 @@ def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=No
     x = torch.randn(batch, k, generator=gen, device=dev, dtype=dt)
     w = torch.randn(k, n, generator=gen, device=dev, dtype=dt)
     timing = time_it(lambda: x @ w, warmup=1, repeats=repeats)
+    seconds = timing.median if statistic == "median" else timing.fastest
     size = torch.finfo(dt).bits // 8
     return MatmulPoint(
         batch=batch,
         k=k,
         n=n,
         dtype=dtype,
-        seconds=timing.median,
+        seconds=seconds,
         intensity=arithmetic_intensity(batch, k, n, size),
-        flops_per_s=2 * batch * k * n / timing.median,
+        flops_per_s=2 * batch * k * n / seconds,
     )
+
+
+def cpu_cache_sizes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> dict[str, int]:
+    """This CPU's cache sizes in bytes as Linux reports them for core 0, e.g.
+    ``{"L1d": 32768, "L1i": 32768, "L2": 1048576, "L3": 33554432}`` (the L3
+    is usually shared by several cores); ``{}`` where the OS does not say.
+    Lesson 03, section 1.
+    """
+    root = os.fspath(v.instance("root", root, (str, os.PathLike), "a folder path (str)"))
+    sizes = {}
+    for index in sorted(glob.glob(os.path.join(root, "index*"))):
+        try:
+            with open(os.path.join(index, "level")) as f:
+                level = f.read().strip()
+            with open(os.path.join(index, "type")) as f:
+                kind = f.read().strip()
+            with open(os.path.join(index, "size")) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        n = int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
+        suffix = {"Data": "d", "Instruction": "i"}.get(kind, "")
+        sizes[f"L{level}{suffix}"] = n
+    return sizes

@@ -8,32 +8,105 @@
 - :func:`time_it` (lessons 01, 03, 04) times a function honestly: warm-up
   runs first, then repeats; it reports the median and the spread, with the
   thread count that was in use.
+- :func:`matmul_peak` and :func:`mfu` (lesson 01): this machine's measured
+  matmul peak, and the model FLOPs utilization of a step against it, beside
+  the published figures in :data:`MFU_REFERENCES`.
+- :func:`training_memory` and :func:`inference_memory` (lesson 02) are the
+  memory measurements of the course's contract (COURSE_DESIGN.md names them
+  here); they are written in :mod:`course_lib.memory`, beside the
+  saved-tensor tracker they use, and imported here under the same names.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import _validate as v
+from . import env
+from .energy import Reference
+from .memory import MemoryReport, inference_memory, training_memory  # noqa: F401  (the contract's names)
 
 
-def _run(model: nn.Module, inputs, backward: bool) -> None:
+# PyTorch's CPU flash-attention kernel (what scaled_dot_product_attention
+# dispatches to on the CPU, and transformers' default attention) has no FLOP
+# formula in FlopCounterMode; it does the same matmuls as the CUDA kernels, so
+# it gets the same formulas (full s × s scores; GQA counted with the query heads).
+_aten = torch.ops.aten
+_EXTRA_FORMULAS = {}
+if hasattr(_aten, "_scaled_dot_product_flash_attention_for_cpu"):
+    from torch.utils.flop_counter import flop_registry
+
+    def _like(op):
+        formula = flop_registry[op]  # already wrapped to take tensors
+
+        def raw(*args, **kwargs):
+            return formula(*args, **kwargs)
+
+        raw._get_raw = True
+        return raw
+
+    _EXTRA_FORMULAS[_aten._scaled_dot_product_flash_attention_for_cpu] = _like(_aten._scaled_dot_product_flash_attention)
+    _EXTRA_FORMULAS[_aten._scaled_dot_product_flash_attention_for_cpu_backward] = _like(
+        _aten._scaled_dot_product_flash_attention_backward)
+
+# Operators that do matmul-like work: a model that runs one FlopCounterMode
+# cannot count gets a warning naming it, instead of a silent 0.
+_MATMUL_WORDS = ("mm", "mv", "bmm", "addmm", "addmv", "baddbmm", "addbmm", "matmul", "linear", "einsum", "dot", "vdot",
+                 "gemm", "tensordot", "inner", "outer", "kron", "conv", "convolution", "attention", "attn")
+
+
+def _matmul_like(op) -> bool:
+    """Whether an aten operator's name (``mv``, ``_scaled_dot_product_..._attention``) says it multiplies matrices."""
+    parts = getattr(op, "_opname", str(op)).lower().replace(".", "_").split("_")
+    return any(w in parts or (w == "conv" and any(p.startswith("conv") for p in parts)) for w in _MATMUL_WORDS)
+
+
+class _SeenOps(TorchDispatchMode):
+    """Remembers every aten operator that ran (to find uncounted matmuls)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.add(func)
+        return func(*args, **(kwargs or {}))
+
+
+def _scalar_loss(out, loss_fn):
+    if loss_fn is not None:
+        loss = loss_fn(out)
+    elif isinstance(out, torch.Tensor):
+        loss = out.sum()
+    elif isinstance(getattr(out, "logits", None), torch.Tensor):
+        loss = out.logits.sum()  # transformers' ModelOutput
+    else:
+        raise TypeError(
+            f"backward=True needs the model to return a tensor or an object with .logits, or a loss_fn; "
+            f"got {type(out).__name__}"
+        )
+    return loss
+
+
+def _run(model: nn.Module, inputs, backward: bool, loss_fn=None) -> None:
     v.model_input("inputs", model, inputs)
     try:
         out = model(inputs)
-        if backward:
-            out.sum().backward()
     except RuntimeError as err:  # torch's shape/dtype errors: say which argument does not fit
         raise ValueError(f"inputs of shape {tuple(inputs.shape)} and dtype {inputs.dtype} do not fit "
                          f"the model {type(model).__name__}: {str(err).splitlines()[0]}") from err
+    if backward:
+        _scalar_loss(out, loss_fn).backward()
 
 
 def _check_model(model) -> None:
@@ -41,28 +114,42 @@ def _check_model(model) -> None:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
 
 
-def _counted(model: nn.Module, inputs, backward: bool) -> FlopCounterMode:
+def _counted(model: nn.Module, inputs, backward: bool, loss_fn=None) -> FlopCounterMode:
     _check_model(model)
     if not isinstance(backward, bool):
         raise TypeError(f"backward must be True or False, got {backward!r}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be None or a callable output -> scalar tensor, got {type(loss_fn).__name__}")
     saved = [(p, p.grad) for p in model.parameters()]
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=dict(_EXTRA_FORMULAS))
+    seen = _SeenOps()
     try:
-        with counter:
-            _run(model, inputs, backward)
+        with counter, seen:
+            _run(model, inputs, backward, loss_fn)
     finally:  # leave the model's gradients as they were
         for p, g in saved:
             p.grad = g
+    missing = sorted(str(op) for op in seen.ops if op.overloadpacket not in counter.flop_registry and _matmul_like(op))
+    if missing:
+        warnings.warn(f"count_flops: matmul-like operators ran that FlopCounterMode cannot count (counted as 0): "
+                      f"{', '.join(missing)}", RuntimeWarning, stacklevel=3)
     return counter
 
 
-def count_flops(model: nn.Module, inputs, *, backward: bool = False) -> int:
+def count_flops(model: nn.Module, inputs, *, backward: bool = False, loss_fn=None) -> int:
     """FLOPs of one forward pass of ``model(inputs)``, or of the forward plus
-    the backward of ``model(inputs).sum()`` when ``backward=True``, as counted
-    by ``FlopCounterMode``. The model's ``.grad`` fields are left unchanged.
-    Lesson 00; lesson 01, sections 2, 3 and 4; lesson 02, section 6; lab 01, exercise 3.
+    the backward of a scalar loss when ``backward=True``, as counted by
+    ``FlopCounterMode``. The loss is ``loss_fn(output)`` if given, else
+    ``output.sum()`` for a tensor, or ``output.logits.sum()`` for a
+    transformers ``ModelOutput``; any other output needs a ``loss_fn``
+    (``TypeError``). Attention through ``scaled_dot_product_attention`` is
+    counted on CUDA and on the CPU (its CPU flash kernel gets the CUDA
+    kernels' formulas); a matmul-like operator that cannot be counted raises
+    a ``RuntimeWarning`` naming it. The model's ``.grad`` fields are left
+    unchanged.
+    Lesson 00; lesson 01, sections 2, 3 and 4; lesson 02, sections 6 and 9; lab 01, exercise 3.
     """
-    return int(_counted(model, inputs, backward).get_total_flops())
+    return int(_counted(model, inputs, backward, loss_fn).get_total_flops())
 
 
 def flops_by_module(model: nn.Module, inputs, *, backward: bool = False) -> dict[str, int]:
@@ -172,3 +259,56 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
         samples.append(time.perf_counter() - start)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     return Timing(tuple(samples), torch.get_num_threads(), dev)
+
+
+# ---------------------------------------------------------------- utilization (MFU)
+
+
+_PALM = "Chowdhery et al. 2022, *PaLM: Scaling Language Modeling with Pathways*"
+_LLAMA3 = "Dubey et al. 2024, *The Llama 3 Herd of Models*"
+
+MFU_REFERENCES: dict[str, Reference] = {
+    r.key: r
+    for r in (
+        Reference("palm_540b", "PaLM 540B training, model FLOPs utilization", 0.462, "fraction", _PALM),
+        Reference("llama3_405b_low", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (low end)", 0.38, "fraction", _LLAMA3),
+        Reference("llama3_405b_high", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (high end)", 0.43, "fraction", _LLAMA3),
+    )
+}
+
+
+def matmul_peak(*, n: int | None = None, device=None, repeats: int = 10) -> float:
+    """This machine's fp32 "peak" in FLOP/s: 2·n³ / the fastest of
+    ``repeats`` (n × n)·(n × n) matmuls after warm-up, the best case for any
+    processor (n = 512 on a CPU, 2048 on a GPU, unless given). On a CPU it is
+    the better of this process's thread count and one thread: on a busy
+    machine a multi-threaded matmul can stall waiting for a descheduled
+    thread. A measurement, not a datasheet figure. Lesson 01, section 5; lesson 05, section 3.
+    """
+    dev = env.device() if device is None else torch.device(device)
+    n = v.positive_int("n", n) if n is not None else (2048 if dev.type == "cuda" else 512)
+    repeats = v.positive_int("repeats", repeats)
+    gen = torch.Generator(device=dev).manual_seed(0)
+    a = torch.randn(n, n, generator=gen, device=dev)
+    b = torch.randn(n, n, generator=gen, device=dev)
+    best = time_it(lambda: a @ b, warmup=2, repeats=repeats).fastest
+    if dev.type == "cpu" and torch.get_num_threads() > 1:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            best = min(best, time_it(lambda: a @ b, warmup=1, repeats=repeats).fastest)
+        finally:
+            torch.set_num_threads(before)
+    return 2 * n**3 / best
+
+
+@v.checked
+def mfu(model_flops: float, seconds: float, peak_flops: float) -> float:
+    """Model FLOPs utilization: the FLOPs the model needs (e.g. counted by
+    :func:`count_flops` with ``backward=True`` for a training step), divided
+    by the time it took, divided by the peak FLOP/s. PaLM (Chowdhery et al.
+    2022) defined it this way, with the datasheet peak; lesson 01 uses this
+    machine's measured :func:`matmul_peak`. Lesson 01, section 5.
+    """
+    flops = v.positive("model_flops", model_flops)
+    return flops / v.positive("seconds", seconds) / v.positive("peak_flops", peak_flops)

@@ -5,8 +5,10 @@
   nanoGPT (Karpathy), with attention written out as matmuls so the FLOP
   counter and the activation tracker see every step (lessons 01–03, 06),
   and a key/value cache for generation (:class:`KVCache`, lessons 07–08).
+- :class:`MoE`: a mixture-of-experts feed-forward layer, total vs active
+  parameters (lesson 01).
 
-Both take a ``seed``: the same arguments always give the same weights.
+Each takes a ``seed``: the same arguments always give the same weights.
 """
 
 from __future__ import annotations
@@ -300,11 +302,77 @@ def count_params(model: nn.Module, *, trainable_only: bool = True) -> int:
 
 
 def matmul_params(model: nn.Module) -> int:
-    """Kaplan's N: the elements of the weights that take part in matmuls, the
-    weight of every ``nn.Linear`` (biases, norms and embedding tables, which
-    are lookups, left out). The forward pass costs 2·N FLOPs per token plus
-    attention's own matmuls; lesson 01 checks it exactly. TinyGPT's default:
-    102,400. Lesson 01, section 4; lesson 05, section 3."""
+    """The course's N: the elements of the weights that take part in matmuls,
+    the weight of every ``nn.Linear`` (biases, norms and embedding tables,
+    which are lookups, left out). The forward pass costs 2·N FLOPs per token
+    plus attention's own matmuls; lesson 01 checks it exactly. Kaplan et al.
+    2020's N (non-embedding parameters) also leaves out the output head; for
+    TinyGPT's default that is 98,304 against this 102,400. Lesson 01, section 4; lesson 05, section 3."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
+
+
+class MoE(nn.Module):
+    """A mixture-of-experts feed-forward layer (the MLP of a transformer block
+    replaced by ``n_experts`` MLPs of which each token uses ``top_k``).
+
+    A router (Linear ``d_model`` → ``n_experts``, no bias) scores every
+    token; the ``top_k`` best experts each run their MLP (``d_model`` →
+    ``d_ff`` → ``d_model``, GELU, no biases) on that token, and the outputs
+    are summed, weighted by the softmax of the chosen scores. This is the
+    layer of Mixtral (Jiang et al. 2024, *Mixtral of Experts*: 8 experts,
+    top 2). Input ``(..., d_model)``, output the same shape.
+
+    Every expert's weights must be in memory (:meth:`total_params`), but each
+    token is multiplied by the router and ``top_k`` experts only
+    (:meth:`active_params`), so a forward pass costs 2 · active FLOPs per
+    token. Introduced in lesson 01, section 4.
+    """
+
+    def __init__(self, d_model: int = 64, d_ff: int = 256, n_experts: int = 8, top_k: int = 2, seed: int = 0):
+        super().__init__()
+        d_model, d_ff = v.positive_int("d_model", d_model), v.positive_int("d_ff", d_ff)
+        n_experts = v.positive_int("n_experts", n_experts)
+        top_k = v.integer("top_k", top_k, minimum=1, maximum=n_experts)
+        _check_size(f"MoE(d_model={d_model}, d_ff={d_ff}, n_experts={n_experts})",
+                    n_experts * (2 * d_model * d_ff + d_model))
+        self.d_model, self.d_ff, self.n_experts, self.top_k = d_model, d_ff, n_experts, top_k
+        self.router = nn.Linear(d_model, n_experts, bias=False)
+        self.experts = nn.ModuleList(
+            nn.Sequential(nn.Linear(d_model, d_ff, bias=False), nn.GELU(), nn.Linear(d_ff, d_model, bias=False))
+            for _ in range(n_experts)
+        )
+        _init_(self, _seeded(seed))
+
+    def expert_params(self) -> int:
+        """Parameters of one expert: 2 · d_model · d_ff. Lesson 01."""
+        return 2 * self.d_model * self.d_ff
+
+    def total_params(self) -> int:
+        """Every parameter the layer stores: router + all experts (memory follows this). Lesson 01."""
+        return self.d_model * self.n_experts + self.n_experts * self.expert_params()
+
+    def active_params(self) -> int:
+        """Parameters one token is multiplied by: router + ``top_k`` experts (FLOPs follow this). Lesson 01."""
+        return self.d_model * self.n_experts + self.top_k * self.expert_params()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The weighted sum of each token's ``top_k`` experts, same shape as ``x``. Lesson 01, section 4."""
+        if x.shape[-1] != self.d_model:
+            raise ValueError(f"x's last dimension must be d_model={self.d_model}, got shape {tuple(x.shape)}")
+        tokens = x.reshape(-1, self.d_model)
+        scores, chosen = self.router(tokens).topk(self.top_k, dim=-1)  # (T, k) each
+        gates = F.softmax(scores, dim=-1)
+        out = torch.zeros_like(tokens)
+        for e, expert in enumerate(self.experts):
+            token_idx, slot = (chosen == e).nonzero(as_tuple=True)
+            if token_idx.numel():
+                out = out.index_add(0, token_idx, expert(tokens[token_idx]) * gates[token_idx, slot, None])
+        return out.reshape(x.shape)
+
+    def tokens_per_expert(self, x: torch.Tensor) -> list[int]:
+        """How many of the tokens in ``x`` the router sends to each expert. Lesson 01."""
+        with torch.no_grad():
+            chosen = self.router(x.reshape(-1, self.d_model)).topk(self.top_k, dim=-1).indices
+        return [int((chosen == e).sum()) for e in range(self.n_experts)]

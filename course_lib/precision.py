@@ -34,6 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import _validate as v
+from .env import available_cpus
 from .measure import time_it
 
 # ---------------------------------------------------------------------------
@@ -320,6 +321,80 @@ def quantize_linear_weights(model: nn.Module, bits: int, *, per_channel: bool = 
     return qmodel, n_bytes
 
 
+def pack_int4(codes: torch.Tensor) -> torch.Tensor:
+    """INT4 codes (−8…7, any integer dtype) packed two per byte into a flat
+    ``uint8`` tensor of ⌈n / 2⌉ bytes: code + 8 in the low nibble, the next
+    one in the high nibble. Lesson 04."""
+    if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.dtype == torch.bool:
+        raise TypeError(f"codes must be an integer torch.Tensor, got {getattr(codes, 'dtype', type(codes).__name__)}")
+    flat = codes.flatten().to(torch.int16)
+    if flat.numel() and (flat.min() < -8 or flat.max() > 7):
+        raise ValueError(f"codes must lie in -8…7 for INT4, got {int(flat.min())}…{int(flat.max())}")
+    flat = flat + 8
+    if flat.numel() % 2:
+        flat = torch.cat([flat, flat.new_zeros(1)])
+    return (flat[0::2] | (flat[1::2] << 4)).to(torch.uint8)
+
+
+def unpack_int4(packed: torch.Tensor, n: int) -> torch.Tensor:
+    """The first ``n`` INT4 codes of :func:`pack_int4`'s bytes, as int8. Lesson 04."""
+    if not isinstance(packed, torch.Tensor) or packed.dtype != torch.uint8:
+        raise TypeError(f"packed must be a uint8 torch.Tensor, got {getattr(packed, 'dtype', type(packed).__name__)}")
+    n = v.integer("n", n, minimum=0, maximum=2 * packed.numel())
+    wide = packed.to(torch.int16)
+    both = torch.stack([wide & 0xF, wide >> 4], dim=1).flatten()[:n]
+    return (both - 8).to(torch.int8)
+
+
+def quantized_state(model: nn.Module, bits: int, *, per_channel: bool = True) -> dict[str, torch.Tensor]:
+    """What a quantized model really stores for its Linear weights: for each
+    layer ``name``, ``name.codes`` (``int8`` for 8 bits; for 4 bits two codes
+    per byte, :func:`pack_int4`) and ``name.scale`` (fp32, one per output row,
+    or one per layer when ``per_channel=False``). Measure its size with
+    :func:`tensor_bytes`. Lesson 04, section 5.
+    """
+    v.module("model", model)
+    bits = v.integer("bits", bits, minimum=4, maximum=8)
+    if bits not in (4, 8):
+        raise ValueError(f"bits must be 4 or 8 (the widths stored here), got {bits}")
+    if not isinstance(per_channel, bool):
+        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
+    state = {}
+    for name, layer in model.named_modules():
+        if isinstance(layer, nn.Linear):
+            codes, scale = quantize(layer.weight.detach(), bits, axis=0 if per_channel else None)
+            state[f"{name}.codes"] = codes.contiguous() if bits == 8 else pack_int4(codes)
+            state[f"{name}.scale"] = scale.float().contiguous()
+    if not state:
+        raise ValueError("model has no nn.Linear layers to quantize")
+    return state
+
+
+def tensor_bytes(tensors) -> int:
+    """Bytes of memory the tensors occupy: the sum of their distinct storages
+    (``untyped_storage().nbytes()``), a measurement of what is allocated, not
+    a formula. Accepts a dict of tensors, an iterable of tensors or a module
+    (its parameters). Lesson 04.
+    """
+    if isinstance(tensors, nn.Module):
+        tensors = list(tensors.parameters())
+    elif isinstance(tensors, dict):
+        tensors = list(tensors.values())
+    elif isinstance(tensors, torch.Tensor):
+        tensors = [tensors]
+    elif not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"tensors must be a dict, list or tuple of tensors, a tensor or a module, got {v.show(tensors)}")
+    seen, total = set(), 0
+    for t in tensors:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"tensors must hold torch.Tensors, got {type(t).__name__}")
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            total += storage.nbytes()
+    return total
+
+
 @torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows of ``x`` whose argmax logit equals the label in ``y``. Lesson 04, sections 3 and 5."""
@@ -507,9 +582,12 @@ def gradient_underflow(
 # ---------------------------------------------------------------------------
 
 
-def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int = 5):
+def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int = 5, threads: int | None = None):
     """Time an (n × n) @ (n × n) matmul in ``dtype`` on ``device`` with
-    :func:`course_lib.measure.time_it` (1 warm-up). Returns its ``Timing``. Lesson 04, section 6."""
+    :func:`course_lib.measure.time_it` (1 warm-up), with ``threads`` CPU
+    threads if given (restored afterwards): on a busy machine a multi-threaded
+    matmul can stall waiting for a thread the OS has descheduled, one thread
+    cannot. Returns its ``Timing``. Lesson 04, section 6."""
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype!r}")
     n = v.positive_int("n", n, maximum=8192)
@@ -520,7 +598,15 @@ def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int 
     g = torch.Generator().manual_seed(0)
     a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
     b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    return time_it(lambda: a @ b, warmup=1, repeats=repeats)
+    if threads is not None:
+        threads = v.positive_int("threads", threads, maximum=available_cpus())
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return time_it(lambda: a @ b, warmup=1, repeats=repeats)
+    finally:
+        torch.set_num_threads(before)
 
 
 def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, bool]:

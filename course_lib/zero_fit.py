@@ -10,12 +10,16 @@ model state over N GPUs instead of copying it:
 - stage 2: the gradients too;
 - stage 3 (FSDP, ``fully_shard``): the weights too.
 
-:func:`course_lib.predict.zero_breakdown` gives the per-GPU bytes of each
-part; :func:`zero_fit` adds the activations of each GPU's
-own micro-batch (:func:`course_lib.fit.activation_bytes`: ZeRO does not
-split activations) and a verdict against a GPU from
-:data:`course_lib.hardware.ACCELERATORS`; :func:`course_lib.ui.calculators.zero_calculator`
-is the widget. 1 GB =
+:func:`zero_breakdown` gives the per-GPU bytes of each part for a bare
+parameter count (the parts add up to
+:func:`course_lib.predict.zero_memory_per_device`, up to rounding each shard
+to whole bytes); :func:`zero_fit` works on a real model
+(:class:`course_lib.arch.Architecture`, from a preset or a ``config.json``):
+model state in a labelled byte convention with stage 3's gathered layer
+(:meth:`~course_lib.arch.Architecture.zero_memory`), the activations of each
+GPU's own micro-batch (ZeRO does not split them), the runtime overhead, and
+a verdict against a GPU from :data:`course_lib.fit.GPUS`;
+:func:`course_lib.ui.calculators.zero_calculator` is the widget. 1 GB =
 10⁹ bytes.
 """
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import _validate as v
-from . import fit, hardware, predict
+from . import arch, fit, predict
 
 STAGES = (0, 1, 2, 3)
 STAGE_NAMES = {
@@ -33,76 +37,144 @@ STAGE_NAMES = {
     2: "stage 2 (+ gradients sharded)",
     3: "stage 3 (+ weights sharded, FSDP)",
 }
+_ORDER = ("optimizer_state", "gradients", "weights")  # what stages 1, 2, 3 add to the shard
+
+
+def zero_breakdown(
+    n_params: int, n_devices: int, stage: int, optimizer: str = "adamw", precision: str = "mixed"
+) -> dict[str, int]:
+    """Per-device bytes ``{"weights", "gradients", "optimizer_state", "total"}``
+    of model state under ZeRO ``stage`` on ``n_devices`` (Rajbhandari et al.
+    2020). A sharded part is ceil(bytes / n_devices). Lesson 06, section 5.
+    """
+    n = v.positive_int("n_params", n_params)
+    d = v.positive_int("n_devices", n_devices)
+    stage = v.integer("stage", stage, minimum=0, maximum=3)
+    per = predict.bytes_per_param_breakdown(optimizer, precision)
+    out = {}
+    for part in ("weights", "gradients", "optimizer_state"):
+        full = per[part] * n
+        out[part] = -(-full // d) if part in _ORDER[:stage] else full
+    out["total"] = sum(out.values())
+    return out
+
+
+# The lesson-06 names before presets were read from config.json files.
+LEGACY_MODELS = {"125M": "gpt2", "1.3B": "gpt2-xl", "7B": "llama-2-7b", "13B": "llama-2-13b", "70B": "llama-2-70b"}
+
+PARTS = ("weights", "gradients", "optimizer_state", "gathered_layer", "activations", "overhead")
+
+
+def _model_state(a: arch.Architecture, devices: int, stage: int, convention: str, optimizer: str, lora: str,
+                 lora_rank: int) -> dict[str, int]:
+    """Per-device model state; with LoRA the frozen base is sharded only at
+    stage 3, and the adapters' state follows ``convention``'s bytes per parameter."""
+    if lora == "none":
+        return a.zero_memory(devices, stage, convention=convention, optimizer=optimizer)
+    q = fit._lora(lora, lora_rank)
+    trainable = q.trainable_params(a)
+    base = q.base_bytes(a)
+    per = predict.bytes_per_param_breakdown(optimizer, "mixed_hf" if convention == "hf" else "mixed")
+    if convention == "deepspeed":
+        per = {"weights": 2, "gradients": 2, "optimizer_state": 16}
+    parts = {k: per[k] * trainable for k in per}
+    sharded = _ORDER[:stage]
+    out = {k: -(-parts[k] // devices) if k in sharded else parts[k] for k in parts}
+    out["weights"] += -(-base // devices) if stage == 3 else base
+    out["gathered_layer"] = 0
+    if stage == 3:  # the largest layer's frozen base gathered whole, at its stored width
+        out["gathered_layer"] = a.largest_layer_params() * (2 if q.base_bits == 16 else 1)
+    out["total"] = sum(out.values())
+    return out
+
+
 def zero_fit(
-    model: str = "7B",
+    model="llama-2-7b",
     n_gpus: int = 8,
     stage: int = 3,
+    convention: str = "zero",
     optimizer: str = "adamw",
-    precision: str = "mixed",
     batch_per_gpu: int = 1,
     seq_len: int = 2048,
     checkpointing: bool = True,
     gpu: str = "H100 SXM",
+    attention: str = "sdpa",
+    lora: str = "none",
+    lora_rank: int = 16,
+    config_path: str = "",
 ) -> dict:
-    """Per-GPU training memory of a preset model (:data:`course_lib.fit.PRESETS`)
-    trained data-parallel on ``n_gpus`` GPUs at ZeRO ``stage``.
+    """Per-GPU training memory of a model trained data-parallel on
+    ``n_gpus`` GPUs at ZeRO ``stage``.
 
-    Returns ``{"model", "n_params", "n_gpus", "stage", "gpu", "optimizer", "precision", "per_gpu"
-    (weights, gradients, optimizer_state, activations, total), "verdict",
-    "stages" ({stage: total per GPU} for all four stages), "min_gpus" (the
-    fewest GPUs, up to 4096, on which this stage fits, or None)}``. Lesson 06, section 5.
+    ``model``: a preset key of :data:`course_lib.arch.PRESETS` (or one of
+    :data:`LEGACY_MODELS`) or an :class:`~course_lib.arch.Architecture`; a
+    non-empty ``config_path`` (a local ``config.json``) takes precedence.
+    Model state from :meth:`course_lib.arch.Architecture.zero_memory` in the
+    byte ``convention`` (:data:`course_lib.arch.ZERO_CONVENTIONS`), with the
+    gathered-layer term at stage 3; activations of each GPU's own
+    micro-batch in 16 bits (ZeRO does not split them); the runtime overhead
+    (:data:`course_lib.fit.RUNTIME_OVERHEAD_BYTES`, an assumption).
+
+    Returns ``{"model", "n_params", "n_active_params", "n_gpus", "stage",
+    "gpu", "convention", "per_gpu" ({part: bytes} for :data:`PARTS` and
+    "total"), "verdict", "stages" ({stage: total per GPU}), "min_gpus" (the
+    fewest GPUs, a power of two up to 4096, on which this stage fits, or
+    None), "largest_batch" (per GPU, at this sequence length),
+    "longest_context" (at this batch)}``. Lesson 06, section 5.
     """
-    v.choice("model", model, fit.PRESETS)
+    if isinstance(model, str) and model in LEGACY_MODELS:
+        model = LEGACY_MODELS[model]
+    a = fit.model_architecture(model, config_path)
     d = v.integer("n_gpus", n_gpus, minimum=1, maximum=4096)
     stage = v.integer("stage", stage, minimum=0, maximum=3)
+    v.choice("convention", convention, arch.ZERO_CONVENTIONS)
+    v.choice("attention", attention, arch.ATTENTIONS)
     if not isinstance(checkpointing, bool):
         raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
     batch_per_gpu = v.positive_int("batch_per_gpu", batch_per_gpu)
     seq_len = v.positive_int("seq_len", seq_len)
-    p = fit.PRESETS[model]
-    act = fit.activation_bytes(batch_per_gpu, seq_len, p.layers, p.hidden, p.heads, precision=precision, checkpointing=checkpointing)
+    cap = fit.GPUS[v.choice("gpu", gpu, fit.GPUS)].memory_bytes
 
-    def per_gpu(devices: int, st: int) -> dict:
-        state = predict.zero_breakdown(p.n_params, devices, st, optimizer, precision)
-        out = {k: state[k] for k in ("weights", "gradients", "optimizer_state")}
-        out["activations"] = act
-        out["total"] = state["total"] + act
+    def per_gpu(devices: int, st: int, batch: int = batch_per_gpu, seq: int = seq_len) -> dict:
+        out = _model_state(a, devices, st, convention, optimizer, lora, lora_rank)
+        out.pop("total")
+        out["activations"] = a.activation_bytes(batch, seq, attention=attention, bytes_per_value=2,
+                                                checkpointing=checkpointing)
+        out["overhead"] = fit.RUNTIME_OVERHEAD_BYTES
+        out["total"] = sum(out[k] for k in PARTS)
         return out
 
     mine = per_gpu(d, stage)
-    cap = hardware.ACCELERATORS[v.choice("gpu", gpu, hardware.ACCELERATORS)].memory_bytes
-    min_gpus = None
-    for devices in (2**k for k in range(13)):
-        if per_gpu(devices, stage)["total"] <= cap:
-            min_gpus = devices
-            break
+    min_gpus = next((n for n in (2**k for k in range(13)) if per_gpu(n, stage)["total"] <= cap), None)
     return {
-        "model": model,
-        "n_params": p.n_params,
+        "model": arch.label(a),
+        "n_params": a.n_params,
+        "n_active_params": a.n_active_params,
         "n_gpus": d,
         "stage": stage,
         "gpu": gpu,
+        "convention": convention,
         "optimizer": optimizer,
-        "precision": precision,
         "per_gpu": mine,
         "verdict": fit.verdict(mine["total"], gpu),
         "stages": {st: per_gpu(d, st)["total"] for st in STAGES},
+        "stage_parts": {st: per_gpu(d, st) for st in STAGES},
         "min_gpus": min_gpus,
+        "largest_batch": fit._largest(lambda b: per_gpu(d, stage, batch=b)["total"] <= cap, 1 << 20),
+        "longest_context": fit._largest(lambda s: per_gpu(d, stage, seq=s)["total"] <= cap, 1 << 22),
     }
 
 
-_RESULT_KEYS = ("model", "n_params", "n_gpus", "stage", "gpu", "optimizer", "precision", "per_gpu", "verdict",
-                "stages", "min_gpus")
+_RESULT_KEYS = ("model", "n_params", "n_gpus", "stage", "gpu", "optimizer", "per_gpu", "verdict", "stages",
+                "stage_parts", "min_gpus")
 
 
 def stage_table(result: dict):
     """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06, section 5."""
     v.mapping("result", result, _RESULT_KEYS)
-    p = fit.PRESETS[result["model"]]
     rows = []
     for st in STAGES:
-        parts = predict.zero_breakdown(p.n_params, result["n_gpus"], st, result["optimizer"], result["precision"])
-        parts["activations"] = result["per_gpu"]["activations"]
-        for part in ("weights", "gradients", "optimizer_state", "activations"):
+        parts = result["stage_parts"][st]
+        for part in PARTS:
             rows.append({"stage": f"stage {st}", "part": part.replace("_", " "), "GB": parts[part] / fit.GB})
     return pd.DataFrame(rows)

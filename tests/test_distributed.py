@@ -3,16 +3,12 @@ measurement (course_lib.serving): exact bytes, clean-up, errors instead of hangs
 
 import os
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
 from course_lib import distributed, predict, processes, serving
 from course_lib.models import TinyGPT, count_params
-
-ROOT = Path(__file__).resolve().parents[1]
-LESSON = ROOT / "lessons" / "06_scale_up_scale_out.ipynb"
 
 
 def _children() -> list[int]:
@@ -182,12 +178,15 @@ def test_serve_bad_input():
 def test_replicas_for_p95():
     # 100 requests/s of 10 ms each is 1 replica's full capacity: it cannot hold a 30 ms p95
     r = serving.replicas_for_p95(100, 0.030, 0.010)
+    import numpy as np
+
     from course_lib.simulate import simulate_batching
 
-    def p95(k):
-        return simulate_batching(100, 1, 0.0, 0.010, 0.0, n_replicas=k, balancer="least_loaded").p95
+    def steady_p95(rate, k, n=20_000):
+        lat = simulate_batching(rate, 1, 0.0, 0.010, 0.0, n_requests=n, n_replicas=k, balancer="least_loaded").latencies
+        return float(np.percentile(lat[n // 2:], 95))
 
-    assert r >= 2 and p95(r) <= 0.030 < p95(r - 1)
+    assert r >= 2 and steady_p95(100, r) <= 0.030 < steady_p95(100, r - 1)
     assert serving.replicas_for_p95(1, 1.0, 0.010) == 1  # nearly idle: one replica
     with pytest.raises(ValueError, match="service time"):
         serving.replicas_for_p95(100, 0.005, 0.010)
@@ -195,17 +194,17 @@ def test_replicas_for_p95():
         serving.replicas_for_p95(10_000, 0.011, 0.010, max_replicas=4)
 
 
-# --- the notebook
+def test_replicas_for_p95_never_picks_full_utilisation():
+    # 1,000 requests/s × 10 ms = 10 replicas exactly busy: no steady state. A short run
+    # hides it (p95 under 50 ms over 2,000 requests); longer runs show the tail growing.
+    from course_lib.simulate import simulate_batching
+
+    def p95(n):
+        return simulate_batching(1000, 1, 0.0, 0.010, 0.0, n_requests=n, n_replicas=10, balancer="least_loaded").p95
+
+    assert p95(2_000) < 0.050 < p95(20_000)
+    assert serving.replicas_for_p95(1000, 0.050, 0.010) == 11
 
 
-def test_lesson_leaves_no_process_behind():
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(LESSON, as_version=4)
-    probe = "import psutil\nprint('children after lesson:', [p.pid for p in psutil.Process().children(recursive=True)])"
-    nb.cells.append(nbformat.v4.new_code_cell(probe))
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(LESSON.parent)}})
-    client.execute()
-    out = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
-    assert "children after lesson: []" in out
+# Lesson 06 leaving no process behind: conftest.py's notebook-checks item asserts it after
+# the last cell of every notebook, on nbval's own run (the lesson is not executed a second time).

@@ -253,7 +253,7 @@ def test_speculative_rejects_bad_input(model):
     draft = TinyGPT(vocab_size=16, d_model=16, n_heads=2, n_layers=1, max_seq_len=32, seed=9)
     with pytest.raises(ValueError, match="vocabulary"):
         engine.speculative_generate(model, draft, torch.tensor([[1, 2]]), 4, k=2)
-    with pytest.raises(TypeError, match="one sequence"):
+    with pytest.raises(ValueError, match="one sequence"):
         engine.speculative_generate(model, model, torch.tensor([[1, 2], [3, 4]]), 4, k=2)
     with pytest.raises(ValueError, match="max_new_tokens"):
         engine.speculative_generate(model, model, torch.tensor([[1, 2]]), 31, k=2)

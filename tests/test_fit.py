@@ -1,55 +1,87 @@
-"""Lesson 02: the "will it fit?" estimates and calculator (course_lib.fit)."""
+"""Lesson 02: the "will it fit?" estimates and calculator (course_lib.fit) on real configs."""
 
-import math
+import json
 
 import pytest
 
-from course_lib import fit, predict
+from course_lib import arch, fit
 from course_lib.ui import calculators
 from course_lib.ui.widgets import calc_outputs
 
 
 def test_training_estimate_by_hand():
-    # 1,000 parameters, fp32 Adam: 4 + 4 + 8 bytes each; activations by Korthikanti in fp32 with dropout
-    est = fit.training_memory_estimate(1000, "adam", "fp32", batch=2, seq_len=8, layers=3, hidden=16, heads=4)
-    assert est["weights"] == 4000 and est["gradients"] == 4000 and est["optimizer_state"] == 8000
-    s, b, h, a = 8, 2, 16, 4
-    layer = s * b * h * 16 * 4 + a * s * s * b * 4 + 2 * s * b * h + a * s * s * b * (1 + 4)
-    assert est["activations"] == 3 * layer
-    assert est["total"] == 16000 + 3 * layer
+    a = arch.preset("llama-2-7b")
+    n = 6_738_415_616
+    est = fit.training_estimate(a, "adamw", "mixed", batch=1, seq_len=2048)
+    assert (est["weights"], est["gradients"], est["optimizer_state"]) == (2 * n, 2 * n, 12 * n)
+    assert est["activations"] == a.activation_bytes(1, 2048, attention="sdpa", bytes_per_value=2)
+    assert est["overhead"] == fit.RUNTIME_OVERHEAD_BYTES
+    assert est["total"] == 16 * n + est["activations"] + est["overhead"]
+    fp32 = fit.training_estimate(a, "sgd", "fp32", batch=1, seq_len=16)
+    assert fp32["weights"] + fp32["gradients"] + fp32["optimizer_state"] == 8 * n
 
 
-def test_mixed_adam_is_16_bytes_and_korthikanti():
-    est = fit.training_memory_estimate(10**9, "adamw", "mixed", batch=1, seq_len=2048, layers=24, hidden=2048, heads=16)
-    assert est["weights"] + est["gradients"] + est["optimizer_state"] == 16 * 10**9
-    assert est["activations"] == 24 * predict.transformer_activation_bytes(2048, 1, 2048, 16)
+def test_sdpa_vs_eager_flips_a_verdict():
+    # GPT-2 XL (1.56B) at 2,048 tokens on an L4 (24 GB), LoRA: fits with SDPA, not with eager's stored scores
+    a = arch.preset("gpt2-xl")
+    sdpa = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, gpu="L4", lora="lora")
+    eager = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, gpu="L4", lora="lora", attention="eager")
+    diff = eager["training"]["activations"] - sdpa["training"]["activations"]
+    # eager keeps softmax, dropout mask and dropped probabilities (attn_pdrop 0.1), copies of q, k, v and the causal-mask
+    # buffer; SDPA keeps the c_attn output (3h), the cache's k and v (2h) and a log-sum-exp per head
+    assert diff == 48 * (3 * 25 * 2048 * 2048 * 2 + 3 * 2048 * 1600 * 2 - 25 * 2048 * 4 - 2048 * 8000 * 2) + 48 * 1024**2
+    assert sdpa["training_verdict"]["fits"] and not eager["training_verdict"]["fits"]
+    assert a.n_params == sdpa["n_params"]
 
 
-def test_checkpointing_keeps_layer_inputs_plus_one_layer():
-    kw = dict(batch=4, seq_len=1024, layers=12, hidden=768, heads=12, precision="bf16")
-    full = fit.activation_bytes(**kw)
-    ck = fit.activation_bytes(checkpointing=True, **kw)
-    one = predict.gpt_layer_activation_bytes(1024, 4, 768, 12, bytes_per_value=2)
-    assert full == 12 * one
-    assert ck == 12 * 1024 * 4 * 768 * 2 + one
-    assert ck < full
+def test_lora_and_qlora():
+    n = 8_030_261_248
+    full = fit.will_it_fit("llama-3-8b")
+    qlora = fit.will_it_fit("llama-3-8b", lora="qlora", lora_rank=16)
+    # adapters on q, k, v, o, gate, up, down: r * (d_in + d_out) each, 32 layers
+    per_layer = 16 * ((4096 + 4096) + 2 * (4096 + 1024) + (4096 + 4096) + 3 * (4096 + 14336))
+    trainable = 32 * per_layer
+    assert qlora["training"]["gradients"] == 2 * trainable
+    assert qlora["training"]["optimizer_state"] == 12 * trainable
+    assert full["training"]["gradients"] == 2 * n
+    assert not full["training_verdict"]["fits"] and qlora["training_verdict"]["fits"]
+    assert qlora["largest_batch"] >= 1 and full["largest_batch"] is None
 
 
-def test_inference_llama2_13b_kv_cache():
-    # facts.md: LLaMA-2-13B at 8,192 tokens in bf16 ≈ 6.7 GB of KV cache per sequence
-    p = fit.PRESETS["13B"]
-    est = fit.inference_memory_estimate(p.n_params, "bf16", 1, 8192, p.layers, p.hidden, p.heads, p.kv_heads)
-    assert est["kv_cache"] == 2 * 2 * 128 * 40 * 40 * 8192
-    assert round(est["kv_cache"] / 1e9, 1) == 6.7
-    assert est["weights"] == 26 * 10**9
-    four = fit.inference_memory_estimate(p.n_params, "bf16", 4, 8192, p.layers, p.hidden, p.heads)
-    assert four["kv_cache"] > four["weights"]
+def test_largest_batch_and_longest_context_are_the_edges():
+    a = arch.preset("llama-3-8b")
+    kw = dict(lora="lora", attention="sdpa")
+    cap = fit.GPUS["H100 SXM"].memory_bytes
+    b = fit.largest_batch(a, "H100 SXM", 2048, **kw)
+    assert fit.training_estimate(a, batch=b, seq_len=2048, **kw)["total"] <= cap
+    assert fit.training_estimate(a, batch=b + 1, seq_len=2048, **kw)["total"] > cap
+    s = fit.longest_context(a, "H100 SXM", 1, **kw)
+    assert fit.training_estimate(a, batch=1, seq_len=s, **kw)["total"] <= cap
+    assert fit.training_estimate(a, batch=1, seq_len=s + 1, **kw)["total"] > cap
+    assert fit.largest_batch(arch.preset("llama-2-70b"), "T4", 2048) is None
 
 
-def test_gqa_shrinks_kv_cache():
-    mha = fit.inference_memory_estimate(10**9, "mixed", 1, 4096, 80, 8192, 64)
-    gqa = fit.inference_memory_estimate(10**9, "mixed", 1, 4096, 80, 8192, 64, kv_heads=8)
-    assert mha["kv_cache"] == 8 * gqa["kv_cache"]
+def test_inference_kv_cache_from_the_config():
+    # Llama-2-13B: 40 layers x 40 KV heads x 128, 8,192 tokens in bf16 (How to Scale Your Model's illustration)
+    r = fit.will_it_fit("llama-2-13b", precision="bf16", batch=1, seq_len=8192)
+    assert r["inference"]["kv_cache"] == 2 * 2 * 128 * 40 * 40 * 8192
+    assert r["inference"]["weights"] == 2 * 13_015_864_320
+    # Mistral-7B's sliding window caps the cache at 4,096 tokens
+    m = fit.will_it_fit("mistral-7b", seq_len=32768)
+    assert m["inference"]["kv_cache"] == 2 * 2 * 128 * 8 * 32 * 4096
+
+
+def test_local_config_path(tmp_path):
+    cfg = {"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864, "num_hidden_layers": 24,
+           "num_attention_heads": 14, "num_key_value_heads": 2, "tie_word_embeddings": True, "_name_or_path": "mine"}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    r = fit.will_it_fit(config_path=str(path))
+    assert r["n_params"] == 494_032_768 and r["model"].startswith("mine")
+    with pytest.raises(ValueError, match="model_type"):
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"model_type": "t5"}))
+        fit.will_it_fit(config_path=str(bad))
 
 
 def test_verdict_and_format():
@@ -60,95 +92,77 @@ def test_verdict_and_format():
     assert fit.verdict_text(no) == "does not fit: 4 GB missing"
     assert fit.verdict_text(ok) == "fits (6 GB free)"
     assert fit.format_bytes(1_500_000) == "1.5 MB" and fit.format_bytes(143e9) == "143 GB" and fit.format_bytes(7) == "7 B"
-    assert fit.verdict(24 * fit.GB, "L4")["free_bytes"] == 0 and fit.verdict(80 * fit.GB + 1, "A100 80GB SXM")["missing_bytes"] == 1
-
-
-def test_7b_needs_far_more_than_14gb():
-    r = fit.will_it_fit("7B", "adamw", "mixed", batch=1, seq_len=2048, gpu="H100 SXM")
-    state = r["training"]["weights"] + r["training"]["gradients"] + r["training"]["optimizer_state"]
-    assert state == 112 * fit.GB  # 16 bytes x 7e9
-    assert r["inference"]["weights"] == 14 * fit.GB
-    assert not r["training_verdict"]["fits"] and r["inference_verdict"]["fits"]
 
 
 @pytest.mark.parametrize(
     "kwargs, name",
     [
-        ({"n_params": 0}, "n_params"),
-        ({"n_params": 10, "optimizer": "lion"}, "optimizer"),
-        ({"n_params": 10, "precision": "fp8"}, "precision"),
-        ({"n_params": 10, "batch": 0}, "batch"),
-        ({"n_params": 10, "seq_len": 2.5}, "seq_len"),
-        ({"n_params": 10, "hidden": 100, "heads": 3}, "hidden"),
-        ({"n_params": 10, "checkpointing": 1}, "checkpointing"),
-        ({"n_params": math.nan}, "n_params"),
+        ({"model": "3B"}, "model"),
+        ({"optimizer": "lion"}, "optimizer"),
+        ({"precision": "fp8"}, "precision"),
+        ({"batch": 0}, "batch"),
+        ({"seq_len": 2.5}, "seq_len"),
+        ({"attention": "flash"}, "attention"),
+        ({"lora": "dora"}, "lora"),
+        ({"lora": "lora", "lora_rank": 0}, "rank"),
+        ({"checkpointing": 1}, "checkpointing"),
+        ({"gpu": "RTX 9090"}, "gpu"),
+        ({"config_path": "/no/such/config.json"}, "config"),
     ],
 )
-def test_training_estimate_bad_inputs(kwargs, name):
+def test_bad_inputs(kwargs, name):
     with pytest.raises((TypeError, ValueError), match=name):
-        fit.training_memory_estimate(**kwargs)
-
-
-@pytest.mark.parametrize(
-    "call, name",
-    [
-        (lambda: fit.inference_memory_estimate(10, kv_heads=5), "kv_heads"),
-        (lambda: fit.verdict(-1, "T4 16 GB"), "total_bytes"),
-        (lambda: fit.verdict(1, "RTX 9090"), "gpu"),
-        (lambda: fit.will_it_fit(model="3B"), "model"),
-        (lambda: fit.will_it_fit(model="custom", n_params_b=math.inf), "n_params_b"),
-        (lambda: fit.format_bytes(-5), "n"),
-    ],
-)
-def test_other_bad_inputs(call, name):
-    with pytest.raises((TypeError, ValueError), match=name):
-        call()
+        fit.will_it_fit(**kwargs)
 
 
 def test_calculator_by_setting_widgets():
     calc = calculators.fit_calculator()
     c = calc.controls
-    assert calc.last_error is None and c["n_params_b"].disabled
-    c["model"].value = "125M"
+    assert calc.last_error is None and c["lora_rank"].disabled
+    c["model"].value = "gpt2"
     c["optimizer"].value = "sgd"
     c["precision"].value = "fp32"
     c["gpu"].value = "T4"
     c["batch"].value = 4
     c["seq_len"].value = 1024
-    want = fit.will_it_fit("125M", "sgd", "fp32", 4, 1024, False, "T4")
+    want = fit.will_it_fit("gpt2", "sgd", "fp32", 4, 1024, False, "T4")
     assert calc.last_result == want
     shown = calc_outputs(calc.result_html.value)
     assert shown["train_total"] == fit.format_bytes(want["training"]["total"])
     assert shown["train_verdict"] == fit.verdict_text(want["training_verdict"])
     assert shown["infer_kv_cache"] == fit.format_bytes(want["inference"]["kv_cache"])
-    # by hand: 125e6 fp32 weights; KV cache 2 · 4 B · 64 · 12 heads · 12 layers · 1024 tokens · 4 = 301,989,888 B
-    assert (shown["n_params"], shown["train_weights"], shown["gpu_memory"], shown["infer_kv_cache"]) == (
-        "125,000,000 parameters", "500 MB", "16 GB", "302 MB")
+    assert shown["n_params"] == "124,439,808 parameters"
+    assert shown["train_overhead"] == "1 GB"
     before = calc.last_result["training"]["activations"]
     c["checkpointing"].value = True
     assert calc.last_result["training"]["activations"] < before
-    assert calc.last_result["training"]["weights"] == 125_000_000 * 4
+    c["lora"].value = "qlora"
+    assert not c["lora_rank"].disabled and calc.last_result["training"]["gradients"] < 10**7
 
 
-def test_calculator_custom_and_bad_combination():
+def test_calculator_config_path_and_bad_path():
     calc = calculators.fit_calculator()
-    c = calc.controls
-    c["model"].value = "custom"
-    assert not c["hidden"].disabled
-    c["n_params_b"].value = 2.0
-    assert calc.last_result["n_params"] == 2 * 10**9
-    c["heads"].value = 7  # 2048 is not divisible by 7: shown as an error, not raised
-    assert calc.last_result is None and "heads" in calc.last_error and "⚠" in calc.result_html.value
-    c["heads"].value = 16
+    calc.controls["config_path"].value = "course_lib/presets/mixtral-8x7b.json"
     assert calc.last_error is None
-    c["n_params_b"].value = -3.0  # the bounded box clamps it to its minimum
-    assert c["n_params_b"].value == c["n_params_b"].min and calc.last_error is None
+    shown = calc_outputs(calc.result_html.value)
+    assert shown["n_active_params"] == "12,879,925,248 active per token"
+    calc.controls["config_path"].value = "/nowhere/config.json"  # shown as an error, not raised
+    assert calc.last_result is None and "config" in calc.last_error
+
+
+def test_calculator_upload():
+    content = (arch._PRESET_DIR + "/gemma-7b.json")
+    with open(content, "rb") as f:
+        data = f.read()
+    path = calculators.config_upload_path(({"name": "config.json", "content": memoryview(data)},))
+    assert arch.Architecture.from_hf_config(path).n_params == 8_537_680_896
+    assert calculators.config_upload_path(()) == ""
 
 
 def test_chart_data():
-    r = fit.will_it_fit("1.3B", gpu="L4")
+    r = fit.will_it_fit("gpt2-xl", gpu="L4")
     table = fit.fit_table(r)
-    assert math.isclose(table[table.phase == "training"].GB.sum(), r["training"]["total"] / fit.GB)
+    assert abs(table[table.phase == "training"].GB.sum() - r["training"]["total"] / fit.GB) < 1e-9
+    assert "overhead" in set(table.component)
     spec = calculators.fit_result_chart(r).to_dict()
-    assert spec["title"] == "Will 1.3B fit on L4?" and [la["mark"]["type"] for la in spec["layer"]] == ["bar", "rule", "text"]
-    assert [{"GB": 24.0, "label": "L4"}] in spec["datasets"].values()
+    assert "layer" in spec

@@ -111,3 +111,21 @@ def test_roofline_table_accepts_device_dtype_pairs(machine):
     t4 = t[t["device"] == "T4 (fp32)"]
     assert list(t4["TFLOP/s"])[-1] == pytest.approx(8.1)
     assert (t["device"].str.endswith("(fp32)")).all()
+
+
+def test_cpu_cache_sizes_reads_sysfs(tmp_path):
+    for i, (level, kind, size) in enumerate([("1", "Data", "48K"), ("1", "Instruction", "32K"), ("2", "Unified", "2048K"), ("3", "Unified", "32M")]):
+        d = tmp_path / f"index{i}"
+        d.mkdir()
+        (d / "level").write_text(level + "\n")
+        (d / "type").write_text(kind + "\n")
+        (d / "size").write_text(size + "\n")
+    assert hw.cpu_cache_sizes(str(tmp_path)) == {"L1d": 48 * 1024, "L1i": 32 * 1024, "L2": 2 * 2**20, "L3": 32 * 2**20}
+    assert hw.cpu_cache_sizes(str(tmp_path / "none")) == {}
+
+
+def test_measure_matmul_fastest_statistic():
+    fast = hw.measure_matmul(4, 128, 128, repeats=5, statistic="fastest")
+    assert fast.flops_per_s == pytest.approx(2 * 4 * 128 * 128 / fast.seconds)
+    with pytest.raises(ValueError, match="statistic"):
+        hw.measure_matmul(4, 128, 128, statistic="mean")

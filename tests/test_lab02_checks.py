@@ -110,10 +110,26 @@ def test_seven_b_gpus():
 
 
 def test_not_done_is_reported(capsys):
-    check.start("lab02_memory", exercises=5)
+    check.start("lab02_memory", exercises=6)
 
     def todo():
         raise NotImplementedError("later")
 
     check.exercise(1, "x", todo, lab02.verify_adam_state)
     assert "not done yet" in capsys.readouterr().out
+
+
+def test_qlora_batch():
+    from course_lib import arch, fit
+
+    right = lab02.qlora_batch()
+    a = arch.preset("llama-3-8b")
+    settings = dict(optimizer="adamw", precision="mixed", attention="sdpa", checkpointing=True, lora="qlora", lora_rank=16)
+    cap = 24 * 10**9  # the L4's 24 GB
+    assert fit.training_estimate(a, batch=right, seq_len=2048, **settings)["total"] <= cap
+    assert fit.training_estimate(a, batch=right + 1, seq_len=2048, **settings)["total"] > cap
+    lab02.verify_qlora_batch(right)
+    lora16 = fit.largest_batch(a, "L4", 2048, **dict(settings, lora="lora"))  # 16-bit base instead of 4-bit
+    for wrong in (right + 1, right - 1, float(right), lora16):
+        with pytest.raises(AssertionError):
+            lab02.verify_qlora_batch(wrong)

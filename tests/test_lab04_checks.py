@@ -67,20 +67,26 @@ def test_error_bound_rejects_non_numbers():
 
 
 def test_loss_scale():
-    lab04.verify_loss_scale((0.0, 4096.0))
-    lab04.verify_loss_scale((0, 2**12))
+    # by hand: fp16's smallest normal is 2^-14 = 6.1035e-5; 6.1035e-5 / 3e-7 = 203.45 -> 2^8 = 256
+    # (128 × 3e-7 = 3.84e-5 is still subnormal). fp16's max is 65,504; 65,504 / 10 = 6,550.4 -> 2^12 = 4,096
+    # (8,192 × 10 = 81,920 overflows to inf).
+    assert 128 * 3e-7 < 2.0**-14 <= 256 * 3e-7
+    assert 4096 * 10 <= 65504 < 8192 * 10
+    lab04.verify_loss_scale((256.0, 4096.0))
+    lab04.verify_loss_scale((2**8, 2**12))
     for wrong in [
-        (2e-8, 4096.0),  # thought fp16 stores it
-        (2.0**-24, 4096.0),  # thought it rounds up to the smallest subnormal
-        (0.0, 4.0),  # lifted only to the smallest subnormal
-        (0.0, 65536.0),  # GradScaler's default, not the smallest
-        (0.0, 3052.0),  # not a power of two
-        (0.0, 2048.0),  # one power of two short
+        (0.25, 4096.0),  # lifted only to the smallest subnormal (2^-24)
+        (128.0, 4096.0),  # one power of two short
+        (256.0, 8192.0),  # 10 × 8192 overflows fp16
+        (256.0, 65536.0),  # GradScaler's default initial scale
+        (203.45, 6550.4),  # not powers of two
+        (4096.0, 256.0),  # the two swapped
+        (256.0, 2**15),  # from fp16's max alone, forgetting the gradient of 10
     ]:
         with pytest.raises(AssertionError):
             lab04.verify_loss_scale(wrong)
     with pytest.raises(AssertionError):
-        lab04.verify_loss_scale(4096.0)
+        lab04.verify_loss_scale(256.0)
 
 
 # ---------------------------------------------------------------- exercise 4
@@ -124,6 +130,8 @@ def test_formats_for_big_value():
 
 def test_expected_values_by_hand():
     # the values the verifiers compute, derived independently
-    assert precision.representable(2e-8, "fp16") == 0.0  # below 2^-25
-    assert 2.0**11 * 2e-8 < 2.0**-14 <= 2.0**12 * 2e-8
+    assert lab04.loss_scale_window() == (256.0, 4096.0)  # derived by hand in test_loss_scale
+    assert precision.representable(3e-7 * 256, "fp16") > 2.0**-14 > precision.representable(3e-7 * 128, "fp16")
+    assert math.isfinite(precision.representable(10 * 4096.0, "fp16"))
+    assert math.isinf(precision.representable(10 * 8192.0, "fp16"))
     assert math.isinf(precision.representable(70000.0, "fp16"))

@@ -80,3 +80,42 @@ def test_timing_quantiles_are_exact():
 def test_bad_input(call, exc, words):
     with pytest.raises(exc, match=words):
         call()
+
+
+# ---------------------------------------------------------------- MFU
+
+
+def test_mfu_is_flops_over_time_over_peak():
+    assert measure.mfu(4e12, 2.0, 5e12) == pytest.approx(0.4)  # 2 TFLOP/s achieved of 5
+    for bad in (dict(model_flops=0, seconds=1, peak_flops=1), dict(model_flops=1, seconds=-1, peak_flops=1),
+                dict(model_flops=1, seconds=1, peak_flops=float("nan"))):
+        with pytest.raises(ValueError, match=next(iter(k for k, val in bad.items() if not val > 0))):
+            measure.mfu(**bad)
+
+
+def test_matmul_peak_is_positive_and_rejects_bad_n():
+    assert measure.matmul_peak(n=64, repeats=2) > 0
+    with pytest.raises(ValueError, match="n"):
+        measure.matmul_peak(n=0)
+
+
+def test_mfu_references_match_the_papers():
+    refs = measure.MFU_REFERENCES
+    assert refs["palm_540b"].value == 0.462 and "PaLM" in refs["palm_540b"].source
+    assert (refs["llama3_405b_low"].value, refs["llama3_405b_high"].value) == (0.38, 0.43)
+    assert all(r.source for r in refs.values())
+
+
+def test_contract_memory_names_live_in_measure():
+    # COURSE_DESIGN.md and issue 11 name measure.training_memory / measure.inference_memory.
+    import torch
+
+    from course_lib import measure, memory
+    from course_lib.models import MLP
+
+    assert measure.training_memory is memory.training_memory
+    assert measure.inference_memory is memory.inference_memory
+    model = MLP(d_in=8, hidden=16, d_out=2, depth=1)
+    report = measure.training_memory(model, torch.randn(4, 8), optimizer="sgd")
+    # 8*16+16 + 16*2+2 = 178 fp32 parameters: weights and gradients 712 bytes each, SGD keeps no state.
+    assert (report.weights, report.gradients, report.optimizer_state) == (712, 712, 0)

@@ -78,3 +78,51 @@ def test_inference_records_nothing():
 def test_bad_input(call, exc, words):
     with pytest.raises(exc, match=words):
         call()
+
+
+# ---------------------------------------------------------------- mixture of experts
+
+
+def test_moe_total_and_active_params_by_hand():
+    moe = models.MoE(d_model=64, d_ff=256, n_experts=8, top_k=2)
+    router, expert = 64 * 8, 64 * 256 + 256 * 64
+    assert moe.total_params() == router + 8 * expert == 262_656
+    assert moe.active_params() == router + 2 * expert == 66_048
+    assert sum(p.numel() for p in moe.parameters()) == moe.total_params()
+
+
+def test_moe_flops_follow_active_params_and_memory_total():
+    from course_lib import measure
+
+    moe = models.MoE(d_model=16, d_ff=32, n_experts=4, top_k=1)
+    x = torch.randn(3, 5, 16, generator=torch.Generator().manual_seed(1))
+    tokens = 15
+    # router 2·T·d·E, plus each token through one expert's two matmuls 2·T·(d·f + f·d)
+    assert measure.count_flops(moe, x) == 2 * tokens * 16 * 4 + 2 * tokens * (16 * 32 + 32 * 16)
+    assert sum(moe.tokens_per_expert(x)) == tokens * 1
+    assert measure.inference_memory(moe, x).weights == 4 * (16 * 4 + 4 * 2 * 16 * 32)
+
+
+def test_moe_matches_a_hand_written_top_k_mixture():
+    moe = models.MoE(d_model=8, d_ff=16, n_experts=4, top_k=2, seed=3)
+    x = torch.randn(6, 8, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        want = torch.zeros_like(x)
+        for t in range(6):
+            scores = x[t] @ moe.router.weight.T
+            top = torch.topk(scores, 2)
+            gates = torch.softmax(top.values, dim=0)
+            for g, e in zip(gates, top.indices):
+                want[t] += g * moe.experts[int(e)](x[t])
+        assert torch.allclose(moe(x), want, atol=1e-6)
+        # top_k = n_experts uses every expert: active = total
+        assert models.MoE(d_model=8, d_ff=16, n_experts=4, top_k=4).active_params() == models.MoE(d_model=8, d_ff=16, n_experts=4).total_params()
+
+
+def test_moe_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="top_k"):
+        models.MoE(n_experts=4, top_k=5)
+    with pytest.raises(ValueError, match="n_experts"):
+        models.MoE(n_experts=0)
+    with pytest.raises(ValueError, match="d_model"):
+        models.MoE(d_model=8)(torch.zeros(2, 9))

@@ -1,21 +1,24 @@
-"""Offline and within memory budget: every lesson and solution notebook runs
-top to bottom with no network beyond localhost, and its kernel peaks under 1 GB.
+"""Offline and within memory budget, checked on the one execution each notebook gets.
 
-The lessons with a chart or widget get these checks in tests/test_browser.py
-(their kernels run in JupyterLab with the same guard); this file runs the
-others, or all of them where the browser test cannot run (tests/nbselect.py).
+Every lesson and solution runs once per test run, under nbval; conftest.py
+starts each nbval kernel with tests/netguard.py's guard and, after the
+notebook's last cell, asserts (item ``<notebook>::notebook-checks``): the
+guard was active in that kernel and recorded no connection to a
+non-loopback address and no DNS look-up of another host (in the kernel or
+any Python process it started), a sampler saw no inet connection to a
+non-loopback address (connections made from C code), the kernel's process
+tree peaked under 1 GB, and no process was left behind.
 
-Each notebook runs in a fresh kernel (nbclient) started with tests/netguard.py's
-guard: in the kernel and every Python process it starts, a connection to a
-non-loopback address or a DNS look-up of another host is refused and recorded.
-A sampler also watches the kernel's process tree for inet connections to
-non-loopback addresses (connections made from C code) and its resident memory.
-The first test proves the guard itself works, so the others cannot pass by
-accident.
+This file proves those checks can fail: the guard refuses and records a
+kernel's own connect, a DNS look-up, a raw UDP send and a spawned child's
+connect while letting loopback traffic through; and conftest.py's check
+fails a notebook that reaches out (catching the error), leaves a process
+running or uses more than 1 GB, and passes a clean one.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -28,7 +31,6 @@ import nbselect
 import netguard
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = nbselect.offline_notebooks()
 BUDGET_MIB = 1024.0
 
 # The same memory measurement as the budgets report (`make budgets`).
@@ -124,17 +126,45 @@ def test_guard_refuses_and_records_outbound_access(guard, tmp_path):
     guard[1].unlink()  # the notebooks below start from an empty log
 
 
-@pytest.mark.skipif(not NOTEBOOKS, reason="no notebook left for this test (none yet, or all run in test_browser.py)")
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.relative_to(ROOT).as_posix() for p in NOTEBOOKS])
-def test_notebook_runs_offline_under_1gb(path, guard):
-    nb = nbformat.read(path, as_version=4)
-    log = guard[1]
-    if log.exists():
-        log.unlink()
-    seconds, mib, remote = run_guarded(nb, path.parent, guard)
-    print(f"{path.relative_to(ROOT)}: {seconds:.1f} s, peak {mib:.0f} MiB")
-    attempts = netguard.attempts(log)
-    assert not attempts, "outbound network access:\n" + "\n".join(f"{a['call']} {a['target']}\n{a['stack']}" for a in attempts)
-    assert not remote, f"connections to non-loopback addresses: {remote}"
-    assert not _errors(nb), _errors(nb)
-    assert 0 < mib <= BUDGET_MIB, f"kernel peak {mib:.0f} MiB (budget {BUDGET_MIB:.0f} MiB)"
+BAD_CELLS = [
+    # reaches out and hides the error, as a careless helper might
+    "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=2)\nexcept OSError:\n    print('caught')",
+    # leaves a process running (it ends by itself after 30 s)
+    "import subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])",
+    # holds 1.1 GB for a second
+    "import time\nhog = bytearray(1100 * 2**20)\ntime.sleep(1.5)\ndel hog",
+]
+
+
+def test_notebook_checks_fail_a_bad_notebook_and_pass_a_clean_one(tmp_path):
+    """conftest.py's ``notebook-checks`` item, run by an inner pytest with nbval on two
+    unexecuted notebooks (nbval then compares no output): a clean one passes; one that
+    reaches out (and catches the error), leaves a process and uses 1.1 GB fails, naming all three."""
+    import subprocess
+    import sys
+    import shutil
+
+    for rel in ("conftest.py", "tests/netguard.py", "tests/nbselect.py", "tools/run_notebooks.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, tmp_path / rel)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    good = nbformat.v4.new_notebook(cells=[_cell("print(6 * 7)")])
+    bad = nbformat.v4.new_notebook(cells=[_cell(src) for src in BAD_CELLS])
+    nbformat.write(good, tmp_path / "good.ipynb")
+    nbformat.write(bad, tmp_path / "bad.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
+         "good.ipynb", "bad.ipynb"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    # nbval's node ids read "good::ipynb::Cell 0"; the cells of the bad notebook all pass: only the check sees
+    assert re.search(r"^good\S*::notebook-checks PASSED", out, re.M), out
+    assert re.search(r"^bad\S*::notebook-checks FAILED", out, re.M), out
+    assert len(re.findall(r"^bad\S*::Cell \d PASSED", out, re.M)) == len(BAD_CELLS), out
+    failure = out.split("FAILURES")[-1]
+    assert "outbound network access" in failure and "192.0.2.1" in failure, failure
+    assert "processes left behind by the notebook's kernel" in failure and "python" in failure, failure
+    assert "kernel peak" in failure and "budget 1024 MiB" in failure, failure
+    assert "the network guard was not active in the kernel: [" not in failure, failure

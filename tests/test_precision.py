@@ -400,3 +400,50 @@ def test_quantization_accuracy_chart():
     assert "layer" not in charts.quantization_accuracy(table).to_dict()
     with pytest.raises(TypeError, match="DataFrame"):
         charts.quantization_accuracy(None)
+
+
+# ---------------------------------------------------------------- real bytes of a quantized model
+
+
+def test_pack_int4_two_codes_per_byte():
+    packed = P.pack_int4(torch.tensor([-8, 7, 0, 1, -1], dtype=torch.int8))
+    # (code + 8): 0 | 15<<4 = 240; 8 | 9<<4 = 152; 7 | pad 0 = 7
+    assert packed.dtype == torch.uint8 and packed.tolist() == [240, 152, 7]
+    assert P.unpack_int4(packed, 5).tolist() == [-8, 7, 0, 1, -1]
+    with pytest.raises(ValueError, match="-8"):
+        P.pack_int4(torch.tensor([8]))
+    with pytest.raises(TypeError, match="codes"):
+        P.pack_int4(torch.tensor([0.5]))
+
+
+def test_quantized_state_bytes_measured_by_hand():
+    m = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
+    n_weights, n_rows = 16 * 32 + 32 * 4, 32 + 4
+    st8 = P.quantized_state(m, 8)
+    assert st8["0.codes"].dtype == torch.int8 and st8["0.scale"].shape == (32, 1)
+    assert P.tensor_bytes(st8) == n_weights * 1 + n_rows * 4
+    assert P.tensor_bytes(P.quantized_state(m, 4)) == n_weights // 2 + n_rows * 4
+    assert P.tensor_bytes(P.quantized_state(m, 8, per_channel=False)) == n_weights + 2 * 4
+    assert P.tensor_bytes(m) == 4 * (n_weights + n_rows)  # fp32 weights + biases
+    # the stored codes give back the fake-quantized weights
+    q, _ = P.quantize_linear_weights(m, 4)
+    codes = P.unpack_int4(P.quantized_state(m, 4)["2.codes"], 32 * 4).view(4, 32)
+    assert torch.allclose(P.dequantize(codes, P.quantized_state(m, 4)["2.scale"]), q[2].weight)
+    with pytest.raises(ValueError, match="bits"):
+        P.quantized_state(m, 6)
+
+
+def test_tensor_bytes_counts_shared_storage_once():
+    t = torch.zeros(100)
+    assert P.tensor_bytes([t, t[:10], t[50:]]) == 400
+    with pytest.raises(TypeError, match="tensors"):
+        P.tensor_bytes([1, 2])
+
+
+def test_time_matmul_one_thread_restores_the_thread_count():
+    before = torch.get_num_threads()
+    t = P.time_matmul(torch.float32, 32, repeats=2, threads=1)
+    assert len(t.samples) == 2 and t.n_threads == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        P.time_matmul(torch.float32, 32, threads=0)

@@ -8,7 +8,9 @@
 Each notebook runs in a fresh ``python3`` kernel from this environment, in
 the notebook's folder. While it runs, a thread samples the memory of the
 kernel and all its child processes (lesson 06's workers) every 100 ms; the
-table gives the wall time and that peak per notebook and in total. Memory is
+table gives the wall time and that peak per notebook and in total, and the
+size of the notebook with its new outputs (written, or as it would be written
+with ``--no-write``: the course keeps notebooks at 200 KB on average). Memory is
 the proportional set size (PSS, where Linux reports it; else RSS): pages
 shared between processes, such as torch's libraries mapped by every worker,
 are split between them rather than counted once per process, which is how a
@@ -58,8 +60,9 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def execute(path: Path, *, write: bool = True, timeout: int = 300) -> tuple[float, float]:
-    """Run ``path`` top to bottom; return (seconds, peak MiB of kernel + children)."""
+def execute(path: Path, *, write: bool = True, timeout: int = 300, sizes: dict | None = None) -> tuple[float, float]:
+    """Run ``path`` top to bottom; return (seconds, peak MiB of kernel + children). With
+    ``sizes``, also store there ``sizes[path]``: the notebook's size in bytes with the new outputs."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}, record_timing=False
@@ -86,6 +89,8 @@ def execute(path: Path, *, write: bool = True, timeout: int = 300) -> tuple[floa
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     if write:
         nbformat.write(nb, path)
+    if sizes is not None:
+        sizes[path] = len((nbformat.writes(nb) + "\n").encode())  # nbformat.write adds the final newline
     return seconds, peak[0] / 2**20
 
 
@@ -100,11 +105,11 @@ def main(argv=None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or default_notebooks()
-    rows, over, failed = [], False, []
+    rows, over, failed, sizes = [], False, [], {}
     for path in paths:
         rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
         try:
-            seconds, mib = execute(path, write=not args.no_write)
+            seconds, mib = execute(path, write=not args.no_write, sizes=sizes)
         except CellExecutionError as err:  # report it, go on with the others
             failed.append(rel)
             print(f"{rel}: FAILED\n{str(err)[-2000:]}", file=sys.stderr)
@@ -112,7 +117,8 @@ def main(argv=None) -> int:
         flag = seconds > BUDGET_S or mib > BUDGET_MB
         over |= flag
         rows.append((rel, seconds, mib, flag))
-        print(f"{rel}: {seconds:.1f} s, peak {mib:.0f} MiB{'  OVER BUDGET' if flag else ''}", file=sys.stderr)
+        print(f"{rel}: {seconds:.1f} s, peak {mib:.0f} MiB, {sizes[path] / 1000:.0f} KB{'  OVER BUDGET' if flag else ''}",
+              file=sys.stderr)
     total = sum(r[1] for r in rows)
     peak = max((r[2] for r in rows), default=0.0)
     if args.markdown:
@@ -122,10 +128,11 @@ def main(argv=None) -> int:
         print(f"| **total** | **{total:.1f}** | **max {peak:.0f}** |")
     else:
         width = max((len(r[0]) for r in rows), default=10)
-        print(f"{'notebook':<{width}}  {'seconds':>8}  {'peak MiB':>9}")
-        for rel, seconds, mib, flag in rows:
-            print(f"{rel:<{width}}  {seconds:8.1f}  {mib:9.0f}{'  over budget' if flag else ''}")
-        print(f"{'total':<{width}}  {total:8.1f}  {peak:9.0f} (max)")
+        print(f"{'notebook':<{width}}  {'seconds':>8}  {'peak MiB':>9}  {'KB':>6}")
+        for (rel, seconds, mib, flag), size in zip(rows, (sizes[p] for p in paths if p in sizes)):
+            print(f"{rel:<{width}}  {seconds:8.1f}  {mib:9.0f}  {size / 1000:6.0f}{'  over budget' if flag else ''}")
+        average = sum(sizes.values()) / len(sizes) / 1000 if sizes else 0.0
+        print(f"{'total':<{width}}  {total:8.1f}  {peak:9.0f} (max)  {average:6.0f} (average)")
     if total > TOTAL_BUDGET_S:
         print(f"total {total:.0f} s is over the {TOTAL_BUDGET_S:.0f} s budget", file=sys.stderr)
         over = True

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .. import check, memory, models, predict
+from .. import arch, check, fit, memory, models, predict
 
 # The inputs of each exercise (the lab reads them from here: one source).
 EXERCISE_1 = {"d_in": 48, "hidden": 200, "d_out": 10, "depth": 2, "batch": 32}  # exercise 4 reuses this MLP
@@ -22,6 +22,8 @@ EXERCISE_2 = {"vocab_size": 64, "d_model": 32, "n_heads": 4, "n_layers": 2, "max
 EXERCISE_3 = {"n_layers": 32, "n_heads": 32, "n_kv_heads": 8, "hidden": 4096, "seq_len": 32_768, "batch": 4, "bytes_per_value": 2}
 # 24 GB GPUs: 12 and 16 bytes per parameter give different answers.
 EXERCISE_5 = {"n_params": 7 * 10**9, "optimizer": "adam", "precision": "mixed", "gpu_bytes": 24 * 10**9}
+EXERCISE_6 = {"preset": "llama-3-8b", "gpu": "L4", "seq_len": 2048, "lora": "qlora", "lora_rank": 16,
+              "optimizer": "adamw", "precision": "mixed", "attention": "sdpa", "checkpointing": True}
 
 
 def lab_mlp() -> tuple[models.MLP, torch.Tensor]:
@@ -146,3 +148,19 @@ def verify_seven_b_gpus(answer) -> None:
             "(2 + 2) plus the fp32 master weights and Adam's two fp32 moments (12), not the 2 bytes of the bf16 "
             "weights alone; a GPU cannot hold a fraction of what it needs, so round up (lesson 02, section 7).")
     check.expect_equal(check.expect_int(answer, hint), seven_b_gpus(), hint)
+
+
+def qlora_batch() -> int | None:
+    """The largest batch whose QLoRA training step fits (:data:`EXERCISE_6`). Lab 02, exercise 6."""
+    e = EXERCISE_6
+    kw = {k: val for k, val in e.items() if k not in ("preset", "gpu", "seq_len")}
+    return fit.largest_batch(arch.preset(e["preset"]), e["gpu"], e["seq_len"], **kw)
+
+
+def verify_qlora_batch(answer) -> None:
+    """Exercise 6: the largest batch of 2,048-token sequences for QLoRA on Llama-3-8B on one L4.
+    Lab 02, exercise 6."""
+    hint = ("use fit.training_estimate with the settings in lab02.EXERCISE_6: the model state does not grow with "
+            "the batch, the activations do; the largest batch is the last one whose total, runtime overhead "
+            "included, is at most the GPU's memory (lesson 02, section 8).")
+    check.expect_equal(check.expect_int(answer, hint), qlora_batch(), hint)

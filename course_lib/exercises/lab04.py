@@ -16,7 +16,7 @@ from .. import check, models, precision
 
 # The inputs of each exercise (the lab reads them from here: one source).
 EXERCISE_1 = {"rows": 8, "cols": 16, "seed": 4, "bits": 4}  # exercise 2 reuses these weights
-EXERCISE_3 = {"gradient": 2e-8}
+EXERCISE_3 = {"small_gradient": 3e-7, "large_gradient": 10.0}  # the fp16 gradients to keep: smallest and largest magnitude
 EXERCISE_4 = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 3, "bits": 4, "scale_bytes": 4}
 EXERCISE_5 = {"value": 70000.0, "tolerance": 0.01}
 
@@ -86,28 +86,37 @@ def verify_error_bound(answer) -> None:
     )
 
 
+def loss_scale_window() -> tuple[float, float]:
+    """Exercise 3's answer: (the smallest power-of-two loss scale that lifts
+    ``EXERCISE_3["small_gradient"]`` to fp16's smallest normal number, the
+    largest that keeps ``EXERCISE_3["large_gradient"]`` × scale within fp16's
+    max). Lab 04, exercise 3."""
+    fmt = precision.get_format("fp16")
+    low = 2.0 ** math.ceil(math.log2(fmt.smallest_normal / EXERCISE_3["small_gradient"]))
+    high = 2.0 ** math.floor(math.log2(fmt.max / EXERCISE_3["large_gradient"]))
+    return low, high
+
+
 def verify_loss_scale(answer) -> None:
-    """Exercise 3: (the gradient 2e-8 stored in fp16, the smallest power-of-two loss scale
-    that lifts it to fp16's smallest normal number). Lab 04, exercise 3."""
+    """Exercise 3: the window of power-of-two loss scales for fp16 gradients
+    between the two magnitudes of ``EXERCISE_3``: (smallest, largest). Lab 04, exercise 3."""
     check.expect_true(
         isinstance(answer, tuple) and len(answer) == 2,
-        "return a tuple (value_in_fp16, loss_scale).",
+        "return a tuple (smallest_scale, largest_scale).",
     )
-    stored, scale = answer
+    low, high = answer
+    want_low, want_high = loss_scale_window()
     check.expect_close(
-        stored,
-        precision.representable(EXERCISE_3["gradient"], "fp16"),
-        "store the gradient in fp16 and read it back (precision.representable or torch.tensor(...).half()): "
-        "compare it with half of fp16's smallest subnormal.",
-        abs_tol=0.0,
+        low,
+        want_low,
+        "the smallest scale: the smallest power of two S with S × 3e-7 ≥ fp16's smallest *normal* number "
+        "(torch.finfo(torch.float16).smallest_normal), not its smallest subnormal (lesson 04, section 4).",
     )
-    smallest_normal = precision.get_format("fp16").smallest_normal
-    want = 2.0 ** math.ceil(math.log2(smallest_normal / EXERCISE_3["gradient"]))
     check.expect_close(
-        scale,
-        want,
-        "find the smallest power of two S with S × 2e-8 ≥ fp16's smallest *normal* number "
-        "(torch.finfo(torch.float16).smallest_normal), not the smallest subnormal and not GradScaler's default.",
+        high,
+        want_high,
+        "the largest scale: the largest power of two S with S × 10 still ≤ fp16's largest number "
+        "(torch.finfo(torch.float16).max); one power of two more and the scaled gradient becomes inf.",
     )
 
 

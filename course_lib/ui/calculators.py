@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import tempfile
 
 import ipywidgets as w
 import numpy as np
 
 from .. import _validate as v
-from .. import cost, engine, fit, generation, hardware, precision, simulate, train, zero_fit
+from .. import arch, cost, engine, fit, generation, hardware, precision, simulate, train, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
@@ -40,6 +42,10 @@ def _label_table(labels: dict[str, str], texts: dict[str, str]) -> str:
     return f"<table>{rows}</table>"
 
 # ------------------------------------------------------------ will it fit? (lesson 02)
+
+
+def _maybe(n, unit: str) -> str:
+    return f"{n:,} {unit}" if n else "none: even 1 does not fit"
 
 
 def render_fit(result: dict) -> str:
@@ -55,18 +61,23 @@ def render_fit(result: dict) -> str:
             ("gradients", "gradients"),
             ("optimizer state", "optimizer_state"),
             ("activations", "activations"),
+            (fit.OVERHEAD_LABEL, "overhead"),
         )
     )
     colour = {True: _GOOD, False: _BAD}
     return (
-        f"<p>{html.escape(result['model'])} model, {out('n_params', format(result['n_params'], ',') + ' parameters')}"
+        f"<p>{out('model', result['model'])}: {out('n_params', format(result['n_params'], ',') + ' parameters')}, "
+        f"{out('n_active_params', format(result['n_active_params'], ',') + ' active per token')}"
         f" on {html.escape(result['gpu'])} ({out('gpu_memory', fit.format_bytes(tv['gpu_bytes']))})</p>"
         f"<table><tr><th>training</th><th></th></tr>{rows}"
         f"<tr><td><b>total</b></td><td><b>{out('train_total', fit.format_bytes(t['total']))}</b></td></tr></table>"
         f"<p style='color:{colour[tv['fits']]}'>Training: {out('train_verdict', fit.verdict_text(tv))}</p>"
+        f"<p>Largest batch that fits at this sequence length: {out('largest_batch', _maybe(result['largest_batch'], 'sequences'))}; "
+        f"longest context at this batch: {out('longest_context', _maybe(result['longest_context'], 'tokens'))}</p>"
         f"<table><tr><th>inference</th><th></th></tr>"
         f"<tr><td>weights</td><td>{out('infer_weights', fit.format_bytes(i['weights']))}</td></tr>"
         f"<tr><td>KV cache</td><td>{out('infer_kv_cache', fit.format_bytes(i['kv_cache']))}</td></tr>"
+        f"<tr><td>{html.escape(fit.OVERHEAD_LABEL)}</td><td>{out('infer_overhead', fit.format_bytes(i['overhead']))}</td></tr>"
         f"<tr><td><b>total</b></td><td><b>{out('infer_total', fit.format_bytes(i['total']))}</b></td></tr></table>"
         f"<p style='color:{colour[iv['fits']]}'>Inference: {out('infer_verdict', fit.verdict_text(iv))}</p>"
     )
@@ -77,40 +88,80 @@ def fit_result_chart(result: dict):
     result. Lesson 02, section 8."""
     v.mapping("result", result, fit._RESULT_KEYS)
     return charts.fit_chart(fit.fit_table(result), result["training_verdict"]["gpu_bytes"] / fit.GB,
-                            result["gpu"], result["model"])
+                            result["gpu"], result["model"].split(" (")[0])
+
+
+def config_upload_path(upload) -> str:
+    """Save the ``config.json`` of a ``FileUpload`` value to a temporary file
+    and return its path ("" when nothing was uploaded). Lesson 02."""
+    if isinstance(upload, (list, tuple, dict)) and not upload:
+        return ""
+    if not isinstance(upload, (list, tuple, dict)):
+        raise TypeError(f"upload must be a FileUpload value (a tuple of files), got {v.show(upload)}")
+    item = upload[0] if isinstance(upload, (list, tuple)) else next(iter(upload.values()))
+    if not isinstance(item, dict) or "content" not in item:
+        raise ValueError(f"upload must hold files with a 'content' entry, got {v.show(item)}")
+    try:
+        content = bytes(item["content"])
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"upload's content must be bytes, got {v.show(item['content'])}") from err
+    path = os.path.join(tempfile.mkdtemp(prefix="course-config-"), "config.json")
+    with open(path, "wb") as f:
+        f.write(content)
+    return path
+
+
+def _model_controls(style, layout, default: str) -> dict:
+    """Preset menu (names with exact counts), a config.json path field and an upload button."""
+    return {
+        "model": w.Dropdown(options=[(label, key) for key, label in fit.MODEL_LABELS.items()], value=default,
+                            description="model", style=style, layout=layout),
+        "config_path": w.Text(value="", placeholder="or the path of a local config.json", description="config.json",
+                              style=style, layout=layout),
+        "upload": w.FileUpload(accept=".json", multiple=False, description="upload config.json"),
+    }
+
+
+def _with_upload(compute):
+    def run(upload=(), config_path="", **kwargs):
+        path = config_upload_path(upload) if upload else config_path
+        return compute(config_path=path, **kwargs)
+
+    run.__name__ = compute.__name__
+    return run
 
 
 def fit_calculator() -> Calculator:
-    """The "will it fit?" calculator: model (preset or custom), optimizer,
-    precision, batch, sequence length, checkpointing, GPU → stacked bars
-    against the GPU's memory and a verdict. The custom size fields are used
-    (and enabled) only when model is ``"custom"``. Lesson 02, section 8."""
+    """The "will it fit?" calculator: model (a preset, a local config.json
+    path or an uploaded one), optimizer, precision, attention, LoRA / QLoRA,
+    batch, sequence length, checkpointing, GPU → stacked bars against the
+    GPU's memory, a verdict, the largest batch and the longest context that
+    fit. Lesson 02, section 8."""
     style = {"description_width": "110px"}
-    layout = w.Layout(width="420px")
-    controls = {
-        "model": w.Dropdown(options=list(fit.PRESETS) + ["custom"], value="7B", description="model", style=style, layout=layout),
-        "n_params_b": w.BoundedFloatText(value=1.0, min=0.001, max=2000.0, step=0.1, description="custom: B params", style=style, layout=layout),
-        "layers": w.BoundedIntText(value=24, min=1, max=256, description="custom: layers", style=style, layout=layout),
-        "hidden": w.BoundedIntText(value=2048, min=64, max=65536, step=64, description="custom: hidden", style=style, layout=layout),
-        "heads": w.BoundedIntText(value=16, min=1, max=256, description="custom: heads", style=style, layout=layout),
+    layout = w.Layout(width="460px")
+    controls = _model_controls(style, layout, "llama-3-8b")
+    controls.update({
         "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "precision": w.Dropdown(
             options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed", description="precision", style=style, layout=layout
         ),
+        "attention": w.Dropdown(options=[(label, key) for key, label in fit.ATTENTION_LABELS.items()], value="sdpa",
+                                description="attention", style=style, layout=layout),
+        "lora": w.Dropdown(options=[(label, key) for key, label in fit.LORA_LABELS.items()], value="none",
+                           description="fine-tuning", style=style, layout=layout),
+        "lora_rank": w.SelectionSlider(options=[4, 8, 16, 32, 64, 128], value=16, description="LoRA rank", style=style, layout=layout),
         "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", style=style, layout=layout),
-        "seq_len": w.SelectionSlider(options=[2**k for k in range(7, 16)], value=2048, description="sequence length", style=style, layout=layout),
+        "seq_len": w.SelectionSlider(options=[2**k for k in range(7, 18)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=False, description="activation checkpointing", style=style, layout=layout),
         "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
-    }
-    custom = ("n_params_b", "layers", "hidden", "heads")
+    })
 
     def toggle(_change=None):
-        for name in custom:
-            controls[name].disabled = controls["model"].value != "custom"
+        controls["lora_rank"].disabled = controls["lora"].value == "none"
 
-    controls["model"].observe(toggle, names="value")
+    controls["lora"].observe(toggle, names="value")
     toggle()
-    return Calculator(controls, fit.will_it_fit, render_fit, chart=fit_result_chart, title="Will it fit?")
+    return Calculator(controls, _with_upload(fit.will_it_fit), render_fit, chart=fit_result_chart, title="Will it fit?")
 
 
 # ------------------------------------------------------------ dynamic batching (lessons 03, 06)
@@ -338,9 +389,10 @@ def render_zero(result: dict) -> str:
     out = result_span
     names = zero_fit.STAGE_NAMES
     rows = "".join(
-        f"<tr><td>{name}</td><td>{out(key, fit.format_bytes(g[key]))}</td></tr>"
+        f"<tr><td>{html.escape(name)}</td><td>{out(key, fit.format_bytes(g[key]))}</td></tr>"
         for name, key in (("weights", "weights"), ("gradients", "gradients"), ("optimizer state", "optimizer_state"),
-                          ("activations (own micro-batch)", "activations"))
+                          ("gathered layer (stage 3)", "gathered_layer"), ("activations (own micro-batch)", "activations"),
+                          (fit.OVERHEAD_LABEL, "overhead"))
     )
     colour = _GOOD if result["verdict"]["fits"] else _BAD
     stages = "".join(
@@ -350,12 +402,15 @@ def render_zero(result: dict) -> str:
     need = result["min_gpus"]
     need_text = f"{need} GPUs" if need else "more than 4096 GPUs"
     return (
-        f"<p>{html.escape(result['model'])} ({result['n_params']:,} parameters) on "
-        f"{result['n_gpus']} × {html.escape(result['gpu'])}, ZeRO {html.escape(names[result['stage']])}</p>"
+        f"<p>{out('model', result['model'])} on "
+        f"{result['n_gpus']} × {html.escape(result['gpu'])}, ZeRO {html.escape(names[result['stage']])}; "
+        f"bytes per parameter: {html.escape(arch.ZERO_CONVENTIONS[result['convention']])}</p>"
         f"<table><tr><th>per GPU</th><th></th></tr>{rows}"
         f"<tr><td><b>total</b></td><td><b>{out('total', fit.format_bytes(g['total']))}</b></td></tr></table>"
         f"<p style='color:{colour}'>{out('verdict', fit.verdict_text(result['verdict']))}; "
         f"this stage fits from {out('min_gpus', need_text)} (powers of two)</p>"
+        f"<p>Largest micro-batch per GPU that fits: {out('largest_batch', _maybe(result['largest_batch'], 'sequences'))}; "
+        f"longest context at this micro-batch: {out('longest_context', _maybe(result['longest_context'], 'tokens'))}</p>"
         f"<table><tr><th>same GPUs, each stage</th><th>per GPU</th></tr>{stages}</table>"
     )
 
@@ -363,33 +418,41 @@ def render_zero(result: dict) -> str:
 def stage_chart(result: dict):
     """:func:`course_lib.ui.charts.zero_stages` for a :func:`course_lib.zero_fit.zero_fit`
     result. Lesson 06, section 5."""
+    v.mapping("result", result, ("model", "verdict", "gpu", "n_gpus", "stage_parts"))
+    name = result["model"].split(" (")[0]
     return charts.zero_stages(zero_fit.stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
-                              title=f"{result['model']} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
+                              title=f"{name} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
 
 
 def zero_calculator(chart: bool = True) -> Calculator:
-    """Model, number of GPUs, ZeRO stage, optimizer, precision, micro-batch
+    """Model (preset, config.json path or upload), number of GPUs, ZeRO
+    stage, byte convention, optimizer, attention, LoRA / QLoRA, micro-batch
     per GPU, sequence length, checkpointing, GPU → per-GPU memory, verdict,
-    the fewest GPUs that fit, and (with ``chart``) a stacked bar per stage
-    against the GPU's memory. Lesson 06, section 5."""
+    the fewest GPUs that fit, the largest micro-batch and longest context,
+    and (with ``chart``) a stacked bar per stage against the GPU's memory.
+    Lesson 06, section 5."""
     if not isinstance(chart, bool):
         raise TypeError(f"chart must be True or False, got {chart!r}")
     style = {"description_width": "120px"}
-    layout = w.Layout(width="420px")
+    layout = w.Layout(width="460px")
     names = zero_fit.STAGE_NAMES
-    controls = {
-        "model": w.Dropdown(options=list(fit.PRESETS), value="7B", description="model", style=style, layout=layout),
+    controls = _model_controls(style, layout, "llama-2-7b")
+    controls.update({
         "n_gpus": w.SelectionSlider(options=[2**k for k in range(11)], value=8, description="GPUs", style=style, layout=layout),
         "stage": w.Dropdown(options=[(names[s], s) for s in zero_fit.STAGES], value=3, description="ZeRO stage", style=style, layout=layout),
+        "convention": w.Dropdown(options=[(label, key) for key, label in arch.ZERO_CONVENTIONS.items()], value="zero",
+                                 description="bytes/param", style=style, layout=layout),
         "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
-        "precision": w.Dropdown(options=[(label, key) for key, label in fit.PRECISION_LABELS.items()], value="mixed",
-                                description="precision", style=style, layout=layout),
+        "attention": w.Dropdown(options=[(label, key) for key, label in fit.ATTENTION_LABELS.items()], value="sdpa",
+                                description="attention", style=style, layout=layout),
+        "lora": w.Dropdown(options=[(label, key) for key, label in fit.LORA_LABELS.items()], value="none",
+                           description="fine-tuning", style=style, layout=layout),
         "batch_per_gpu": w.SelectionSlider(options=[2**k for k in range(7)], value=1, description="batch per GPU", style=style, layout=layout),
-        "seq_len": w.SelectionSlider(options=[2**k for k in range(9, 15)], value=2048, description="sequence length", style=style, layout=layout),
+        "seq_len": w.SelectionSlider(options=[2**k for k in range(9, 18)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=True, description="activation checkpointing", style=style, layout=layout),
         "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
-    }
-    return Calculator(controls, zero_fit.zero_fit, render_zero, chart=stage_chart if chart else None,
+    })
+    return Calculator(controls, _with_upload(zero_fit.zero_fit), render_zero, chart=stage_chart if chart else None,
                       title="Will it fit on N GPUs? (ZeRO)")
 
 
@@ -476,7 +539,7 @@ def render_engine_explorer(result: dict) -> str:
     """:func:`course_lib.engine.compare_policies`'s result as an HTML table of
     :func:`course_lib.engine.format_comparison`'s texts, static beside
     continuous. Lesson 08, section 5."""
-    texts = engine.format_comparison(result)
+    texts = engine.format_comparison(result)  # checks result
     rows = "".join(
         f"<tr><td>{label}</td>"
         + "".join(f"<td>{result_span(f'{p}_{key}', texts[f'{p}_{key}'])}</td>" for p in ("static", "continuous"))

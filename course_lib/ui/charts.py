@@ -213,7 +213,7 @@ def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = 
     _frame("table", table)
     v.positive("gpu_gb", gpu_gb)
     v.string("gpu_name", gpu_name)
-    order = ["weights", "gradients", "optimizer state", "activations"]
+    order = ["weights", "gradients", "optimizer state", "gathered layer", "activations", "overhead"]
     data = table.assign(order=table["part"].map(order.index))
     bars = alt.Chart(data).mark_bar().encode(
         x=alt.X("stage", sort=None, title=None),
@@ -254,7 +254,7 @@ def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> 
     v.string("model", model)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
-    order = ["weights", "gradients", "optimizer state", "activations", "KV cache"]
+    order = ["weights", "gradients", "optimizer state", "activations", "KV cache", "overhead"]
     data = table.assign(order=table["component"].map(order.index))
     bars = (
         alt.Chart(data)
@@ -407,8 +407,8 @@ def generation_batch_chart(table: pd.DataFrame, batch: int, title: str = "Batchi
     with the chosen ``batch`` marked. ``table`` has columns ``batch``,
     ``tokens/s`` and ``TPOT ms`` (:func:`course_lib.generation.batch_sweep`).
     Lesson 07, section 4 (the calculator)."""
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    _frame("table", table, "batch", "tokens/s", "TPOT ms")
+    batch = v.positive_int("batch", batch)
     chosen = table[table["batch"] == batch]
     x = alt.X("batch", scale=alt.Scale(type="log", base=2), title="batch (sequences decoded together)")
 

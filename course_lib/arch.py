@@ -1,0 +1,665 @@
+"""One description of a real model that every prediction shares (lessons 02 and 06).
+
+:class:`Architecture` is read from the file people have, a Hugging Face
+``config.json`` (:meth:`Architecture.from_hf_config`), for the families
+``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``, ``gemma`` and
+``phi3``. Keys a file leaves out take the defaults that transformers'
+configuration class of that family documents. From it:
+
+- :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
+  parameters, exactly as ``model.num_parameters()`` counts them; per token
+  for a mixture of experts;
+- :meth:`Architecture.kv_cache_bytes`: grouped-query attention, an explicit
+  ``head_dim`` and a sliding window, as transformers' cache stores them;
+- :meth:`Architecture.activation_bytes`: what autograd saves for backward in
+  transformers' implementation, with SDPA/FlashAttention (no score matrix)
+  or eager attention (the softmax kept), the logits and the loss included;
+- :meth:`Architecture.forward_flops`: matmul FLOPs of one forward pass, as
+  ``FlopCounterMode`` counts them;
+- :meth:`Architecture.training_memory`: weights, gradients, optimizer state
+  and activations, with LoRA / QLoRA;
+- :meth:`Architecture.zero_memory`: model state per device under ZeRO 0–3
+  with the gathered-layer term, in three labelled byte conventions.
+
+Pure arithmetic: no torch, no transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, replace
+
+from . import _validate as v
+from . import predict
+
+FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3")
+
+# Defaults of transformers' configuration classes (transformers 4.57,
+# models/<family>/configuration_<family>.py): what a key left out means.
+_DEFAULTS = {
+    "gpt2": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12, n_inner=None,
+                 activation_function="gelu_new", resid_pdrop=0.1, embd_pdrop=0.1, attn_pdrop=0.1,
+                 tie_word_embeddings=True),
+    "llama": dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=None, head_dim=None, hidden_act="silu",
+                  tie_word_embeddings=False, attention_bias=False, mlp_bias=False, attention_dropout=0.0),
+    "mistral": dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                    num_attention_heads=32, num_key_value_heads=8, head_dim=None, hidden_act="silu",
+                    tie_word_embeddings=False, sliding_window=4096, attention_dropout=0.0),
+    "mixtral": dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                    num_attention_heads=32, num_key_value_heads=8, head_dim=None, hidden_act="silu",
+                    tie_word_embeddings=False, sliding_window=None, num_local_experts=8,
+                    num_experts_per_tok=2, attention_dropout=0.0),
+    "qwen2": dict(vocab_size=151936, hidden_size=4096, intermediate_size=22016, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=32, hidden_act="silu", tie_word_embeddings=False,
+                  use_sliding_window=False, sliding_window=4096, max_window_layers=28, layer_types=None,
+                  attention_dropout=0.0),
+    "gemma": dict(vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28,
+                  num_attention_heads=16, num_key_value_heads=16, head_dim=256, hidden_act="gelu_pytorch_tanh",
+                  hidden_activation=None, tie_word_embeddings=True, attention_bias=False, attention_dropout=0.0),
+    "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
+                 num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
+                 sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
+}
+
+ATTENTIONS = ("sdpa", "eager")
+#: Largest width, count or length an Architecture field may have (real models are far below).
+_MAX_SIZE = 10**9
+LOSSES = ("cross_entropy", "none")
+
+ZERO_CONVENTIONS = {
+    "zero": "16 B/param: 16-bit weights and gradients, fp32 master weights and Adam moments "
+            "(Rajbhandari et al. 2020, ZeRO)",
+    "hf": "18 B/param: fp32 and 16-bit weights, fp32 gradients, fp32 moments (Hugging Face, model_memory_anatomy)",
+    "deepspeed": "20 B/param: DeepSpeed's estimate_zero2/zero3_model_states_mem_needs (16-bit weights and "
+                 "gradients, 16 B/param of fp32 optimizer partition incl. fp32 gradients)",
+}
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A decoder-only transformer's shape, as its ``config.json`` states it.
+
+    ``ffn_kind`` is ``"mlp"`` (two matrices, GPT-2) or ``"gated"`` (three:
+    SwiGLU / GeGLU); ``n_experts`` / ``experts_per_token`` are 1 / 1 for a
+    dense model; ``sliding_layers`` counts the layers whose KV cache keeps
+    only the last ``sliding_window`` tokens. ``positions`` is the size of a
+    learned position table (GPT-2) or 0 (rotary). Lessons 02 and 06.
+    """
+
+    family: str
+    vocab_size: int
+    hidden_size: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    ffn_size: int
+    ffn_kind: str = "gated"
+    tied_embeddings: bool = False
+    qkv_bias: bool = False
+    out_bias: bool = False
+    mlp_bias: bool = False
+    norm: str = "rmsnorm"
+    positions: int = 0
+    n_experts: int = 1
+    experts_per_token: int = 1
+    sliding_window: int | None = None
+    sliding_layers: int = 0
+    activation: str = "silu"
+    dropout: float = 0.0
+    attention_dropout: float = 0.0
+    name: str = ""
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        """Every field checked by name, so a hand-built or edited shape fails
+        here and not inside a formula. Lesson 02."""
+        v.choice("family", self.family, FAMILIES)
+        for name in ("vocab_size", "hidden_size", "n_layers", "n_heads", "n_kv_heads", "head_dim", "ffn_size",
+                     "n_experts", "experts_per_token"):
+            v.positive_int(name, getattr(self, name), maximum=_MAX_SIZE)
+        if self.n_heads % self.n_kv_heads:
+            raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} "
+                             "(each KV head serves a whole group of query heads)")
+        if self.experts_per_token > self.n_experts:
+            raise ValueError(f"experts_per_token={self.experts_per_token} must be at most n_experts={self.n_experts}")
+        v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
+        v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
+        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias"):
+            v.boolean(name, getattr(self, name))
+        v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
+        if self.sliding_window is not None:
+            v.positive_int("sliding_window", self.sliding_window, maximum=_MAX_SIZE)
+        v.integer("sliding_layers", self.sliding_layers, minimum=0, maximum=self.n_layers)
+        v.fraction("dropout", self.dropout, allow_zero=True)
+        v.fraction("attention_dropout", self.attention_dropout, allow_zero=True)
+        v.string("activation", self.activation)
+        v.string("name", self.name, nonempty=False)
+
+    # ------------------------------------------------------------ reading a config
+
+    @classmethod
+    def from_hf_config(cls, config, *, name: str = "") -> "Architecture":
+        """Build from a Hugging Face config: a dict, or the path of a local
+        ``config.json``. Keys the file leaves out take transformers' defaults
+        for that ``model_type``; an unknown ``model_type`` raises a
+        ``ValueError`` listing :data:`FAMILIES`. Lesson 02.
+        """
+        source = ""
+        if isinstance(config, (str, os.PathLike)):
+            path = os.fspath(config)
+            if not os.path.isfile(path):
+                raise ValueError(f"config must be a dict or the path of a config.json file, got {path!r} (no such file)")
+            with open(path, encoding="utf-8") as f:
+                config = json.load(f)
+            source = path
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict or the path of a config.json file, got {type(config).__name__}")
+        family = config.get("model_type")
+        if family not in _DEFAULTS:
+            raise ValueError(f"config's model_type must be one of {list(FAMILIES)}, got {family!r}")
+        c = {**_DEFAULTS[family], **config}
+        sizes = ("vocab_size", "n_embd", "n_head", "n_layer", "n_positions") if family == "gpt2" else (
+            "vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
+        for key in sizes:
+            v.positive_int(f"config['{key}']", c[key], maximum=_MAX_SIZE)
+        v.string("name", name, nonempty=False)
+        name = name or c.get("_name_or_path", "") or family
+        try:
+            return cls._from_checked_config(family, c, name, source)
+        except (ValueError, TypeError) as err:
+            raise type(err)(f"config does not describe a valid {family} model: {err}") from err
+
+    @classmethod
+    def _from_checked_config(cls, family: str, c: dict, name: str, source: str) -> "Architecture":
+        source = c.get("_source", source)
+        if family == "gpt2":
+            h = c["n_embd"]
+            return cls(
+                family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=c["n_layer"],
+                n_heads=c["n_head"], n_kv_heads=c["n_head"], head_dim=h // c["n_head"],
+                ffn_size=c["n_inner"] or 4 * h, ffn_kind="mlp", tied_embeddings=bool(c["tie_word_embeddings"]),
+                qkv_bias=True, out_bias=True, mlp_bias=True, norm="layernorm", positions=c["n_positions"],
+                activation=c["activation_function"], dropout=float(c["resid_pdrop"]),
+                attention_dropout=float(c["attn_pdrop"]), name=name, source=source,
+            )
+        h = c["hidden_size"]
+        heads = c["num_attention_heads"]
+        kv = c["num_key_value_heads"] or heads
+        head_dim = c.get("head_dim") or h // heads
+        if family == "phi3":  # Phi3 always uses hidden // heads
+            head_dim = h // heads
+        sliding, n_sliding = None, 0
+        if family in ("mistral", "mixtral", "phi3") and c.get("sliding_window"):
+            sliding, n_sliding = int(c["sliding_window"]), c["num_hidden_layers"]
+        if family == "qwen2" and c["use_sliding_window"] and c.get("sliding_window"):
+            sliding = int(c["sliding_window"])
+            types = c.get("layer_types")
+            if types:
+                n_sliding = sum(t == "sliding_attention" for t in types)
+            else:
+                n_sliding = max(0, c["num_hidden_layers"] - c["max_window_layers"])
+        act = c.get("hidden_activation") or c["hidden_act"] if family == "gemma" else c["hidden_act"]
+        return cls(
+            family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=c["num_hidden_layers"],
+            n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
+            tied_embeddings=bool(c["tie_word_embeddings"]),
+            qkv_bias=family == "qwen2" or bool(c.get("attention_bias", False)),
+            out_bias=bool(c.get("attention_bias", False)) and family != "qwen2",
+            mlp_bias=bool(c.get("mlp_bias", False)), norm="rmsnorm",
+            n_experts=c.get("num_local_experts", 1) if family == "mixtral" else 1,
+            experts_per_token=c.get("num_experts_per_tok", 1) if family == "mixtral" else 1,
+            sliding_window=sliding, sliding_layers=n_sliding if sliding else 0, activation=act,
+            dropout=float(c.get("resid_pdrop", 0.0)), attention_dropout=float(c.get("attention_dropout", 0.0)),
+            name=name, source=source,
+        )
+
+    # ------------------------------------------------------------ parameters
+
+    @property
+    def q_size(self) -> int:
+        """Width of the queries (and of the attention output): heads × head_dim. Lesson 02, section 9."""
+        return self.n_heads * self.head_dim
+
+    @property
+    def kv_size(self) -> int:
+        """Width of the keys (and of the values): KV heads × head_dim. Lesson 02, section 5."""
+        return self.n_kv_heads * self.head_dim
+
+    def _attention_params(self) -> int:
+        h = self.hidden_size
+        p = h * (self.q_size + 2 * self.kv_size) + self.q_size * h
+        if self.qkv_bias:
+            p += self.q_size + 2 * self.kv_size
+        if self.out_bias:
+            p += h
+        return p
+
+    def _expert_params(self) -> int:
+        """One FFN (one expert of a mixture)."""
+        h, f = self.hidden_size, self.ffn_size
+        if self.ffn_kind == "mlp":
+            return 2 * h * f + ((f + h) if self.mlp_bias else 0)
+        return 3 * h * f + ((2 * f + h) if self.mlp_bias else 0)
+
+    def _norm_params(self) -> int:
+        return 2 * self.hidden_size if self.norm == "layernorm" else self.hidden_size
+
+    def _router_params(self) -> int:
+        return self.hidden_size * self.n_experts if self.n_experts > 1 else 0
+
+    def _layer_params(self, experts: int) -> int:
+        return self._attention_params() + experts * self._expert_params() + self._router_params() + 2 * self._norm_params()
+
+    def _embedding_params(self) -> int:
+        emb = self.vocab_size * self.hidden_size + self.positions * self.hidden_size
+        head = 0 if self.tied_embeddings else self.vocab_size * self.hidden_size
+        return emb + head + self._norm_params()
+
+    @property
+    def n_params(self) -> int:
+        """Parameters, counted once each (tied embeddings once), exactly as
+        transformers' ``model.num_parameters()`` counts them. Lesson 02."""
+        return self._embedding_params() + self.n_layers * self._layer_params(self.n_experts)
+
+    @property
+    def n_active_params(self) -> int:
+        """Parameters used for one token: a mixture of experts runs
+        ``experts_per_token`` of its ``n_experts`` FFNs (plus the router);
+        equal to :attr:`n_params` for a dense model. Lesson 02."""
+        return self._embedding_params() + self.n_layers * self._layer_params(self.experts_per_token)
+
+    def largest_layer_params(self) -> int:
+        """Parameters of the largest single module (DeepSpeed's "largest
+        layer": the embedding or the LM head for a language model). Lesson 06."""
+        h, f = self.hidden_size, self.ffn_size
+        sizes = [self.vocab_size * h, h * self.q_size + (self.q_size if self.qkv_bias else 0), h * f + (f if self.mlp_bias else 0)]
+        if self.family == "phi3":
+            sizes += [h * (self.q_size + 2 * self.kv_size), 2 * h * f]
+        if self.family == "gpt2":
+            sizes += [h * 3 * h + 3 * h, self.positions * h]
+        return max(sizes)
+
+    # ------------------------------------------------------------ KV cache
+
+    @v.checked
+    def kv_cache_bytes(self, seq_len: int, batch: int = 1, bytes_per_value: float = 2) -> int:
+        """Bytes of the key/value cache holding ``seq_len`` tokens per sequence:
+        2 · KV heads · head_dim · bytes per layer and token (grouped-query
+        attention and an explicit ``head_dim`` included). A sliding-window
+        layer keeps at most ``sliding_window`` tokens: transformers'
+        ``DynamicSlidingWindowLayer`` keeps the last ``window - 1`` and
+        concatenates the new token onto them, so ``min(seq_len, window)``
+        tokens' worth of storage is alive after each decode step. Equal to
+        the storage of transformers' cache after ``generate`` (``seq_len`` =
+        ``cache.get_seq_length()``). Lesson 02.
+        """
+        s = v.positive_int("seq_len", seq_len)
+        b = v.positive_int("batch", batch)
+        p = v.positive("bytes_per_value", bytes_per_value)
+        full = self.n_layers - self.sliding_layers
+        tokens = full * s + self.sliding_layers * (min(s, self.sliding_window) if self.sliding_window else s)
+        return math.ceil(2 * self.kv_size * tokens * b * p)
+
+    # ------------------------------------------------------------ FLOPs
+
+    @v.checked
+    def forward_flops(self, batch: int, seq_len: int) -> int:
+        """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
+        counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
+        full s × s score matrix for attention, causal or not; the rotary
+        embedding's small ``inv_freq @ positions`` matmul; element-wise work
+        and the embedding lookup not counted). Lesson 02.
+        """
+        b = v.positive_int("batch", batch)
+        s = v.positive_int("seq_len", seq_len)
+        t = b * s
+        h, f = self.hidden_size, self.ffn_size
+        proj = 2 * t * h * (2 * self.q_size + 2 * self.kv_size)
+        attn = 2 * 2 * b * self.n_heads * s * s * self.head_dim
+        mats = 2 if self.ffn_kind == "mlp" else 3
+        ffn = 2 * t * self.experts_per_token * mats * h * f
+        router = 2 * t * h * self.n_experts if self.n_experts > 1 else 0
+        head = 2 * t * h * self.vocab_size
+        rotary = 0 if self.family == "gpt2" else self.head_dim * s  # inv_freq @ positions, once per pass
+        return self.n_layers * (proj + attn + ffn + router) + head + rotary
+
+    # ------------------------------------------------------------ activations
+
+    @v.checked
+    def activation_bytes(
+        self,
+        batch: int,
+        seq_len: int,
+        *,
+        attention: str = "sdpa",
+        bytes_per_value: float = 2,
+        checkpointing: bool = False,
+        loss: str = "cross_entropy",
+    ) -> int:
+        """Bytes autograd saves for backward in one training forward pass of
+        transformers' implementation of this family (dropout as configured,
+        the model in training mode).
+
+        ``attention="sdpa"`` (PyTorch's scaled_dot_product_attention, flash
+        or memory-efficient kernel: Dao et al. 2022) keeps queries, keys,
+        values, the output and one log-sum-exp per head and token, never the
+        s × s scores; ``"eager"`` keeps the softmax probabilities,
+        batch · heads · s² values per layer. With ``loss="cross_entropy"``
+        the log-probabilities over the vocabulary (the logits' size) are
+        included. Attention dropout inside a fused kernel stores no mask (the
+        GPU kernels regenerate it); PyTorch's CPU flash kernel has no dropout
+        and falls back to the math path, which stores what eager does, so on
+        the CPU compare a model with attention dropout against ``"eager"``. ``checkpointing=True``: each layer keeps only its input,
+        and one layer's activations exist again during backward. Float
+        tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
+        8. Lesson 02 (section "from TinyGPT to Llama-3-8B").
+        """
+        b = v.positive_int("batch", batch)
+        s = v.positive_int("seq_len", seq_len)
+        v.choice("attention", attention, ATTENTIONS)
+        v.choice("loss", loss, LOSSES)
+        p = v.positive("bytes_per_value", bytes_per_value)
+        if not isinstance(checkpointing, bool):
+            raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
+        t = b * s
+        h = self.hidden_size
+        full, sliding = self.n_layers - self.sliding_layers, self.sliding_layers
+        layers = full * self._layer_activation_bytes(b, s, attention, p, False)
+        if sliding:
+            layers += sliding * self._layer_activation_bytes(b, s, attention, p, True)
+        layer = layers / self.n_layers  # one layer, for checkpointing
+        # outside the layers: token ids, the final norm (its output feeds the LM head)
+        outside = 8 * t + self._norm_saved(t, p)
+        if self.family == "gpt2":
+            outside += 8 * s  # position ids
+            if self.dropout > 0:
+                outside += t * h * p  # embedding dropout mask
+        else:
+            outside += 2 * s * self.head_dim * p  # rotary cos and sin, shared by the layers
+        if loss == "cross_entropy":
+            outside += t * self.vocab_size * p + 8 * t  # log-softmax output, targets
+        if checkpointing:
+            return math.ceil(self.n_layers * t * h * p + layer + outside)
+        return math.ceil(layers + outside)
+
+    def _norm_saved(self, t: int, p: float) -> float:
+        """A norm's input and statistics, and its output (the next matmul's input)."""
+        h = self.hidden_size
+        if self.norm == "layernorm":
+            return 2 * t * h * p + 2 * t * 4  # input, output; fp32 mean and 1/std
+        extra = h * p if self.family == "gemma" else 0  # Gemma's (1 + weight)
+        return 3 * t * h * p + t * p + extra  # input, normalised, output; 1/rms
+
+    def _masked(self, s: int, attention: str, sliding: bool) -> bool:
+        """SDPA in a sliding-window layer is given an explicit b × s × s mask
+        (and GQA's keys and values are repeated) once the sequence reaches
+        the window."""
+        return attention == "sdpa" and sliding and s >= self.sliding_window
+
+    def _layer_activation_bytes(self, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
+        t = b * s
+        h, f = self.hidden_size, self.ffn_size
+        q, kv = self.q_size, self.kv_size
+        heads = self.n_heads
+        total = 2 * self._norm_saved(t, p)
+        matrices = attention == "eager"  # no fused kernel: the scores are kept
+        if self.family == "gpt2":
+            if matrices:
+                total += 3 * t * q * p  # contiguous copies of q, k, v for the matmuls
+            else:  # q stays a view of the c_attn output; k and v are the cache's copies (use_cache is on by default)
+                total += t * (q + 2 * kv) * p + 2 * t * kv * p
+        else:
+            grouped = self.n_kv_heads < self.n_heads
+            # eager's matmuls copy repeated keys and values; SDPA with a mask gets
+            # copies from repeat_kv (a view when there is a single KV head)
+            repeated = grouped and (matrices or (self.n_kv_heads > 1 and self._masked(s, attention, sliding)))
+            k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
+            total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
+        if matrices:
+            probs = b * heads * s * s * p
+            total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
+            if self.family == "gpt2" and attention == "eager":
+                total += self.positions ** 2  # the causal-mask buffer that torch.where keeps
+        else:
+            total += t * heads * 4  # log-sum-exp, fp32
+            if self._masked(s, attention, sliding):
+                total += b * s * s * p  # the sliding-window mask
+        total += t * q * p  # attention output, the output projection's input
+        if self.family == "phi3" and not matrices:
+            total += t * q * p  # queries sliced from the fused qkv: SDPA's output is re-laid out for o_proj
+        if self.dropout > 0:
+            total += 2 * t * h * p  # residual dropout masks
+        k = self.experts_per_token
+        if self.ffn_kind == "mlp":
+            saved = 4 if self.activation == "gelu_new" else 1  # tanh-GELU written out keeps 4 tensors
+            total += t * (saved + 1) * f * p  # the activation's tensors, its output
+        else:
+            total += t * k * 4 * f * p  # gate, up, activation output, product
+        if self.n_experts > 1:
+            total += t * self.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
+            total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
+        return total
+
+
+    # ------------------------------------------------------------ ZeRO
+
+    @v.checked
+    def zero_memory(self, n_devices: int, stage: int, *, convention: str = "zero", optimizer: str = "adamw") -> dict[str, int]:
+        """Model-state bytes per device under ZeRO ``stage`` (0–3) on
+        ``n_devices`` data-parallel devices: ``{"weights", "gradients",
+        "optimizer_state", "gathered_layer", "total"}``.
+
+        Stage 1 shards the optimizer state, 2 the gradients too, 3 the
+        weights too; at stage 3 each device also gathers the largest layer's
+        full parameters while it runs (``gathered_layer``, 4 bytes per
+        parameter of :meth:`largest_layer_params`, as DeepSpeed's estimator
+        counts it). ``convention`` (bytes per parameter, see
+        :data:`ZERO_CONVENTIONS`): ``"zero"`` 16 (Rajbhandari et al. 2020),
+        ``"hf"`` 18 (Hugging Face, model_memory_anatomy), ``"deepspeed"`` 20,
+        the accounting of DeepSpeed's ``estimate_zero2_model_states_mem_needs``
+        / ``estimate_zero3_...`` without offload (4 bytes/param replicated plus
+        16 sharded at stages 1–2; 18 sharded plus the gathered layer at stage
+        3), reproduced to the byte. A sharded part is rounded as its source
+        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). Lesson 06.
+        """
+        d = v.positive_int("n_devices", n_devices)
+        stage = v.integer("stage", stage, minimum=0, maximum=3)
+        v.choice("convention", convention, ZERO_CONVENTIONS)
+        n = self.n_params
+        gathered = 4 * self.largest_layer_params() if stage == 3 else 0
+        if convention == "deepspeed":
+            if optimizer != "adamw":
+                raise ValueError(f"optimizer must be 'adamw' for the deepspeed convention, got {optimizer!r}")
+            if stage == 0:
+                w, g, o = 2 * n, 2 * n, 16 * n
+            elif stage in (1, 2):
+                w, g, o = 2 * n, 2 * n, int(16 * n / d)
+            else:
+                w, g = int(2 * n / d), 0
+                o = int(18 * n / d) - w
+        else:
+            per = predict.bytes_per_param_breakdown(optimizer, "mixed" if convention == "zero" else "mixed_hf")
+            parts = {k: per[k] * n for k in ("weights", "gradients", "optimizer_state")}
+            sharded = ("optimizer_state", "gradients", "weights")[:stage]
+            w, g, o = (-(-parts[k] // d) if k in sharded else parts[k] for k in ("weights", "gradients", "optimizer_state"))
+        return {"weights": w, "gradients": g, "optimizer_state": o, "gathered_layer": gathered,
+                "total": w + g + o + gathered}
+
+    # ------------------------------------------------------------ training memory
+
+    @v.checked
+    def training_memory(
+        self,
+        batch: int,
+        seq_len: int,
+        *,
+        optimizer: str = "adamw",
+        precision: str = "mixed",
+        attention: str = "sdpa",
+        checkpointing: bool = False,
+        lora=None,
+    ) -> dict[str, int]:
+        """Bytes ``{"weights", "gradients", "optimizer_state", "activations",
+        "total"}`` of one training step.
+
+        Without ``lora``: every parameter trains, bytes per parameter from
+        :func:`course_lib.predict.bytes_per_param_breakdown`. With ``lora``
+        (a :class:`LoRA`): the base weights are frozen at ``lora.base_bits``
+        (16 for LoRA, 4 for QLoRA with its scales,
+        see :meth:`LoRA.base_bytes`; 32 for an fp32 base), and only the adapters have gradients and
+        optimizer state. Activations from :meth:`activation_bytes` at the
+        precision's activation width (4 bytes for fp32, else 2). Lesson 02.
+        """
+        per = predict.bytes_per_param_breakdown(optimizer, precision)
+        act_p = 4 if precision == "fp32" else 2
+        act = self.activation_bytes(batch, seq_len, attention=attention, bytes_per_value=act_p, checkpointing=checkpointing)
+        if lora is None:
+            n = self.n_params
+            w, g, o = per["weights"] * n, per["gradients"] * n, per["optimizer_state"] * n
+        else:
+            if not isinstance(lora, LoRA):
+                raise TypeError(f"lora must be None or a course_lib.arch.LoRA, got {type(lora).__name__}")
+            trainable = lora.trainable_params(self)
+            w = lora.base_bytes(self) + per["weights"] * trainable
+            g = per["gradients"] * trainable
+            o = per["optimizer_state"] * trainable
+        return {"weights": int(w), "gradients": int(g), "optimizer_state": int(o), "activations": int(act),
+                "total": int(w + g + o + act)}
+
+
+_LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
+
+
+@dataclass(frozen=True)
+class LoRA:
+    """Low-rank adapters (Hu et al. 2021, *LoRA*): each target ``W`` (d_out ×
+    d_in) gets trainable ``B`` (d_out × r) and ``A`` (r × d_in); the base
+    weights are frozen at ``base_bits`` bits (16 for LoRA; 4 for QLoRA,
+    Dettmers et al. 2023, with one scale per ``block`` weights of
+    ``scale_bytes`` bytes). ``targets`` names projections of each layer:
+    ``"q"``, ``"k"``, ``"v"``, ``"o"``, ``"gate"``, ``"up"``, ``"down"``.
+    Lesson 02.
+    """
+
+    rank: int = 8
+    targets: tuple[str, ...] = ("q", "v")
+    base_bits: int = 16
+    block: int = 64
+    scale_bytes: float = 4
+
+    def __post_init__(self):
+        v.positive_int("rank", self.rank, maximum=_MAX_SIZE)
+        if not isinstance(self.targets, (tuple, list)) or not self.targets:
+            raise TypeError(f"targets must be a non-empty tuple of names from {list(_LORA_TARGETS)}, got {v.show(self.targets)}")
+        if not all(isinstance(t, str) and t in _LORA_TARGETS for t in self.targets):
+            raise ValueError(f"targets must be a tuple of names from {list(_LORA_TARGETS)}, got {self.targets!r}")
+        if isinstance(self.base_bits, bool) or self.base_bits not in (4, 8, 16, 32):
+            raise ValueError(f"base_bits must be one of [4, 8, 16, 32], got {v.show(self.base_bits)}")
+        v.positive_int("block", self.block, maximum=_MAX_SIZE)
+        v.positive("scale_bytes", self.scale_bytes, maximum=64)
+
+    def _shapes(self, a: Architecture) -> list[tuple[int, int]]:
+        """(d_out, d_in) of each adapted matrix in one layer. Fused projections
+        (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
+        h, f = a.hidden_size, a.ffn_size
+        fused_qkv = a.family in ("gpt2", "phi3")
+        shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
+                  "gate": (f, h), "up": (f, h), "down": (h, f)}
+        out = []
+        if fused_qkv and any(t in self.targets for t in ("q", "k", "v")):
+            out.append((a.q_size + 2 * a.kv_size, h))
+        if a.family == "phi3" and any(t in self.targets for t in ("gate", "up")):
+            out.append((2 * f, h))
+        for name in self.targets:
+            if (fused_qkv and name in ("q", "k", "v")) or (a.family == "phi3" and name in ("gate", "up")):
+                continue
+            if a.ffn_kind == "mlp" and name == "gate":
+                continue
+            copies = a.n_experts if name in ("gate", "up", "down") else 1
+            out += [shapes[name]] * copies
+        return out
+
+    def trainable_params(self, a: Architecture) -> int:
+        """Adapter parameters: r · (d_in + d_out) per target matrix per layer. Lesson 02, section 8."""
+        return a.n_layers * sum(self.rank * (d_out + d_in) for d_out, d_in in self._shapes(a))
+
+    def base_bytes(self, a: Architecture) -> int:
+        """Bytes of the frozen base model: every parameter at ``base_bits``;
+        at 4 or 8 bits the quantised matrices (the layers' projections) carry
+        one scale per ``block`` values, while embeddings, norms and biases
+        stay at 16 bits (as bitsandbytes' QLoRA leaves them). Lesson 02, section 8."""
+        n = a.n_params
+        if self.base_bits >= 16:
+            return int(n * self.base_bits // 8)
+        h, f = a.hidden_size, a.ffn_size
+        mats = h * (a.q_size + 2 * a.kv_size) + a.q_size * h
+        mats += a.n_experts * (2 if a.ffn_kind == "mlp" else 3) * h * f
+        mats *= a.n_layers
+        rest = n - mats
+        return int(math.ceil(mats * self.base_bits / 8 + math.ceil(mats / self.block) * self.scale_bytes) + 2 * rest)
+
+
+def with_sizes(a: Architecture, **sizes) -> Architecture:
+    """A copy of ``a`` with some fields changed (e.g. fewer layers). Lesson 02."""
+    if not isinstance(a, Architecture):
+        raise TypeError(f"a must be a course_lib.arch.Architecture, got {v.show(a)}")
+    unknown = sorted(set(sizes) - set(Architecture.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"sizes: {unknown} are not fields of Architecture")
+    return replace(a, **sizes)
+
+
+# ---------------------------------------------------------------- presets
+
+_PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
+PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b",
+           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b")
+"""Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``."""
+
+
+def preset(key: str) -> Architecture:
+    """The :class:`Architecture` of a shipped preset, read from its
+    ``config.json`` (:data:`PRESETS`). Lessons 02 and 06."""
+    v.choice("key", key, PRESETS)
+    return Architecture.from_hf_config(os.path.join(_PRESET_DIR, f"{key}.json"))
+
+
+def label(a: Architecture) -> str:
+    """A model's name with its exact parameter count (and the active count
+    for a mixture of experts), e.g. ``"Llama-2-7B (6,738,415,616 parameters)"``.
+    Lessons 02 and 06."""
+    if not isinstance(a, Architecture):
+        raise TypeError(f"a must be a course_lib.arch.Architecture, got {v.show(a)}")
+    text = f"{a.name} ({a.n_params:,} parameters"
+    if a.n_active_params != a.n_params:
+        text += f", {a.n_active_params:,} active per token"
+    return text + ")"
+
+
+def measured_families() -> list[dict]:
+    """Lesson 02's "from TinyGPT to Llama-3-8B" table: for the small model of
+    each family (configs in ``tests/test_arch_hf.py``), the activation bytes
+    transformers' implementation saved (recorded by
+    ``tools/measure_families.py``; the test re-measures them), this module's
+    prediction, and Korthikanti et al.'s per-layer formula × layers (fp32,
+    their dropout terms only where the model has dropout: Megatron's GPT
+    layer, not these layers). Lesson 02.
+    """
+    with open(os.path.join(_PRESET_DIR, "measured_families.json"), encoding="utf-8") as f:
+        record = json.load(f)
+    rows = []
+    for r in record["rows"]:
+        a = Architecture.from_hf_config(record["configs"][r["family"]])
+        b, s = r["batch"], r["seq_len"]
+        predicted = a.activation_bytes(b, s, attention=r["attention"], bytes_per_value=4)
+        korthikanti = a.n_layers * predict.gpt_layer_activation_bytes(s, b, a.hidden_size, a.n_heads, bytes_per_value=4,
+                                                                      dropout=a.dropout > 0)
+        rows.append({"family": r["family"], "attention": r["attention"], "seq_len": s, "measured": r["activations"],
+                     "predicted": predicted, "error_pct": round(100 * (predicted - r["activations"]) / r["activations"], 1),
+                     "korthikanti": korthikanti,
+                     "korthikanti_error_pct": round(100 * (korthikanti - r["activations"]) / r["activations"], 1)})
+    return rows

@@ -1,0 +1,56 @@
+"""Energy references and the energy of one call (course_lib.energy)."""
+
+import math
+
+import pytest
+
+from course_lib import energy
+
+
+def test_meta_split_and_cost_references():
+    shares = [energy.reference(k).value for k in ("meta_experimentation_share", "meta_training_share", "meta_inference_share")]
+    assert shares == [0.10, 0.20, 0.70] and math.isclose(sum(shares), 1.0)
+    assert energy.reference("gpt4_training_usd").value == 40e6
+    assert "Cottier" in energy.reference("gpt4_training_usd").source
+    assert all(r.source for r in energy.REFERENCES.values())
+
+
+def _fake_powercap(root, joules_per_zone):
+    for i, j in enumerate(joules_per_zone):
+        zone = root / f"intel-rapl:{i}"
+        zone.mkdir()
+        (zone / "energy_uj").write_text(str(int(j * 1e6)))
+        sub = root / f"intel-rapl:{i}:0"  # a sub-zone (core), already inside the package: not added
+        sub.mkdir()
+        (sub / "energy_uj").write_text("999000000")
+
+
+def test_read_rapl_sums_package_zones_only(tmp_path):
+    _fake_powercap(tmp_path, [10.0, 2.5])
+    assert energy.read_rapl_joules(str(tmp_path)) == pytest.approx(12.5)
+    assert energy.read_rapl_joules(str(tmp_path / "missing")) is None
+
+
+def test_measure_energy_reads_rapl_when_it_can(tmp_path):
+    _fake_powercap(tmp_path, [0.0])
+    counter = tmp_path / "intel-rapl:0" / "energy_uj"
+    calls = []
+
+    def fn():  # each call "uses" 0.5 J on the fake counter
+        calls.append(1)
+        counter.write_text(str(int(counter.read_text()) + 500_000))
+
+    e = energy.measure_energy(fn, assumed_power_w=1e6, repeats=4, warmup=1, root=str(tmp_path))
+    assert e.method == "rapl" and e.joules == pytest.approx(0.5)
+    assert e.wh == pytest.approx(0.5 / 3600)
+
+
+def test_measure_energy_estimates_without_rapl(tmp_path):
+    e = energy.measure_energy(lambda: sum(range(1000)), assumed_power_w=40, repeats=5, root=str(tmp_path))
+    assert e.method == "estimate" and e.power_w == 40
+    assert e.joules == pytest.approx(e.seconds * 40)
+    assert "ESTIMATE" in str(e)
+    with pytest.raises(ValueError, match="assumed_power_w"):
+        energy.measure_energy(lambda: None, assumed_power_w=0)
+    with pytest.raises(TypeError, match="fn"):
+        energy.measure_energy(None, assumed_power_w=10)
