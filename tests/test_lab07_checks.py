@@ -110,3 +110,17 @@ def test_max_batch():
                   14.0):  # not an int
         with pytest.raises(AssertionError, match="Hint"):
             lab07.verify_max_batch(wrong)
+
+
+def test_numpy_and_torch_scalars_of_the_right_value_are_accepted_and_arrays_get_a_hint():
+    # Issue 12: a learner's numpy/torch result of the right value passes; an array gets a hint, not a crash.
+    import numpy as np
+    import torch
+
+    lab07.verify_kv_bytes(np.int64(kv(8192) * 3))
+    lab07.verify_kv_bytes(torch.tensor(kv(8192) * 3))
+    lab07.verify_max_batch(np.int64(lab07.expected_max_batch()))
+    with pytest.raises(AssertionError, match="array of shape"):
+        lab07.verify_kv_bytes(np.array([kv(8192), kv(8192)]))
+    with pytest.raises(AssertionError, match="whole"):
+        lab07.verify_max_batch(float(lab07.expected_max_batch()) + 0.5)

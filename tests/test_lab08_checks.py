@@ -82,3 +82,18 @@ def test_speedup():
                   tokens * (1 - 0.1)):
         with pytest.raises(AssertionError, match="Hint"):
             lab08.verify_speedup(wrong)
+
+
+def test_numpy_and_torch_integers_of_the_right_value_are_accepted():
+    # Issue 12: np.int64 answers were refused by an isinstance(int) check.
+    import numpy as np
+    import torch
+
+    static, continuous = lab08.expected_steps()
+    lab08.verify_steps((np.int64(static), torch.tensor(continuous)))
+    lab08.verify_fit(tuple(np.int64(x) for x in lab08.expected_fit()))
+    lab08.verify_blocks(np.int64(lab08.expected_blocks()))
+    with pytest.raises(AssertionError, match="array of shape"):
+        lab08.verify_blocks(np.array([1, 2]))
+    with pytest.raises(AssertionError, match="whole"):
+        lab08.verify_steps((float(static), continuous))

@@ -701,6 +701,7 @@ CALCULATORS = {
     "ui.calculators.zero_calculator": lambda: calculators.zero_calculator(chart=False),
     "ui.calculators.format_explorer": lambda: calculators.format_explorer(),
     "ui.calculators.generation_calculator": lambda: calculators.generation_calculator(chart=False),
+    "ui.calculators.engine_explorer": lambda: calculators.engine_explorer(1e-3, 1e-4),
 }
 
 TRIED = {"inputs": 0}

@@ -43,7 +43,7 @@ def expected_kv_bytes() -> int:
 
 def verify_kv_bytes(nbytes) -> None:
     """Exercise 1: bytes of the KV cache of the whole batch at seq_len positions. Lab 07, exercise 1."""
-    check.expect_true(isinstance(nbytes, (int, float)) and not isinstance(nbytes, bool), "answer with a number of bytes")
+    nbytes = check.expect_number(nbytes, "answer with a number of bytes")
     check.expect_close(nbytes, expected_kv_bytes(), _KV_HINT + "; and it is for the whole batch", rel=1e-9)
 
 
@@ -94,7 +94,7 @@ def expected_compute_bound_batch() -> int | None:
 
 def verify_compute_bound_batch(batch) -> None:
     """Exercise 4: the smallest batch at which the decode step is compute-bound. Lab 07, exercise 4."""
-    check.expect_true(isinstance(batch, int) and not isinstance(batch, bool), "answer with a whole batch size (an int)")
+    batch = check.expect_int(batch, "answer with a whole batch size (an int)")
     check.expect_equal(batch, expected_compute_bound_batch(),
                        "compare, for a batch b, the compute time b x FLOPs per sequence / peak with the memory time "
                        "(parameter bytes + b x KV bytes per sequence) / bandwidth, and find the smallest b where "
@@ -117,7 +117,7 @@ def expected_max_batch() -> int:
 
 def verify_max_batch(batch) -> None:
     """Exercise 5: the most sequences whose KV caches fit beside the weights. Lab 07, exercise 5."""
-    check.expect_true(isinstance(batch, int) and not isinstance(batch, bool), "answer with a whole number of sequences (an int)")
+    batch = check.expect_int(batch, "answer with a whole number of sequences (an int)")
     check.expect_equal(batch, expected_max_batch(),
                        "memory left after the weights (GB = 1e9 bytes, as datasheets count) divided by one sequence's "
                        "KV cache at its full length, rounded down. " + _KV_HINT.split(";")[0])

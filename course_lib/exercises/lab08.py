@@ -22,10 +22,6 @@ EXERCISE_4 = {"alpha": 0.7, "k": 5}
 EXERCISE_5 = {"alpha": 0.75, "k": 3, "c": 0.1}
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
 # ---------------------------------------------------------------- exercise 1
 
 
@@ -37,7 +33,7 @@ def expected_blocks() -> int:
 
 def verify_blocks(blocks) -> None:
     """Exercise 1: blocks all requests hold together when each has made its last token. Lab 08, exercise 1."""
-    check.expect_true(_is_int(blocks), "answer with a whole number of blocks (an int)")
+    blocks = check.expect_int(blocks, "answer with a whole number of blocks (an int)")
     check.expect_equal(blocks, expected_blocks(),
                        "a request caches every position it has fed to the model: its prompt and each generated token "
                        "except the last one (never fed back). Each request rounds its own positions up to whole "
@@ -56,9 +52,9 @@ def expected_steps() -> tuple[int, int]:
 
 def verify_steps(answer) -> None:
     """Exercise 2: (static, continuous) forward calls for requests all waiting at the start. Lab 08, exercise 2."""
-    check.expect_true(isinstance(answer, tuple) and len(answer) == 2 and all(_is_int(x) for x in answer),
-                      "return a pair of ints: (static forward calls, continuous forward calls)")
-    static, continuous = answer
+    hint = "return a pair of ints: (static forward calls, continuous forward calls)"
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2, hint)
+    static, continuous = (check.expect_int(x, hint) for x in answer)
     want_static, want_continuous = expected_steps()
     check.expect_equal(static, want_static,
                        "static batching takes the requests max_batch at a time, in order, and each batch runs as "
@@ -84,9 +80,9 @@ def expected_fit() -> tuple[int, int]:
 
 def verify_fit(answer) -> None:
     """Exercise 3: (requests that fit reserving max_len, requests that fit in blocks). Lab 08, exercise 3."""
-    check.expect_true(isinstance(answer, tuple) and len(answer) == 2 and all(_is_int(x) for x in answer),
-                      "return a pair of whole numbers: (requests with reservation, requests with blocks)")
-    reserved, paged = answer
+    hint = "return a pair of whole numbers: (requests with reservation, requests with blocks)"
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2, hint)
+    reserved, paged = (check.expect_int(x, hint) for x in answer)
     want_reserved, want_paged = expected_fit()
     hint_bytes = ("one position holds a key and a value in every layer: 2 x n_layers x d_model x bytes_per_value "
                   "bytes; a request either reserves max_len positions or holds whole blocks for its positions; "
