@@ -280,10 +280,15 @@ def decode_compute_bound_batch(model, device, past: int, bytes_per_value: float 
     if gain <= 0:
         return None
     b = max(1, math.ceil(w / bw / gain))
-    while b > 1 and (b - 1) * f / peak >= (w + (b - 1) * k) / bw:
-        b -= 1
-    while b * f / peak < (w + b * k) / bw:
-        b += 1
+    for _ in range(16):  # float rounding at the boundary: a few steps at most
+        if b > 1 and (b - 1) * f / peak >= (w + (b - 1) * k) / bw:
+            b -= 1
+    for _ in range(16):
+        if b * f / peak < (w + b * k) / bw:
+            b += 1
+    if b * f / peak < (w + b * k) / bw:
+        raise ValueError(f"decode_compute_bound_batch cannot be resolved in floating point for past={past}, "
+                         f"bytes_per_value={p:g} on this device (the times underflow or overflow)")
     return b
 
 

@@ -155,11 +155,16 @@ def compute_bound_batch(k: int, n: int, peak_flops: float, bandwidth: float, byt
     if denominator <= 0:
         return None
     b = max(1, math.ceil(ridge * bpv * k * n / denominator))
-    # guard against float rounding at the boundary
-    while b > 1 and arithmetic_intensity(b - 1, k, n, bpv) >= ridge:
-        b -= 1
-    while arithmetic_intensity(b, k, n, bpv) < ridge:
-        b += 1
+    # guard against float rounding at the boundary (a few steps at most)
+    for _ in range(16):
+        if b > 1 and arithmetic_intensity(b - 1, k, n, bpv) >= ridge:
+            b -= 1
+    for _ in range(16):
+        if arithmetic_intensity(b, k, n, bpv) < ridge:
+            b += 1
+    if arithmetic_intensity(b, k, n, bpv) < ridge:
+        raise ValueError(f"compute_bound_batch cannot be resolved in floating point for peak_flops={peak_flops:g}, "
+                         f"bandwidth={bandwidth:g}, bytes_per_value={bpv:g} (the intensities underflow)")
     return b
 
 

@@ -208,6 +208,7 @@ def simulate_batching(
                     per_sample=per_sample)
 
 
+@v.checked
 def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replicas: int = 1) -> float:
     """The most requests/s the service can complete: every replica always busy
     with full batches, R · B / (overhead + per_sample · B). Lesson 03, section 4."""

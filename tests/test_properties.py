@@ -58,7 +58,7 @@ from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
 
 CALL_LIMIT_S = 10
-EXAMPLES = 30  # hypothesis examples per entry for the valid extremes
+EXAMPLES = 100  # hypothesis examples per entry for the valid extremes
 
 NAN, INF = math.nan, math.inf
 HUGE = 10**400
