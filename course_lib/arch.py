@@ -605,8 +605,7 @@ class LoRA:
 
 def with_sizes(a: Architecture, **sizes) -> Architecture:
     """A copy of ``a`` with some fields changed (e.g. fewer layers). Lesson 02."""
-    if not isinstance(a, Architecture):
-        raise TypeError(f"a must be a course_lib.arch.Architecture, got {v.show(a)}")
+    v.instance("a", a, Architecture, "a course_lib.arch.Architecture")
     unknown = sorted(set(sizes) - set(Architecture.__dataclass_fields__))
     if unknown:
         raise TypeError(f"sizes: {unknown} are not fields of Architecture")
@@ -632,8 +631,7 @@ def label(a: Architecture) -> str:
     """A model's name with its exact parameter count (and the active count
     for a mixture of experts), e.g. ``"Llama-2-7B (6,738,415,616 parameters)"``.
     Lessons 02 and 06."""
-    if not isinstance(a, Architecture):
-        raise TypeError(f"a must be a course_lib.arch.Architecture, got {v.show(a)}")
+    v.instance("a", a, Architecture, "a course_lib.arch.Architecture")
     text = f"{a.name} ({a.n_params:,} parameters"
     if a.n_active_params != a.n_params:
         text += f", {a.n_active_params:,} active per token"

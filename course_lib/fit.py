@@ -105,10 +105,8 @@ def _lora(lora: str, rank: int):
 
 
 def _check_arch(a) -> arch.Architecture:
-    if not isinstance(a, arch.Architecture):
-        raise TypeError(f"a must be a course_lib.arch.Architecture (arch.preset(...) or "
-                        f"arch.Architecture.from_hf_config(...)), got {v.show(a)}")
-    return a
+    return v.instance("a", a, arch.Architecture,
+                      "a course_lib.arch.Architecture (arch.preset(...) or arch.Architecture.from_hf_config(...))")
 
 
 @v.checked

@@ -139,7 +139,8 @@ def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: float) -> floa
     return flops / moved
 
 
-_ZERO_ORDER = ("optimizer_state", "gradients", "weights")  # what ZeRO stages 1, 2, 3 add to the shard
+ZERO_ORDER = ("optimizer_state", "gradients", "weights")
+"""What ZeRO stages 1, 2 and 3 add to the shard, in that order (:func:`zero_breakdown`)."""
 
 
 @v.checked
@@ -162,7 +163,7 @@ def zero_breakdown(
     out = {}
     for part in ("weights", "gradients", "optimizer_state"):
         full = per[part] * n
-        out[part] = -(-full // d) if part in _ZERO_ORDER[:stage] else full
+        out[part] = -(-full // d) if part in ZERO_ORDER[:stage] else full
     out["total"] = sum(out.values())
     return out
 

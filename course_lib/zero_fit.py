@@ -37,26 +37,8 @@ STAGE_NAMES = {
     2: "stage 2 (+ gradients sharded)",
     3: "stage 3 (+ weights sharded, FSDP)",
 }
-_ORDER = ("optimizer_state", "gradients", "weights")  # what stages 1, 2, 3 add to the shard
-
-
-def zero_breakdown(
-    n_params: int, n_devices: int, stage: int, optimizer: str = "adamw", precision: str = "mixed"
-) -> dict[str, int]:
-    """Per-device bytes ``{"weights", "gradients", "optimizer_state", "total"}``
-    of model state under ZeRO ``stage`` on ``n_devices`` (Rajbhandari et al.
-    2020). A sharded part is ceil(bytes / n_devices). Lesson 06, section 5.
-    """
-    n = v.positive_int("n_params", n_params)
-    d = v.positive_int("n_devices", n_devices)
-    stage = v.integer("stage", stage, minimum=0, maximum=3)
-    per = predict.bytes_per_param_breakdown(optimizer, precision)
-    out = {}
-    for part in ("weights", "gradients", "optimizer_state"):
-        full = per[part] * n
-        out[part] = -(-full // d) if part in _ORDER[:stage] else full
-    out["total"] = sum(out.values())
-    return out
+# One ZeRO rule for the course: predict's, under the name lesson 06's calculator module has always offered.
+zero_breakdown = predict.zero_breakdown
 
 
 # The lesson-06 names before presets were read from config.json files.
@@ -78,7 +60,7 @@ def _model_state(a: arch.Architecture, devices: int, stage: int, convention: str
     if convention == "deepspeed":
         per = {"weights": 2, "gradients": 2, "optimizer_state": 16}
     parts = {k: per[k] * trainable for k in per}
-    sharded = _ORDER[:stage]
+    sharded = predict.ZERO_ORDER[:stage]
     out = {k: -(-parts[k] // devices) if k in sharded else parts[k] for k in parts}
     out["weights"] += -(-base // devices) if stage == 3 else base
     out["gathered_layer"] = 0

@@ -567,9 +567,6 @@ REGISTRY: dict[str, object] = {
                            limit=A("posint", 1024, bad=(HUGE,))),
     "fit.longest_context": E(fit.longest_context, a=A("record", LLAMA), gpu=A("choice", "H100 SXM"), batch=A("posint", 1),
                              limit=A("posint", 1 << 16, bad=(HUGE,))),
-    "zero_fit.zero_breakdown": E(zero_fit.zero_breakdown, n_params=A("posint", 7 * 10**9), n_devices=A("posint", 8),
-                                 stage=A("nonnegint", 3, bad=(4,)), optimizer=A("choice", "adamw"),
-                                 precision=A("choice", "mixed")),
     # ---------------------------------------------------------------- fix (issue 15): energy, MFU, MoE, quantized bytes
     "energy.EnergyPerCall": R("returned by measure_energy"),
     "energy.measure_energy": E(energy.measure_energy, fn=A("callable", _noop), assumed_power_w=A("pos", 50.0),
