@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 import warnings
@@ -259,6 +260,35 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
         samples.append(time.perf_counter() - start)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     return Timing(tuple(samples), torch.get_num_threads(), dev)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms"
+
+
+def compare(slower: Timing, faster: Timing, slower_name: str, faster_name: str) -> str:
+    """One sentence on how two timings came out, printed where a lesson expects
+    ``slower`` to take longer than ``faster`` (a training step against an
+    inference call, a long prompt against a short one).
+
+    It compares the fastest run of each, the least disturbed by other work,
+    and says when the result is the opposite of what the work predicts (most
+    often another program was using the cores), instead of asserting: the
+    course shows timings and never checks them, because no margin makes a
+    comparison of two wall-clock measurements hold on a busy machine.
+    Lessons 01, 03, 04, 07.
+    """
+    slower = v.instance("slower", slower, Timing, "a Timing (the result of measure.time_it)")
+    faster = v.instance("faster", faster, Timing, "a Timing (the result of measure.time_it)")
+    slower_name = v.string("slower_name", slower_name)
+    faster_name = v.string("faster_name", faster_name)
+    ratio = slower.fastest / faster.fastest if faster.fastest > 0 else math.inf
+    text = (f"{slower_name} took {ratio:.3g}× as long as {faster_name} "
+            f"(fastest runs: {_ms(slower.fastest)} and {_ms(faster.fastest)})")
+    if ratio > 1:
+        return text + ", as the work predicts."
+    return (text + ": the opposite of what the work predicts. Another program was probably using the "
+            "cores while one of them ran; run the cell again.")
 
 
 # ---------------------------------------------------------------- utilization (MFU)

@@ -40,6 +40,14 @@ def test_lab_is_up_to_date(solution):
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_committed_lab_records_the_hash_of_its_own_cells(solution):
+    """A lab whose recorded hash does not match its cells looks hand-edited, and `make labs`
+    refuses to regenerate it after the next solution change (a merge once left lab01 so)."""
+    lab = nbformat.read(ROOT / "labs" / solution.name, as_version=4)
+    assert lab.metadata["course_lab"]["cells_sha256"] == make_labs.cells_key(lab)
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_solution_passes_every_exercise(solution):
     nb = nbformat.read(solution, as_version=4)
     found = SUMMARY.findall(_text(nb))

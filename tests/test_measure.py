@@ -66,6 +66,23 @@ def test_timing_quantiles_are_exact():
     assert t.p10 == pytest.approx(1.4) and t.p90 == pytest.approx(4.6)
 
 
+def test_compare_reports_the_fastest_runs_and_never_raises_on_a_reversal():
+    slow = measure.Timing(samples=(0.030, 0.009, 0.012), n_threads=2, device="cpu")
+    fast = measure.Timing(samples=(0.004, 0.003, 0.250), n_threads=2, device="cpu")
+    said = measure.compare(slow, fast, "a training step", "an inference call")
+    assert said == ("a training step took 3× as long as an inference call "
+                    "(fastest runs: 9 ms and 3 ms), as the work predicts.")
+    # the opposite outcome (a busy machine) is reported, not asserted
+    backwards = measure.compare(fast, slow, "a training step", "an inference call")
+    assert backwards.startswith("a training step took 0.333× as long") and "run the cell again" in backwards
+    equal = measure.compare(fast, fast, "a", "b")
+    assert "opposite" in equal  # not slower is not what the work predicts
+    with pytest.raises(TypeError, match="slower must be a Timing"):
+        measure.compare(0.009, fast, "a", "b")
+    with pytest.raises(ValueError, match="faster_name"):
+        measure.compare(slow, fast, "a", " ")
+
+
 @pytest.mark.parametrize(
     "call, exc, words",
     [

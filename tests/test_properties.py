@@ -164,6 +164,7 @@ SCENARIO = L(lambda: cost.cost_scenario())
 FIT = L(lambda: fit.will_it_fit())
 ZERO = L(lambda: zero_fit.zero_fit())
 SIM = L(lambda: simulate.simulate_batching(100.0, 4, 0.001, 0.001, 0.0001, n_requests=200))
+TIMING = L(lambda: measure.Timing(samples=(0.002, 0.001, 0.003), n_threads=1, device="cpu"))
 FMT = L(lambda: precision.get_format("bf16"))
 TIMING_TABLE = L(lambda: __import__("pandas").DataFrame(
     {"what": ["a", "b"], "median_ms": [1.0, 2.0], "p10_ms": [0.9, 1.8], "p90_ms": [1.1, 2.2]}))
@@ -308,6 +309,8 @@ REGISTRY: dict[str, object] = {
     "measure.Timing": R("returned by time_it"),
     "measure.time_it": E(measure.time_it, fn=A("callable", _noop), warmup=A("nonnegint", 0, bad=(HUGE,)),
                          repeats=A("work", 2), extremes=False),
+    "measure.compare": E(measure.compare, slower=A("record", TIMING), faster=A("record", TIMING),
+                         slower_name=A("str", "a training step"), faster_name=A("str", "an inference call")),
     # ---------------------------------------------------------------- memory
     "memory.MemoryReport": R("returned by training_memory / inference_memory"),
     "memory.optimizer_state_bytes": E(memory.optimizer_state_bytes, opt=A("model", OPT)),
