@@ -272,7 +272,7 @@ def compare(slower: Timing, faster: Timing, slower_name: str, faster_name: str) 
     inference call, a long prompt against a short one).
 
     It compares the fastest run of each, the least disturbed by other work,
-    and says when the result is the opposite of what the work predicts (most
+    and says when the result is the opposite of what is expected (most
     often another program was using the cores), instead of asserting: the
     course shows timings and never checks them, because no margin makes a
     comparison of two wall-clock measurements hold on a busy machine.
@@ -286,8 +286,8 @@ def compare(slower: Timing, faster: Timing, slower_name: str, faster_name: str) 
     text = (f"{slower_name} took {ratio:.3g}× as long as {faster_name} "
             f"(fastest runs: {_ms(slower.fastest)} and {_ms(faster.fastest)})")
     if ratio > 1:
-        return text + ", as the work predicts."
-    return (text + ": the opposite of what the work predicts. Another program was probably using the "
+        return text + ", as expected."
+    return (text + ": the opposite of what is expected. Another program was probably using the "
             "cores while one of them ran; run the cell again.")
 
 

@@ -5,6 +5,7 @@ import math
 
 import pandas as pd
 import pytest
+import torch
 
 from course_lib import hardware as hw
 from course_lib.predict import arithmetic_intensity
@@ -68,11 +69,18 @@ def test_measure_machine_reports_positive_numbers_quickly(machine):
 
 
 def test_measure_machine_is_quick():
+    """A budget, not a timing comparison: CPU time of this process on one thread (about 0.3 s
+    here), which other programs on the machine do not inflate the way they do wall time."""
     import time
 
-    start = time.perf_counter()
-    hw.measure_machine()
-    assert time.perf_counter() - start < 10  # the target is 3 s; generous on a shared machine
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        start = time.process_time()
+        hw.measure_machine()
+        assert time.process_time() - start < 10  # the target is 3 s
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_roofline_table_by_hand(machine):

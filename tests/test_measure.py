@@ -71,12 +71,12 @@ def test_compare_reports_the_fastest_runs_and_never_raises_on_a_reversal():
     fast = measure.Timing(samples=(0.004, 0.003, 0.250), n_threads=2, device="cpu")
     said = measure.compare(slow, fast, "a training step", "an inference call")
     assert said == ("a training step took 3× as long as an inference call "
-                    "(fastest runs: 9 ms and 3 ms), as the work predicts.")
+                    "(fastest runs: 9 ms and 3 ms), as expected.")
     # the opposite outcome (a busy machine) is reported, not asserted
     backwards = measure.compare(fast, slow, "a training step", "an inference call")
     assert backwards.startswith("a training step took 0.333× as long") and "run the cell again" in backwards
     equal = measure.compare(fast, fast, "a", "b")
-    assert "opposite" in equal  # not slower is not what the work predicts
+    assert "opposite" in equal  # not slower is not what is expected
     with pytest.raises(TypeError, match="slower must be a Timing"):
         measure.compare(0.009, fast, "a", "b")
     with pytest.raises(ValueError, match="faster_name"):

@@ -181,9 +181,9 @@ def test_rejects_bad_input(kwargs, err, words):
 def test_fast_enough_for_a_widget():
     import time
 
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process: other programs do not inflate it
     sim.simulate_batching(500, 16, 0.002, 0.001, 0.0002, n_replicas=4, balancer="least_loaded")
-    assert time.perf_counter() - start < 2.0  # generous: the target is 0.2 s, the machine is shared
+    assert time.process_time() - start < 2.0  # the target is 0.2 s (about 0.015 s here)
 
 
 def test_fit_cost_model_recovers_a_line():
