@@ -188,14 +188,17 @@ def simulate_batching(
     latencies = done - arrivals
     end = float(done.max())
     n_batches = sum(r.n_batches for r in replicas)
-    p50, p95, p99 = (percentile(latencies, p) for p in (50, 95, 99))
     if not end > 0 or not math.isfinite(end):
         v.finite("simulate_batching", math.inf, rate=rate, timeout=timeout, overhead=overhead, per_sample=per_sample)
+    # extreme inputs can overflow these statistics; v.finite below turns that into a named ValueError
+    with np.errstate(over="ignore", invalid="ignore"):
+        p50, p95, p99 = (percentile(latencies, p) for p in (50, 95, 99))
+        mean_latency = float(latencies.mean())
     result = SimResult(
         p50=p50,
         p95=p95,
         p99=p99,
-        mean_latency=float(latencies.mean()),
+        mean_latency=mean_latency,
         throughput=n_requests / end,
         mean_batch=n_requests / n_batches,
         utilization=sum(r.busy for r in replicas) / (n_replicas * end),
