@@ -32,14 +32,21 @@ def _check_size(what: str, n_params: int) -> None:
 
 
 def _check_tokens(model: "TinyGPT", args, kwargs) -> None:
-    """Forward pre-hook: ``idx`` is a (batch, seq) torch.long tensor of ids in [0, vocab_size)."""
+    """Forward pre-hook: ``idx`` is a (batch, seq) torch.long tensor of ids in [0, vocab_size)
+    (not scanned again when it passed already, :func:`course_lib._validate.input_passed`)."""
     idx = args[0] if args else kwargs.get("idx")
-    v.token_ids("idx", idx, vocab_size=model.vocab_size)
+    if not v.input_passed(model, idx):
+        v.token_ids("idx", idx, vocab_size=model.vocab_size)
+        v.remember_input(model, idx, "forward")
 
 
 def _check_features(model: "MLP", args) -> None:
-    """Forward pre-hook: ``x`` is a float tensor whose last dimension is ``d_in``, without NaN."""
-    v.tensor("x", args[0] if args else None, kind="float", last_dim=model.d_in)
+    """Forward pre-hook: ``x`` is a float tensor whose last dimension is ``d_in``, without NaN
+    (not scanned again when it passed already, :func:`course_lib._validate.input_passed`)."""
+    x = args[0] if args else None
+    if not v.input_passed(model, x):
+        v.tensor("x", x, kind="float", last_dim=model.d_in)
+        v.remember_input(model, x, "forward")
 
 
 def _init_(module: nn.Module, generator: torch.Generator) -> None:

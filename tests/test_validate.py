@@ -152,3 +152,57 @@ def test_module():
 def test_show_keeps_messages_short():
     assert len(v.show("x" * 1000)) <= 60
     assert "digits" in v.show(10**400)
+
+
+def _counting(monkeypatch, name):
+    calls = []
+    real = getattr(v, name)
+    monkeypatch.setattr(v, name, lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    return calls
+
+
+def test_an_unchanged_input_is_checked_once_per_model(monkeypatch):
+    """A timed loop must not time a NaN scan with every call, nor check twice (library, then pre-hook)."""
+    from course_lib import models, train
+
+    mlp = models.MLP(d_in=8, hidden=16, d_out=3)
+    x = torch.randn(4, 8)
+    scans = _counting(monkeypatch, "tensor")
+    for _ in range(5):
+        train.inference(mlp, x)
+    assert len(scans) == 1  # train.inference checked x; its pre-hook and the next four calls trusted that
+    x[0, 0] = math.nan  # an in-place change bumps the version counter: checked again, and refused
+    with pytest.raises(ValueError, match="inputs contains NaN"):
+        train.inference(mlp, x)
+    with pytest.raises(ValueError, match="x contains NaN"):  # the pre-hook, called directly
+        mlp(x)
+    other = models.MLP(d_in=8, hidden=16, d_out=3)
+    y = torch.randn(4, 8)
+    train.inference(mlp, y)
+    before = len(scans)
+    train.inference(other, y)  # another model: its own check
+    assert len(scans) == before + 1
+
+
+def test_a_forward_check_does_not_stand_in_for_the_boundary_check(monkeypatch):
+    """The pre-hook checks less than model_input (no max_seq_len): model_input checks again."""
+    from course_lib import models
+
+    gpt = models.TinyGPT(vocab_size=16, d_model=16, n_heads=2, n_layers=1, max_seq_len=8)
+    ids = torch.randint(0, 16, (1, 12))
+    v.remember_input(gpt, ids, "forward")
+    assert v.input_passed(gpt, ids) and not v.input_passed(gpt, ids, levels=("boundary",))
+    with pytest.raises(ValueError, match="more than max_seq_len=8"):
+        v.model_input("inputs", gpt, ids)
+
+
+def test_inference_mode_tensors_are_always_checked(monkeypatch):
+    from course_lib import models
+
+    mlp = models.MLP(d_in=8, hidden=16, d_out=3)
+    with torch.inference_mode():
+        x = torch.randn(4, 8)
+    scans = _counting(monkeypatch, "tensor")
+    v.model_input("inputs", mlp, x)
+    v.model_input("inputs", mlp, x)
+    assert len(scans) == 2 and not v.input_passed(mlp, x)  # no version counter to trust
