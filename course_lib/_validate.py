@@ -124,8 +124,7 @@ def number(
 
 def positive(name: str, value, *, maximum: float | None = None) -> float:
     """A finite number > 0 (and <= ``maximum`` when given). Every lesson and lab."""
-    value = number(name, value, minimum=0.0, maximum=maximum, allow_zero=False)
-    return value
+    return number(name, value, minimum=0.0, maximum=maximum, allow_zero=False)
 
 
 def positive_int(name: str, value, *, maximum: int | None = None) -> int:

@@ -128,7 +128,7 @@ def expect_equal(got, want, hint: str) -> None:
     except Exception:
         same = False
     if not same:
-        raise AssertionError(f"Not yet: your answer is {_short(got)}, which is not right. Hint: {hint}")
+        raise AssertionError(f"Not yet: your answer is {v.show(got)}, which is not right. Hint: {hint}")
 
 
 def expect_close(got, want: float, hint: str, *, rel: float = 1e-6, abs_tol: float = 0.0) -> None:
@@ -149,7 +149,7 @@ def expect_int(got, hint: str) -> int:
     """
     got = _scalar(got, hint)
     if isinstance(got, bool) or not isinstance(got, numbers.Integral):
-        raise AssertionError(f"Not yet: answer with a whole number (an int), got {_short(got)} "
+        raise AssertionError(f"Not yet: answer with a whole number (an int), got {v.show(got)} "
                              f"({type(got).__name__}). Hint: {hint}")
     return int(got)
 
@@ -158,11 +158,11 @@ def expect_number(got, hint: str) -> float:
     """``got`` as a finite float if it is a number (numpy and torch scalars too), else ``AssertionError``. Every lab."""
     got = _scalar(got, hint)
     if isinstance(got, (bool, str)) or not isinstance(got, numbers.Real):
-        raise AssertionError(f"Not yet: expected a number, got {_short(got)} ({type(got).__name__}). Hint: {hint}")
+        raise AssertionError(f"Not yet: expected a number, got {v.show(got)} ({type(got).__name__}). Hint: {hint}")
     try:
         got_f = float(got)
     except (OverflowError, ValueError):
-        raise AssertionError(f"Not yet: your answer {_short(got)} is not a finite number. Hint: {hint}") from None
+        raise AssertionError(f"Not yet: your answer {v.show(got)} is not a finite number. Hint: {hint}") from None
     if not math.isfinite(got_f):
         raise AssertionError(f"Not yet: your answer {got_f} is not a finite number. Hint: {hint}")
     return got_f
@@ -172,7 +172,3 @@ def expect_true(condition: bool, hint: str) -> None:
     """``condition`` holds, else ``AssertionError`` with ``hint``. Every lab."""
     if not condition:
         raise AssertionError(f"Not yet. Hint: {hint}")
-
-
-def _short(value) -> str:
-    return v.show(value)

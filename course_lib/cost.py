@@ -88,7 +88,7 @@ def _chip(accelerator) -> hardware.Accelerator:
 
 
 def _utilization(value) -> float:
-    return v.number("utilization", value, minimum=0.0, maximum=1.0, allow_zero=False)
+    return v.fraction("utilization", value)
 
 
 @v.checked

@@ -98,10 +98,10 @@ def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Archit
 
 def _lora(lora: str, rank: int):
     v.choice("lora", lora, LORA_LABELS)
-    v.positive_int("lora_rank", rank, maximum=1 << 20)
+    rank = v.positive_int("lora_rank", rank, maximum=1 << 20)
     if lora == "none":
         return None
-    return arch.LoRA(rank=v.positive_int("lora_rank", rank), targets=LORA_TARGETS, base_bits=16 if lora == "lora" else 4)
+    return arch.LoRA(rank=rank, targets=LORA_TARGETS, base_bits=16 if lora == "lora" else 4)
 
 
 def _check_arch(a) -> arch.Architecture:

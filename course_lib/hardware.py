@@ -21,6 +21,7 @@ import torch
 from . import _validate as v
 from . import env
 from .measure import time_it
+from .precision import TORCH_FLOATS
 from .predict import arithmetic_intensity
 
 
@@ -234,7 +235,7 @@ def measure_machine(*, device=None, copy_mib: int | None = None, repeats: int = 
     repeats = v.positive_int("repeats", repeats, maximum=50)  # each repeat times 3 dtypes and a copy
     on_gpu = dev.type == "cuda"
     n_start, n_max = (1024, 8192) if on_gpu else (128, 512)
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+    dtypes = {name: TORCH_FLOATS[name] for name in MEASURED_DTYPES}
     sync = torch.cuda.synchronize if on_gpu else (lambda: None)
     gen = torch.Generator(device=dev).manual_seed(0)  # random data made where it is used (fast on a GPU)
     flops, sizes = {}, {}
@@ -342,7 +343,7 @@ def measure_matmul(batch: int, k: int, n: int, *, dtype: str = "fp32", device=No
         raise ValueError(f"batch={batch}, k={k}, n={n} with repeats={repeats} is {2 * batch * k * n * (repeats + 1):.3g} "
                          f"FLOPs, more than the {MAX_MATMUL_FLOPS:.0e} that finish in seconds; use smaller sizes")
     dev = env.device() if device is None else torch.device(device)
-    dt = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    dt = TORCH_FLOATS[dtype]
     gen = torch.Generator(device=dev).manual_seed(0)
     x = torch.randn(batch, k, generator=gen, device=dev, dtype=dt)
     w = torch.randn(k, n, generator=gen, device=dev, dtype=dt)

@@ -11,6 +11,7 @@ import numbers
 
 import torch
 
+from .. import _validate as v
 from .. import check, measure, models
 
 # The inputs of each exercise (the lab reads them from here: one source).
@@ -87,7 +88,7 @@ def verify_time_ratio(answer) -> None:
     hint = ("return the two results of measure.time_it, (training step, inference call), not a number: "
             "the check divides their fastest runs itself (lesson 01, section 5).")
     if isinstance(answer, numbers.Number) or type(answer).__name__ in ("Tensor", "ndarray"):
-        raise AssertionError(f"Not yet: your answer is a number ({check._short(answer)}); a measurement is needed. "
+        raise AssertionError(f"Not yet: your answer is a number ({v.show(answer)}); a measurement is needed. "
                              f"Hint: {hint}")
     check.expect_true(isinstance(answer, tuple) and len(answer) == 2
                       and all(isinstance(t, measure.Timing) for t in answer), hint)

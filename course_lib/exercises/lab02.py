@@ -6,6 +6,7 @@ models the lab builds, or from ``course_lib.predict``'s formulas, never typed in
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -62,18 +63,14 @@ def _training_total(batch: int) -> int:
     return memory.training_memory(model, gpt_tokens(batch), optimizer="adam").total
 
 
-_largest: list[int] = []
-
-
+@functools.cache
 def largest_batch() -> int:
     """The largest batch whose measured Adam training total fits the budget of
     :data:`EXERCISE_2` (cached). Lab 02, exercise 2."""
-    if not _largest:
-        batch = 0
-        while _training_total(batch + 1) <= EXERCISE_2["budget_bytes"]:
-            batch += 1
-        _largest.append(batch)
-    return _largest[0]
+    batch = 0
+    while _training_total(batch + 1) <= EXERCISE_2["budget_bytes"]:
+        batch += 1
+    return batch
 
 
 def verify_largest_batch(answer) -> None:
