@@ -418,7 +418,7 @@ def render_zero(result: dict) -> str:
 def stage_chart(result: dict):
     """:func:`course_lib.ui.charts.zero_stages` for a :func:`course_lib.zero_fit.zero_fit`
     result. Lesson 06, section 5."""
-    v.mapping("result", result, ("model", "verdict", "gpu", "n_gpus", "stage_parts"))
+    v.mapping("result", result, zero_fit._RESULT_KEYS)
     name = result["model"].split(" (")[0]
     return charts.zero_stages(zero_fit.stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
                               title=f"{name} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
