@@ -760,10 +760,6 @@ def _valid(entry: E) -> dict:
     return {name: arg.value() for name, arg in entry.args.items()}
 
 
-def _short(value) -> str:
-    return v.show(value)
-
-
 TESTED = sorted(k for k, e in REGISTRY.items() if isinstance(e, E))
 
 
@@ -776,15 +772,15 @@ def test_bad_values_are_refused_by_name(key):
             kwargs = _valid(entry)
             kwargs[name] = bad
             result, err, seconds = _call(entry.fn, kwargs)
-            what = f"{key}({name}={_short(bad)})"
+            what = f"{key}({name}={v.show(bad)})"
             if isinstance(err, _Timeout):
                 problems.append(f"{what}: {err}")
             elif err is None:
-                problems.append(f"{what}: accepted, returned {_short(result)}")
+                problems.append(f"{what}: accepted, returned {v.show(result)}")
             elif not isinstance(err, (ValueError, TypeError)):
-                problems.append(f"{what}: {type(err).__name__}: {_short(str(err))}")
+                problems.append(f"{what}: {type(err).__name__}: {v.show(str(err))}")
             elif name not in str(err):
-                problems.append(f"{what}: the message does not name {name}: {_short(str(err))}")
+                problems.append(f"{what}: the message does not name {name}: {v.show(str(err))}")
             elif seconds > CALL_LIMIT_S:
                 problems.append(f"{what}: refused only after {seconds:.1f} s")
     assert not problems, "\n".join(problems)
@@ -807,16 +803,16 @@ def test_valid_extremes_give_finite_results_or_a_named_error(key):
         kwargs = _valid(entry)
         kwargs.update({k: val for k, val in drawn.items() if entry.args[k].kind in EXTREME})
         result, err, seconds = _call(entry.fn, kwargs)
-        what = f"{key}({', '.join(f'{k}={_short(val)}' for k, val in kwargs.items() if entry.args[k].kind in EXTREME)})"
+        what = f"{key}({', '.join(f'{k}={v.show(val)}' for k, val in kwargs.items() if entry.args[k].kind in EXTREME)})"
         if isinstance(err, _Timeout):
             problems.append(f"{what}: {err}")
         elif err is not None:
             if not isinstance(err, (ValueError, TypeError)):
-                problems.append(f"{what}: {type(err).__name__}: {_short(str(err))}")
+                problems.append(f"{what}: {type(err).__name__}: {v.show(str(err))}")
             elif not any(name in str(err) for name in entry.args):
-                problems.append(f"{what}: the message names none of the arguments: {_short(str(err))}")
+                problems.append(f"{what}: the message names none of the arguments: {v.show(str(err))}")
         elif entry.finite and v._first_non_finite(result) is not None:
-            problems.append(f"{what}: returned a non-finite result {_short(result)}")
+            problems.append(f"{what}: returned a non-finite result {v.show(result)}")
 
     run()
     assert not problems, "\n".join(sorted(set(problems))[:20])
