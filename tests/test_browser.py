@@ -689,11 +689,11 @@ def test_browser_checks_can_fail(lab, lab_page):
 def test_make_lab_shows_no_news_popup(browser, tmp_path):
     """Issue 12: JupyterLab started by `make lab` (its shipped overrides.json, a fresh
     user settings dir, a hostile user config) asks no "official Jupyter news?" question.
-    Self-contained: its own server via tests/test_lab_command.py's start_make_lab."""
-    from test_lab_command import start_make_lab
+    Self-contained: its own server, tests/test_lab_command.py's MakeLab."""
+    from test_lab_command import MakeLab
 
     context, _blocked = browser
-    server = start_make_lab(tmp_path)
+    server = MakeLab(tmp_path)
     page = context.new_page()
     try:
         page.goto(f"{server.url}/lab?token={server.token}", wait_until="domcontentloaded")

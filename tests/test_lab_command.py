@@ -5,8 +5,8 @@ JupyterLab's news popup and update check off.
 The server is started with the real `make lab` command (LAB_ARGS adds
 --no-browser and a port) under a hostile user config: an empty token and
 password, an identity provider that lets everyone in, 0.0.0.0, XSRF checks
-off, any origin allowed. :func:`start_make_lab` is shared with the browser
-test's news-popup check.
+off, any origin allowed. :class:`MakeLab` is shared with the browser test's
+news-popup check.
 """
 
 import glob
@@ -128,14 +128,9 @@ class MakeLab:
         self._log.close()
 
 
-def start_make_lab(base: Path) -> MakeLab:
-    """Start `make lab` (see :class:`MakeLab`); the caller stops it."""
-    return MakeLab(base)
-
-
 @pytest.fixture(scope="module")
 def make_lab(tmp_path_factory):
-    server = start_make_lab(tmp_path_factory.mktemp("make-lab"))
+    server = MakeLab(tmp_path_factory.mktemp("make-lab"))
     try:
         yield server
     finally:
