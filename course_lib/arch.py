@@ -627,6 +627,44 @@ def preset(key: str) -> Architecture:
     return Architecture.from_hf_config(os.path.join(_PRESET_DIR, f"{key}.json"))
 
 
+def from_model(model) -> Architecture:
+    """The :class:`Architecture` of a :class:`course_lib.models.TinyGPT`: a
+    GPT-2-style shape (learned positions, LayerNorm, biased attention and
+    MLP, a bias-free LM head not tied to the embedding). Reads the model's
+    attributes only, so this module needs no torch. Lesson 07, section 2.
+    """
+    needed = ("vocab_size", "d_model", "n_heads", "n_layers", "max_seq_len")
+    if not all(hasattr(model, k) for k in needed) or not hasattr(model, "new_cache"):
+        raise TypeError(f"model must be a course_lib.models.TinyGPT, got {type(model).__name__}")
+    h, heads = model.d_model, model.n_heads
+    return Architecture(family="gpt2", vocab_size=model.vocab_size, hidden_size=h, n_layers=model.n_layers,
+                        n_heads=heads, n_kv_heads=heads, head_dim=h // heads, ffn_size=4 * h, ffn_kind="mlp",
+                        tied_embeddings=False, qkv_bias=True, out_bias=True, mlp_bias=True, norm="layernorm",
+                        positions=model.max_seq_len, activation="gelu", name="TinyGPT",
+                        source="course_lib.models.TinyGPT (defined in code)")
+
+
+def resolve(model, *, argument: str = "model") -> Architecture:
+    """The one resolver every predictor and calculator uses: ``model`` may be
+    an :class:`Architecture`, a preset key of :data:`PRESETS`, a Hugging Face
+    config dict, the path of a local ``config.json`` (``str`` ending in
+    ``.json`` or an ``os.PathLike``), or a :class:`course_lib.models.TinyGPT`.
+    Errors name ``argument``. Lessons 02, 05 and 07.
+    """
+    if isinstance(model, Architecture):
+        return model
+    if isinstance(model, dict):
+        return Architecture.from_hf_config(model)
+    if isinstance(model, os.PathLike) or (isinstance(model, str) and model.strip().endswith(".json")):
+        return Architecture.from_hf_config(os.fspath(model).strip())
+    if isinstance(model, str):
+        return preset(v.choice(argument, model, PRESETS))
+    if hasattr(model, "new_cache"):
+        return from_model(model)
+    raise TypeError(f"{argument} must be an Architecture, a preset name in {list(PRESETS)}, a config dict, "
+                    f"the path of a config.json or a TinyGPT, got {type(model).__name__}")
+
+
 def label(a: Architecture) -> str:
     """A model's name with its exact parameter count (and the active count
     for a mixture of experts), e.g. ``"Llama-2-7B (6,738,415,616 parameters)"``.

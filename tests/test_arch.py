@@ -213,3 +213,23 @@ def test_count_flops_backward_needs_a_scalar():
     assert measure.count_flops(_Dict(), x, backward=True, loss_fn=lambda o: o["out"].sum()) == 2 * 2 * 2 * 4 * 4
     with pytest.raises(TypeError, match="loss_fn"):
         measure.count_flops(_Dict(), x, backward=True, loss_fn="sum")
+
+
+def test_resolve_accepts_every_way_to_name_a_model(tmp_path):
+    import json
+    from course_lib import models
+    gpt = models.TinyGPT(vocab_size=50, d_model=32, n_heads=4, n_layers=3, max_seq_len=20, seed=0)
+    a = arch.resolve(gpt)
+    assert a.n_params == sum(p.numel() for p in gpt.parameters())  # counted by torch, not by arch
+    assert a.kv_cache_bytes(20, 2, 4) == 2 * 3 * 4 * 8 * 20 * 2 * 4
+    llama = arch.preset("llama-3-8b")
+    assert arch.resolve("llama-3-8b") == llama and arch.resolve(llama) is llama
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096,
+                                "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+                                "intermediate_size": 14336, "tie_word_embeddings": False}))
+    assert arch.resolve(path).n_params == arch.resolve(str(path)).n_params == 8_030_261_248
+    with pytest.raises(ValueError, match="engine"):
+        arch.resolve("nope", argument="engine")
+    with pytest.raises(TypeError, match="model must be"):
+        arch.resolve(3.5)
