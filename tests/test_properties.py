@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (arch, check, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
+from course_lib import (arch, check, claims, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
                         lora, models, precision, predict, processes, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
@@ -332,6 +332,10 @@ REGISTRY: dict[str, object] = {
     "models.TinyGPT": E(models.TinyGPT, vocab_size=A("work", 64), d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2),
                         n_layers=A("work", 1), max_seq_len=A("work", 16), seed=A("seed", 0), extremes=False),
     "models.count_params": E(models.count_params, model=A("model", MLP), trainable_only=A("bool", True)),
+    # ---------------------------------------------------------------- claims
+    "claims.Claim": R("the seed page's claims, in claims.CLAIMS"),
+    "claims.verdicts": E(claims.verdicts, lesson=A("any", 7, bad=(-1, 9, 1.5, True, "7"))),
+    "claims.verdicts_markdown": E(claims.verdicts_markdown, lesson=A("any", 4, bad=(-1, 9, 1.5, True, "4"))),
     # ---------------------------------------------------------------- precision
     "precision.FloatFormat": R("returned by float_format / get_format"),
     "precision.float_format": E(precision.float_format, exponent_bits=A("posint", 5, bad=(1, 12)),
