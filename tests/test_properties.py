@@ -54,7 +54,7 @@ from torch import nn
 import course_lib
 from course_lib import (arch, check, claims, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
                         lora, models, precision, predict, processes, serving, simulate, train, zero_fit)
-from course_lib.ui import calculators, charts, widgets
+from course_lib.ui import calculators, charts, render, widgets
 from course_lib import _validate as v
 
 CALL_LIMIT_S = 10
@@ -373,6 +373,8 @@ REGISTRY: dict[str, object] = {
                                       loss_scale=A("pos", 1.0), finite=False, extremes=False),
     "precision.time_matmul": E(precision.time_matmul, dtype=A("any", torch.float32, bad=(torch.int64, None)),
                                n=A("work", 16), repeats=A("work", 1), extremes=False),
+    "precision.half_precision_verdict": E(precision.half_precision_verdict,
+                                          flags=A("any", {"bf16": True, "fp16": False}, bad=(None, {}, {"bf16": 1, "fp16": 0}, 5))),
     "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo=A("any", "flags : avx512_bf16\n")),
     "precision.format_number": E(precision.format_number, x=A("any", 1.5, bad=(None, "x")), finite=False),
     # ---------------------------------------------------------------- predict
@@ -456,6 +458,8 @@ REGISTRY: dict[str, object] = {
     "processes.worker_processes": N("lists the worker pool; no arguments"),
     # ---------------------------------------------------------------- ui.render, ui.widgets
     "ui.render.render": N("the offline renderer, called by Altair with a Vega-Lite spec"),
+    "ui.render.full_legends": E(render.full_legends, spec=A("any", {"mark": "point", "encoding": {"color": {"field": "c"}}},
+                                                           bad=(None, 5, "spec")), finite=False, extremes=False),
     "ui.render.enable": N("switches Altair to the offline renderer; no arguments"),
     "ui.widgets.Calculator": N("the shared calculator: constructor checks in tests/test_bad_input.py, fields in "
                                "test_calculator_fields"),
