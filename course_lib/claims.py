@@ -11,8 +11,8 @@ shows its own rows (``verdicts_markdown(lesson=7)``). :func:`verdicts` gives
 the same rows as a DataFrame.
 
 Numbers here are either cited with their source or computed in the lesson
-section named beside them; the verdicts follow the third review's Part 4
-(the seed page, row by row).
+section named beside them, where each verdict is argued. Changing a text here
+changes the committed output of every lesson that shows it: re-execute them.
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ CLAIMS: tuple[Claim, ...] = (
            '"thousands of training samples simultaneously"',
            "supported, understated",
            "an LLM pre-training batch is millions of tokens (Llama 2: about 4M; Touvron et al. 2023), spread "
-           "over thousands of devices by data parallelism (Llama 3 405B: 8K–16K H100s; Dubey et al. 2024)",
+           "over thousands of devices (Llama 3 405B: 8K–16K H100s; Dubey et al. 2024)",
            (3, 5), (6, 3)),
     _claim("train_memory", "training panel", "Large Memory Capacity",
            '"Store model, gradients, and optimizer states"',
