@@ -27,6 +27,7 @@ Modules (the pure core never imports Altair or ipywidgets; ``ui`` sits on top):
 - ``distributed``: real DDP and FSDP training on worker processes.
 - ``serving``: real serving replicas on worker processes.
 - ``engine``: a tiny LLM serving engine: static vs continuous batching, KV memory reserved vs paged, speculative decoding.
+- ``claims``: the seed page's claims and the course's verdict on each (one table for every lesson).
 - ``check`` and ``exercises``: the labs' checks and their inputs.
 - ``_validate``: argument checks that raise ``ValueError``/``TypeError`` naming the argument.
 - ``ui.render``: the offline Altair renderer.

@@ -628,6 +628,28 @@ def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str,
     }
 
 
+def half_precision_verdict(flags: dict[str, bool]) -> str:
+    """One sentence on what 16-bit formats can buy on this CPU, from the
+    instruction flags :func:`cpu_half_precision_flags` read: speed as well as
+    memory for a format the CPU has instructions for, memory only for one it
+    lacks (its matmuls are converted to fp32 or take a slow generic path).
+    Whether the speed came out on a given run is measured beside it
+    (``measure.compare``). Lesson 03, section 3; lesson 04, section 6."""
+    flags = v.mapping("flags", flags, required=("bf16", "fp16"))
+    has = {name: v.boolean(f"flags['{name}']", flags[name]) for name in ("bf16", "fp16")}
+    fast = [name for name in ("bf16", "fp16") if has[name]]
+    slow = [name for name in ("bf16", "fp16") if not has[name]]
+    if not fast:
+        return ("This CPU has neither bf16 nor fp16 instructions (AVX-512 BF16, AVX-512 FP16 or AMX): here lower "
+                "precision buys memory only; 16-bit matmuls are converted to fp32 or take a slow generic path.")
+    if not slow:
+        return ("This CPU has bf16 and fp16 instructions (AVX-512 BF16/FP16 or AMX): here both 16-bit formats can "
+                "buy speed as well as memory.")
+    units = {"bf16": "AVX-512 BF16 or AMX-BF16", "fp16": "AVX-512 FP16 or AMX-FP16"}[fast[0]]
+    return (f"This CPU has {fast[0]} instructions ({units}) but no {slow[0]} ones: here {fast[0]} can buy speed as "
+            f"well as memory, while {slow[0]} buys memory only (its matmuls take a slow generic path).")
+
+
 # ---------------------------------------------------------------------------
 # Texts for the format explorer (course_lib.ui.calculators.format_explorer)
 # ---------------------------------------------------------------------------

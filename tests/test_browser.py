@@ -13,6 +13,9 @@ checks:
 
 - no cell shows an error, no widget fails to display;
 - every chart has drawn (a non-blank canvas, an svg with marks, or the image);
+- no calculator label is cut short (its text fits its box; chart legends are
+  checked on their committed SVG by tests/test_charts.py, as JupyterLab draws
+  Vega on a canvas);
 - every calculator (course_lib.ui.widgets.Calculator) responds: a control moved
   with the keyboard or mouse changes the shown ``calc-out`` texts to exactly
   what the library's ``render(compute(**values))`` gives for the values the
@@ -384,6 +387,11 @@ JS_CALC_DOM = """(slug) => {
   return {outputs, readouts, views: document.querySelectorAll(`.course-calc.calc-${slug}`).length};
 }"""
 
+# Each calculator label whose text does not fit its box (the browser cuts it with "…").
+JS_CUT_LABELS = """() => [...document.querySelectorAll('.course-calc .widget-label')]
+  .filter(l => l.offsetParent !== null && l.textContent.trim() && l.scrollWidth > l.clientWidth + 1)
+  .map(l => `${l.textContent.trim()} (${l.scrollWidth} px of text in ${l.clientWidth} px)`)"""
+
 JS_SCROLL_TOP = f"""() => {{
   const nb = {JS_NB}.content.node;
   (nb.querySelector('.jp-WindowedPanel-outer') || nb).scrollTop = 0;
@@ -603,6 +611,8 @@ def test_course_in_jupyterlab_offline(lab, lab_page):
             for slug, state in calcs.items():
                 problems += check_calculator(page, slug, state)
             assert not problems, "\n".join(problems)
+            cut = page.evaluate(JS_CUT_LABELS)
+            assert not cut, f"calculator labels cut short: {cut}"
 
             charts = page.evaluate(JS_CHARTS)  # calculators may have redrawn theirs
             assert all(c["ok"] for c in charts), charts
@@ -627,7 +637,8 @@ def test_course_in_jupyterlab_offline(lab, lab_page):
 SELF_CHECK_CELLS = [
     "import ipywidgets as w\n"
     "from course_lib.ui.widgets import Calculator\n"
-    "calc = Calculator({'width': w.IntSlider(value=3, min=1, max=10), 'height': w.IntSlider(value=4, min=1, max=10)},\n"
+    "calc = Calculator({'width': w.IntSlider(value=3, min=1, max=10, description='width of the room (m)'),\n"
+    "                   'height': w.IntSlider(value=4, min=1, max=10)},\n"
     "                  lambda width, height: width * height,\n"
     "                  lambda area: f\"area <span class='calc-out' data-key='area'>{area} m²</span>\",\n"
     "                  title='Browser self check')\n"
@@ -641,7 +652,7 @@ SELF_CHECK_CELLS = [
 
 def test_browser_checks_can_fail(lab, lab_page):
     """On a two-cell notebook: the calculator check passes on a working calculator and
-    catches a page that shows a stale result; a request from the page to the internet and
+    catches a page that shows a stale result or cuts a label short; a request from the page to the internet and
     a connection from the kernel are blocked and recorded; the chart is seen as drawn."""
     page, blocked, _ = lab_page
     folder = lab.work / "selfcheck"
@@ -671,6 +682,12 @@ def test_browser_checks_can_fail(lab, lab_page):
         _wait(page, f"() => ({JS_CALC_DOM})('{slug}').outputs.area === '99 m²'", timeout_s=30, what="the stale text")
         problems = check_calculator(page, slug, snapshot(page)[slug])
         assert problems and "99 m²" in problems[0], problems
+
+        # A label too narrow for its text is caught; the calculator's own widths cut none.
+        assert page.evaluate(JS_CUT_LABELS) == []
+        kernel_eval(page, "setattr(calc.controls['width'].style, 'description_width', '30px')")
+        _wait(page, f"() => ({JS_CUT_LABELS})().length === 1", timeout_s=30, what="the narrowed label")
+        assert page.evaluate(JS_CUT_LABELS)[0].startswith("width of the room (m)")
 
         # The page's and the kernel's network access are refused and recorded.
         blocked.clear()

@@ -447,3 +447,19 @@ def test_time_matmul_one_thread_restores_the_thread_count():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads"):
         P.time_matmul(torch.float32, 32, threads=0)
+
+
+def test_half_precision_verdict_follows_the_flags():
+    """The sentence lessons 03 and 04 print instead of a fixed "buys memory only" (issue 22, C7)."""
+    none = P.half_precision_verdict({"bf16": False, "fp16": False})
+    assert "buys memory only" in none and "speed" not in none
+    bf16 = P.half_precision_verdict({"bf16": True, "fp16": False})
+    assert "bf16 can buy speed as well as memory" in bf16 and "fp16 buys memory only" in bf16
+    fp16 = P.half_precision_verdict({"bf16": False, "fp16": True})
+    assert "fp16 can buy speed as well as memory" in fp16 and "bf16 buys memory only" in fp16
+    both = P.half_precision_verdict({"bf16": True, "fp16": True})
+    assert "both 16-bit formats can buy speed" in both and "memory only" not in both
+    with pytest.raises(ValueError, match="flags"):
+        P.half_precision_verdict({"bf16": True})
+    with pytest.raises(TypeError, match="flags"):
+        P.half_precision_verdict({"bf16": 1, "fp16": False})

@@ -2,6 +2,7 @@
 the browser test's cell slicer (tests/nbselect.py)."""
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -78,6 +79,76 @@ def test_no_notebook_carries_a_merge_conflict_record(path):
     where = ["notebook"] if "nbdime-conflicts" in nb.metadata else []
     where += [f"cell {i}" for i, c in enumerate(nb.cells) if "nbdime-conflicts" in c.metadata]
     assert where == []
+
+
+
+# --- what a learner sees in a notebook ---------------------------------------------------
+
+ALL_NOTEBOOKS = EXECUTED + sorted((ROOT / "labs").glob("*.ipynb"))
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)  # fenced blocks, then inline code spans
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
+_DOLLAR_AMOUNT = re.compile(r"(?<!\\)\$(?=\s?\d)")  # "$2M", "$ 20": not "\$2M"
+
+
+def unescaped_dollars(markdown: str) -> list[str]:
+    """Each dollar amount in ``markdown`` whose ``$`` is not escaped, with 20 characters of context.
+    Code (fenced or inline) and display math (``$$…$$``) are left out: JupyterLab renders neither as text."""
+    text = _DISPLAY_MATH.sub(" ", _CODE.sub(" ", markdown))
+    return [text[max(0, m.start() - 20):m.end() + 20] for m in _DOLLAR_AMOUNT.finditer(text)]
+
+
+def test_the_dollar_finder_finds_amounts_only():
+    hits = unescaped_dollars("costs $2M to train vs $18M/year")
+    assert len(hits) == 2 and hits[0].startswith("costs $2M") and hits[1].endswith("$18M/year")
+    assert unescaped_dollars(r"costs \$2M, `$3M` in code, $$x = 2$$ and\n```\nprint('$4')\n```") == []
+    assert unescaped_dollars("$ 5 a day") == ["$ 5 a day"]
+    assert unescaped_dollars("the `$HOME` variable") == []
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.parent.name + "/" + p.name)
+def test_no_markdown_cell_has_an_unescaped_dollar_amount(path):
+    """JupyterLab reads a pair of dollars as inline math: "$2M training vs $18M" renders as
+    italic "2Mtrainingvs" (issue 22). Every dollar amount in a markdown cell is written \$2M."""
+    nb = nbformat.read(path, as_version=4)
+    found = [f"cell {i}: {hit!r}" for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+             for hit in unescaped_dollars(c.source)]
+    assert found == [], "escape the $ as \\$:\n" + "\n".join(found)
+
+
+def _nbtags():
+    spec = importlib.util.spec_from_file_location("nbtags", ROOT / "tools" / "nbtags.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_nbtags_moves_the_comment_into_the_cell_tag():
+    nbtags = _nbtags()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nprint(t)", outputs=[nbformat.v4.new_output("stream", text="1 ms\n")]),
+        nbformat.v4.new_code_cell("x = 1  # NBVAL_IGNORE_OUTPUT is only a comment here"),
+        nbformat.v4.new_code_cell("## NBVAL_IGNORE_OUTPUT\n\nshow()", metadata={"tags": ["keep"]}),
+        nbformat.v4.new_markdown_cell("# NBVAL_IGNORE_OUTPUT"),
+    ])
+    assert nbtags.marked_cells(nb) == [0, 2]
+    assert nbtags.convert(nb) == 2 and nbtags.marked_cells(nb) == [] and nbtags.convert(nb) == 0
+    assert [c.source for c in nb.cells[:3]] == ["print(t)", "x = 1  # NBVAL_IGNORE_OUTPUT is only a comment here", "show()"]
+    assert [c.metadata.get("tags") for c in nb.cells] == [["nbval-ignore-output"], None, ["keep", "nbval-ignore-output"], None]
+    assert nb.cells[0].outputs[0].text == "1 ms\n"
+
+
+def test_nbval_reads_the_tag_as_it_reads_the_comment():
+    """The installed nbval ignores a tagged cell's output exactly as it did the comment's."""
+    plugin = pytest.importorskip("nbval.plugin")
+    assert dict(plugin.find_metadata_tags({"tags": ["nbval-ignore-output"]})) == {"check": False}
+    assert dict(plugin.find_comment_markers("# NBVAL_IGNORE_OUTPUT\nx")) == {"check": False}
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.parent.name + "/" + p.name)
+def test_no_notebook_shows_the_nbval_comment(path):
+    """Test markers stay out of a learner's sight (issue 22): a cell whose output nbval must
+    not compare carries the cell tag nbval-ignore-output (`python tools/nbtags.py NOTEBOOK`)."""
+    assert _nbtags().marked_cells(nbformat.read(path, as_version=4)) == []
 
 
 # --- test commands -----------------------------------------------------------------

@@ -52,9 +52,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (arch, check, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
+from course_lib import (arch, check, claims, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
                         lora, models, precision, predict, processes, serving, simulate, train, zero_fit)
-from course_lib.ui import calculators, charts, widgets
+from course_lib.ui import calculators, charts, render, widgets
 from course_lib import _validate as v
 
 CALL_LIMIT_S = 10
@@ -332,6 +332,10 @@ REGISTRY: dict[str, object] = {
     "models.TinyGPT": E(models.TinyGPT, vocab_size=A("work", 64), d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2),
                         n_layers=A("work", 1), max_seq_len=A("work", 16), seed=A("seed", 0), extremes=False),
     "models.count_params": E(models.count_params, model=A("model", MLP), trainable_only=A("bool", True)),
+    # ---------------------------------------------------------------- claims
+    "claims.Claim": R("the seed page's claims, in claims.CLAIMS"),
+    "claims.verdicts": E(claims.verdicts, lesson=A("any", 7, bad=(-1, 9, 1.5, True, "7"))),
+    "claims.verdicts_markdown": E(claims.verdicts_markdown, lesson=A("any", 4, bad=(-1, 9, 1.5, True, "4"))),
     # ---------------------------------------------------------------- precision
     "precision.FloatFormat": R("returned by float_format / get_format"),
     "precision.float_format": E(precision.float_format, exponent_bits=A("posint", 5, bad=(1, 12)),
@@ -369,6 +373,8 @@ REGISTRY: dict[str, object] = {
                                       loss_scale=A("pos", 1.0), finite=False, extremes=False),
     "precision.time_matmul": E(precision.time_matmul, dtype=A("any", torch.float32, bad=(torch.int64, None)),
                                n=A("work", 16), repeats=A("work", 1), extremes=False),
+    "precision.half_precision_verdict": E(precision.half_precision_verdict,
+                                          flags=A("any", {"bf16": True, "fp16": False}, bad=(None, {}, {"bf16": 1, "fp16": 0}, 5))),
     "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo=A("any", "flags : avx512_bf16\n")),
     "precision.format_number": E(precision.format_number, x=A("any", 1.5, bad=(None, "x")), finite=False),
     # ---------------------------------------------------------------- predict
@@ -452,6 +458,8 @@ REGISTRY: dict[str, object] = {
     "processes.worker_processes": N("lists the worker pool; no arguments"),
     # ---------------------------------------------------------------- ui.render, ui.widgets
     "ui.render.render": N("the offline renderer, called by Altair with a Vega-Lite spec"),
+    "ui.render.full_legends": E(render.full_legends, spec=A("any", {"mark": "point", "encoding": {"color": {"field": "c"}}},
+                                                           bad=(None, 5, "spec")), finite=False, extremes=False),
     "ui.render.enable": N("switches Altair to the offline renderer; no arguments"),
     "ui.widgets.Calculator": N("the shared calculator: constructor checks in tests/test_bad_input.py, fields in "
                                "test_calculator_fields"),

@@ -137,3 +137,41 @@ def test_parsers_on_a_sample():
     assert "lessons/00_tour.ipynb" not in rows  # a syllabus row is not a budget row
     row = "| 01 | [Forward](lessons/01_f.ipynb) | [lab](https://mybinder.org/v2/gh/o/r/main?urlpath=lab/tree/labs/lab01.ipynb) |"
     assert set(LINKED_NOTEBOOK.findall(row)) == {"lessons/01_f.ipynb"}
+
+
+# --- syllabus minutes ---------------------------------------------------------------------
+
+STATED_TIME = re.compile(r"\*\*Time(?::\*\*|\*\*:)\s*about (\d+) minutes")  # **Time:** or **Time**:
+SYLLABUS_ROW = re.compile(r"^\|\s*(\d\d)\s*\|\s*\[[^\]]*\]\((lessons/[\w./-]+\.ipynb)\)\s*\|[^|]*\|\s*(\d+)(?:\s*\+\s*\d+)?\s*\|", re.M)
+
+
+def syllabus_minutes(text: str) -> dict[str, int]:
+    """``{lesson path: minutes}`` from the syllabus table (the lesson's part of "30 + 20")."""
+    section = text.split("## Syllabus", 1)[1].split("\n## ", 1)[0]
+    return {path: int(minutes) for _, path, minutes in SYLLABUS_ROW.findall(section)}
+
+
+def stated_minutes(path: Path) -> int | None:
+    """The minutes a notebook's goals cell states ("**Time:** about 25 minutes"), or None."""
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown" and (m := STATED_TIME.search(cell.source)):
+            return int(m.group(1))
+    return None
+
+
+def test_syllabus_parser_on_a_sample():
+    sample = ("## Syllabus\n\n| # | lesson | lab | minutes | open |\n|---|---|---|---:|---|\n"
+              "| 00 | [Tour](lessons/00_tour.ipynb) | — | 10 | [00](x) |\n"
+              "| 04 | [Precision](lessons/04_precision.ipynb) | [lab04](labs/lab04_precision.ipynb) | 25 + 20 | [04](x) |\n\n## Next\n")
+    assert syllabus_minutes(sample) == {"lessons/00_tour.ipynb": 10, "lessons/04_precision.ipynb": 25}
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_syllabus_minutes_match_the_lesson(readme, lesson):
+    """Issue 22: the README's minutes for a lesson are the ones its goals cell states."""
+    listed = syllabus_minutes(readme)
+    assert lesson in listed, f"the syllabus has no row for {lesson}"
+    assert listed[lesson] == stated_minutes(ROOT / lesson), (
+        f"README says {listed[lesson]} minutes for {lesson}; the notebook says {stated_minutes(ROOT / lesson)}")

@@ -96,3 +96,23 @@ def test_snapshot_of_named_calculators():
         widgets.snapshot(["no-such-calculator"])
     with pytest.raises(TypeError, match="slugs"):
         widgets.snapshot(calc.slug)
+
+
+def test_every_label_gets_room_for_the_longest_description():
+    """Issue 22: "longest o…", "KV block (…": a calculator's labels are as wide as its longest
+    description (8 px a character + 16), the sliders keep 240 px beside them, and a width the
+    calculator set that is already wide enough stays."""
+    import ipywidgets as w
+
+    from course_lib.ui.widgets import Calculator
+
+    long = "KV block (0 = reserve)"  # 22 characters: 22 * 8 + 16 = 192 px
+    controls = {"a": w.IntSlider(value=1, min=0, max=3, description="rate"),
+                "b": w.IntSlider(value=1, min=0, max=3, description=long),
+                "c": w.Dropdown(options=["x"], description="d", style={"description_width": "300px"}, layout=w.Layout(width="600px")),
+                "d": w.Checkbox(value=False, description="a checkbox keeps its own layout")}
+    Calculator(controls, lambda a, b, c, d: a, lambda r: str(r), title="label widths")
+    assert [controls[k].style.description_width for k in "ab"] == ["192px", "192px"]
+    assert [controls[k].layout.width for k in "ab"] == ["432px", "432px"]
+    assert controls["c"].style.description_width == "300px" and controls["c"].layout.width == "600px"
+    assert controls["d"].layout.width is None

@@ -106,6 +106,38 @@ def calc_outputs(result_html: str) -> dict[str, str]:
     return {key: " ".join(text.split()) for key, text in parser.found.items()}
 
 
+#: Room for a control's description: pixels per character (generous for JupyterLab's 13 px
+#: widget font, capitals included) plus padding, and the width left for the slider or box
+#: beside it. The browser test checks that no label is cut short.
+_LABEL_PX_PER_CHAR, _LABEL_PAD_PX, _CONTROL_PX = 8, 16, 240
+
+
+def _px(width) -> float | None:
+    """``"110px"`` → 110.0; anything else (``""``, ``None``, ``"initial"``, ``"50%"``) → None."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)px\s*", width or "")
+    return float(match.group(1)) if match else None
+
+
+def _fit_labels(controls) -> None:
+    """Give every described control (sliders, dropdowns, text boxes; not checkboxes, whose
+    description sits beside the box) a label column wide enough for the calculator's longest
+    description, the same for all, and widen the control so its slider keeps its room.
+    Widths the calculator set that are already wide enough are kept."""
+    described = [c for c in controls if getattr(c, "description", "") and not isinstance(c, w.Checkbox)
+                 and hasattr(getattr(c, "style", None), "description_width")]
+    if not described:
+        return
+    need = max(len(c.description) for c in described) * _LABEL_PX_PER_CHAR + _LABEL_PAD_PX
+    for c in described:
+        label = _px(c.style.description_width)
+        if label is None or label < need:
+            c.style.description_width = f"{need:.0f}px"
+            label = need
+        width = _px(c.layout.width)
+        if width is None or width < label + _CONTROL_PX:
+            c.layout.width = f"{label + _CONTROL_PX:.0f}px"
+
+
 def _jsonable(value):
     """A control value as JSON (numpy scalars → Python numbers, others → ``repr``)."""
     if isinstance(value, (bool, int, str)) or value is None:
@@ -166,6 +198,7 @@ class Calculator:
             if hasattr(control, "add_class"):
                 control.add_class("calc-control")
                 control.add_class(f"calc-control-{slugify(name)}")
+        _fit_labels(controls.values())
         for control in controls.values():
             control.observe(self.update, names="value")
         self.update()
