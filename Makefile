@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test test-fast execute labs budgets clean
+.PHONY: setup lab test test-fast execute labs budgets grade clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) tools/check_python.py
@@ -36,6 +36,7 @@ lab: setup
 # Two workers, each taking whole files (a notebook's cells run in order in one kernel).
 PYTEST_XDIST ?= -n 2 --dist loadfile
 test: setup
+	@test -d solutions || echo "make test: this copy has no solutions/ (the labs an instructor hands out): the tests that compare labs with their solutions are skipped (listed as SKIPPED at the end)"
 	@$(BIN)/python -m pytest $(PYTEST_XDIST) $(ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no test (exit code 5); that is a failure"; fi; \
 	exit $$rc
@@ -53,6 +54,15 @@ execute: setup
 
 labs: setup
 	$(BIN)/python tools/make_labs.py
+
+# Grade a class (INSTRUCTORS.md): SUBMISSIONS=<dir> holds <student>/labNN_*.ipynb; each notebook runs
+# headless in a fresh kernel, offline, GRADE_TIMEOUT seconds at most; writes <dir>/grades.csv,
+# summary.md and hardest_exercises.svg.
+GRADE_TIMEOUT ?= 300
+GRADE_JOBS ?= 2
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "make grade: say where the notebooks are: make grade SUBMISSIONS=<dir>"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --timeout $(GRADE_TIMEOUT) --jobs $(GRADE_JOBS)
 
 # Wall time and kernel peak memory per notebook, without touching the files.
 budgets: setup
