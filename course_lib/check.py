@@ -134,7 +134,10 @@ def start(lab: str, exercises: int) -> None:
     if not isinstance(lab, str) or not lab:
         raise TypeError(f"lab must be a non-empty string, got {lab!r}")
     _lab.update(name=lab, total=v.positive_int("exercises", exercises), results={})
-    _record(event="start", lab=lab, exercises=_lab["total"], student=student())
+    sid = student()
+    _record(event="start", lab=lab, exercises=_lab["total"], student=sid)
+    if sid is not None:
+        print(f"{lab}: the inputs below are student {sid}'s variant")
 
 
 def exercise(number: int, title: str, answer: Callable[[], object], verify: Callable[[object], None]) -> None:

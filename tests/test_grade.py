@@ -103,3 +103,13 @@ def test_make_grade_on_solutions_untouched_labs_and_a_broken_notebook(tmp_path):
     executed = nbformat.read(sub / "_executed" / "ada-01" / "lab07_generation.ipynb", as_version=4)
     assert any("5 of 5 exercises passed" in o.get("text", "") for c in executed.cells if c.cell_type == "code"
                for o in c.outputs)
+
+
+def test_a_folder_name_becomes_a_valid_student_id():
+    from course_lib import check
+
+    for name, want in (("ada", "ada"), ("John Doe", "John-Doe"), ("_x", "s_x"), ("é" * 70, "s" + "-" * 63)):
+        sid = grade.student_id(name)
+        assert sid == want
+        check.set_student(sid)  # accepted
+    check.set_student(None)

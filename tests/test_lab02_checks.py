@@ -25,7 +25,7 @@ def test_largest_batch():
     state = 16 * count_params(gpt)
     seq = lab02.EXERCISE_2["seq_len"]
     right = max(b for b in range(1, 50) if state + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
-    assert right == lab02.largest_batch()
+    assert right == lab02._largest_batch()
     lab02.verify_largest_batch(right)
     # one too many; one too few; a float; model state forgotten
     no_state = max(b for b in range(1, 50) if predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
@@ -46,7 +46,7 @@ def test_largest_batch_catches_forgotten_moments_and_gradients():
                    if bytes_per_param * n + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
 
     right = fit(4 + 4 + 8)
-    assert right == lab02.largest_batch()
+    assert right == lab02._largest_batch()
     for forgot in (fit(4 + 4), fit(4 + 8), fit(4)):  # no moments; no gradients; weights only
         assert forgot != right
         with pytest.raises(AssertionError, match="Hint"):
@@ -58,7 +58,7 @@ def test_largest_batch_in_bytes_allocates_nothing():
     # sequences (1.8 GB+). It must be refused without measuring: peak memory stays small.
     import tracemalloc
 
-    lab02.largest_batch()  # the cached right answer
+    lab02._largest_batch()  # the cached right answer
     tracemalloc.start()
     for in_bytes in (lab02.EXERCISE_2["budget_bytes"], 2_990_592, 10**12):
         with pytest.raises(AssertionError, match="not bytes"):
@@ -72,7 +72,7 @@ def test_largest_batch_accepts_numpy_and_torch_ints():
     import numpy as np
     import torch
 
-    right = lab02.largest_batch()
+    right = lab02._largest_batch()
     lab02.verify_largest_batch(np.int64(right))
     lab02.verify_largest_batch(torch.tensor(right))
 
@@ -100,7 +100,7 @@ def test_sgd_vs_adam():
 
 def test_seven_b_gpus():
     # 7e9 parameters x 16 bytes (mixed-precision Adam) = 112 GB over 24 GB GPUs: 4.67, rounded up.
-    assert lab02.seven_b_gpus() == math.ceil(112 / 24) == 5
+    assert lab02._seven_b_gpus() == math.ceil(112 / 24) == 5
     lab02.verify_seven_b_gpus(5)
     # rounded down; not rounded; 14 GB of bf16 weights only; 12 bytes/param (issue 12); 8 bytes/param
     for wrong in (4, 112 / 24, 1, math.ceil(7e9 * 12 / 24e9), math.ceil(7e9 * 8 / 24e9)):
@@ -122,7 +122,7 @@ def test_not_done_is_reported(capsys):
 def test_qlora_batch():
     from course_lib import arch, fit
 
-    right = lab02.qlora_batch()
+    right = lab02._qlora_batch()
     a = arch.preset("llama-3-8b")
     settings = dict(optimizer="adamw", precision="mixed", attention="sdpa", checkpointing=True, lora="qlora", lora_rank=16)
     cap = 24 * 10**9  # the L4's 24 GB

@@ -56,6 +56,13 @@ def submissions(folder: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def student_id(folder_name: str) -> str:
+    """The variant id for a student's folder: its name, with characters an id cannot hold
+    (course_lib.check: letters, digits, ``. _ @ + -``, at most 64) replaced by ``-``."""
+    sid = re.sub(r"[^A-Za-z0-9._@+-]", "-", folder_name)[:64]
+    return sid if sid[:1].isalnum() else ("s" + sid)[:64]
+
+
 def exercises_declared(notebook: Path) -> int | None:
     """The ``exercises=N`` the notebook gives ``check.start`` (for a notebook that stops before it runs)."""
     text = notebook.read_text(encoding="utf-8", errors="replace")
@@ -96,7 +103,7 @@ def grade_one(student: str, notebook: Path, out_dir: Path, timeout: int) -> tupl
     scratch = Path(tempfile.mkdtemp(prefix="course-grade-run-"))
     results = scratch / "results.jsonl"
     env = _guard_env(scratch)
-    env.update({"COURSE_STUDENT": student, "COURSE_RESULTS": str(results), "PYTHONHASHSEED": "0"})
+    env.update({"COURSE_STUDENT": student_id(student), "COURSE_RESULTS": str(results), "PYTHONHASHSEED": "0"})
     env.pop("CI", None)
     executed = out_dir / "_executed" / student / notebook.name
     executed.parent.mkdir(parents=True, exist_ok=True)
