@@ -99,14 +99,23 @@ def test_sgd_vs_adam():
 
 
 def test_seven_b_gpus():
-    # 7e9 parameters x 16 bytes (mixed-precision Adam) = 112 GB over 24 GB GPUs: 4.67, rounded up.
-    assert lab02._seven_b_gpus() == math.ceil(112 / 24) == 5
-    lab02.verify_seven_b_gpus(5)
-    # rounded down; not rounded; 14 GB of bf16 weights only; 12 bytes/param (issue 12); 8 bytes/param
-    for wrong in (4, 112 / 24, 1, math.ceil(7e9 * 12 / 24e9), math.ceil(7e9 * 8 / 24e9)):
+    # 7.6e9 parameters x 16 bytes = 121.6e9 bytes: 5.07 GPUs of 24e9 bytes -> 6 (by hand)
+    assert lab02.EXERCISE_5["n_params"] == 7_600_000_000
+    assert lab02._seven_b_gpus() == math.ceil(121.6 / 24) == 6
+    lab02.verify_seven_b_gpus(6)
+    for wrong in (5, 4, 1, 6.0, "6"):  # GiB (121.6e9 / (24 x 2**30) = 4.72 -> 5); 12 bytes/param; bf16 weights only
         with pytest.raises(AssertionError, match="Hint"):
             lab02.verify_seven_b_gpus(wrong)
-    assert math.ceil(7e9 * 12 / 24e9) == 4
+
+
+def test_gb_and_gib_give_different_answers_in_every_variant():
+    """Issue 26: with 7e9 parameters, GB and GiB both gave 5 GPUs, so the check could not tell them apart."""
+    for n in lab02._CHOICES[5]["n_params"]:
+        gb, gib = math.ceil(n * 16 / 24e9), math.ceil(n * 16 / (24 * 2**30))
+        twelve = math.ceil(n * 12 / 24e9)
+        assert len({gb, gib, twelve}) == 3, n
+    with pytest.raises(AssertionError, match="GiB"):
+        lab02.verify_seven_b_gpus(5)
 
 
 def test_not_done_is_reported(capsys):

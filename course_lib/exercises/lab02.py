@@ -25,15 +25,16 @@ _BASE = {
         "budget_bytes": 3_300_000},
     3: {"n_layers": 32, "n_heads": 32, "n_kv_heads": 8, "hidden": 4096, "seq_len": 32_768, "batch": 4,
         "bytes_per_value": 2},
-    # 24 GB GPUs: 12 and 16 bytes per parameter give different answers (for every n_params choice too).
-    5: {"n_params": 7 * 10**9, "optimizer": "adam", "precision": "mixed", "gpu_bytes": 24 * 10**9},
+    # 24 GB GPUs: 12 and 16 bytes per parameter give different answers, and so do GB (1e9 bytes) and GiB
+    # (2**30 bytes), for every n_params choice (issue 26: 7e9 gave 5 GPUs either way).
+    5: {"n_params": 7_600_000_000, "optimizer": "adam", "precision": "mixed", "gpu_bytes": 24 * 10**9},
     6: {"preset": "llama-3-8b", "gpu": "L4", "seq_len": 2048, "lora": "qlora", "lora_rank": 16,
         "optimizer": "adamw", "precision": "mixed", "attention": "sdpa", "checkpointing": True},
 }
 _CHOICES = {
     1: {"d_in": (32, 48, 64), "hidden": (160, 200, 240), "batch": (16, 32, 64)},
     3: {"n_layers": (24, 32, 40), "n_kv_heads": (4, 8), "seq_len": (16_384, 32_768, 65_536), "batch": (2, 4, 8)},
-    5: {"n_params": (6 * 10**9, 7 * 10**9, 9 * 10**9)},
+    5: {"n_params": (7_600_000_000, 9_400_000_000, 10_800_000_000, 12_400_000_000)},
     6: {"seq_len": (1024, 2048, 4096), "lora_rank": (8, 16, 32)},
 }
 
@@ -168,7 +169,14 @@ def verify_seven_b_gpus(answer) -> None:
     hint = ("mixed-precision Adam costs 16 bytes per parameter in ZeRO's accounting: bf16 weights and gradients "
             "(2 + 2) plus the fp32 master weights and Adam's two fp32 moments (12), not the 2 bytes of the bf16 "
             "weights alone; a GPU cannot hold a fraction of what it needs, so round up (lesson 02, section 7).")
-    check.expect_equal(check.expect_int(answer, hint), _seven_b_gpus(), hint)
+    answer = check.expect_int(answer, hint)
+    e = _inputs(5)
+    in_gib = math.ceil(e["n_params"] * predict.bytes_per_param(e["optimizer"], e["precision"])
+                       / (e["gpu_bytes"] / 10**9 * 2**30))
+    if answer == in_gib != _seven_b_gpus():
+        raise AssertionError(f"Not yet: your answer is {answer}, which is not right. Hint: a GPU's GB are 10⁹ bytes "
+                             "(gpu_bytes gives them in bytes), not GiB (2³⁰ bytes): datasheets count in GB.")
+    check.expect_equal(answer, _seven_b_gpus(), hint)
 
 
 def _qlora_batch() -> int | None:
