@@ -498,6 +498,8 @@ REGISTRY: dict[str, object] = {
     "ui.calculators.render_fit": E(calculators.render_fit, result=A("record", FIT)),
     "ui.calculators.fit_result_chart": E(calculators.fit_result_chart, result=A("record", FIT), extremes=False),
     "ui.calculators.fit_calculator": N("calculator without arguments: its fields are tested by test_calculator_fields"),
+    "ui.calculators.model_source": E(calculators.model_source, upload=A("any", (), bad=(None, 5, "config.json")),
+                                     config_path=A("str", ""), menu_label=A("str", "GPT-2"), extremes=False),
     "ui.calculators.render_batching": E(calculators.render_batching, result=A("record", SIM)),
     "ui.calculators.batching_chart": E(calculators.batching_chart, result=A("record", SIM), extremes=False),
     "ui.calculators.batching_calculator": E(calculators.batching_calculator, overhead=A("nonneg", 0.001),

@@ -128,6 +128,8 @@ def model_source(upload, config_path: str, menu_label: str) -> str:
     menu's model (an upload beats a path, which beats the menu, as in :func:`_with_upload`). Lesson 02."""
     config_path = v.string("config_path", config_path, nonempty=False)
     menu_label = v.string("menu_label", menu_label, nonempty=False)
+    if not isinstance(upload, (list, tuple, dict)):
+        raise TypeError(f"upload must be a FileUpload value (a tuple of files), got {v.show(upload)}")
     if upload:
         item = upload[0] if isinstance(upload, (list, tuple)) else next(iter(upload.values()), {})
         name = item.get("name", "config.json") if isinstance(item, dict) else "config.json"
