@@ -118,7 +118,7 @@ class MakeLab:
         """The line `make lab` prints with the URL and the token (it follows the server's start)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            lines = [ln for ln in self.log().splitlines() if ln.startswith("http://") and "token=" in ln]
+            lines = [ln for ln in self.log(full=True).splitlines() if ln.startswith("http://") and "token=" in ln]
             if lines:
                 return lines[0]
             time.sleep(0.3)
@@ -141,9 +141,10 @@ class MakeLab:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
-    def log(self) -> str:
+    def log(self, full: bool = False) -> str:
         self._log.flush()
-        return self.log_path.read_text()[-4000:]
+        text = self.log_path.read_text()
+        return text if full else text[-4000:]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -186,7 +187,7 @@ def test_prints_the_url_with_the_real_token_on_its_own_line(make_lab):
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only as root")
 def test_as_root_it_starts_and_says_why_it_adds_allow_root(make_lab):
-    notes = [ln for ln in make_lab.log().splitlines() if "--allow-root" in ln]
+    notes = [ln for ln in make_lab.log(full=True).splitlines() if "--allow-root" in ln]
     assert len(notes) == 1 and notes[0].startswith("make lab: running as root"), notes
 
 
@@ -259,6 +260,26 @@ def test_class_server_config_culls_idle_kernels():
     assert km.cull_idle_timeout == 1200 and km.cull_interval == 120
     assert km.cull_connected is False and km.cull_busy is False
     assert "cull_idle_timeout" in (ROOT / "INSTRUCTORS.md").read_text()
+
+
+def test_make_lab_culls_idle_kernels_with_the_class_setting(make_lab):
+    """The running server applies jupyterlab-settings/jupyter_server_config.json: Jupyter logs its
+    culling setting when the first kernel starts."""
+    def call(method, path):
+        req = urllib.request.Request(make_lab.url + path, method=method, data=b"{}" if method == "POST" else None,
+                                     headers={"Authorization": f"token {make_lab.token}",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read() or b"null")
+
+    kernel = call("POST", "/api/kernels")
+    try:
+        deadline = time.monotonic() + 30
+        while "Culling kernels" not in make_lab.log(full=True) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "Culling kernels with idle durations > 1200 seconds at 120 second intervals" in make_lab.log(full=True)
+    finally:
+        call("DELETE", f"/api/kernels/{kernel['id']}")
 
 
 def test_listens_on_localhost_only(make_lab):
