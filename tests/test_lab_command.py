@@ -6,8 +6,8 @@ check off, and its server config culls idle kernels.
 
 The server is started with the real `make lab` command (LAB_ARGS adds
 --no-browser and a port) under hostile user configs in every place and format
-a user controls (JUPYTER_CONFIG_DIR, JUPYTER_CONFIG_PATH, ~/.jupyter; .py and
-.json; server, lab and base config): an empty token and password (also on the
+a user controls (JUPYTER_CONFIG_DIR, JUPYTER_CONFIG_PATH, ~/.jupyter; .py, .json and
+.d/ drop-ins; server, lab and base config): an empty token and password (also on the
 identity provider's own class), an identity provider that lets everyone in,
 0.0.0.0, XSRF checks off, any origin allowed, also through tornado_settings.
 :class:`MakeLab` is shared with the browser test's news-popup check.
@@ -86,6 +86,8 @@ class MakeLab:
             for name in ("jupyter_server_config", "jupyter_lab_config", "jupyter_config", "jupyter_notebook_config"):
                 (folder / f"{name}.py").write_text(HOSTILE_CONFIG)
                 (folder / f"{name}.json").write_text(json.dumps(HOSTILE_JSON))
+                (folder / f"{name}.d").mkdir(exist_ok=True)  # the drop-in folders extensions use
+                (folder / f"{name}.d" / "zz-hostile.json").write_text(json.dumps(HOSTILE_JSON))
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = f"--no-browser --ServerApp.port={self.port} --ServerApp.port_retries=0"

@@ -89,6 +89,9 @@ def execute_one(notebook: Path, output: Path, timeout: int) -> None:
 
 
 def _guard_env(folder: Path) -> dict[str, str]:
+    """The environment for a child: tests/netguard.py's guard on (refuses non-loopback connections)."""
+    if not (ROOT / "tests" / "netguard.py").exists():
+        raise SystemExit("make grade: tests/netguard.py (the network guard) is missing; grading needs it")
     if str(ROOT / "tests") not in sys.path:
         sys.path.insert(0, str(ROOT / "tests"))
     import netguard
