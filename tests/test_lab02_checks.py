@@ -142,3 +142,19 @@ def test_qlora_batch():
     for wrong in (right + 1, right - 1, float(right), lora16):
         with pytest.raises(AssertionError):
             lab02.verify_qlora_batch(wrong)
+
+
+def test_every_budget_variant_catches_forgotten_moments_and_gradients():
+    """Each exercise-2 budget a student can draw: the right batch (predicted from the formulas, and the
+    check's measured one) differs from what forgetting the moments, the gradients or both gives."""
+    gpt = lab02.lab_gpt()
+    n, seq = count_params(gpt), lab02._BASE[2]["seq_len"]
+
+    def fit(bytes_per_param, budget):
+        return max(b for b in range(1, 50) if bytes_per_param * n + predict.tinygpt_activation_bytes(gpt, b, seq) <= budget)
+
+    for budget in lab02._CHOICES[2]["budget_bytes"]:
+        right = fit(16, budget)
+        assert right == lab02._largest_batch_for(tuple(sorted({**lab02._BASE[2], "budget_bytes": budget}.items())))
+        for forgot in (fit(8, budget), fit(12, budget), fit(4, budget)):
+            assert forgot != right, budget
