@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test test-fast execute labs budgets clean
+.PHONY: setup lab test test-fast execute labs budgets grade clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) tools/check_python.py
@@ -19,29 +19,24 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Token authentication stays on whatever a user's Jupyter config says: the
-# command line beats every config file, so it pins a fresh random token, the
-# stock identity provider and login handler (a config cannot swap in one that
-# lets everyone in), XSRF checks on and no cross-origin access. The server
-# listens on 127.0.0.1 only (no Unix socket, no remote Host headers). The
-# course's JupyterLab settings (no news popup, no update check) come from
-# jupyterlab-settings/overrides.json, which postBuild installs on Binder too.
+# tools/lab.py starts JupyterLab private to you whatever a user's Jupyter config
+# says: no user, environment or system Jupyter config is read (JUPYTER_NO_CONFIG);
+# tools/lab_server_config.py, the only config, pins token authentication, the
+# stock identity provider, 127.0.0.1, XSRF and origin checks. The token is a
+# fresh random one, in the environment (never on a command line); the script
+# checks the running server refuses a request without it, then prints the full
+# URL with the token on its own line. As root it adds --allow-root and says so.
+# The course's JupyterLab settings and kernel culling come from jupyterlab-settings/.
 # LAB_ARGS adds options (tests: --no-browser --ServerApp.port=N).
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.sock= --ServerApp.allow_remote_access=False \
-	  --IdentityProvider.token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))') \
-	  --ServerApp.identity_provider_class=jupyter_server.auth.identity.PasswordIdentityProvider \
-	  --ServerApp.login_handler_class=jupyter_server.auth.login.LoginHandler \
-	  --ServerApp.disable_check_xsrf=False --ServerApp.allow_origin= --ServerApp.allow_origin_pat= \
-	  --LabApp.app_settings_dir=jupyterlab-settings --LabApp.news_url=None \
-	  --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate \
-	  --ServerApp.root_dir=. $(LAB_ARGS) lessons/00_tour.ipynb
+	$(BIN)/python tools/lab.py $(LAB_ARGS)
 
 # Everything, each notebook executed once (nbval, with the offline guard and memory check of
 # conftest.py). Exit code 5 (pytest collected no test) is a failure, said in words.
 # Two workers, each taking whole files (a notebook's cells run in order in one kernel).
 PYTEST_XDIST ?= -n 2 --dist loadfile
 test: setup
+	@test -d solutions || echo "make test: this copy has no solutions/ (the labs an instructor hands out): the tests that compare labs with their solutions are skipped (listed as SKIPPED at the end)"
 	@$(BIN)/python -m pytest $(PYTEST_XDIST) $(ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no test (exit code 5); that is a failure"; fi; \
 	exit $$rc
@@ -59,6 +54,15 @@ execute: setup
 
 labs: setup
 	$(BIN)/python tools/make_labs.py
+
+# Grade a class (INSTRUCTORS.md): SUBMISSIONS=<dir> holds <student>/labNN_*.ipynb; each notebook runs
+# headless in a fresh kernel, offline, GRADE_TIMEOUT seconds at most; writes <dir>/grades.csv,
+# summary.md and hardest_exercises.svg.
+GRADE_TIMEOUT ?= 300
+GRADE_JOBS ?= 2
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "make grade: say where the notebooks are: make grade SUBMISSIONS=<dir>"; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --timeout $(GRADE_TIMEOUT) --jobs $(GRADE_JOBS)
 
 # Wall time and kernel peak memory per notebook, without touching the files.
 budgets: setup

@@ -51,6 +51,7 @@ SLOW = (
     "tests/test_labs.py::test_unfilled_lab_runs_and_reports_nothing_done",
     "tests/test_distributed.py",
     "tests/test_lab06_checks.py::test_optimizer_state_against_real_processes",
+    "tests/test_grade.py::test_make_grade_on_solutions_untouched_labs_and_a_broken_notebook",
 )
 
 _tree_memory = nbselect.run_notebooks_module()._tree_rss  # PSS of a process tree, as `make budgets` measures

@@ -46,16 +46,23 @@ from . import env
 __version__ = "0.1.0"
 
 
-def setup(seed: int = 0, n_threads: int | None = None):
+def setup(seed: int = 0, n_threads: int | None = None, student: str | None = None):
     """Prepare a lesson: cap torch's threads to the CPU quota (or ``n_threads``),
     seed torch's global RNG, enable the offline chart renderer, and return the
-    device the lesson measures on (CUDA when present, else the CPU). Every
-    lesson and lab, first cell."""
+    device the lesson measures on (CUDA when present, else the CPU).
+    ``student``: the id an instructor gave you, for your own variant of the
+    labs' inputs (``course_lib.check.set_student``). Every lesson and lab,
+    first cell."""
     # Altair and vl-convert are heavy and belong to the ui layer: import them
     # only when a notebook sets up, so importing the core stays free of them.
     from .ui import render
 
     seed = v.seed("seed", seed)
+    if student is not None:
+        # check is imported here: importing course_lib stays free of the lab framework
+        from . import check
+
+        check.set_student(student)
     env.configure_threads(n_threads)
     torch.manual_seed(seed)
     render.enable()

@@ -23,6 +23,7 @@ import math
 import statistics
 import time
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -259,7 +260,18 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
         sync()
         samples.append(time.perf_counter() - start)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    return Timing(tuple(samples), torch.get_num_threads(), dev)
+    result = Timing(tuple(samples), torch.get_num_threads(), dev)
+    _MEASURED[id(result)] = result  # lab 01's check accepts only what time_it measured
+    return result
+
+
+#: The Timing records :func:`time_it` returned and that are still alive, by identity.
+_MEASURED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _measured_by_time_it(record) -> bool:
+    """Whether ``record`` is a :class:`Timing` that :func:`time_it` returned (not one built by hand)."""
+    return _MEASURED.get(id(record)) is record
 
 
 def _ms(seconds: float) -> str:

@@ -153,10 +153,13 @@ def test_lab01_ratio():
         lab01.verify_training_inference_ratio(3.0)
 
 
-def _timing(median, n=20):
+def _timing(seconds, n=5):
+    """A real measurement (measure.time_it) of a call that sleeps ``seconds``."""
+    import time
+
     from course_lib import measure
 
-    return measure.Timing(tuple([median] * n), 1, "cpu")
+    return measure.time_it(lambda: time.sleep(seconds), warmup=0, repeats=n)
 
 
 def test_lab01_time_ratio():
@@ -173,6 +176,23 @@ def test_lab01_time_ratio():
                   (0.003, 0.001)):                          # medians typed in, not measurements
         with pytest.raises(AssertionError, match="Hint"):
             lab01.verify_time_ratio(wrong)
+
+
+def test_lab01_time_ratio_accepts_only_what_time_it_measured():
+    """Issue 26: hand-made Timing records (even all-zero samples) and two timings of an empty
+    function passed exercise 4."""
+    from course_lib import measure
+
+    real = (_timing(0.003), _timing(0.001))
+    copies = tuple(measure.Timing(t.samples, t.n_threads, t.device) for t in real)
+    zeros = (measure.Timing((0.0,) * 20, 1, "cpu"), measure.Timing((0.0,) * 20, 1, "cpu"))
+    empty = (measure.time_it(lambda: None), measure.time_it(lambda: None))
+    for wrong, says in ((copies, "built by hand"), (zeros, "built by hand"), (empty, "does nothing")):
+        with pytest.raises(AssertionError, match=says):
+            lab01.verify_time_ratio(wrong)
+    check.start("lab01_flops", exercises=4)  # through the framework: a hint, never a crash
+    check.exercise(4, "time ratio", lambda: zeros, lab01.verify_time_ratio)
+    assert check.results() == {4: False}
 
 
 def test_lab01_flop_ratio_answer_is_rejected_for_exercise_4():

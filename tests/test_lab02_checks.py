@@ -25,7 +25,7 @@ def test_largest_batch():
     state = 16 * count_params(gpt)
     seq = lab02.EXERCISE_2["seq_len"]
     right = max(b for b in range(1, 50) if state + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
-    assert right == lab02.largest_batch()
+    assert right == lab02._largest_batch()
     lab02.verify_largest_batch(right)
     # one too many; one too few; a float; model state forgotten
     no_state = max(b for b in range(1, 50) if predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
@@ -46,7 +46,7 @@ def test_largest_batch_catches_forgotten_moments_and_gradients():
                    if bytes_per_param * n + predict.tinygpt_activation_bytes(gpt, b, seq) <= lab02.EXERCISE_2["budget_bytes"])
 
     right = fit(4 + 4 + 8)
-    assert right == lab02.largest_batch()
+    assert right == lab02._largest_batch()
     for forgot in (fit(4 + 4), fit(4 + 8), fit(4)):  # no moments; no gradients; weights only
         assert forgot != right
         with pytest.raises(AssertionError, match="Hint"):
@@ -58,7 +58,7 @@ def test_largest_batch_in_bytes_allocates_nothing():
     # sequences (1.8 GB+). It must be refused without measuring: peak memory stays small.
     import tracemalloc
 
-    lab02.largest_batch()  # the cached right answer
+    lab02._largest_batch()  # the cached right answer
     tracemalloc.start()
     for in_bytes in (lab02.EXERCISE_2["budget_bytes"], 2_990_592, 10**12):
         with pytest.raises(AssertionError, match="not bytes"):
@@ -72,7 +72,7 @@ def test_largest_batch_accepts_numpy_and_torch_ints():
     import numpy as np
     import torch
 
-    right = lab02.largest_batch()
+    right = lab02._largest_batch()
     lab02.verify_largest_batch(np.int64(right))
     lab02.verify_largest_batch(torch.tensor(right))
 
@@ -99,14 +99,23 @@ def test_sgd_vs_adam():
 
 
 def test_seven_b_gpus():
-    # 7e9 parameters x 16 bytes (mixed-precision Adam) = 112 GB over 24 GB GPUs: 4.67, rounded up.
-    assert lab02.seven_b_gpus() == math.ceil(112 / 24) == 5
-    lab02.verify_seven_b_gpus(5)
-    # rounded down; not rounded; 14 GB of bf16 weights only; 12 bytes/param (issue 12); 8 bytes/param
-    for wrong in (4, 112 / 24, 1, math.ceil(7e9 * 12 / 24e9), math.ceil(7e9 * 8 / 24e9)):
+    # 7.6e9 parameters x 16 bytes = 121.6e9 bytes: 5.07 GPUs of 24e9 bytes -> 6 (by hand)
+    assert lab02.EXERCISE_5["n_params"] == 7_600_000_000
+    assert lab02._seven_b_gpus() == math.ceil(121.6 / 24) == 6
+    lab02.verify_seven_b_gpus(6)
+    for wrong in (5, 4, 1, 6.0, "6"):  # GiB (121.6e9 / (24 x 2**30) = 4.72 -> 5); 12 bytes/param; bf16 weights only
         with pytest.raises(AssertionError, match="Hint"):
             lab02.verify_seven_b_gpus(wrong)
-    assert math.ceil(7e9 * 12 / 24e9) == 4
+
+
+def test_gb_and_gib_give_different_answers_in_every_variant():
+    """Issue 26: with 7e9 parameters, GB and GiB both gave 5 GPUs, so the check could not tell them apart."""
+    for n in lab02._CHOICES[5]["n_params"]:
+        gb, gib = math.ceil(n * 16 / 24e9), math.ceil(n * 16 / (24 * 2**30))
+        twelve = math.ceil(n * 12 / 24e9)
+        assert len({gb, gib, twelve}) == 3, n
+    with pytest.raises(AssertionError, match="GiB"):
+        lab02.verify_seven_b_gpus(5)
 
 
 def test_not_done_is_reported(capsys):
@@ -122,7 +131,7 @@ def test_not_done_is_reported(capsys):
 def test_qlora_batch():
     from course_lib import arch, fit
 
-    right = lab02.qlora_batch()
+    right = lab02._qlora_batch()
     a = arch.preset("llama-3-8b")
     settings = dict(optimizer="adamw", precision="mixed", attention="sdpa", checkpointing=True, lora="qlora", lora_rank=16)
     cap = 24 * 10**9  # the L4's 24 GB
@@ -133,3 +142,19 @@ def test_qlora_batch():
     for wrong in (right + 1, right - 1, float(right), lora16):
         with pytest.raises(AssertionError):
             lab02.verify_qlora_batch(wrong)
+
+
+def test_every_budget_variant_catches_forgotten_moments_and_gradients():
+    """Each exercise-2 budget a student can draw: the right batch (predicted from the formulas, and the
+    check's measured one) differs from what forgetting the moments, the gradients or both gives."""
+    gpt = lab02.lab_gpt()
+    n, seq = count_params(gpt), lab02._BASE[2]["seq_len"]
+
+    def fit(bytes_per_param, budget):
+        return max(b for b in range(1, 50) if bytes_per_param * n + predict.tinygpt_activation_bytes(gpt, b, seq) <= budget)
+
+    for budget in lab02._CHOICES[2]["budget_bytes"]:
+        right = fit(16, budget)
+        assert right == lab02._largest_batch_for(tuple(sorted({**lab02._BASE[2], "budget_bytes": budget}.items())))
+        for forgot in (fit(8, budget), fit(12, budget), fit(4, budget)):
+            assert forgot != right, budget

@@ -90,7 +90,7 @@ def test_numpy_integers_of_the_right_value_are_accepted():
     # Issue 12: np.int64 answers were refused by an isinstance(int) check (exercises 3 and 4).
     import numpy as np
 
-    right = lab03.expected_batch()
+    right = lab03._expected_batch()
     lab03.verify_batch(np.int64(right))
     with pytest.raises(AssertionError, match="Hint"):
         lab03.verify_batch(np.int64(right + 1))

@@ -114,23 +114,61 @@ def test_int4_model_bytes():
 
 
 def test_formats_for_big_value():
-    lab04.verify_formats_for_big_value({"fp32", "bf16"})
-    lab04.verify_formats_for_big_value(["bf16", "fp32"])
+    # 50,000 (not lesson 04's 70,000): by hand, fp16 reaches 65,504 with a step of 32 there; bf16's
+    # step is 256 (0.3% at most); E4M3 clamps to 448; E5M2's neighbours are 49,152 and 57,344 (1.7% off)
+    assert lab04.EXERCISE_5 == {"value": 50000.0, "tolerance": 0.01}
+    assert precision.representable(50000.0, "fp8_e5m2") == 49152.0
+    lab04.verify_formats_for_big_value({"fp32", "bf16", "fp16"})
+    lab04.verify_formats_for_big_value(["bf16", "fp32", "fp16"])
     for wrong in (
-        {"fp32", "bf16", "fp16"},  # fp16 tops out at 65,504
-        {"fp32", "bf16", "fp8_e4m3"},  # E4M3 clamps to 448: finite but wrong
-        {"fp32", "bf16", "fp8_e5m2"},
-        {"fp32"},  # bf16 has fp32's range
+        {"fp32", "bf16"},  # fp16 forgotten: 50,000 is below its 65,504
+        {"fp32", "bf16", "fp16", "fp8_e4m3"},  # E4M3 clamps to 448: finite but wrong
+        {"fp32", "bf16", "fp16", "fp8_e5m2"},  # in range, but 1.7% off
+        {"fp32"},
     ):
-        with pytest.raises(AssertionError):
+        with pytest.raises(AssertionError, match="Hint"):
             lab04.verify_formats_for_big_value(wrong)
     with pytest.raises(AssertionError):
         lab04.verify_formats_for_big_value(None)
 
 
+def test_formats_refuses_a_dict_and_strings_with_a_hint():
+    """Issue 26: a dict with the right names as keys passed (set(dict) is its keys)."""
+    from course_lib import check
+
+    for wrong in ({"fp32": 1, "bf16": 1, "fp16": 1}, "fp32", {1, 2}, [None]):
+        with pytest.raises(AssertionError, match="Hint"):
+            lab04.verify_formats_for_big_value(wrong)
+    check.start("lab04_precision", exercises=5)
+    check.exercise(5, "formats", lambda: {"fp32": 1, "bf16": 1, "fp16": 1}, lab04.verify_formats_for_big_value)
+    assert check.results() == {5: False}
+
+
+def test_int4_codes_that_are_infinite_meta_or_complex_get_a_hint_not_a_crash():
+    """Issue 26: infinite codes raised OverflowError, meta-device codes crashed, complex codes passed."""
+    import torch
+
+    from course_lib import check
+
+    w = lab04.lab_weights()
+    q = 7
+    scale = w.abs().amax(dim=1, keepdim=True) / q
+    codes = torch.round(w / scale)
+    lab04.verify_int4_quantize((codes, scale))  # the right answer passes
+    for wrong in ((torch.full_like(codes, float("inf")), scale), (codes, torch.full_like(scale, float("nan"))),
+                  (codes.to("meta"), scale), (codes, scale.to("meta")),
+                  (codes.to(torch.complex64), scale), (codes, scale.to(torch.complex64)),
+                  (codes.bool(), scale)):
+        with pytest.raises(AssertionError, match="Hint"):
+            lab04.verify_int4_quantize(wrong)
+        check.start("lab04_precision", exercises=5)
+        check.exercise(1, "int4", lambda: wrong, lab04.verify_int4_quantize)
+        assert check.results() == {1: False}
+
+
 def test_expected_values_by_hand():
     # the values the verifiers compute, derived independently
-    assert lab04.loss_scale_window() == (256.0, 4096.0)  # derived by hand in test_loss_scale
+    assert lab04._loss_scale_window() == (256.0, 4096.0)  # derived by hand in test_loss_scale
     assert precision.representable(3e-7 * 256, "fp16") > 2.0**-14 > precision.representable(3e-7 * 128, "fp16")
     assert math.isfinite(precision.representable(10 * 4096.0, "fp16"))
     assert math.isinf(precision.representable(10 * 8192.0, "fp16"))

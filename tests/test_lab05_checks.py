@@ -28,7 +28,7 @@ def test_training_cost():
     hours = flops / (312e12 * 0.45) / 3600  # A100 bf16 dense peak, NVIDIA datasheet
     right = hours * 1.8
     lab05.verify_training_cost(right)
-    assert lab05.expected_training_cost() == pytest.approx(right)
+    assert lab05._expected_training_cost() == pytest.approx(right)
     for wrong in (right / 3,  # 2·N·D instead of 6·N·D
                   right * 0.45,  # forgot the utilization
                   right * 3600,  # seconds × price per hour
@@ -51,7 +51,7 @@ def test_daily_cost():
 
 
 def test_best_size():
-    assert lab05.expected_best_size() == 3e9
+    assert lab05._expected_best_size() == 3e9
     lab05.verify_best_size(3e9)
     lab05.verify_best_size(3_000_000_000)
     for wrong in (7e9,  # best when inference is ignored
@@ -76,7 +76,7 @@ def test_training_co2():
 
 def test_break_even_refuses_a_string_of_the_right_value():
     # Issue 12: '1500' passed because expect_close called float() on it.
-    right = lab05.expected_break_even()
+    right = lab05._expected_break_even()
     assert right == pytest.approx(3e6 / (4e6 * 0.0005)) == pytest.approx(1500)
     for wrong in ("1500", str(right), True):
         with pytest.raises(AssertionError, match="expected a number"):
@@ -84,3 +84,18 @@ def test_break_even_refuses_a_string_of_the_right_value():
     import numpy as np
 
     lab05.verify_break_even(np.float64(1500.0))
+
+
+def test_best_size_numpy_gets_a_hint_never_a_crash():
+    """Issue 26: a numpy array made the check crash (ambiguous truth value)."""
+    import numpy as np
+
+    from course_lib import check
+
+    lab05.verify_best_size(np.float64(3e9))  # a numpy scalar of the right value passes
+    for wrong in (np.array([3e9, 5e9]), np.array([]), "3e9", None):
+        with pytest.raises(AssertionError, match="Hint"):
+            lab05.verify_best_size(wrong)
+        check.start("lab05_cost", exercises=5)
+        check.exercise(4, "best size", lambda: wrong, lab05.verify_best_size)
+        assert check.results() == {4: False}

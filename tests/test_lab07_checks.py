@@ -27,14 +27,17 @@ def test_inputs_are_llama_3_8b():
 
 
 def test_kv_bytes():
-    right = kv(8192) * 3
-    assert right == 3_221_225_472
+    # 12,288 tokens x 5 sequences: not lesson 07's printed 8,192-token figure (issue 22)
+    assert (lab07.EXERCISE_1["seq_len"], lab07.EXERCISE_1["batch"]) == (12_288, 5)
+    right = kv(12_288) * 5
+    assert right == 2 * 32 * 8 * 128 * 12_288 * 5 * 2 == 8_053_063_680
     lab07.verify_kv_bytes(right)
-    for wrong in (kv(8192, kv_factor=1) * 3,  # forgot K and V are two tensors
+    for wrong in (kv(12_288, kv_factor=1) * 5,  # forgot K and V are two tensors
                   right * 8,  # bits instead of bytes
-                  kv(8192),  # one sequence, not the batch of 3
-                  kv(8192, heads=HEADS) * 3,  # query heads instead of KV heads
-                  "3221225472"):  # not a number
+                  kv(12_288),  # one sequence, not the batch of 5
+                  kv(12_288, heads=HEADS) * 5,  # query heads instead of KV heads
+                  kv(8192) * 3,  # the old inputs
+                  "8053063680"):  # not a number
         with pytest.raises(AssertionError, match="Hint|number"):
             lab07.verify_kv_bytes(wrong)
 
@@ -77,24 +80,27 @@ def _smallest_compute_bound(flops_per_seq, kv_per_seq, weight_bytes):
 
 
 def test_compute_bound_batch():
-    # past = 100: the new token attends to 101 keys; matmul weights = all but the input embedding.
+    # past = 300 (lesson 07 prints past = 100's answer, issue 22): the new token attends to 301 keys;
+    # matmul weights = all but the input embedding.
+    assert lab07.EXERCISE_4["past"] == 300
     matmul_params = N_PARAMS - 128256 * 4096 - LAYERS * 2 * 4096 - 4096
-    flops = 2 * matmul_params + 4 * LAYERS * HEADS * HEAD_DIM * 101
-    right = _smallest_compute_bound(flops, kv(101), N_PARAMS * 2)
-    assert right == 426
+    flops = 2 * matmul_params + 4 * LAYERS * HEADS * HEAD_DIM * 301
+    right = _smallest_compute_bound(flops, kv(301), N_PARAMS * 2)
+    assert right == 1348
     lab07.verify_compute_bound_batch(right)
     ridge = H100_PEAK / H100_BW
     for wrong in (math.ceil(ridge),  # the ridge point: KV reads ignored
                   _smallest_compute_bound(flops, 0, N_PARAMS * 2),  # KV cache ignored
-                  _smallest_compute_bound(flops, kv(101, kv_factor=1), N_PARAMS * 2),  # no factor 2
-                  _smallest_compute_bound(flops, kv(100), N_PARAMS * 2),  # past, not past + 1 positions
+                  _smallest_compute_bound(flops, kv(301, kv_factor=1), N_PARAMS * 2),  # no factor 2
+                  _smallest_compute_bound(flops, kv(300), N_PARAMS * 2),  # past, not past + 1 positions
                   right + 1,
-                  426.0):  # not an int
+                  426,  # lesson 07's printed answer for past = 100
+                  1348.0):  # not an int
         assert wrong != right or isinstance(wrong, float)
         with pytest.raises(AssertionError, match="Hint"):
             lab07.verify_compute_bound_batch(wrong)
     # with query heads the KV reads outgrow the FLOPs: never compute-bound, a different answer again
-    assert _smallest_compute_bound(flops, kv(101, heads=HEADS), N_PARAMS * 2) is None
+    assert _smallest_compute_bound(flops, kv(301, heads=HEADS), N_PARAMS * 2) is None
 
 
 def test_max_batch():
@@ -117,10 +123,10 @@ def test_numpy_and_torch_scalars_of_the_right_value_are_accepted_and_arrays_get_
     import numpy as np
     import torch
 
-    lab07.verify_kv_bytes(np.int64(kv(8192) * 3))
-    lab07.verify_kv_bytes(torch.tensor(kv(8192) * 3))
-    lab07.verify_max_batch(np.int64(lab07.expected_max_batch()))
+    lab07.verify_kv_bytes(np.int64(kv(12_288) * 5))
+    lab07.verify_kv_bytes(torch.tensor(kv(12_288) * 5))
+    lab07.verify_max_batch(np.int64(lab07._expected_max_batch()))
     with pytest.raises(AssertionError, match="array of shape"):
         lab07.verify_kv_bytes(np.array([kv(8192), kv(8192)]))
     with pytest.raises(AssertionError, match="whole"):
-        lab07.verify_max_batch(float(lab07.expected_max_batch()) + 0.5)
+        lab07.verify_max_batch(float(lab07._expected_max_batch()) + 0.5)

@@ -195,9 +195,19 @@ def _noop():
 REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- __init__
     "course_lib.setup": E(course_lib.setup, seed=A("seed", 0), n_threads=A("any", 1, bad=(0, -1, 1.5, True, "1", 10**5, HUGE)),
+                          student=A("any", None, bad=(5, "", "a b")),
                           extremes=False),
     # ---------------------------------------------------------------- check
     "check.start": E(check.start, lab=A("str", "lab99_props"), exercises=A("posint", 3), extremes=False),
+    "check.set_student": E(check.set_student, student=A("any", None, bad=(5, "", "a b", "x" * 65, "-x")),
+                           extremes=False),
+    "check.student": N("no arguments"),
+    "check.variant": E(check.variant, lab=A("str", "lab99"), exercise=A("posint", 1),
+                       base=A("any", {"a": 1}, bad=(None, 5, [1])),
+                       choices=A("any", {"a": [1, 2]}, bad=(None, 5, {"zz": [1]}, {"a": []})), extremes=False),
+    "check.inputs_attribute": E(check.inputs_attribute, lab=A("str", "lab99"), name=A("str", "EXERCISE_1"),
+                                base=A("any", {1: {"a": 1}}, bad=(None, 5)), choices=A("any", {}, bad=(None, 5)),
+                                extremes=False),
     "check.exercise": N("runs a learner's function: covered by tests/test_check.py (any error is reported, never raised)"),
     "check.results": N("no arguments"),
     "check.summary": N("no arguments"),
@@ -496,6 +506,8 @@ REGISTRY: dict[str, object] = {
     "ui.calculators.render_fit": E(calculators.render_fit, result=A("record", FIT)),
     "ui.calculators.fit_result_chart": E(calculators.fit_result_chart, result=A("record", FIT), extremes=False),
     "ui.calculators.fit_calculator": N("calculator without arguments: its fields are tested by test_calculator_fields"),
+    "ui.calculators.model_source": E(calculators.model_source, upload=A("any", (), bad=(None, 5, "config.json")),
+                                     config_path=A("str", ""), menu_label=A("str", "GPT-2"), extremes=False),
     "ui.calculators.render_batching": E(calculators.render_batching, result=A("record", SIM)),
     "ui.calculators.batching_chart": E(calculators.batching_chart, result=A("record", SIM), extremes=False),
     "ui.calculators.batching_calculator": E(calculators.batching_calculator, overhead=A("nonneg", 0.001),

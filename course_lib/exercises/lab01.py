@@ -1,7 +1,8 @@
 """Verifiers for lab 01 (lessons/01_forward_vs_backward.ipynb).
 
-The inputs of each exercise live here (``EXERCISE_1``, ``EXERCISE_2``) and the
-lab reads them; expected values come from measurement (``count_flops``) on the same model and
+The inputs of each exercise live here (``EXERCISE_1``, ``EXERCISE_2``: this
+student's variant, :func:`course_lib.check.variant`) and the lab reads them;
+expected values come from measurement (``count_flops``) on the same model and
 inputs, so they cannot drift from what the lesson teaches.
 """
 
@@ -14,27 +15,45 @@ import torch
 from .. import _validate as v
 from .. import check, measure, models
 
-# The inputs of each exercise (the lab reads them from here: one source).
-EXERCISE_1 = {"in_features": 256, "out_features": 512, "batch": 32}
-EXERCISE_2 = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 2, "batch": 128}  # exercises 3 and 4 reuse its MLP
+# The inputs of each exercise (the lab reads them as EXERCISE_N: one source). A student's
+# variant takes each input listed in _CHOICES from its alternatives (check.variant).
+_BASE = {
+    1: {"in_features": 256, "out_features": 512, "batch": 32},
+    2: {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 2, "batch": 128},  # exercises 3 and 4 reuse its MLP
+}
+_CHOICES = {
+    1: {"in_features": (128, 192, 256, 384), "out_features": (256, 512, 640, 768), "batch": (16, 24, 32, 48)},
+    2: {"d_in": (48, 64, 96), "hidden": (192, 256, 320), "batch": (64, 128, 192)},
+}
+
+
+def __getattr__(name: str):
+    """``EXERCISE_N``: this student's inputs of exercise N (:func:`course_lib.check.variant`)."""
+    return check.inputs_attribute("lab01", name, _BASE, _CHOICES)
+
+
+def _inputs(n: int) -> dict:
+    return check.variant("lab01", n, _BASE[n], _CHOICES.get(n, {}))
 
 
 def lab_linear() -> tuple[torch.nn.Linear, torch.Tensor]:
     """The Linear layer and input of exercise 1. Lab 01, exercise 1."""
-    e = EXERCISE_1
+    e = _inputs(1)
     layer = torch.nn.Linear(e["in_features"], e["out_features"])
     return layer, torch.zeros(e["batch"], e["in_features"])
 
 
 def lab_mlp() -> tuple[models.MLP, torch.Tensor]:
     """The MLP and input (which needs no gradient) of exercises 2 to 4. Lab 01, exercise 2."""
-    e = EXERCISE_2
+    e = _inputs(2)
     sizes = {k: e[k] for k in ("d_in", "hidden", "d_out", "depth")}
     return models.MLP(**sizes, seed=0), torch.zeros(e["batch"], e["d_in"])
 
 
 #: Exercise 4 refuses a training / inference ratio of the fastest runs below this: a swapped pair.
 SWAPPED_BELOW = 0.5
+#: Exercise 4 refuses an inference time below this many times an empty call's (``time_it(lambda: None)``).
+EMPTY_CALL_TIMES = 4
 
 
 def verify_linear_flops(answer) -> None:
@@ -95,9 +114,18 @@ def verify_time_ratio(answer) -> None:
     t_train, t_infer = answer
     check.expect_true(t_train is not t_infer, "the two results are the same object: time the training step "
                       "and the inference call separately.")
+    check.expect_true(all(measure._measured_by_time_it(t) for t in answer),
+                      "pass the Timing records that measure.time_it returned, as they are: a Timing built by hand "
+                      "is not a measurement. " + hint)
     check.expect_true(len(t_train.samples) >= 5 and len(t_infer.samples) >= 5,
                       "time each function with at least 5 repeats (measure.time_it(..., repeats=20)), "
                       "so the fastest run means something.")
+    empty = measure.time_it(lambda: None, warmup=3, repeats=20).fastest
+    check.expect_true(
+        t_infer.fastest >= EMPTY_CALL_TIMES * empty and t_train.fastest >= EMPTY_CALL_TIMES * empty,
+        "one of your timings is as fast as calling a function that does nothing: time the MLP's forward pass "
+        "(inference) and a whole training step (forward, backward, optimizer step), not an empty function.",
+    )
     check.expect_true(
         t_train.fastest >= SWAPPED_BELOW * t_infer.fastest,
         "a training step does a forward pass and more, yet yours came out far below inference's time: "

@@ -14,16 +14,35 @@ import torch
 
 from .. import check, models, precision
 
-# The inputs of each exercise (the lab reads them from here: one source).
-EXERCISE_1 = {"rows": 8, "cols": 16, "seed": 4, "bits": 4}  # exercise 2 reuses these weights
-EXERCISE_3 = {"small_gradient": 3e-7, "large_gradient": 10.0}  # the fp16 gradients to keep: smallest and largest magnitude
-EXERCISE_4 = {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 3, "bits": 4, "scale_bytes": 4}
-EXERCISE_5 = {"value": 70000.0, "tolerance": 0.01}
+# The inputs of each exercise (the lab reads them as EXERCISE_N: one source). A student's
+# variant takes each input listed in _CHOICES from its alternatives (check.variant).
+_BASE = {
+    1: {"rows": 8, "cols": 16, "seed": 4, "bits": 4},  # exercise 2 reuses these weights
+    3: {"small_gradient": 3e-7, "large_gradient": 10.0},  # the fp16 gradients to keep: smallest and largest magnitude
+    4: {"d_in": 64, "hidden": 256, "d_out": 10, "depth": 3, "bits": 4, "scale_bytes": 4},
+    # Not lesson 04's table value (70,000, whose row answers the question; issue 22).
+    5: {"value": 50000.0, "tolerance": 0.01},
+}
+_CHOICES = {
+    1: {"seed": (1, 2, 3, 4, 5, 6, 7)},
+    3: {"small_gradient": (2e-7, 3e-7, 5e-7, 1e-6), "large_gradient": (5.0, 10.0, 20.0, 40.0)},
+    4: {"hidden": (128, 256, 384), "depth": (2, 3, 4)},
+    5: {"value": (240.0, 3000.0, 50000.0, 90000.0)},  # four different sets of formats
+}
+
+
+def __getattr__(name: str):
+    """``EXERCISE_N``: this student's inputs of exercise N (:func:`course_lib.check.variant`)."""
+    return check.inputs_attribute("lab04", name, _BASE, _CHOICES)
+
+
+def _inputs(n: int) -> dict:
+    return check.variant("lab04", n, _BASE[n], _CHOICES.get(n, {}))
 
 
 def lab_weights() -> torch.Tensor:
     """The 8 × 16 weight matrix of exercises 1 and 2: seeded, rows of different sizes. Lab 04, exercise 1."""
-    e = EXERCISE_1
+    e = _inputs(1)
     g = torch.Generator().manual_seed(e["seed"])
     w = torch.randn(e["rows"], e["cols"], generator=g)
     return w * torch.linspace(0.1, 2.0, e["rows"])[:, None]
@@ -31,7 +50,7 @@ def lab_weights() -> torch.Tensor:
 
 def lab_mlp() -> models.MLP:
     """The MLP of exercise 4. Lab 04, exercise 4."""
-    return models.MLP(**{k: EXERCISE_4[k] for k in ("d_in", "hidden", "d_out", "depth")}, seed=0)
+    return models.MLP(**{k: _inputs(4)[k] for k in ("d_in", "hidden", "d_out", "depth")}, seed=0)
 
 
 def verify_int4_quantize(answer) -> None:
@@ -41,6 +60,13 @@ def verify_int4_quantize(answer) -> None:
         "return a tuple (codes, scale) of two tensors.",
     )
     codes, scale = answer
+    for name, t in (("codes", codes), ("scale", scale)):
+        check.expect_true(t.device.type != "meta", f"{name} is a tensor on the 'meta' device, which holds no "
+                          "values: compute it on the CPU from w.")
+        check.expect_true(not (t.is_complex() or t.dtype == torch.bool),
+                          f"{name} must hold real numbers (an integer or float dtype), got {t.dtype}.")
+        check.expect_true(bool(torch.isfinite(t.double()).all()),
+                          f"{name} holds inf or nan: is a row's max|w| zero, or did you divide by zero?")
     w = lab_weights()
     want_codes, want_scale = precision.quantize(w, 4, axis=0)
     check.expect_true(
@@ -86,36 +112,35 @@ def verify_error_bound(answer) -> None:
     )
 
 
-def loss_scale_window() -> tuple[float, float]:
-    """Exercise 3's answer: (the smallest power-of-two loss scale that lifts
-    ``EXERCISE_3["small_gradient"]`` to fp16's smallest normal number, the
-    largest that keeps ``EXERCISE_3["large_gradient"]`` × scale within fp16's
-    max). Lab 04, exercise 3."""
-    fmt = precision.get_format("fp16")
-    low = 2.0 ** math.ceil(math.log2(fmt.smallest_normal / EXERCISE_3["small_gradient"]))
-    high = 2.0 ** math.floor(math.log2(fmt.max / EXERCISE_3["large_gradient"]))
+def _loss_scale_window() -> tuple[float, float]:
+    """Exercise 3's answer: (the smallest power-of-two loss scale that lifts the small gradient
+    to fp16's smallest normal number, the largest that keeps the large gradient × scale within fp16's max)."""
+    fmt, e = precision.get_format("fp16"), _inputs(3)
+    low = 2.0 ** math.ceil(math.log2(fmt.smallest_normal / e["small_gradient"]))
+    high = 2.0 ** math.floor(math.log2(fmt.max / e["large_gradient"]))
     return low, high
 
 
 def verify_loss_scale(answer) -> None:
     """Exercise 3: the window of power-of-two loss scales for fp16 gradients
-    between the two magnitudes of ``EXERCISE_3``: (smallest, largest). Lab 04, exercise 3."""
+    between the two magnitudes of ``_inputs(3)``: (smallest, largest). Lab 04, exercise 3."""
     check.expect_true(
         isinstance(answer, tuple) and len(answer) == 2,
         "return a tuple (smallest_scale, largest_scale).",
     )
     low, high = answer
-    want_low, want_high = loss_scale_window()
+    want_low, want_high = _loss_scale_window()
+    e = _inputs(3)
     check.expect_close(
         low,
         want_low,
-        "the smallest scale: the smallest power of two S with S × 3e-7 ≥ fp16's smallest *normal* number "
+        f"the smallest scale: the smallest power of two S with S × {e['small_gradient']:g} ≥ fp16's smallest *normal* number "
         "(torch.finfo(torch.float16).smallest_normal), not its smallest subnormal (lesson 04, section 4).",
     )
     check.expect_close(
         high,
         want_high,
-        "the largest scale: the largest power of two S with S × 10 still ≤ fp16's largest number "
+        f"the largest scale: the largest power of two S with S × {e['large_gradient']:g} still ≤ fp16's largest number "
         "(torch.finfo(torch.float16).max); one power of two more and the scaled gradient becomes inf.",
     )
 
@@ -126,27 +151,32 @@ def verify_int4_model_bytes(answer) -> None:
     n_weights, n_rows = precision.linear_weight_count(lab_mlp())
     check.expect_equal(
         answer,
-        precision.weight_bytes(n_weights, EXERCISE_4["bits"], n_scales=n_rows, scale_bytes=EXERCISE_4["scale_bytes"]),
+        precision.weight_bytes(n_weights, _inputs(4)["bits"], n_scales=n_rows, scale_bytes=_inputs(4)["scale_bytes"]),
         "count only the Linear weight matrices (not the biases), at half a byte each, then add 4 bytes "
         "for each output row's scale (lesson 04, section 5).",
     )
 
 
 def verify_formats_for_big_value(answer) -> None:
-    """Exercise 5: the torch float formats that store 70,000 within 1%. Lab 04, exercise 5."""
+    """Exercise 5: the torch float formats that store the value within the tolerance. Lab 04, exercise 5."""
+    e = _inputs(5)
+    value, tolerance = e["value"], e["tolerance"]
     want = {
         name
         for name in precision.TORCH_FLOATS
-        if math.isfinite(precision.representable(EXERCISE_5["value"], name))
-        and abs(precision.representable(EXERCISE_5["value"], name) - EXERCISE_5["value"]) <= EXERCISE_5["tolerance"] * EXERCISE_5["value"]
+        if math.isfinite(precision.representable(value, name))
+        and abs(precision.representable(value, name) - value) <= tolerance * value
     }
-    try:
-        got = set(answer)
-    except TypeError:
-        raise AssertionError("Not yet. Hint: return a set (or list) of format names such as 'fp16'.") from None
+    shape_hint = "Not yet. Hint: return a set (or list) of format names such as 'fp16'."
+    if not isinstance(answer, (set, frozenset, list, tuple)):
+        raise AssertionError(f"{shape_hint} Got {type(answer).__name__}"
+                             + (": a dict's keys are not an answer." if isinstance(answer, dict) else "."))
+    if not all(isinstance(name, str) for name in answer):
+        raise AssertionError(shape_hint + " Every item must be a format's name (a string).")
     check.expect_equal(
-        got,
+        set(answer),
         want,
-        "a format must reach 70,000 (look at the max column of precision.format_table()) and must not "
-        "just clamp at its largest value: read each value back with precision.representable.",
+        f"a format must reach {value:,g} (look at the max column of precision.format_table()), must not "
+        "just clamp at its largest value, and must land within the tolerance: read each value back with "
+        "precision.representable.",
     )

@@ -118,8 +118,51 @@ def _model_controls(style, layout, default: str) -> dict:
                             description="model", style=style, layout=layout),
         "config_path": w.Text(value="", placeholder="or the path of a local config.json", description="config.json",
                               style=style, layout=layout),
-        "upload": w.FileUpload(accept=".json", multiple=False, description="upload config.json"),
+        "upload": w.FileUpload(accept=".json", multiple=False, description="upload config.json",
+                               layout=w.Layout(width="auto")),  # auto width: the label is never cut
     }
+
+
+def model_source(upload, config_path: str, menu_label: str) -> str:
+    """What a calculator computes for, in words: the uploaded file, the config path, or the
+    menu's model (an upload beats a path, which beats the menu, as in :func:`_with_upload`). Lesson 02."""
+    config_path = v.string("config_path", config_path, nonempty=False)
+    menu_label = v.string("menu_label", menu_label, nonempty=False)
+    if not isinstance(upload, (list, tuple, dict)):
+        raise TypeError(f"upload must be a FileUpload value (a tuple of files), got {v.show(upload)}")
+    if upload:
+        item = upload[0] if isinstance(upload, (list, tuple)) else next(iter(upload.values()), {})
+        name = item.get("name", "config.json") if isinstance(item, dict) else "config.json"
+        return f"Computing for the uploaded file {name}: it overrides the model menu."
+    if config_path.strip():
+        return f"Computing for the config file {config_path.strip()}: it overrides the model menu."
+    return f"Computing for the menu's model: {menu_label}."
+
+
+def _model_source_widgets(controls: dict) -> tuple:
+    """A line saying which model the calculator computes for, and a button that clears an
+    upload or a config path (shown only then), returning to the menu. Lesson 02."""
+    label = w.HTML()
+    label.add_class("calc-model-source")
+    clear = w.Button(description="clear the config, use the menu", layout=w.Layout(width="auto"))
+    clear.add_class("calc-clear-config")
+    model, path, upload = controls["model"], controls["config_path"], controls["upload"]
+
+    def refresh(_change=None):
+        text = model_source(upload.value, path.value, str(model.label))
+        overridden = "overrides" in text
+        label.value = f"<i>{'⚠ ' if overridden else ''}{html.escape(text, quote=False)}</i>"
+        clear.layout.display = None if overridden else "none"
+
+    def on_clear(_button):
+        upload.value = ()
+        path.value = ""
+
+    for control in (model, path, upload):
+        control.observe(refresh, names="value")
+    clear.on_click(on_clear)
+    refresh()
+    return label, clear
 
 
 def _with_upload(compute):
@@ -161,7 +204,8 @@ def fit_calculator() -> Calculator:
 
     controls["lora"].observe(toggle, names="value")
     toggle()
-    return Calculator(controls, _with_upload(fit.will_it_fit), render_fit, chart=fit_result_chart, title="Will it fit?")
+    return Calculator(controls, _with_upload(fit.will_it_fit), render_fit, chart=fit_result_chart, title="Will it fit?",
+                      extras=_model_source_widgets(controls))
 
 
 # ------------------------------------------------------------ dynamic batching (lessons 03, 06)
@@ -453,7 +497,7 @@ def zero_calculator(chart: bool = True) -> Calculator:
         "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
     })
     return Calculator(controls, _with_upload(zero_fit.zero_fit), render_zero, chart=stage_chart if chart else None,
-                      title="Will it fit on N GPUs? (ZeRO)")
+                      title="Will it fit on N GPUs? (ZeRO)", extras=_model_source_widgets(controls))
 
 
 # ------------------------------------------------------------ generation (lesson 07)

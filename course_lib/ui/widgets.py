@@ -170,6 +170,7 @@ class Calculator:
         render: Callable[[object], str],
         chart: Callable[[object], object] | None = None,
         title: str = "",
+        extras: tuple = (),
     ):
         if not isinstance(controls, dict) or not controls:
             raise TypeError("controls must be a non-empty dict of {compute keyword: widget}")
@@ -179,6 +180,8 @@ class Calculator:
             raise TypeError(f"chart must be a callable or None, got {type(chart).__name__}")
         if not isinstance(title, str):
             raise TypeError(f"title must be a string, got {title!r} ({type(title).__name__})")
+        if not isinstance(extras, (tuple, list)) or not all(isinstance(x, w.Widget) for x in extras):
+            raise TypeError(f"extras must be a tuple of widgets shown under the controls, got {type(extras).__name__}")
         self.controls = controls
         self.compute = compute
         self.render = render
@@ -189,7 +192,9 @@ class Calculator:
         self.last_result: object = None
         self.last_error: str | None = None
         header = [w.HTML(f"<b>{html.escape(title)}</b>")] if title else []
-        self.widget = w.VBox(header + [w.VBox(list(controls.values())), self.result_html, self.chart_out])
+        self.extras = tuple(extras)  # shown under the controls, not passed to compute (e.g. a clear button)
+        self.widget = w.VBox(header + [w.VBox(list(controls.values()) + list(extras)), self.result_html,
+                                       self.chart_out])
         self.slug = self._register(title or getattr(compute, "__name__", "calculator"))
         self.widget.add_class("course-calc")
         self.widget.add_class(f"calc-{self.slug}")
