@@ -11,18 +11,18 @@ checks cannot drift apart; expected values come from
 
 from __future__ import annotations
 
-from .. import check, generation, hardware, predict
+from .. import arch, check, generation, hardware, predict
 
 LESSON = "lessons/07_generation.ipynb"
 
-_L3 = generation.MODELS["Llama-3-8B"]
+_L3 = arch.preset("llama-3-8b")
 _SHAPE = {"n_layers": _L3.n_layers, "n_heads": _L3.n_heads, "n_kv_heads": _L3.n_kv_heads, "head_dim": _L3.head_dim}
 
 EXERCISE_1 = {"model": "Llama-3-8B", **_SHAPE, "seq_len": 8192, "batch": 3, "bytes_per_value": 2}
 EXERCISE_2 = {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "gpu": "L4", "bytes_per_value": 2,
               "batch": 8, "context": 4096}
 EXERCISE_3 = {"ttft": 0.25, "tpot": 0.030, "n_output": 200}
-EXERCISE_4 = {"model": "Llama-3-8B", "gpu": "H100 SXM", "dtype": "bf16", "bytes_per_value": 2, "past": 100}
+EXERCISE_4 = {"model": "llama-3-8b", "gpu": "H100 SXM", "dtype": "bf16", "bytes_per_value": 2, "past": 100}
 EXERCISE_5 = {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "gpu": "L4", "bytes_per_value": 2,
               "tokens_per_sequence": 4096}
 
