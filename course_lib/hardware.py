@@ -153,9 +153,8 @@ TABLE_ROWS = ("H100 SXM", "A100 80GB SXM", "L4", "T4")
 
 def resolve(accelerator, *, argument: str = "accelerator") -> Accelerator:
     """An :class:`Accelerator` from a name in :data:`ACCELERATORS` or an
-    Accelerator you built (your own part). Errors name ``argument``. Used by
-    :func:`course_lib.cost.training_hours` and :func:`course_lib.generation.estimate`
-    (every function that takes an accelerator)."""
+    Accelerator you built (your own part). Errors name ``argument``. Every
+    calculator (through every function of cost and generation that takes an accelerator)."""
     if isinstance(accelerator, Accelerator):
         return accelerator
     return ACCELERATORS[v.choice(argument, accelerator, ACCELERATORS)]
