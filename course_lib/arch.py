@@ -272,6 +272,27 @@ class Architecture:
         equal to :attr:`n_params` for a dense model. Lesson 02."""
         return self._embedding_params() + self.n_layers * self._layer_params(self.experts_per_token)
 
+    @property
+    def lookup_params(self) -> int:
+        """Parameters that are looked up, not multiplied: the input embedding
+        table (when not tied to the LM head, which multiplies every token) and
+        a learned position table. A decode step reads only their looked-up
+        rows. Lesson 07, section 4."""
+        return (0 if self.tied_embeddings else self.vocab_size * self.hidden_size) + self.positions * self.hidden_size
+
+    @property
+    def matmul_params(self) -> int:
+        """Weights that multiply each token: every projection of every layer,
+        the ``experts_per_token`` experts a token runs and the router, and the
+        LM head (no biases, norms or lookups), so a token costs
+        2 · matmul_params FLOPs outside attention (:meth:`forward_flops` at one
+        token, less its attention and rotary terms). Lesson 07, section 3."""
+        h = self.hidden_size
+        mats = 2 if self.ffn_kind == "mlp" else 3
+        router = h * self.n_experts if self.n_experts > 1 else 0
+        per_layer = h * (2 * self.q_size + 2 * self.kv_size) + self.experts_per_token * mats * h * self.ffn_size + router
+        return self.n_layers * per_layer + self.vocab_size * h
+
     def largest_layer_params(self) -> int:
         """Parameters of the largest single module (DeepSpeed's "largest
         layer": the embedding or the LM head for a language model). Lesson 06."""
@@ -616,7 +637,7 @@ def with_sizes(a: Architecture, **sizes) -> Architecture:
 
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b",
-           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b")
+           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b", "llama-3-70b", "llama-3.1-405b")
 """Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``."""
 
 

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+import numpy as np
+
 from . import _validate as v
-from . import energy, hardware, predict
+from . import arch, energy, generation, hardware, predict, published
 
 DAYS_PER_YEAR = 365.0
 
@@ -82,9 +84,7 @@ def _peak(accelerator, dtype: str) -> float:
 
 
 def _chip(accelerator) -> hardware.Accelerator:
-    if isinstance(accelerator, hardware.Accelerator):
-        return accelerator
-    return hardware.accelerator(v.choice("accelerator", accelerator, hardware.ACCELERATORS))
+    return hardware.resolve(accelerator)
 
 
 def _utilization(value) -> float:
@@ -100,30 +100,84 @@ def accelerator_hours(flops: float, peak_flops: float, utilization: float) -> fl
     return work / rate / 3600.0
 
 
+def active_params(model) -> float:
+    """Parameters that train on each token: ``model`` as a parameter count
+    (int or float), or anything :func:`course_lib.arch.resolve` takes, whose
+    :attr:`~course_lib.arch.Architecture.n_active_params` counts a mixture of
+    experts by the experts a token runs. Lesson 05, section 3."""
+    if isinstance(model, (int, float)) and not isinstance(model, bool):
+        return v.positive("model", model)
+    return float(arch.resolve(model).n_active_params)
+
+
+#: Accelerators whose published runs share one utilization fit (same generation, same kind of software stack).
+UTILIZATION_GROUPS = {"A100 80GB SXM": "ampere", "A100 40GB SXM": "ampere", "A100 80GB PCIe": "ampere",
+                      "H100 SXM": "hopper", "H800 SXM": "hopper", "H200 SXM": "hopper", "H100 PCIe": "hopper"}
+
+
+def run_utilization(run: published.TrainingRun) -> float:
+    """The model FLOPs utilization a published run reached: 6 · active
+    parameters · tokens ÷ (its accelerator-hours × 3600 × the dense bf16
+    peak). Lesson 05, section 3."""
+    v.instance("run", run, published.TrainingRun, "a course_lib.published.TrainingRun")
+    flops = predict.training_flops(active_params(run.model), run.n_tokens)
+    return flops / (run.hours * 3600 * hardware.resolve(run.accelerator).peak_flops("bf16"))
+
+
+def utilization_fit(group: str | None = None) -> tuple[float, float]:
+    """``(a, b)`` of utilization = a + b · log10(active parameters), least
+    squares over the published runs (:data:`course_lib.published.TRAINING`)
+    on accelerators of ``group`` (a value of :data:`UTILIZATION_GROUPS`), or
+    over all runs that have no ``why`` note when ``None``. Lesson 05, section 3."""
+    runs = [r for r in published.TRAINING.values() if not r.why
+            and (group is None or UTILIZATION_GROUPS.get(r.accelerator) == group)]
+    if len(runs) < 2:
+        raise ValueError(f"group must be one of {sorted(set(UTILIZATION_GROUPS.values()))} or None, got {group!r}")
+    x = np.log10([active_params(r.model) for r in runs])
+    y = np.array([run_utilization(r) for r in runs])
+    b, a = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
+def default_utilization(model, accelerator="H100 SXM") -> float:
+    """The utilization :func:`training_hours` assumes when given none: the
+    fit of :func:`utilization_fit` for the accelerator's generation (all
+    runs for a part with no published runs of its generation), at the
+    model's active parameter count, kept within 5–60 %. Published runs
+    differ by size (Llama 3.1 on H100s: 8B about 14 %, 405B about 35 %)
+    and by generation (LLaMA and Llama 2 on A100s reached about 40 % at
+    every size). Lesson 05, section 3."""
+    chip = _chip(accelerator)
+    a, b = utilization_fit(UTILIZATION_GROUPS.get(chip.name))
+    return float(min(0.6, max(0.05, a + b * math.log10(active_params(model)))))
+
+
 @v.checked
-def training_hours(n_params: float, n_tokens: float, *, accelerator="H100 SXM", utilization: float = 0.4,
+def training_hours(model, n_tokens: float, *, accelerator="H100 SXM", utilization: float | None = None,
                    dtype: str = "bf16") -> float:
-    """Accelerator-hours to train ``n_params`` parameters on ``n_tokens``
-    tokens: 6·N·D FLOPs (Kaplan et al. 2020) at ``utilization`` of the
-    accelerator's dense ``dtype`` peak (:mod:`course_lib.hardware`).
-    The default 40 % is inside the model FLOPs utilization large runs
-    report (PaLM 540B 46.2 %, Llama 3 405B 38–43 %:
-    :data:`course_lib.measure.MFU_REFERENCES`). ``accelerator`` is a name
-    from :data:`course_lib.hardware.ACCELERATORS` or an
-    :class:`~course_lib.hardware.Accelerator`. Lesson 05, section 3; lab 05, exercise 5.
+    """Accelerator-hours to train ``model`` (a parameter count, a preset, a
+    config or an Architecture) on ``n_tokens`` tokens: 6 · active
+    parameters · D FLOPs (Kaplan et al. 2020; a mixture of experts trains
+    the experts each token runs) at ``utilization`` of the accelerator's
+    dense ``dtype`` peak (:mod:`course_lib.hardware`). ``utilization=None``
+    takes :func:`default_utilization`, fitted to published runs.
+    ``accelerator`` is a name from :data:`course_lib.hardware.ACCELERATORS`
+    or your own :class:`~course_lib.hardware.Accelerator`. Lesson 05, section 3; lab 05, exercise 5.
     """
-    flops = predict.training_flops(n_params, n_tokens)
-    return accelerator_hours(flops, _peak(accelerator, dtype), utilization)
+    n = active_params(model)
+    u = default_utilization(n, accelerator) if utilization is None else utilization
+    flops = predict.training_flops(n, n_tokens)
+    return accelerator_hours(flops, _peak(accelerator, dtype), u)
 
 
 @v.checked
-def training_cost(n_params: float, n_tokens: float, *, accelerator="H100 SXM", utilization: float = 0.4,
+def training_cost(model, n_tokens: float, *, accelerator="H100 SXM", utilization: float | None = None,
                   price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
     """Dollars to train: :func:`training_hours` × ``price_per_hour`` (dollars
     per accelerator-hour; the default $2 is an assumption to change, not a
     quoted price). Lesson 05, section 3.
     """
-    hours = training_hours(n_params, n_tokens, accelerator=accelerator, utilization=utilization, dtype=dtype)
+    hours = training_hours(model, n_tokens, accelerator=accelerator, utilization=utilization, dtype=dtype)
     return hours * v.positive("price_per_hour", price_per_hour)
 
 
@@ -160,6 +214,30 @@ def cost_per_request(n_params: float, tokens_per_request: float, *, accelerator=
     seconds = seconds_per_request(n_params, tokens_per_request, accelerator=accelerator,
                                   utilization=utilization, dtype=dtype)
     return seconds / 3600.0 * v.positive("price_per_hour", price_per_hour)
+
+
+@v.checked
+def token_prices(model, *, accelerator="H100 SXM", price_per_hour: float = 2.0, prompt_utilization: float | None = None,
+                 output_utilization: float = 0.1, dtype: str = "bf16") -> tuple[float, float]:
+    """Dollars per prompt token and per output token: 2 · active parameters
+    FLOPs ÷ (peak × utilization) × price per accelerator-hour ÷ 3600, with
+    one utilization per phase. A prompt is processed in one compute-bound
+    prefill: ``prompt_utilization=None`` takes the fraction of the roofline
+    bound published servers reach in prefill
+    (:func:`course_lib.generation.efficiency`); output tokens come one decode
+    step at a time, memory-bound: the default 10 % is Epoch AI's serving
+    assumption (2025, *How much energy does ChatGPT use?*). ``model`` as in
+    :func:`training_hours`. Lesson 05, section 3."""
+    flops = predict.inference_flops(active_params(model), 1)
+    peak = _peak(accelerator, dtype)
+    u_prompt = generation.efficiency()["prefill"] if prompt_utilization is None else prompt_utilization
+    per_second = v.positive("price_per_hour", price_per_hour) / 3600.0
+    return (flops / (peak * _utilization_named("prompt_utilization", u_prompt)) * per_second,
+            flops / (peak * _utilization_named("output_utilization", output_utilization)) * per_second)
+
+
+def _utilization_named(name: str, value) -> float:
+    return v.fraction(name, value)
 
 
 @v.checked

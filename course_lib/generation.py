@@ -7,8 +7,10 @@ weight and the whole key/value cache to make one token per sequence:
 memory-bound at small batch). This module holds the arithmetic of both and
 the helpers that measure them on :class:`course_lib.models.TinyGPT`:
 
-- model shapes as data (:data:`MODELS`, a source per row) and
-  :func:`tinygpt_shape` for the course's own model;
+- the model through :func:`course_lib.arch.resolve` (an Architecture, a
+  preset key, a config dict or path, or a TinyGPT): KV bytes from
+  :meth:`~course_lib.arch.Architecture.kv_cache_bytes` only, matmul
+  parameters from :attr:`~course_lib.arch.Architecture.matmul_params`;
 - FLOPs (:func:`forward_flops`, :func:`decode_flops`), bytes
   (:func:`decode_bytes`), arithmetic intensity (:func:`prefill_intensity`,
   :func:`decode_intensity`);
@@ -22,16 +24,17 @@ the helpers that measure them on :class:`course_lib.models.TinyGPT`:
   :func:`time_decode_step`, :func:`time_generate`.
 
 No charts or widgets here: the charts are in :mod:`course_lib.ui.charts` and
-the calculator over :func:`estimate` in :mod:`course_lib.ui.calculators`. The model shapes would
-come from ``course_lib.arch.Architecture`` once that lands: every function
-below reads only the attributes of :class:`ModelShape` (``n_params``,
-``matmul_params``, ``n_layers``, ``n_heads``, ``n_kv_heads``, ``head_dim``).
+the calculator over :func:`estimate` in :mod:`course_lib.ui.calculators`.
+:func:`estimate` serves a model from a tensor-parallel group of GPUs with
+separate weight, KV-cache and compute formats, and sets its bounds against
+what published servers reach (:mod:`course_lib.published`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -39,100 +42,43 @@ import torch
 from torch import nn
 
 from . import _validate as v
-from . import hardware, predict
+from . import arch, hardware, published
 from .measure import time_it
 
 GB = 10**9
 
-# ---------------------------------------------------------------- model shapes
+# ---------------------------------------------------------------- the model
 
 
-@dataclass(frozen=True)
-class ModelShape:
-    """What generation's arithmetic needs of a decoder-only transformer.
-
-    ``n_params``: every parameter (bytes read per decode step = n_params ×
-    bytes per value, as *How to Scale Your Model* counts them);
-    ``matmul_params``: the weights that multiply each token (every Linear,
-    LM head included; embedding tables are looked up, not multiplied), so a
-    token costs 2 · matmul_params FLOPs outside attention. Lesson 07.
-    """
-
-    name: str
-    n_params: int
-    matmul_params: int
-    n_layers: int
-    n_heads: int
-    n_kv_heads: int
-    head_dim: int
-    source: str
-
-    @property
-    def d_attn(self) -> int:
-        """Width of the attention's queries: n_heads × head_dim. Lesson 07, section 3."""
-        return self.n_heads * self.head_dim
+def _arch(model, argument: str = "model") -> arch.Architecture:
+    """Every function here takes ``model`` through :func:`course_lib.arch.resolve`."""
+    return arch.resolve(model, argument=argument)
 
 
-def llama_shape(name: str, *, vocab: int, hidden: int, layers: int, heads: int, kv_heads: int,
-                intermediate: int, source: str) -> ModelShape:
-    """A Llama-style model's shape and exact parameter count: untied input
-    embedding and LM head (vocab × hidden each), per layer Q and O (hidden²
-    each), K and V (hidden × kv_heads · head_dim each), a gated MLP (3 ×
-    hidden × intermediate) and two RMSNorm weights (hidden each), plus the
-    final norm; no biases. Lesson 07, section 4.
-    """
-    name, source = v.string("name", name), v.string("source", source)
-    vocab, hidden, layers = (v.positive_int(n, x) for n, x in (("vocab", vocab), ("hidden", hidden), ("layers", layers)))
-    heads, kv_heads = v.positive_int("heads", heads), v.positive_int("kv_heads", kv_heads)
-    intermediate = v.positive_int("intermediate", intermediate)
-    if hidden % heads or heads % kv_heads:
-        raise ValueError(f"hidden must divide by heads and heads by kv_heads, got hidden={hidden}, heads={heads}, kv_heads={kv_heads}")
-    head_dim = hidden // heads
-    per_layer = 2 * hidden * hidden + 2 * hidden * kv_heads * head_dim + 3 * hidden * intermediate
-    matmul = layers * per_layer + vocab * hidden  # LM head multiplies; the input embedding is a lookup
-    total = matmul + vocab * hidden + layers * 2 * hidden + hidden
-    return ModelShape(name, total, matmul, layers, heads, kv_heads, head_dim, source)
+def _attended(a: arch.Architecture, kv_len):
+    """Keys one query attends to, summed over the layers, at ``kv_len`` cached
+    positions (a sliding-window layer sees at most its window). Works on
+    numpy arrays of lengths too."""
+    full = a.n_layers - a.sliding_layers
+    window = np.minimum(kv_len, a.sliding_window) if a.sliding_window else kv_len
+    return full * kv_len + a.sliding_layers * window
 
 
-_LLAMA2 = ("Touvron et al. 2023, Llama 2: Open Foundation and Fine-Tuned Chat Models (70B: grouped-query attention, "
-           "8 KV heads); layer sizes as LLaMA (Touvron et al. 2023a, Table 2) and the released config.json")
-_LLAMA3 = "Meta Llama 3 model card (2024); Dubey et al. 2024, The Llama 3 Herd of Models (Table 3)"
-
-MODELS: dict[str, ModelShape] = {
-    m.name: m
-    for m in (
-        llama_shape("Llama-2-7B", vocab=32000, hidden=4096, layers=32, heads=32, kv_heads=32, intermediate=11008, source=_LLAMA2),
-        llama_shape("Llama-2-13B", vocab=32000, hidden=5120, layers=40, heads=40, kv_heads=40, intermediate=13824, source=_LLAMA2),
-        llama_shape("Llama-2-70B", vocab=32000, hidden=8192, layers=80, heads=64, kv_heads=8, intermediate=28672, source=_LLAMA2),
-        llama_shape("Llama-3-8B", vocab=128256, hidden=4096, layers=32, heads=32, kv_heads=8, intermediate=14336, source=_LLAMA3),
-        llama_shape("Llama-3-70B", vocab=128256, hidden=8192, layers=80, heads=64, kv_heads=8, intermediate=28672, source=_LLAMA3),
-    )
-}
-"""Real models by name; the calculator's ``model`` input is one of these names."""
+def _causal_pairs(a: arch.Architecture, n: int) -> int:
+    """(query, key) pairs of a causal prefill of ``n`` tokens, summed over the
+    layers: n(n+1)/2 per full layer, fewer in a sliding-window layer."""
+    full = (a.n_layers - a.sliding_layers) * n * (n + 1) // 2
+    w = a.sliding_window or n
+    per_sliding = n * (n + 1) // 2 if n <= w else w * (w + 1) // 2 + (n - w) * w
+    return full + a.sliding_layers * per_sliding
 
 
-def model_shape(model) -> ModelShape:
-    """A :class:`ModelShape` from a name in :data:`MODELS`, a ModelShape, or a
-    :class:`course_lib.models.TinyGPT`. Lesson 07."""
-    if isinstance(model, ModelShape):
-        return model
-    if isinstance(model, str):
-        return MODELS[v.choice("model", model, MODELS)]
-    if isinstance(model, nn.Module) and hasattr(model, "new_cache"):
-        return tinygpt_shape(model)
-    raise TypeError(f"model must be a name in {list(MODELS)}, a ModelShape or a TinyGPT, got {type(model).__name__}")
-
-
-def tinygpt_shape(model: nn.Module) -> ModelShape:
-    """The shape of a :class:`course_lib.models.TinyGPT`: all its parameters,
-    its Linear weights (the matmul parameters), layers, heads (as many KV
-    heads: plain multi-head attention) and head size. Lesson 07, section 2."""
-    if not (isinstance(model, nn.Module) and all(hasattr(model, a) for a in ("d_model", "n_heads", "n_layers"))):
-        raise TypeError(f"model must be a course_lib.models.TinyGPT, got {type(model).__name__}")
-    matmul = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Linear))
-    n_params = sum(p.numel() for p in model.parameters())
-    return ModelShape("TinyGPT", n_params, matmul, model.n_layers, model.n_heads, model.n_heads,
-                      model.d_model // model.n_heads, "course_lib.models.TinyGPT (defined in code)")
+def _weights_read(a: arch.Architecture) -> int:
+    """Parameters a decode step must read at least: the ones a token uses
+    (:attr:`~course_lib.arch.Architecture.n_active_params`) less the looked-up
+    tables (:attr:`~course_lib.arch.Architecture.lookup_params`), of which a
+    step reads only a row per token."""
+    return a.n_active_params - a.lookup_params
 
 
 # ---------------------------------------------------------------- FLOPs and bytes
@@ -141,10 +87,9 @@ def tinygpt_shape(model: nn.Module) -> ModelShape:
 @v.checked
 def kv_bytes(model, seq_len: int, batch: int = 1, bytes_per_value: float = 2) -> int:
     """Bytes of the KV cache of ``batch`` sequences of ``seq_len`` positions:
-    :func:`course_lib.predict.kv_cache_bytes` with the model's KV heads.
-    Lesson 07, section 2."""
-    s = model_shape(model)
-    return predict.kv_cache_bytes(s.n_layers, s.n_kv_heads, s.head_dim, seq_len, batch, bytes_per_value)
+    :meth:`course_lib.arch.Architecture.kv_cache_bytes`, the library's one
+    count of KV bytes. Lesson 07, section 2."""
+    return _arch(model).kv_cache_bytes(seq_len=seq_len, batch=batch, bytes_per_value=bytes_per_value)
 
 
 @v.checked
@@ -154,55 +99,57 @@ def attention_flops(model, q_len: int, kv_len: int, batch: int = 1) -> int:
     d_attn per layer. (The full score matrix, as TinyGPT and a plain
     implementation compute it; a causal kernel can skip the masked half.)
     Lesson 07, section 3."""
-    s = model_shape(model)
+    a = _arch(model)
     q = v.positive_int("q_len", q_len)
     k = v.positive_int("kv_len", kv_len)
-    return v.positive_int("batch", batch) * s.n_layers * 4 * q * k * s.d_attn
+    return v.positive_int("batch", batch) * a.n_layers * 4 * q * k * a.q_size
 
 
 @v.checked
 def forward_flops(model, seq_len: int, batch: int = 1) -> int:
     """FLOPs of a forward pass over ``seq_len`` tokens with no cache (a
     prefill, or one decode step *without* the cache, which re-runs the whole
-    prefix): batch · (2 · matmul_params · seq_len + attention over seq_len²).
-    Lesson 07, section 3."""
-    s = model_shape(model)
-    n = v.positive_int("seq_len", seq_len)
-    b = v.positive_int("batch", batch)
-    return b * 2 * s.matmul_params * n + attention_flops(s, n, n, b)
+    prefix): :meth:`course_lib.arch.Architecture.forward_flops`, i.e. batch ·
+    (2 · matmul_params · seq_len + attention over the full seq_len² score
+    matrix), as ``FlopCounterMode`` counts them. Lesson 07, section 3."""
+    return _arch(model).forward_flops(batch=v.positive_int("batch", batch), seq_len=v.positive_int("seq_len", seq_len))
 
 
 @v.checked
 def decode_flops(model, past: int, batch: int = 1) -> int:
     """FLOPs of one decode step *with* the cache, after ``past`` cached
     positions: each sequence's new token costs 2 · matmul_params plus
-    attention over past + 1 keys. Lesson 07, section 3."""
-    s = model_shape(model)
+    attention over past + 1 keys (a sliding-window layer over at most its
+    window). Lesson 07, section 3."""
+    a = _arch(model)
     past = v.integer("past", past, minimum=0)
     b = v.positive_int("batch", batch)
-    return b * 2 * s.matmul_params + attention_flops(s, 1, past + 1, b)
+    return b * (2 * a.matmul_params + 4 * a.q_size * int(_attended(a, past + 1)))
 
 
 @v.checked
 def decode_bytes(model, past: int, batch: int = 1, bytes_per_value: float = 2) -> int:
-    """Bytes one decode step must read at least: every parameter once plus
-    each sequence's KV cache (past + 1 positions, the new one included).
-    Lesson 07, section 3."""
-    s = model_shape(model)
+    """Bytes one decode step must read at least: every weight a token uses
+    once (not the input embedding table, of which a step reads one row per
+    token; an MoE's active experts only) plus each sequence's KV cache
+    (past + 1 positions, the new one included). *How to Scale Your Model*
+    counts every parameter; the difference is the embedding table (6.5 % of
+    Llama-3-8B's bytes). Lesson 07, section 3."""
+    a = _arch(model)
     past = v.integer("past", past, minimum=0)
     p = v.positive("bytes_per_value", bytes_per_value)
-    return math.ceil(s.n_params * p) + kv_bytes(s, past + 1, batch, p)
+    return math.ceil(_weights_read(a) * p) + kv_bytes(a, past + 1, batch, p)
 
 
 @v.checked
 def prefill_intensity(model, prompt_len: int, batch: int = 1, bytes_per_value: float = 2) -> float:
-    """FLOPs per byte of a prefill: :func:`forward_flops` over (parameter
-    bytes + the KV cache it writes). Grows with batch × prompt. Lesson 07, section 3."""
-    s = model_shape(model)
+    """FLOPs per byte of a prefill: :func:`forward_flops` over (the weights
+    read + the KV cache it writes). Grows with batch × prompt. Lesson 07, section 3."""
+    a = _arch(model)
     prompt_len = v.positive_int("prompt_len", prompt_len)
     p = v.positive("bytes_per_value", bytes_per_value)
-    moved = s.n_params * p + kv_bytes(s, prompt_len, batch, p)
-    return forward_flops(s, prompt_len, batch) / moved
+    moved = _weights_read(a) * p + kv_bytes(a, prompt_len, batch, p)
+    return forward_flops(a, prompt_len, batch) / moved
 
 
 @v.checked
@@ -211,7 +158,8 @@ def decode_intensity(model, past: int, batch: int = 1, bytes_per_value: float = 
     :func:`decode_bytes`. About batch × 2 / bytes_per_value while weights
     dominate the bytes, and never above the attention's own ~2 / bytes when
     the KV cache does. Lesson 07, section 3."""
-    return decode_flops(model, past, batch) / decode_bytes(model, past, batch, bytes_per_value)
+    a = _arch(model)
+    return decode_flops(a, past, batch) / decode_bytes(a, past, batch, bytes_per_value)
 
 
 # ---------------------------------------------------------------- time on a device
@@ -249,33 +197,42 @@ def decode_step_bound(model, device, past: int, batch: int = 1, bytes_per_value:
     with :func:`decode_bytes` and :func:`decode_flops`. ``device`` is an
     accelerator name or object, or a (device, dtype) pair. Lesson 07, section 4."""
     peak, bw, _ = _device(device)
-    return max(decode_bytes(model, past, batch, bytes_per_value) / bw, decode_flops(model, past, batch) / peak)
+    a = _arch(model)
+    return max(decode_bytes(a, past, batch, bytes_per_value) / bw, decode_flops(a, past, batch) / peak)
 
 
 @v.checked
 def prefill_time_bound(model, device, prompt_len: int, batch: int = 1, bytes_per_value: float = 2) -> float:
     """Roofline bound on a prefill (the time to first token): max(FLOPs /
-    peak, bytes / bandwidth), FLOPs from :func:`forward_flops`, bytes the
-    parameters plus the KV cache written. Lesson 07, section 4."""
+    peak, bytes / bandwidth), FLOPs those a causal kernel cannot skip
+    (2 · matmul_params per token and each query against the keys before
+    it), bytes the weights read plus the KV cache written. Lesson 07, section 4."""
     peak, bw, _ = _device(device)
-    s = model_shape(model)
+    a = _arch(model)
     prompt_len = v.positive_int("prompt_len", prompt_len)
+    b = v.positive_int("batch", batch)
     p = v.positive("bytes_per_value", bytes_per_value)
-    moved = s.n_params * p + kv_bytes(s, prompt_len, batch, p)
-    return max(forward_flops(s, prompt_len, batch) / peak, moved / bw)
+    moved = _weights_read(a) * p + kv_bytes(a, prompt_len, b, p)
+    return max(_prefill_flops(a, prompt_len, b) / peak, moved / bw)
+
+
+def _prefill_flops(a: arch.Architecture, prompt_len: int, batch: int) -> int:
+    """FLOPs a causal prefill cannot avoid: 2 · matmul_params per token plus
+    4 · q_size per (query, key) pair a causal kernel computes."""
+    return batch * (2 * a.matmul_params * prompt_len + 4 * a.q_size * _causal_pairs(a, prompt_len))
 
 
 @v.checked
 def decode_compute_bound_batch(model, device, past: int, bytes_per_value: float = 2) -> int | None:
     """Smallest batch at which a decode step after ``past`` positions turns
     compute-bound: batch · F / peak >= (W + batch · K) / bandwidth, with F
-    the FLOPs and K the KV bytes per sequence and W the parameter bytes.
+    the FLOPs and K the KV bytes per sequence and W the weight bytes read.
     ``None`` when no batch gets there (each sequence's KV reads cost more
     time than its FLOPs). Lesson 07, section 4."""
     peak, bw, _ = _device(device)
-    s = model_shape(model)
+    a = _arch(model)
     p = v.positive("bytes_per_value", bytes_per_value)
-    f, k, w = decode_flops(s, past, 1), kv_bytes(s, past + 1, 1, p), s.n_params * p
+    f, k, w = decode_flops(a, past, 1), kv_bytes(a, past + 1, 1, p), _weights_read(a) * p
     gain = f / peak - k / bw
     if gain <= 0:
         return None
@@ -313,24 +270,115 @@ def max_batch_that_fits(memory_bytes: float, param_bytes: float, kv_bytes_per_se
     return max(0, math.floor((mem - w) / kv))
 
 
-# ---------------------------------------------------------------- the calculator's core
+# ---------------------------------------------------------------- number formats
 
 MAX_CONTEXT = 10_000_000
-"""Most tokens (prompt + output) :func:`estimate` sizes: the longest contexts served today are ~10⁶."""
+"""Most tokens (prompt + output) :func:`estimate` sizes: a guard against typing errors, not a claim about models."""
 MAX_BATCH = 1 << 20
 """Most sequences :func:`estimate` sizes at once."""
+MAX_GPUS = 1024
+"""Most GPUs in one tensor-parallel group :func:`estimate` sizes."""
 
-PRECISIONS = {"fp32": 4, "bf16": 2, "fp8": 1, "int8": 1}
-"""Bytes per value of weights and KV cache, and the peak (dtype) used for compute."""
+GROUP_SIZE = 128
+"""Weights (or cached values) per 16-bit scale in the int4 formats: the group size AWQ (Lin et al. 2023) and GPTQ
+(Frantar et al. 2022) use by default. A zero point, where a kernel stores one, adds 4 bits per group: not counted."""
+
+WEIGHT_FORMATS = {"bf16": 16, "fp16": 16, "fp8": 8, "int8": 8, "int4": 4}
+"""Bits per weight of each weight format (before int4's group-wise scales). The projections of every layer are
+stored in the format; embeddings, LM head, norms and biases stay in 16 bits, as AWQ, GPTQ and fp8 checkpoints keep them."""
+KV_FORMATS = {"bf16": 16, "fp8": 8, "int8": 8, "int4": 4}
+"""Bits per cached key or value of each KV-cache format (before int4's group-wise scales)."""
+COMPUTE_FORMATS = ("bf16", "fp8", "int8")
+"""Formats a matmul can compute in: the peak :func:`estimate` uses."""
+
+
+@v.checked
+def format_bytes(fmt: str) -> float:
+    """Bytes per value of a weight or KV format, group-wise scales included:
+    bits / 8, plus one 16-bit scale per :data:`GROUP_SIZE` values for int4
+    (0.515625 bytes). Lesson 07, section 4 (through weight_bytes and the calculator)."""
+    bits = {**WEIGHT_FORMATS, **KV_FORMATS}[v.choice("fmt", fmt, {**WEIGHT_FORMATS, **KV_FORMATS})]
+    return bits / 8 + (2 / GROUP_SIZE if bits == 4 else 0.0)
+
+
+def _layer_linear(a: arch.Architecture, experts: int) -> int:
+    """Weights of the layers' projections with ``experts`` experts per layer (no router, no biases)."""
+    h = a.hidden_size
+    mats = 2 if a.ffn_kind == "mlp" else 3
+    return a.n_layers * (h * (2 * a.q_size + 2 * a.kv_size) + experts * mats * h * a.ffn_size)
+
+
+@v.checked
+def weight_bytes(model, weight_format: str = "bf16", *, read: bool = False) -> int:
+    """Bytes of the weights in ``weight_format`` (:data:`WEIGHT_FORMATS`):
+    the layers' projections in the format, everything else in 16 bits.
+    With ``read=True``, the bytes a decode step reads at least: the active
+    experts only and no looked-up table (:func:`decode_bytes`). Lesson 07, section 4."""
+    a = _arch(model)
+    v.choice("weight_format", weight_format, WEIGHT_FORMATS)
+    if read:
+        return math.ceil(_read_bytes(a, weight_format, a.experts_per_token))
+    stored = _layer_linear(a, a.n_experts)
+    return math.ceil(stored * format_bytes(weight_format) + (a.n_params - stored) * 2)
+
+
+def _read_bytes(a: arch.Architecture, weight_format: str, experts: float) -> float:
+    """Weight bytes read by a pass that touches ``experts`` experts per layer (no looked-up table)."""
+    rest = a.n_params - _layer_linear(a, a.n_experts) - a.lookup_params
+    dense = _layer_linear(a, 0)
+    per_expert = _layer_linear(a, 1) - dense
+    return (dense + experts * per_expert) * format_bytes(weight_format) + rest * 2
+
+
+def experts_touched(model, tokens: int) -> float:
+    """Experts per layer that ``tokens`` tokens route to, on average, when
+    each picks ``experts_per_token`` of ``n_experts`` uniformly:
+    E · (1 − (1 − k/E)^tokens); 1 for a dense model. A decode step of a
+    batch of MoE sequences reads this many experts' weights, not k.
+    Lesson 07, section 7."""
+    a = _arch(model)
+    tokens = v.positive_int("tokens", tokens)
+    e, k = a.n_experts, a.experts_per_token
+    return e * (1 - (1 - k / e) ** tokens)
+
+
+def compute_format(weight_format: str, accelerator, compute: str | None = None) -> str:
+    """The format the matmuls compute in, whose peak bounds the compute time.
+    ``compute=None`` picks what serving stacks run by default: bf16/fp16
+    weights compute in bf16; fp8 weights in fp8 (W8A8) where the part has
+    fp8 tensor cores, else weight-only in bf16 (e.g. Marlin kernels on an
+    A100); int8 and int4 weights are weight-only (W8A16 / W4A16: LLM.int8(),
+    AWQ and GPTQ kernels dequantize to 16 bits), unless you pass
+    ``compute="int8"`` for a W8A8 kernel (SmoothQuant, Xiao et al. 2023).
+    Lesson 07, section 4 (the ``compute`` argument of the calculator's estimate)."""
+    v.choice("weight_format", weight_format, WEIGHT_FORMATS)
+    acc = hardware.resolve(accelerator)
+    if compute is None:
+        return "fp8" if weight_format == "fp8" and acc.fp8_tflops is not None else "bf16"
+    v.choice("compute", compute, COMPUTE_FORMATS)
+    if compute != "bf16" and WEIGHT_FORMATS[weight_format] != 8:
+        raise ValueError(f"compute={compute!r} needs 8-bit weights (W8A8), got weight_format={weight_format!r}")
+    acc.peak_flops(compute)  # raises when the part has no such tensor cores
+    return compute
+
+
+# ---------------------------------------------------------------- the calculator's core
 
 
 @dataclass(frozen=True)
 class GenerationEstimate:
-    """Roofline estimates for one configuration (seconds, bytes). Lesson 07, section 4."""
+    """One deployment, from :func:`estimate` (seconds, bytes per GPU).
+
+    ``ttft`` / ``tpot`` are roofline lower bounds for the tensor-parallel
+    group; ``ttft_expected`` / ``tpot_expected`` divide them by the
+    efficiencies that published measurements reach (:func:`efficiency`). Lesson 07, sections 4 and 6."""
 
     model: str
-    gpu: str
-    precision: str
+    accelerator: str
+    n_gpus: int
+    weight_format: str
+    kv_format: str
+    compute_format: str
     batch: int
     prompt_len: int
     output_len: int
@@ -339,66 +387,205 @@ class GenerationEstimate:
     memory_bytes: int
     ttft: float
     tpot: float
-    tokens_per_s: float
+    allreduce_per_token: float
+    ttft_expected: float
+    tpot_expected: float
     latency: float
+    latency_expected: float
     max_batch: int
+    max_context: int
     prefill_bound: str
     decode_bound: str
+    architecture: arch.Architecture = field(default=None, repr=False, compare=False)
 
     @property
     def fits(self) -> bool:
-        """Weights plus the batch's KV cache within the GPU's memory. Lesson 07, section 4."""
+        """Weights plus the batch's KV cache within each GPU's memory. Lesson 07, section 4."""
         return self.weight_bytes + self.kv_bytes <= self.memory_bytes
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        """Output tokens per second while decoding: batch / TPOT (a bound). Lesson 07, section 4."""
+        return self.batch / self.tpot
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Tokens processed per second over the whole request, prompt included:
+        batch × (prompt + output) / latency (a bound). Lesson 07, section 4."""
+        return self.batch * (self.prompt_len + self.output_len) / self.latency
+
+    @property
+    def output_tokens_per_s(self) -> float:
+        """Output tokens per second over the whole request, the prefill's time
+        included: batch × output / latency (a bound). Lesson 07, section 4."""
+        return self.batch * self.output_len / self.latency
+
+    @property
+    def output_tokens_per_s_expected(self) -> float:
+        """:attr:`output_tokens_per_s` at the expected latency. Lesson 07, section 4 (the calculator)."""
+        return self.batch * self.output_len / self.latency_expected
+
+
+def _allreduce_seconds(nbytes: float, n_gpus: int, acc: hardware.Accelerator) -> float:
+    """A ring all-reduce of ``nbytes`` over ``n_gpus``: each GPU sends (and
+    receives) 2 (n − 1) / n × nbytes over its link (Patarasuk & Yuan 2009,
+    bandwidth-optimal all-reduce); latency per message not counted."""
+    if n_gpus == 1:
+        return 0.0
+    return 2 * (n_gpus - 1) / n_gpus * nbytes / acc.link_bandwidth
+
+
+def _max_context(a, memory: float, weights: float, batch: int, kv_p: float, kv_share: float) -> int:
+    """Longest context (tokens per sequence) whose KV cache fits beside the weights, up to MAX_CONTEXT."""
+    def fits(s):
+        return weights + kv_share * a.kv_cache_bytes(seq_len=s, batch=batch, bytes_per_value=kv_p) <= memory
+    if not fits(1):
+        return 0
+    if fits(MAX_CONTEXT):
+        return MAX_CONTEXT
+    lo, hi = 1, MAX_CONTEXT
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
 
 
 @v.checked
-def estimate(model: str = "Llama-3-8B", gpu: str = "H100 SXM", precision: str = "bf16", batch: int = 1,
-             prompt_len: int = 1000, output_len: int = 250) -> GenerationEstimate:
-    """Time to first token, time per output token (mean over the decode
-    steps), decode tokens/s (batch / TPOT), request latency, KV memory at the
-    end of the request, and the largest batch that fits, for ``model`` (a
-    name in :data:`MODELS`) on ``gpu`` (a name in
-    :data:`course_lib.hardware.ACCELERATORS`) with weights and KV cache in
-    ``precision``. Every time is a roofline lower bound (perfect kernels, no
-    overhead). Lesson 07, section 4 (the calculator)."""
-    s = model_shape(v.choice("model", model, MODELS))
-    acc = hardware.accelerator(v.choice("gpu", gpu, hardware.ACCELERATORS))
-    v.choice("precision", precision, PRECISIONS)
-    p = PRECISIONS[precision]
+def estimate(model, *, accelerator="H100 SXM", n_gpus: int = 1, weight_format: str = "bf16", kv_format: str | None = None,
+             batch: int = 1, prompt_len: int, output_len: int, compute: str | None = None) -> GenerationEstimate:
+    """A deployment of ``model`` (anything :func:`course_lib.arch.resolve`
+    takes: an Architecture, a preset key, a config dict or path) on
+    ``n_gpus`` ``accelerator`` s (a name in
+    :data:`course_lib.hardware.ACCELERATORS` or your own
+    :class:`~course_lib.hardware.Accelerator`) with tensor parallelism.
+
+    Tensor parallelism (Shoeybi et al. 2019, *Megatron-LM*) splits every
+    layer's weights and the KV heads over the group (KV heads are
+    replicated when there are fewer of them than GPUs), so bandwidth and
+    compute add up; after each layer's attention and MLP the partial
+    outputs are summed by an all-reduce of (tokens × hidden) bf16 values
+    over the interconnect. That all-reduce is counted in full, never
+    overlapped with the matmuls it sits between (the next layer needs its
+    result); weight and KV reads may stream while it runs:
+    step ≥ max(bytes / bandwidth, FLOPs / peak + all-reduce).
+
+    ``weight_format`` and ``kv_format`` (default: the weights', or bf16
+    for int4 weights) are separate (:data:`WEIGHT_FORMATS`,
+    :data:`KV_FORMATS`, int4 with group-wise scales); the compute peak
+    follows :func:`compute_format` (``compute``: W8A8 vs weight-only).
+
+    ``ttft`` / ``tpot`` (mean over the decode steps) are lower bounds;
+    ``ttft_expected`` / ``tpot_expected`` divide them by the median
+    efficiency of the published measurements (:func:`efficiency`). ``max_batch`` and ``max_context`` count
+    every GPU in the group (weights and KV per GPU against its memory;
+    activations and runtime buffers left out). Lesson 07, sections 4 and 6.
+    """
+    a = _arch(model)
+    acc = hardware.resolve(accelerator)
+    t = v.positive_int("n_gpus", n_gpus, maximum=MAX_GPUS)
+    v.choice("weight_format", weight_format, WEIGHT_FORMATS)
+    kvf = kv_format if kv_format is not None else ("bf16" if weight_format in ("int4", "fp16") else weight_format)
+    v.choice("kv_format", kvf, KV_FORMATS)
+    cf = compute_format(weight_format, acc, compute)
     b = v.positive_int("batch", batch, maximum=MAX_BATCH)
-    t = v.positive_int("prompt_len", prompt_len, maximum=MAX_CONTEXT)
+    T = v.positive_int("prompt_len", prompt_len, maximum=MAX_CONTEXT)
     n = v.positive_int("output_len", output_len, maximum=MAX_CONTEXT)
-    if t + n > MAX_CONTEXT:
-        raise ValueError(f"prompt_len + output_len must be at most {MAX_CONTEXT:,} tokens, got {t + n:,}")
-    dev = (acc, precision)
-    peak, bw, _ = _device(dev)
-    ttft = prefill_time_bound(s, dev, t, b, p)
-    # Every decode step, vectorised: step i runs after t + i cached positions.
-    pasts = np.arange(t, t + max(n - 1, 1), dtype=np.float64)
-    kv_per_pos = kv_bytes(s, 1, 1, p)
-    memory_time = (s.n_params * p + b * kv_per_pos * (pasts + 1)) / bw
-    compute_time = b * (2 * s.matmul_params + 4 * s.n_layers * s.d_attn * (pasts + 1)) / peak
-    tpot = float(np.maximum(memory_time, compute_time).mean())
-    weights = math.ceil(s.n_params * p)
-    mem_bytes = int(acc.memory_gb * GB)
-    per_seq = kv_bytes(s, t + n, 1, p)
-    last = t + max(n - 1, 1) - 1
-    decode_side = "compute" if decode_flops(s, last, b) / peak >= decode_bytes(s, last, b, p) / bw else "memory"
-    prefill_side = "compute" if forward_flops(s, t, b) / peak >= (weights + kv_bytes(s, t, b, p)) / bw else "memory"
+    if T + n > MAX_CONTEXT:
+        raise ValueError(f"prompt_len + output_len must be at most {MAX_CONTEXT:,} tokens, got {T + n:,}")
+    ttft, tpot, ttft_r, tpot_r, ar_decode, pf_side, dec_side = _bounds(a, acc, t, weight_format, kvf, cf, b, T, n)
+    eff = efficiency()
+    ttft_x, tpot_x = ttft_r / eff["prefill"], tpot_r / eff["decode"]
+    kv_p = format_bytes(kvf)
+    kv_share = max(1 / t, 1 / a.n_kv_heads) * t
+    stored = weight_bytes(a, weight_format)
+    per_gpu_weights = stored / t
+    per_gpu_kv = kv_share / t * kv_bytes(a, T + n, b, kv_p)
+    per_seq = kv_share / t * kv_bytes(a, T + n, 1, kv_p)
+    mem = acc.memory_bytes
     return GenerationEstimate(
-        model=model, gpu=gpu, precision=precision, batch=b, prompt_len=t, output_len=n,
-        weight_bytes=weights, kv_bytes=b * per_seq, memory_bytes=mem_bytes,
-        ttft=ttft, tpot=tpot, tokens_per_s=b / tpot, latency=request_latency(ttft, tpot, n),
-        max_batch=max_batch_that_fits(mem_bytes, weights, per_seq),
-        prefill_bound=prefill_side, decode_bound=decode_side,
+        model=a.name, accelerator=acc.name, n_gpus=t, weight_format=weight_format, kv_format=kvf, compute_format=cf,
+        batch=b, prompt_len=T, output_len=n, weight_bytes=math.ceil(per_gpu_weights), kv_bytes=math.ceil(per_gpu_kv),
+        memory_bytes=mem, ttft=ttft, tpot=tpot, allreduce_per_token=ar_decode, ttft_expected=ttft_x, tpot_expected=tpot_x,
+        latency=request_latency(ttft, tpot, n), latency_expected=request_latency(ttft_x, tpot_x, n),
+        max_batch=max_batch_that_fits(mem, per_gpu_weights, per_seq),
+        max_context=_max_context(a, mem, per_gpu_weights, b, kv_p, kv_share / t),
+        prefill_bound=pf_side, decode_bound=dec_side, architecture=a,
     )
 
 
-def batch_sweep(model: str, gpu: str, precision: str, prompt_len: int, output_len: int, batches=None):
+def _bounds(a, acc, t: int, weight_format: str, kvf: str, cf: str, b: int, T: int, n: int):
+    """(ttft, tpot, all-reduce seconds per decode step, prefill side, decode side): :func:`estimate`'s bounds."""
+    peak, bw = acc.peak_flops(cf) * t, acc.bandwidth * t
+    kv_p = format_bytes(kvf)
+    kv_share = max(1 / t, 1 / a.n_kv_heads) * t  # each GPU's share of the KV cache, times t (heads replicated past n_kv_heads)
+    read = weight_bytes(a, weight_format, read=True)
+    act = 2 * a.hidden_size  # bf16 activations per token, all-reduced twice per layer
+
+    # prefill: one pass over the prompt
+    ar_prefill = 2 * a.n_layers * _allreduce_seconds(b * T * act, t, acc)
+    pf_compute = _prefill_flops(a, T, b) / peak
+    pf_memory = (read + kv_share * kv_bytes(a, T, b, kv_p)) / bw
+    ttft = max(pf_memory, pf_compute + ar_prefill)
+    routed = (_read_bytes(a, weight_format, experts_touched(a, b * T)) - read) / bw  # an MoE's other experts
+    ttft_routed = max(pf_memory + routed, pf_compute + ar_prefill)
+
+    # decode: step i runs after T + i cached positions (vectorised)
+    pasts = np.arange(T, T + max(n - 1, 1), dtype=np.float64)
+    kv_per_step = 2 * a.kv_size * _attended(a, pasts + 1) * kv_p * b
+    memory_time = (read + kv_share * kv_per_step) / bw
+    compute_time = b * (2 * a.matmul_params + 4 * a.q_size * _attended(a, pasts + 1)) / peak
+    ar_decode = 2 * a.n_layers * _allreduce_seconds(b * act, t, acc)
+    tpot = float(np.maximum(memory_time, compute_time + ar_decode).mean())
+    routed = (_read_bytes(a, weight_format, experts_touched(a, b)) - read) / bw
+    tpot_routed = float(np.maximum(memory_time + routed, compute_time + ar_decode).mean())
+    return (ttft, tpot, ttft_routed, tpot_routed, ar_decode,
+            "compute" if pf_compute + ar_prefill >= pf_memory else "memory",
+            "compute" if compute_time[-1] + ar_decode >= memory_time[-1] else "memory")
+
+
+def published_bound(m: published.ServingMeasurement, *, routed: bool = False) -> float:
+    """The roofline bound, in seconds, on what ``m`` measured (its TTFT, its
+    TPOT or its whole request): :func:`estimate`'s bounds for the same
+    model, accelerators, formats, batch and lengths. ``routed=True``: an
+    MoE reads the experts its tokens route to on average
+    (:func:`experts_touched`), the base of the expected figures, no longer
+    a strict bound. Lesson 07, section 7 (through efficiency and the validation table)."""
+    v.instance("m", m, published.ServingMeasurement, "a course_lib.published.ServingMeasurement")
+    a, acc = _arch(m.model), hardware.resolve(m.accelerator)
+    kvf = m.kv_format or ("bf16" if m.weight_format in ("int4", "fp16") else m.weight_format)
+    cf = compute_format(m.weight_format, acc)
+    ttft, tpot, ttft_r, tpot_r, *_ = _bounds(a, acc, m.n_gpus, m.weight_format, kvf, cf, m.batch, m.prompt_len,
+                                             m.output_len)
+    if routed:
+        ttft, tpot = ttft_r, tpot_r
+    return {"ttft": ttft, "tpot": tpot, "latency": request_latency(ttft, tpot, m.output_len)}[m.metric]
+
+
+def efficiency() -> dict[str, float]:
+    """The fraction of the roofline bound published servers reach: the median
+    of bound ÷ measured over :data:`course_lib.published.SERVING`, for the
+    prefill (TTFT rows) and for decode (TPOT rows and whole requests, which
+    short prompts leave decode-dominated). :func:`estimate` divides its
+    bounds by these. Lesson 07, section 7."""
+    return dict(_efficiency())
+
+
+@functools.cache
+def _efficiency() -> tuple:
+    ratios = {"prefill": [], "decode": []}
+    for m in published.SERVING.values():
+        ratios["prefill" if m.metric == "ttft" else "decode"].append(published_bound(m, routed=True) / m.seconds)
+    return tuple((k, float(np.median(r))) for k, r in ratios.items())
+
+
+def batch_sweep(model, *, accelerator="H100 SXM", n_gpus: int = 1, weight_format: str = "bf16",
+                kv_format: str | None = None, prompt_len: int, output_len: int, batches=None):
     """:func:`estimate` at each batch (default: powers of 2 up to the largest
     that fits, at least 1) as a DataFrame with columns batch, TPOT ms,
-    tokens/s, TTFT ms, latency s, fits. Lesson 07, section 4."""
-    first = estimate(model, gpu, precision, 1, prompt_len, output_len)
+    tokens/s (decode), TTFT ms, latency s, fits. Lesson 07, section 4."""
+    kw = dict(accelerator=accelerator, n_gpus=n_gpus, weight_format=weight_format, kv_format=kv_format,
+              prompt_len=prompt_len, output_len=output_len)
+    first = estimate(model, batch=1, **kw)
     if batches is not None:
         batches = [v.positive_int(f"batches[{i}]", bb, maximum=MAX_BATCH)
                    for i, bb in enumerate(v.sequence("batches", batches, max_len=64))]
@@ -407,8 +594,8 @@ def batch_sweep(model: str, gpu: str, precision: str, prompt_len: int, output_le
         batches = [2**k for k in range(0, int(math.log2(top)) + 1)]
     rows = []
     for bb in batches:
-        e = estimate(model, gpu, precision, bb, prompt_len, output_len)
-        rows.append({"batch": bb, "TPOT ms": e.tpot * 1e3, "tokens/s": e.tokens_per_s, "TTFT ms": e.ttft * 1e3,
+        e = estimate(model, batch=bb, **kw)
+        rows.append({"batch": bb, "TPOT ms": e.tpot * 1e3, "tokens/s": e.decode_tokens_per_s, "TTFT ms": e.ttft * 1e3,
                      "latency s": e.latency, "fits": e.fits})
     return pd.DataFrame(rows)
 

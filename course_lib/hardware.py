@@ -28,19 +28,36 @@ from .predict import arithmetic_intensity
 @dataclass(frozen=True)
 class Accelerator:
     """One accelerator's datasheet figures (dense; TFLOP/s, TB/s, GB = 10⁹
-    bytes, W; the interconnect's GB/s, total of both directions)."""
+    bytes, W; the interconnect's GB/s, total of both directions). ``None``
+    where the part has no tensor-core support for a format (fp8 before
+    Hopper/Ada, fp4 before Blackwell, int8 on the V100). Build one to
+    describe your own accelerator, e.g. ``Accelerator("my GPU", 48, 0.96,
+    40, 180, None, 360, 300, "PCIe Gen4 x16", 64, "my datasheet")``, and
+    pass it wherever a name from :data:`ACCELERATORS` is accepted. Lesson 07, section 6."""
 
     name: str
     memory_gb: float
     bandwidth_tbs: float
     fp32_tflops: float
-    bf16_tflops: float  # FP16 for parts without BF16 (T4)
+    bf16_tflops: float  # FP16 for parts without BF16 (T4, V100)
     fp8_tflops: float | None
-    int8_tops: float
+    int8_tops: float | None
     tdp_w: float
     interconnect: str
     interconnect_gbs: float
     source: str
+    fp4_tflops: float | None = None
+
+    def __post_init__(self):
+        """Every figure checked by name, so a hand-described accelerator fails here. Lesson 07, section 6."""
+        v.string("name", self.name)
+        for field_name in ("memory_gb", "bandwidth_tbs", "fp32_tflops", "bf16_tflops", "tdp_w", "interconnect_gbs"):
+            v.positive(field_name, getattr(self, field_name))
+        for field_name in ("fp8_tflops", "int8_tops", "fp4_tflops"):
+            if getattr(self, field_name) is not None:
+                v.positive(field_name, getattr(self, field_name))
+        v.string("interconnect", self.interconnect)
+        v.string("source", self.source, nonempty=False)
 
     @property
     def bandwidth(self) -> float:
@@ -56,32 +73,91 @@ class Accelerator:
         lab 05, exercises 2, 3 and 5."""
         return int(self.memory_gb * 10**9)
 
+    @property
+    def link_bandwidth(self) -> float:
+        """Interconnect bandwidth in bytes/s in one direction (half the
+        datasheet's both-directions total): what a ring all-reduce sends per
+        GPU per second. Lesson 07, section 6."""
+        return self.interconnect_gbs * 1e9 / 2
+
     def peak_flops(self, dtype: str = "bf16") -> float:
-        """Dense peak in FLOP/s (ops/s for int8) for ``dtype`` in fp32, bf16, fp8, int8.
+        """Dense peak in FLOP/s (ops/s for int8) for ``dtype`` in fp32, bf16,
+        fp16 (the same tensor-core figure as bf16), fp8, int8, fp4.
         Lesson 03, section 3; lesson 05, sections 3, 4, 5 and 7; lab 03, exercises 2 and 3;
         lab 05, exercises 2, 3 and 5."""
-        v.choice("dtype", dtype, ("fp32", "bf16", "fp8", "int8"))
-        tera = {"fp32": self.fp32_tflops, "bf16": self.bf16_tflops, "fp8": self.fp8_tflops, "int8": self.int8_tops}[dtype]
+        v.choice("dtype", dtype, PEAK_DTYPES)
+        tera = {"fp32": self.fp32_tflops, "bf16": self.bf16_tflops, "fp16": self.bf16_tflops, "fp8": self.fp8_tflops,
+                "int8": self.int8_tops, "fp4": self.fp4_tflops}[dtype]
         if tera is None:
-            raise ValueError(f"{self.name} has no {dtype} tensor-core support; choose one of fp32, bf16, int8")
+            have = [d for d in PEAK_DTYPES if d == "fp16" or getattr(self, _PEAK_FIELDS[d]) is not None]
+            raise ValueError(f"{self.name} has no {dtype} tensor-core support; choose one of {', '.join(have)}")
         return tera * 1e12
 
 
-#: The course's one accelerator table (facts.md, "Accelerators"): every module
-#: that needs a GPU's memory, bandwidth, peak, power or interconnect reads it.
+PEAK_DTYPES = ("fp32", "bf16", "fp16", "fp8", "int8", "fp4")
+"""The formats :meth:`Accelerator.peak_flops` knows."""
+_PEAK_FIELDS = {"fp32": "fp32_tflops", "bf16": "bf16_tflops", "fp16": "bf16_tflops", "fp8": "fp8_tflops",
+                "int8": "int8_tops", "fp4": "fp4_tflops"}
+
+_HOPPER = "NVIDIA H100 Tensor Core GPU datasheet (2023)"
+_AMPERE = "NVIDIA A100 Tensor Core GPU datasheet (2021)"
+
+#: The course's one accelerator table (facts.md, "Accelerators", for the first
+#: four rows; each other row names its datasheet): every module that needs a
+#: GPU's memory, bandwidth, peak, power or interconnect reads it. Dense
+#: figures: NVIDIA's headline tensor figures with 2:4 sparsity are twice these.
 ACCELERATORS: dict[str, Accelerator] = {
     a.name: a
     for a in (
         Accelerator("H100 SXM", 80, 3.35, 67, 989, 1979, 1979, 700, "NVLink 4", 900,
-                    "NVIDIA H100 Tensor Core GPU datasheet (2023), SXM column, dense; NVLink 900 GB/s"),
+                    f"{_HOPPER}, SXM column, dense; NVLink 900 GB/s"),
         Accelerator("A100 80GB SXM", 80, 2.04, 19.5, 312, None, 624, 400, "NVLink 3", 600,
-                    "NVIDIA A100 Tensor Core GPU datasheet (2021), 80GB SXM column, dense; NVLink 600 GB/s"),
+                    f"{_AMPERE}, 80GB SXM column, dense; NVLink 600 GB/s"),
         Accelerator("L4", 24, 0.30, 30.3, 121, 242, 242, 72, "PCIe Gen4 x16", 64,
                     "NVIDIA L4 Tensor Core GPU datasheet (2023), dense; no NVLink, PCIe Gen4 x16 64 GB/s"),
         Accelerator("T4", 16, 0.32, 8.1, 65, None, 130, 70, "PCIe Gen3 x16", 32,
                     "NVIDIA T4 Tensor Core GPU datasheet (2019); FP16 in the bf16 column; no NVLink, PCIe Gen3 x16 32 GB/s"),
+        Accelerator("H200 SXM", 141, 4.8, 67, 989, 1979, 1979, 700, "NVLink 4", 900,
+                    "NVIDIA H200 Tensor Core GPU datasheet (2024), SXM column, dense (half the sparse figures); "
+                    "NVLink 900 GB/s"),
+        Accelerator("B200", 180, 8.0, 80, 2250, 4500, 4500, 1000, "NVLink 5", 1800,
+                    "NVIDIA HGX B200 datasheet (2024), per GPU (1,440 GB and 64 TB/s per 8 GPUs; 1,000 W), dense "
+                    "(half the sparse figures); FP32 from the Blackwell architecture technical brief; NVLink 1.8 TB/s",
+                    fp4_tflops=9000),
+        Accelerator("H100 PCIe", 80, 2.0, 51, 756, 1513, 1513, 350, "NVLink bridge", 600,
+                    f"{_HOPPER}, PCIe column, dense; 300-350 W; NVLink bridge 600 GB/s (PCIe Gen5 128 GB/s)"),
+        Accelerator("H800 SXM", 80, 3.35, 67, 989, 1979, 1979, 700, "NVLink (export-limited)", 400,
+                    "NVIDIA H800 SXM5 (2023): the H100 SXM's compute and HBM3 with NVLink cut to 400 GB/s and FP64 "
+                    "cut for export; the part DeepSeek-V3 trained on (DeepSeek-AI 2024, Technical Report, 3.1)"),
+        Accelerator("A100 40GB SXM", 40, 1.555, 19.5, 312, None, 624, 400, "NVLink 3", 600,
+                    f"{_AMPERE}, 40GB SXM column, dense; HBM2 1,555 GB/s; NVLink 600 GB/s"),
+        Accelerator("A100 80GB PCIe", 80, 1.935, 19.5, 312, None, 624, 300, "NVLink bridge", 600,
+                    f"{_AMPERE}, 80GB PCIe column, dense; NVLink bridge for 2 GPUs 600 GB/s (PCIe Gen4 64 GB/s)"),
+        Accelerator("V100 SXM2", 32, 0.90, 15.7, 125, None, None, 300, "NVLink 2", 300,
+                    "NVIDIA Tesla V100 datasheet (2020), SXM2 32 GB column; FP16 tensor 125 TFLOPS in the bf16 "
+                    "column (no bf16, no int8 tensor cores); NVLink 300 GB/s"),
+        Accelerator("L40S", 48, 0.864, 91.6, 362, 733, 733, 350, "PCIe Gen4 x16", 64,
+                    "NVIDIA L40S datasheet (2023), dense (half the sparse figures); no NVLink, PCIe Gen4 x16 64 GB/s"),
+        Accelerator("MI300X", 192, 5.3, 163.4, 1307, 2615, 2615, 750, "Infinity Fabric", 896,
+                    "AMD Instinct MI300X data sheet (2023), dense matrix figures (BF16 1,307.4, FP8 2,614.9 TFLOPS); "
+                    "Infinity Fabric 896 GB/s (7 links x 128 GB/s)"),
+        Accelerator("RTX 4090", 24, 1.008, 82.6, 165, 330, 661, 450, "PCIe Gen4 x16", 64,
+                    "NVIDIA Ada GPU architecture whitepaper (2022), GeForce RTX 4090 column, dense, FP32 accumulate "
+                    "(FP16/BF16 165.2, FP8 330.3, INT8 660.6 TOPS); no NVLink, PCIe Gen4 x16 64 GB/s"),
     )
 }
+
+#: The rows lessons 03 and 04 tabulate by default (:func:`ridge_table`, :func:`peak_table`, :func:`sources`).
+TABLE_ROWS = ("H100 SXM", "A100 80GB SXM", "L4", "T4")
+
+
+def resolve(accelerator, *, argument: str = "accelerator") -> Accelerator:
+    """An :class:`Accelerator` from a name in :data:`ACCELERATORS` or an
+    Accelerator you built (your own part). Errors name ``argument``. Every
+    calculator (through every function of cost and generation that takes an accelerator)."""
+    if isinstance(accelerator, Accelerator):
+        return accelerator
+    return ACCELERATORS[v.choice(argument, accelerator, ACCELERATORS)]
 
 
 def accelerator(name: str) -> Accelerator:
@@ -91,21 +167,26 @@ def accelerator(name: str) -> Accelerator:
     return ACCELERATORS[v.choice("name", name, ACCELERATORS)]
 
 
-def sources() -> str:
-    """The sources of :data:`ACCELERATORS`' rows, joined with "; ", for a
-    lesson to print under a table. Lesson 03, section 3; lesson 04, section 6."""
-    return "; ".join(a.source for a in ACCELERATORS.values())
+def _rows(accelerators) -> list[Accelerator]:
+    names = v.sequence("accelerators", accelerators, max_len=len(ACCELERATORS))
+    return [resolve(a, argument="accelerators") for a in names]
+
+
+def sources(accelerators=TABLE_ROWS) -> str:
+    """The sources of ``accelerators``' rows (default :data:`TABLE_ROWS`),
+    joined with "; ", for a lesson to print under a table. Lesson 03, section 3; lesson 04, section 6."""
+    return "; ".join(a.source for a in _rows(accelerators))
 
 
 @v.checked
-def ridge_table(k: int, n: int, dtype: str = "bf16", bytes_per_value: float = 2) -> pd.DataFrame:
+def ridge_table(k: int, n: int, dtype: str = "bf16", bytes_per_value: float = 2, accelerators=TABLE_ROWS) -> pd.DataFrame:
     """For each accelerator: peak in ``dtype``, bandwidth, ridge point, and the
     smallest batch at which a (B × k)·(k × n) matmul reaches it
     (:func:`compute_bound_batch`). Lesson 03, section 3."""
     k, n = v.positive_int("k", k), v.positive_int("n", n)
     bytes_per_value = v.positive("bytes_per_value", bytes_per_value)
     rows = []
-    for a in ACCELERATORS.values():
+    for a in _rows(accelerators):
         peak = a.peak_flops(dtype)
         rows.append({"device": a.name, f"{dtype} TFLOP/s": peak / 1e12, "TB/s": a.bandwidth_tbs,
                      "ridge FLOP/byte": round(ridge_point(peak, a.bandwidth), 1),
@@ -113,15 +194,17 @@ def ridge_table(k: int, n: int, dtype: str = "bf16", bytes_per_value: float = 2)
     return pd.DataFrame(rows)
 
 
-def peak_table() -> pd.DataFrame:
+def peak_table(accelerators=TABLE_ROWS) -> pd.DataFrame:
     """Each accelerator's dense peak per number format: fp32, bf16 (fp16 on the
-    T4), their ratio, fp8 ("—" where none) and int8. Lesson 04, section 6."""
+    T4), their ratio, fp8 ("—" where none) and int8 (default rows :data:`TABLE_ROWS`). Lesson 04, section 6."""
     rows = []
-    for name, acc in ACCELERATORS.items():
+    for acc in _rows(accelerators):
+        name = acc.name
         fp8 = acc.fp8_tflops
         rows.append({"GPU": name, "fp32 TFLOP/s": acc.peak_flops("fp32") / 1e12, "bf16/fp16 TFLOP/s": acc.peak_flops("bf16") / 1e12,
                      "bf16 ÷ fp32": round(acc.peak_flops("bf16") / acc.peak_flops("fp32"), 1),
-                     "fp8 TFLOP/s": fp8 if fp8 is not None else "—", "int8 TOPS": acc.peak_flops("int8") / 1e12})
+                     "fp8 TFLOP/s": fp8 if fp8 is not None else "—",
+                     "int8 TOPS": acc.peak_flops("int8") / 1e12 if acc.int8_tops is not None else "—"})
     return pd.DataFrame(rows)
 
 

@@ -53,6 +53,7 @@ from torch import nn
 
 import course_lib
 from course_lib import (arch, check, claims, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
+                        published, validation,
                         lora, models, precision, predict, processes, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, render, widgets
 from course_lib import _validate as v
@@ -171,8 +172,8 @@ TIMING_TABLE = L(lambda: __import__("pandas").DataFrame(
 DF = L(lambda: __import__("pandas").DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}))
 SWEEP = L(lambda: simulate.sweep([50.0, 100.0], [1, 4], 0.001, 0.001, 0.0001, n_requests=100))
 L4 = L(lambda: hardware.accelerator("L4"))
-SHAPE = L(lambda: generation.model_shape("Llama-3-8B"))
-ESTIMATE = L(lambda: generation.estimate())
+SHAPE = L(lambda: arch.preset("llama-3-8b"))
+ESTIMATE = L(lambda: generation.estimate("llama-3-8b", prompt_len=1000, output_len=250))
 OPT = L(lambda: train.make_optimizer("sgd", MLP.get().parameters(), lr=0.01))
 LLAMA = L(lambda: arch.preset("llama-3-8b"))
 LLAMA_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -221,10 +222,18 @@ REGISTRY: dict[str, object] = {
     "cost.lifetime_split": E(cost.lifetime_split, training_cost=A("nonneg", 2e6), inference_cost_per_year=A("nonneg", 1e7),
                              years=A("pos", 1.0)),
     "cost.break_even_days": E(cost.break_even_days, training_cost=A("nonneg", 2e6), inference_cost_per_day=A("pos", 2e4)),
+    "cost.token_prices": E(cost.token_prices, model=A("pos", 7e9), accelerator=A("choice", "H100 SXM"),
+                           price_per_hour=A("pos", 2.0), prompt_utilization=A("any", 0.5, bad=(-0.5, 0.0, 1.5, NAN, True, "0.5")),
+                           output_utilization=A("frac", 0.1), dtype=A("choice", "bf16")),
+    "cost.active_params": E(cost.active_params, model=A("pos", 7e9)),
+    "cost.run_utilization": E(cost.run_utilization, run=A("record", L(lambda: published.TRAINING["Llama-2-7B"]))),
+    "cost.utilization_fit": E(cost.utilization_fit, group=A("any", "hopper", bad=("no-such", 5))),
+    "cost.default_utilization": E(cost.default_utilization, model=A("pos", 7e9), accelerator=A("choice", "H100 SXM")),
     "cost.accelerator_hours": E(cost.accelerator_hours, flops=A("pos", 1e20), peak_flops=A("pos", 1e15), utilization=A("frac", 0.4)),
-    "cost.training_hours": E(cost.training_hours, n_params=A("pos", 7e9), n_tokens=A("pos", 1e12), accelerator=A("choice", "L4"),
-                             utilization=A("frac", 0.4), dtype=A("choice", "bf16")),
-    "cost.training_cost": E(cost.training_cost, n_params=A("pos", 7e9), n_tokens=A("pos", 1e12), utilization=A("frac", 0.4),
+    "cost.training_hours": E(cost.training_hours, model=A("pos", 7e9), n_tokens=A("pos", 1e12), accelerator=A("choice", "L4"),
+                             utilization=A("any", 0.4, bad=(-0.5, 0.0, 1.5, NAN, INF, True, "0.5")), dtype=A("choice", "bf16")),
+    "cost.training_cost": E(cost.training_cost, model=A("pos", 7e9), n_tokens=A("pos", 1e12),
+                            utilization=A("any", 0.4, bad=(-0.5, 0.0, 1.5, NAN, INF, True, "0.5")),
                             price_per_hour=A("pos", 2.0)),
     "cost.tokens_per_second": E(cost.tokens_per_second, n_params=A("pos", 7e9), utilization=A("frac", 0.1)),
     "cost.seconds_per_request": E(cost.seconds_per_request, n_params=A("pos", 7e9), tokens_per_request=A("pos", 1000.0),
@@ -300,6 +309,7 @@ REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- hardware
     "hardware.Accelerator": R("datasheet entries in hardware.ACCELERATORS"),
     "hardware.accelerator": E(hardware.accelerator, name=A("choice", "L4")),
+    "hardware.resolve": E(hardware.resolve, accelerator=A("choice", "L4")),
     "hardware.ridge_point": E(hardware.ridge_point, peak_flops=A("pos", 1e14), bandwidth=A("pos", 1e12)),
     "hardware.attainable_flops": E(hardware.attainable_flops, intensity=A("pos", 10.0), peak_flops=A("pos", 1e14),
                                    bandwidth=A("pos", 1e12)),
@@ -654,12 +664,20 @@ REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- generation (lesson 07)
     "generation.DecodeStep": R("built by generation.time_decode_step"),
     "generation.GenerationEstimate": R("returned by generation.estimate"),
-    "generation.ModelShape": R("returned by generation.model_shape / llama_shape / tinygpt_shape"),
-    "generation.model_shape": E(generation.model_shape, model=A("choice", "Llama-3-8B")),
-    "generation.tinygpt_shape": E(generation.tinygpt_shape, model=A("model", GPT)),
-    "generation.llama_shape": E(generation.llama_shape, name=A("str", "x"), vocab=A("posint", 1000), hidden=A("posint", 64),
-                                layers=A("posint", 2), heads=A("posint", 4), kv_heads=A("posint", 2),
-                                intermediate=A("posint", 128), source=A("str", "test"), extremes=False),
+    "generation.experts_touched": E(generation.experts_touched, model=A("choice", "mixtral-8x7b", bad=(3, None, "no-such")),
+                                    tokens=A("posint", 8)),
+    "generation.format_bytes": E(generation.format_bytes, fmt=A("choice", "int4")),
+    "generation.weight_bytes": E(generation.weight_bytes, model=A("choice", "llama-3-8b", bad=(3, None, "no-such")),
+                                 weight_format=A("choice", "int4")),
+    "generation.compute_format": E(generation.compute_format, weight_format=A("choice", "int8"),
+                                   accelerator=A("choice", "H100 SXM"), compute=A("any", "int8", bad=("no-such", 5)), extremes=False),
+    "generation.published_bound": E(generation.published_bound,
+                                    m=A("record", L(lambda: next(iter(published.SERVING.values()))))),
+    "validation.table": E(validation.table, kind=A("any", "serving", bad=("no-such", 5))),
+    "published.TrainingRun": R("published data rows in published.TRAINING"),
+    "published.ServingMeasurement": R("published data rows in published.SERVING"),
+    "published.EnergyFigure": R("published data rows in published.ENERGY"),
+    "generation.efficiency": N("no arguments: the median efficiency of course_lib.published.SERVING"),
     "generation.attention_flops": E(generation.attention_flops, model=A("record", SHAPE), q_len=A("posint", 16),
                                     kv_len=A("posint", 16), batch=A("posint", 1)),
     "generation.forward_flops": E(generation.forward_flops, model=A("record", SHAPE), seq_len=A("posint", 16), batch=A("posint", 1)),
@@ -683,12 +701,13 @@ REGISTRY: dict[str, object] = {
     "generation.max_batch_that_fits": E(generation.max_batch_that_fits, memory_bytes=A("pos", 8e10), param_bytes=A("pos", 1.6e10),
                                         kv_bytes_per_seq=A("pos", 1e8)),
     "generation.request_latency": E(generation.request_latency, ttft=A("nonneg", 0.1), tpot=A("nonneg", 0.01), n_output=A("posint", 10)),
-    "generation.estimate": E(generation.estimate, model=A("choice", "Llama-3-8B"), gpu=A("choice", "H100 SXM"),
-                             precision=A("choice", "bf16"), batch=A("posint", 1), prompt_len=A("posint", 1000),
-                             output_len=A("posint", 250)),
-    "generation.batch_sweep": E(generation.batch_sweep, model=A("choice", "Llama-3-8B"), gpu=A("choice", "H100 SXM"),
-                                precision=A("choice", "bf16"), prompt_len=A("posint", 1000), output_len=A("posint", 250),
-                                extremes=False),
+    "generation.estimate": E(generation.estimate, model=A("choice", "llama-3-8b", bad=(3, None, "no-such")),
+                             accelerator=A("choice", "H100 SXM"), n_gpus=A("posint", 2), weight_format=A("choice", "fp8"),
+                             kv_format=A("any", "int4", bad=("no-such", 5)), batch=A("posint", 1), prompt_len=A("posint", 1000),
+                             output_len=A("posint", 250), extremes=False),
+    "generation.batch_sweep": E(generation.batch_sweep, model=A("choice", "llama-3-8b", bad=(3, None, "no-such")),
+                                accelerator=A("choice", "H100 SXM"), weight_format=A("choice", "bf16"),
+                                prompt_len=A("posint", 1000), output_len=A("posint", 250), extremes=False),
     "generation.prefilled_cache": E(generation.prefilled_cache, model=A("model", GPT), batch=A("work", 1), past=A("nonnegint", 4),
                                     seed=A("seed", 0), extremes=False),
     "generation.time_prefill": E(generation.time_prefill, model=A("model", GPT), prompt_len=A("work", 4), batch=A("work", 1),
@@ -708,7 +727,9 @@ REGISTRY: dict[str, object] = {
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
     "ui.charts.engine_batch_chart": E(charts.engine_batch_chart, table=A("table", DF), extremes=False),
     "ui.charts.generation_batch_chart": E(charts.generation_batch_chart, table=A("table", L(lambda: generation.batch_sweep(
-        "Llama-3-8B", "H100 SXM", "bf16", 1000, 250)),), batch=A("posint", 1), extremes=False),
+        "llama-3-8b", prompt_len=1000, output_len=250)),), batch=A("posint", 1), extremes=False),
+    "ui.charts.validation_chart": E(charts.validation_chart, table=A("table", L(lambda: validation.table("serving"))),
+                                    title=A("str", "x"), extremes=False),
     "ui.charts.kv_memory_chart": E(charts.kv_memory_chart, table=A("table", DF), extremes=False),
     "ui.charts.speculative_chart": E(charts.speculative_chart, table=A("table", DF), extremes=False),
     "ui.charts.throughput_chart": E(charts.throughput_chart, table=A("table", DF), extremes=False),

@@ -57,7 +57,9 @@ def verify_break_even(days) -> None:
 
 def _expected_training_cost() -> float:
     """The answer to exercise 2. Lab 05, exercise 2."""
-    return cost.training_cost(**_inputs(2))
+    e = _inputs(2)
+    return cost.training_cost(e["n_params"], e["n_tokens"], accelerator=e["accelerator"], utilization=e["utilization"],
+                              price_per_hour=e["price_per_hour"])
 
 
 def verify_training_cost(dollars) -> None:

@@ -11,11 +11,11 @@ variant, :func:`course_lib.check.variant`) so the lab and its checks cannot drif
 
 from __future__ import annotations
 
-from .. import check, generation, hardware, predict
+from .. import arch, check, generation, hardware, predict
 
 LESSON = "lessons/07_generation.ipynb"
 
-_L3 = generation.MODELS["Llama-3-8B"]
+_L3 = arch.preset("llama-3-8b")
 _SHAPE = {"n_layers": _L3.n_layers, "n_heads": _L3.n_heads, "n_kv_heads": _L3.n_kv_heads, "head_dim": _L3.head_dim}
 
 _BASE = {
@@ -24,7 +24,7 @@ _BASE = {
     2: {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "gpu": "L4", "bytes_per_value": 2,
         "batch": 8, "context": 4096},
     3: {"ttft": 0.25, "tpot": 0.030, "n_output": 200},
-    4: {"model": "Llama-3-8B", "gpu": "H100 SXM", "dtype": "bf16", "bytes_per_value": 2, "past": 300},
+    4: {"model": "llama-3-8b", "gpu": "H100 SXM", "dtype": "bf16", "bytes_per_value": 2, "past": 300},
     5: {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "gpu": "L4", "bytes_per_value": 2,
         "tokens_per_sequence": 4096},
 }
@@ -116,7 +116,7 @@ def verify_compute_bound_batch(batch) -> None:
     batch = check.expect_int(batch, "answer with a whole batch size (an int)")
     check.expect_equal(batch, _expected_compute_bound_batch(),
                        "compare, for a batch b, the compute time b x FLOPs per sequence / peak with the memory time "
-                       "(parameter bytes + b x KV bytes per sequence) / bandwidth, and find the smallest b where "
+                       "(bytes of the weights read, all but the input embedding table, + b x KV bytes per sequence) / bandwidth, and find the smallest b where "
                        "compute is at least memory. FLOPs per sequence: generation.decode_flops; the KV cache covers "
                        "past + 1 positions with the model's KV heads. The ridge point alone ignores the KV reads "
                        "(section 4 of " + LESSON + ")")

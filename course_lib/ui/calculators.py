@@ -386,7 +386,9 @@ def _cost_controls(p: dict) -> dict:
 
 
 def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) -> Calculator:
-    """A preset menu, then model size, training tokens, accelerator,
+    """A preset menu, then a model (a preset, a config.json path or an
+    upload, priced by the parameters a token uses: an MoE by its active
+    ones; or the size slider), model size, training tokens, accelerator,
     utilizations, price, traffic, tokens per request, deployment years,
     optional fixed prices, power and grid → training cost, daily and yearly
     inference cost, break-even day, lifetime split, energy and CO2, and
@@ -397,10 +399,20 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
     if not isinstance(chart, bool):
         raise TypeError(f"chart must be True or False, got {chart!r}")
 
-    def compute(**values):
-        return cost.cost_scenario(**cost.calculator_inputs(values))
+    def compute(upload=(), config_path="", model="", **values):
+        inputs = cost.calculator_inputs(values)
+        source = (config_upload_path(upload) if upload else config_path) or model
+        if source:  # a preset, a path or an upload: FLOPs from the parameters a token uses (an MoE's active ones)
+            inputs["n_params"] = cost.active_params(source)
+        return cost.cost_scenario(**inputs)
 
-    calc = Calculator(_cost_controls(cost.PRESETS[preset]), compute, render_scenario,
+    controls = _cost_controls(cost.PRESETS[preset])
+    style, layout = {"description_width": "190px"}, w.Layout(width="520px")
+    model_controls = _model_controls(style, layout, "llama-3-8b")
+    model_controls["model"].options = [("the size slider", "")] + list(model_controls["model"].options)
+    model_controls["model"].value = ""
+    controls = {**model_controls, **controls}
+    calc = Calculator(controls, compute, render_scenario,
                       chart=scenario_chart if chart else None, title="Training once, inference forever")
     menu = w.Dropdown(options=list(cost.PRESETS), value=preset, description="preset",
                       style={"description_width": "190px"}, layout=w.Layout(width="520px"))
@@ -517,24 +529,32 @@ def _gb(n: float) -> str:
 
 def render_estimate(e: generation.GenerationEstimate) -> str:
     """A :class:`course_lib.generation.GenerationEstimate` as HTML, each key
-    number in a :func:`result_span`. Lesson 07, section 4 (the calculator)."""
+    number in a :func:`result_span`: the roofline bound beside the expected
+    figure. Lesson 07, sections 4 and 6 (the calculator)."""
     v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     colour = _GOOD if e.fits else _BAD
     rows = [
-        (f"time to first token (prefill, {e.prefill_bound}-bound)", "ttft", _seconds(e.ttft)),
-        (f"time per output token (decode, {e.decode_bound}-bound)", "tpot", _seconds(e.tpot)),
-        ("decode tokens/s (all sequences)", "tokens_per_s", f"{e.tokens_per_s:,.0f}"),
-        ("request latency: TTFT + (n − 1) × TPOT", "latency", _seconds(e.latency)),
-        ("weights", "weights", _gb(e.weight_bytes)),
-        ("KV cache at the last token (whole batch)", "kv", _gb(e.kv_bytes)),
-        ("largest batch that fits", "max_batch", f"{e.max_batch:,}"),
+        (f"time to first token (prefill, {e.prefill_bound}-bound)", "ttft", _seconds(e.ttft), _seconds(e.ttft_expected)),
+        (f"time per output token (decode, {e.decode_bound}-bound)", "tpot", _seconds(e.tpot), _seconds(e.tpot_expected)),
+        ("request latency: TTFT + (n − 1) × TPOT", "latency", _seconds(e.latency), _seconds(e.latency_expected)),
+        ("output tokens/s over the request (prefill included)", "tokens_per_s", f"{e.output_tokens_per_s:,.0f}",
+         f"{e.output_tokens_per_s_expected:,.0f}"),
     ]
-    body = "".join(f"<tr><td>{html.escape(name)}</td><td>{result_span(key, text)}</td></tr>" for name, key, text in rows)
+    body = "".join(f"<tr><td>{html.escape(name)}</td><td>{result_span(key, bound)}</td>"
+                   f"<td>{result_span(key + '_expected', expected)}</td></tr>" for name, key, bound, expected in rows)
+    sizes = [("weights per GPU", "weights", _gb(e.weight_bytes)),
+             ("KV cache per GPU at the last token (whole batch)", "kv", _gb(e.kv_bytes)),
+             ("all-reduce per decode step (not overlapped)", "allreduce", _seconds(e.allreduce_per_token)),
+             ("largest batch that fits", "max_batch", f"{e.max_batch:,}"),
+             ("longest context that fits at this batch", "max_context", f"{e.max_context:,} tokens")]
+    body += "".join(f"<tr><td>{html.escape(name)}</td><td colspan='2'>{result_span(key, text)}</td></tr>"
+                    for name, key, text in sizes)
     return (
-        f"<p>{html.escape(e.model)} on {html.escape(e.gpu)} in {html.escape(e.precision)}, batch {e.batch}, "
-        f"{e.prompt_len} prompt + {e.output_len} output tokens (roofline lower bounds)</p>"
-        f"<table>{body}</table>"
-        f"<p style='color:{colour}'>Memory: {result_span('fits', 'fits' if e.fits else 'does not fit')} "
+        f"<p>{html.escape(e.model)} on {e.n_gpus} × {html.escape(e.accelerator)} (tensor parallel), weights "
+        f"{html.escape(e.weight_format)}, KV {html.escape(e.kv_format)}, compute {html.escape(e.compute_format)}, "
+        f"batch {e.batch}, {e.prompt_len} prompt + {e.output_len} output tokens</p>"
+        f"<table><tr><th></th><th>bound</th><th>expected</th></tr>{body}</table>"
+        f"<p style='color:{colour}'>Memory per GPU: {result_span('fits', 'fits' if e.fits else 'does not fit')} "
         f"({_gb(e.weight_bytes + e.kv_bytes)} of {_gb(e.memory_bytes)})</p>"
     )
 
@@ -545,33 +565,49 @@ def estimate_chart(e: generation.GenerationEstimate):
     batch that fits) with the chosen batch marked. Lesson 07, section 4."""
     v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     batches = sorted({2**k for k in range(int(math.log2(max(e.max_batch, 1))) + 1)} | {e.batch})
-    table = generation.batch_sweep(e.model, e.gpu, e.precision, e.prompt_len, e.output_len, batches)
+    table = generation.batch_sweep(e.architecture, accelerator=e.accelerator, n_gpus=e.n_gpus,
+                                   weight_format=e.weight_format, kv_format=e.kv_format, prompt_len=e.prompt_len,
+                                   output_len=e.output_len, batches=batches)
     return charts.generation_batch_chart(
-        table, e.batch, title=f"{e.model} on {e.gpu} ({e.precision}): batching up to the memory limit")
+        table, e.batch, title=f"{e.model} on {e.n_gpus} × {e.accelerator} ({e.weight_format}): batching up to the memory limit")
 
 
-def generation_calculator(model: str = "Llama-3-8B", gpu: str = "H100 SXM", *, chart: bool = True) -> Calculator:
-    """Model (a name in :data:`course_lib.generation.MODELS`), GPU, precision,
-    batch, prompt and output length → time to first token, time per output
-    token, tokens/s, request latency, KV memory and the largest batch that
-    fits (:func:`course_lib.generation.estimate`), and (with ``chart``) tokens/s
-    and TPOT against the batch. Lesson 07, section 4 (the calculator)."""
-    v.choice("model", model, generation.MODELS)
+def _generation(config_path="", model="llama-3-8b", gpu="H100 SXM", n_gpus=1, weight_format="bf16", kv_format="auto",
+                batch=1, prompt_len=1024, output_len=256):
+    return generation.estimate(config_path or model, accelerator=gpu, n_gpus=n_gpus, weight_format=weight_format,
+                               kv_format=None if kv_format == "auto" else kv_format, batch=batch,
+                               prompt_len=prompt_len, output_len=output_len)
+
+
+def generation_calculator(model: str = "llama-3-8b", gpu: str = "H100 SXM", *, chart: bool = True) -> Calculator:
+    """Model (a preset of :data:`course_lib.arch.PRESETS`, a local config.json
+    path or an uploaded one; an MoE is priced by its active parameters per
+    token and held in memory whole), GPU and how many of them (tensor
+    parallel), weight and KV formats, batch, prompt and output length → time
+    to first token, time per output token, request latency and tokens/s, as
+    bounds and expected figures, the memory per GPU, the largest batch and
+    the longest context that fit (:func:`course_lib.generation.estimate`),
+    and (with ``chart``) tokens/s and TPOT against the batch. Lesson 07,
+    sections 4 and 6 (the calculator)."""
+    v.choice("model", model, arch.PRESETS)
     v.choice("gpu", gpu, hardware.ACCELERATORS)
     if not isinstance(chart, bool):
         raise TypeError(f"chart must be True or False, got {chart!r}")
     kw = dict(style={"description_width": "120px"}, layout=w.Layout(width="440px"))
     sl = dict(kw, continuous_update=False)
-    controls = {
-        "model": w.Dropdown(options=list(generation.MODELS), value=model, description="model", **kw),
+    controls = _model_controls(kw["style"], kw["layout"], model)
+    controls.update({
         "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value=gpu, description="GPU", **kw),
-        "precision": w.Dropdown(options=list(generation.PRECISIONS), value="bf16", description="precision", **kw),
+        "n_gpus": w.SelectionSlider(options=[1, 2, 4, 8, 16], value=1, description="GPUs (TP)", **sl),
+        "weight_format": w.Dropdown(options=list(generation.WEIGHT_FORMATS), value="bf16", description="weights", **kw),
+        "kv_format": w.Dropdown(options=[("as the weights", "auto")] + [(f, f) for f in generation.KV_FORMATS],
+                                value="auto", description="KV cache", **kw),
         "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", **sl),
-        "prompt_len": w.SelectionSlider(options=[2**k for k in range(4, 16)], value=1024, description="prompt tokens", **sl),
+        "prompt_len": w.SelectionSlider(options=[2**k for k in range(4, 18)], value=1024, description="prompt tokens", **sl),
         "output_len": w.SelectionSlider(options=[2**k for k in range(0, 14)], value=256, description="output tokens", **sl),
-    }
-    return Calculator(controls, generation.estimate, render_estimate, chart=estimate_chart if chart else None,
-                      title="Generation: prefill, decode, batch")
+    })
+    return Calculator(controls, _with_upload(_generation), render_estimate, chart=estimate_chart if chart else None,
+                      title="Generation: prefill, decode, batch, GPUs")
 
 # ------------------------------------------------------------ serving trace explorer (lesson 08)
 
