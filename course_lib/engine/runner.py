@@ -50,31 +50,43 @@ class KVPool:
         return [table[p // b] * b + p % b for p in range(start, stop)]
 
 
+def _group(pool: KVPool, work, members, starts) -> tuple:
+    """Index tensors for one padded attention batch over the requests ``members``
+    of ``work``: each query's row in the packed sequence, each request's pool
+    rows, which key each query sees, and which padded queries are real."""
+    lens = [len(work[i][0]) for i in members]
+    begin = [work[i][1] for i in members]
+    ctx = [s + n for s, n in zip(begin, lens)]  # positions each request sees after this step
+    max_q, max_k = max(lens), max(ctx)
+    read = torch.zeros(len(members), max_k, dtype=torch.long)  # pool rows of the positions it sees (0: padding)
+    rows = torch.zeros(len(members), max_q, dtype=torch.long)  # each padded query's row in the packed sequence
+    for j, i in enumerate(members):
+        read[j, :ctx[j]] = torch.tensor(pool.slots(work[i][2], 0, ctx[j]))
+        rows[j, :lens[j]] = torch.arange(starts[i], starts[i] + lens[j])
+    real = torch.arange(max_q) < torch.tensor(lens)[:, None]
+    q_pos = torch.tensor(begin)[:, None] + torch.arange(max_q)
+    # query i of a request (at position start + i) sees keys 0 .. start + i; a padded query sees key 0 only
+    sees = (torch.arange(max_k) <= torch.where(real, q_pos, 0)[:, :, None]).unsqueeze(1)
+    return rows, read, sees, real
+
+
 @torch.no_grad()
 def forward_step(model: TinyGPT, pool: KVPool, work) -> torch.Tensor:
     """One forward call; ``work`` lists ``(tokens, start, table)`` per request:
     the new ``tokens`` at positions ``start`` … and the request's block
     ``table``. Writes the new keys and values into ``pool`` and returns each
     request's logits after its last new token, shape (requests, vocab).
-    Lesson 08, sections 1 and 3.
+    Attention runs as two padded batches, the one-token (decode) rows
+    together and the longer (prefill) rows together, so a long prompt does not
+    pad every decode row to its length. Lesson 08, sections 1 and 3.
     """
     lens = [len(t) for t, _, _ in work]
-    ctx = [s + n for (_, s, _), n in zip(work, lens)]  # positions each request sees after this step
-    n_req, max_q, max_k = len(work), max(lens), max(ctx)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).tolist()
     ids = torch.tensor([t for toks, _, _ in work for t in toks], dtype=torch.long).unsqueeze(0)
     pos = torch.tensor([p for (_, s, _), n in zip(work, lens) for p in range(s, s + n)], dtype=torch.long)
     write = torch.tensor([r for (_, s, tab), n in zip(work, lens) for r in pool.slots(tab, s, s + n)], dtype=torch.long)
-    read = torch.zeros(n_req, max_k, dtype=torch.long)  # pool rows of every position each request sees (0: padding)
-    rows = torch.zeros(n_req, max_q, dtype=torch.long)  # each padded query's row in the packed sequence
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).tolist()
-    for i, ((_, s, tab), n) in enumerate(zip(work, lens)):
-        read[i, :ctx[i]] = torch.tensor(pool.slots(tab, 0, ctx[i]))
-        rows[i, :n] = torch.arange(starts[i], starts[i] + n)
-    q_pos = torch.tensor([s for _, s, _ in work])[:, None] + torch.arange(max_q)  # (requests, max_q)
-    real = torch.arange(max_q) < torch.tensor(lens)[:, None]  # which padded queries are real
-    # query i of a request (at position start + i) sees keys 0 .. start + i; padded queries see key 0 only
-    sees = torch.arange(max_k) <= torch.where(real, q_pos, 0)[:, :, None]
-    sees = sees.view(n_req, 1, max_q, max_k)
+    groups = [g for g in ([i for i, n in enumerate(lens) if n == 1], [i for i, n in enumerate(lens) if n > 1]) if g]
+    groups = [_group(pool, work, g, starts) for g in groups]
     d, h = model.d_model, model.n_heads
     hd = d // h
     x = model.tok_emb(ids) + model.pos_emb(pos)
@@ -82,11 +94,14 @@ def forward_step(model: TinyGPT, pool: KVPool, work) -> torch.Tensor:
         q_all, k_all, v_all = block.attn.qkv(block.ln1(x)).split(d, dim=2)
         pool.k[layer][write] = k_all[0].view(-1, h, hd)
         pool.v[layer][write] = v_all[0].view(-1, h, hd)
-        q = q_all[0][rows].view(n_req, max_q, h, hd).transpose(1, 2)
-        keys = pool.k[layer][read].transpose(1, 2)  # (requests, heads, max_k, hd)
-        values = pool.v[layer][read].transpose(1, 2)
-        scores = ((q @ keys.transpose(-2, -1)) / math.sqrt(hd)).masked_fill(~sees, float("-inf"))
-        out = (F.softmax(scores, dim=-1) @ values).transpose(1, 2).reshape(n_req, max_q, d)[real]
+        out = torch.empty_like(x[0])
+        for rows, read, sees, real in groups:
+            n_req, max_q = rows.shape
+            q = q_all[0][rows].view(n_req, max_q, h, hd).transpose(1, 2)
+            keys = pool.k[layer][read].transpose(1, 2)  # (requests, heads, positions, head size)
+            values = pool.v[layer][read].transpose(1, 2)
+            scores = ((q @ keys.transpose(-2, -1)) / math.sqrt(hd)).masked_fill(~sees, float("-inf"))
+            out[rows[real]] = (F.softmax(scores, dim=-1) @ values).transpose(1, 2).reshape(n_req, max_q, d)[real]
         x = x + block.attn.proj(out.unsqueeze(0))
         x = x + block.mlp(block.ln2(x))
     last = torch.tensor(np.cumsum(lens) - 1)
