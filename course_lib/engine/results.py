@@ -127,8 +127,9 @@ def fit_step_cost(tokens, seconds) -> tuple[float, float]:
 def step_table(results: dict):
     """One row per forward call of each result in ``results`` (``{label:
     EngineResult}``): ``label``, ``step`` (from 1), ``requests`` (in the call),
-    ``tokens`` (fed to it), ``reserved_KiB`` and ``used_KiB`` (KV cache, rounded
-    to 0.01). What the lesson's charts draw. Lesson 08, sections 2–3.
+    ``tokens`` (fed to it), ``reserved_KiB`` and ``used_KiB`` (KV cache) and
+    ``pool_KiB`` (the pool the run allocated), rounded to 0.01. What the
+    lesson's charts draw. Lesson 08, sections 2–3.
     """
     if not isinstance(results, dict) or not results:
         raise TypeError("results must be a non-empty dict {label: EngineResult}")
@@ -138,7 +139,8 @@ def step_table(results: dict):
             raise TypeError(f"results[{label!r}] must be an EngineResult from run or simulate, got {type(res).__name__}")
         for i, (b, n, r, u) in enumerate(zip(res.batch_sizes, res.step_tokens, res.kv_reserved, res.kv_used)):
             rows.append({"label": str(label), "step": i + 1, "requests": b, "tokens": n,
-                         "reserved_KiB": round(r / 1024, 2), "used_KiB": round(u / 1024, 2)})
+                         "reserved_KiB": round(r / 1024, 2), "used_KiB": round(u / 1024, 2),
+                         "pool_KiB": round(res.kv_pool_bytes / 1024, 2)})
     return pd.DataFrame(rows)
 
 
