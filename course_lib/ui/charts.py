@@ -452,7 +452,7 @@ def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
 
 def speculative_chart(table: pd.DataFrame) -> alt.Chart:
     """Tokens per target call against k: ``measured`` and ``predicted`` columns
-    (the lesson's table). Lesson 08, section 4."""
+    (the lesson's table). Lesson 08, section 6."""
     _check_columns(table, {"k", "measured", "predicted"}, "columns k, measured, predicted")
     long = table.melt(id_vars="k", value_vars=["measured", "predicted"], var_name="tokens per target call",
                       value_name="tokens")
