@@ -51,6 +51,7 @@ SLOW = (
     "tests/test_labs.py::test_unfilled_lab_runs_and_reports_nothing_done",
     "tests/test_distributed.py",
     "tests/test_lab06_checks.py::test_optimizer_state_against_real_processes",
+    "tests/test_engine.py::test_replicas_split_round_robin_and_keep_the_tokens",
 )
 
 _tree_memory = nbselect.run_notebooks_module()._tree_rss  # PSS of a process tree, as `make budgets` measures
