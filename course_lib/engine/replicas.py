@@ -16,6 +16,7 @@ from .serve import run
 def _replica(rank, n, queues, ready, model, shares, kwargs):
     """One replica: wait until every replica has loaded, then serve its share."""
     env.configure_threads(1)  # one core per replica: the replicas share this machine's cores
+    run(model, shares[rank][:2], **kwargs)  # warm-up: a fresh process's first forward calls are slow
     ready(None)
     queues[rank].get(timeout=DEFAULT_TIMEOUT_S)  # the start signal: all replicas begin together
     return run(model, shares[rank], **kwargs)
@@ -31,9 +32,10 @@ def run_replicas(model: TinyGPT, trace, n_replicas: int, *, timeout_s: float = D
     """The engine behind ``n_replicas`` replicas with a round-robin balancer
     (request i goes to replica i mod R, as in lesson 06): each replica is a
     fresh worker process (``course_lib.processes.launch``) with its own copy
-    of ``model`` and one thread, and serves its share with
-    :func:`~course_lib.engine.run` (``kwargs`` go there) on its own clock; all
-    start together and run at the same time, sharing this machine's cores.
+    of ``model`` and one thread, warms up on its first two requests, and
+    serves its share with :func:`~course_lib.engine.run` (``kwargs`` go there)
+    on its own clock; all start together and run at the same time, sharing
+    this machine's cores.
     The merged result has every request in trace order; ``steps`` and the
     per-step series add up the replicas'; tokens per second is all tokens over
     first arrival to last finish. Lesson 08, section 8.
