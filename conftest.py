@@ -52,6 +52,7 @@ SLOW = (
     "tests/test_distributed.py",
     "tests/test_lab06_checks.py::test_optimizer_state_against_real_processes",
     "tests/test_grade.py::test_make_grade_on_solutions_untouched_labs_and_a_broken_notebook",
+    "tests/test_engine.py::test_replicas_split_round_robin_and_keep_the_tokens",
 )
 
 _tree_memory = nbselect.run_notebooks_module()._tree_rss  # PSS of a process tree, as `make budgets` measures

@@ -19,9 +19,16 @@ def model():
     return TinyGPT(vocab_size=32, d_model=32, n_heads=4, n_layers=2, max_seq_len=32, seed=3).eval()
 
 
+_ALONE: dict = {}
+
+
 def alone(model, request):
-    ids = torch.tensor([request.prompt])
-    return tuple(model.generate(ids, request.output_len)[0, len(request.prompt):].tolist())
+    """The request's own greedy tokens, generated alone (cached per model and request)."""
+    key = (id(model), request.prompt, request.output_len)
+    if key not in _ALONE:
+        ids = torch.tensor([request.prompt])
+        _ALONE[key] = tuple(model.generate(ids, request.output_len)[0, len(request.prompt):].tolist())
+    return _ALONE[key]
 
 
 def test_make_trace_shapes_ranges_and_seed():
@@ -144,7 +151,7 @@ def test_kv_budget_pauses_and_resumes_when_blocks_run_out(model):
     trace = [engine.Request(0.0, (1,), 20) for _ in range(3)]
     budget = 32 * bpp  # one full-length request; three short prompts fit at first, then must take turns
     res = engine.run(model, trace, policy="continuous", max_batch=3, kv_block=4, kv_budget=budget)
-    assert res.swaps > 0 and max(res.kv_reserved) <= budget
+    assert res.preemptions > 0 and max(res.kv_reserved) <= budget
     assert res.outputs == tuple(alone(model, r) for r in trace)
 
 
@@ -319,3 +326,164 @@ def test_replicas_split_round_robin_and_keep_the_tokens(model):
     assert res.n_tokens == a.n_tokens + b.n_tokens == sum(r.output_len for r in trace)
     with pytest.raises(ValueError, match="n_replicas"):
         engine.run_replicas(model, trace, 8)
+
+
+# ---------------------------------------------------------------- the real pool, prefix caching, chunks, preemption
+
+
+def test_speculative_alpha_counts_only_judged_positions(model):
+    # a draft whose head is all zeros proposes token 0 every time (argmax of equal logits: the first);
+    # on a prompt whose continuation never holds token 0, every judged proposal is rejected
+    draft = TinyGPT(vocab_size=32, d_model=16, n_heads=2, n_layers=1, max_seq_len=32, seed=9).eval()
+    with torch.no_grad():
+        draft.head.weight.zero_()
+    ids = next(p for p in (torch.tensor([[a, b, 1]]) for a in range(1, 32) for b in range(1, 32))
+               if 0 not in model.generate(p, 20)[0, 3:].tolist())
+    out, st = engine.speculative_generate(model, draft, ids, 20, k=3)
+    assert torch.equal(out, model.generate(ids, 20))
+    # 19 rounds make one token each; a round drafts min(3, left - 1): 16 rounds of 3, then 2, 1, 0
+    assert st.rounds == 19 and st.proposed == 16 * 3 + 2 + 1
+    assert st.accepted == 0 and st.judged == 18  # one judged (rejected) proposal per round that drafted any
+    assert st.acceptance_rate == 0.0 and st.kept_share == 0.0
+
+
+def test_speculative_alpha_is_flat_where_kept_share_falls(model):
+    # an identical draft: every proposal judged and accepted
+    ids = torch.tensor([[2, 7, 1]])
+    _, st = engine.speculative_generate(model, copy.deepcopy(model), ids, 21, k=4)
+    assert st.judged == st.proposed == st.accepted == 16  # 4 rounds of 4, all kept
+    # a partly right draft: judged = accepted + one mismatch per round that had one
+    draft = TinyGPT(vocab_size=32, d_model=16, n_heads=2, n_layers=1, max_seq_len=32, seed=9).eval()
+    _, st = engine.speculative_generate(model, draft, ids, 21, k=4)
+    assert st.accepted <= st.judged <= min(st.proposed, st.accepted + st.rounds)
+    assert st.acceptance_rate >= st.kept_share
+
+
+def shared_trace(n=8, rate=math.inf, seed=3, shared=8):
+    return engine.make_trace(n, rate, prompt_len=(2, 5), output_len=(2, 10), vocab_size=32, seed=seed,
+                             shared_prefix=shared)
+
+
+def test_make_trace_shared_prefix():
+    plain = engine.make_trace(6, 5.0, prompt_len=(2, 5), output_len=(2, 9), vocab_size=32, seed=4)
+    shared = engine.make_trace(6, 5.0, prompt_len=(2, 5), output_len=(2, 9), vocab_size=32, seed=4, shared_prefix=7)
+    prefix = shared[0].prompt[:7]
+    for a, b in zip(plain, shared):
+        assert b.prompt == prefix + a.prompt  # the same system prompt before each request's own prompt
+        assert (a.arrival, a.output_len) == (b.arrival, b.output_len)
+        assert 2 <= len(a.prompt) <= 5
+    with pytest.raises(ValueError, match="shared_prefix"):
+        engine.make_trace(3, 1.0, shared_prefix=-1)
+
+
+@pytest.mark.parametrize("policy, kv_block, budget_blocks, prefix, chunk", [
+    ("static", None, None, False, None), ("static", 4, None, True, None), ("static", 4, None, False, 3),
+    ("continuous", None, None, False, 5), ("continuous", None, 2, False, None), ("continuous", 4, None, True, None),
+    ("continuous", 4, None, False, 3), ("continuous", 4, None, True, 5), ("continuous", 4, 9, False, None),
+    ("continuous", 4, 9, True, None), ("continuous", 4, 9, True, 3), ("continuous", 2, 17, True, 4),
+    ("continuous", 1, 33, True, 2),
+])
+def test_every_combination_gives_each_requests_own_tokens(model, policy, kv_block, budget_blocks, prefix, chunk):
+    bpp = engine.kv_bytes_per_position(model)
+    size = kv_block or 32
+    budget = None if budget_blocks is None else budget_blocks * size * bpp
+    for trace in (shared_trace(), engine.make_trace(8, 400.0, prompt_len=(2, 9), output_len=(1, 12),
+                                                     vocab_size=32, seed=7)):
+        res = engine.run(model, trace, policy=policy, max_batch=6, kv_block=kv_block, kv_budget=budget,
+                         prefix_caching=prefix, max_step_tokens=chunk)
+        assert res.outputs == tuple(alone(model, r) for r in trace)
+        if budget is not None:
+            assert res.kv_pool_bytes <= budget and max(res.kv_reserved) <= res.kv_pool_bytes
+
+
+def test_pool_bytes_are_the_tensors_allocated(model):
+    bpp = 2 * 2 * 32 * 4
+    trace = hand_trace([3, 2])
+    # paged, no budget: room for max_batch requests at full length: 3 x ceil(32 / 4) blocks of 4 positions
+    assert engine.run(model, trace, max_batch=3, kv_block=4).kv_pool_bytes == 3 * 8 * 4 * bpp
+    # reserving the maximum length: one block of max_seq_len = 32 positions per request of the batch
+    assert engine.run(model, trace, max_batch=3).kv_pool_bytes == 3 * 32 * bpp
+    # a budget that is not a whole number of blocks: whole blocks only, at most the budget
+    assert engine.run(model, trace, max_batch=3, kv_block=4, kv_budget=10 * 4 * bpp + 100).kv_pool_bytes == 10 * 4 * bpp
+    pool = engine.KVPool(model, 5, 4)
+    assert pool.nbytes == 5 * 4 * bpp == sum(t.numel() * 4 for t in pool.k + pool.v)
+    assert tuple(pool.k[0].shape) == (20, 4, 8)  # positions x heads x head size
+
+
+def test_prefix_caching_hand_counted(model):
+    # three requests: the same 8-token prefix (2 blocks of 4) and 3 own tokens each, all waiting at the start
+    pre = (5, 6, 7, 8, 9, 10, 11, 12)
+    trace = [engine.Request(0.0, pre + own, 4) for own in ((1, 2, 3), (4, 5, 6), (7, 8, 9))]
+    want = tuple(alone(model, r) for r in trace)
+    plain = engine.run(model, trace, kv_block=4)
+    cached = engine.run(model, trace, kv_block=4, prefix_caching=True)
+    assert plain.outputs == cached.outputs == want
+    assert plain.prefill_tokens == 33 and plain.cached_tokens == 0
+    # the first request computes the two prefix blocks; the other two take them (in the same step)
+    assert cached.cached_tokens == 16 and cached.prefill_tokens == 33 - 16
+    assert cached.step_tokens[0] == 11 + 3 + 3 and cached.shared_blocks[0] == 2
+    assert cached.prefix_hit_rate == pytest.approx(16 / 33)
+    # reserved: 3 blocks each without sharing (11 positions), 2 shared + 1 own each with it
+    bpp = engine.kv_bytes_per_position(model)
+    assert plain.kv_reserved[0] == 9 * 4 * bpp and cached.kv_reserved[0] == 5 * 4 * bpp
+    # one at a time: a later request finds the blocks an earlier, finished request left in the pool
+    one = engine.run(model, trace, kv_block=4, max_batch=1, prefix_caching=True)
+    assert one.outputs == want and one.cached_tokens == 16
+    # a whole prompt of full blocks still computes its last token (whose logits make the next token)
+    same = [engine.Request(0.0, pre, 3)] * 2
+    res = engine.run(model, same, kv_block=4, max_batch=1, prefix_caching=True)
+    assert res.cached_tokens == 4 and res.outputs == tuple(alone(model, r) for r in same)
+
+
+def test_prefix_caching_costs_nothing_without_a_shared_prefix(model):
+    trace = engine.make_trace(8, math.inf, prompt_len=(2, 9), output_len=(1, 10), vocab_size=32, seed=2)
+    a = engine.run(model, trace, kv_block=4)
+    b = engine.run(model, trace, kv_block=4, prefix_caching=True)
+    assert b.cached_tokens == 0 and (a.steps, a.step_tokens, a.kv_reserved) == (b.steps, b.step_tokens, b.kv_reserved)
+
+
+def test_block_manager_evicts_least_recently_freed():
+    bm = engine.BlockManager(3, 2, prefix_caching=True)
+    a = bm.allocate(1)
+    bm.name_full_blocks([1, 2, 3], a, names := [], 2)  # block a holds tokens 1, 2
+    assert bm.match([1, 2, 3]) == (a, names)
+    b = bm.allocate(1)
+    bm.release(a)
+    bm.release(b)  # free queue: the never-used block, then a, then b
+    assert bm.n_free == 3 and bm.match([1, 2, 3])[0] == a  # freed but still cached
+    bm.allocate(1)  # the never-used block
+    assert bm.match([1, 2, 3])[0] == a and bm.evictions == 0
+    bm.allocate(1)  # block a, least recently freed: its prefix is evicted
+    assert bm.match([1, 2, 3]) == ([], []) and bm.evictions == 1
+    assert bm.match([1, 2]) == ([], [])  # never the last token
+
+
+def test_chunked_prefill_hand_counted(model):
+    # prompt 10, output 3, at most 4 tokens a step: 4 + 4 + 2 (first token) + 1 + 1
+    r = engine.Request(0.0, tuple(range(1, 11)), 3)
+    res = engine.run(model, [r], kv_block=4, max_step_tokens=4)
+    assert res.step_tokens == (4, 4, 2, 1, 1) and res.outputs == (alone(model, r),)
+    whole = engine.run(model, [r], kv_block=4)
+    assert whole.step_tokens == (10, 1, 1)
+    # a running request keeps decoding while a long prompt is prefilled beside it, 3 tokens a step
+    long = engine.Request(0.0, tuple(range(1, 11)), 2)
+    short = engine.Request(0.0, (1, 2), 6)
+    res = engine.run(model, [short, long], kv_block=4, max_step_tokens=3)
+    # step 1: short's prompt 2 + 1 of long's; then short decodes 1 + long 2, until long's 10 are in
+    assert res.step_tokens == (3, 3, 3, 3, 3, 2, 1) and res.batch_sizes == (2, 2, 2, 2, 2, 2, 1)
+    assert res.outputs == (alone(model, short), alone(model, long))
+
+
+def test_preemption_by_recomputation_hand_counted(model):
+    bpp = engine.kv_bytes_per_position(model)
+    # two requests (prompt 1, output 20) in 8 blocks of 4: together they outgrow 8 blocks at step 17
+    trace = [engine.Request(0.0, (1,), 20), engine.Request(0.0, (2,), 20)]
+    res = engine.run(model, trace, kv_block=4, kv_budget=8 * 4 * bpp)
+    assert res.outputs == tuple(alone(model, r) for r in trace)
+    # step 17: the second is preempted (its 16 positions freed); the first runs alone to step 20; at step 21 the
+    # second is prefilled again: its 17 tokens, 16 of them computed before; then 3 more decode steps
+    assert res.preemptions == 1 and res.recomputed_tokens == 16 and res.steps == 24
+    assert res.batch_sizes == (2,) * 16 + (1,) * 8
+    assert res.step_tokens[20] == 17
+    assert res.prefill_tokens == 3  # two prompts of 1, and the second's again
+    assert max(res.kv_reserved) == 8 * 4 * bpp

@@ -97,3 +97,37 @@ def test_numpy_and_torch_integers_of_the_right_value_are_accepted():
         lab08.verify_blocks(np.array([1, 2]))
     with pytest.raises(AssertionError, match="whole"):
         lab08.verify_steps((float(static), continuous))
+
+
+def test_prefix():
+    # system prompt 45 tokens, blocks of 16: its 2 full blocks (32 tokens) are shared; the third block holds
+    # 13 system-prompt tokens and the request's own, so every request computes it
+    first = 45 + 6  # nothing cached yet
+    later = (13 + 11) + (13 + 3) + (13 + 9)
+    right = (first + later, 3 * 32)
+    assert right == (113, 96) and sum(right) == 4 * 45 + 6 + 11 + 3 + 9
+    lab08.verify_prefix(right)
+    for wrong in ((209 - 3 * 45, 3 * 45),  # the partly filled block shared too
+                  (209 - 4 * 32, 4 * 32),  # the first request found the prefix cached as well
+                  (113, 6),  # blocks, not tokens
+                  (209, 0),  # no caching at all
+                  (96, 113),  # swapped
+                  [113, 96],  # not a tuple
+                  (113.0, 96)):  # not whole numbers
+        with pytest.raises(AssertionError, match="Hint"):
+            lab08.verify_prefix(wrong)
+
+
+def test_chunks():
+    # a prompt of 1,100 tokens beside 12 decoding requests: 128 - 12 = 116, 256 - 12 = 244, 512 - 12 = 500 a step
+    right = [math.ceil(1100 / 116), math.ceil(1100 / 244), math.ceil(1100 / 500)]
+    assert right == [10, 5, 3]
+    lab08.verify_chunks(right)
+    lab08.verify_chunks(tuple(right))
+    for wrong in ([math.ceil(1100 / t) for t in (128, 256, 512)],  # forgot the decode tokens: [9, 5, 3]
+                  [1100 // 116, 1100 // 244, 1100 // 500],  # rounded down: [9, 4, 2]
+                  [11, 6, 4],  # one more step for the first token
+                  [10, 5],  # too short
+                  10):
+        with pytest.raises(AssertionError, match="Hint"):
+            lab08.verify_chunks(wrong)

@@ -1,7 +1,8 @@
 """Verifiers for lab 08 (serving a generative model): the KV blocks a trace
 holds, forward calls under static and continuous batching, requests that fit
 a KV budget reserved vs paged, the expected tokens per target call of
-speculative decoding, and its predicted speed-up.
+speculative decoding, its predicted speed-up, the prompt tokens a shared
+prefix saves, and the steps a chunked prefill takes.
 
 The inputs of each exercise live here (``EXERCISE_1`` …) so the lab and its
 checks cannot drift apart; expected values come from
@@ -20,6 +21,8 @@ EXERCISE_3 = {"n_layers": 32, "d_model": 4096, "bytes_per_value": 2, "max_len": 
               "positions": 690, "budget_bytes": 40 * 10**9}
 EXERCISE_4 = {"alpha": 0.7, "k": 5}
 EXERCISE_5 = {"alpha": 0.75, "k": 3, "c": 0.1}
+EXERCISE_6 = {"shared_prefix": 45, "own_prompt_lens": [6, 11, 3, 9], "kv_block": 16}
+EXERCISE_7 = {"prompt_len": 1100, "running": 12, "max_step_tokens": [128, 256, 512]}
 
 
 # ---------------------------------------------------------------- exercise 1
@@ -123,3 +126,65 @@ def verify_speedup(speedup) -> None:
                        "a round costs k draft calls and one target call, k x c + 1 target-call times, and yields "
                        "the expected tokens per target call of exercise 4; plain decoding yields 1 token per "
                        "target call (section 4 of " + LESSON + ")", rel=1e-6)
+
+
+# ---------------------------------------------------------------- exercise 6
+
+
+def _prefix_trace() -> list:
+    e = EXERCISE_6
+    prefix = tuple(range(1, e["shared_prefix"] + 1))
+    # each request's own tokens differ from every other's from the first one on
+    return [engine.Request(0.0, prefix + tuple(100 + 20 * i + j for j in range(n)), 1)
+            for i, n in enumerate(e["own_prompt_lens"])]
+
+
+def expected_prefix() -> tuple[int, int]:
+    """The expected answer of exercise 6, from the engine's scheduler. Lab 08, exercise 6."""
+    e = EXERCISE_6
+    trace = _prefix_trace()
+    res = engine.simulate(trace, max_batch=len(trace), overhead=1.0, per_token=0.0, kv_block=e["kv_block"],
+                          prefix_caching=True, max_len=256)
+    return res.prefill_tokens, res.cached_tokens
+
+
+def verify_prefix(answer) -> None:
+    """Exercise 6: (prompt tokens computed, prompt tokens taken from the cache) with prefix caching. Lab 08, exercise 6."""
+    hint = "return a pair of whole numbers: (prompt tokens computed, prompt tokens taken from the cache)"
+    check.expect_true(isinstance(answer, tuple) and len(answer) == 2, hint)
+    computed, cached = (check.expect_int(x, hint) for x in answer)
+    want_computed, want_cached = expected_prefix()
+    hint_blocks = ("only FULL blocks are shared: a block whose tokens are all system prompt has the same name in "
+                   "every request, but the block where the system prompt ends also holds the request's own tokens, "
+                   "so each request computes it; the first request computes everything (nothing is cached yet); "
+                   "count tokens, not blocks (section 4 of " + LESSON + ")")
+    check.expect_equal(cached, want_cached, hint_blocks)
+    check.expect_equal(computed, want_computed, hint_blocks)
+
+
+# ---------------------------------------------------------------- exercise 7
+
+
+def expected_chunks() -> list[int]:
+    """The expected answer of exercise 7, from the engine's scheduler: one step per second, the prompt arriving
+    after the running requests' first step. Lab 08, exercise 7."""
+    e = EXERCISE_7
+    out = []
+    for cap in e["max_step_tokens"]:
+        trace = ([engine.Request(0.0, (1,), 200) for _ in range(e["running"])]
+                 + [engine.Request(0.5, tuple(range(e["prompt_len"])), 2)])
+        res = engine.simulate(trace, max_batch=e["running"] + 1, overhead=1.0, per_token=0.0, kv_block=16,
+                              max_len=e["prompt_len"] + 200, max_step_tokens=cap)
+        out.append(round(res.ttft[-1] - 0.5))  # the prompt joins at 1 s; one step lasts 1 s
+    return out
+
+
+def verify_chunks(steps) -> None:
+    """Exercise 7: steps a chunked prefill takes for each token cap, beside running decodes. Lab 08, exercise 7."""
+    hint = "return a list of whole numbers, one per value of max_step_tokens, in order"
+    check.expect_true(isinstance(steps, (list, tuple)) and len(steps) == len(EXERCISE_7["max_step_tokens"]), hint)
+    got = [check.expect_int(x, hint) for x in steps]
+    check.expect_equal(got, expected_chunks(),
+                       "each step first carries one decode token for every running request; what is left of "
+                       "max_step_tokens goes to the prompt, so the prefill takes ceil(prompt_len / (max_step_tokens "
+                       "- running)) steps, and the last of them makes the first token (section 5 of " + LESSON + ")")

@@ -618,7 +618,7 @@ _ENGINE_LABELS = (("steps", "forward calls"), ("tps", "tokens/s"), ("ttft", "TTF
 def render_engine_explorer(result: dict) -> str:
     """:func:`course_lib.engine.compare_policies`'s result as an HTML table of
     :func:`course_lib.engine.format_comparison`'s texts, static beside
-    continuous. Lesson 08, section 5."""
+    continuous. Lesson 08, section 7."""
     texts = engine.format_comparison(result)  # checks result
     rows = "".join(
         f"<tr><td>{label}</td>"
@@ -635,18 +635,19 @@ def engine_explorer(overhead: float, per_token: float, *, rate: float = 100.0, m
     and KV block size (0 = reserve the maximum length) → forward calls,
     tokens/s, TTFT, time per output token and KV utilisation, static beside
     continuous, simulated with a step cost of ``overhead + per_token ×
-    tokens`` seconds (fitted in the lesson). Lesson 08, section 5."""
+    tokens`` seconds (fitted in the lesson). Lesson 08, section 7."""
     overhead = v.number("overhead", overhead, minimum=0.0)
     per_token = v.number("per_token", per_token, minimum=0.0)
+    wide = {"description_width": "initial"}  # the whole label, never cut ("longest o…")
     controls = {
         "rate": w.FloatLogSlider(value=v.positive("rate", rate), base=10, min=0, max=4, step=0.1,
-                                 description="rate (req/s)", continuous_update=False),
+                                 description="rate (req/s)", continuous_update=False, style=wide),
         "max_batch": w.IntSlider(value=v.integer("max_batch", max_batch, minimum=1, maximum=32), min=1, max=32,
-                                 description="max batch", continuous_update=False),
+                                 description="max batch", continuous_update=False, style=wide),
         "max_output": w.IntSlider(value=v.integer("max_output", max_output, minimum=2, maximum=48), min=2, max=48,
-                                  description="longest output", continuous_update=False),
+                                  description="longest output", continuous_update=False, style=wide),
         "kv_block": w.IntSlider(value=v.integer("kv_block", kv_block, minimum=0, maximum=64), min=0, max=64, step=4,
-                                description="KV block (0 = reserve)", continuous_update=False),
+                                description="KV block (0 = reserve)", continuous_update=False, style=wide),
     }
 
     def compute(rate, max_batch, max_output, kv_block):

@@ -429,11 +429,12 @@ def engine_batch_chart(table: pd.DataFrame) -> alt.Chart:
 
 
 def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
-    """KV-cache KiB reserved (solid) and used (dashed) at each forward call,
-    one colour per label, from :func:`course_lib.engine.step_table`. Lesson 08, section 3."""
+    """KV-cache KiB reserved and used at each forward call (and the pool
+    allocated, where the table has ``pool_KiB``), one colour per label, one
+    dash per kind, from :func:`course_lib.engine.step_table`. Lesson 08, section 3."""
     _check_columns(table, {"label", "step", "reserved_KiB", "used_KiB"}, "engine.step_table")
-    long = table.melt(id_vars=["label", "step"], value_vars=["reserved_KiB", "used_KiB"], var_name="bytes",
-                      value_name="KiB")
+    kinds = ["pool_KiB"] * ("pool_KiB" in table.columns) + ["reserved_KiB", "used_KiB"]
+    long = table.melt(id_vars=["label", "step"], value_vars=kinds, var_name="bytes", value_name="KiB")
     long["bytes"] = long["bytes"].str.replace("_KiB", "")
     return (
         alt.Chart(long, title="KV cache: reserved vs used")
@@ -451,7 +452,7 @@ def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
 
 def speculative_chart(table: pd.DataFrame) -> alt.Chart:
     """Tokens per target call against k: ``measured`` and ``predicted`` columns
-    (the lesson's table). Lesson 08, section 4."""
+    (the lesson's table). Lesson 08, section 6."""
     _check_columns(table, {"k", "measured", "predicted"}, "columns k, measured, predicted")
     long = table.melt(id_vars="k", value_vars=["measured", "predicted"], var_name="tokens per target call",
                       value_name="tokens")

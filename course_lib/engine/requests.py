@@ -1,0 +1,96 @@
+"""Requests and traces: what a serving engine is asked to do (lesson 08, section 1)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _validate as v
+
+POLICIES = ("continuous", "static")
+MAX_TRACE = 100_000
+"""Most requests one trace (and so one run) may hold."""
+MAX_BATCH = 4096
+"""Largest ``max_batch`` the engine and the scheduler accept."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation request: ``arrival`` (seconds), ``prompt`` (token ids),
+    ``output_len`` (tokens to generate). Lesson 08, section 1."""
+
+    arrival: float
+    prompt: tuple
+    output_len: int
+
+
+def _range(name: str, value) -> tuple[int, int]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (lo, hi) of integers, got {value!r}")
+    lo = v.integer(f"{name}[0]", value[0], minimum=1)
+    hi = v.integer(f"{name}[1]", value[1], minimum=lo)
+    return lo, hi
+
+
+def make_trace(
+    n_requests: int,
+    rate: float,
+    *,
+    prompt_len=(4, 12),
+    output_len=(2, 32),
+    vocab_size: int = 64,
+    shared_prefix: int = 0,
+    seed: int = 0,
+) -> list[Request]:
+    """``n_requests`` requests arriving as a Poisson process of ``rate``
+    requests/s (the first after one exponential gap, as in lesson 03's
+    simulator); ``rate=math.inf`` puts every arrival at 0 s (all waiting at the
+    start). Each request's own prompt length and its output length are uniform
+    integers in the inclusive ranges ``prompt_len`` and ``output_len``; prompt
+    tokens are uniform in ``[0, vocab_size)``. With ``shared_prefix=N`` the
+    same N tokens (a system prompt, drawn once) come before every request's
+    own prompt, so a prompt holds N + its own length tokens. Deterministic for
+    ``seed`` (``numpy.random.default_rng``; the trace without a shared prefix
+    is the same as before the option existed). Lesson 08, sections 1 and 4.
+    """
+    n = v.positive_int("n_requests", n_requests, maximum=MAX_TRACE)
+    if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == math.inf):
+        rate = v.positive("rate", rate)
+    p_lo, p_hi = _range("prompt_len", prompt_len)
+    o_lo, o_hi = _range("output_len", output_len)
+    vocab = v.integer("vocab_size", vocab_size, minimum=2)
+    shared = v.integer("shared_prefix", shared_prefix, minimum=0, maximum=100_000)
+    rng = np.random.default_rng(v.seed("seed", seed))
+    v.work(f"n_requests={n} x prompt_len up to {p_hi}", n * p_hi)
+    gaps = rng.exponential(1.0, size=n)
+    arrivals = np.zeros(n) if rate == math.inf else np.cumsum(gaps) / rate
+    p_lens = rng.integers(p_lo, p_hi + 1, size=n)
+    o_lens = rng.integers(o_lo, o_hi + 1, size=n)
+    own = [tuple(int(t) for t in rng.integers(0, vocab, size=int(p))) for p in p_lens]
+    prefix = tuple(int(t) for t in np.random.default_rng([v.seed("seed", seed), 1]).integers(0, vocab, size=shared))
+    return [Request(float(a), prefix + p, int(o)) for a, p, o in zip(arrivals, own, o_lens)]
+
+
+def check_trace(trace, max_len: int | None = None) -> list[Request]:
+    """``trace`` as a list after checking it holds :class:`Request` objects
+    with a prompt and an output that fit ``max_len`` positions (TypeError or
+    ValueError naming the request otherwise). Lesson 08, section 1."""
+    if not isinstance(trace, (list, tuple)) or not trace:
+        raise TypeError("trace must be a non-empty list of Request (from make_trace)")
+    if max_len is not None:
+        max_len = v.positive_int("max_len", max_len)
+    if len(trace) > MAX_TRACE:
+        raise ValueError(f"trace may hold at most {MAX_TRACE:,} requests, got {len(trace):,}")
+    for i, r in enumerate(trace):
+        if not isinstance(r, Request):
+            raise TypeError(f"trace[{i}] must be a Request, got {type(r).__name__}")
+        if not r.prompt or r.output_len < 1:
+            raise ValueError(f"trace[{i}] needs a non-empty prompt and output_len >= 1, got {r}")
+        if max_len is not None and len(r.prompt) + r.output_len > max_len:
+            raise ValueError(
+                f"trace[{i}] needs {len(r.prompt)} + {r.output_len} positions, more than the model's "
+                f"max_seq_len={max_len}"
+            )
+    return list(trace)

@@ -1,0 +1,190 @@
+"""Serving a trace: :func:`run` (the model, measured), :func:`simulate` (the
+same scheduler with a fitted step cost), :func:`schedule` (forward calls by
+hand arithmetic) and :func:`compare_policies` (the explorer's). Lesson 08.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import torch
+
+from .. import _validate as v
+from ..models import TinyGPT
+from .blocks import BlockManager, blocks_needed, kv_bytes_per_position
+from .requests import MAX_BATCH, MAX_TRACE, POLICIES, check_trace, make_trace
+from .results import EngineResult
+from .runner import KVPool, forward_step
+from .scheduler import serve
+
+
+def _plan(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens):
+    """Check the arguments shared by run and simulate; size the pool: ``(trace,
+    policy, max_batch, kv_block, block_size, n_blocks, prefix_caching, max_step_tokens)``."""
+    trace = check_trace(trace, max_len)
+    policy = v.choice("policy", policy, POLICIES)
+    max_batch = v.positive_int("max_batch", max_batch, maximum=MAX_BATCH)
+    if kv_block is not None:
+        kv_block = v.integer("kv_block", kv_block, minimum=1, maximum=max_len)
+    prefix_caching = v.boolean("prefix_caching", prefix_caching)
+    if prefix_caching and kv_block is None:
+        raise ValueError("prefix_caching=True needs kv_block (blocks to share); "
+                         "a request reserving max_len positions has no full block to share")
+    if max_step_tokens is None:
+        max_step_tokens = math.inf
+    else:
+        max_step_tokens = v.positive_int("max_step_tokens", max_step_tokens, maximum=1_000_000)
+    size = kv_block or max_len  # reserving the maximum length = one block of max_len positions per request
+    per_request = blocks_needed(max_len, size)
+    if kv_budget is None:
+        n_blocks = max_batch * per_request  # room for every request of a full batch at full length
+    else:
+        kv_budget = v.integer("kv_budget", kv_budget, minimum=1)
+        if policy != "continuous":
+            raise ValueError(f"kv_budget needs policy='continuous', got policy={policy!r}")
+        n_blocks = kv_budget // (size * bpp)
+        if n_blocks < per_request:
+            raise ValueError(f"kv_budget={kv_budget} B cannot hold even one request "
+                             f"({per_request * size * bpp} B at full length)")
+    return trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens
+
+
+@torch.no_grad()
+def run(
+    model: TinyGPT,
+    trace,
+    *,
+    policy: str = "continuous",
+    max_batch: int = 8,
+    kv_block: int | None = None,
+    kv_budget: int | None = None,
+    prefix_caching: bool = False,
+    max_step_tokens: int | None = None,
+) -> EngineResult:
+    """Serve ``trace`` with ``model`` (greedy decoding) and measure it.
+
+    ``policy="static"``: when the engine is free it takes up to ``max_batch``
+    waiting requests and runs them until the longest is done; a finished row
+    is no longer computed but its slot and its blocks stay taken until the
+    batch ends, and arrivals wait. ``policy="continuous"``: before every
+    forward call finished requests leave (their blocks are freed) and waiting
+    ones join, up to ``max_batch``.
+
+    KV memory is a real pool, allocated once (``kv_pool_bytes``): with
+    ``kv_block=B``, blocks of B positions, handed out as a request grows
+    (paged, PagedAttention); with ``kv_block=None`` one block of
+    ``model.max_seq_len`` positions per request, taken when it joins
+    (reserving the maximum length). The pool holds ``kv_budget`` bytes of
+    blocks when given (continuous policy only), else enough for ``max_batch``
+    requests at full length. A request joins only when the blocks for its
+    first step are free; when a running request needs a block and none is
+    free, the newest running request is preempted and later recomputed
+    (:mod:`course_lib.engine.scheduler`). ``prefix_caching=True`` (needs
+    ``kv_block``) shares full blocks whose tokens, and all tokens before
+    them, match blocks already computed. ``max_step_tokens=T`` caps the
+    tokens of one forward call: a long prompt is prefilled in chunks, beside
+    the running requests' decode tokens. Every combination gives each
+    request exactly the tokens of its own ``model.generate``. Lesson 08,
+    sections 1-5.
+    """
+    if not isinstance(model, TinyGPT):
+        raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
+    bpp = kv_bytes_per_position(model)
+    trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
+        trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
+    model.eval()
+    pool = KVPool(model, n_blocks, size)
+
+    def step(work):
+        start = time.perf_counter()
+        logits = forward_step(model, pool, [(seq.tokens[seq.n_cached:seq.n_cached + n], seq.n_cached, seq.table)
+                                            for seq, n in work])
+        tokens = logits.argmax(dim=-1).tolist()
+        return time.perf_counter() - start, tokens
+
+    return serve(trace, policy, max_batch, BlockManager(n_blocks, size, prefix_caching), max_step_tokens, step,
+                 kv_block=kv_block, bpp=bpp, pool_bytes=pool.nbytes)
+
+
+def simulate(
+    trace,
+    *,
+    policy: str = "continuous",
+    max_batch: int = 8,
+    overhead: float,
+    per_token: float,
+    max_len: int = 64,
+    kv_block: int | None = None,
+    kv_budget: int | None = None,
+    bytes_per_position: int = 1024,
+    prefix_caching: bool = False,
+    max_step_tokens: int | None = None,
+) -> EngineResult:
+    """:func:`run`'s scheduler and block manager without a model: each forward
+    call is taken to last ``overhead + per_token × (tokens in the call)``
+    seconds (fit both from a run's ``step_times``:
+    :func:`~course_lib.engine.fit_step_cost`), and makes token 0 for every
+    request. Same steps, batches and KV bytes as :func:`run` whenever the
+    schedule does not depend on timing; times are predictions. Lesson 08,
+    section 7.
+    """
+    overhead = v.number("overhead", overhead, minimum=0.0)
+    per_token = v.number("per_token", per_token, minimum=0.0)
+    if overhead + per_token <= 0:
+        raise ValueError("overhead and per_token cannot both be 0: a forward call must take some time")
+    max_len = v.positive_int("max_len", max_len, maximum=1_000_000)
+    bpp = v.positive_int("bytes_per_position", bytes_per_position)
+    trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
+        trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
+
+    def step(work):
+        return overhead + per_token * sum(n for _, n in work), [0] * len(work)
+
+    return serve(trace, policy, max_batch, BlockManager(n_blocks, size, prefix_caching), max_step_tokens, step,
+                 kv_block=kv_block, bpp=bpp, pool_bytes=n_blocks * size * bpp)
+
+
+def schedule(output_lens, *, policy: str = "continuous", max_batch: int = 8) -> int:
+    """Forward calls :func:`run` makes for requests that all wait at the start
+    and generate ``output_lens`` tokens each (the prompt is processed in the
+    call that makes the first token). Static: each batch of ``max_batch``
+    requests, in order, costs its longest output. Continuous: a slot is
+    refilled as soon as its request ends. No model needed. Lesson 08, section 2.
+    """
+    if not isinstance(output_lens, (list, tuple)) or not output_lens:
+        raise TypeError("output_lens must be a non-empty list of integers")
+    if len(output_lens) > MAX_TRACE:
+        raise ValueError(f"output_lens may hold at most {MAX_TRACE:,} requests, got {len(output_lens):,}")
+    lens = [v.integer(f"output_lens[{i}]", n, minimum=1, maximum=100_000) for i, n in enumerate(output_lens)]
+    policy = v.choice("policy", policy, POLICIES)
+    b = v.positive_int("max_batch", max_batch, maximum=MAX_BATCH)
+    if policy == "static":
+        return sum(max(lens[i:i + b]) for i in range(0, len(lens), b))
+    left = deque(lens)
+    slots: list[int] = []  # tokens still to make, per running request
+    steps = 0
+    while left or slots:
+        while left and len(slots) < b:
+            slots.append(left.popleft())
+        steps += 1
+        slots = [n - 1 for n in slots if n > 1]
+    return steps
+
+
+def compare_policies(rate: float, max_batch: int, max_output: int, kv_block: int, *, overhead: float, per_token: float,
+                     n_requests: int = 40, seed: int = 0) -> dict:
+    """Static and continuous batching on one trace under :func:`simulate`
+    (a forward call lasts ``overhead + per_token × tokens``):
+    ``{"static": EngineResult, "continuous": EngineResult}``. The trace has
+    ``n_requests`` requests at ``rate`` per second, prompts of 4–12 tokens and
+    outputs of 2–``max_output`` tokens; ``kv_block`` 0 means each request
+    reserves the maximum length. The trace explorer's arithmetic. Lesson 08, section 7.
+    """
+    max_output = v.integer("max_output", max_output, minimum=2, maximum=48)
+    kv_block = v.integer("kv_block", kv_block, minimum=0, maximum=64)
+    trace = make_trace(n_requests, rate, prompt_len=(4, 12), output_len=(2, max_output), seed=seed)
+    return {policy: simulate(trace, policy=policy, max_batch=max_batch, overhead=overhead, per_token=per_token,
+                             kv_block=kv_block or None)
+            for policy in POLICIES}
