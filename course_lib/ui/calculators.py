@@ -447,7 +447,7 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
 def _case_menu(description: str, cases: dict, slider) -> w.Dropdown:
     """A menu of cited cases that sets ``slider`` to the chosen case's value (the slider stays free)."""
     menu = w.Dropdown(options=[("your own (the slider)", None)] + [(k, val) for k, val in cases.items()], value=None,
-                      description=description, style={"description_width": "190px"}, layout=w.Layout(width="720px"))
+                      description=description, style={"description_width": "190px"}, layout=w.Layout(width="95%"))
 
     def pick(change) -> None:
         if change["new"] is not None:
