@@ -184,34 +184,44 @@ def training_cost(model, n_tokens: float, *, accelerator="H100 SXM", utilization
 # ----------------------------------------------------------------- inference
 
 
+def _seconds_per_token(model, accelerator, utilization_name: str, utilization, dtype: str) -> float:
+    """Accelerator-seconds of one token: 2 · active parameters FLOPs ÷ (peak × utilization)."""
+    flops = predict.inference_flops(active_params(model), 1)
+    return flops / (_peak(accelerator, dtype) * _utilization_named(utilization_name, utilization))
+
+
 @v.checked
-def tokens_per_second(n_params: float, *, accelerator="H100 SXM", utilization: float = 0.1,
+def tokens_per_second(model, *, accelerator="H100 SXM", utilization: float = 0.1,
                       dtype: str = "bf16") -> float:
     """Tokens per second one accelerator serves: peak × utilization ÷ 2·N
-    (2·N FLOPs per token forward, Kaplan et al. 2020). Decoding one token at
-    a time is memory-bound, so serving utilization is usually far below
-    training's; the default 10 % is Epoch AI's assumption for serving
-    (2025, *How much energy does ChatGPT use?*). Lesson 05, section 3.
+    (2·N FLOPs per token forward, Kaplan et al. 2020), N the active
+    parameters of ``model`` (a parameter count, a preset, a config or an
+    Architecture, as in :func:`training_hours`: a mixture of experts is
+    priced by the experts a token runs). Decoding one token at a time is
+    memory-bound, so serving utilization is usually far below training's;
+    the default 10 % is Epoch AI's assumption for serving (2025, *How much
+    energy does ChatGPT use?*). Lesson 05, section 3.
     """
-    per_token = predict.inference_flops(n_params, 1)
-    return _peak(accelerator, dtype) * _utilization(utilization) / per_token
+    return 1.0 / _seconds_per_token(model, accelerator, "utilization", utilization, dtype)
 
 
 @v.checked
-def seconds_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
+def seconds_per_request(model, tokens_per_request: float, *, accelerator="H100 SXM",
                         utilization: float = 0.1, dtype: str = "bf16") -> float:
     """Accelerator-seconds of one request of ``tokens_per_request`` tokens
-    (prompt and answer): 2·N·tokens ÷ (peak × utilization). Lesson 05, sections 3 and 4."""
-    flops = predict.inference_flops(n_params, v.positive("tokens_per_request", tokens_per_request))
-    return accelerator_hours(flops, _peak(accelerator, dtype), utilization) * 3600.0
+    (prompt and answer, all at one ``utilization``; :func:`token_prices`
+    separates the two): 2·N·tokens ÷ (peak × utilization), N the active
+    parameters of ``model`` (as in :func:`tokens_per_second`). Lesson 05, sections 3 and 4."""
+    tokens = v.positive("tokens_per_request", tokens_per_request)
+    return tokens * _seconds_per_token(model, accelerator, "utilization", utilization, dtype)
 
 
 @v.checked
-def cost_per_request(n_params: float, tokens_per_request: float, *, accelerator="H100 SXM",
+def cost_per_request(model, tokens_per_request: float, *, accelerator="H100 SXM",
                      utilization: float = 0.1, price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
     """Dollars per request: :func:`seconds_per_request` ÷ 3600 × price per
-    accelerator-hour. Lesson 05, section 3."""
-    seconds = seconds_per_request(n_params, tokens_per_request, accelerator=accelerator,
+    accelerator-hour; ``model`` as in :func:`tokens_per_second`. Lesson 05, section 3."""
+    seconds = seconds_per_request(model, tokens_per_request, accelerator=accelerator,
                                   utilization=utilization, dtype=dtype)
     return seconds / 3600.0 * v.positive("price_per_hour", price_per_hour)
 
@@ -227,13 +237,17 @@ def token_prices(model, *, accelerator="H100 SXM", price_per_hour: float = 2.0, 
     (:func:`course_lib.generation.efficiency`); output tokens come one decode
     step at a time, memory-bound: the default 10 % is Epoch AI's serving
     assumption (2025, *How much energy does ChatGPT use?*). ``model`` as in
-    :func:`training_hours`. Lesson 05, section 3."""
-    flops = predict.inference_flops(active_params(model), 1)
-    peak = _peak(accelerator, dtype)
-    u_prompt = generation.efficiency()["prefill"] if prompt_utilization is None else prompt_utilization
+    :func:`training_hours`. Lesson 05, sections 3 and 5 (:func:`cost_scenario`)."""
     per_second = v.positive("price_per_hour", price_per_hour) / 3600.0
-    return (flops / (peak * _utilization_named("prompt_utilization", u_prompt)) * per_second,
-            flops / (peak * _utilization_named("output_utilization", output_utilization)) * per_second)
+    return tuple(seconds * per_second for seconds in _token_seconds(model, accelerator, prompt_utilization,
+                                                                    output_utilization, dtype))
+
+
+def _token_seconds(model, accelerator, prompt_utilization, output_utilization, dtype) -> tuple[float, float]:
+    """Accelerator-seconds per prompt token and per output token (see :func:`token_prices`)."""
+    u_prompt = generation.efficiency()["prefill"] if prompt_utilization is None else prompt_utilization
+    return (_seconds_per_token(model, accelerator, "prompt_utilization", u_prompt, dtype),
+            _seconds_per_token(model, accelerator, "output_utilization", output_utilization, dtype))
 
 
 def _utilization_named(name: str, value) -> float:
@@ -405,6 +419,10 @@ class CostScenario:
     wh_per_request: float
     daily_kwh: float
     grid_kg_per_kwh: float
+    prompt_tokens: float
+    output_tokens: float
+    cost_per_prompt_token: float
+    cost_per_output_token: float
 
     @property
     def lifetime_inference_kwh(self) -> float:
@@ -431,27 +449,36 @@ def cost_scenario(
     serve_utilization: float = 0.1,
     price_per_hour: float = 2.0,
     requests_per_day: float = 10e6,
-    tokens_per_request: float = 1000,
+    prompt_tokens: float = 0.0,
+    output_tokens: float = 1000.0,
     years: float = 1.0,
     fixed_training_cost: float | None = 2e6,
     fixed_cost_per_request: float | None = 0.002,
     power_factor: float = 1.0,
     grid_kg_per_kwh: float = energy.DEFAULT_GRID_KG_PER_KWH,
+    prompt_utilization: float | None = None,
 ) -> CostScenario:
     """Training once and serving for ``years``: costs, break-even, split,
     energy and CO2. Lesson 05.
 
     Training: 6·N·D FLOPs on ``accelerator`` (bf16 dense peak) at
     ``train_utilization``, times ``price_per_hour``. Serving: 2·N FLOPs per
-    token × ``tokens_per_request`` at ``serve_utilization``.
+    token (N the active parameters: a parameter count, or a model as in
+    :func:`training_hours`), ``prompt_tokens`` priced at
+    ``prompt_utilization`` (``None``: the prefill efficiency published
+    servers reach, :func:`course_lib.generation.efficiency`) and
+    ``output_tokens`` at ``serve_utilization``, the decode utilization
+    (:func:`token_prices`; the seed page gives one figure per request, so
+    its preset puts all 1,000 tokens at the serving utilization).
     ``fixed_training_cost`` / ``fixed_cost_per_request`` (dollars), when not
     ``None``, replace the first-principles money figures (the seed page gives
     only such figures: $2M training, $0.002 per request, the defaults
     here); energy always comes from accelerator time × power, where power is
     ``power_factor`` × the accelerator's TDP (server, cooling and partial
-    load folded in; 1.53 reproduces Epoch AI's 1,071 W per H100).
+    load folded in; the cited cases are :data:`course_lib.energy.POWER_FACTORS`:
+    1 for TDP only, 1.53 reproduces Epoch AI's 1,071 W per H100).
     ``grid_kg_per_kwh`` is kg CO2e per kWh (default: GPT-3's, derived from
-    Patterson et al. 2021). GPT-3's 175B parameters and 300B tokens are from
+    Patterson et al. 2021; the cited cases are :data:`course_lib.energy.GRID_CASES`). GPT-3's 175B parameters and 300B tokens are from
     Brown et al. 2020. Lesson 05, section 5.
     """
     chip = _chip(accelerator)
@@ -468,7 +495,10 @@ def cost_scenario(
     train = train_from_flops if fixed_training_cost is None else v.number(
         "fixed_training_cost", fixed_training_cost, minimum=0.0)
 
-    seconds = seconds_per_request(n_params, tokens_per_request, accelerator=chip, utilization=serve_utilization)
+    prompt = v.number("prompt_tokens", prompt_tokens, minimum=0.0)
+    output = v.positive("output_tokens", output_tokens)
+    prompt_s, output_s = _token_seconds(n_params, chip, prompt_utilization, serve_utilization, "bf16")
+    seconds = prompt * prompt_s + output * output_s
     per_request_from_flops = seconds / 3600.0 * price
     per_request = per_request_from_flops if fixed_cost_per_request is None else v.positive(
         "fixed_cost_per_request", fixed_cost_per_request)
@@ -495,6 +525,10 @@ def cost_scenario(
         wh_per_request=wh,
         daily_kwh=wh * requests / 1000.0,
         grid_kg_per_kwh=v.number("grid_kg_per_kwh", grid_kg_per_kwh, minimum=0.0),
+        prompt_tokens=prompt,
+        output_tokens=output,
+        cost_per_prompt_token=prompt_s / 3600.0 * price,
+        cost_per_output_token=output_s / 3600.0 * price,
     )
 
 
@@ -551,6 +585,8 @@ def format_scenario(s: CostScenario) -> dict[str, str]:
         "training_hours": f"{s.training_hours:,.0f} accelerator-hours",
         "cost_per_request": money(s.cost_per_request),
         "cost_per_request_from_flops": money(s.cost_per_request_from_flops),
+        "token_prices": (f"{money(s.cost_per_prompt_token * 1e6)} per million prompt tokens, "
+                         f"{money(s.cost_per_output_token * 1e6)} per million output tokens"),
         "daily_cost": money(s.daily_cost),
         "yearly_cost": money(s.yearly_cost),
         "break_even_day": f"day {s.break_even_day:,.1f}",
@@ -600,9 +636,10 @@ def phase_hardware_table(n_params: float = 7e9, name: str = "7B") -> pd.DataFram
 PRESETS: dict[str, dict] = {
     # The seed page's figures: $2M training, $0.002 per request, 10M requests/day.
     # Model: GPT-3 (175B parameters, 300B tokens; Brown et al. 2020) for the energy.
+    # The seed gives one figure per request: all 1,000 tokens at the serving utilization, none as prompt.
     "Seed page example": dict(
         model_b=175.0, train_tokens_b=300.0, accelerator="H100 SXM", train_utilization=0.4,
-        serve_utilization=0.1, price_per_hour=2.0, requests_m=10.0, tokens_per_request=1000, years=1.0,
+        serve_utilization=0.1, price_per_hour=2.0, requests_m=10.0, prompt_tokens=0, output_tokens=1000, years=1.0,
         fixed_training_musd=2.0, fixed_cost_per_request=0.002, power_factor=1.0,
         grid_kg_per_kwh=round(energy.DEFAULT_GRID_KG_PER_KWH, 3),
     ),
@@ -612,7 +649,7 @@ PRESETS: dict[str, dict] = {
     # parameter (an assumption; Hoffmann et al. 2022's rule of thumb).
     "GPT-4o-class query (Epoch AI 2025)": dict(
         model_b=100.0, train_tokens_b=2000.0, accelerator="H100 SXM", train_utilization=0.4,
-        serve_utilization=0.1, price_per_hour=2.0, requests_m=10.0, tokens_per_request=500, years=1.0,
+        serve_utilization=0.1, price_per_hour=2.0, requests_m=10.0, prompt_tokens=0, output_tokens=500, years=1.0,
         fixed_training_musd=0.0, fixed_cost_per_request=0.0, power_factor=1.53,
         grid_kg_per_kwh=round(energy.DEFAULT_GRID_KG_PER_KWH, 3),
     ),
@@ -633,7 +670,8 @@ def calculator_inputs(values: dict) -> dict:
         serve_utilization=values["serve_utilization"],
         price_per_hour=values["price_per_hour"],
         requests_per_day=v.positive("requests_m", values["requests_m"]) * 1e6,
-        tokens_per_request=values["tokens_per_request"],
+        prompt_tokens=values["prompt_tokens"],
+        output_tokens=values["output_tokens"],
         years=values["years"],
         fixed_training_cost=fixed_train * 1e6 if fixed_train else None,
         fixed_cost_per_request=fixed_request if fixed_request else None,

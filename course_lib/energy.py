@@ -45,6 +45,8 @@ _WU_2022 = "Wu et al. 2022, *Sustainable AI: Environmental Implications, Challen
 _COTTIER_2024 = "Cottier et al. 2024, *The Rising Costs of Training Frontier AI Models*"
 _LLAMA_2023 = "Touvron et al. 2023, *LLaMA: Open and Efficient Foundation Language Models* (Table 15)"
 _EPOCH_2025 = "Epoch AI 2025, *How much energy does ChatGPT use?*"
+_BLOOM_2023 = ("Luccioni, Viguier & Ligozat 2023, *Estimating the Carbon Footprint of BLOOM, a 176B Parameter Language "
+               "Model* (JMLR 24(253)); trained on the Jean Zay cluster in France")
 
 REFERENCES: dict[str, Reference] = {
     r.key: r
@@ -60,6 +62,10 @@ REFERENCES: dict[str, Reference] = {
         Reference("h100_system_w", "power per H100 with its server share, cooling and partial load", 1071, "W", _EPOCH_2025),
         Reference("us_grid_kg_per_kwh", "US national average grid intensity, as LLaMA's carbon accounting uses it", 0.385,
                   "kg CO2e per kWh", _LLAMA_2023),
+        Reference("bloom_training_dynamic_kwh", "BLOOM 176B final training run, GPUs' dynamic energy "
+                  "(1,082,990 A100-hours × 400 W)", 433_196, "kWh", _BLOOM_2023),
+        Reference("bloom_training_dynamic_tco2e", "BLOOM 176B final training run, emissions of that energy", 24.7,
+                  "t CO2e", _BLOOM_2023),
         Reference("car_lifetime_lbs", "an average car's lifetime, fuel included", 126_000, "lbs CO2e", _STRUBELL_2019),
         Reference("transformer_nas_lbs", "a Transformer trained with neural architecture search", 626_155, "lbs CO2e", _STRUBELL_2019),
         Reference("transformer_big_lbs", "a Transformer (big) trained once", 192, "lbs CO2e", _STRUBELL_2019),
@@ -87,9 +93,12 @@ DEFAULT_GRID_KG_PER_KWH = REFERENCES["gpt3_training_tco2e"].value * 1000 / (REFE
 
 
 #: Grid intensities (kg CO2e per kWh) for the cases the course cites, each with its source: set the one of your case.
+#: The French grid's is derived as GPT-3's is: BLOOM's 24.7 t CO2e ÷ its 433,196 kWh (Luccioni et al. 2023) ≈ 0.057.
 GRID_CASES = {
     "GPT-3's data centre (derived from Patterson et al. 2021)": DEFAULT_GRID_KG_PER_KWH,
     "US average (Touvron et al. 2023, LLaMA)": REFERENCES["us_grid_kg_per_kwh"].value,
+    "French grid, low-carbon (derived from BLOOM's training, Luccioni et al. 2023)":
+        REFERENCES["bloom_training_dynamic_tco2e"].value * 1000 / REFERENCES["bloom_training_dynamic_kwh"].value,
 }
 
 #: Power drawn per accelerator as a multiple of its TDP, for the cases the course cites.

@@ -271,3 +271,52 @@ def test_prompt_and_output_tokens_are_priced_separately():
     # an MoE is priced by its active parameters
     moe, _ = cost.token_prices("mixtral-8x7b", prompt_utilization=0.5)
     assert moe == pytest.approx(2 * 12_879_925_248 / (989e12 * 0.5) * 2 / 3600)
+
+
+def test_request_cost_takes_a_model_and_prices_an_moe_by_its_active_parameters():
+    # Mixtral-8x7B runs 12,879,925,248 parameters per token (2 of 8 experts; its released config)
+    active = 12_879_925_248
+    want = 2 * active * 1000 / (989e12 * 0.1)  # H100 dense bf16 peak, 10 % utilization
+    assert cost.seconds_per_request("mixtral-8x7b", 1000) == pytest.approx(want)
+    assert cost.tokens_per_second("mixtral-8x7b") == pytest.approx(989e12 * 0.1 / (2 * active))
+    assert cost.cost_per_request("mixtral-8x7b", 1000, price_per_hour=3.0) == pytest.approx(want / 3600 * 3.0)
+    # a parameter count is still accepted, and names the argument when bad
+    assert cost.seconds_per_request(7e9, 1000) == pytest.approx(2 * 7e9 * 1000 / 98.9e12)
+    with pytest.raises(ValueError, match="model"):
+        cost.tokens_per_second(-7e9)
+
+
+def test_scenario_prices_prompt_and_output_tokens_separately():
+    # 7B, H100 at $2/h: a prompt token at 50 %, an output token at 10 % of 989 TFLOP/s
+    s = cost.cost_scenario(n_params=7e9, prompt_tokens=3000, output_tokens=200, prompt_utilization=0.5,
+                           serve_utilization=0.1, fixed_cost_per_request=None)
+    prompt_s, output_s = 1.4e10 / (989e12 * 0.5), 1.4e10 / (989e12 * 0.1)
+    assert s.seconds_per_request == pytest.approx(3000 * prompt_s + 200 * output_s)
+    assert s.cost_per_request_from_flops == pytest.approx((3000 * prompt_s + 200 * output_s) / 3600 * 2.0)
+    assert (s.cost_per_prompt_token, s.cost_per_output_token) == pytest.approx(
+        cost.token_prices(7e9, prompt_utilization=0.5, output_utilization=0.1))
+    assert cost.format_scenario(s)["token_prices"] == (f"{cost.money(prompt_s / 3600 * 2e6)} per million prompt tokens, "
+                                                       f"{cost.money(output_s / 3600 * 2e6)} per million output tokens")
+    # the seed's preset: no prompt, 1,000 tokens at the serving utilization, as before the split
+    seed = cost.cost_scenario()
+    assert seed.seconds_per_request == pytest.approx(2 * 175e9 * 1000 / (989e12 * 0.1))
+    with pytest.raises(ValueError, match="prompt_tokens"):
+        cost.cost_scenario(prompt_tokens=-1)
+    with pytest.raises(ValueError, match="output_tokens"):
+        cost.cost_scenario(output_tokens=0)
+
+
+def test_calculator_prices_prompt_tokens_and_sets_the_cited_cases():
+    calc = calculators.cost_calculator(chart=False)
+    calc.controls["fixed_cost_per_request"].value = 0.0
+    calc.controls["prompt_tokens"].value = 2000
+    prompt, output = cost.token_prices(175e9, output_utilization=0.1)
+    assert calc.last_result.cost_per_request == pytest.approx(2000 * prompt + 1000 * output)
+    calc.grid_case.value = energy.GRID_CASES["French grid, low-carbon (derived from BLOOM's training, Luccioni et al. 2023)"]
+    assert calc.last_result.grid_kg_per_kwh == pytest.approx(24.7e3 / 433_196, abs=0.0005)  # the slider's step
+    calc.power_case.value = 1071 / 700
+    assert calc.controls["power_factor"].value == pytest.approx(1.53)
+    assert calc.last_result.wh_per_request == pytest.approx(
+        (2000 * prompt + 1000 * output) / 2.0 * 3600 * 1.53 * 700 / 3600)  # seconds × W ÷ 3600
+    calc.grid_case.value = None  # "your own": the slider keeps its value
+    assert calc.controls["grid_kg_per_kwh"].value == pytest.approx(24.7e3 / 433_196, abs=0.0005)

@@ -63,3 +63,11 @@ def test_grid_cases_reproduce_llamas_published_emissions():
     assert round(energy.co2_kg(449_000, us) / 1000) == 173
     # Epoch AI's 1,071 W per H100 is 1.53 x its 700 W TDP
     assert max(energy.POWER_FACTORS.values()) == pytest.approx(1071 / 700) == pytest.approx(1.53, abs=0.001)
+
+
+def test_the_french_grid_case_is_blooms_emissions_over_its_energy():
+    # Luccioni, Viguier & Ligozat 2023: 1,082,990 A100-hours at 400 W = 433,196 kWh, emitting 24.7 t CO2e (57 g/kWh)
+    assert energy.reference("bloom_training_dynamic_kwh").value == pytest.approx(1_082_990 * 0.4, abs=1)
+    france = energy.GRID_CASES["French grid, low-carbon (derived from BLOOM's training, Luccioni et al. 2023)"]
+    assert france == pytest.approx(0.057, abs=0.0005)
+    assert energy.DEFAULT_GRID_KG_PER_KWH / france == pytest.approx(7.5, abs=0.1)  # GPT-3's grid against France's

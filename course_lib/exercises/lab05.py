@@ -73,7 +73,7 @@ def _expected_daily_cost() -> float:
     """The answer to exercise 3. Lab 05, exercise 3."""
     e = dict(_inputs(3))
     requests = e.pop("requests_per_day")
-    return cost.daily_inference_cost(requests, cost.cost_per_request(**e))
+    return cost.daily_inference_cost(requests, cost.cost_per_request(e.pop("n_params"), **e))  # model, positional
 
 
 def verify_daily_cost(dollars) -> None:

@@ -29,7 +29,7 @@ import ipywidgets as w
 import numpy as np
 
 from .. import _validate as v
-from .. import arch, cost, engine, fit, generation, hardware, precision, simulate, train, zero_fit
+from .. import arch, cost, energy, engine, fit, generation, hardware, precision, simulate, train, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
@@ -327,6 +327,7 @@ _COST_LABELS = {
     "training_hours": "training time",
     "cost_per_request": "cost per request",
     "cost_per_request_from_flops": "… from FLOPs",
+    "token_prices": "… per token, from FLOPs",
     "daily_cost": "inference per day",
     "yearly_cost": "inference per year",
     "break_even_day": "inference spend = training spend on",
@@ -370,8 +371,10 @@ def _cost_controls(p: dict) -> dict:
                                              description="$ per accelerator-hour", **text),
         "requests_m": w.FloatLogSlider(value=p["requests_m"], base=10, min=-2, max=4, step=0.01,
                                        description="requests per day (M)", **kw),
-        "tokens_per_request": w.BoundedIntText(value=p["tokens_per_request"], min=1, max=1_000_000,
-                                               description="tokens per request", **text),
+        "prompt_tokens": w.BoundedIntText(value=p["prompt_tokens"], min=0, max=1_000_000,
+                                          description="prompt tokens per request", **text),
+        "output_tokens": w.BoundedIntText(value=p["output_tokens"], min=1, max=1_000_000,
+                                          description="output tokens per request", **text),
         "years": w.FloatSlider(value=p["years"], min=0.25, max=10.0, step=0.25,
                                description="deployment (years)", **kw),
         "fixed_training_musd": w.BoundedFloatText(value=p["fixed_training_musd"], min=0.0, max=1e5, step=0.5,
@@ -389,11 +392,15 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
     """A preset menu, then a model (a preset, a config.json path or an
     upload, priced by the parameters a token uses: an MoE by its active
     ones; or the size slider), model size, training tokens, accelerator,
-    utilizations, price, traffic, tokens per request, deployment years,
-    optional fixed prices, power and grid → training cost, daily and yearly
-    inference cost, break-even day, lifetime split, energy and CO2, and
-    (``chart=True``) a chart of cumulative cost (:func:`scenario_chart`).
-    ``calc.preset`` is the preset menu. Lesson 05, section 5.
+    utilizations, price, traffic, prompt and output tokens per request
+    (priced separately, :func:`course_lib.cost.token_prices`), deployment
+    years, optional fixed prices, power and grid → training cost, daily and
+    yearly inference cost, break-even day, lifetime split, energy and CO2,
+    and (``chart=True``) a chart of cumulative cost (:func:`scenario_chart`).
+    ``calc.preset`` is the preset menu; ``calc.power_case`` and
+    ``calc.grid_case`` set the power factor and the grid intensity to a
+    cited case (:data:`course_lib.energy.POWER_FACTORS`,
+    :data:`course_lib.energy.GRID_CASES`). Lesson 05, section 5.
     """
     v.choice("preset", preset, cost.PRESETS)
     if not isinstance(chart, bool):
@@ -431,8 +438,23 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
 
     menu.observe(apply, names="value")
     calc.preset = menu
-    calc.widget = w.VBox([menu, calc.widget])
+    calc.power_case = _case_menu("power case", energy.POWER_FACTORS, calc.controls["power_factor"])
+    calc.grid_case = _case_menu("grid case", energy.GRID_CASES, calc.controls["grid_kg_per_kwh"])
+    calc.widget = w.VBox([menu, calc.widget, calc.power_case, calc.grid_case])
     return calc
+
+
+def _case_menu(description: str, cases: dict, slider) -> w.Dropdown:
+    """A menu of cited cases that sets ``slider`` to the chosen case's value (the slider stays free)."""
+    menu = w.Dropdown(options=[("your own (the slider)", None)] + [(k, val) for k, val in cases.items()], value=None,
+                      description=description, style={"description_width": "190px"}, layout=w.Layout(width="95%"))
+
+    def pick(change) -> None:
+        if change["new"] is not None:
+            slider.value = change["new"]
+
+    menu.observe(pick, names="value")
+    return menu
 
 
 # ------------------------------------------------------------ ZeRO (lesson 06)
