@@ -310,9 +310,17 @@ class Architecture:
     def forward_flops(self, batch: int, seq_len: int) -> int:
         """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
         counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
-        full s × s score matrix for attention, causal or not; the rotary
-        embedding's small ``inv_freq @ positions`` matmul; element-wise work
-        and the embedding lookup not counted). Lesson 02.
+        full s × s score matrix for attention, causal or not; element-wise
+        work and the embedding lookup not counted). Lesson 02.
+
+        Conventions that differ between transformers versions: transformers
+        4.x computed the rotary frequencies as a small ``inv_freq @
+        positions`` matmul (``head_dim · seq_len`` more FLOPs), transformers 5
+        does not, and this count follows transformers 5. A mixture of experts
+        is counted as its experts' matmuls run token by token
+        (``experts_implementation="eager"``); transformers 5's default
+        grouped kernel (``aten._grouped_mm``) does the same work but
+        ``FlopCounterMode`` cannot see it (counts 0).
         """
         b = v.positive_int("batch", batch)
         s = v.positive_int("seq_len", seq_len)
@@ -324,8 +332,7 @@ class Architecture:
         ffn = 2 * t * self.experts_per_token * mats * h * f
         router = 2 * t * h * self.n_experts if self.n_experts > 1 else 0
         head = 2 * t * h * self.vocab_size
-        rotary = 0 if self.family == "gpt2" else self.head_dim * s  # inv_freq @ positions, once per pass
-        return self.n_layers * (proj + attn + ffn + router) + head + rotary
+        return self.n_layers * (proj + attn + ffn + router) + head
 
     # ------------------------------------------------------------ activations
 
@@ -422,8 +429,6 @@ class Architecture:
         if matrices:
             probs = b * heads * s * s * p
             total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
-            if self.family == "gpt2" and attention == "eager":
-                total += self.positions ** 2  # the causal-mask buffer that torch.where keeps
         else:
             total += t * heads * 4  # log-sum-exp, fp32
             if self._masked(s, attention, sliding):

@@ -53,16 +53,33 @@ CONFIGS = {
 FAMILIES = list(CONFIGS)
 
 
-def build(family, attention="sdpa"):
-    settings = dict(CONFIGS[family])
-    if family == "gpt2" and attention == "sdpa":
-        # the CPU flash kernel has no dropout: with attn_pdrop > 0 SDPA falls back to the math path
-        # (scores stored, as eager); a GPU's fused kernel stores none. Residual dropout stays on.
-        settings["attn_pdrop"] = 0.0
-    config = transformers.AutoConfig.for_model(**settings)
-    torch.manual_seed(0)
-    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation=attention)
-    return model.train()
+_BUILT = {}
+
+
+def build(family, attention="sdpa", configs=None):
+    """The small transformers model of ``family`` (built once per attention, then reused: every test
+    sets the mode it needs). Experts run token by token (``experts_implementation="eager"``):
+    transformers 5's default grouped kernel does the same work, invisibly to FlopCounterMode."""
+    configs = CONFIGS if configs is None else configs
+    key = (family, attention, id(configs))
+    if key not in _BUILT:
+        settings = dict(configs[family])
+        if family == "gpt2" and attention == "sdpa":
+            # the CPU flash kernel has no dropout: with attn_pdrop > 0 SDPA falls back to the math path
+            # (scores stored, as eager); a GPU's fused kernel stores none. Residual dropout stays on.
+            settings["attn_pdrop"] = 0.0
+        config = transformers.AutoConfig.for_model(**settings)
+        torch.manual_seed(0)
+        kwargs = dict(attn_implementation=attention)
+        if _has_experts(config):
+            kwargs["experts_implementation"] = "eager"
+        _BUILT[key] = transformers.AutoModelForCausalLM.from_config(config, **kwargs)
+    return _BUILT[key].train()
+
+
+def _has_experts(config):
+    text = config if isinstance(config, dict) else config.to_dict()
+    return any(k in text for k in ("num_local_experts", "num_experts", "n_routed_experts"))
 
 
 @pytest.fixture(scope="module", params=FAMILIES)
@@ -81,7 +98,8 @@ def test_parameters_exact(family):
     arch = Architecture.from_hf_config(CONFIGS[family])
     assert arch.n_params == model.num_parameters()
     if family == "mixtral":  # 2 of 4 experts per token: active = total - 2 experts' FFNs per layer
-        expert = sum(p.numel() for p in model.model.layers[0].block_sparse_moe.experts[0].parameters())
+        experts = model.model.layers[0].mlp.experts  # transformers 5: one 3-D tensor per projection
+        expert = sum(p[0].numel() for p in experts.parameters())
         assert arch.n_active_params == model.num_parameters() - 2 * 2 * expert
     else:
         assert arch.n_active_params == arch.n_params
