@@ -178,7 +178,7 @@ class Architecture:
         config = configs.read_config(config)
         v.string("name", name, nonempty=False)
         family = config.get("model_type")
-        if family not in _DEFAULTS:
+        if not isinstance(family, str) or family not in _DEFAULTS:
             raise configs.ConfigError(
                 f"config's model_type must be one of {list(FAMILIES)}, got {v.show(family)}. Relabelling a config "
                 "to another family gives silently wrong numbers (each family has its own shapes and defaults)")
