@@ -733,7 +733,7 @@ def with_sizes(a: Architecture, **sizes) -> Architecture:
 
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b",
-           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b")
+           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b", "llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b")
 """Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``."""
 
 

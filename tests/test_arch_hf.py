@@ -202,3 +202,23 @@ def test_count_flops_backward_on_model_output():
     forward = measure.count_flops(model, ids)
     both = measure.count_flops(model, ids, backward=True)
     assert 3 * forward <= both <= 3.1 * forward  # backward ≈ 2 × forward (SDPA's backward counts a bit more)
+
+
+PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b"]
+
+
+@pytest.mark.parametrize("key", PRESETS_2026)
+def test_real_configs_parameter_counts_on_meta_device(key):
+    """The shipped public configs, built full size on the meta device (no memory): every parameter counted."""
+    from course_lib import arch
+
+    config = json.loads((Path(arch._PRESET_DIR) / f"{key}.json").read_text())
+    hf = transformers.AutoConfig.for_model(**{k: val for k, val in config.items() if not k.startswith("_")})
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(hf)
+    a = arch.preset(key)
+    assert a.n_params == model.num_parameters()
+    if a.n_experts > 1:  # active: all but (n_experts - k) experts' FFNs in each sparse layer
+        expert = sum(p[0].numel() for p in model.model.layers[0].mlp.experts.parameters())
+        sparse = a.n_layers - a.dense_layers
+        assert a.n_active_params == model.num_parameters() - sparse * (a.n_experts - a.experts_per_token) * expert
