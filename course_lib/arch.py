@@ -816,3 +816,24 @@ def measured_families() -> list[dict]:
                      "korthikanti": korthikanti,
                      "korthikanti_error_pct": round(100 * (korthikanti - r["activations"]) / r["activations"], 1)})
     return rows
+
+
+def measured_kv_cache() -> list[dict]:
+    """Lesson 02's 2026 KV rows: for a small model shaped like each 2026
+    family (Qwen3's q/k-norm and GQA, Qwen3-MoE's experts, Gemma 3's sliding
+    layers; configs in ``tests/test_arch_hf.py``), the bytes transformers'
+    cache held after ``generate`` (recorded by ``tools/measure_families.py``,
+    re-measured by the tests: transformers is not a course dependency) beside
+    :meth:`Architecture.kv_cache_bytes`. Lesson 02, section 5.
+    """
+    with open(os.path.join(_PRESET_DIR, "measured_families.json"), encoding="utf-8") as f:
+        record = json.load(f)
+    rows = []
+    for r in record["kv_rows"]:
+        a = Architecture.from_hf_config(record["kv_configs"][r["family"]])
+        predicted = a.kv_cache_bytes(r["tokens"], batch=r["batch"], bytes_per_value=4)
+        rows.append({"family": r["family"], "layers (sliding)": f"{a.n_layers} ({a.sliding_layers})",
+                     "KV heads / heads": f"{a.n_kv_heads}/{a.n_heads}", "head_dim": a.head_dim,
+                     "experts": f"{a.experts_per_token} of {a.n_experts}" if a.n_experts > 1 else "-",
+                     "tokens": r["tokens"], "predicted": predicted, "transformers held": r["kv_bytes"]})
+    return rows
