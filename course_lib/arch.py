@@ -34,7 +34,8 @@ from dataclasses import dataclass, field, replace
 from . import _validate as v
 from . import configs, predict
 
-FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text")
+FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
+            "olmo2", "smollm3", "granite")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text"}
 
@@ -78,6 +79,19 @@ _DEFAULTS = {
                         tie_word_embeddings=True, attention_bias=False, sliding_window=4096, layer_types=None,
                         sliding_window_pattern=6, attention_dropout=0.0, attn_logit_softcapping=None,
                         final_logit_softcapping=None),
+    # transformers 5.25: OLMo 2 normalises all queries and all keys (one RMSNorm each over the full width) and
+    # puts its two norms after attention and FFN; SmolLM3 and Granite have Llama's parameters (SmolLM3 drops
+    # rotary on some layers, Granite scales embeddings, residuals and logits: no parameters)
+    "olmo2": dict(vocab_size=50304, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
+                  attention_bias=False, attention_dropout=0.0),
+    "smollm3": dict(vocab_size=128256, hidden_size=2048, intermediate_size=11008, num_hidden_layers=36,
+                    num_attention_heads=16, num_key_value_heads=4, hidden_act="silu", tie_word_embeddings=True,
+                    attention_bias=False, mlp_bias=False, use_sliding_window=False, sliding_window=None,
+                    layer_types=None, attention_dropout=0.0),
+    "granite": dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                    num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
+                    attention_bias=False, mlp_bias=False, attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -108,7 +122,8 @@ class Architecture:
     Mixtral; Qwen3-MoE's ``moe_intermediate_size``) and ``dense_layers``
     counts the layers of a mixture that keep one dense FFN of ``ffn_size``
     (Qwen3-MoE's ``mlp_only_layers``); ``qk_norm``: an RMSNorm over each
-    head's queries and keys (Qwen3, Gemma 3); ``norms_per_layer``: 2, or 4
+    head's queries and keys (Qwen3, Gemma 3), or with ``qk_norm_full`` one
+    over all the queries and one over all the keys (OLMo 2); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
     layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
     learned position table (GPT-2) or 0 (rotary). Lessons 02 and 06.
@@ -134,6 +149,7 @@ class Architecture:
     expert_ffn_size: int = 0
     dense_layers: int = 0
     qk_norm: bool = False
+    qk_norm_full: bool = False
     norms_per_layer: int = 2
     sliding_window: int | None = None
     sliding_layers: int = 0
@@ -160,7 +176,7 @@ class Architecture:
             raise ValueError(f"experts_per_token={self.experts_per_token} must be at most n_experts={self.n_experts}")
         v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
         v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
-        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm"):
+        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full"):
             v.boolean(name, getattr(self, name))
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
         if self.sliding_window is not None:
@@ -256,7 +272,7 @@ class Architecture:
             n_sliding = sum(t == "sliding_attention" for t in types)
         if family in ("mistral", "mixtral", "phi3") and window:
             n_sliding = n
-        if family in ("qwen2", "qwen3", "qwen3_moe") and F.field_bool(c, "use_sliding_window") and window:
+        if family in ("qwen2", "qwen3", "qwen3_moe", "smollm3") and F.field_bool(c, "use_sliding_window") and window:
             if types:
                 n_sliding = sum(t == "sliding_attention" for t in types)
             else:
@@ -286,7 +302,7 @@ class Architecture:
             qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
             mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
-            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text"),
+            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
             norms_per_layer=4 if family == "gemma3_text" else 2,
             sliding_window=window if n_sliding else None, sliding_layers=n_sliding, activation=act,
             dropout=F.field_float(c, "resid_pdrop", 0.0, maximum=1),
@@ -313,7 +329,9 @@ class Architecture:
             p += self.q_size + 2 * self.kv_size
         if self.out_bias:
             p += h
-        if self.qk_norm:
+        if self.qk_norm_full:
+            p += self.q_size + self.kv_size  # one RMSNorm over all queries, one over all keys (OLMo 2)
+        elif self.qk_norm:
             p += 2 * self.head_dim  # one RMSNorm weight for queries, one for keys, shared by the heads
         return p
 
@@ -523,7 +541,8 @@ class Architecture:
             k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
             total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
             if self.qk_norm:  # RMSNorm over each head's queries and keys: input, normalised (fp32 1/rms per head)
-                total += 2 * t * (q + kv) * p + t * (heads + self.n_kv_heads) * 4
+                stats = 2 if self.qk_norm_full else heads + self.n_kv_heads
+                total += 2 * t * (q + kv) * p + t * stats * 4
         if matrices:
             probs = b * heads * s * s * p
             total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped

@@ -66,8 +66,19 @@ CONFIGS_2026 = {
     "gemma3_text": dict(model_type="gemma3_text", vocab_size=V, hidden_size=64, intermediate_size=128,
                         num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
                         sliding_window=16, sliding_window_pattern=3),
+    # one RMSNorm over all queries and one over all keys, norms after attention and FFN, GQA 2:1
+    "olmo2": dict(model_type="olmo2", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # Llama's parameters, rotary left out on every 4th layer, tied embeddings (SmolLM3-3B)
+    "smollm3": dict(model_type="smollm3", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=4,
+                    num_attention_heads=4, num_key_value_heads=1, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # Llama's parameters, with embedding, residual, attention and logit multipliers
+    "granite": dict(model_type="granite", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, embedding_multiplier=12.0, residual_multiplier=0.22,
+                    logits_scaling=8.0, attention_multiplier=0.015625),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
+LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text")  # lesson 02's 2026 KV rows
 
 
 _BUILT = {}
@@ -143,7 +154,7 @@ def test_kv_cache_bytes_exact_after_generate(family):
     assert tokens == 31  # 20 prompt + 12 new - the last, not yet fed back
     arch = Architecture.from_hf_config(ALL[family])
     assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held
-    if family in CONFIGS_2026:  # lesson 02 shows the recorded measurement (tools/measure_families.py)
+    if family in LESSON_KV:  # lesson 02 shows the recorded measurement (tools/measure_families.py)
         rows = [r for r in recorded()["kv_rows"] if r["family"] == family]
         assert recorded()["kv_configs"][family] == ALL[family] and [r["kv_bytes"] for r in rows] == [held]
 
