@@ -35,7 +35,7 @@ from . import _validate as v
 from . import configs, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
-            "olmo2", "smollm3", "granite")
+            "olmo2", "smollm3", "granite", "deepseek_v3")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text"}
 
@@ -92,6 +92,13 @@ _DEFAULTS = {
     "granite": dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
                     num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                     attention_bias=False, mlp_bias=False, attention_dropout=0.0),
+    # transformers 5.25, models/deepseek_v3: multi-head latent attention, 1 shared + 256 routed experts,
+    # the first 3 layers dense
+    "deepseek_v3": dict(vocab_size=129280, hidden_size=7168, intermediate_size=18432, moe_intermediate_size=2048,
+                        num_hidden_layers=61, num_attention_heads=128, num_key_value_heads=128, n_shared_experts=1,
+                        n_routed_experts=256, num_experts_per_tok=8, first_k_dense_replace=3, q_lora_rank=1536,
+                        kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
+                        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -123,7 +130,13 @@ class Architecture:
     counts the layers of a mixture that keep one dense FFN of ``ffn_size``
     (Qwen3-MoE's ``mlp_only_layers``); ``qk_norm``: an RMSNorm over each
     head's queries and keys (Qwen3, Gemma 3), or with ``qk_norm_full`` one
-    over all the queries and one over all the keys (OLMo 2); ``norms_per_layer``: 2, or 4
+    over all the queries and one over all the keys (OLMo 2); ``n_shared_experts``:
+    experts every token uses besides its routed ones (DeepSeek); a
+    ``kv_lora_rank`` > 0 is multi-head latent attention (DeepSeek-V2/V3:
+    queries through a ``q_lora_rank`` bottleneck, keys and values from a
+    compressed latent of ``kv_lora_rank`` values plus a shared rotary key of
+    ``qk_rope_head_dim``; ``head_dim`` is then the query/key head width,
+    nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
     layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
     learned position table (GPT-2) or 0 (rotary). Lessons 02 and 06.
@@ -151,6 +164,11 @@ class Architecture:
     qk_norm: bool = False
     qk_norm_full: bool = False
     norms_per_layer: int = 2
+    n_shared_experts: int = 0
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
     sliding_window: int | None = None
     sliding_layers: int = 0
     activation: str = "silu"
@@ -169,6 +187,12 @@ class Architecture:
         v.integer("expert_ffn_size", self.expert_ffn_size, minimum=0, maximum=_MAX_SIZE)
         v.integer("dense_layers", self.dense_layers, minimum=0, maximum=self.n_layers)
         v.integer("norms_per_layer", self.norms_per_layer, minimum=1, maximum=8)
+        for name in ("n_shared_experts", "q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim"):
+            v.integer(name, getattr(self, name), minimum=0, maximum=_MAX_SIZE)
+        if self.kv_lora_rank and not (self.v_head_dim and self.head_dim > self.qk_rope_head_dim):
+            raise ValueError("a latent-attention model (kv_lora_rank > 0) needs v_head_dim > 0 and "
+                             f"head_dim > qk_rope_head_dim, got v_head_dim={self.v_head_dim}, head_dim={self.head_dim}, "
+                             f"qk_rope_head_dim={self.qk_rope_head_dim}")
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} "
                              "(each KV head serves a whole group of query heads)")
@@ -294,8 +318,20 @@ class Architecture:
             if not isinstance(only, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in only):
                 raise TypeError(f"config['mlp_only_layers'] must be a list of layer indices, got {v.show(only)}")
             dense = sum(1 for i in range(n) if i in only or (i + 1) % step)
+        mla = {}
+        if family == "deepseek_v3":
+            experts = F.field_int(c, "n_routed_experts", minimum=1)
+            per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
+            expert_ffn = F.field_int(c, "moe_intermediate_size", minimum=1)
+            dense = min(n, F.field_int(c, "first_k_dense_replace", minimum=0))
+            nope, rope = F.field_int(c, "qk_nope_head_dim", minimum=1), F.field_int(c, "qk_rope_head_dim", minimum=1)
+            head_dim, kv = nope + rope, heads  # the cache's (expanded) keys: one per query head
+            mla = dict(n_shared_experts=F.field_int(c, "n_shared_experts", minimum=0, allow_none=True) or 0,
+                       q_lora_rank=F.field_int(c, "q_lora_rank", minimum=1, allow_none=True) or 0,
+                       kv_lora_rank=F.field_int(c, "kv_lora_rank", minimum=1), qk_rope_head_dim=rope,
+                       v_head_dim=F.field_int(c, "v_head_dim", minimum=1))
         bias = F.field_bool(c, "attention_bias", False)
-        return cls(
+        return cls(**mla,
             family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=n,
             n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
             tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
@@ -324,6 +360,16 @@ class Architecture:
 
     def _attention_params(self) -> int:
         h = self.hidden_size
+        if self.kv_lora_rank:  # multi-head latent attention (DeepSeek-V2/V3)
+            qr, kr, rope, heads = self.q_lora_rank, self.kv_lora_rank, self.qk_rope_head_dim, self.n_heads
+            nope = self.head_dim - rope
+            p = (h * qr + qr + qr * heads * self.head_dim) if qr else h * heads * self.head_dim
+            p += h * (kr + rope) + kr + kr * heads * (nope + self.v_head_dim) + heads * self.v_head_dim * h
+            if self.qkv_bias:
+                p += (qr if qr else 0) + kr + rope
+            if self.out_bias:
+                p += h
+            return p
         p = h * (self.q_size + 2 * self.kv_size) + self.q_size * h
         if self.qkv_bias:
             p += self.q_size + 2 * self.kv_size
@@ -334,6 +380,13 @@ class Architecture:
         elif self.qk_norm:
             p += 2 * self.head_dim  # one RMSNorm weight for queries, one for keys, shared by the heads
         return p
+
+    def _mla_small_params(self) -> int:
+        """A latent attention's norm weights and biases: parameters that no matmul multiplies."""
+        small = (self.q_lora_rank if self.q_lora_rank else 0) + self.kv_lora_rank
+        if self.qkv_bias:
+            small += (self.q_lora_rank if self.q_lora_rank else 0) + self.kv_lora_rank + self.qk_rope_head_dim
+        return small + (self.hidden_size if self.out_bias else 0)
 
     @property
     def _expert_ffn(self) -> int:
@@ -357,7 +410,9 @@ class Architecture:
         norms = self.norms_per_layer * self._norm_params()
         if self.n_experts == 1:
             return self._attention_params() + self._expert_params() + norms
-        return self._attention_params() + experts * self._expert_params(self._expert_ffn) + self._router_params() + norms
+        shared = self._expert_params(self._expert_ffn * self.n_shared_experts) if self.n_shared_experts else 0
+        return (self._attention_params() + experts * self._expert_params(self._expert_ffn) + shared
+                + self._router_params() + norms)
 
     def _layers_params(self, experts: int) -> int:
         dense = self._attention_params() + self._expert_params() + self.norms_per_layer * self._norm_params()
@@ -395,7 +450,7 @@ class Architecture:
     # ------------------------------------------------------------ KV cache
 
     @v.checked
-    def kv_cache_bytes(self, seq_len: int, batch: int = 1, bytes_per_value: float = 2) -> int:
+    def kv_cache_bytes(self, seq_len: int, batch: int = 1, bytes_per_value: float = 2, *, mla: str = "latent") -> int:
         """Bytes of the key/value cache holding ``seq_len`` tokens per sequence:
         2 · KV heads · head_dim · bytes per layer and token (grouped-query
         attention and an explicit ``head_dim`` included). A sliding-window
@@ -405,10 +460,24 @@ class Architecture:
         tokens' worth of storage is alive after each decode step. Equal to
         the storage of transformers' cache after ``generate`` (``seq_len`` =
         ``cache.get_seq_length()``). Lesson 02.
+
+        Multi-head latent attention (``kv_lora_rank`` > 0, DeepSeek):
+        ``mla="latent"`` (default) counts the compressed latent and the shared
+        rotary key, ``kv_lora_rank + qk_rope_head_dim`` values per layer and
+        token, which the serving engines (vLLM, SGLang) and transformers 5's
+        cache hold (the tests check it to the byte after ``generate``);
+        ``mla="expanded"`` counts the keys and values expanded per head,
+        ``heads · (head_dim + v_head_dim)``, which older implementations
+        without an absorbed latent stored.
         """
         s = v.positive_int("seq_len", seq_len)
         b = v.positive_int("batch", batch)
         p = v.positive("bytes_per_value", bytes_per_value)
+        v.choice("mla", mla, ("latent", "expanded"))
+        if self.kv_lora_rank:
+            per_token = (self.kv_lora_rank + self.qk_rope_head_dim if mla == "latent"
+                         else self.n_heads * (self.head_dim + self.v_head_dim))
+            return math.ceil(per_token * self.n_layers * s * b * p)
         full = self.n_layers - self.sliding_layers
         tokens = full * s + self.sliding_layers * (min(s, self.sliding_window) if self.sliding_window else s)
         return math.ceil(2 * self.kv_size * tokens * b * p)
@@ -437,11 +506,15 @@ class Architecture:
         h, f = self.hidden_size, self.ffn_size
         proj = 2 * t * h * (2 * self.q_size + 2 * self.kv_size)
         attn = 2 * 2 * b * self.n_heads * s * s * self.head_dim
+        if self.kv_lora_rank:  # latent attention: its own projections, values of v_head_dim
+            proj = 2 * t * (self._attention_params() - self._mla_small_params())
+            attn = 2 * b * self.n_heads * s * s * (self.head_dim + self.v_head_dim)
         mats = 2 if self.ffn_kind == "mlp" else 3
         dense_ffn = 2 * t * mats * h * f
         if self.n_experts == 1:
             return self.n_layers * (proj + attn + dense_ffn) + 2 * t * h * self.vocab_size
-        moe = 2 * t * self.experts_per_token * mats * h * self._expert_ffn + 2 * t * h * self.n_experts
+        routed = self.experts_per_token + self.n_shared_experts
+        moe = 2 * t * routed * mats * h * self._expert_ffn + 2 * t * h * self.n_experts
         head = 2 * t * h * self.vocab_size
         moe_layers = self.n_layers - self.dense_layers
         return self.n_layers * (proj + attn) + moe_layers * moe + self.dense_layers * dense_ffn + head
@@ -567,6 +640,8 @@ class Architecture:
             return t * 4 * self.ffn_size * p  # gate, up, activation output, product
         k = self.experts_per_token
         total = t * k * 4 * self._expert_ffn * p  # per routed token: gate, up, activation output, product
+        if self.n_shared_experts:  # the shared experts: one FFN every token runs
+            total += t * 4 * self._expert_ffn * self.n_shared_experts * p
         total += t * self.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
         total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
         return total
