@@ -459,7 +459,7 @@ class Architecture:
         concatenates the new token onto them, so ``min(seq_len, window)``
         tokens' worth of storage is alive after each decode step. Equal to
         the storage of transformers' cache after ``generate`` (``seq_len`` =
-        ``cache.get_seq_length()``). Lesson 02.
+        ``cache.get_seq_length()``).
 
         Multi-head latent attention (``kv_lora_rank`` > 0, DeepSeek):
         ``mla="latent"`` (default) counts the compressed latent and the shared
@@ -468,7 +468,7 @@ class Architecture:
         cache hold (the tests check it to the byte after ``generate``);
         ``mla="expanded"`` counts the keys and values expanded per head,
         ``heads · (head_dim + v_head_dim)``, which older implementations
-        without an absorbed latent stored.
+        without an absorbed latent stored. Lesson 02.
         """
         s = v.positive_int("seq_len", seq_len)
         b = v.positive_int("batch", batch)
@@ -489,7 +489,7 @@ class Architecture:
         """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
         counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
         full s × s score matrix for attention, causal or not; element-wise
-        work and the embedding lookup not counted). Lesson 02.
+        work and the embedding lookup not counted).
 
         Conventions that differ between transformers versions: transformers
         4.x computed the rotary frequencies as a small ``inv_freq @
@@ -498,7 +498,7 @@ class Architecture:
         is counted as its experts' matmuls run token by token
         (``experts_implementation="eager"``); transformers 5's default
         grouped kernel (``aten._grouped_mm``) does the same work but
-        ``FlopCounterMode`` cannot see it (counts 0).
+        ``FlopCounterMode`` cannot see it (counts 0). Lesson 02.
         """
         b = v.positive_int("batch", batch)
         s = v.positive_int("seq_len", seq_len)
@@ -767,6 +767,9 @@ class LoRA:
     def _shapes(self, a: Architecture, moe: bool = True) -> list[tuple[int, int]]:
         """(d_out, d_in) of each adapted matrix in one layer. Fused projections
         (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
+        if a.kv_lora_rank:
+            raise ValueError(f"LoRA on {a.name}'s latent attention (kv_lora_rank > 0) is not modelled: "
+                             "its adapters and quantised matrices have other shapes")
         h, f = a.hidden_size, a.ffn_size
         fused_qkv = a.family in ("gpt2", "phi3")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
@@ -803,6 +806,7 @@ class LoRA:
         n = a.n_params
         if self.base_bits >= 16:
             return int(n * self.base_bits // 8)
+        self._shapes(a)  # refuses what is not modelled
         h, f = a.hidden_size, a.ffn_size
         per = 2 if a.ffn_kind == "mlp" else 3
         mats = a.n_layers * (h * (a.q_size + 2 * a.kv_size) + a.q_size * h)
