@@ -85,7 +85,7 @@ CONFIGS_2026 = {
                         qk_rope_head_dim=8, v_head_dim=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
-LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text")  # lesson 02's 2026 KV rows
+LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text", "deepseek_v3")  # lesson 02's 2026 KV rows
 
 
 _BUILT = {}
@@ -236,7 +236,7 @@ def test_count_flops_backward_on_model_output():
     assert 3 * forward <= both <= 3.1 * forward  # backward ≈ 2 × forward (SDPA's backward counts a bit more)
 
 
-PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b"]
+PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3"]
 
 
 @pytest.mark.parametrize("key", PRESETS_2026)
@@ -251,6 +251,7 @@ def test_real_configs_parameter_counts_on_meta_device(key):
     a = arch.preset(key)
     assert a.n_params == model.num_parameters()
     if a.n_experts > 1:  # active: all but (n_experts - k) experts' FFNs in each sparse layer
-        expert = sum(p[0].numel() for p in model.model.layers[0].mlp.experts.parameters())
+        first_sparse = a.dense_layers if key.startswith("deepseek") else 0  # DeepSeek: the dense layers come first
+        expert = sum(p[0].numel() for p in model.model.layers[first_sparse].mlp.experts.parameters())
         sparse = a.n_layers - a.dense_layers
         assert a.n_active_params == model.num_parameters() - sparse * (a.n_experts - a.experts_per_token) * expert
