@@ -1,16 +1,20 @@
 """One description of a real model that every prediction shares (lessons 02 and 06).
 
 :class:`Architecture` is read from the file people have, a Hugging Face
-``config.json`` (:meth:`Architecture.from_hf_config`), for the families
-``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``, ``gemma`` and
-``phi3``. Keys a file leaves out take the defaults that transformers'
-configuration class of that family documents. From it:
+``config.json`` (:meth:`Architecture.from_hf_config`, through the safe reader
+:func:`course_lib.configs.read_config`), for the families of
+:data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
+``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
+(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
+``deepseek_v3`` (latent attention). Keys a file leaves out take the defaults
+that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
   parameters, exactly as ``model.num_parameters()`` counts them; per token
   for a mixture of experts;
 - :meth:`Architecture.kv_cache_bytes`: grouped-query attention, an explicit
-  ``head_dim`` and a sliding window, as transformers' cache stores them;
+  ``head_dim``, sliding-window layers and a latent-attention cache, as
+  transformers' cache stores them;
 - :meth:`Architecture.activation_bytes`: what autograd saves for backward in
   transformers' implementation, with SDPA/FlashAttention (no score matrix)
   or eager attention (the softmax kept), the logits and the loss included;
@@ -39,7 +43,7 @@ FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qw
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text"}
 
-# Defaults of transformers' configuration classes (transformers 4.57,
+# Defaults of transformers' configuration classes (transformers 4.57 and 5.25,
 # models/<family>/configuration_<family>.py): what a key left out means.
 _DEFAULTS = {
     "gpt2": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12, n_inner=None,

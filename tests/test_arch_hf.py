@@ -1,4 +1,4 @@
-"""course_lib.arch checked against an independent implementation: transformers.
+"""course_lib.arch checked against an independent implementation: transformers 5.
 
 Every family is built small from a config written here (HF_HUB_OFFLINE=1,
 random weights, nothing downloaded), keeping what makes it that family: the
@@ -7,7 +7,11 @@ sliding and full layers), experts, tied embeddings, biases, GPT-2's dropout
 and learned positions. Asserted: parameters exact, KV-cache bytes exact after
 ``generate``, forward FLOPs exact (eager and SDPA), activations within 10 %
 of what autograd saves, and the weight / gradient / optimizer-state bytes of
-a real AdamW step exact.
+a real AdamW step exact. The 2026 families (CONFIGS_2026: Qwen3, Qwen3-MoE,
+Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3) are held to the same, with
+activations within the 10 % contract (DeepSeek-V3's latent attention: not yet,
+marked xfail with the measured gap), and the shipped public configs are built
+full size on the meta device for their exact parameter counts.
 """
 
 import json
