@@ -1,4 +1,4 @@
-"""course_lib.arch checked against an independent implementation: transformers.
+"""course_lib.arch checked against an independent implementation: transformers 5.
 
 Every family is built small from a config written here (HF_HUB_OFFLINE=1,
 random weights, nothing downloaded), keeping what makes it that family: the
@@ -7,7 +7,11 @@ sliding and full layers), experts, tied embeddings, biases, GPT-2's dropout
 and learned positions. Asserted: parameters exact, KV-cache bytes exact after
 ``generate``, forward FLOPs exact (eager and SDPA), activations within 10 %
 of what autograd saves, and the weight / gradient / optimizer-state bytes of
-a real AdamW step exact.
+a real AdamW step exact. The 2026 families (CONFIGS_2026: Qwen3, Qwen3-MoE,
+Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3) are held to the same, with
+activations within the 10 % contract (DeepSeek-V3's latent attention: not yet,
+marked xfail with the measured gap), and the shipped public configs are built
+full size on the meta device for their exact parameter counts.
 """
 
 import json
@@ -51,21 +55,80 @@ CONFIGS = {
                  num_attention_heads=4, num_key_value_heads=2, sliding_window=24, pad_token_id=0),
 }
 FAMILIES = list(CONFIGS)
+# The 2026 families: parameters, KV cache and FLOPs exact, activations within 10 % (not in lesson 02's record).
+CONFIGS_2026 = {
+    # q/k RMSNorm per head, explicit head_dim (Qwen3-8B: 32 × 128 = hidden), GQA, sliding window on some layers
+    "qwen3": dict(model_type="qwen3", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=3,
+                  num_attention_heads=4, num_key_value_heads=2, head_dim=16, use_sliding_window=True,
+                  sliding_window=16, max_window_layers=1),
+    # 8 experts of width 32, 2 per token, an explicit head_dim ≠ hidden / heads (Qwen3-30B-A3B: 32 × 128 > 2048),
+    # the middle layer dense (mlp_only_layers)
+    "qwen3_moe": dict(model_type="qwen3_moe", vocab_size=V, hidden_size=64, intermediate_size=96,
+                      moe_intermediate_size=32, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=1,
+                      head_dim=32, num_experts=8, num_experts_per_tok=2, mlp_only_layers=[1]),
+    # 2 sliding layers to 1 full (Gemma 3: 5 to 1), window 16, q/k norm, 4 norms per layer, head_dim 32 > 64 / 4, tied
+    "gemma3_text": dict(model_type="gemma3_text", vocab_size=V, hidden_size=64, intermediate_size=128,
+                        num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+                        sliding_window=16, sliding_window_pattern=3),
+    # one RMSNorm over all queries and one over all keys, norms after attention and FFN, GQA 2:1
+    "olmo2": dict(model_type="olmo2", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # Llama's parameters, rotary left out on every 4th layer, tied embeddings (SmolLM3-3B)
+    "smollm3": dict(model_type="smollm3", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=4,
+                    num_attention_heads=4, num_key_value_heads=1, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # Llama's parameters, with embedding, residual, attention and logit multipliers
+    "granite": dict(model_type="granite", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, embedding_multiplier=12.0, residual_multiplier=0.22,
+                    logits_scaling=8.0, attention_multiplier=0.015625),
+    # multi-head latent attention (q and kv bottlenecks, a shared rotary key), 1 shared + 8 routed experts of which
+    # 2 per token, the first layer dense (DeepSeek-V3: 1 + 256, 8 per token, first 3 dense)
+    "deepseek_v3": dict(model_type="deepseek_v3", vocab_size=V, hidden_size=64, intermediate_size=128,
+                        moe_intermediate_size=32, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4,
+                        n_shared_experts=1, n_routed_experts=8, num_experts_per_tok=2, first_k_dense_replace=1,
+                        n_group=1, topk_group=1, q_lora_rank=48, kv_lora_rank=32, qk_nope_head_dim=16,
+                        qk_rope_head_dim=8, v_head_dim=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # sliding and full layers alternating, four norms per layer, soft-capped scores and logits, head_dim 32 > 64 / 4
+    "gemma2": dict(model_type="gemma2", vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                   num_attention_heads=4, num_key_value_heads=2, head_dim=32, sliding_window=16, pad_token_id=0,
+                   eos_token_id=1, bos_token_id=None),
+}
+ALL = {**CONFIGS, **CONFIGS_2026}
+NO_SDPA = ("gemma2",)
+LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text", "deepseek_v3")  # lesson 02's 2026 KV rows
 
 
-def build(family, attention="sdpa"):
-    settings = dict(CONFIGS[family])
-    if family == "gpt2" and attention == "sdpa":
-        # the CPU flash kernel has no dropout: with attn_pdrop > 0 SDPA falls back to the math path
-        # (scores stored, as eager); a GPU's fused kernel stores none. Residual dropout stays on.
-        settings["attn_pdrop"] = 0.0
-    config = transformers.AutoConfig.for_model(**settings)
-    torch.manual_seed(0)
-    model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation=attention)
-    return model.train()
+_BUILT = {}
 
 
-@pytest.fixture(scope="module", params=FAMILIES)
+def build(family, attention="sdpa", configs=None):
+    """The small transformers model of ``family`` (built once per attention, then reused: every test
+    sets the mode it needs). Experts run token by token (``experts_implementation="eager"``):
+    transformers 5's default grouped kernel does the same work, invisibly to FlopCounterMode."""
+    configs = ALL if configs is None else configs
+    if family in NO_SDPA:  # transformers refuses SDPA for soft-capped scores and runs eager
+        attention = "eager"
+    key = (family, attention, id(configs))
+    if key not in _BUILT:
+        settings = dict(configs[family])
+        if family == "gpt2" and attention == "sdpa":
+            # the CPU flash kernel has no dropout: with attn_pdrop > 0 SDPA falls back to the math path
+            # (scores stored, as eager); a GPU's fused kernel stores none. Residual dropout stays on.
+            settings["attn_pdrop"] = 0.0
+        config = transformers.AutoConfig.for_model(**settings)
+        torch.manual_seed(0)
+        kwargs = dict(attn_implementation=attention)
+        if _has_experts(config):
+            kwargs["experts_implementation"] = "eager"
+        _BUILT[key] = transformers.AutoModelForCausalLM.from_config(config, **kwargs)
+    return _BUILT[key].train()
+
+
+def _has_experts(config):
+    text = config if isinstance(config, dict) else config.to_dict()
+    return any(k in text for k in ("num_local_experts", "num_experts", "n_routed_experts"))
+
+
+@pytest.fixture(scope="module", params=list(ALL))
 def family(request):
     return request.param
 
@@ -73,32 +136,48 @@ def family(request):
 def test_every_family_is_covered():
     from course_lib.arch import FAMILIES as SUPPORTED
 
-    assert set(SUPPORTED) == set(CONFIGS)
+    assert set(SUPPORTED) == set(ALL)
 
 
 def test_parameters_exact(family):
     model = build(family)
-    arch = Architecture.from_hf_config(CONFIGS[family])
+    arch = Architecture.from_hf_config(ALL[family])
     assert arch.n_params == model.num_parameters()
     if family == "mixtral":  # 2 of 4 experts per token: active = total - 2 experts' FFNs per layer
-        expert = sum(p.numel() for p in model.model.layers[0].block_sparse_moe.experts[0].parameters())
+        experts = model.model.layers[0].mlp.experts  # transformers 5: one 3-D tensor per projection
+        expert = sum(p[0].numel() for p in experts.parameters())
         assert arch.n_active_params == model.num_parameters() - 2 * 2 * expert
+    elif family == "deepseek_v3":  # 2 of 8 routed experts per token in the 2 sparse layers (layer 0 is dense)
+        expert = sum(p[0].numel() for p in model.model.layers[1].mlp.experts.parameters())
+        assert arch.n_active_params == model.num_parameters() - 2 * 6 * expert
+    elif family == "qwen3_moe":  # 2 of 8 experts per token in the 2 sparse layers (layer 1 is dense)
+        experts = model.model.layers[0].mlp.experts
+        expert = sum(p[0].numel() for p in experts.parameters())
+        assert arch.n_active_params == model.num_parameters() - 2 * 6 * expert
     else:
         assert arch.n_active_params == arch.n_params
 
 
-def test_kv_cache_bytes_exact_after_generate(family):
+def kv_held_after_generate(family):
+    """(tokens, bytes) the cache of transformers' ``generate`` holds: batch 2, 20 prompt tokens, 12 new, fp32."""
     model = build(family).eval()
     ids = torch.randint(1, V, (2, 20), generator=torch.Generator().manual_seed(1))
     out = model.generate(ids, max_new_tokens=12, do_sample=False, return_dict_in_generate=True,
                          pad_token_id=0, eos_token_id=None)
     cache = out.past_key_values
-    tokens = cache.get_seq_length()
-    assert tokens == 31  # 20 prompt + 12 new - the last, not yet fed back
     held = sum(layer.keys.untyped_storage().nbytes() + layer.values.untyped_storage().nbytes()
                for layer in cache.layers)
-    arch = Architecture.from_hf_config(CONFIGS[family])
-    assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held
+    return cache.get_seq_length(), held
+
+
+def test_kv_cache_bytes_exact_after_generate(family):
+    tokens, held = kv_held_after_generate(family)
+    assert tokens == 31  # 20 prompt + 12 new - the last, not yet fed back
+    arch = Architecture.from_hf_config(ALL[family])
+    assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held  # MLA: the latent, as transformers 5 caches
+    if family in LESSON_KV:  # lesson 02 shows the recorded measurement (tools/measure_families.py)
+        rows = [r for r in recorded()["kv_rows"] if r["family"] == family]
+        assert recorded()["kv_configs"][family] == ALL[family] and [r["kv_bytes"] for r in rows] == [held]
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
@@ -108,7 +187,7 @@ def test_forward_flops_exact(family, attention):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing left uncounted
         counted = measure.count_flops(model, ids)
-    assert Architecture.from_hf_config(CONFIGS[family]).forward_flops(2, 40) == counted
+    assert Architecture.from_hf_config(ALL[family]).forward_flops(batch=2, seq_len=40) == counted
 
 
 def _ce(ids):
@@ -133,12 +212,18 @@ def test_activations_within_10_percent(family, attention, seq_len):
     model = build(family, attention)
     ids = tokens(seq_len)
     measured = memory.training_memory(model, ids, optimizer="sgd", loss_fn=_ce(ids)).activations
+    predicted = Architecture.from_hf_config(ALL[family]).activation_bytes(batch=2, seq_len=seq_len,
+                                                                          attention=attention, bytes_per_value=4)
+    if family == "deepseek_v3":  # latent attention's saved tensors are not modelled yet: shown, not passed
+        pytest.xfail(f"MLA activations not modelled: predicted {predicted:,}, measured {measured:,} "
+                     f"({100 * (predicted - measured) / measured:+.1f} %)")
+    if family in CONFIGS_2026:  # the contract: within 10 %
+        assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)
+        return
     # lesson 02 shows the recorded measurement (tools/measure_families.py): it must still be true
     record = recorded()
     rows = [r for r in record["rows"] if (r["family"], r["attention"], r["seq_len"]) == (family, attention, seq_len)]
     assert record["configs"][family] == CONFIGS[family] and [r["activations"] for r in rows] == [measured]
-    predicted = Architecture.from_hf_config(CONFIGS[family]).activation_bytes(2, seq_len, attention=attention,
-                                                                              bytes_per_value=4)
     # the contract is 10 %; following what each implementation saves, it is within 1 % on the CPU
     assert abs(predicted - measured) <= 0.01 * measured, (predicted, measured)
 
@@ -147,7 +232,8 @@ def test_training_memory_components_exact(family):
     model = build(family)
     ids = torch.randint(0, V, (2, 32))
     measured = memory.training_memory(model, ids, optimizer="adamw", loss_fn=_ce(ids))
-    predicted = Architecture.from_hf_config(CONFIGS[family]).training_memory(2, 32, optimizer="adamw", precision="fp32")
+    predicted = Architecture.from_hf_config(ALL[family]).training_memory(batch=2, seq_len=32, optimizer="adamw",
+                                                                         precision="fp32")
     n = model.num_parameters()
     assert (measured.weights, measured.gradients, measured.optimizer_state) == (4 * n, 4 * n, 8 * n)
     assert (predicted["weights"], predicted["gradients"], predicted["optimizer_state"]) == (4 * n, 4 * n, 8 * n)
@@ -159,3 +245,39 @@ def test_count_flops_backward_on_model_output():
     forward = measure.count_flops(model, ids)
     both = measure.count_flops(model, ids, backward=True)
     assert 3 * forward <= both <= 3.1 * forward  # backward ≈ 2 × forward (SDPA's backward counts a bit more)
+
+
+PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3"]
+
+
+@pytest.mark.parametrize("key", PRESETS_2026)
+def test_real_configs_parameter_counts_on_meta_device(key):
+    """The shipped public configs, built full size on the meta device (no memory): every parameter counted."""
+    from course_lib import arch
+
+    config = json.loads((Path(arch._PRESET_DIR) / f"{key}.json").read_text())
+    hf = transformers.AutoConfig.for_model(**{k: val for k, val in config.items() if not k.startswith("_")})
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(hf)
+    a = arch.preset(key)
+    assert a.n_params == model.num_parameters()
+    if a.n_experts > 1:  # active: all but (n_experts - k) experts' FFNs in each sparse layer
+        first_sparse = a.dense_layers if key.startswith("deepseek") else 0  # DeepSeek: the dense layers come first
+        expert = sum(p[0].numel() for p in model.model.layers[first_sparse].mlp.experts.parameters())
+        sparse = a.n_layers - a.dense_layers
+        assert a.n_active_params == model.num_parameters() - sparse * (a.n_experts - a.experts_per_token) * expert
+
+
+@pytest.mark.parametrize("key", ["llama-3.1-405b", "gemma-3-4b", "gemma-3-27b", "smollm3-3b", "olmo-2-7b",
+                                 "qwen3-30b-a3b", "deepseek-v3"])
+def test_presets_match_the_reference_counts_on_meta_device(key):
+    """Every shipped 2026 preset against tests/hf_reference.py (its own walk of transformers' module tree,
+    which reads no course_lib code): total and active parameters, exact. A wrapped multimodal config
+    (Gemma 3) counts its language model."""
+    import hf_reference as R
+    from course_lib import arch
+
+    config = json.loads((Path(arch._PRESET_DIR) / f"{key}.json").read_text())
+    total, active = R.meta_param_count(config)
+    a = arch.preset(key)
+    assert (a.n_params, a.n_active_params) == (total, active)
