@@ -81,40 +81,41 @@ REFERENCES: dict[str, Reference] = {
 DEFAULT_GRID_KG_PER_KWH = REFERENCES["gpt3_training_tco2e"].value * 1000 / (REFERENCES["gpt3_training_mwh"].value * 1000)
 
 
-def reference(key: str) -> Reference:
+@v.checked
+def reference(key: v.Choice[REFERENCES]) -> Reference:
     """The published figure ``key`` (one of :data:`REFERENCES`). Lesson 05, section 4."""
-    return REFERENCES[v.choice("key", key, REFERENCES)]
+    return REFERENCES[key]
 
 
 @v.checked
-def energy_kwh(power_w: float, hours: float, *, n_devices: float = 1, pue: float = 1.0) -> float:
+def energy_kwh(power_w: v.Positive, hours: v.Positive, *, n_devices: v.Positive = 1, pue: v.Range(1.0, None, allow_zero=True) = 1.0) -> float:
     """Energy in kWh drawn by ``n_devices`` each at ``power_w`` watts for
     ``hours``, times the data centre's power usage effectiveness ``pue``
     (≥ 1: cooling and power delivery on top of the IT load). Lesson 05, section 4; lab 05, exercise 5.
     """
-    power = v.positive("power_w", power_w)
-    t = v.positive("hours", hours)
-    n = v.positive("n_devices", n_devices)
-    p = v.number("pue", pue, minimum=1.0)
+    power = power_w
+    t = hours
+    n = n_devices
+    p = pue
     return power * t * n * p / 1000.0
 
 
 @v.checked
-def co2_kg(energy_kwh: float, grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH) -> float:
+def co2_kg(energy_kwh: v.NonNegative, grid_kg_per_kwh: v.NonNegative = DEFAULT_GRID_KG_PER_KWH) -> float:
     """Emissions in kg CO2e of ``energy_kwh`` at a grid intensity of
     ``grid_kg_per_kwh`` kg CO2e per kWh (0 for a carbon-free supply is
     allowed). The default is GPT-3's, derived from Patterson et al. 2021. Lab 05, exercise 5.
     """
-    e = v.number("energy_kwh", energy_kwh, minimum=0.0)
-    g = v.number("grid_kg_per_kwh", grid_kg_per_kwh, minimum=0.0)
+    e = energy_kwh
+    g = grid_kg_per_kwh
     return e * g
 
 
 @v.checked
-def wh_per_request(seconds_per_request: float, power_w: float) -> float:
+def wh_per_request(seconds_per_request: v.Positive, power_w: v.Positive) -> float:
     """Energy of one request in Wh: its accelerator-seconds × the power drawn
     (watts) / 3600. Lesson 05, section 4."""
-    return v.positive("seconds_per_request", seconds_per_request) * v.positive("power_w", power_w) / 3600.0
+    return seconds_per_request * power_w / 3600.0
 
 
 # ---------------------------------------------------------------- energy of one call, on this machine
@@ -166,7 +167,8 @@ class EnergyPerCall:
         return f"{self.joules * 1e3:.3g} mJ per call ({self.wh:.3g} Wh), {self.seconds * 1e3:.3g} ms per call; {how}"
 
 
-def measure_energy(fn, *, assumed_power_w: float, repeats: int = 20, warmup: int = 3, root: str = POWERCAP) -> EnergyPerCall:
+@v.checked
+def measure_energy(fn, *, assumed_power_w: v.Positive, repeats: v.PositiveInt = 20, warmup: v.NonNegativeInt = 3, root: str = POWERCAP) -> EnergyPerCall:
     """Energy of one call of ``fn()`` on this machine.
 
     If :func:`read_rapl_joules` can read the counters, the energy is their
@@ -180,9 +182,8 @@ def measure_energy(fn, *, assumed_power_w: float, repeats: int = 20, warmup: int
 
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    power = v.positive("assumed_power_w", assumed_power_w)
-    repeats = v.positive_int("repeats", repeats)
-    timing = time_it(fn, warmup=v.integer("warmup", warmup, minimum=0), repeats=repeats)
+    power = assumed_power_w
+    timing = time_it(fn, warmup=warmup, repeats=repeats)
     before = read_rapl_joules(root)
     if before is not None:
         start = time.perf_counter()

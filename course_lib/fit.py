@@ -70,14 +70,15 @@ MODEL_LABELS = {key: arch.label(arch.preset(key)) for key in arch.PRESETS}
 """Preset key → name with its exact parameter count (the calculator's menu)."""
 
 
-def activation_value_bytes(precision: str) -> int:
+@v.checked
+def activation_value_bytes(precision: v.Choice[predict.ACCOUNTINGS]) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
     inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8."""
-    v.choice("precision", precision, predict.ACCOUNTINGS)
     return 4 if precision == "fp32" else 2
 
 
-def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Architecture:
+@v.checked
+def model_architecture(model: v.Choice[arch.PRESETS]="llama-3-8b", config_path: str = "") -> arch.Architecture:
     """The :class:`~course_lib.arch.Architecture` to size: ``config_path``
     (a local ``config.json``) when given, else ``model``, a preset key of
     :data:`course_lib.arch.PRESETS` or an ``Architecture``. Lesson 02, section 8."""
@@ -93,11 +94,11 @@ def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Archit
             raise type(err)(f"config_path {path!r}: {err}") from err
     if isinstance(model, arch.Architecture):
         return model
-    return arch.preset(v.choice("model", model, arch.PRESETS))
+    return arch.preset(model)
 
 
-def _lora(lora: str, rank: int):
-    v.choice("lora", lora, LORA_LABELS)
+@v.checked
+def _lora(lora: v.Choice[LORA_LABELS], rank: int):
     rank = v.positive_int("lora_rank", rank, maximum=1 << 20)
     if lora == "none":
         return None
@@ -171,41 +172,40 @@ def _largest(fits, limit: int) -> int | None:
     return lo
 
 
-def largest_batch(a: arch.Architecture, gpu: str, seq_len: int, *, limit: int = 1 << 20, **training) -> int | None:
+@v.checked
+def largest_batch(a: arch.Architecture, gpu: v.Choice[GPUS], seq_len: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 20, **training) -> int | None:
     """The largest batch of ``seq_len``-token sequences whose training
     estimate fits ``gpu`` (up to ``limit``), or None if one sequence does
     not fit. ``training``: the keywords of :func:`training_estimate`. Lesson 02, section 8."""
     _check_arch(a)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
-    seq_len = v.positive_int("seq_len", seq_len)
-    limit = v.positive_int("limit", limit, maximum=1 << 40)
+    cap = GPUS[gpu].memory_bytes
     training_estimate(a, batch=1, seq_len=seq_len, **training)  # names a bad keyword before the search
     return _largest(lambda b: training_estimate(a, batch=b, seq_len=seq_len, **training)["total"] <= cap, limit)
 
 
-def longest_context(a: arch.Architecture, gpu: str, batch: int, *, limit: int = 1 << 22, **training) -> int | None:
+@v.checked
+def longest_context(a: arch.Architecture, gpu: v.Choice[GPUS], batch: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 22, **training) -> int | None:
     """The longest sequence (tokens) whose training step at ``batch`` fits
     ``gpu`` (up to ``limit``), or None if one token does not. Lesson 02, section 8."""
     _check_arch(a)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
-    batch = v.positive_int("batch", batch)
-    limit = v.positive_int("limit", limit, maximum=1 << 40)
+    cap = GPUS[gpu].memory_bytes
     training_estimate(a, batch=batch, seq_len=1, **training)  # names a bad keyword before the search
     return _largest(lambda s: training_estimate(a, batch=batch, seq_len=s, **training)["total"] <= cap, limit)
 
 
-def verdict(total_bytes: int, gpu: str) -> dict:
+@v.checked
+def verdict(total_bytes: v.NonNegativeInt, gpu: v.Choice[GPUS]) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
     (a name in :data:`GPUS`). Lesson 02, section 8."""
-    need = v.integer("total_bytes", total_bytes, minimum=0)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
+    need = total_bytes
+    cap = GPUS[gpu].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
 
 
-def format_bytes(n: int) -> str:
+@v.checked
+def format_bytes(n: v.NonNegative) -> str:
     """``n`` bytes as text with decimal units: ``"512 B"``, ``"1.5 kB"``,
     ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02, section 8."""
-    n = v.number("n", n, minimum=0.0)
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
             x = n / size

@@ -19,11 +19,10 @@ from . import _validate as v
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "adamw")
 
 
-def make_optimizer(name: str, params, lr: float = 1e-3) -> torch.optim.Optimizer:
+@v.checked
+def make_optimizer(name: v.Choice[OPTIMIZER_NAMES], params, lr: v.Positive = 1e-3) -> torch.optim.Optimizer:
     """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"adam"`` or ``"adamw"``.
     Lesson 00; lesson 01, section 5; lesson 03, section 2; lab 01, exercise 4."""
-    v.choice("name", name, OPTIMIZER_NAMES)
-    lr = v.positive("lr", lr)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "momentum":

@@ -70,17 +70,18 @@ def _model_state(a: arch.Architecture, devices: int, stage: int, convention: str
     return out
 
 
+@v.checked
 def zero_fit(
     model="llama-2-7b",
-    n_gpus: int = 8,
-    stage: int = 3,
-    convention: str = "zero",
+    n_gpus: v.IntRange(1, 4096) = 8,
+    stage: v.IntRange(0, 3) = 3,
+    convention: v.Choice[arch.ZERO_CONVENTIONS] = "zero",
     optimizer: str = "adamw",
-    batch_per_gpu: int = 1,
-    seq_len: int = 2048,
+    batch_per_gpu: v.PositiveInt = 1,
+    seq_len: v.PositiveInt = 2048,
     checkpointing: bool = True,
-    gpu: str = "H100 SXM",
-    attention: str = "sdpa",
+    gpu: v.Choice[fit.GPUS] = "H100 SXM",
+    attention: v.Choice[arch.ATTENTIONS] = "sdpa",
     lora: str = "none",
     lora_rank: int = 16,
     config_path: str = "",
@@ -107,15 +108,10 @@ def zero_fit(
     if isinstance(model, str) and model in LEGACY_MODELS:
         model = LEGACY_MODELS[model]
     a = fit.model_architecture(model, config_path)
-    d = v.integer("n_gpus", n_gpus, minimum=1, maximum=4096)
-    stage = v.integer("stage", stage, minimum=0, maximum=3)
-    v.choice("convention", convention, arch.ZERO_CONVENTIONS)
-    v.choice("attention", attention, arch.ATTENTIONS)
+    d = n_gpus
     if not isinstance(checkpointing, bool):
         raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
-    batch_per_gpu = v.positive_int("batch_per_gpu", batch_per_gpu)
-    seq_len = v.positive_int("seq_len", seq_len)
-    cap = fit.GPUS[v.choice("gpu", gpu, fit.GPUS)].memory_bytes
+    cap = fit.GPUS[gpu].memory_bytes
 
     def per_gpu(devices: int, st: int, batch: int = batch_per_gpu, seq: int = seq_len) -> dict:
         out = _model_state(a, devices, st, convention, optimizer, lora, lora_rank)
