@@ -691,11 +691,6 @@ def _callable(name, value):
     return value
 
 
-def _dtype(name, value):
-    from .precision import FORMAT_NAMES  # the number formats, read when first checked (precision imports this module)
-    return choice(name, value, FORMAT_NAMES)
-
-
 Positive = Annotated[float, Domain("pos", positive)]
 """A finite number > 0 (a size, a price, a rate)."""
 NonNegative = Annotated[float, Domain("nonneg", _nonneg)]
@@ -722,8 +717,6 @@ Bytes = Annotated[float, Domain("nonneg", _nonneg)]
 """A number of bytes >= 0."""
 Seconds = Annotated[float, Domain("pos", positive)]
 """A duration in seconds > 0."""
-Dtype = Annotated[str, Domain("choice", _dtype)]
-"""A number format's name, one of :data:`course_lib.precision.FORMAT_NAMES`."""
 Callable_ = Annotated[object, Domain("callable", _callable)]
 """A function."""
 

@@ -108,7 +108,7 @@ def training_hours(n_params: float, n_tokens: float, *, accelerator="H100 SXM", 
     accelerator's dense ``dtype`` peak (:mod:`course_lib.hardware`).
     The default 40 % is inside the model FLOPs utilization large runs
     report (PaLM 540B 46.2 %, Llama 3 405B 38–43 %:
-    :data:`course_lib.measure.MFU_REFERENCES`). ``accelerator`` is a name
+    :data:`course_lib.references.MFU_REFERENCES`). ``accelerator`` is a name
     from :data:`course_lib.hardware.ACCELERATORS` or an
     :class:`~course_lib.hardware.Accelerator`. Lesson 05, section 3; lab 05, exercise 5.
     """

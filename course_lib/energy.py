@@ -4,7 +4,8 @@
 The arithmetic is two lines: energy is power × time, and CO2 is energy ×
 the grid's carbon intensity (kg CO2e per kWh), which the learner sets,
 because it differs by a factor of ten between grids. The figures in
-:data:`REFERENCES` are what the lesson sets its estimates against; each
+:data:`course_lib.references.REFERENCES` are what the lesson sets its
+estimates against; each
 carries its source; the cost figures the lesson sets the seed page's
 dollars against (Cottier et al. 2024, SemiAnalysis 2023) are in the same
 table.
@@ -23,68 +24,17 @@ import time
 from dataclasses import dataclass
 
 from . import _validate as v
+from .measure import time_it
+from .references import REFERENCES
 
 LBS_TO_KG = 0.45359237  # the international avoirdupois pound, by definition
 
-
-@dataclass(frozen=True)
-class Reference:
-    """One published figure: ``value`` in ``unit``, with its ``source``."""
-
-    key: str
-    what: str
-    value: float
-    unit: str
-    source: str
-
-
-_PATTERSON_2021 = "Patterson et al. 2021, *Carbon Emissions and Large Neural Network Training*"
-_LUCCIONI_2024 = "Luccioni, Jernite & Strubell 2024, *Power Hungry Processing*"
-_STRUBELL_2019 = "Strubell et al. 2019, *Energy and Policy Considerations for Deep Learning in NLP*"
-_WU_2022 = "Wu et al. 2022, *Sustainable AI: Environmental Implications, Challenges and Opportunities*"
-_COTTIER_2024 = "Cottier et al. 2024, *The Rising Costs of Training Frontier AI Models*"
-
-REFERENCES: dict[str, Reference] = {
-    r.key: r
-    for r in (
-        Reference("gpt3_training_mwh", "GPT-3 training energy", 1287, "MWh", _PATTERSON_2021),
-        Reference("gpt3_training_tco2e", "GPT-3 training emissions", 552, "t CO2e", _PATTERSON_2021),
-        Reference("classification_kwh_per_1000", "text classification, per 1,000 inferences (A100)", 0.002, "kWh", _LUCCIONI_2024),
-        Reference("generation_kwh_per_1000", "text generation, per 1,000 inferences (A100)", 0.05, "kWh", _LUCCIONI_2024),
-        Reference("image_kwh_per_1000", "image generation, per 1,000 inferences (A100)", 2.9, "kWh", _LUCCIONI_2024),
-        Reference("breakeven_inferences_low", "inferences until inference energy equals training + fine-tuning (BLOOMz, low end)", 200e6, "inferences", _LUCCIONI_2024),
-        Reference("breakeven_inferences_high", "inferences until inference energy equals training + fine-tuning (BLOOMz, high end)", 600e6, "inferences", _LUCCIONI_2024),
-        Reference("gpt4o_query_wh", "a typical GPT-4o query", 0.3, "Wh", "Epoch AI 2025, *How much energy does ChatGPT use?*"),
-        Reference("car_lifetime_lbs", "an average car's lifetime, fuel included", 126_000, "lbs CO2e", _STRUBELL_2019),
-        Reference("transformer_nas_lbs", "a Transformer trained with neural architecture search", 626_155, "lbs CO2e", _STRUBELL_2019),
-        Reference("transformer_big_lbs", "a Transformer (big) trained once", 192, "lbs CO2e", _STRUBELL_2019),
-        Reference("google_inference_share", "Google: share of ML energy spent on inference", 0.60, "fraction",
-                  "Patterson et al. 2022, *The Carbon Footprint of Machine Learning Training Will Plateau, Then Shrink*"),
-        Reference("meta_lm_inference_share", "Meta: share of a language model's footprint from inference", 0.65, "fraction",
-                  _WU_2022),
-        Reference("meta_experimentation_share", "Meta: share of ML power capacity for experimentation", 0.10, "fraction", _WU_2022),
-        Reference("meta_training_share", "Meta: share of ML power capacity for training", 0.20, "fraction", _WU_2022),
-        Reference("meta_inference_share", "Meta: share of ML power capacity for inference", 0.70, "fraction", _WU_2022),
-        Reference("gpt4_training_usd", "GPT-4 final training run, amortized hardware + energy", 40e6, "USD", _COTTIER_2024),
-        Reference("frontier_cost_growth", "growth of frontier training costs per year", 2.4, "× per year", _COTTIER_2024),
-        Reference("energy_share_low", "energy's share of a frontier training run's cost (low end)", 0.02, "fraction", _COTTIER_2024),
-        Reference("energy_share_high", "energy's share of a frontier training run's cost (high end)", 0.06, "fraction", _COTTIER_2024),
-        Reference("chatgpt_inference_usd_per_day", "ChatGPT inference hardware cost per day (2023 estimate)", 700e3, "USD",
-                  "SemiAnalysis 2023, *The Inference Cost of Search Disruption*"),
-        Reference("aws_inference_share_claim", "AWS statement: share of cloud ML demand that is inference", 0.90, "fraction",
-                  f"AWS, as cited in {_PATTERSON_2021} (a vendor statement)"),
-    )
-}
 
 # Derived: GPT-3's emissions divided by its energy (Patterson et al. 2021),
 # 552 t / 1,287 MWh ≈ 0.43 kg CO2e per kWh. The calculators' default grid.
 DEFAULT_GRID_KG_PER_KWH = REFERENCES["gpt3_training_tco2e"].value * 1000 / (REFERENCES["gpt3_training_mwh"].value * 1000)
 
 
-@v.checked
-def reference(key: v.Choice[REFERENCES]) -> Reference:
-    """The published figure ``key`` (one of :data:`REFERENCES`). Lesson 05, section 4."""
-    return REFERENCES[key]
 
 
 @v.checked
@@ -178,8 +128,6 @@ def measure_energy(fn, *, assumed_power_w: v.Positive, repeats: v.PositiveInt = 
     (:func:`course_lib.measure.time_it`) × ``assumed_power_w`` watts, an
     estimate whose power is yours to state. Lesson 05.
     """
-    from .measure import time_it  # measure imports this module (its Reference): a top-level import would be a cycle
-
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     power = assumed_power_w

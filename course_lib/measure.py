@@ -10,7 +10,7 @@
   thread count that was in use.
 - :func:`matmul_peak` and :func:`mfu` (lesson 01): this machine's measured
   matmul peak, and the model FLOPs utilization of a step against it, beside
-  the published figures in :data:`MFU_REFERENCES`.
+  the published figures in :data:`course_lib.references.MFU_REFERENCES`.
 - :func:`training_memory` and :func:`inference_memory` (lesson 02) are the
   memory measurements of the course's contract (COURSE_DESIGN.md names them
   here); they are written in :mod:`course_lib.memory`, beside the
@@ -34,7 +34,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from . import _validate as v
 from . import env
-from .energy import Reference
 from .memory import MemoryReport, inference_memory, training_memory  # noqa: F401  (the contract's names)
 
 
@@ -299,19 +298,6 @@ def compare(slower: v.Instance(Timing, "a Timing (the result of measure.time_it)
 
 
 # ---------------------------------------------------------------- utilization (MFU)
-
-
-_PALM = "Chowdhery et al. 2022, *PaLM: Scaling Language Modeling with Pathways*"
-_LLAMA3 = "Dubey et al. 2024, *The Llama 3 Herd of Models*"
-
-MFU_REFERENCES: dict[str, Reference] = {
-    r.key: r
-    for r in (
-        Reference("palm_540b", "PaLM 540B training, model FLOPs utilization", 0.462, "fraction", _PALM),
-        Reference("llama3_405b_low", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (low end)", 0.38, "fraction", _LLAMA3),
-        Reference("llama3_405b_high", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (high end)", 0.43, "fraction", _LLAMA3),
-    )
-}
 
 
 @v.checked

@@ -4,15 +4,15 @@ import math
 
 import pytest
 
-from course_lib import energy
+from course_lib import energy, references
 
 
 def test_meta_split_and_cost_references():
-    shares = [energy.reference(k).value for k in ("meta_experimentation_share", "meta_training_share", "meta_inference_share")]
+    shares = [references.reference(k).value for k in ("meta_experimentation_share", "meta_training_share", "meta_inference_share")]
     assert shares == [0.10, 0.20, 0.70] and math.isclose(sum(shares), 1.0)
-    assert energy.reference("gpt4_training_usd").value == 40e6
-    assert "Cottier" in energy.reference("gpt4_training_usd").source
-    assert all(r.source for r in energy.REFERENCES.values())
+    assert references.reference("gpt4_training_usd").value == 40e6
+    assert "Cottier" in references.reference("gpt4_training_usd").source
+    assert all(r.source for r in references.REFERENCES.values())
 
 
 def _fake_powercap(root, joules_per_zone):

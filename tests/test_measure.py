@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from course_lib import measure, models, predict
+from course_lib import measure, models, predict, references
 
 
 def test_linear_forward_flops_is_2mkn():
@@ -117,7 +117,7 @@ def test_matmul_peak_is_positive_and_rejects_bad_n():
 
 
 def test_mfu_references_match_the_papers():
-    refs = measure.MFU_REFERENCES
+    refs = references.MFU_REFERENCES
     assert refs["palm_540b"].value == 0.462 and "PaLM" in refs["palm_540b"].source
     assert (refs["llama3_405b_low"].value, refs["llama3_405b_high"].value) == (0.38, 0.43)
     assert all(r.source for r in refs.values())

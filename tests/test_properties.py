@@ -53,7 +53,7 @@ from torch import nn
 
 import course_lib
 from course_lib import (arch, check, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
-                        lora, models, precision, predict, processes, serving, simulate, train, zero_fit)
+                        lora, models, precision, predict, processes, references, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
 
@@ -299,8 +299,8 @@ REGISTRY: dict[str, object] = {
                                   steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8), d_model=A("work", 16),
                                   n_layers=A("work", 1), n_heads=A("posint", 2), timeout_s=A("pos", 60.0), heavy=True),
     # ---------------------------------------------------------------- energy
-    "energy.Reference": R("cited reference points, in energy.REFERENCES"),
-    "energy.reference": E(energy.reference, key=L(lambda: next(iter(energy.REFERENCES)))),
+    "references.Reference": R("cited reference points, in references.REFERENCES"),
+    "references.reference": E(references.reference, key=A("choice", L(lambda: next(iter(references.REFERENCES))))),
     "energy.energy_kwh": E(energy.energy_kwh, power_w=700.0, hours=10.0, n_devices=8.0,
                            pue=X(1.1, bad=(0.5,))),
     "energy.co2_kg": E(energy.co2_kg, energy_kwh=100.0, grid_kg_per_kwh=0.4),
