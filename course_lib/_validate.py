@@ -41,6 +41,7 @@ import functools
 import inspect
 import math
 import numbers
+import os
 import re
 import types
 import typing
@@ -449,6 +450,8 @@ def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = None) 
         raise TypeError(f"{name} must be a list or tuple, got {show(value)} ({_kind(value)})")
     if getattr(value, "ndim", 1) != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {tuple(value.shape)}")
+    if max_len is not None and len(value) > max_len:  # before copying: range(10**8) is not read
+        raise ValueError(f"{name} must have at most {max_len:_} items, got {len(value):_}")
     items = list(value)
     if len(items) < min_len:
         raise ValueError(f"{name} must have at least {min_len} item(s), got {len(items)}")
@@ -717,6 +720,12 @@ Bytes = Annotated[float, Domain("nonneg", _nonneg)]
 """A number of bytes >= 0."""
 Seconds = Annotated[float, Domain("pos", positive)]
 """A duration in seconds > 0."""
+#: Longest wait for worker processes (a day): a bigger timeout overflows the C timers.
+MAX_TIMEOUT_S = 86_400.0
+Timeout = Annotated[float, Domain("pos", positive, maximum=MAX_TIMEOUT_S)]
+"""A timeout in seconds, > 0 and at most :data:`MAX_TIMEOUT_S`."""
+Path = Annotated[object, Domain("path", lambda name, value: instance(name, value, (str, os.PathLike), "a path (str)"))]
+"""A file or folder path (str or pathlib.Path)."""
 Callable_ = Annotated[object, Domain("callable", _callable)]
 """A function."""
 

@@ -369,7 +369,7 @@ def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
 
 
 @v.checked
-def _config(steps: v.PositiveInt, batch: v.PositiveInt, seq_len: v.PositiveInt, d_model: v.PositiveInt, n_layers: v.PositiveInt, n_heads: v.PositiveInt, vocab_size: v.IntRange(2, None), timeout_s: v.Positive) -> dict:
+def _config(steps: v.PositiveInt, batch: v.PositiveInt, seq_len: v.PositiveInt, d_model: v.PositiveInt, n_layers: v.PositiveInt, n_heads: v.PositiveInt, vocab_size: v.IntRange(2, None), timeout_s: v.Timeout) -> dict:
     config = {
         "steps": steps,
         "batch": batch,
@@ -414,6 +414,7 @@ def run_single(
     return TrainingRun(strategy="single", world_size=1, n_params=count_params(model), ranks=(report,))
 
 
+@v.checked
 def run_training(
     world_size: int,
     strategies=STRATEGIES,
@@ -425,7 +426,7 @@ def run_training(
     n_layers: int = 2,
     n_heads: int = 4,
     vocab_size: int = 64,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
+    timeout_s: v.Timeout = DEFAULT_TIMEOUT_S,
 ) -> dict[str, TrainingRun]:
     """Train :class:`~course_lib.models.TinyGPT` with AdamW (fp32) on
     ``world_size`` CPU processes joined by gloo, once per strategy in

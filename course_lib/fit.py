@@ -54,9 +54,6 @@ LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
 """Adapters on every linear layer of each block, as QLoRA does (Dettmers et al. 2023)."""
 
 
-GPUS = hardware.ACCELERATORS
-"""The GPUs the calculators offer: the course's one accelerator table."""
-
 PRECISION_LABELS = {
     "fp32": "fp32 (everything 4 bytes)",
     "mixed": "mixed: bf16/fp16 + fp32 master and moments (ZeRO)",
@@ -130,7 +127,7 @@ def training_estimate(
     ``"qlora"`` (rank ``lora_rank`` on :data:`LORA_TARGETS`). Lesson 02, section 8; lesson 06, section 5.
     """
     _check_arch(a)
-    out = a.training_memory(batch, seq_len, optimizer=optimizer, precision=precision, attention=attention,
+    out = a.training_memory(batch=batch, seq_len=seq_len, optimizer=optimizer, precision=precision, attention=attention,
                             checkpointing=checkpointing, lora=_lora(lora, lora_rank))
     out = {k: out[k] for k in ("weights", "gradients", "optimizer_state", "activations")}
     out["overhead"] = RUNTIME_OVERHEAD_BYTES
@@ -152,7 +149,7 @@ def inference_estimate(a: arch.Architecture, precision: str = "mixed", batch: in
     p = activation_value_bytes(precision)
     q = _lora(lora, 16)
     weights = a.n_params * p if q is None or q.base_bits == 16 else q.base_bytes(a)
-    out = {"weights": weights, "kv_cache": a.kv_cache_bytes(seq_len, batch, bytes_per_value=p),
+    out = {"weights": weights, "kv_cache": a.kv_cache_bytes(seq_len=seq_len, batch=batch, bytes_per_value=p),
            "overhead": RUNTIME_OVERHEAD_BYTES}
     out["total"] = sum(out.values())
     return out
@@ -173,32 +170,32 @@ def _largest(fits, limit: int) -> int | None:
 
 
 @v.checked
-def largest_batch(a: arch.Architecture, gpu: v.Choice[GPUS], seq_len: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 20, **training) -> int | None:
+def largest_batch(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], seq_len: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 20, **training) -> int | None:
     """The largest batch of ``seq_len``-token sequences whose training
     estimate fits ``gpu`` (up to ``limit``), or None if one sequence does
     not fit. ``training``: the keywords of :func:`training_estimate`. Lesson 02, section 8."""
     _check_arch(a)
-    cap = GPUS[gpu].memory_bytes
+    cap = hardware.ACCELERATORS[gpu].memory_bytes
     training_estimate(a, batch=1, seq_len=seq_len, **training)  # names a bad keyword before the search
     return _largest(lambda b: training_estimate(a, batch=b, seq_len=seq_len, **training)["total"] <= cap, limit)
 
 
 @v.checked
-def longest_context(a: arch.Architecture, gpu: v.Choice[GPUS], batch: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 22, **training) -> int | None:
+def longest_context(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], batch: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 22, **training) -> int | None:
     """The longest sequence (tokens) whose training step at ``batch`` fits
     ``gpu`` (up to ``limit``), or None if one token does not. Lesson 02, section 8."""
     _check_arch(a)
-    cap = GPUS[gpu].memory_bytes
+    cap = hardware.ACCELERATORS[gpu].memory_bytes
     training_estimate(a, batch=batch, seq_len=1, **training)  # names a bad keyword before the search
     return _largest(lambda s: training_estimate(a, batch=batch, seq_len=s, **training)["total"] <= cap, limit)
 
 
 @v.checked
-def verdict(total_bytes: v.NonNegativeInt, gpu: v.Choice[GPUS]) -> dict:
+def verdict(total_bytes: v.NonNegativeInt, gpu: v.Choice[hardware.ACCELERATORS]) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`GPUS`). Lesson 02, section 8."""
+    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, section 8."""
     need = total_bytes
-    cap = GPUS[gpu].memory_bytes
+    cap = hardware.ACCELERATORS[gpu].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
 
 

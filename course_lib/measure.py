@@ -11,10 +11,8 @@
 - :func:`matmul_peak` and :func:`mfu` (lesson 01): this machine's measured
   matmul peak, and the model FLOPs utilization of a step against it, beside
   the published figures in :data:`course_lib.references.MFU_REFERENCES`.
-- :func:`training_memory` and :func:`inference_memory` (lesson 02) are the
-  memory measurements of the course's contract (COURSE_DESIGN.md names them
-  here); they are written in :mod:`course_lib.memory`, beside the
-  saved-tensor tracker they use, and imported here under the same names.
+- memory is measured by :mod:`course_lib.memory` (``training_memory``,
+  ``inference_memory``), beside the saved-tensor tracker it uses.
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from . import _validate as v
 from . import env
-from .memory import MemoryReport, inference_memory, training_memory  # noqa: F401  (the contract's names)
 
 
 # PyTorch's CPU flash-attention kernel (what scaled_dot_product_attention
@@ -120,6 +117,7 @@ def _counted(model: nn.Module, inputs, backward: bool, loss_fn=None) -> FlopCoun
         raise TypeError(f"backward must be True or False, got {backward!r}")
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be None or a callable output -> scalar tensor, got {type(loss_fn).__name__}")
+    v.model_input("inputs", model, inputs)  # before counting: the check's own ops are not the model's
     saved = [(p, p.grad) for p in model.parameters()]
     counter = FlopCounterMode(display=False, custom_mapping=dict(_EXTRA_FORMULAS))
     seen = _SeenOps()

@@ -145,7 +145,7 @@ def serve(
     seq_len: v.PositiveInt = 64,
     vocab_size: v.IntRange(2, None) = 64,
     seed: v.Seed = 0,
-    timeout_s: v.Positive = DEFAULT_TIMEOUT_S,
+    timeout_s: v.Timeout = DEFAULT_TIMEOUT_S,
 ) -> dict[int, ServingRun]:
     """Measure R real replicas for each R in ``replicas`` (run in that order,
     in one pool of ``max(replicas)`` processes) and return ``{R: ServingRun}``.

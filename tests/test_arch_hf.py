@@ -98,7 +98,7 @@ def test_kv_cache_bytes_exact_after_generate(family):
     held = sum(layer.keys.untyped_storage().nbytes() + layer.values.untyped_storage().nbytes()
                for layer in cache.layers)
     arch = Architecture.from_hf_config(CONFIGS[family])
-    assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held
+    assert arch.kv_cache_bytes(seq_len=tokens, batch=2, bytes_per_value=4) == held
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
@@ -108,7 +108,7 @@ def test_forward_flops_exact(family, attention):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing left uncounted
         counted = measure.count_flops(model, ids)
-    assert Architecture.from_hf_config(CONFIGS[family]).forward_flops(2, 40) == counted
+    assert Architecture.from_hf_config(CONFIGS[family]).forward_flops(batch=2, seq_len=40) == counted
 
 
 def _ce(ids):
@@ -137,7 +137,7 @@ def test_activations_within_10_percent(family, attention, seq_len):
     record = recorded()
     rows = [r for r in record["rows"] if (r["family"], r["attention"], r["seq_len"]) == (family, attention, seq_len)]
     assert record["configs"][family] == CONFIGS[family] and [r["activations"] for r in rows] == [measured]
-    predicted = Architecture.from_hf_config(CONFIGS[family]).activation_bytes(2, seq_len, attention=attention,
+    predicted = Architecture.from_hf_config(CONFIGS[family]).activation_bytes(batch=2, seq_len=seq_len, attention=attention,
                                                                               bytes_per_value=4)
     # the contract is 10 %; following what each implementation saves, it is within 1 % on the CPU
     assert abs(predicted - measured) <= 0.01 * measured, (predicted, measured)
@@ -147,7 +147,7 @@ def test_training_memory_components_exact(family):
     model = build(family)
     ids = torch.randint(0, V, (2, 32))
     measured = memory.training_memory(model, ids, optimizer="adamw", loss_fn=_ce(ids))
-    predicted = Architecture.from_hf_config(CONFIGS[family]).training_memory(2, 32, optimizer="adamw", precision="fp32")
+    predicted = Architecture.from_hf_config(CONFIGS[family]).training_memory(batch=2, seq_len=32, optimizer="adamw", precision="fp32")
     n = model.num_parameters()
     assert (measured.weights, measured.gradients, measured.optimizer_state) == (4 * n, 4 * n, 8 * n)
     assert (predicted["weights"], predicted["gradients"], predicted["optimizer_state"]) == (4 * n, 4 * n, 8 * n)

@@ -83,6 +83,7 @@ class A:
     kind: str
     valid: object
     bad: tuple = ()
+    none_ok: bool = False  # declared ``X | None``: None is a valid value
 
     def value(self):
         return self.valid.get() if isinstance(self.valid, L) else self.valid
@@ -112,6 +113,7 @@ class E:
     def __init__(self, target, /, *, heavy=False, finite=True, extremes=True, **args):
         self.fn, self.heavy, self.finite, self.extremes = target, heavy, finite, extremes
         self.declared = v.domains(_target(target))
+        optional = {name for name, (_, none_ok) in v._domains(_target(target)).items() if none_ok}
         self.restated, self.undeclared, self.args = [], [], {}
         for name, arg in args.items():
             if isinstance(arg, A):
@@ -122,7 +124,8 @@ class E:
             valid, bad = (arg.valid, arg.bad) if isinstance(arg, X) else (arg, ())
             if name not in self.declared:
                 self.undeclared.append(name)
-            self.args[name] = A(self.declared[name].kind if name in self.declared else "any", valid, tuple(bad))
+            self.args[name] = A(self.declared[name].kind if name in self.declared else "any", valid, tuple(bad),
+                                none_ok=name in optional)
 
 
 @dataclass
@@ -157,14 +160,21 @@ BAD = {
     "work": (0, -1, 1.5, True, "1", None, HUGE),  # an int that sets work or memory: bounded above
     "nonnegint": (-1, 1.5, NAN, True, "1", None),
     "int": (1.5, NAN, True, "1", None, HUGE),
+    "path": (None, 5, ["a"]),
     "seed": (-1, 1.5, True, "1", None, 2**64, HUGE),
     "choice": ("no-such-option", 5, None),
     "bool": (1, "yes", None),
     "str": (5, None),
     "callable": (None, 5, "f"),
     "model": (None, "model", 5),
-    "x8": (None, [[1.0] * 8], _long(2, 8), torch.zeros(2, 9), NAN_2x8),  # float input of width 8
-    "ids": (None, [[1, 2]], torch.zeros(2, 4), _long(2, 4) - 1, _long(2, 4) + 64, _long(4)),  # TinyGPT(vocab 64)
+    "x8": (None, [[1.0] * 8], _long(2, 8), torch.zeros(2, 9), NAN_2x8, torch.zeros(2, 8, dtype=torch.float64),
+           torch.zeros(2, 8, device="meta")),  # float input of width 8
+    "x16": (None, 5, _long(2, 4, 16), torch.zeros(2, 4, 15), torch.full((2, 4, 16), math.nan),
+            torch.zeros(2, 4, 16, dtype=torch.float64), torch.zeros(2, 4, 16, device="meta")),  # hidden states, width 16
+    "kv": (None, 5, torch.zeros(2, 2, 3, 8), torch.zeros(1, 2, 3), torch.zeros(1, 2, 3, 8, dtype=torch.long),
+           torch.zeros(1, 2, 3, 8, device="meta")),  # a layer's keys or values for a cache of batch 1
+    "ids": (None, [[1, 2]], torch.zeros(2, 4), _long(2, 4) - 1, _long(2, 4) + 64, _long(4),
+            torch.zeros(2, 4, dtype=torch.long, device="meta")),  # TinyGPT(vocab 64)
     "labels": (None, [0, 1], torch.zeros(2)),
     "tensor": (None, [1.0, 2.0], 5),
     "record": (None, {}, 5),
@@ -290,14 +300,14 @@ REGISTRY: dict[str, object] = {
     "distributed.TrainingRun": R("returned by run_training / run_single"),
     "distributed.wire_bytes": E(distributed.wire_bytes, collective="all_reduce", n_bytes=1e6,
                                 n_devices=4),
-    "distributed.step_wire_bytes": E(distributed.step_wire_bytes, report=A("record", L(lambda: distributed.RankReport(
-        0, 2, "ddp", 1, 1, 1, 1, {"all_reduce": 1000}, {"all_reduce": 1}, (0.1,), (1.0,)))), extremes=False),
+    "distributed.step_wire_bytes": E(distributed.step_wire_bytes, report=L(lambda: distributed.RankReport(
+        0, 2, "ddp", 1, 1, 1, 1, {"all_reduce": 1000}, {"all_reduce": 1}, (0.1,), (1.0,))), extremes=False),
     "distributed.run_single": E(distributed.run_single, steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8),
                                 d_model=A("work", 16), n_layers=A("work", 1), n_heads=A("posint", 2),
                                 vocab_size=A("posint", 16, bad=(1,)), heavy=True),
     "distributed.run_training": E(distributed.run_training, world_size=A("work", 2), strategies=A("choice", "ddp"),
                                   steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8), d_model=A("work", 16),
-                                  n_layers=A("work", 1), n_heads=A("posint", 2), timeout_s=A("pos", 60.0), heavy=True),
+                                  n_layers=A("work", 1), n_heads=A("posint", 2), timeout_s=60.0, heavy=True),
     # ---------------------------------------------------------------- energy
     "references.Reference": R("cited reference points, in references.REFERENCES"),
     "references.reference": E(references.reference, key=A("choice", L(lambda: next(iter(references.REFERENCES))))),
@@ -306,8 +316,8 @@ REGISTRY: dict[str, object] = {
     "energy.co2_kg": E(energy.co2_kg, energy_kwh=100.0, grid_kg_per_kwh=0.4),
     "energy.wh_per_request": E(energy.wh_per_request, seconds_per_request=0.5, power_w=700.0),
     # ---------------------------------------------------------------- env
-    "env.cpu_quota": E(env.cpu_quota, cgroup_root=A("any", "/sys/fs/cgroup")),
-    "env.available_cpus": E(env.available_cpus, cgroup_root=A("any", "/sys/fs/cgroup")),
+    "env.cpu_quota": E(env.cpu_quota, cgroup_root="/sys/fs/cgroup"),
+    "env.available_cpus": E(env.available_cpus, cgroup_root="/sys/fs/cgroup"),
     "env.configure_threads": E(env.configure_threads, n_threads=A("any", 1, bad=(0, -1, 1.5, True, "1", 10**5, HUGE)),
                                extremes=False),
     "env.device": E(env.device, prefer=A("choice", "cpu")),
@@ -344,11 +354,11 @@ REGISTRY: dict[str, object] = {
     "measure.Timing": R("returned by time_it"),
     "measure.time_it": E(measure.time_it, fn=A("callable", _noop), warmup=X(0, bad=(HUGE,)),
                          repeats=2, extremes=False),
-    "measure.compare": E(measure.compare, slower=A("record", TIMING), faster=A("record", TIMING),
+    "measure.compare": E(measure.compare, slower=TIMING, faster=TIMING,
                          slower_name="a training step", faster_name="an inference call"),
     # ---------------------------------------------------------------- memory
     "memory.MemoryReport": R("returned by training_memory / inference_memory"),
-    "memory.optimizer_state_bytes": E(memory.optimizer_state_bytes, opt=A("model", OPT)),
+    "memory.optimizer_state_bytes": E(memory.optimizer_state_bytes, opt=OPT),
     "memory.saved_activation_bytes": E(memory.saved_activation_bytes, model=A("model", MLP), inputs=A("x8", X8), extremes=False),
     "memory.training_memory": E(memory.training_memory, model=A("model", MLP), inputs=A("x8", X8), optimizer=A("choice", "adam")),
     "memory.inference_memory": E(memory.inference_memory, model=A("model", MLP), inputs=A("x8", X8)),
@@ -404,7 +414,7 @@ REGISTRY: dict[str, object] = {
                                       loss_scale=A("pos", 1.0), finite=False, extremes=False),
     "precision.time_matmul": E(precision.time_matmul, dtype=A("any", torch.float32, bad=(torch.int64, None)),
                                n=16, repeats=1, extremes=False),
-    "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo=A("any", "flags : avx512_bf16\n")),
+    "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo="flags : avx512_bf16\n"),
     "precision.format_number": E(precision.format_number, x=X(1.5, bad=(None, "x")), finite=False),
     # ---------------------------------------------------------------- predict
     "predict.matmul_flops": E(predict.matmul_flops, m=16, k=32, n=64),
@@ -459,7 +469,7 @@ REGISTRY: dict[str, object] = {
     "simulate.measure_cost_model": E(simulate.measure_cost_model, model=A("callable", MLP),
                                      make_input=A("callable", lambda b: torch.zeros(b, 8)),
                                      batch_sizes=A("seq", (1, 2), bad=([0],)), repeats=1, extremes=False),
-    "simulate.format_result": E(simulate.format_result, result=A("record", SIM)),
+    "simulate.format_result": E(simulate.format_result, result=SIM),
     "simulate.sweep": E(simulate.sweep, rates=[50.0], max_batches=[1, 4], timeout=A("nonneg", 0.001),
                         overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001), extremes=False),
     # ---------------------------------------------------------------- train
@@ -474,14 +484,14 @@ REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- zero_fit
     "predict.zero_breakdown": E(predict.zero_breakdown, n_params=7 * 10**9, n_devices=8,
                                 stage=X(3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
-    "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "7B"), n_gpus=X(8, bad=(10**6,)),
+    "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "llama-2-7b"), n_gpus=X(8, bad=(10**6,)),
                            stage=X(3, bad=(4,)), batch_per_gpu=1, seq_len=2048,
                            checkpointing=A("bool", True), gpu="H100 SXM"),
     "zero_fit.stage_table": E(zero_fit.stage_table, result=A("record", ZERO)),
     # ---------------------------------------------------------------- processes
     "processes.check_world_size": E(processes.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
                                     extremes=False),
-    "processes.launch": E(processes.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=A("pos", 30.0),
+    "processes.launch": E(processes.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=30.0,
                           heavy=True),
     "processes.shutdown": N("stops the worker pool; no arguments"),
     "processes.worker_processes": N("lists the worker pool; no arguments"),
@@ -589,7 +599,7 @@ REGISTRY: dict[str, object] = {
     "arch.preset": E(arch.preset, key=A("choice", "llama-3-8b")),
     "arch.with_sizes": N("a copy with fields changed: every field is checked by Architecture (tests/test_bad_input.py)",
                          call=lambda: arch.with_sizes(LLAMA.get(), n_layers=2)),
-    "lora.LoRALinear": E(lora.LoRALinear, base=A("model", L(lambda: nn.Linear(8, 8)), bad=(nn.Identity(),)),
+    "lora.LoRALinear": E(lora.LoRALinear, base=X(L(lambda: nn.Linear(8, 8)), bad=(nn.Identity(),)),
                          rank=A("work", 2), seed=0, extremes=False),
     "lora.add_lora": E(lora.add_lora, model=A("model", L(lambda: models.TinyGPT(vocab_size=64, d_model=16, n_heads=2,
                                                                                  n_layers=1, max_seq_len=16, seed=0))),
@@ -731,6 +741,28 @@ REGISTRY: dict[str, object] = {
     "ui.charts.ttft_chart": E(charts.ttft_chart, table=A("table", DF), extremes=False),
 }
 
+# Model forwards and methods a learner calls directly (issue 26: they validated nothing).
+ATT = L(lambda: models.CausalSelfAttention(d_model=16, n_heads=2))
+BLOCK = L(lambda: models.Block(d_model=16, n_heads=2))
+MOE = L(lambda: models.MoE(d_model=16, d_ff=32, n_experts=4, top_k=2))
+LORA_LIN = L(lambda: lora.LoRALinear(nn.Linear(8, 8), rank=2))
+CKPT = L(lambda: memory.Checkpointed(GPT.get()))
+KV = torch.zeros(1, 2, 3, 8)
+REGISTRY.update({
+    "models.CausalSelfAttention.forward": E(_method("forward", models.CausalSelfAttention, ATT.get), x=A("x16", MOE_IN),
+                                            extremes=False),
+    "models.Block.forward": E(_method("forward", models.Block, BLOCK.get), x=A("x16", MOE_IN), extremes=False),
+    "models.MoE.forward": E(_method("forward", models.MoE, MOE.get), x=A("x16", MOE_IN), extremes=False),
+    "models.TinyGPT.forward": E(_method("forward", models.TinyGPT, GPT.get), idx=A("ids", IDS), extremes=False),
+    "models.TinyGPT.generate": E(_method("generate", models.TinyGPT, GPT.get), ids=A("ids", IDS),
+                                 max_new_tokens=A("nonnegint", 2, bad=(10**9,)),
+                                 temperature=X(1.0, bad=(1e-320, 1e-6)), extremes=False),
+    "models.KVCache.append": E(_method("append", models.KVCache, lambda: models.KVCache(n_layers=1, batch=1)),
+                               layer=A("nonnegint", 0, bad=(1, 10**9)), k=A("kv", KV), val=A("kv", KV), extremes=False),
+    "lora.LoRALinear.forward": E(_method("forward", lora.LoRALinear, LORA_LIN.get), x=A("x8", X8), extremes=False),
+    "memory.Checkpointed.forward": E(_method("forward", memory.Checkpointed, CKPT.get), idx=A("ids", IDS), extremes=False),
+})
+
 # The calculators whose every field is moved to its extremes.
 CALCULATORS = {
     "ui.calculators.cost_calculator": lambda: calculators.cost_calculator(chart=False),
@@ -820,6 +852,8 @@ def test_bad_values_are_refused_by_name(key):
     problems = []
     for name, arg in entry.args.items():
         for bad in BAD[arg.kind] + tuple(arg.bad):
+            if bad is None and arg.none_ok:
+                continue
             kwargs = _valid(entry)
             kwargs[name] = bad
             result, err, seconds = _call(entry.fn, kwargs)
@@ -834,6 +868,50 @@ def test_bad_values_are_refused_by_name(key):
                 problems.append(f"{what}: the message does not name {name}: {v.show(str(err))}")
             elif seconds > CALL_LIMIT_S:
                 problems.append(f"{what}: refused only after {seconds:.1f} s")
+    assert not problems, "\n".join(problems)
+
+
+# Hostile values (issue 26) by kind: each must be accepted with a finite result, or refused with a
+# ValueError/TypeError naming the argument, within CALL_LIMIT_S (numpy scalars and 0-d tensors,
+# huge sequences, a string where a bool is expected).
+import numpy as np  # noqa: E402
+
+HOSTILE = {
+    "pos": (np.float64(2.5), torch.tensor(2.5, dtype=torch.float64)),
+    "nonneg": (np.float64(2.5), torch.tensor(2.5)),
+    "real": (np.float32(2.5),),
+    "frac": (np.float64(0.5), torch.tensor(0.5)),
+    "posint": (np.int64(3), torch.tensor(3)),
+    "nonnegint": (np.int32(2),),
+    "work": (np.int64(2), torch.tensor(2)),
+    "seed": (np.int64(1),),
+    "bool": ("true", np.bool_(True), "false"),
+    "seq": ([1.0] * 10**6, range(10**8)),
+    "choice": ("L4 ",),
+}
+
+
+@pytest.mark.parametrize("key", TESTED)
+def test_hostile_values_are_accepted_or_refused_by_name(key):
+    entry = REGISTRY[key]
+    if entry.heavy:
+        pytest.skip("starts processes or measures: only bad values are tried")
+    problems = []
+    for name, arg in entry.args.items():
+        for bad in HOSTILE.get(arg.kind, ()):
+            kwargs = _valid(entry)
+            kwargs[name] = bad
+            result, err, seconds = _call(entry.fn, kwargs)
+            what = f"{key}({name}={v.show(bad)})"
+            if isinstance(err, _Timeout):
+                problems.append(f"{what}: {err}")
+            elif err is None:
+                if entry.finite and v._first_non_finite(result) is not None:
+                    problems.append(f"{what}: returned a non-finite result {v.show(result)}")
+            elif not isinstance(err, (ValueError, TypeError)):
+                problems.append(f"{what}: {type(err).__name__}: {v.show(str(err))}")
+            elif name not in str(err):
+                problems.append(f"{what}: the message does not name {name}: {v.show(str(err))}")
     assert not problems, "\n".join(problems)
 
 
