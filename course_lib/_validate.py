@@ -48,6 +48,7 @@ import typing
 import weakref
 from typing import Annotated, Iterable, Mapping
 
+import numpy as np
 import psutil
 import torch
 
@@ -444,7 +445,7 @@ def mapping(name: str, value, required: Iterable[str] = ()) -> Mapping:
     return value
 
 
-def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = None) -> list:
+def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = MAX_REQUESTS) -> list:
     """A list or tuple (or 1-D array) of ``min_len`` to ``max_len`` items, returned as a list. Every lesson and lab."""
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} must be a list or tuple, got {show(value)} ({_kind(value)})")
@@ -461,9 +462,17 @@ def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = None) 
 
 
 def numbers_list(name: str, value, *, minimum: float | None = None, allow_zero: bool = True,
-                 min_len: int = 1, max_len: int | None = None) -> list[float]:
+                 min_len: int = 1, max_len: int | None = MAX_REQUESTS) -> list[float]:
     """A list or tuple of finite numbers, each checked as ``name[i]``. Every lesson and lab."""
     items = sequence(name, value, min_len=min_len, max_len=max_len)
+    if len(items) > 1000 and {type(x) for x in items} <= {float, int}:  # a long plain list: checked at once
+        try:
+            arr = np.asarray(items, dtype=float)
+        except OverflowError:
+            arr = None
+        if arr is not None and np.isfinite(arr).all() and (minimum is None or arr.min() >= minimum) \
+                and (allow_zero or not (arr == 0).any()):
+            return arr.tolist()
     return [number(f"{name}[{i}]", x, minimum=minimum, allow_zero=allow_zero) for i, x in enumerate(items)]
 
 

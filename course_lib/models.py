@@ -179,14 +179,14 @@ class CausalSelfAttention(nn.Module):
         if d_model % n_heads:
             raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
         _check_size(f"CausalSelfAttention(d_model={d_model})", 4 * d_model * d_model)
-        self.n_heads = n_heads
+        self.n_heads, self.d_model = n_heads, d_model
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """Masked multi-head self-attention over (batch, seq, d_model); with a
         ``cache``, after the cached positions. Lesson 01, section 4; lesson 07, section 2."""
-        _check_hidden("x", x, self.qkv.in_features, self, ndim=3)
+        _check_hidden("x", x, self.d_model, self, ndim=3)
         _check_cache(cache, layer, x.shape[0])
         b, s, d = x.shape
         q, k, val = self.qkv(x).split(d, dim=2)

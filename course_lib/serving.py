@@ -256,7 +256,7 @@ def replicas_for_p95(
     service = service_time
     if target < service:
         raise ValueError(
-            f"p95_target={target:g} s is below the service time {service:g} s: no number of replicas can meet it"
+            f"p95_target={target:g} s is below service_time={service:g} s: no number of replicas can meet it"
         )
     spent = 0
     for r in range(int(rate * service) + 1, max_replicas + 1):  # the first R with utilization rate·service/R < 1

@@ -248,8 +248,8 @@ def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> Cost
     """Least-squares line through (batch size, seconds per batch): the
     intercept is the fixed overhead, the slope the per-sample cost. Each is
     clipped at 0 (a noisy fit can dip below). Lesson 03, section 1; lab 03, exercise 5."""
-    b = [v.positive_int(f"batch_sizes[{i}]", x) for i, x in enumerate(v.sequence("batch_sizes", batch_sizes))]
-    s = [v.positive(f"seconds[{i}]", x) for i, x in enumerate(v.sequence("seconds", seconds))]
+    b = [v.positive_int(f"batch_sizes[{i}]", x) for i, x in enumerate(v.sequence("batch_sizes", batch_sizes, max_len=v.MAX_ITEMS))]
+    s = [v.positive(f"seconds[{i}]", x) for i, x in enumerate(v.sequence("seconds", seconds, max_len=v.MAX_ITEMS))]
     if len(b) != len(s):
         raise ValueError(f"batch_sizes and seconds must have the same length, got {len(b)} and {len(s)}")
     if len(set(b)) < 2:

@@ -473,7 +473,7 @@ REGISTRY: dict[str, object] = {
     "simulate.sweep": E(simulate.sweep, rates=[50.0], max_batches=[1, 4], timeout=A("nonneg", 0.001),
                         overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001), extremes=False),
     # ---------------------------------------------------------------- train
-    "train.make_optimizer": E(train.make_optimizer, name="sgd", params=A("any", L(lambda: MLP.get().parameters())),
+    "train.make_optimizer": E(train.make_optimizer, name="sgd", params=A("any", L(lambda: list(MLP.get().parameters()))),
                               lr=0.01, extremes=False),
     "train.loss_for": E(train.loss_for, output=A("tensor", L(lambda: torch.zeros(4, 3))), targets=A("labels", Y3)),
     "train.training_step": E(train.training_step, model=A("model", MLP), optimizer=A("model", OPT), inputs=A("x8", X8),
@@ -886,7 +886,7 @@ HOSTILE = {
     "work": (np.int64(2), torch.tensor(2)),
     "seed": (np.int64(1),),
     "bool": ("true", np.bool_(True), "false"),
-    "seq": ([1.0] * 10**6, range(10**8)),
+    "seq": ([1.0] * (v.MAX_REQUESTS + 1), range(10**8)),
     "choice": ("L4 ",),
 }
 
