@@ -45,6 +45,28 @@ from . import env
 
 __version__ = "0.1.0"
 
+#: Lesson -> the course_lib modules its notebooks (lesson, lab, solution) import;
+#: kept true against the notebooks by tests/test_backlinks.py (regenerate with
+#: ``python tools/backlinks.py --lessons``).
+LESSONS: dict[str, tuple[str, ...]] = {
+    "00": ("data", "env", "measure", "models", "predict", "train"),
+    "01": ("check", "env", "exercises.lab01", "measure", "models", "predict", "train", "ui.charts"),
+    "02": ("arch", "check", "env", "exercises.lab02", "fit", "lora", "measure", "memory", "models", "predict", "train",
+           "ui.calculators", "ui.charts"),
+    "03": ("check", "data", "env", "exercises.lab03", "hardware", "measure", "memory", "models", "predict", "simulate",
+           "train", "ui.calculators", "ui.charts"),
+    "04": ("check", "data", "env", "exercises.lab04", "hardware", "measure", "models", "precision", "ui.calculators",
+           "ui.charts"),
+    "05": ("check", "cost", "energy", "env", "exercises.lab05", "hardware", "measure", "models", "predict", "train",
+           "ui.calculators", "ui.charts"),
+    "06": ("check", "distributed", "env", "exercises.lab06", "fit", "models", "predict", "processes", "serving",
+           "simulate", "ui.calculators", "ui.charts", "zero_fit"),
+    "07": ("check", "env", "exercises.lab07", "generation", "hardware", "measure", "models", "predict",
+           "ui.calculators", "ui.charts"),
+    "08": ("check", "data", "engine", "env", "exercises.lab08", "measure", "models", "simulate", "ui.calculators",
+           "ui.charts"),
+}
+
 
 def setup(seed: int = 0, n_threads: int | None = None, student: str | None = None):
     """Prepare a lesson: cap torch's threads to the CPU quota (or ``n_threads``),

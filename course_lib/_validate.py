@@ -7,7 +7,18 @@ value) or ``ValueError`` (right kind, value not allowed), never anything else:
 a huge int such as ``10**400`` is refused by name instead of overflowing in
 ``float()``.
 
-Four families:
+Each public function declares its arguments' domains once, in its
+signature, with the ``Annotated`` types at the end of this module
+(:data:`PositiveInt`, :data:`Fraction`, :class:`Choice`, :func:`IntRange`,
+...); the decorator :func:`checked` reads them, checks each argument by name
+before the body runs and passes the converted value on, so the body holds
+only the formula::
+
+    @v.checked
+    def training_flops(n_params: v.Positive, n_tokens: v.Positive) -> float:
+        return 6.0 * n_params * n_tokens
+
+The checks themselves, in four families:
 
 - scalars: :func:`integer`, :func:`number`, :func:`positive`,
   :func:`positive_int`, :func:`fraction`, :func:`boolean`, :func:`string`,
@@ -30,10 +41,14 @@ import functools
 import inspect
 import math
 import numbers
+import os
 import re
+import types
+import typing
 import weakref
-from typing import Iterable, Mapping
+from typing import Annotated, Iterable, Mapping
 
+import numpy as np
 import psutil
 import torch
 
@@ -199,12 +214,41 @@ def _range(minimum, maximum) -> str:
 # ------------------------------------------------------------- upper bounds
 
 
-def available_memory() -> int:
-    """Bytes of memory this machine has available now (psutil), at least 256 MiB. Every lesson and lab."""
+_CGROUP_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+_CGROUP_USAGE = ("/sys/fs/cgroup/memory.current", "/sys/fs/cgroup/memory/memory.usage_in_bytes")
+
+
+def _read_int(path: str) -> int | None:
     try:
-        return max(int(psutil.virtual_memory().available), 256 * 2**20)
+        with open(path) as f:
+            text = f.read(64).strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # "max" (v2, no limit) reads as None
+
+
+def cgroup_memory_limit() -> tuple[int, int] | None:
+    """(limit, usage) in bytes of this container's memory cgroup (v2 ``memory.max``,
+    v1 ``memory.limit_in_bytes``), or None when there is no limit. Not tied to one lesson."""
+    for limit_path, usage_path in zip(_CGROUP_FILES, _CGROUP_USAGE):
+        limit = _read_int(limit_path)
+        if limit is not None and limit < 2**60:  # v1 writes a huge number for "no limit"
+            return limit, _read_int(usage_path) or 0
+    return None
+
+
+def available_memory() -> int:
+    """Bytes of memory available now: the host's (psutil), or less when this
+    container's cgroup limit leaves less (Binder: 2 GB on a large host); at
+    least 256 MiB. Not tied to one lesson."""
+    try:
+        host = int(psutil.virtual_memory().available)
     except Exception:  # psutil missing or unreadable /proc: assume a small machine
-        return 2 * 2**30
+        host = 2 * 2**30
+    group = cgroup_memory_limit()
+    if group is not None:
+        host = min(host, group[0] - group[1])
+    return max(host, 256 * 2**20)
 
 
 def fits_memory(what: str, n_bytes: float, *, share: float = MEMORY_SHARE) -> float:
@@ -272,11 +316,17 @@ def same_kind(err: BaseException, message: str) -> Exception:
     return TypeError(message) if isinstance(err, TypeError) else ValueError(message)
 
 
-def checked(fn):
-    """Decorator for a public formula: its caller sees only named ``ValueError``/``TypeError``.
+def checked(fn=None, *, finite: bool = True):
+    """The one decorator of a public function: it checks the arguments' declared
+    domains, and its caller sees only named ``ValueError``/``TypeError``.
 
+    - each argument annotated with a domain (``n: v.PositiveInt``,
+      ``dtype: v.Choice[NAMES]``, ``x: v.PositiveInt | None``, see
+      :func:`domains`) is checked by name before the body runs, and the body
+      gets the converted value (a numpy or 0-dim tensor int as an ``int``);
     - a result that is not finite (inf, NaN, also inside a tuple, dict or
-      dataclass) raises ``ValueError`` naming the extreme inputs (:func:`finite`);
+      dataclass) raises ``ValueError`` naming the extreme inputs (:func:`finite`),
+      unless ``@checked(finite=False)`` (where inf is the point, e.g. overflow);
     - ``OverflowError``, ``ZeroDivisionError`` or a "math domain error" inside
       the formula become that same ``ValueError``;
     - a ``ValueError``/``TypeError`` raised by an inner call about an argument
@@ -284,9 +334,12 @@ def checked(fn):
       is re-raised with the call's own arguments in front, so the message names
       the caller's argument.
 
-    Use it on pure arithmetic; the arguments are still checked by name first. Every lesson and lab.
+    Works on functions, methods and ``__init__``. Not tied to one lesson.
     """
+    if fn is None:
+        return functools.partial(checked, finite=finite)
     sig = inspect.signature(fn)
+    plan: list = []  # [(name, Domain, allows None)], read from the annotations at the first call
 
     def arguments(args, kwargs) -> dict:
         try:
@@ -296,30 +349,47 @@ def checked(fn):
         bound.apply_defaults()
         return {k: val for k, val in bound.arguments.items() if k not in ("self", "cls")}
 
+    def validated(args, kwargs):
+        if not plan:
+            plan.append([(name, dom, optional) for name, (dom, optional) in _domains(fn).items()])
+        if not plan[0]:
+            return args, kwargs
+        bound = sig.bind(*args, **kwargs)
+        given = bound.arguments
+        for name, dom, optional in plan[0]:
+            if name in given and not (optional and given[name] is None):
+                given[name] = dom(name, given[name])
+        return bound.args, bound.kwargs
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        args, kwargs = validated(args, kwargs)
         try:
             out = fn(*args, **kwargs)
         except (OverflowError, ZeroDivisionError) as err:
             inputs = arguments(args, kwargs)
-            finite(fn.__name__, math.inf, **_numeric(inputs))
+            _finite(fn.__name__, math.inf, **_numeric(inputs))
             raise ValueError(f"{fn.__name__}: {err}") from None  # pragma: no cover (finite raised)
         except (ValueError, TypeError) as err:
             inputs = arguments(args, kwargs)
             text = str(err)
             if "math domain error" in text:
-                finite(fn.__name__, math.nan, **_numeric(inputs))
+                _finite(fn.__name__, math.nan, **_numeric(inputs))
             if inputs and re.match(r"^\w+\(.*\) is not a finite number", text):  # an inner formula overflowed
-                finite(fn.__name__, math.inf, **_numeric(inputs))
+                _finite(fn.__name__, math.inf, **_numeric(inputs))
             if not inputs or text.startswith(fn.__name__ + "(") or _names_any(text, inputs):
                 raise
             given = ", ".join(f"{k}={show(val)}" for k, val in inputs.items())
             raise same_kind(err, f"{fn.__name__}({given}): {text}") from None
-        if _first_non_finite(out) is not None:
-            finite(fn.__name__, out, **_numeric(arguments(args, kwargs)))
+        if finite and _first_non_finite(out) is not None:
+            _finite(fn.__name__, out, **_numeric(arguments(args, kwargs)))
         return out
 
+    wrapper.__checked__ = True
     return wrapper
+
+
+_finite = finite  # the result check, under a name the decorator's ``finite`` option does not shadow
 
 
 def _names_any(text: str, inputs: dict) -> bool:
@@ -391,12 +461,14 @@ def mapping(name: str, value, required: Iterable[str] = ()) -> Mapping:
     return value
 
 
-def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = None) -> list:
+def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = MAX_REQUESTS) -> list:
     """A list or tuple (or 1-D array) of ``min_len`` to ``max_len`` items, returned as a list. Every lesson and lab."""
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} must be a list or tuple, got {show(value)} ({_kind(value)})")
     if getattr(value, "ndim", 1) != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {tuple(value.shape)}")
+    if max_len is not None and len(value) > max_len:  # before copying: range(10**8) is not read
+        raise ValueError(f"{name} must have at most {max_len:_} items, got {len(value):_}")
     items = list(value)
     if len(items) < min_len:
         raise ValueError(f"{name} must have at least {min_len} item(s), got {len(items)}")
@@ -406,9 +478,17 @@ def sequence(name: str, value, *, min_len: int = 1, max_len: int | None = None) 
 
 
 def numbers_list(name: str, value, *, minimum: float | None = None, allow_zero: bool = True,
-                 min_len: int = 1, max_len: int | None = None) -> list[float]:
+                 min_len: int = 1, max_len: int | None = MAX_REQUESTS) -> list[float]:
     """A list or tuple of finite numbers, each checked as ``name[i]``. Every lesson and lab."""
     items = sequence(name, value, min_len=min_len, max_len=max_len)
+    if len(items) > 1000 and {type(x) for x in items} <= {float, int}:  # a long plain list: checked at once
+        try:
+            arr = np.asarray(items, dtype=float)
+        except OverflowError:
+            arr = None
+        if arr is not None and np.isfinite(arr).all() and (minimum is None or arr.min() >= minimum) \
+                and (allow_zero or not (arr == 0).any()):
+            return arr.tolist()
     return [number(f"{name}[{i}]", x, minimum=minimum, allow_zero=allow_zero) for i, x in enumerate(items)]
 
 
@@ -418,26 +498,34 @@ _KINDS = {"float": "a floating-point dtype (torch.float32, ...)", "int": "an int
 
 
 def tensor(name: str, value, *, kind: str | None = None, ndim: int | tuple[int, ...] | None = None,
-           last_dim: int | None = None, allow_nan: bool = False):
+           last_dim: int | None = None, allow_nan: bool = False, dtype=None, width: str = "the model's input width"):
     """A ``torch.Tensor`` with the right dtype kind, number of dimensions and width.
 
     ``kind`` is ``"float"`` or ``"int"``; ``ndim`` an int or a tuple of the
     allowed ones; ``last_dim`` the size the last dimension must have (a
-    model's input width). NaN or inf values are refused unless ``allow_nan``. Every lesson and lab.
+    model's input width); ``dtype`` the exact dtype (a model's weights' dtype:
+    torch would fail on float64 input to float32 weights). NaN or inf values
+    are refused unless ``allow_nan``; a meta tensor (no data) is refused. Every lesson and lab.
     """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {show(value)} ({_kind(value)})")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} is a meta tensor (a shape without data); pass a tensor with values, "
+                         f"got shape {tuple(value.shape)} on device meta")
     if kind == "float" and not (value.is_floating_point()):
         raise TypeError(f"{name} must have {_KINDS['float']}, got {value.dtype}")
     if kind == "int" and (value.is_floating_point() or value.is_complex() or value.dtype == torch.bool):
         raise TypeError(f"{name} must have {_KINDS['int']}, got {value.dtype}")
+    if dtype is not None and value.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {dtype} (the model's weights), got {value.dtype}; "
+                        f"convert it with {name}.to({dtype})")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if value.ndim not in allowed:
             want = " or ".join(map(str, allowed))
             raise ValueError(f"{name} must have {want} dimension(s), got shape {tuple(value.shape)}")
     if last_dim is not None and (value.ndim == 0 or value.shape[-1] != last_dim):
-        raise ValueError(f"{name} must have {last_dim} features in its last dimension (the model's input width), "
+        raise ValueError(f"{name} must have {last_dim} features in its last dimension ({width}), "
                          f"got shape {tuple(value.shape)}")
     if value.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(value.shape)}")
@@ -453,6 +541,8 @@ def token_ids(name: str, value, *, vocab_size: int, max_len: int | None = None):
                         f"got {show(value)} ({_kind(value)})")
     if value.dtype != torch.long:
         raise TypeError(f"{name} must have dtype torch.long (token ids), got {value.dtype}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} is a meta tensor (a shape without data); pass token ids with values")
     if value.ndim != 2:
         raise ValueError(f"{name} must have shape (batch, seq), got shape {tuple(value.shape)}")
     if value.numel() == 0:
@@ -481,7 +571,7 @@ def model_input(name: str, model, value):
     if hasattr(inner, "vocab_size") and isinstance(getattr(inner, "vocab_size"), int):
         token_ids(name, value, vocab_size=inner.vocab_size, max_len=getattr(inner, "max_seq_len", None))
     elif hasattr(inner, "d_in") and isinstance(getattr(inner, "d_in"), int):
-        tensor(name, value, kind="float", last_dim=inner.d_in)
+        tensor(name, value, kind="float", last_dim=inner.d_in, dtype=None if _autocast() else weight_dtype(inner))
     else:
         tensor(name, value)
     remember_input(inner, value, "boundary")
@@ -524,6 +614,22 @@ def input_passed(model, value, *, levels=("boundary", "forward")) -> bool:
             and _version(value) == last[2])
 
 
+def _autocast() -> bool:
+    """Whether autocast is on (then torch casts inputs itself)."""
+    try:
+        return torch.is_autocast_enabled("cpu") or torch.is_autocast_enabled("cuda")
+    except TypeError:  # an older torch without the device argument
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+def weight_dtype(model):
+    """The dtype of ``model``'s first floating-point weight (None without one). Every lesson and lab."""
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return None
+
+
 def module(name: str, value, *, needs_parameters: bool = False):
     """A ``torch.nn.Module`` (with at least one parameter if ``needs_parameters``). Every lesson and lab."""
     if not isinstance(value, torch.nn.Module):
@@ -531,3 +637,195 @@ def module(name: str, value, *, needs_parameters: bool = False):
     if needs_parameters and next(value.parameters(), None) is None:
         raise ValueError(f"{name} must have parameters (weights), got a {type(value).__name__} with none")
     return value
+
+
+# ------------------------------------------------------- declared domains
+# An argument's domain, declared once in the signature as ``Annotated[type,
+# Domain(...)]``; :func:`checked` applies it and tests/test_properties.py
+# derives its bad values and its extremes from ``Domain.kind``.
+
+#: Most items in a list a learner passes (values, sizes, quantiles, a trace).
+MAX_ITEMS = 100_000
+
+
+class Domain:
+    """An argument's allowed values: ``check(name, value, **options)`` returns the
+    value to use or raises by name; ``kind`` names the family of values the
+    property tests try (a key of their ``BAD`` table). Not tied to one lesson."""
+
+    __slots__ = ("kind", "check", "options")
+
+    def __init__(self, kind: str, check, /, **options):
+        self.kind, self.check, self.options = kind, check, options
+
+    def __call__(self, name: str, value):
+        return self.check(name, value, **self.options)
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={val!r}" for k, val in self.options.items())
+        return f"Domain({self.kind!r}, {self.check.__name__}{', ' if opts else ''}{opts})"
+
+
+def _domains(fn) -> dict:
+    """{argument: (Domain, allows None)} read from ``fn``'s annotations (a class: its ``__init__``)."""
+    if inspect.isclass(fn):
+        fn = fn.__init__
+    fn = inspect.unwrap(fn)
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # an annotation that does not evaluate: read the others one by one
+        hints = {}
+        for name, ann in getattr(fn, "__annotations__", {}).items():
+            try:
+                hints[name] = eval(ann, fn.__globals__) if isinstance(ann, str) else ann  # noqa: S307
+            except Exception:  # noqa: BLE001 - not a domain, unless it names one
+                if isinstance(ann, str) and "v." in ann:
+                    raise
+                continue
+    out = {}
+    for name in inspect.signature(fn).parameters:
+        found = _domain_of(hints.get(name))
+        if found is not None:
+            out[name] = found
+    return out
+
+
+def _domain_of(hint):
+    if typing.get_origin(hint) is typing.Annotated:
+        doms = [m for m in hint.__metadata__ if isinstance(m, Domain)]
+        return (doms[0], False) if doms else None
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = typing.get_args(hint)
+        if type(None) in members:
+            for m in members:
+                found = _domain_of(m)
+                if found is not None:
+                    return found[0], True
+    return None
+
+
+def domains(fn) -> dict[str, Domain]:
+    """The declared domain of each annotated argument of ``fn`` (for tests and tools). Not tied to one lesson."""
+    return {name: dom for name, (dom, _) in _domains(fn).items()}
+
+
+def _nonneg(name, value, maximum=None):
+    return number(name, value, minimum=0.0, maximum=maximum)
+
+
+def _callable(name, value):
+    if not callable(value):
+        raise TypeError(f"{name} must be a function (callable), got {show(value)} ({_kind(value)})")
+    return value
+
+
+Positive = Annotated[float, Domain("pos", positive)]
+"""A finite number > 0 (a size, a price, a rate)."""
+NonNegative = Annotated[float, Domain("nonneg", _nonneg)]
+"""A finite number >= 0."""
+Real = Annotated[float, Domain("real", number)]
+"""Any finite number."""
+PositiveInt = Annotated[int, Domain("posint", positive_int)]
+"""An integer >= 1 (a count)."""
+NonNegativeInt = Annotated[int, Domain("nonnegint", integer, minimum=0)]
+"""An integer >= 0."""
+Fraction = Annotated[float, Domain("frac", fraction)]
+"""A number in (0, 1]: a utilization, a share."""
+Fraction0 = Annotated[float, Domain("frac0", fraction, allow_zero=True)]
+"""A number in [0, 1]."""
+Bool = Annotated[bool, Domain("bool", boolean)]
+"""True or False (not 0, 1 or a string)."""
+Str = Annotated[str, Domain("str", string)]
+"""A non-empty string."""
+Text = Annotated[str, Domain("str", string, nonempty=False)]
+"""Any string, empty included (a chart's title)."""
+Seed = Annotated[int, Domain("seed", seed)]
+"""A random seed, 0 to :data:`MAX_SEED`."""
+Bytes = Annotated[float, Domain("nonneg", _nonneg)]
+"""A number of bytes >= 0."""
+Seconds = Annotated[float, Domain("pos", positive)]
+"""A duration in seconds > 0."""
+#: Longest wait for worker processes (a day): a bigger timeout overflows the C timers.
+MAX_TIMEOUT_S = 86_400.0
+Timeout = Annotated[float, Domain("pos", positive, maximum=MAX_TIMEOUT_S)]
+"""A timeout in seconds, > 0 and at most :data:`MAX_TIMEOUT_S`."""
+Path = Annotated[object, Domain("path", lambda name, value: instance(name, value, (str, os.PathLike), "a path (str)"))]
+"""A file or folder path (str or pathlib.Path)."""
+Callable_ = Annotated[object, Domain("callable", _callable)]
+"""A function."""
+
+
+def IntRange(minimum: int | None = None, maximum: int | None = None, kind: str | None = None):
+    """An integer from ``minimum`` to ``maximum``: ``IntRange(1, MAX_REPEATS)`` caps a size by the
+    work it sets. Not tied to one lesson."""
+    if kind is None:
+        low = -1 if minimum is None else minimum
+        kind = "nonnegint" if low == 0 else "work" if low >= 1 and maximum is not None else "posint" if low >= 1 else "int"
+    return Annotated[int, Domain(kind, integer, minimum=minimum, maximum=maximum)]
+
+
+def Range(minimum: float | None = None, maximum: float | None = None, *, allow_zero: bool = True):
+    """A finite number from ``minimum`` to ``maximum`` (0 refused with ``allow_zero=False``). Not tied to one lesson."""
+    kind = ("pos" if minimum == 0 and not allow_zero and maximum is None else
+            "nonneg" if minimum == 0 and maximum is None else "frac0" if (minimum, maximum) == (0, 1) else "real")
+    return Annotated[float, Domain(kind, number, minimum=minimum, maximum=maximum, allow_zero=allow_zero)]
+
+
+def Size(maximum: int):
+    """A size >= 1 capped at ``maximum`` (the work or memory it sets). Not tied to one lesson."""
+    return Annotated[int, Domain("work", positive_int, maximum=maximum)]
+
+
+class Choice:
+    """``Choice[NAMES]``: one of the strings ``NAMES`` (a tuple, list, or dict's keys). Not tied to one lesson."""
+
+    def __class_getitem__(cls, allowed):
+        if isinstance(allowed, str):
+            allowed = (allowed,)
+        return Annotated[str, Domain("choice", choice, allowed=tuple(allowed))]
+
+
+def Numbers(*, minimum: float | None = None, allow_zero: bool = True, min_len: int = 1, max_len: int = MAX_ITEMS):
+    """A list or tuple of finite numbers, at most ``max_len`` of them. Not tied to one lesson."""
+    return Annotated[list, Domain("seq", numbers_list, minimum=minimum, allow_zero=allow_zero,
+                                  min_len=min_len, max_len=max_len)]
+
+
+def Sequence(*, min_len: int = 1, max_len: int = MAX_ITEMS):
+    """A list or tuple of ``min_len`` to ``max_len`` items. Not tied to one lesson."""
+    return Annotated[list, Domain("seq", sequence, min_len=min_len, max_len=max_len)]
+
+
+def Tensor(*, kind: str | None = None, ndim=None, allow_nan: bool = False):
+    """A ``torch.Tensor`` of a dtype kind and number of dimensions (:func:`tensor`). Not tied to one lesson."""
+    return Annotated[torch.Tensor, Domain("tensor", tensor, kind=kind, ndim=ndim, allow_nan=allow_nan)]
+
+
+def Instance(kind, what: str | None = None):
+    """An instance of ``kind`` (a class or a tuple of classes). Not tied to one lesson."""
+    return Annotated[object, Domain("record", instance, kind=kind, what=what)]
+
+
+def _limits(name, value):
+    mapping(name, value)
+    if len(value) > 100:
+        raise ValueError(f"{name} must have at most 100 entries, got {len(value):_}")
+    for key, val in value.items():
+        string(f"{name} key", key)
+        number(f"{name}[{key!r}]", val)
+    return dict(value)
+
+
+Limits = Annotated[dict, Domain("record", _limits)]
+"""A dict of at most 100 labels (str) to finite numbers (a chart's marked limits)."""
+
+
+def Mapping_(*required: str):
+    """A dict holding every key in ``required``. Not tied to one lesson."""
+    return Annotated[dict, Domain("record", mapping, required=required)]
+
+
+Module = Annotated[torch.nn.Module, Domain("model", module)]
+"""A ``torch.nn.Module``."""
+Model = Annotated[torch.nn.Module, Domain("model", module, needs_parameters=True)]
+"""A ``torch.nn.Module`` with weights."""

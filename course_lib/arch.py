@@ -482,7 +482,7 @@ class Architecture:
     # ------------------------------------------------------------ KV cache
 
     @v.checked
-    def kv_cache_bytes(self, seq_len: int, batch: int = 1, bytes_per_value: float = 2, *, mla: str = "latent") -> int:
+    def kv_cache_bytes(self, *, seq_len: int, batch: int = 1, bytes_per_value: float = 2, mla: str = "latent") -> int:
         """Bytes of the key/value cache holding ``seq_len`` tokens per sequence:
         2 · KV heads · head_dim · bytes per layer and token (grouped-query
         attention and an explicit ``head_dim`` included). A sliding-window
@@ -523,7 +523,7 @@ class Architecture:
         value_dim = self.v_head_dim if self.kv_lora_rank else self.head_dim
         return 2 * b * self.n_heads * s * s * (self.head_dim + value_dim)
 
-    def forward_flops(self, batch: int, seq_len: int) -> int:
+    def forward_flops(self, *, batch: int, seq_len: int) -> int:
         """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
         counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
         full s × s score matrix for attention, causal or not; element-wise
@@ -561,9 +561,9 @@ class Architecture:
     @v.checked
     def activation_bytes(
         self,
+        *,
         batch: int,
         seq_len: int,
-        *,
         attention: str = "sdpa",
         bytes_per_value: float = 2,
         checkpointing: bool = False,
@@ -742,9 +742,9 @@ class Architecture:
     @v.checked
     def training_memory(
         self,
+        *,
         batch: int,
         seq_len: int,
-        *,
         optimizer: str = "adamw",
         precision: str = "mixed",
         attention: str = "sdpa",
@@ -764,7 +764,7 @@ class Architecture:
         """
         per = predict.bytes_per_param_breakdown(optimizer, precision)
         act_p = 4 if precision == "fp32" else 2
-        act = self.activation_bytes(batch, seq_len, attention=attention, bytes_per_value=act_p, checkpointing=checkpointing)
+        act = self.activation_bytes(batch=batch, seq_len=seq_len, attention=attention, bytes_per_value=act_p, checkpointing=checkpointing)
         if lora is None:
             n = self.n_params
             w, g, o = per["weights"] * n, per["gradients"] * n, per["optimizer_state"] * n
@@ -953,7 +953,7 @@ def measured_families() -> list[dict]:
     for r in record["rows"]:
         a = Architecture.from_hf_config(record["configs"][r["family"]])
         b, s = r["batch"], r["seq_len"]
-        predicted = a.activation_bytes(b, s, attention=r["attention"], bytes_per_value=4)
+        predicted = a.activation_bytes(batch=b, seq_len=s, attention=r["attention"], bytes_per_value=4)
         korthikanti = a.n_layers * predict.gpt_layer_activation_bytes(s, b, a.hidden_size, a.n_heads, bytes_per_value=4,
                                                                       dropout=a.dropout > 0)
         rows.append({"family": r["family"], "attention": r["attention"], "seq_len": s, "measured": r["activations"],
@@ -977,11 +977,11 @@ def measured_kv_cache() -> list[dict]:
     rows = []
     for r in record["kv_rows"]:
         a = Architecture.from_hf_config(record["kv_configs"][r["family"]])
-        predicted = a.kv_cache_bytes(r["tokens"], batch=r["batch"], bytes_per_value=4)
+        predicted = a.kv_cache_bytes(seq_len=r["tokens"], batch=r["batch"], bytes_per_value=4)
         rows.append({"family": r["family"], "layers (sliding)": f"{a.n_layers} ({a.sliding_layers})",
                      "KV heads / heads": f"{a.n_kv_heads}/{a.n_heads}", "head_dim": a.head_dim,
                      "experts": f"{a.experts_per_token} of {a.n_experts}" if a.n_experts > 1 else "-",
                      "tokens": r["tokens"], "predicted": predicted, "transformers held": r["kv_bytes"],
-                     "K/V expanded per head": (a.kv_cache_bytes(r["tokens"], batch=r["batch"], bytes_per_value=4,
+                     "K/V expanded per head": (a.kv_cache_bytes(seq_len=r["tokens"], batch=r["batch"], bytes_per_value=4,
                                                                 mla="expanded") if a.kv_lora_rank else "-")})
     return rows

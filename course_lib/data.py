@@ -15,18 +15,19 @@ import torch
 from . import _validate as v
 
 
+@v.checked
 def make_classification(
-    n_samples: int = 512, d_in: int = 32, n_classes: int = 4, seed: int = 0
+    n_samples: v.PositiveInt = 512, d_in: v.PositiveInt = 32, n_classes: v.IntRange(2, None) = 4, seed: v.Seed = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(x, y)``: ``x`` float32 of shape (n_samples, d_in) from N(0, 1),
     ``y`` int64 class labels given by the argmax of a fixed random linear-ReLU
     teacher, so a small MLP can learn them. Lesson 00; lesson 04, section 3.
     """
-    n = v.positive_int("n_samples", n_samples)
-    d = v.positive_int("d_in", d_in)
-    k = v.integer("n_classes", n_classes, minimum=2)
+    n = n_samples
+    d = d_in
+    k = n_classes
     v.fits_memory(f"n_samples={n}, d_in={d}", 8 * n * d + 4 * k * d)
-    g = torch.Generator().manual_seed(v.seed("seed", seed))
+    g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, d, generator=g)
     w1 = torch.randn(d, 2 * d, generator=g) / d**0.5
     w2 = torch.randn(2 * d, k, generator=g) / (2 * d) ** 0.5
@@ -34,8 +35,9 @@ def make_classification(
     return x, y
 
 
+@v.checked
 def make_tokens(
-    n_seqs: int = 64, seq_len: int = 32, vocab_size: int = 64, noise: float = 0.1, seed: int = 0
+    n_seqs: v.PositiveInt = 64, seq_len: v.PositiveInt = 32, vocab_size: v.IntRange(2, None) = 64, noise: v.Range(0.0, 1.0, allow_zero=True) = 0.1, seed: v.Seed = 0
 ) -> torch.Tensor:
     """Return int64 token ids of shape (n_seqs, seq_len + 1).
 
@@ -44,12 +46,12 @@ def make_tokens(
     is replaced by a random one. Inputs are ``ids[:, :-1]`` and next-token
     targets ``ids[:, 1:]``. Lesson 03, section 1.
     """
-    n = v.positive_int("n_seqs", n_seqs)
-    s = v.positive_int("seq_len", seq_len)
-    vocab = v.integer("vocab_size", vocab_size, minimum=2)
-    p = v.number("noise", noise, minimum=0.0, maximum=1.0)
+    n = n_seqs
+    s = seq_len
+    vocab = vocab_size
+    p = noise
     v.fits_memory(f"n_seqs={n}, seq_len={s}, vocab_size={vocab}", 24 * n * s + 8 * vocab)
-    g = torch.Generator().manual_seed(v.seed("seed", seed))
+    g = torch.Generator().manual_seed(seed)
     ids = torch.empty(n, s + 1, dtype=torch.int64)
     ids[:, 0] = torch.randint(0, vocab, (n,), generator=g)
     for t in range(1, s + 1):

@@ -154,25 +154,25 @@ class TrainingRun:
         ]
 
 
-def wire_bytes(collective: str, n_bytes: float, n_devices: int) -> float:
+@v.checked
+def wire_bytes(collective: v.Choice[("all_reduce", "all_gather", "reduce_scatter")], n_bytes: v.NonNegative, n_devices: v.PositiveInt) -> float:
     """Bytes each device sends in a ring collective over a tensor of ``n_bytes``
     (the full tensor: the all-reduce buffer, the gathered output, the
     reduce-scatter input): all-reduce 2·(N−1)/N·n_bytes, all-gather and
     reduce-scatter (N−1)/N·n_bytes each (Patarasuk & Yuan 2009; Rajbhandari et
     al. 2020, ZeRO, section 7). Lesson 06, section 4.
     """
-    v.choice("collective", collective, ("all_reduce", "all_gather", "reduce_scatter"))
-    size = v.number("n_bytes", n_bytes, minimum=0.0)
-    d = v.positive_int("n_devices", n_devices)
+    size = n_bytes
+    d = n_devices
     if collective == "all_reduce":
         return allreduce_bytes(size, d)
     return (d - 1) / d * size
 
 
-def step_wire_bytes(report: RankReport) -> float:
+@v.checked
+def step_wire_bytes(report: v.Instance(RankReport, "a RankReport from run_training")) -> float:
     """Bytes one rank sends per step, from its measured collective payloads
     and :func:`wire_bytes`. Lesson 06, section 4."""
-    v.instance("report", report, RankReport, "a RankReport from run_training")
     return sum(
         wire_bytes(kind, report.collective_bytes.get(kind, 0), report.world_size)
         for kind in ("all_reduce", "all_gather", "reduce_scatter")
@@ -368,16 +368,17 @@ def _train_worker(rank, world_size, _jobs, _ready, port, strategies, config):
             dist.destroy_process_group()
 
 
-def _config(steps, batch, seq_len, d_model, n_layers, n_heads, vocab_size, timeout_s) -> dict:
+@v.checked
+def _config(steps: v.PositiveInt, batch: v.PositiveInt, seq_len: v.PositiveInt, d_model: v.PositiveInt, n_layers: v.PositiveInt, n_heads: v.PositiveInt, vocab_size: v.IntRange(2, None), timeout_s: v.Timeout) -> dict:
     config = {
-        "steps": v.positive_int("steps", steps),
-        "batch": v.positive_int("batch", batch),
-        "seq_len": v.positive_int("seq_len", seq_len),
-        "d_model": v.positive_int("d_model", d_model),
-        "n_layers": v.positive_int("n_layers", n_layers),
-        "n_heads": v.positive_int("n_heads", n_heads),
-        "vocab_size": v.integer("vocab_size", vocab_size, minimum=2),
-        "timeout_s": v.positive("timeout_s", timeout_s),
+        "steps": steps,
+        "batch": batch,
+        "seq_len": seq_len,
+        "d_model": d_model,
+        "n_layers": n_layers,
+        "n_heads": n_heads,
+        "vocab_size": vocab_size,
+        "timeout_s": timeout_s,
     }
     if config["d_model"] % config["n_heads"]:
         raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
@@ -413,6 +414,7 @@ def run_single(
     return TrainingRun(strategy="single", world_size=1, n_params=count_params(model), ranks=(report,))
 
 
+@v.checked
 def run_training(
     world_size: int,
     strategies=STRATEGIES,
@@ -424,7 +426,7 @@ def run_training(
     n_layers: int = 2,
     n_heads: int = 4,
     vocab_size: int = 64,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
+    timeout_s: v.Timeout = DEFAULT_TIMEOUT_S,
 ) -> dict[str, TrainingRun]:
     """Train :class:`~course_lib.models.TinyGPT` with AdamW (fp32) on
     ``world_size`` CPU processes joined by gloo, once per strategy in

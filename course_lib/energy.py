@@ -4,7 +4,8 @@
 The arithmetic is two lines: energy is power × time, and CO2 is energy ×
 the grid's carbon intensity (kg CO2e per kWh), which the learner sets,
 because it differs by a factor of ten between grids. The figures in
-:data:`REFERENCES` are what the lesson sets its estimates against; each
+:data:`course_lib.references.REFERENCES` are what the lesson sets its
+estimates against; each
 carries its source; the cost figures the lesson sets the seed page's
 dollars against (Cottier et al. 2024, SemiAnalysis 2023) are in the same
 table.
@@ -23,69 +24,11 @@ import time
 from dataclasses import dataclass
 
 from . import _validate as v
+from .measure import time_it
+from .references import REFERENCES
 
 LBS_TO_KG = 0.45359237  # the international avoirdupois pound, by definition
 
-
-@dataclass(frozen=True)
-class Reference:
-    """One published figure: ``value`` in ``unit``, with its ``source``."""
-
-    key: str
-    what: str
-    value: float
-    unit: str
-    source: str
-
-
-_PATTERSON_2021 = "Patterson et al. 2021, *Carbon Emissions and Large Neural Network Training*"
-_LUCCIONI_2024 = "Luccioni, Jernite & Strubell 2024, *Power Hungry Processing*"
-_STRUBELL_2019 = "Strubell et al. 2019, *Energy and Policy Considerations for Deep Learning in NLP*"
-_WU_2022 = "Wu et al. 2022, *Sustainable AI: Environmental Implications, Challenges and Opportunities*"
-_COTTIER_2024 = "Cottier et al. 2024, *The Rising Costs of Training Frontier AI Models*"
-_LLAMA_2023 = "Touvron et al. 2023, *LLaMA: Open and Efficient Foundation Language Models* (Table 15)"
-_EPOCH_2025 = "Epoch AI 2025, *How much energy does ChatGPT use?*"
-_BLOOM_2023 = ("Luccioni, Viguier & Ligozat 2023, *Estimating the Carbon Footprint of BLOOM, a 176B Parameter Language "
-               "Model* (JMLR 24(253)); trained on the Jean Zay cluster in France")
-
-REFERENCES: dict[str, Reference] = {
-    r.key: r
-    for r in (
-        Reference("gpt3_training_mwh", "GPT-3 training energy", 1287, "MWh", _PATTERSON_2021),
-        Reference("gpt3_training_tco2e", "GPT-3 training emissions", 552, "t CO2e", _PATTERSON_2021),
-        Reference("classification_kwh_per_1000", "text classification, per 1,000 inferences (A100)", 0.002, "kWh", _LUCCIONI_2024),
-        Reference("generation_kwh_per_1000", "text generation, per 1,000 inferences (A100)", 0.05, "kWh", _LUCCIONI_2024),
-        Reference("image_kwh_per_1000", "image generation, per 1,000 inferences (A100)", 2.9, "kWh", _LUCCIONI_2024),
-        Reference("breakeven_inferences_low", "inferences until inference energy equals training + fine-tuning (BLOOMz, low end)", 200e6, "inferences", _LUCCIONI_2024),
-        Reference("breakeven_inferences_high", "inferences until inference energy equals training + fine-tuning (BLOOMz, high end)", 600e6, "inferences", _LUCCIONI_2024),
-        Reference("gpt4o_query_wh", "a typical GPT-4o query", 0.3, "Wh", _EPOCH_2025),
-        Reference("h100_system_w", "power per H100 with its server share, cooling and partial load", 1071, "W", _EPOCH_2025),
-        Reference("us_grid_kg_per_kwh", "US national average grid intensity, as LLaMA's carbon accounting uses it", 0.385,
-                  "kg CO2e per kWh", _LLAMA_2023),
-        Reference("bloom_training_dynamic_kwh", "BLOOM 176B final training run, GPUs' dynamic energy "
-                  "(1,082,990 A100-hours × 400 W)", 433_196, "kWh", _BLOOM_2023),
-        Reference("bloom_training_dynamic_tco2e", "BLOOM 176B final training run, emissions of that energy", 24.7,
-                  "t CO2e", _BLOOM_2023),
-        Reference("car_lifetime_lbs", "an average car's lifetime, fuel included", 126_000, "lbs CO2e", _STRUBELL_2019),
-        Reference("transformer_nas_lbs", "a Transformer trained with neural architecture search", 626_155, "lbs CO2e", _STRUBELL_2019),
-        Reference("transformer_big_lbs", "a Transformer (big) trained once", 192, "lbs CO2e", _STRUBELL_2019),
-        Reference("google_inference_share", "Google: share of ML energy spent on inference", 0.60, "fraction",
-                  "Patterson et al. 2022, *The Carbon Footprint of Machine Learning Training Will Plateau, Then Shrink*"),
-        Reference("meta_lm_inference_share", "Meta: share of a language model's footprint from inference", 0.65, "fraction",
-                  _WU_2022),
-        Reference("meta_experimentation_share", "Meta: share of ML power capacity for experimentation", 0.10, "fraction", _WU_2022),
-        Reference("meta_training_share", "Meta: share of ML power capacity for training", 0.20, "fraction", _WU_2022),
-        Reference("meta_inference_share", "Meta: share of ML power capacity for inference", 0.70, "fraction", _WU_2022),
-        Reference("gpt4_training_usd", "GPT-4 final training run, amortized hardware + energy", 40e6, "USD", _COTTIER_2024),
-        Reference("frontier_cost_growth", "growth of frontier training costs per year", 2.4, "× per year", _COTTIER_2024),
-        Reference("energy_share_low", "energy's share of a frontier training run's cost (low end)", 0.02, "fraction", _COTTIER_2024),
-        Reference("energy_share_high", "energy's share of a frontier training run's cost (high end)", 0.06, "fraction", _COTTIER_2024),
-        Reference("chatgpt_inference_usd_per_day", "ChatGPT inference hardware cost per day (2023 estimate)", 700e3, "USD",
-                  "SemiAnalysis 2023, *The Inference Cost of Search Disruption*"),
-        Reference("aws_inference_share_claim", "AWS statement: share of cloud ML demand that is inference", 0.90, "fraction",
-                  f"AWS, as cited in {_PATTERSON_2021} (a vendor statement)"),
-    )
-}
 
 # Derived: GPT-3's emissions divided by its energy (Patterson et al. 2021),
 # 552 t / 1,287 MWh ≈ 0.43 kg CO2e per kWh. The calculators' default grid.
@@ -109,40 +52,35 @@ POWER_FACTORS = {
 }
 
 
-def reference(key: str) -> Reference:
-    """The published figure ``key`` (one of :data:`REFERENCES`). Lesson 05, section 4."""
-    return REFERENCES[v.choice("key", key, REFERENCES)]
-
-
 @v.checked
-def energy_kwh(power_w: float, hours: float, *, n_devices: float = 1, pue: float = 1.0) -> float:
+def energy_kwh(power_w: v.Positive, hours: v.Positive, *, n_devices: v.Positive = 1, pue: v.Range(1.0, None, allow_zero=True) = 1.0) -> float:
     """Energy in kWh drawn by ``n_devices`` each at ``power_w`` watts for
     ``hours``, times the data centre's power usage effectiveness ``pue``
     (≥ 1: cooling and power delivery on top of the IT load). Lesson 05, section 4; lab 05, exercise 5.
     """
-    power = v.positive("power_w", power_w)
-    t = v.positive("hours", hours)
-    n = v.positive("n_devices", n_devices)
-    p = v.number("pue", pue, minimum=1.0)
+    power = power_w
+    t = hours
+    n = n_devices
+    p = pue
     return power * t * n * p / 1000.0
 
 
 @v.checked
-def co2_kg(energy_kwh: float, grid_kg_per_kwh: float = DEFAULT_GRID_KG_PER_KWH) -> float:
+def co2_kg(energy_kwh: v.NonNegative, grid_kg_per_kwh: v.NonNegative = DEFAULT_GRID_KG_PER_KWH) -> float:
     """Emissions in kg CO2e of ``energy_kwh`` at a grid intensity of
     ``grid_kg_per_kwh`` kg CO2e per kWh (0 for a carbon-free supply is
     allowed). The default is GPT-3's, derived from Patterson et al. 2021. Lab 05, exercise 5.
     """
-    e = v.number("energy_kwh", energy_kwh, minimum=0.0)
-    g = v.number("grid_kg_per_kwh", grid_kg_per_kwh, minimum=0.0)
+    e = energy_kwh
+    g = grid_kg_per_kwh
     return e * g
 
 
 @v.checked
-def wh_per_request(seconds_per_request: float, power_w: float) -> float:
+def wh_per_request(seconds_per_request: v.Positive, power_w: v.Positive) -> float:
     """Energy of one request in Wh: its accelerator-seconds × the power drawn
     (watts) / 3600. Lesson 05, section 4."""
-    return v.positive("seconds_per_request", seconds_per_request) * v.positive("power_w", power_w) / 3600.0
+    return seconds_per_request * power_w / 3600.0
 
 
 # ---------------------------------------------------------------- energy of one call, on this machine
@@ -194,7 +132,8 @@ class EnergyPerCall:
         return f"{self.joules * 1e3:.3g} mJ per call ({self.wh:.3g} Wh), {self.seconds * 1e3:.3g} ms per call; {how}"
 
 
-def measure_energy(fn, *, assumed_power_w: float, repeats: int = 20, warmup: int = 3, root: str = POWERCAP) -> EnergyPerCall:
+@v.checked
+def measure_energy(fn, *, assumed_power_w: v.Positive, repeats: v.PositiveInt = 20, warmup: v.NonNegativeInt = 3, root: str = POWERCAP) -> EnergyPerCall:
     """Energy of one call of ``fn()`` on this machine.
 
     If :func:`read_rapl_joules` can read the counters, the energy is their
@@ -204,13 +143,10 @@ def measure_energy(fn, *, assumed_power_w: float, repeats: int = 20, warmup: int
     (:func:`course_lib.measure.time_it`) × ``assumed_power_w`` watts, an
     estimate whose power is yours to state. Lesson 05.
     """
-    from .measure import time_it  # measure imports this module (its Reference): a top-level import would be a cycle
-
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    power = v.positive("assumed_power_w", assumed_power_w)
-    repeats = v.positive_int("repeats", repeats)
-    timing = time_it(fn, warmup=v.integer("warmup", warmup, minimum=0), repeats=repeats)
+    power = assumed_power_w
+    timing = time_it(fn, warmup=warmup, repeats=repeats)
     before = read_rapl_joules(root)
     if before is not None:
         start = time.perf_counter()

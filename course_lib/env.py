@@ -23,7 +23,8 @@ import torch
 from . import _validate as v
 
 
-def cpu_quota(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> float | None:
+@v.checked
+def cpu_quota(cgroup_root: v.Path = "/sys/fs/cgroup") -> float | None:
     """CPUs allowed by the container's cgroup quota, or ``None`` when unlimited.
 
     Reads cgroup v2 ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``)
@@ -45,7 +46,8 @@ def cpu_quota(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> float | None
         return None
 
 
-def available_cpus(cgroup_root: str | os.PathLike = "/sys/fs/cgroup") -> int:
+@v.checked
+def available_cpus(cgroup_root: v.Path = "/sys/fs/cgroup") -> int:
     """Cores this process may use: the affinity mask, capped by the cgroup quota. Lesson 06, section 7."""
     try:
         visible = len(os.sched_getaffinity(0))

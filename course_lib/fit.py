@@ -54,9 +54,6 @@ LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
 """Adapters on every linear layer of each block, as QLoRA does (Dettmers et al. 2023)."""
 
 
-GPUS = hardware.ACCELERATORS
-"""The GPUs the calculators offer: the course's one accelerator table."""
-
 PRECISION_LABELS = {
     "fp32": "fp32 (everything 4 bytes)",
     "mixed": "mixed: bf16/fp16 + fp32 master and moments (ZeRO)",
@@ -70,17 +67,19 @@ MODEL_LABELS = {key: arch.label(arch.preset(key)) for key in arch.PRESETS}
 """Preset key → name with its exact parameter count (the calculator's menu)."""
 
 
-def activation_value_bytes(precision: str) -> int:
+@v.checked
+def activation_value_bytes(precision: v.Choice[predict.ACCOUNTINGS]) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
     inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8."""
-    v.choice("precision", precision, predict.ACCOUNTINGS)
     return 4 if precision == "fp32" else 2
 
 
+@v.checked
 def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Architecture:
     """The :class:`~course_lib.arch.Architecture` to size: ``config_path``
-    (a local ``config.json``) when given, else ``model``, a preset key of
-    :data:`course_lib.arch.PRESETS` or an ``Architecture``. Lesson 02, section 8."""
+    (a local ``config.json``) when given, else ``model`` as
+    :func:`course_lib.arch.resolve` takes it (a preset key of
+    :data:`course_lib.arch.PRESETS`, an ``Architecture``, a config). Lesson 02, section 8."""
     if not isinstance(config_path, (str, os.PathLike)):
         raise TypeError(f"config_path must be a path (str), got {type(config_path).__name__}")
     if str(config_path).strip():
@@ -91,13 +90,11 @@ def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Archit
             return arch.Architecture.from_hf_config(path)
         except (ValueError, TypeError) as err:
             raise v.same_kind(err, f"config_path {path!r}: {err}") from err
-    if isinstance(model, arch.Architecture):
-        return model
-    return arch.preset(v.choice("model", model, arch.PRESETS))
+    return arch.resolve(model)
 
 
-def _lora(lora: str, rank: int):
-    v.choice("lora", lora, LORA_LABELS)
+@v.checked
+def _lora(lora: v.Choice[LORA_LABELS], rank: int):
     rank = v.positive_int("lora_rank", rank, maximum=1 << 20)
     if lora == "none":
         return None
@@ -129,7 +126,7 @@ def training_estimate(
     ``"qlora"`` (rank ``lora_rank`` on :data:`LORA_TARGETS`). Lesson 02, section 8; lesson 06, section 5.
     """
     _check_arch(a)
-    out = a.training_memory(batch, seq_len, optimizer=optimizer, precision=precision, attention=attention,
+    out = a.training_memory(batch=batch, seq_len=seq_len, optimizer=optimizer, precision=precision, attention=attention,
                             checkpointing=checkpointing, lora=_lora(lora, lora_rank))
     out = {k: out[k] for k in ("weights", "gradients", "optimizer_state", "activations")}
     out["overhead"] = RUNTIME_OVERHEAD_BYTES
@@ -151,7 +148,7 @@ def inference_estimate(a: arch.Architecture, precision: str = "mixed", batch: in
     p = activation_value_bytes(precision)
     q = _lora(lora, 16)
     weights = a.n_params * p if q is None or q.base_bits == 16 else q.base_bytes(a)
-    out = {"weights": weights, "kv_cache": a.kv_cache_bytes(seq_len, batch, bytes_per_value=p),
+    out = {"weights": weights, "kv_cache": a.kv_cache_bytes(seq_len=seq_len, batch=batch, bytes_per_value=p),
            "overhead": RUNTIME_OVERHEAD_BYTES}
     out["total"] = sum(out.values())
     return out
@@ -171,41 +168,40 @@ def _largest(fits, limit: int) -> int | None:
     return lo
 
 
-def largest_batch(a: arch.Architecture, gpu: str, seq_len: int, *, limit: int = 1 << 20, **training) -> int | None:
+@v.checked
+def largest_batch(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], seq_len: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 20, **training) -> int | None:
     """The largest batch of ``seq_len``-token sequences whose training
     estimate fits ``gpu`` (up to ``limit``), or None if one sequence does
     not fit. ``training``: the keywords of :func:`training_estimate`. Lesson 02, section 8."""
     _check_arch(a)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
-    seq_len = v.positive_int("seq_len", seq_len)
-    limit = v.positive_int("limit", limit, maximum=1 << 40)
+    cap = hardware.ACCELERATORS[gpu].memory_bytes
     training_estimate(a, batch=1, seq_len=seq_len, **training)  # names a bad keyword before the search
     return _largest(lambda b: training_estimate(a, batch=b, seq_len=seq_len, **training)["total"] <= cap, limit)
 
 
-def longest_context(a: arch.Architecture, gpu: str, batch: int, *, limit: int = 1 << 22, **training) -> int | None:
+@v.checked
+def longest_context(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], batch: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 22, **training) -> int | None:
     """The longest sequence (tokens) whose training step at ``batch`` fits
     ``gpu`` (up to ``limit``), or None if one token does not. Lesson 02, section 8."""
     _check_arch(a)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
-    batch = v.positive_int("batch", batch)
-    limit = v.positive_int("limit", limit, maximum=1 << 40)
+    cap = hardware.ACCELERATORS[gpu].memory_bytes
     training_estimate(a, batch=batch, seq_len=1, **training)  # names a bad keyword before the search
     return _largest(lambda s: training_estimate(a, batch=batch, seq_len=s, **training)["total"] <= cap, limit)
 
 
-def verdict(total_bytes: int, gpu: str) -> dict:
+@v.checked
+def verdict(total_bytes: v.NonNegativeInt, gpu: v.Choice[hardware.ACCELERATORS]) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`GPUS`). Lesson 02, section 8."""
-    need = v.integer("total_bytes", total_bytes, minimum=0)
-    cap = GPUS[v.choice("gpu", gpu, GPUS)].memory_bytes
+    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, section 8."""
+    need = total_bytes
+    cap = hardware.ACCELERATORS[gpu].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
 
 
-def format_bytes(n: int) -> str:
+@v.checked
+def format_bytes(n: v.NonNegative) -> str:
     """``n`` bytes as text with decimal units: ``"512 B"``, ``"1.5 kB"``,
     ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02, section 8."""
-    n = v.number("n", n, minimum=0.0)
     for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
             x = n / size

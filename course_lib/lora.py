@@ -30,14 +30,10 @@ class LoRALinear(nn.Module):
     """``base(x) + (x @ A.T @ B.T) · alpha / r`` with ``base`` frozen; ``B``
     starts at zero so the wrapped model computes what it did. Lesson 02."""
 
-    def __init__(self, base: nn.Linear, rank: int = 8, alpha: float | None = None, seed: int = 0):
+    @v.checked
+    def __init__(self, base: v.Instance(nn.Linear, "a torch.nn.Linear"), rank: int = 8, alpha: v.Positive | None = None, seed: v.Seed = 0):
         super().__init__()
-        if not isinstance(base, nn.Linear):
-            raise TypeError(f"base must be a torch.nn.Linear, got {type(base).__name__}")
         r = v.positive_int("rank", rank, maximum=min(base.in_features, base.out_features))
-        if alpha is not None:
-            alpha = v.positive("alpha", alpha)
-        seed = v.seed("seed", seed)
         self.base = base
         for p in base.parameters():
             p.requires_grad_(False)
@@ -48,10 +44,15 @@ class LoRALinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The frozen layer plus the scaled low-rank update. Lesson 02, section 8."""
+        if not v.input_passed(self, x):
+            v.tensor("x", x, kind="float", last_dim=self.base.in_features,
+                     dtype=None if v._autocast() else self.A.dtype)
+            v.remember_input(self, x, "forward")
         return self.base(x) + (x @ self.A.T @ self.B.T) * self.scale
 
 
-def add_lora(model: nn.Module, rank: int = 8, targets=("attn.qkv",), seed: int = 0) -> nn.Module:
+@v.checked
+def add_lora(model: nn.Module, rank: v.PositiveInt = 8, targets=("attn.qkv",), seed: v.Seed = 0) -> nn.Module:
     """A copy of ``model`` with every parameter frozen and each ``nn.Linear``
     whose name ends with one of ``targets`` wrapped in :class:`LoRALinear`.
     Raises ``ValueError`` if a target matches nothing. Lesson 02."""
@@ -59,8 +60,6 @@ def add_lora(model: nn.Module, rank: int = 8, targets=("attn.qkv",), seed: int =
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(targets, (tuple, list)) or not targets or not all(isinstance(t, str) for t in targets):
         raise TypeError(f"targets must be a non-empty tuple of module-name endings (str), got {v.show(targets)}")
-    rank = v.positive_int("rank", rank)
-    seed = v.seed("seed", seed)
     model = copy.deepcopy(model)
     for p in model.parameters():
         p.requires_grad_(False)

@@ -10,11 +10,9 @@
   thread count that was in use.
 - :func:`matmul_peak` and :func:`mfu` (lesson 01): this machine's measured
   matmul peak, and the model FLOPs utilization of a step against it, beside
-  the published figures in :data:`MFU_REFERENCES`.
-- :func:`training_memory` and :func:`inference_memory` (lesson 02) are the
-  memory measurements of the course's contract (COURSE_DESIGN.md names them
-  here); they are written in :mod:`course_lib.memory`, beside the
-  saved-tensor tracker they use, and imported here under the same names.
+  the published figures in :data:`course_lib.references.MFU_REFERENCES`.
+- memory is measured by :mod:`course_lib.memory` (``training_memory``,
+  ``inference_memory``), beside the saved-tensor tracker it uses.
 """
 
 from __future__ import annotations
@@ -35,8 +33,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from . import _validate as v
 from . import env
-from .energy import Reference
-from .memory import MemoryReport, inference_memory, training_memory  # noqa: F401  (the contract's names)
 
 
 # PyTorch's CPU flash-attention kernel (what scaled_dot_product_attention
@@ -122,6 +118,7 @@ def _counted(model: nn.Module, inputs, backward: bool, loss_fn=None) -> FlopCoun
         raise TypeError(f"backward must be True or False, got {backward!r}")
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be None or a callable output -> scalar tensor, got {type(loss_fn).__name__}")
+    v.model_input("inputs", model, inputs)  # before counting: the check's own ops are not the model's
     saved = [(p, p.grad) for p in model.parameters()]
     counter = FlopCounterMode(display=False, custom_mapping=dict(_EXTRA_FORMULAS))
     seen = _SeenOps()
@@ -177,14 +174,18 @@ def flops_by_module(model: nn.Module, inputs, *, backward: bool = False) -> dict
     return result
 
 
-def percentile(values, p: float) -> float:
+@v.checked
+def percentile(values, p: v.Range(0.0, 100.0, allow_zero=True)) -> float:
     """The ``p``-th percentile of ``values``, ``p`` from 0 to 100 (p50 is the
     median, p95 the value 95 % of them stay under), interpolating linearly
     between the two nearest ranks (numpy's default). The course's one
     percentile convention.
     Lessons 01, 02, 03, 05, 06; lab 01, exercise 4; lab 03, exercise 4; lab 06, exercise 4."""
-    p = v.number("p", p, minimum=0.0, maximum=100.0)
-    xs = np.asarray(v.numbers_list("values", values) if isinstance(values, (list, tuple, str)) else values, dtype=float)
+    if not hasattr(values, "__len__") or isinstance(values, (str, bytes, dict)):
+        raise TypeError(f"values must be a list, tuple or 1-D array of numbers, got {v.show(values)}")
+    if len(values) > v.MAX_REQUESTS:
+        raise ValueError(f"values must have at most {v.MAX_REQUESTS:_} items, got {len(values):_}")
+    xs = np.asarray(v.numbers_list("values", values) if isinstance(values, (list, tuple, range)) else values, dtype=float)
     if xs.ndim != 1 or xs.size == 0:
         raise ValueError(f"values must be a non-empty 1-D sequence of numbers, got shape {xs.shape}")
     return float(np.percentile(xs, p))
@@ -197,6 +198,12 @@ class Timing:
     samples: tuple[float, ...]
     n_threads: int
     device: str
+
+    def __post_init__(self):  # a learner can build one by hand: the same checks as time_it's results
+        samples = v.numbers_list("samples", self.samples, minimum=0.0, max_len=v.MAX_REPEATS)
+        object.__setattr__(self, "samples", tuple(samples))
+        object.__setattr__(self, "n_threads", v.positive_int("n_threads", self.n_threads))
+        object.__setattr__(self, "device", v.string("device", self.device))
 
     @property
     def median(self) -> float:
@@ -237,7 +244,8 @@ class Timing:
         )
 
 
-def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> Timing:
+@v.checked
+def time_it(fn: Callable[[], object], *, warmup: v.IntRange(0, v.MAX_REPEATS) = 3, repeats: v.IntRange(1, v.MAX_REPEATS) = 20) -> Timing:
     """Call ``fn()`` ``warmup`` times untimed, then ``repeats`` times timed.
 
     Runs in this process with torch's current thread count (unlike
@@ -247,8 +255,6 @@ def time_it(fn: Callable[[], object], *, warmup: int = 3, repeats: int = 20) -> 
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    warmup = v.integer("warmup", warmup, minimum=0, maximum=v.MAX_REPEATS)
-    repeats = v.integer("repeats", repeats, minimum=1, maximum=v.MAX_REPEATS)
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for _ in range(warmup):
         fn()
@@ -278,7 +284,9 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms"
 
 
-def compare(slower: Timing, faster: Timing, slower_name: str, faster_name: str) -> str:
+@v.checked
+def compare(slower: v.Instance(Timing, "a Timing (the result of measure.time_it)"),
+            faster: v.Instance(Timing, "a Timing (the result of measure.time_it)"), slower_name: v.Str, faster_name: v.Str) -> str:
     """One sentence on how two timings came out, printed where a lesson expects
     ``slower`` to take longer than ``faster`` (a training step against an
     inference call, a long prompt against a short one).
@@ -290,10 +298,6 @@ def compare(slower: Timing, faster: Timing, slower_name: str, faster_name: str) 
     comparison of two wall-clock measurements hold on a busy machine.
     Lessons 01, 03, 04, 07.
     """
-    slower = v.instance("slower", slower, Timing, "a Timing (the result of measure.time_it)")
-    faster = v.instance("faster", faster, Timing, "a Timing (the result of measure.time_it)")
-    slower_name = v.string("slower_name", slower_name)
-    faster_name = v.string("faster_name", faster_name)
     ratio = slower.fastest / faster.fastest if faster.fastest > 0 else math.inf
     text = (f"{slower_name} took {ratio:.3g}× as long as {faster_name} "
             f"(fastest runs: {_ms(slower.fastest)} and {_ms(faster.fastest)})")
@@ -306,20 +310,8 @@ def compare(slower: Timing, faster: Timing, slower_name: str, faster_name: str) 
 # ---------------------------------------------------------------- utilization (MFU)
 
 
-_PALM = "Chowdhery et al. 2022, *PaLM: Scaling Language Modeling with Pathways*"
-_LLAMA3 = "Dubey et al. 2024, *The Llama 3 Herd of Models*"
-
-MFU_REFERENCES: dict[str, Reference] = {
-    r.key: r
-    for r in (
-        Reference("palm_540b", "PaLM 540B training, model FLOPs utilization", 0.462, "fraction", _PALM),
-        Reference("llama3_405b_low", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (low end)", 0.38, "fraction", _LLAMA3),
-        Reference("llama3_405b_high", "Llama 3 405B training, BF16 on 8K–16K H100s, MFU (high end)", 0.43, "fraction", _LLAMA3),
-    )
-}
-
-
-def matmul_peak(*, n: int | None = None, device=None, repeats: int = 10) -> float:
+@v.checked
+def matmul_peak(*, n: int | None = None, device=None, repeats: v.PositiveInt = 10) -> float:
     """This machine's fp32 "peak" in FLOP/s: 2·n³ / the fastest of
     ``repeats`` (n × n)·(n × n) matmuls after warm-up, the best case for any
     processor (n = 512 on a CPU, 2048 on a GPU, unless given). On a CPU it is
@@ -329,7 +321,6 @@ def matmul_peak(*, n: int | None = None, device=None, repeats: int = 10) -> floa
     """
     dev = env.device() if device is None else torch.device(device)
     n = v.positive_int("n", n) if n is not None else (2048 if dev.type == "cuda" else 512)
-    repeats = v.positive_int("repeats", repeats)
     gen = torch.Generator(device=dev).manual_seed(0)
     a = torch.randn(n, n, generator=gen, device=dev)
     b = torch.randn(n, n, generator=gen, device=dev)
@@ -345,12 +336,12 @@ def matmul_peak(*, n: int | None = None, device=None, repeats: int = 10) -> floa
 
 
 @v.checked
-def mfu(model_flops: float, seconds: float, peak_flops: float) -> float:
+def mfu(model_flops: v.Positive, seconds: v.Positive, peak_flops: v.Positive) -> float:
     """Model FLOPs utilization: the FLOPs the model needs (e.g. counted by
     :func:`count_flops` with ``backward=True`` for a training step), divided
     by the time it took, divided by the peak FLOP/s. PaLM (Chowdhery et al.
     2022) defined it this way, with the datasheet peak; lesson 01 uses this
     machine's measured :func:`matmul_peak`. Lesson 01, section 5.
     """
-    flops = v.positive("model_flops", model_flops)
-    return flops / v.positive("seconds", seconds) / v.positive("peak_flops", peak_flops)
+    flops = model_flops
+    return flops / seconds / peak_flops

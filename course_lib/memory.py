@@ -122,14 +122,14 @@ def _check_loss_fn(loss_fn) -> None:
         raise TypeError(f"loss_fn must be None or a callable output -> scalar tensor, got {type(loss_fn).__name__}")
 
 
-def optimizer_state_bytes(opt: torch.optim.Optimizer) -> int:
+@v.checked
+def optimizer_state_bytes(opt: v.Instance(torch.optim.Optimizer, "a torch.optim.Optimizer")) -> int:
     """Bytes of the tensors in ``opt.state`` with at least one element per
     element of their parameter (momentum buffers, Adam's moments); 0-dim
     bookkeeping such as Adam's ``step`` is left out. A sharded (FSDP) state
     counts its local shard. The course's one optimizer-state rule. Lesson 02,
     "Measuring memory"; lesson 06 (per-rank state under DDP and FSDP).
     Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lesson 06, section 2; lab 02, exercise 4."""
-    v.instance("opt", opt, torch.optim.Optimizer, "a torch.optim.Optimizer")
     tensors = []
     for param, state in opt.state.items():
         for value in state.values():
@@ -189,18 +189,17 @@ def training_memory(model: nn.Module, inputs: torch.Tensor, *, optimizer="adamw"
     return MemoryReport(weights, gradients, state, activations, weights + gradients + state + activations)
 
 
-def predicted_vs_measured(model: nn.Module, inputs: torch.Tensor, predicted_activations: int,
-                          optimizers=OPTIMIZER_NAMES) -> pd.DataFrame:
+@v.checked
+def predicted_vs_measured(model: nn.Module, inputs: torch.Tensor, predicted_activations: v.NonNegativeInt,
+                          optimizers: v.Sequence()=OPTIMIZER_NAMES) -> pd.DataFrame:
     """One row per (optimizer, component): the bytes
     :func:`course_lib.predict.bytes_per_param_breakdown` (fp32) predicts for
     ``model`` (activations: ``predicted_activations``) and the bytes
     :func:`training_memory` measures, with ``equal``. Lesson 02, section 1."""
     _check_model(model)
     _check_inputs(inputs, model)
-    predicted_activations = v.integer("predicted_activations", predicted_activations, minimum=0)
     if isinstance(optimizers, str):
         raise TypeError(f"optimizers must be a sequence of names, got {optimizers!r}")
-    optimizers = v.sequence("optimizers", optimizers)
     for name in optimizers:
         v.choice("optimizers", name, OPTIMIZER_NAMES)
     n = count_params(model)
@@ -409,6 +408,8 @@ class Checkpointed(nn.Module):
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """TinyGPT's forward with each block recomputed in backward. Lesson 02, section 6."""
         g = self.gpt
+        v.token_ids("idx", idx, vocab_size=g.vocab_size if isinstance(getattr(g, "vocab_size", None), int)
+                    else g.tok_emb.num_embeddings)
         if idx.dim() != 2 or idx.shape[1] > g.max_seq_len:
             raise ValueError(f"idx must have shape (batch, seq <= {g.max_seq_len}), got {tuple(idx.shape)}")
         x = g.tok_emb(idx) + g.pos_emb(torch.arange(idx.shape[1], device=idx.device))

@@ -22,8 +22,24 @@ from torch.nn import functional as F
 from . import _validate as v
 
 
-def _seeded(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(v.seed("seed", seed))
+@v.checked
+def _seeded(seed: v.Seed) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+#: Most layers (and most sequences) of one key/value cache: a typo like 10**9 is refused at once.
+MAX_CACHE_LAYERS = 4096
+MAX_CACHE_BATCH = 65_536
+
+
+def _check_hidden(name: str, x, width: int, module: nn.Module, ndim=None, what: str = "d_model"):
+    """A float tensor whose last dimension is ``width``, in the dtype of ``module``'s weights."""
+    if v.input_passed(module, x):
+        return x
+    v.tensor(name, x, kind="float", ndim=ndim, last_dim=width, width=f"{what}={width}",
+             dtype=None if v._autocast() else v.weight_dtype(module))
+    v.remember_input(module, x, "forward")
+    return x
 
 
 def _check_size(what: str, n_params: int) -> None:
@@ -45,7 +61,7 @@ def _check_features(model: "MLP", args) -> None:
     (not scanned again when it passed already, :func:`course_lib._validate.input_passed`)."""
     x = args[0] if args else None
     if not v.input_passed(model, x):
-        v.tensor("x", x, kind="float", last_dim=model.d_in)
+        v.tensor("x", x, kind="float", last_dim=model.d_in, dtype=None if v._autocast() else v.weight_dtype(model))
         v.remember_input(model, x, "forward")
 
 
@@ -70,10 +86,9 @@ class MLP(nn.Module):
     32→128, 128→128 and 128→4. Introduced in lesson 01.
     """
 
-    def __init__(self, d_in: int = 32, hidden: int = 128, d_out: int = 4, depth: int = 2, seed: int = 0):
+    @v.checked
+    def __init__(self, d_in: v.PositiveInt = 32, hidden: v.PositiveInt = 128, d_out: v.PositiveInt = 4, depth: v.PositiveInt = 2, seed: v.Seed = 0):
         super().__init__()
-        d_in, hidden, d_out = (v.positive_int(n, x) for n, x in (("d_in", d_in), ("hidden", hidden), ("d_out", d_out)))
-        depth = v.positive_int("depth", depth)
         n_params = d_in * hidden + hidden + (depth - 1) * (hidden * hidden + hidden) + hidden * d_out + d_out
         _check_size(f"MLP(d_in={d_in}, hidden={hidden}, d_out={d_out}, depth={depth})", n_params)
         widths = [d_in] + [hidden] * depth
@@ -88,6 +103,7 @@ class MLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of shape (batch, d_out). Lesson 00; lesson 01, section 2."""
+        _check_features(self, (x,))  # no work when the pre-hook just passed x
         return self.net(x)
 
 
@@ -101,9 +117,10 @@ class KVCache:
     appends the keys and values of ``ids``. Lesson 07, section 2.
     """
 
-    def __init__(self, n_layers: int, batch: int):
-        self.n_layers = v.positive_int("n_layers", n_layers)
-        self.batch = v.positive_int("batch", batch)
+    @v.checked
+    def __init__(self, n_layers: v.Size(MAX_CACHE_LAYERS), batch: v.Size(MAX_CACHE_BATCH)):
+        self.n_layers = n_layers
+        self.batch = batch
         self.keys: list[torch.Tensor | None] = [None] * self.n_layers
         self.values: list[torch.Tensor | None] = [None] * self.n_layers
 
@@ -126,6 +143,19 @@ class KVCache:
 
     def append(self, layer: int, k: torch.Tensor, val: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Append one layer's new keys and values; return all of that layer's. Lesson 07, section 2."""
+        layer = v.integer("layer", layer, minimum=0, maximum=self.n_layers - 1)
+        for name, t in (("k", k), ("val", val)):
+            v.tensor(name, t, kind="float", ndim=4)
+            if t.shape[0] != self.batch:
+                raise ValueError(f"{name} must have shape (batch={self.batch}, heads, seq, head_dim), "
+                                 f"got shape {tuple(t.shape)}")
+        if k.shape != val.shape or k.dtype != val.dtype:
+            raise ValueError(f"k and val must have the same shape and dtype, got {tuple(k.shape)} {k.dtype} "
+                             f"and {tuple(val.shape)} {val.dtype}")
+        held = self.keys[layer]
+        if held is not None and (held.shape[:2] + held.shape[3:] != k.shape[:2] + k.shape[3:] or held.dtype != k.dtype):
+            raise ValueError(f"k must match the cached keys of layer {layer} (shape {tuple(held.shape)}, {held.dtype}) "
+                             f"except in the sequence dimension, got {tuple(k.shape)} {k.dtype}")
         if self.keys[layer] is not None:
             k = torch.cat([self.keys[layer], k], dim=2)
             val = torch.cat([self.values[layer], val], dim=2)
@@ -143,19 +173,21 @@ class CausalSelfAttention(nn.Module):
     to every cached position as well as to each other (lesson 07).
     """
 
-    def __init__(self, d_model: int, n_heads: int):
+    @v.checked
+    def __init__(self, d_model: v.PositiveInt, n_heads: v.PositiveInt):
         super().__init__()
-        d_model, n_heads = v.positive_int("d_model", d_model), v.positive_int("n_heads", n_heads)
         if d_model % n_heads:
             raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
         _check_size(f"CausalSelfAttention(d_model={d_model})", 4 * d_model * d_model)
-        self.n_heads = n_heads
+        self.n_heads, self.d_model = n_heads, d_model
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.proj = nn.Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """Masked multi-head self-attention over (batch, seq, d_model); with a
         ``cache``, after the cached positions. Lesson 01, section 4; lesson 07, section 2."""
+        _check_hidden("x", x, self.d_model, self, ndim=3)
+        _check_cache(cache, layer, x.shape[0])
         b, s, d = x.shape
         q, k, val = self.qkv(x).split(d, dim=2)
         # (b, s, d) -> (b, heads, s, head_dim)
@@ -172,12 +204,21 @@ class CausalSelfAttention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, s, d))
 
 
+def _check_cache(cache, layer, batch: int) -> None:
+    if cache is None:
+        return
+    v.instance("cache", cache, KVCache, "a KVCache from model.new_cache(batch)")
+    v.integer("layer", layer, minimum=0, maximum=cache.n_layers - 1)
+    if cache.batch != batch:
+        raise ValueError(f"cache was made for batch={cache.batch}; x has batch {batch}")
+
+
 class Block(nn.Module):
     """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)) with a 4× MLP."""
 
-    def __init__(self, d_model: int, n_heads: int):
+    @v.checked
+    def __init__(self, d_model: v.PositiveInt, n_heads: v.PositiveInt):
         super().__init__()
-        d_model, n_heads = v.positive_int("d_model", d_model), v.positive_int("n_heads", n_heads)
         _check_size(f"Block(d_model={d_model})", 12 * d_model * d_model)
         self.ln1 = nn.LayerNorm(d_model)
         self.attn = CausalSelfAttention(d_model, n_heads)
@@ -186,8 +227,13 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """x + attention(LN(x)), then + MLP(LN(x)). Lesson 01, section 4."""
+        _check_hidden("x", x, self.ln1.normalized_shape[0], self, ndim=3)
         x = x + self.attn(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
+
+
+#: Smallest non-zero sampling temperature: below it logits / temperature overflow float32.
+MIN_TEMPERATURE = 1e-3
 
 
 class TinyGPT(nn.Module):
@@ -198,21 +244,17 @@ class TinyGPT(nn.Module):
     output: logits of shape (batch, seq, vocab_size). Introduced in lesson 01.
     """
 
+    @v.checked
     def __init__(
         self,
-        vocab_size: int = 64,
-        d_model: int = 64,
-        n_heads: int = 4,
-        n_layers: int = 2,
-        max_seq_len: int = 64,
+        vocab_size: v.PositiveInt = 64,
+        d_model: v.PositiveInt = 64,
+        n_heads: v.PositiveInt = 4,
+        n_layers: v.PositiveInt = 2,
+        max_seq_len: v.PositiveInt = 64,
         seed: int = 0,
     ):
         super().__init__()
-        vocab_size = v.positive_int("vocab_size", vocab_size)
-        d_model = v.positive_int("d_model", d_model)
-        n_heads = v.positive_int("n_heads", n_heads)
-        n_layers = v.positive_int("n_layers", n_layers)
-        max_seq_len = v.positive_int("max_seq_len", max_seq_len)
         if d_model % n_heads:
             raise ValueError(f"d_model must be divisible by n_heads, got d_model={d_model}, n_heads={n_heads}")
         self.vocab_size, self.d_model, self.n_heads = vocab_size, d_model, n_heads
@@ -235,6 +277,7 @@ class TinyGPT(nn.Module):
         Without it, the whole sequence is processed from scratch.
         Lesson 01, section 4; lesson 07, section 2.
         """
+        _check_tokens(self, (idx,), {})  # no work when the pre-hook just passed idx
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (batch, seq), got {tuple(idx.shape)}")
         past = 0
@@ -260,15 +303,16 @@ class TinyGPT(nn.Module):
         """An empty key/value cache for ``batch`` sequences. Lesson 07, section 2."""
         return KVCache(self.n_layers, batch)
 
+    @v.checked
     @torch.no_grad()
     def generate(
         self,
         ids: torch.Tensor,
         max_new_tokens: int,
         *,
-        use_cache: bool = True,
-        temperature: float = 0.0,
-        seed: int | None = None,
+        use_cache: v.Bool = True,
+        temperature: v.NonNegative = 0.0,
+        seed: v.Seed | None = None,
     ) -> torch.Tensor:
         """The prompt ``ids`` (batch, T) followed by ``max_new_tokens`` generated tokens.
 
@@ -281,9 +325,12 @@ class TinyGPT(nn.Module):
         """
         if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or ids.dtype != torch.long:
             raise TypeError("ids must be a (batch, seq) tensor of token ids (torch.long)")
+        v.token_ids("ids", ids, vocab_size=self.vocab_size, max_len=self.max_seq_len)
         n = v.integer("max_new_tokens", max_new_tokens, minimum=0, maximum=self.max_seq_len - ids.shape[1])
-        temperature = v.number("temperature", temperature, minimum=0.0)
-        gen = None if seed is None else torch.Generator(device=ids.device).manual_seed(v.integer("seed", seed, minimum=0))
+        if 0 < temperature < MIN_TEMPERATURE:
+            raise ValueError(f"temperature must be 0 (greedy) or at least {MIN_TEMPERATURE:g} (smaller values overflow "
+                             f"logits / temperature to inf), got {temperature:g}")
+        gen = None if seed is None else torch.Generator(device=ids.device).manual_seed(seed)
         cache = self.new_cache(ids.shape[0]) if use_cache else None
         out, new = ids, ids
         for _ in range(n):
@@ -298,13 +345,13 @@ class TinyGPT(nn.Module):
         return out
 
 
-def count_params(model: nn.Module, *, trainable_only: bool = True) -> int:
+@v.checked
+def count_params(model: nn.Module, *, trainable_only: v.Bool = True) -> int:
     """Number of parameter elements of ``model``: every weight, bias, norm and
     embedding table (what memory holds).
     Lesson 00; lesson 01, section 4; lesson 02, sections 1 and 5; lab 02, exercise 2; lab 06, exercise 5."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    v.boolean("trainable_only", trainable_only)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -337,10 +384,10 @@ class MoE(nn.Module):
     token. Introduced in lesson 01, section 4.
     """
 
-    def __init__(self, d_model: int = 64, d_ff: int = 256, n_experts: int = 8, top_k: int = 2, seed: int = 0):
+    @v.checked
+    def __init__(self, d_model: v.PositiveInt = 64, d_ff: v.PositiveInt = 256, n_experts: v.PositiveInt = 8, top_k: int = 2, seed: int = 0):
         super().__init__()
-        d_model, d_ff = v.positive_int("d_model", d_model), v.positive_int("d_ff", d_ff)
-        n_experts = v.positive_int("n_experts", n_experts)
+        d_model, d_ff = d_model, d_ff
         top_k = v.integer("top_k", top_k, minimum=1, maximum=n_experts)
         _check_size(f"MoE(d_model={d_model}, d_ff={d_ff}, n_experts={n_experts})",
                     n_experts * (2 * d_model * d_ff + d_model))
@@ -366,8 +413,7 @@ class MoE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The weighted sum of each token's ``top_k`` experts, same shape as ``x``. Lesson 01, section 4."""
-        if x.shape[-1] != self.d_model:
-            raise ValueError(f"x's last dimension must be d_model={self.d_model}, got shape {tuple(x.shape)}")
+        _check_hidden("x", x, self.d_model, self)
         tokens = x.reshape(-1, self.d_model)
         scores, chosen = self.router(tokens).topk(self.top_k, dim=-1)  # (T, k) each
         gates = F.softmax(scores, dim=-1)
@@ -380,6 +426,7 @@ class MoE(nn.Module):
 
     def tokens_per_expert(self, x: torch.Tensor) -> list[int]:
         """How many of the tokens in ``x`` the router sends to each expert. Lesson 01."""
+        _check_hidden("x", x, self.d_model, self)
         with torch.no_grad():
             chosen = self.router(x.reshape(-1, self.d_model)).topk(self.top_k, dim=-1).indices
         return [int((chosen == e).sum()) for e in range(self.n_experts)]

@@ -63,7 +63,8 @@ class FloatFormat:
     source: str
 
 
-def float_format(exponent_bits: int, mantissa_bits: int, name: str = "custom") -> FloatFormat:
+@v.checked
+def float_format(exponent_bits: v.IntRange(2, 11), mantissa_bits: v.IntRange(0, 52), name: str = "custom") -> FloatFormat:
     """The IEEE 754 layout with 1 sign bit, ``exponent_bits`` and ``mantissa_bits``.
 
     With bias b = 2^(e-1) − 1: max = (2 − 2^-m)·2^b, smallest normal = 2^(1−b),
@@ -72,8 +73,8 @@ def float_format(exponent_bits: int, mantissa_bits: int, name: str = "custom") -
     fp8 E5M2; fp8 E4M3 (``float8_e4m3fn``) gives up inf to reach 448 instead
     of 240. Lesson 04, section 1.
     """
-    e = v.integer("exponent_bits", exponent_bits, minimum=2, maximum=11)
-    m = v.integer("mantissa_bits", mantissa_bits, minimum=0, maximum=52)
+    e = exponent_bits
+    m = mantissa_bits
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {name!r}")
     bias = 2 ** (e - 1) - 1
@@ -102,12 +103,13 @@ TORCH_FLOATS: dict[str, torch.dtype] = {
 FORMAT_NAMES = ("fp32", "tf32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2")
 
 
-def from_torch(name: str) -> FloatFormat:
+@v.checked
+def from_torch(name: v.Choice[TORCH_FLOATS]) -> FloatFormat:
     """A :class:`FloatFormat` read from ``torch.finfo`` for a name in
     :data:`TORCH_FLOATS`. The mantissa bits come from eps = 2^-m, the exponent
     bits from what is left of ``bits``. Lesson 04, sections 1, 2 and 4.
     """
-    dtype = TORCH_FLOATS[v.choice("name", name, TORCH_FLOATS)]
+    dtype = TORCH_FLOATS[name]
     info = torch.finfo(dtype)
     m = round(-math.log2(info.eps))
     return FloatFormat(
@@ -123,17 +125,18 @@ def from_torch(name: str) -> FloatFormat:
     )
 
 
-def get_format(name: str) -> FloatFormat:
+@v.checked
+def get_format(name: v.Choice[FORMAT_NAMES]) -> FloatFormat:
     """One of :data:`FORMAT_NAMES`: from ``torch.finfo``, or TF32 from its bit
     layout (TF32 is a tensor-core input format with no torch dtype). Lesson 04, sections 1, 2 and 4."""
-    v.choice("name", name, FORMAT_NAMES)
     return float_format(8, 10, name="tf32") if name == "tf32" else from_torch(name)
 
 
-def int_range(bits: int) -> tuple[int, int]:
+@v.checked
+def int_range(bits: v.IntRange(2, 64)) -> tuple[int, int]:
     """(min, max) of a two's-complement signed integer of ``bits`` bits:
     −2^(bits−1) … 2^(bits−1) − 1 (int8: −128…127, int4: −8…7). Lesson 04, section 1."""
-    b = v.integer("bits", bits, minimum=2, maximum=64)
+    b = bits
     return -(2 ** (b - 1)), 2 ** (b - 1) - 1
 
 
@@ -171,12 +174,13 @@ def format_table():
     return pd.DataFrame(rows).set_index("format")
 
 
-def representable(value: float, name: str) -> float:
+@v.checked(finite=False)
+def representable(value: v.Real, name: v.Choice[TORCH_FLOATS]) -> float:
     """``value`` stored in format ``name`` (one of :data:`TORCH_FLOATS`) and
     read back as a Python float: shows rounding, overflow to inf, saturation
     (fp8 E4M3 has no inf and clamps to ±448) and underflow to 0. Lesson 04, section 1; lab 04, exercise 5."""
-    x = v.number("value", value)
-    dtype = TORCH_FLOATS[v.choice("name", name, TORCH_FLOATS)]
+    x = value
+    dtype = TORCH_FLOATS[name]
     return float(torch.tensor(x, dtype=torch.float64).to(dtype).to(torch.float64))
 
 
@@ -219,7 +223,8 @@ def _float_tensor(name: str, x) -> torch.Tensor:
     return x
 
 
-def quantize(x: torch.Tensor, bits: int, axis: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+@v.checked
+def quantize(x: torch.Tensor, bits: v.IntRange(2, 8), axis: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Symmetric integer quantization: ``x ≈ codes × scale``.
 
     qmax = 2^(bits−1) − 1 (127 for 8 bits, 7 for 4 bits); scale = max|x| / qmax,
@@ -231,7 +236,6 @@ def quantize(x: torch.Tensor, bits: int, axis: int | None = None) -> tuple[torch
     An all-zero slice gets scale 1. Lesson 04, section 5.
     """
     x = _float_tensor("x", x).float()
-    bits = v.integer("bits", bits, minimum=2, maximum=8)
     qmax = 2 ** (bits - 1) - 1
     if axis is None:
         amax = x.abs().max().reshape([1] * x.dim())
@@ -270,14 +274,15 @@ def quantization_error(x: torch.Tensor, bits: int, axis: int | None = None) -> Q
     return QuantError(int(bits), float(err.max()), float(err.mean()), float(scale.max()) / 2)
 
 
-def weight_bytes(n_values: int, bits: int, n_scales: int = 0, scale_bytes: int = 4) -> int:
+@v.checked
+def weight_bytes(n_values: v.PositiveInt, bits: v.IntRange(1, 64), n_scales: v.NonNegativeInt = 0, scale_bytes: v.PositiveInt = 4) -> int:
     """Bytes to store ``n_values`` codes of ``bits`` bits packed together
     (two int4 codes per byte), plus ``n_scales`` scales of ``scale_bytes``
     bytes each (fp32 by default): ceil(n·bits/8) + n_scales·scale_bytes. Lesson 04, section 5."""
-    n = v.positive_int("n_values", n_values)
-    b = v.integer("bits", bits, minimum=1, maximum=64)
-    k = v.integer("n_scales", n_scales, minimum=0)
-    s = v.integer("scale_bytes", scale_bytes, minimum=1)
+    n = n_values
+    b = bits
+    k = n_scales
+    s = scale_bytes
     return math.ceil(n * b / 8) + k * s
 
 
@@ -294,7 +299,8 @@ def linear_weight_count(model: nn.Module) -> tuple[int, int]:
     return sum(m.weight.numel() for m in layers), sum(m.out_features for m in layers)
 
 
-def quantize_linear_weights(model: nn.Module, bits: int, *, per_channel: bool = True) -> tuple[nn.Module, int]:
+@v.checked
+def quantize_linear_weights(model: nn.Module, bits: v.IntRange(2, 8), *, per_channel: bool = True) -> tuple[nn.Module, int]:
     """A copy of ``model`` whose Linear weights went through
     quantize → dequantize at ``bits`` bits, and the bytes those weights take
     at that width (codes packed, plus one fp32 scale per output row, or one
@@ -305,7 +311,6 @@ def quantize_linear_weights(model: nn.Module, bits: int, *, per_channel: bool = 
     quantized model's accuracy; a real int8 kernel would also be faster. The
     original model is not changed. Lesson 04, section 5.
     """
-    bits = v.integer("bits", bits, minimum=2, maximum=8)
     if not isinstance(per_channel, bool):
         raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
     layers = _linears(model)
@@ -346,15 +351,14 @@ def unpack_int4(packed: torch.Tensor, n: int) -> torch.Tensor:
     return (both - 8).to(torch.int8)
 
 
-def quantized_state(model: nn.Module, bits: int, *, per_channel: bool = True) -> dict[str, torch.Tensor]:
+@v.checked
+def quantized_state(model: v.Module, bits: v.IntRange(4, 8), *, per_channel: bool = True) -> dict[str, torch.Tensor]:
     """What a quantized model really stores for its Linear weights: for each
     layer ``name``, ``name.codes`` (``int8`` for 8 bits; for 4 bits two codes
     per byte, :func:`pack_int4`) and ``name.scale`` (fp32, one per output row,
     or one per layer when ``per_channel=False``). Measure its size with
     :func:`tensor_bytes`. Lesson 04, section 5.
     """
-    v.module("model", model)
-    bits = v.integer("bits", bits, minimum=4, maximum=8)
     if bits not in (4, 8):
         raise ValueError(f"bits must be 4 or 8 (the widths stored here), got {bits}")
     if not isinstance(per_channel, bool):
@@ -395,10 +399,10 @@ def tensor_bytes(tensors) -> int:
     return total
 
 
+@v.checked
 @torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def accuracy(model: v.Model, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of rows of ``x`` whose argmax logit equals the label in ``y``. Lesson 04, sections 3 and 5."""
-    v.module("model", model, needs_parameters=True)
     v.tensor("x", x, kind="float", ndim=2)
     v.tensor("y", y, kind="int", ndim=1)
     if y.shape[0] != x.shape[0]:
@@ -432,16 +436,17 @@ class TrainLog:
     final_scale: float
 
 
+@v.checked
 def train(
-    model: nn.Module,
+    model: v.Model,
     x: torch.Tensor,
     y: torch.Tensor,
     *,
-    precision: str = "fp32",
-    steps: int = 100,
+    precision: v.Choice[TRAINING_MODES] = "fp32",
+    steps: v.Size(10_000) = 100,
     batch: int = 128,
-    lr: float = 3e-3,
-    seed: int = 0,
+    lr: v.Positive = 3e-3,
+    seed: v.Seed = 0,
 ) -> TrainLog:
     """Train ``model`` in place with Adam on cross-entropy, on minibatches of
     (``x``, ``y``) drawn with a seeded generator, on the model's device.
@@ -453,19 +458,15 @@ def train(
     gradients by it before the step, and skips a step (halving the factor)
     when a gradient overflowed (Micikevicius et al. 2017, loss scaling). Lesson 04, section 3.
     """
-    v.module("model", model, needs_parameters=True)
     v.tensor("x", x, kind="float", ndim=2)
     v.tensor("y", y, kind="int", ndim=1)
-    precision = v.choice("precision", precision, TRAINING_MODES)
-    steps = v.positive_int("steps", steps, maximum=10_000)
     batch = v.integer("batch", batch, minimum=1, maximum=len(x))
-    lr = v.positive("lr", lr)
     device = next(model.parameters()).device
     x, y = x.to(device), y.to(device)
     dtype = {"fp32": None, "bf16": torch.bfloat16}.get(precision, torch.float16)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16_scaled")
-    g = torch.Generator().manual_seed(v.seed("seed", seed))
+    g = torch.Generator().manual_seed(seed)
     losses, skipped = [], 0
     for _ in range(steps):
         idx = torch.randperm(len(x), generator=g)[:batch].to(device)
@@ -483,8 +484,9 @@ def train(
     return TrainLog(precision, tuple(losses), skipped, float(final))
 
 
+@v.checked
 def gradients(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, dtype: torch.dtype | None = None, loss_scale: float = 1.0
+    model: v.Model, x: torch.Tensor, y: torch.Tensor, *, dtype: torch.dtype | None = None, loss_scale: v.Positive = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One backward pass of the cross-entropy of ``model(x)`` against ``y``;
     returns ``(weight_grads, activation_grads)``, each flattened to one fp32
@@ -493,12 +495,11 @@ def gradients(
     under ``torch.autocast``, so those gradients were computed in 16 bits and
     a value that underflowed there is exactly 0 here. ``.grad`` is left empty. Lesson 04, section 4.
     """
-    v.module("model", model, needs_parameters=True)
     v.tensor("x", x, kind="float", ndim=2)
     v.tensor("y", y, kind="int", ndim=1)
     if dtype not in (None, torch.float16, torch.bfloat16):
         raise ValueError(f"dtype must be None (fp32), torch.float16 or torch.bfloat16, got {dtype!r}")
-    scale = v.positive("loss_scale", loss_scale)
+    scale = loss_scale
     device = next(model.parameters()).device
     acts: list[torch.Tensor] = []
 
@@ -519,7 +520,8 @@ def gradients(
     return (weights / scale).cpu(), (torch.cat(acts) / scale).cpu()
 
 
-def log2_histogram(values: torch.Tensor, low: int = -50, high: int = 0):
+@v.checked
+def log2_histogram(values: torch.Tensor, low: v.IntRange(-100_000, 100_000) = -50, high: int = 0):
     """How many non-zero ``values`` fall in each bin [k, k+1) of log2|value|,
     for k from ``low`` to ``high`` − 1 (values outside go to the end bins),
     as a DataFrame with columns ``log2 |gradient|`` (k) and ``count``, for
@@ -527,7 +529,6 @@ def log2_histogram(values: torch.Tensor, low: int = -50, high: int = 0):
     """
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError("values must be a floating-point torch.Tensor")
-    low = v.integer("low", low, minimum=-100_000, maximum=100_000)
     high = v.integer("high", high, minimum=low + 1, maximum=low + 10_000)
     mags = values.detach().double().abs().flatten()
     k = torch.floor(torch.log2(mags[mags > 0])).clamp(low, high - 1).long()
@@ -582,7 +583,8 @@ def gradient_underflow(
 # ---------------------------------------------------------------------------
 
 
-def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int = 5, threads: int | None = None):
+@v.checked
+def time_matmul(dtype: torch.dtype, n: v.Size(8192) = 256, *, device="cpu", repeats: v.Size(v.MAX_REPEATS) = 5, threads: v.Size(available_cpus()) | None = None):
     """Time an (n × n) @ (n × n) matmul in ``dtype`` on ``device`` with
     :func:`course_lib.measure.time_it` (1 warm-up), with ``threads`` CPU
     threads if given (restored afterwards): on a busy machine a multi-threaded
@@ -590,16 +592,12 @@ def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int 
     cannot. Returns its ``Timing``. Lesson 04, section 6."""
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype must be torch.float32, torch.bfloat16 or torch.float16, got {dtype!r}")
-    n = v.positive_int("n", n, maximum=8192)
-    repeats = v.positive_int("repeats", repeats, maximum=v.MAX_REPEATS)
     if 2 * n**3 * (repeats + 1) > 4e11:
         raise ValueError(f"n={n} with repeats={repeats} is {2 * n**3 * (repeats + 1):.3g} FLOPs, more than the 4e11 "
                          "that finish in seconds; use a smaller n or fewer repeats")
     g = torch.Generator().manual_seed(0)
     a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
     b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    if threads is not None:
-        threads = v.positive_int("threads", threads, maximum=available_cpus())
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -609,18 +607,19 @@ def time_matmul(dtype: torch.dtype, n: int = 256, *, device="cpu", repeats: int 
         torch.set_num_threads(before)
 
 
-def cpu_half_precision_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> dict[str, bool]:
+@v.checked
+def cpu_half_precision_flags(cpuinfo: v.Instance((str, Path), "a path (str or pathlib.Path)") = "/proc/cpuinfo") -> dict[str, bool]:
     """Whether this CPU has instructions that compute in 16 bits:
     ``{"bf16": avx512_bf16 or amx_bf16, "fp16": avx512_fp16 or amx_fp16}``,
     read from the ``flags`` line of ``/proc/cpuinfo`` (False where unreadable).
     Without them, bf16 and fp16 matmuls are converted to fp32 and back, or
     run on a slow generic path. Lesson 04, section 6."""
     try:
-        flags = next(
-            (line.split(":", 1)[1].split() for line in Path(cpuinfo).read_text().splitlines() if line.startswith("flags")),
-            [],
-        )
-    except OSError:
+        with open(cpuinfo, "rb") as f:  # at most 1 MiB: a device such as /dev/zero never ends
+            text = f.read(2**20).decode("utf-8", errors="replace")
+        flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                      if line.startswith("flags") and ":" in line), [])
+    except (OSError, ValueError):
         flags = []
     return {
         "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
@@ -655,10 +654,11 @@ def half_precision_verdict(flags: dict[str, bool]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def format_number(x: float) -> str:
+@v.checked(finite=False)
+def format_number(x: v.Real) -> str:
     """How the explorer prints a number: 4 significant digits (``65504``,
     ``6.104e-05``). Lesson 04, section 1."""
-    return f"{v.number('x', x):.4g}"
+    return f"{x:.4g}"
 
 
 def known_layouts() -> dict[tuple[int, int], str]:

@@ -32,40 +32,38 @@ argument below); number formats are :data:`course_lib.precision.FORMAT_NAMES`.""
 
 
 @v.checked
-def matmul_flops(m: int, k: int, n: int) -> int:
+def matmul_flops(m: v.PositiveInt, k: v.PositiveInt, n: v.PositiveInt) -> int:
     """FLOPs of an (m x k) @ (k x n) matmul: one multiply and one add per term, 2·m·k·n.
 
     Lesson 01 uses it for a Linear layer: ``matmul_flops(batch, in_features, out_features)``.
     Lesson 01, section 2; lesson 03, section 1; lesson 05, section 3; lab 01, exercise 2.
     """
-    m, k, n = (v.positive_int(name, x) for name, x in (("m", m), ("k", k), ("n", n)))
     return 2 * m * k * n
 
 
 @v.checked
-def inference_flops(n_params: float, n_tokens: float) -> float:
+def inference_flops(n_params: v.Positive, n_tokens: v.Positive) -> float:
     """Forward-pass FLOPs of a dense model: 2·N·D (Kaplan et al. 2020).
     Lesson 01, section 4; lesson 05, section 3; lab 05, exercise 3."""
-    return 2.0 * v.positive("n_params", n_params) * v.positive("n_tokens", n_tokens)
+    return 2.0 * n_params * n_tokens
 
 
 @v.checked
-def training_flops(n_params: float, n_tokens: float) -> float:
+def training_flops(n_params: v.Positive, n_tokens: v.Positive) -> float:
     """Training FLOPs of a dense model: 6·N·D, forward 2·N·D plus backward 4·N·D
     (Kaplan et al. 2020; EleutherAI, Transformer Math 101).
     Lesson 00; lesson 01, section 4; lesson 05, section 3; lab 05, exercise 2."""
-    return 6.0 * v.positive("n_params", n_params) * v.positive("n_tokens", n_tokens)
+    return 6.0 * n_params * n_tokens
 
 
-def bytes_per_param_breakdown(optimizer: str, precision: str = "fp32") -> dict[str, int]:
+@v.checked
+def bytes_per_param_breakdown(optimizer: v.Choice[OPTIMIZER_NAMES], precision: v.Choice[ACCOUNTINGS] = "fp32") -> dict[str, int]:
     """Bytes per parameter as ``{"weights", "gradients", "optimizer_state"}``. Lesson 02.
 
     ``optimizer`` is one of ``"sgd"``, ``"momentum"``, ``"adam"``, ``"adamw"``;
     ``precision`` one of :data:`ACCOUNTINGS` (see the comment above it for the
     conventions and their sources). Lesson 02, sections 1 and 7; lab 02, exercise 1.
     """
-    v.choice("optimizer", optimizer, OPTIMIZER_NAMES)
-    v.choice("precision", precision, ACCOUNTINGS)
     states = _STATES_PER_PARAM[optimizer]
     if precision == "fp32":
         return {"weights": 4, "gradients": 4, "optimizer_state": 4 * states}
@@ -93,12 +91,12 @@ def bytes_per_param(optimizer: str, precision: str = "fp32") -> float:
 
 @v.checked
 def kv_cache_bytes(
-    n_layers: int,
-    n_kv_heads: int,
-    head_dim: int,
-    seq_len: int,
-    batch: int = 1,
-    bytes_per_value: float = 2,
+    n_layers: v.PositiveInt,
+    n_kv_heads: v.PositiveInt,
+    head_dim: v.PositiveInt,
+    seq_len: v.PositiveInt,
+    batch: v.PositiveInt = 1,
+    bytes_per_value: v.Positive = 2,
 ) -> int:
     """Bytes of the key/value cache: 2 (K and V) · bytes · head_dim · n_kv_heads ·
     n_layers · seq_len · batch (Austin et al., How to Scale Your Model, 2025).
@@ -106,36 +104,36 @@ def kv_cache_bytes(
     With grouped-query attention pass the number of KV heads, not query heads.
     ``bytes_per_value`` may be fractional (0.5 for a 4-bit cache). Lesson 02, section 5; lab 02, exercise 3.
     """
-    values = 2 * v.positive_int("n_layers", n_layers) * v.positive_int("n_kv_heads", n_kv_heads)
-    values *= v.positive_int("head_dim", head_dim) * v.positive_int("seq_len", seq_len)
-    values *= v.positive_int("batch", batch)
-    return math.ceil(values * v.positive("bytes_per_value", bytes_per_value))
+    values = 2 * n_layers * n_kv_heads
+    values *= head_dim * seq_len
+    values *= batch
+    return math.ceil(values * bytes_per_value)
 
 
 @v.checked
 def transformer_activation_bytes(
-    seq_len: int, batch: int, hidden: int, n_heads: int, n_layers: int = 1
+    seq_len: v.PositiveInt, batch: v.PositiveInt, hidden: v.PositiveInt, n_heads: v.PositiveInt, n_layers: v.PositiveInt = 1
 ) -> float:
     """Activation bytes saved for backward by a GPT layer in half precision,
     without recomputation: s·b·h·(34 + 5·a·s/h) per layer (Korthikanti et al.
     2022, Reducing Activation Recomputation in Large Transformer Models). Lesson 02, section 1.
     """
-    s = v.positive_int("seq_len", seq_len)
-    b = v.positive_int("batch", batch)
-    h = v.positive_int("hidden", hidden)
-    a = v.positive_int("n_heads", n_heads)
-    layers = v.positive_int("n_layers", n_layers)
+    s = seq_len
+    b = batch
+    h = hidden
+    a = n_heads
+    layers = n_layers
     return s * b * h * (34 + 5 * a * s / h) * layers
 
 
 @v.checked
-def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: float) -> float:
+def arithmetic_intensity(m: int, k: int, n: int, bytes_per_value: v.Positive) -> float:
     """FLOPs per byte moved of an (m x k)·(k x n) matmul that reads both inputs
     and writes the output once: 2mkn / (bytes · (mk + kn + mn)) (Williams et
     al. 2009, Roofline; Austin et al. 2025). Lesson 03, section 3; lab 03, exercises 2 and 3.
     """
     flops = matmul_flops(m, k, n)
-    moved = v.positive("bytes_per_value", bytes_per_value) * (m * k + k * n + m * n)
+    moved = bytes_per_value * (m * k + k * n + m * n)
     return flops / moved
 
 
@@ -145,7 +143,7 @@ ZERO_ORDER = ("optimizer_state", "gradients", "weights")
 
 @v.checked
 def zero_breakdown(
-    n_params: int, n_devices: int, stage: int, optimizer: str = "adamw", precision: str = "mixed"
+    n_params: v.PositiveInt, n_devices: v.PositiveInt, stage: v.IntRange(0, 3), optimizer: str = "adamw", precision: str = "mixed"
 ) -> dict[str, int]:
     """Per-device bytes ``{"weights", "gradients", "optimizer_state", "total"}``
     of model state under ZeRO data parallelism (Rajbhandari et al., ZeRO,
@@ -156,9 +154,8 @@ def zero_breakdown(
     n_devices), each part on its own. The course's one ZeRO rule. Lesson 06,
     "ZeRO: shard the model state". Lesson 06, sections 1, 2, 3, 4 and 5; lab 06, exercise 3.
     """
-    n = v.positive_int("n_params", n_params)
-    d = v.positive_int("n_devices", n_devices)
-    stage = v.integer("stage", stage, minimum=0, maximum=3)
+    n = n_params
+    d = n_devices
     per = bytes_per_param_breakdown(optimizer, precision)
     out = {}
     for part in ("weights", "gradients", "optimizer_state"):
@@ -184,13 +181,13 @@ def zero_memory_per_device(
 
 
 @v.checked
-def allreduce_bytes(n_bytes: float, n_devices: int) -> float:
+def allreduce_bytes(n_bytes: v.NonNegative, n_devices: v.PositiveInt) -> float:
     """Bytes each device sends in a ring all-reduce of ``n_bytes``:
     2·(N−1)/N · n_bytes, a reduce-scatter then an all-gather, each (N−1)/N
     (Patarasuk & Yuan 2009; used by NCCL and gloo's ring). Lesson 06, section 4.
     """
-    size = v.number("n_bytes", n_bytes, minimum=0.0)
-    d = v.positive_int("n_devices", n_devices)
+    size = n_bytes
+    d = n_devices
     return 2.0 * (d - 1) / d * size
 
 
@@ -199,7 +196,7 @@ def allreduce_bytes(n_bytes: float, n_devices: int) -> float:
 
 @v.checked
 def gpt_layer_activation_bytes(
-    seq_len: int, batch: int, hidden: int, n_heads: int, *, bytes_per_value: float = 2, dropout: bool = True
+    seq_len: v.PositiveInt, batch: v.PositiveInt, hidden: v.PositiveInt, n_heads: v.PositiveInt, *, bytes_per_value: v.Positive = 2, dropout: bool = True
 ) -> int:
     """Activation bytes one GPT layer saves for backward, term by term as
     Korthikanti et al. (2022, Reducing Activation Recomputation in Large
@@ -215,11 +212,11 @@ def gpt_layer_activation_bytes(
     probabilities plus its output (a·s²·b·(1 + p)). With ``p = 2`` and
     dropout this is s·b·h·(34 + 5·a·s/h), :func:`transformer_activation_bytes`. Lesson 02, section 1.
     """
-    s = v.positive_int("seq_len", seq_len)
-    b = v.positive_int("batch", batch)
-    h = v.positive_int("hidden", hidden)
-    a = v.positive_int("n_heads", n_heads)
-    p = v.positive("bytes_per_value", bytes_per_value)
+    s = seq_len
+    b = batch
+    h = hidden
+    a = n_heads
+    p = bytes_per_value
     if not isinstance(dropout, bool):
         raise TypeError(f"dropout must be True or False, got {dropout!r}")
     total = s * b * h * 16 * p + a * s * s * b * p
@@ -260,7 +257,7 @@ def tinygpt_sizes(model_or_sizes) -> dict[str, int]:
 
 
 @v.checked
-def mlp_activation_bytes(model_or_sizes, batch: int, *, bytes_per_value: int = 4) -> int:
+def mlp_activation_bytes(model_or_sizes, batch: v.PositiveInt, *, bytes_per_value: v.PositiveInt = 4) -> int:
     """Bytes :class:`course_lib.models.MLP` saves for backward with the default
     loss ``output.sum()``: batch · (d_in + depth · hidden) · bytes.
 
@@ -271,13 +268,13 @@ def mlp_activation_bytes(model_or_sizes, batch: int, *, bytes_per_value: int = 4
     against :func:`course_lib.memory.training_memory`. Lesson 02, section 1; lesson 03, section 2.
     """
     sz = mlp_sizes(model_or_sizes)
-    b = v.positive_int("batch", batch)
-    p = v.positive_int("bytes_per_value", bytes_per_value)
+    b = batch
+    p = bytes_per_value
     return b * (sz["d_in"] + sz["depth"] * sz["hidden"]) * p
 
 
 @v.checked
-def tinygpt_activation_bytes(model_or_sizes, batch: int, seq_len: int, *, checkpointing: bool = False) -> int:
+def tinygpt_activation_bytes(model_or_sizes, batch: v.PositiveInt, seq_len: v.PositiveInt, *, checkpointing: bool = False) -> int:
     """Bytes :class:`course_lib.models.TinyGPT` (float32) saves for backward
     with the default loss ``output.sum()``. Lesson 02.
 
@@ -295,8 +292,8 @@ def tinygpt_activation_bytes(model_or_sizes, batch: int, seq_len: int, *, checkp
     Lesson 02, sections 1, 3 and 6; lesson 03, section 2; lab 02, exercise 2.
     """
     sz = tinygpt_sizes(model_or_sizes)
-    b = v.positive_int("batch", batch)
-    s = v.positive_int("seq_len", seq_len)
+    b = batch
+    s = seq_len
     if not isinstance(checkpointing, bool):
         raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
     h, a, layers = sz["d_model"], sz["n_heads"], sz["n_layers"]

@@ -98,8 +98,10 @@ def _entry(target, rank, n, conn, queues, parent, args):
         conn.close()
 
 
+@v.checked
 def launch(
-    target, n_workers: int, args: tuple = (), *, timeout_s: float = DEFAULT_TIMEOUT_S, feed=None, n_queues: int = 0
+    target, n_workers: int, args: tuple = (), *, timeout_s: v.Timeout = DEFAULT_TIMEOUT_S, feed=None,
+    n_queues: v.IntRange(0, 1000) = 0
 ) -> list:
     """Start ``n_workers`` fresh Python processes (multiprocessing ``"spawn"``),
     each running ``target(rank, n_workers, queues, ready, *args)``, and return
@@ -125,8 +127,6 @@ def launch(
     if feed is not None and not callable(feed):
         raise TypeError(f"feed must be a function or None, got {v.show(feed)}")
     n_workers = check_world_size(n_workers, name="n_workers")
-    timeout_s = v.positive("timeout_s", timeout_s)
-    n_queues = v.integer("n_queues", n_queues, minimum=0, maximum=1000)
     try:
         return _launch(target, n_workers, args, timeout_s, feed, n_queues)
     except BaseException as err:

@@ -132,19 +132,20 @@ def _serve_worker(rank, n, queues, ready, plan, config):
     return records
 
 
+@v.checked
 def serve(
     replicas=(1, 2),
     *,
-    rate: float | None = None,
-    load: float = 1.5,
-    n_requests: int = 120,
-    d_model: int = 128,
-    n_layers: int = 4,
-    n_heads: int = 4,
-    seq_len: int = 64,
-    vocab_size: int = 64,
-    seed: int = 0,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
+    rate: v.Positive | None = None,
+    load: v.Positive = 1.5,
+    n_requests: v.Size(v.MAX_REQUESTS) = 120,
+    d_model: v.PositiveInt = 128,
+    n_layers: v.PositiveInt = 4,
+    n_heads: v.PositiveInt = 4,
+    seq_len: v.PositiveInt = 64,
+    vocab_size: v.IntRange(2, None) = 64,
+    seed: v.Seed = 0,
+    timeout_s: v.Timeout = DEFAULT_TIMEOUT_S,
 ) -> dict[int, ServingRun]:
     """Measure R real replicas for each R in ``replicas`` (run in that order,
     in one pool of ``max(replicas)`` processes) and return ``{R: ServingRun}``.
@@ -160,18 +161,17 @@ def serve(
         raise ValueError(f"replicas must be a replica count or a non-empty tuple of them, got {replicas!r}")
     plan = tuple(v.positive_int("replicas", r) for r in replicas)
     n_workers = check_world_size(max(plan), name="replicas")
-    if rate is not None:
-        rate = v.positive("rate", rate)
-    load = v.positive("load", load)
-    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
-    seed = v.seed("seed", seed)
+    if rate is not None and len(plan) * n_requests / rate > timeout_s:
+        raise ValueError(f"rate={rate:g} requests/s spreads n_requests={n_requests} arrivals over about "
+                         f"{len(plan) * n_requests / rate:,.0f} s, more than timeout_s={timeout_s:g}; "
+                         f"raise rate or timeout_s, or lower n_requests")
     config = {
-        "d_model": v.positive_int("d_model", d_model),
-        "n_layers": v.positive_int("n_layers", n_layers),
-        "n_heads": v.positive_int("n_heads", n_heads),
-        "seq_len": v.positive_int("seq_len", seq_len),
-        "vocab_size": v.integer("vocab_size", vocab_size, minimum=2),
-        "timeout_s": v.positive("timeout_s", timeout_s),
+        "d_model": d_model,
+        "n_layers": n_layers,
+        "n_heads": n_heads,
+        "seq_len": seq_len,
+        "vocab_size": vocab_size,
+        "timeout_s": timeout_s,
         "calibration": 10,
         "seed": seed,
     }
@@ -222,14 +222,15 @@ def serve(
     return out
 
 
+@v.checked
 def replicas_for_p95(
-    rate: float,
-    p95_target: float,
-    service_time: float,
+    rate: v.Positive,
+    p95_target: v.Positive,
+    service_time: v.Positive,
     *,
-    max_replicas: int = 64,
+    max_replicas: v.Size(v.MAX_REPLICAS) = 64,
     balancer: str = "least_loaded",
-    n_requests: int = 20_000,
+    n_requests: v.IntRange(2, v.MAX_REQUESTS) = 20_000,
     seed: int = 0,
 ) -> int:
     """The fewest replicas whose *steady-state* p95 latency is at most
@@ -251,14 +252,11 @@ def replicas_for_p95(
     ``course_lib._validate.MAX_SIM_WORK`` request-replica steps.
     Lesson 06, section 6.
     """
-    rate = v.positive("rate", rate)
-    target = v.positive("p95_target", p95_target)
-    service = v.positive("service_time", service_time)
-    max_replicas = v.positive_int("max_replicas", max_replicas, maximum=v.MAX_REPLICAS)
-    n_requests = v.integer("n_requests", n_requests, minimum=2, maximum=v.MAX_REQUESTS)
+    target = p95_target
+    service = service_time
     if target < service:
         raise ValueError(
-            f"p95_target={target:g} s is below the service time {service:g} s: no number of replicas can meet it"
+            f"p95_target={target:g} s is below service_time={service:g} s: no number of replicas can meet it"
         )
     spent = 0
     for r in range(int(rate * service) + 1, max_replicas + 1):  # the first R with utilization rate·service/R < 1
@@ -271,15 +269,15 @@ def replicas_for_p95(
     raise ValueError(f"no replica count up to max_replicas={max_replicas} meets p95_target={target:g} s at rate={rate:g}/s")
 
 
-def replica_sweep(rates, replicas, service_time: float, *, balancer: str = "least_loaded", n_requests: int = 2000, seed: int = 0):
+@v.checked
+def replica_sweep(rates, replicas, service_time: v.Positive, *, balancer: str = "least_loaded", n_requests: v.Size(v.MAX_REQUESTS) = 2000, seed: int = 0):
     """Simulated p95 latency (ms) for each (rate, replica count): a DataFrame
     with columns ``rate_rps``, ``replicas``, ``p95_ms``, ``throughput_rps``
     (one request at a time per replica). Lesson 06, section 6."""
-    service = v.positive("service_time", service_time)
+    service = service_time
     rates = [v.positive(f"rates[{i}]", lam) for i, lam in enumerate(v.sequence("rates", rates, max_len=1000))]
     replicas = [v.positive_int(f"replicas[{i}]", r, maximum=v.MAX_REPLICAS)
                 for i, r in enumerate(v.sequence("replicas", replicas, max_len=1000))]
-    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
     v.work(f"{len(rates)} rates x replicas={replicas} x n_requests={n_requests}", len(rates) * sum(replicas) * n_requests)
     rows = []
     for r in replicas:

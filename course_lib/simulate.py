@@ -123,27 +123,27 @@ class _Replica:
             self.n_in_flight += size
 
 
-def check_cost(overhead, per_sample) -> tuple[float, float]:
+@v.checked
+def check_cost(overhead: v.NonNegative, per_sample: v.NonNegative) -> tuple[float, float]:
     """Validated ``(overhead, per_sample)`` seconds of a batch cost model; both 0
     is a ``ValueError``. Lesson 03, section 4; lab 03, exercise 4; lab 06, exercise 4."""
-    overhead = v.number("overhead", overhead, minimum=0.0)
-    per_sample = v.number("per_sample", per_sample, minimum=0.0)
     if overhead + per_sample <= 0:
         raise ValueError("overhead and per_sample cannot both be 0: a batch must take some time")
     return overhead, per_sample
 
 
+@v.checked
 def simulate_batching(
-    rate: float,
-    max_batch: int,
-    timeout: float,
+    rate: v.Positive,
+    max_batch: v.PositiveInt,
+    timeout: v.NonNegative,
     overhead: float,
     per_sample: float,
     *,
-    n_requests: int = 2000,
-    seed: int = 0,
-    n_replicas: int = 1,
-    balancer: str = "round_robin",
+    n_requests: v.Size(v.MAX_REQUESTS) = 2000,
+    seed: v.Seed = 0,
+    n_replicas: v.Size(v.MAX_REPLICAS) = 1,
+    balancer: v.Choice[BALANCERS] = "round_robin",
 ) -> SimResult:
     """Simulate a dynamic-batching service (see the module docstring for the
     exact model). Lesson 03 (one replica), lesson 06 (``n_replicas``, ``balancer``).
@@ -154,14 +154,7 @@ def simulate_batching(
     of ``"round_robin"``, ``"least_loaded"``. Deterministic for a seed.
     Lesson 03, section 4; lab 03, exercise 4; lab 06, exercise 4.
     """
-    rate = v.positive("rate", rate)
-    max_batch = v.positive_int("max_batch", max_batch)
-    timeout = v.number("timeout", timeout, minimum=0.0)
     overhead, per_sample = check_cost(overhead, per_sample)
-    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
-    seed = v.seed("seed", seed)
-    n_replicas = v.positive_int("n_replicas", n_replicas, maximum=v.MAX_REPLICAS)
-    v.choice("balancer", balancer, BALANCERS)
     if balancer == "least_loaded":
         v.work(f"n_requests={n_requests} x n_replicas={n_replicas}", n_requests * n_replicas)
     if not math.isfinite(1.0 / rate) or not math.isfinite(n_requests / rate):
@@ -212,23 +205,23 @@ def simulate_batching(
 
 
 @v.checked
-def max_throughput(max_batch: int, overhead: float, per_sample: float, n_replicas: int = 1) -> float:
+def max_throughput(max_batch: v.PositiveInt, overhead: float, per_sample: float, n_replicas: v.PositiveInt = 1) -> float:
     """The most requests/s the service can complete: every replica always busy
     with full batches, R · B / (overhead + per_sample · B). Lesson 03, section 4."""
-    b = v.positive_int("max_batch", max_batch)
+    b = max_batch
     overhead, per_sample = check_cost(overhead, per_sample)
-    r = v.positive_int("n_replicas", n_replicas)
+    r = n_replicas
     return v.finite("max_throughput", r * b / (overhead + per_sample * b), max_batch=b, overhead=overhead,
                     per_sample=per_sample, n_replicas=r)
 
 
-def md1_mean_latency(rate: float, service_time: float) -> float:
+@v.checked
+def md1_mean_latency(rate: v.Positive, service_time: v.Positive) -> float:
     """Mean time in an M/D/1 queue (Poisson arrivals, one server, fixed service
     time D): D + Wq with Wq = ρ / (2μ(1 − ρ)), μ = 1/D, ρ = rate·D
     (Pollaczek–Khinchine formula; Kleinrock 1975, *Queueing Systems*, vol. 1).
     Requires ρ < 1. Lesson 03 checks the simulator against it. Lesson 03, section 4."""
-    rate = v.positive("rate", rate)
-    d = v.positive("service_time", service_time)
+    d = service_time
     rho = rate * d
     if rho >= 1:
         raise ValueError(f"rate * service_time (the utilization) must be < 1 for a steady state, got {rho:.3g}")
@@ -245,17 +238,18 @@ class CostModel:
     overhead: float
     per_sample: float
 
-    def service_time(self, batch: int) -> float:
+    @v.checked
+    def service_time(self, batch: v.PositiveInt) -> float:
         """Seconds for a batch of ``batch``: overhead + per_sample · batch. Lesson 03, section 4."""
-        return self.overhead + self.per_sample * v.positive_int("batch", batch)
+        return self.overhead + self.per_sample * batch
 
 
 def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> CostModel:
     """Least-squares line through (batch size, seconds per batch): the
     intercept is the fixed overhead, the slope the per-sample cost. Each is
     clipped at 0 (a noisy fit can dip below). Lesson 03, section 1; lab 03, exercise 5."""
-    b = [v.positive_int(f"batch_sizes[{i}]", x) for i, x in enumerate(v.sequence("batch_sizes", batch_sizes))]
-    s = [v.positive(f"seconds[{i}]", x) for i, x in enumerate(v.sequence("seconds", seconds))]
+    b = [v.positive_int(f"batch_sizes[{i}]", x) for i, x in enumerate(v.sequence("batch_sizes", batch_sizes, max_len=v.MAX_ITEMS))]
+    s = [v.positive(f"seconds[{i}]", x) for i, x in enumerate(v.sequence("seconds", seconds, max_len=v.MAX_ITEMS))]
     if len(b) != len(s):
         raise ValueError(f"batch_sizes and seconds must have the same length, got {len(b)} and {len(s)}")
     if len(set(b)) < 2:
@@ -265,7 +259,8 @@ def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> Cost
     return CostModel(overhead=max(float(intercept), 0.0), per_sample=max(float(slope), 0.0))
 
 
-def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: Sequence[int] = (1, 4, 16, 64), *, repeats: int = 15):
+@v.checked
+def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: Sequence[int] = (1, 4, 16, 64), *, repeats: v.Size(v.MAX_REPEATS) = 15):
     """Time ``model(make_input(b))`` under ``torch.inference_mode()`` for each
     batch size (median of ``repeats`` after warm-up, :func:`course_lib.measure.time_it`)
     and fit :func:`fit_cost_model`. Returns ``(CostModel, {b: Timing})``. Lesson 03, section 1."""
@@ -274,8 +269,8 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
         raise TypeError(f"make_input must be a function of the batch size, got {type(make_input).__name__}")
     if not callable(model):
         raise TypeError(f"model must be callable (a torch.nn.Module), got {type(model).__name__}")
-    batch_sizes = [v.positive_int(f"batch_sizes[{i}]", b) for i, b in enumerate(v.sequence("batch_sizes", batch_sizes))]
-    repeats = v.positive_int("repeats", repeats, maximum=v.MAX_REPEATS)
+    batch_sizes = [v.positive_int(f"batch_sizes[{i}]", b, maximum=v.MAX_REQUESTS)
+                   for i, b in enumerate(v.sequence("batch_sizes", batch_sizes, max_len=64))]
     timings = {}
     for b in batch_sizes:
         x = make_input(b)
@@ -292,11 +287,11 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
 # ---------------------------------------------------------------- texts for the calculator
 
 
-def format_result(result: SimResult) -> dict[str, str]:
+@v.checked
+def format_result(result: v.Instance(SimResult, "a SimResult from simulate_batching")) -> dict[str, str]:
     """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
     in requests/s; mean batch; utilization in %). Tests compute the expected
     text with this. Lesson 03, section 4."""
-    v.instance("result", result, SimResult, "a SimResult from simulate_batching")
     ms = 1e3
     return {
         "p50": f"{result.p50 * ms:.1f} ms",
@@ -311,9 +306,10 @@ def format_result(result: SimResult) -> dict[str, str]:
 # ---------------------------------------------------------------- sweeps for charts
 
 
+@v.checked
 def sweep(
-    rates: Sequence[float],
-    max_batches: Sequence[int],
+    rates: v.Sequence(max_len=1000),
+    max_batches: v.Sequence(max_len=1000),
     timeout: float,
     overhead: float,
     per_sample: float,
@@ -328,8 +324,6 @@ def sweep(
     def r4(x: float) -> float:
         return float(f"{x:.4g}")
 
-    rates = v.sequence("rates", rates, max_len=1000)
-    max_batches = v.sequence("max_batches", max_batches, max_len=1000)
     n_req, n_rep = kwargs.get("n_requests", 2000), kwargs.get("n_replicas", 1)
     if isinstance(n_req, int) and isinstance(n_rep, int):  # else simulate_batching names the bad one
         v.work(f"{len(rates)} rates x {len(max_batches)} max_batches x n_requests={n_req} x n_replicas={n_rep}",

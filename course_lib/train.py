@@ -19,11 +19,18 @@ from . import _validate as v
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam", "adamw")
 
 
-def make_optimizer(name: str, params, lr: float = 1e-3) -> torch.optim.Optimizer:
+@v.checked
+def make_optimizer(name: v.Choice[OPTIMIZER_NAMES], params, lr: v.Positive = 1e-3) -> torch.optim.Optimizer:
     """``"sgd"``, ``"momentum"`` (SGD with momentum 0.9), ``"adam"`` or ``"adamw"``.
     Lesson 00; lesson 01, section 5; lesson 03, section 2; lab 01, exercise 4."""
-    v.choice("name", name, OPTIMIZER_NAMES)
-    lr = v.positive("lr", lr)
+    if isinstance(params, torch.Tensor) or not hasattr(params, "__iter__") or isinstance(params, (str, bytes, dict)):
+        raise TypeError(f"params must be model.parameters() (an iterable of tensors), got {v.show(params)}")
+    if hasattr(params, "__len__") and len(params) > 10_000:  # before copying: range(10**8) is not read
+        raise ValueError(f"params must hold between 1 and 10_000 tensors (model.parameters()), got {len(params):_}")
+    params = list(params)
+    if not params or not all(isinstance(p, (torch.Tensor, dict)) for p in params[:10_000]) or len(params) > 10_000:
+        raise ValueError(f"params must hold between 1 and 10_000 tensors (model.parameters()), "
+                         f"got {len(params)} item(s): {v.show(params[:3])}")
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if name == "momentum":

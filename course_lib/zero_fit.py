@@ -10,7 +10,7 @@ model state over N GPUs instead of copying it:
 - stage 2: the gradients too;
 - stage 3 (FSDP, ``fully_shard``): the weights too.
 
-:func:`zero_breakdown` gives the per-GPU bytes of each part for a bare
+:func:`course_lib.predict.zero_breakdown` gives the per-GPU bytes of each part for a bare
 parameter count (the parts add up to
 :func:`course_lib.predict.zero_memory_per_device`, up to rounding each shard
 to whole bytes); :func:`zero_fit` works on a real model
@@ -18,7 +18,7 @@ to whole bytes); :func:`zero_fit` works on a real model
 model state in a labelled byte convention with stage 3's gathered layer
 (:meth:`~course_lib.arch.Architecture.zero_memory`), the activations of each
 GPU's own micro-batch (ZeRO does not split them), the runtime overhead, and
-a verdict against a GPU from :data:`course_lib.fit.GPUS`;
+a verdict against a GPU from :data:`course_lib.hardware.ACCELERATORS`;
 :func:`course_lib.ui.calculators.zero_calculator` is the widget. 1 GB =
 10⁹ bytes.
 """
@@ -28,7 +28,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import _validate as v
-from . import arch, fit, predict
+from . import arch, fit, hardware, predict
 
 STAGES = (0, 1, 2, 3)
 STAGE_NAMES = {
@@ -37,12 +37,7 @@ STAGE_NAMES = {
     2: "stage 2 (+ gradients sharded)",
     3: "stage 3 (+ weights sharded, FSDP)",
 }
-# One ZeRO rule for the course: predict's, under the name lesson 06's calculator module has always offered.
-zero_breakdown = predict.zero_breakdown
 
-
-# The lesson-06 names before presets were read from config.json files.
-LEGACY_MODELS = {"125M": "gpt2", "1.3B": "gpt2-xl", "7B": "llama-2-7b", "13B": "llama-2-13b", "70B": "llama-2-70b"}
 
 PARTS = ("weights", "gradients", "optimizer_state", "gathered_layer", "activations", "overhead")
 
@@ -70,17 +65,18 @@ def _model_state(a: arch.Architecture, devices: int, stage: int, convention: str
     return out
 
 
+@v.checked
 def zero_fit(
     model="llama-2-7b",
-    n_gpus: int = 8,
-    stage: int = 3,
-    convention: str = "zero",
+    n_gpus: v.IntRange(1, 4096) = 8,
+    stage: v.IntRange(0, 3) = 3,
+    convention: v.Choice[arch.ZERO_CONVENTIONS] = "zero",
     optimizer: str = "adamw",
-    batch_per_gpu: int = 1,
-    seq_len: int = 2048,
+    batch_per_gpu: v.PositiveInt = 1,
+    seq_len: v.PositiveInt = 2048,
     checkpointing: bool = True,
-    gpu: str = "H100 SXM",
-    attention: str = "sdpa",
+    gpu: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
+    attention: v.Choice[arch.ATTENTIONS] = "sdpa",
     lora: str = "none",
     lora_rank: int = 16,
     config_path: str = "",
@@ -88,8 +84,7 @@ def zero_fit(
     """Per-GPU training memory of a model trained data-parallel on
     ``n_gpus`` GPUs at ZeRO ``stage``.
 
-    ``model``: a preset key of :data:`course_lib.arch.PRESETS` (or one of
-    :data:`LEGACY_MODELS`) or an :class:`~course_lib.arch.Architecture`; a
+    ``model``: a preset key of :data:`course_lib.arch.PRESETS` or an :class:`~course_lib.arch.Architecture`; a
     non-empty ``config_path`` (a local ``config.json``) takes precedence.
     Model state from :meth:`course_lib.arch.Architecture.zero_memory` in the
     byte ``convention`` (:data:`course_lib.arch.ZERO_CONVENTIONS`), with the
@@ -104,23 +99,16 @@ def zero_fit(
     None), "largest_batch" (per GPU, at this sequence length),
     "longest_context" (at this batch)}``. Lesson 06, section 5.
     """
-    if isinstance(model, str) and model in LEGACY_MODELS:
-        model = LEGACY_MODELS[model]
     a = fit.model_architecture(model, config_path)
-    d = v.integer("n_gpus", n_gpus, minimum=1, maximum=4096)
-    stage = v.integer("stage", stage, minimum=0, maximum=3)
-    v.choice("convention", convention, arch.ZERO_CONVENTIONS)
-    v.choice("attention", attention, arch.ATTENTIONS)
+    d = n_gpus
     if not isinstance(checkpointing, bool):
         raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
-    batch_per_gpu = v.positive_int("batch_per_gpu", batch_per_gpu)
-    seq_len = v.positive_int("seq_len", seq_len)
-    cap = fit.GPUS[v.choice("gpu", gpu, fit.GPUS)].memory_bytes
+    cap = hardware.ACCELERATORS[gpu].memory_bytes
 
     def per_gpu(devices: int, st: int, batch: int = batch_per_gpu, seq: int = seq_len) -> dict:
         out = _model_state(a, devices, st, convention, optimizer, lora, lora_rank)
         out.pop("total")
-        out["activations"] = a.activation_bytes(batch, seq, attention=attention, bytes_per_value=2,
+        out["activations"] = a.activation_bytes(batch=batch, seq_len=seq, attention=attention, bytes_per_value=2,
                                                 checkpointing=checkpointing)
         out["overhead"] = fit.RUNTIME_OVERHEAD_BYTES
         out["total"] = sum(out[k] for k in PARTS)

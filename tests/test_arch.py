@@ -64,38 +64,38 @@ def test_missing_keys_take_family_defaults(tmp_path):
 
 def test_kv_cache_by_hand():
     # Llama-3-8B: 32 layers, 8 KV heads of 128: 2 * 8 * 128 * 32 * 2 bytes = 131,072 B per token
-    assert arch.preset("llama-3-8b").kv_cache_bytes(1000) == 131_072_000
+    assert arch.preset("llama-3-8b").kv_cache_bytes(seq_len=1000) == 131_072_000
     # Gemma-7B: explicit head_dim 256 (not 3072 / 16 = 192): 2 * 16 * 256 * 28 * 2 = 458,752 B per token
-    assert arch.preset("gemma-7b").kv_cache_bytes(10) == 4_587_520
+    assert arch.preset("gemma-7b").kv_cache_bytes(seq_len=10) == 4_587_520
     # Mistral-7B at 32k tokens: the 4,096-token window caps the cache (x8)
     m = arch.preset("mistral-7b")
-    assert m.kv_cache_bytes(32768) == 2 * 8 * 128 * 32 * 4096 * 2
-    assert m.kv_cache_bytes(100, batch=3, bytes_per_value=1) == 2 * 8 * 128 * 32 * 100 * 3
+    assert m.kv_cache_bytes(seq_len=32768) == 2 * 8 * 128 * 32 * 4096 * 2
+    assert m.kv_cache_bytes(seq_len=100, batch=3, bytes_per_value=1) == 2 * 8 * 128 * 32 * 100 * 3
     with pytest.raises(ValueError, match="seq_len"):
-        m.kv_cache_bytes(0)
+        m.kv_cache_bytes(seq_len=0)
 
 
 def test_forward_flops_by_hand():
     a = arch.preset("gpt2")
     b, s, h, v, layers = 1, 8, 768, 50257, 12
     per_layer = 2 * s * h * 3 * h + 2 * s * h * h + 2 * 2 * 12 * s * s * 64 + 2 * 2 * s * h * 4 * h
-    assert a.forward_flops(b, s) == layers * per_layer + 2 * s * h * v
+    assert a.forward_flops(batch=b, seq_len=s) == layers * per_layer + 2 * s * h * v
 
 
 def test_sdpa_stores_no_scores():
     a = arch.preset("llama-2-7b")
-    eager = a.activation_bytes(1, 4096, attention="eager")
-    sdpa = a.activation_bytes(1, 4096, attention="sdpa")
+    eager = a.activation_bytes(batch=1, seq_len=4096, attention="eager")
+    sdpa = a.activation_bytes(batch=1, seq_len=4096, attention="sdpa")
     # the difference is the softmax kept per layer: 32 heads x 4096^2 x 2 bytes, minus the fp32 log-sum-exp
     assert eager - sdpa == 32 * (32 * 4096 * 4096 * 2 - 32 * 4096 * 4)
     with pytest.raises(ValueError, match="attention"):
-        a.activation_bytes(1, 8, attention="flash")
+        a.activation_bytes(batch=1, seq_len=8, attention="flash")
 
 
 def test_checkpointing_keeps_layer_inputs():
     a = arch.preset("llama-2-7b")
-    full = a.activation_bytes(1, 512)
-    ckpt = a.activation_bytes(1, 512, checkpointing=True)
+    full = a.activation_bytes(batch=1, seq_len=512)
+    ckpt = a.activation_bytes(batch=1, seq_len=512, checkpointing=True)
     assert ckpt < full / 5
     assert ckpt > 32 * 512 * 4096 * 2
 
@@ -133,7 +133,7 @@ def test_lora_on_tinygpt_measured_to_the_byte():
     adapted = lora.add_lora(model, rank=4, targets=("attn.qkv", "attn.proj", "mlp.2"))
     ids = torch.randint(0, 64, (2, 32))
     measured = memory.training_memory(adapted, ids, optimizer="adamw")
-    predicted = a.training_memory(2, 32, optimizer="adamw", precision="fp32",
+    predicted = a.training_memory(batch=2, seq_len=32, optimizer="adamw", precision="fp32",
                                   lora=LoRA(rank=4, targets=("q", "v", "o", "down"), base_bits=32))
     # by hand: per layer qkv 4*(64+192), proj 4*(64+64), mlp.2 4*(256+64); 2 layers
     trainable = 2 * (4 * 256 + 4 * 128 + 4 * 320)
@@ -221,7 +221,7 @@ def test_resolve_accepts_every_way_to_name_a_model(tmp_path):
     gpt = models.TinyGPT(vocab_size=50, d_model=32, n_heads=4, n_layers=3, max_seq_len=20, seed=0)
     a = arch.resolve(gpt)
     assert a.n_params == sum(p.numel() for p in gpt.parameters())  # counted by torch, not by arch
-    assert a.kv_cache_bytes(20, 2, 4) == 2 * 3 * 4 * 8 * 20 * 2 * 4
+    assert a.kv_cache_bytes(seq_len=20, batch=2, bytes_per_value=4) == 2 * 3 * 4 * 8 * 20 * 2 * 4
     llama = arch.preset("llama-3-8b")
     assert arch.resolve("llama-3-8b") == llama and arch.resolve(llama) is llama
     path = tmp_path / "config.json"

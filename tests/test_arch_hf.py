@@ -174,7 +174,7 @@ def test_kv_cache_bytes_exact_after_generate(family):
     tokens, held = kv_held_after_generate(family)
     assert tokens == 31  # 20 prompt + 12 new - the last, not yet fed back
     arch = Architecture.from_hf_config(ALL[family])
-    assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held  # MLA: the latent, as transformers 5 caches
+    assert arch.kv_cache_bytes(seq_len=tokens, batch=2, bytes_per_value=4) == held  # MLA: the latent, as transformers 5 caches
     if family in LESSON_KV:  # lesson 02 shows the recorded measurement (tools/measure_families.py)
         rows = [r for r in recorded()["kv_rows"] if r["family"] == family]
         assert recorded()["kv_configs"][family] == ALL[family] and [r["kv_bytes"] for r in rows] == [held]

@@ -128,8 +128,9 @@ def test_records_and_dicts_are_checked():
 
 
 def test_serve_honours_its_timeout_promptly():
-    # Arrivals 100 s apart on average: the old feeder slept a whole gap before looking at the deadline.
+    # Arrivals 100 s apart on average: the old feeder slept a whole gap before looking at the deadline;
+    # now arrivals that cannot fit in timeout_s are refused before any process starts (issue 26).
     start = time.monotonic()
-    with pytest.raises(TimeoutError, match="timeout_s=5"):
+    with pytest.raises(ValueError, match="timeout_s=5"):
         serving.serve(1, rate=0.01, n_requests=3, d_model=16, n_layers=1, n_heads=2, seq_len=8, timeout_s=5)
     assert time.monotonic() - start < 30

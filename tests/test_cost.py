@@ -2,7 +2,7 @@
 
 import pytest
 
-from course_lib import cost, energy, hardware
+from course_lib import cost, energy, hardware, references
 from course_lib.ui import calculators, charts, render
 from course_lib.ui.widgets import calc_outputs
 
@@ -127,12 +127,12 @@ def test_default_grid_is_gpt3s():
 
 
 def test_references_have_sources():
-    assert energy.reference("gpt3_training_mwh").value == 1287
-    assert energy.reference("gpt4o_query_wh").value == 0.3
-    for ref in energy.REFERENCES.values():
+    assert references.reference("gpt3_training_mwh").value == 1287
+    assert references.reference("gpt4o_query_wh").value == 0.3
+    for ref in references.REFERENCES.values():
         assert ref.source and ref.unit and ref.value > 0
     with pytest.raises(ValueError, match="key"):
-        energy.reference("nope")
+        references.reference("nope")
 
 
 # ---------------------------------------------------- inference-aware sizing

@@ -4,15 +4,15 @@ import math
 
 import pytest
 
-from course_lib import energy
+from course_lib import energy, references
 
 
 def test_meta_split_and_cost_references():
-    shares = [energy.reference(k).value for k in ("meta_experimentation_share", "meta_training_share", "meta_inference_share")]
+    shares = [references.reference(k).value for k in ("meta_experimentation_share", "meta_training_share", "meta_inference_share")]
     assert shares == [0.10, 0.20, 0.70] and math.isclose(sum(shares), 1.0)
-    assert energy.reference("gpt4_training_usd").value == 40e6
-    assert "Cottier" in energy.reference("gpt4_training_usd").source
-    assert all(r.source for r in energy.REFERENCES.values())
+    assert references.reference("gpt4_training_usd").value == 40e6
+    assert "Cottier" in references.reference("gpt4_training_usd").source
+    assert all(r.source for r in references.REFERENCES.values())
 
 
 def _fake_powercap(root, joules_per_zone):
@@ -67,7 +67,7 @@ def test_grid_cases_reproduce_llamas_published_emissions():
 
 def test_the_french_grid_case_is_blooms_emissions_over_its_energy():
     # Luccioni, Viguier & Ligozat 2023: 1,082,990 A100-hours at 400 W = 433,196 kWh, emitting 24.7 t CO2e (57 g/kWh)
-    assert energy.reference("bloom_training_dynamic_kwh").value == pytest.approx(1_082_990 * 0.4, abs=1)
+    assert references.reference("bloom_training_dynamic_kwh").value == pytest.approx(1_082_990 * 0.4, abs=1)
     france = energy.GRID_CASES["French grid, low-carbon (derived from BLOOM's training, Luccioni et al. 2023)"]
     assert france == pytest.approx(0.057, abs=0.0005)
     assert energy.DEFAULT_GRID_KG_PER_KWH / france == pytest.approx(7.5, abs=0.1)  # GPT-3's grid against France's

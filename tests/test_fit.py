@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from course_lib import arch, fit
+from course_lib import arch, fit, hardware
 from course_lib.ui import calculators
 from course_lib.ui.widgets import calc_outputs
 
@@ -14,7 +14,7 @@ def test_training_estimate_by_hand():
     n = 6_738_415_616
     est = fit.training_estimate(a, "adamw", "mixed", batch=1, seq_len=2048)
     assert (est["weights"], est["gradients"], est["optimizer_state"]) == (2 * n, 2 * n, 12 * n)
-    assert est["activations"] == a.activation_bytes(1, 2048, attention="sdpa", bytes_per_value=2)
+    assert est["activations"] == a.activation_bytes(batch=1, seq_len=2048, attention="sdpa", bytes_per_value=2)
     assert est["overhead"] == fit.RUNTIME_OVERHEAD_BYTES
     assert est["total"] == 16 * n + est["activations"] + est["overhead"]
     fp32 = fit.training_estimate(a, "sgd", "fp32", batch=1, seq_len=16)
@@ -51,7 +51,7 @@ def test_lora_and_qlora():
 def test_largest_batch_and_longest_context_are_the_edges():
     a = arch.preset("llama-3-8b")
     kw = dict(lora="lora", attention="sdpa")
-    cap = fit.GPUS["H100 SXM"].memory_bytes
+    cap = hardware.ACCELERATORS["H100 SXM"].memory_bytes
     b = fit.largest_batch(a, "H100 SXM", 2048, **kw)
     assert fit.training_estimate(a, batch=b, seq_len=2048, **kw)["total"] <= cap
     assert fit.training_estimate(a, batch=b + 1, seq_len=2048, **kw)["total"] > cap

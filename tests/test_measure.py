@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from course_lib import measure, models, predict
+from course_lib import measure, models, predict, references
 
 
 def test_linear_forward_flops_is_2mkn():
@@ -117,22 +117,21 @@ def test_matmul_peak_is_positive_and_rejects_bad_n():
 
 
 def test_mfu_references_match_the_papers():
-    refs = measure.MFU_REFERENCES
+    refs = references.MFU_REFERENCES
     assert refs["palm_540b"].value == 0.462 and "PaLM" in refs["palm_540b"].source
     assert (refs["llama3_405b_low"].value, refs["llama3_405b_high"].value) == (0.38, 0.43)
     assert all(r.source for r in refs.values())
 
 
-def test_contract_memory_names_live_in_measure():
-    # COURSE_DESIGN.md and issue 11 name measure.training_memory / measure.inference_memory.
+def test_memory_is_measured_by_memory_only():
+    # issue 19: no re-exports in measure; the memory measurements live in memory.
     import torch
 
     from course_lib import measure, memory
     from course_lib.models import MLP
 
-    assert measure.training_memory is memory.training_memory
-    assert measure.inference_memory is memory.inference_memory
+    assert not hasattr(measure, "training_memory") and not hasattr(measure, "inference_memory")
     model = MLP(d_in=8, hidden=16, d_out=2, depth=1)
-    report = measure.training_memory(model, torch.randn(4, 8), optimizer="sgd")
+    report = memory.training_memory(model, torch.randn(4, 8), optimizer="sgd")
     # 8*16+16 + 16*2+2 = 178 fp32 parameters: weights and gradients 712 bytes each, SGD keeps no state.
     assert (report.weights, report.gradients, report.optimizer_state) == (712, 712, 0)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from course_lib import data, models, train
+from course_lib import data, memory, models, train
 
 
 def test_mlp_shapes_and_seed():
@@ -100,7 +100,7 @@ def test_moe_flops_follow_active_params_and_memory_total():
     # router 2·T·d·E, plus each token through one expert's two matmuls 2·T·(d·f + f·d)
     assert measure.count_flops(moe, x) == 2 * tokens * 16 * 4 + 2 * tokens * (16 * 32 + 32 * 16)
     assert sum(moe.tokens_per_expert(x)) == tokens * 1
-    assert measure.inference_memory(moe, x).weights == 4 * (16 * 4 + 4 * 2 * 16 * 32)
+    assert memory.inference_memory(moe, x).weights == 4 * (16 * 4 + 4 * 2 * 16 * 32)
 
 
 def test_moe_matches_a_hand_written_top_k_mixture():

@@ -53,7 +53,7 @@ from torch import nn
 
 import course_lib
 from course_lib import (arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
-                        published, validation,
+                        published, references, validation,
                         lora, models, precision, predict, processes, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, render, widgets
 from course_lib import _validate as v
@@ -84,16 +84,49 @@ class A:
     kind: str
     valid: object
     bad: tuple = ()
+    none_ok: bool = False  # declared ``X | None``: None is a valid value
 
     def value(self):
         return self.valid.get() if isinstance(self.valid, L) else self.valid
 
 
+@dataclass
+class X:
+    """A declared argument's valid value plus bad values of its own (``X(16, bad=(15,))``)."""
+
+    valid: object
+    bad: tuple = ()
+
+
+def _target(fn):
+    return fn.__init__ if inspect.isclass(fn) else fn
+
+
 class E:
-    """A callable entry: ``E(target, **args)`` calls ``target(**args)``."""
+    """A callable entry: ``E(target, **args)`` calls ``target(**args)``.
+
+    An argument whose domain the target declares in its signature (``n: v.PositiveInt``)
+    is given by its valid value alone (or ``X(valid, bad=...)``): its kind, hence its bad
+    values and extremes, comes from the declaration. ``A(kind, valid)`` is for the
+    exceptions, arguments without a declared domain; using it on a declared argument
+    is an error (:func:`test_declared_domains_are_not_restated`)."""
 
     def __init__(self, target, /, *, heavy=False, finite=True, extremes=True, **args):
-        self.fn, self.args, self.heavy, self.finite, self.extremes = target, args, heavy, finite, extremes
+        self.fn, self.heavy, self.finite, self.extremes = target, heavy, finite, extremes
+        self.declared = v.domains(_target(target))
+        optional = {name for name, (_, none_ok) in v._domains(_target(target)).items() if none_ok}
+        self.restated, self.undeclared, self.args = [], [], {}
+        for name, arg in args.items():
+            if isinstance(arg, A):
+                if name in self.declared:
+                    self.restated.append(name)
+                self.args[name] = arg
+                continue
+            valid, bad = (arg.valid, arg.bad) if isinstance(arg, X) else (arg, ())
+            if name not in self.declared:
+                self.undeclared.append(name)
+            self.args[name] = A(self.declared[name].kind if name in self.declared else "any", valid, tuple(bad),
+                                none_ok=name in optional)
 
 
 @dataclass
@@ -127,14 +160,22 @@ BAD = {
     "posint": (0, -1, 1.5, NAN, True, "1", None),
     "work": (0, -1, 1.5, True, "1", None, HUGE),  # an int that sets work or memory: bounded above
     "nonnegint": (-1, 1.5, NAN, True, "1", None),
+    "int": (1.5, NAN, True, "1", None, HUGE),
+    "path": (None, 5, ["a"]),
     "seed": (-1, 1.5, True, "1", None, 2**64, HUGE),
     "choice": ("no-such-option", 5, None),
     "bool": (1, "yes", None),
     "str": (5, None),
     "callable": (None, 5, "f"),
     "model": (None, "model", 5),
-    "x8": (None, [[1.0] * 8], _long(2, 8), torch.zeros(2, 9), NAN_2x8),  # float input of width 8
-    "ids": (None, [[1, 2]], torch.zeros(2, 4), _long(2, 4) - 1, _long(2, 4) + 64, _long(4)),  # TinyGPT(vocab 64)
+    "x8": (None, [[1.0] * 8], _long(2, 8), torch.zeros(2, 9), NAN_2x8, torch.zeros(2, 8, dtype=torch.float64),
+           torch.zeros(2, 8, device="meta")),  # float input of width 8
+    "x16": (None, 5, _long(2, 4, 16), torch.zeros(2, 4, 15), torch.full((2, 4, 16), math.nan),
+            torch.zeros(2, 4, 16, dtype=torch.float64), torch.zeros(2, 4, 16, device="meta")),  # hidden states, width 16
+    "kv": (None, 5, torch.zeros(2, 2, 3, 8), torch.zeros(1, 2, 3), torch.zeros(1, 2, 3, 8, dtype=torch.long),
+           torch.zeros(1, 2, 3, 8, device="meta")),  # a layer's keys or values for a cache of batch 1
+    "ids": (None, [[1, 2]], torch.zeros(2, 4), _long(2, 4) - 1, _long(2, 4) + 64, _long(4),
+            torch.zeros(2, 4, dtype=torch.long, device="meta")),  # TinyGPT(vocab 64)
     "labels": (None, [0, 1], torch.zeros(2)),
     "tensor": (None, [1.0, 2.0], 5),
     "record": (None, {}, 5),
@@ -181,11 +222,15 @@ LLAMA_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_attention_heads":
 MOE_IN = L(lambda: torch.randn(2, 4, 16, generator=torch.Generator().manual_seed(0)))
 
 
-def _method(name):
-    """An Architecture method called on Llama-3-8B's shape (registry keys ``arch.Architecture.<method>``)."""
+def _method(name, cls=None, make=None):
+    """A method called on an instance (registry keys ``module.Class.<method>``); by default an
+    Architecture method on Llama-3-8B's shape. Its declared domains are the method's."""
+    make = make or LLAMA.get
+
     def call(**kwargs):
-        return getattr(LLAMA.get(), name)(**kwargs)
+        return getattr(make(), name)(**kwargs)
     call.__name__ = name
+    call.__wrapped__ = getattr(cls or arch.Architecture, name)
     return call
 
 
@@ -266,33 +311,33 @@ REGISTRY: dict[str, object] = {
     "cost.format_scenario": E(cost.format_scenario, s=A("record", SCENARIO)),
     "cost.calculator_inputs": E(cost.calculator_inputs, values=A("record", L(lambda: dict(cost.PRESETS["Seed page example"])))),
     # ---------------------------------------------------------------- data
-    "data.make_classification": E(data.make_classification, n_samples=A("work", 16), d_in=A("work", 4),
-                                  n_classes=A("posint", 3, bad=(1,)), seed=A("seed", 0), extremes=False),
-    "data.make_tokens": E(data.make_tokens, n_seqs=A("work", 4), seq_len=A("work", 8), vocab_size=A("posint", 16, bad=(1,)),
-                          noise=A("frac0", 0.1), seed=A("seed", 0), extremes=False),
+    "data.make_classification": E(data.make_classification, n_samples=16, d_in=4,
+                                  n_classes=X(3, bad=(1,)), seed=0, extremes=False),
+    "data.make_tokens": E(data.make_tokens, n_seqs=4, seq_len=8, vocab_size=X(16, bad=(1,)),
+                          noise=0.1, seed=0, extremes=False),
     # ---------------------------------------------------------------- distributed
     "distributed.RankReport": R("measured by a worker process"),
     "distributed.TrainingRun": R("returned by run_training / run_single"),
-    "distributed.wire_bytes": E(distributed.wire_bytes, collective=A("choice", "all_reduce"), n_bytes=A("nonneg", 1e6),
-                                n_devices=A("posint", 4)),
-    "distributed.step_wire_bytes": E(distributed.step_wire_bytes, report=A("record", L(lambda: distributed.RankReport(
-        0, 2, "ddp", 1, 1, 1, 1, {"all_reduce": 1000}, {"all_reduce": 1}, (0.1,), (1.0,)))), extremes=False),
+    "distributed.wire_bytes": E(distributed.wire_bytes, collective="all_reduce", n_bytes=1e6,
+                                n_devices=4),
+    "distributed.step_wire_bytes": E(distributed.step_wire_bytes, report=L(lambda: distributed.RankReport(
+        0, 2, "ddp", 1, 1, 1, 1, {"all_reduce": 1000}, {"all_reduce": 1}, (0.1,), (1.0,))), extremes=False),
     "distributed.run_single": E(distributed.run_single, steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8),
                                 d_model=A("work", 16), n_layers=A("work", 1), n_heads=A("posint", 2),
                                 vocab_size=A("posint", 16, bad=(1,)), heavy=True),
     "distributed.run_training": E(distributed.run_training, world_size=A("work", 2), strategies=A("choice", "ddp"),
                                   steps=A("work", 1), batch=A("work", 2), seq_len=A("work", 8), d_model=A("work", 16),
-                                  n_layers=A("work", 1), n_heads=A("posint", 2), timeout_s=A("pos", 60.0), heavy=True),
+                                  n_layers=A("work", 1), n_heads=A("posint", 2), timeout_s=60.0, heavy=True),
     # ---------------------------------------------------------------- energy
-    "energy.Reference": R("cited reference points, in energy.REFERENCES"),
-    "energy.reference": E(energy.reference, key=A("choice", L(lambda: next(iter(energy.REFERENCES))))),
-    "energy.energy_kwh": E(energy.energy_kwh, power_w=A("pos", 700.0), hours=A("nonneg", 10.0), n_devices=A("pos", 8.0),
-                           pue=A("pos", 1.1, bad=(0.5,))),
-    "energy.co2_kg": E(energy.co2_kg, energy_kwh=A("nonneg", 100.0), grid_kg_per_kwh=A("nonneg", 0.4)),
-    "energy.wh_per_request": E(energy.wh_per_request, seconds_per_request=A("nonneg", 0.5), power_w=A("pos", 700.0)),
+    "references.Reference": R("cited reference points, in references.REFERENCES"),
+    "references.reference": E(references.reference, key=A("choice", L(lambda: next(iter(references.REFERENCES))))),
+    "energy.energy_kwh": E(energy.energy_kwh, power_w=700.0, hours=10.0, n_devices=8.0,
+                           pue=X(1.1, bad=(0.5,))),
+    "energy.co2_kg": E(energy.co2_kg, energy_kwh=100.0, grid_kg_per_kwh=0.4),
+    "energy.wh_per_request": E(energy.wh_per_request, seconds_per_request=0.5, power_w=700.0),
     # ---------------------------------------------------------------- env
-    "env.cpu_quota": E(env.cpu_quota, cgroup_root=A("any", "/sys/fs/cgroup")),
-    "env.available_cpus": E(env.available_cpus, cgroup_root=A("any", "/sys/fs/cgroup")),
+    "env.cpu_quota": E(env.cpu_quota, cgroup_root="/sys/fs/cgroup"),
+    "env.available_cpus": E(env.available_cpus, cgroup_root="/sys/fs/cgroup"),
     "env.configure_threads": E(env.configure_threads, n_threads=A("any", 1, bad=(0, -1, 1.5, True, "1", 10**5, HUGE)),
                                extremes=False),
     "env.device": E(env.device, prefer=A("choice", "cpu")),
@@ -300,9 +345,9 @@ REGISTRY: dict[str, object] = {
     "env.report": N("no arguments"),
     "env.describe": N("no arguments"),
     # ---------------------------------------------------------------- fit
-    "fit.activation_value_bytes": E(fit.activation_value_bytes, precision=A("choice", "mixed")),
-    "fit.verdict": E(fit.verdict, total_bytes=A("nonnegint", 10**9), gpu=A("choice", "H100 SXM")),
-    "fit.format_bytes": E(fit.format_bytes, n=A("nonneg", 1e9)),
+    "fit.activation_value_bytes": E(fit.activation_value_bytes, precision="mixed"),
+    "fit.verdict": E(fit.verdict, total_bytes=10**9, gpu="H100 SXM"),
+    "fit.format_bytes": E(fit.format_bytes, n=1e9),
     "fit.will_it_fit": E(fit.will_it_fit, model=A("choice", "llama-3-8b"), batch=A("posint", 1), seq_len=A("posint", 2048),
                          checkpointing=A("bool", False), gpu=A("choice", "H100 SXM")),
     "fit.verdict_text": E(fit.verdict_text, ver=A("record", L(lambda: fit.verdict(10**9, "H100 SXM")))),
@@ -328,13 +373,13 @@ REGISTRY: dict[str, object] = {
     "measure.count_flops": E(measure.count_flops, model=A("model", MLP), inputs=A("x8", X8), backward=A("bool", False)),
     "measure.flops_by_module": E(measure.flops_by_module, model=A("model", MLP), inputs=A("x8", X8), backward=A("bool", False)),
     "measure.Timing": R("returned by time_it"),
-    "measure.time_it": E(measure.time_it, fn=A("callable", _noop), warmup=A("nonnegint", 0, bad=(HUGE,)),
-                         repeats=A("work", 2), extremes=False),
-    "measure.compare": E(measure.compare, slower=A("record", TIMING), faster=A("record", TIMING),
-                         slower_name=A("str", "a training step"), faster_name=A("str", "an inference call")),
+    "measure.time_it": E(measure.time_it, fn=A("callable", _noop), warmup=X(0, bad=(HUGE,)),
+                         repeats=2, extremes=False),
+    "measure.compare": E(measure.compare, slower=TIMING, faster=TIMING,
+                         slower_name="a training step", faster_name="an inference call"),
     # ---------------------------------------------------------------- memory
     "memory.MemoryReport": R("returned by training_memory / inference_memory"),
-    "memory.optimizer_state_bytes": E(memory.optimizer_state_bytes, opt=A("model", OPT)),
+    "memory.optimizer_state_bytes": E(memory.optimizer_state_bytes, opt=OPT),
     "memory.saved_activation_bytes": E(memory.saved_activation_bytes, model=A("model", MLP), inputs=A("x8", X8), extremes=False),
     "memory.training_memory": E(memory.training_memory, model=A("model", MLP), inputs=A("x8", X8), optimizer=A("choice", "adam")),
     "memory.inference_memory": E(memory.inference_memory, model=A("model", MLP), inputs=A("x8", X8)),
@@ -344,119 +389,119 @@ REGISTRY: dict[str, object] = {
                                      optimizer=A("choice", "sgd"), extremes=False),
     "memory.Checkpointed": E(memory.Checkpointed, gpt=A("model", GPT), extremes=False),
     # ---------------------------------------------------------------- models
-    "models.MLP": E(models.MLP, d_in=A("work", 8), hidden=A("work", 16), d_out=A("work", 3), depth=A("work", 1),
-                    seed=A("seed", 0), extremes=False),
-    "models.KVCache": E(models.KVCache, n_layers=A("posint", 2), batch=A("posint", 1), extremes=False),
-    "models.CausalSelfAttention": E(models.CausalSelfAttention, d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2, bad=(3,)),
+    "models.MLP": E(models.MLP, d_in=8, hidden=16, d_out=3, depth=1,
+                    seed=0, extremes=False),
+    "models.KVCache": E(models.KVCache, n_layers=2, batch=1, extremes=False),
+    "models.CausalSelfAttention": E(models.CausalSelfAttention, d_model=X(16, bad=(15,)), n_heads=X(2, bad=(3,)),
                                     extremes=False),
-    "models.Block": E(models.Block, d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2, bad=(3,)), extremes=False),
-    "models.TinyGPT": E(models.TinyGPT, vocab_size=A("work", 64), d_model=A("work", 16, bad=(15,)), n_heads=A("posint", 2),
-                        n_layers=A("work", 1), max_seq_len=A("work", 16), seed=A("seed", 0), extremes=False),
-    "models.count_params": E(models.count_params, model=A("model", MLP), trainable_only=A("bool", True)),
+    "models.Block": E(models.Block, d_model=X(16, bad=(15,)), n_heads=X(2, bad=(3,)), extremes=False),
+    "models.TinyGPT": E(models.TinyGPT, vocab_size=64, d_model=X(16, bad=(15,)), n_heads=2,
+                        n_layers=1, max_seq_len=16, seed=A("seed", 0), extremes=False),
+    "models.count_params": E(models.count_params, model=A("model", MLP), trainable_only=True),
     # ---------------------------------------------------------------- claims
     "claims.Claim": R("the seed page's claims, in claims.CLAIMS"),
     "claims.verdicts": E(claims.verdicts, lesson=A("any", 7, bad=(-1, 9, 1.5, True, "7"))),
     "claims.verdicts_markdown": E(claims.verdicts_markdown, lesson=A("any", 4, bad=(-1, 9, 1.5, True, "4"))),
     # ---------------------------------------------------------------- precision
     "precision.FloatFormat": R("returned by float_format / get_format"),
-    "precision.float_format": E(precision.float_format, exponent_bits=A("posint", 5, bad=(1, 12)),
-                                mantissa_bits=A("nonnegint", 10, bad=(53,))),
-    "precision.from_torch": E(precision.from_torch, name=A("choice", "bfloat16")),
-    "precision.get_format": E(precision.get_format, name=A("choice", "bf16")),
-    "precision.int_range": E(precision.int_range, bits=A("posint", 8, bad=(1, 65))),
+    "precision.float_format": E(precision.float_format, exponent_bits=X(5, bad=(1, 12)),
+                                mantissa_bits=X(10, bad=(53,))),
+    "precision.from_torch": E(precision.from_torch, name="bfloat16"),
+    "precision.get_format": E(precision.get_format, name="bf16"),
+    "precision.int_range": E(precision.int_range, bits=X(8, bad=(1, 65))),
     "precision.format_table": N("no arguments"),
-    "precision.representable": E(precision.representable, value=A("real", 1.0), name=A("choice", "bf16"), finite=False),
+    "precision.representable": E(precision.representable, value=1.0, name="bf16", finite=False),
     "precision.sequential_sum": E(precision.sequential_sum, values=A("tensor", L(lambda: torch.ones(4))),
                                   dtype=A("any", torch.float16)),
-    "precision.quantize": E(precision.quantize, x=A("tensor", X8), bits=A("posint", 4, bad=(1, 9)), extremes=False),
+    "precision.quantize": E(precision.quantize, x=A("tensor", X8), bits=X(4, bad=(1, 9)), extremes=False),
     "precision.dequantize": E(precision.dequantize, codes=A("tensor", L(lambda: precision.quantize(X8.get(), 4)[0])),
                               scale=A("tensor", L(lambda: precision.quantize(X8.get(), 4)[1])), extremes=False),
     "precision.QuantError": R("returned by quantization_error"),
     "precision.quantization_error": E(precision.quantization_error, x=A("tensor", X8), bits=A("posint", 4, bad=(1, 9)),
                                       extremes=False),
-    "precision.weight_bytes": E(precision.weight_bytes, n_values=A("posint", 1000), bits=A("posint", 4, bad=(65,)),
-                                n_scales=A("nonnegint", 10), scale_bytes=A("posint", 4)),
+    "precision.weight_bytes": E(precision.weight_bytes, n_values=1000, bits=X(4, bad=(65,)),
+                                n_scales=10, scale_bytes=4),
     "precision.linear_weight_count": E(precision.linear_weight_count, model=A("model", MLP)),
-    "precision.quantize_linear_weights": E(precision.quantize_linear_weights, model=A("model", MLP), bits=A("posint", 8, bad=(1, 9)),
+    "precision.quantize_linear_weights": E(precision.quantize_linear_weights, model=A("model", MLP), bits=X(8, bad=(1, 9)),
                                            per_channel=A("bool", True), extremes=False),
-    "precision.accuracy": E(precision.accuracy, model=A("model", MLP, bad=(nn.Identity(),)), x=A("x8", X8), y=A("labels", Y3)),
+    "precision.accuracy": E(precision.accuracy, model=X(MLP, bad=(nn.Identity(),)), x=A("x8", X8), y=A("labels", Y3)),
     "precision.TrainLog": R("returned by train"),
-    "precision.train": E(precision.train, model=A("model", L(lambda: models.MLP(d_in=8, hidden=16, d_out=3, depth=1, seed=1))), x=A("x8", X8), y=A("labels", Y3),
-                         precision=A("choice", "fp32"), steps=A("work", 1), batch=A("posint", 2, bad=(5,)),
-                         lr=A("pos", 1e-3), seed=A("seed", 0), extremes=False),
-    "precision.gradients": E(precision.gradients, model=A("model", MLP), x=A("x8", X8), y=A("labels", Y3),
-                             loss_scale=A("pos", 1.0), extremes=False),
+    "precision.train": E(precision.train, model=L(lambda: models.MLP(d_in=8, hidden=16, d_out=3, depth=1, seed=1)), x=A("x8", X8), y=A("labels", Y3),
+                         precision="fp32", steps=1, batch=A("posint", 2, bad=(5,)),
+                         lr=1e-3, seed=0, extremes=False),
+    "precision.gradients": E(precision.gradients, model=MLP, x=A("x8", X8), y=A("labels", Y3),
+                             loss_scale=1.0, extremes=False),
     "precision.log2_histogram": E(precision.log2_histogram, values=A("tensor", L(lambda: torch.tensor([1e-3, 1e-6]))),
-                                  low=A("any", -50, bad=(NAN, "x", None, HUGE)), high=A("any", 0, bad=(-60, HUGE, None)),
+                                  low=X(-50, bad=(NAN, "x", None, HUGE)), high=A("any", 0, bad=(-60, HUGE, None)),
                                   extremes=False),
     "precision.Underflow": R("returned by gradient_underflow"),
     "precision.gradient_underflow": E(precision.gradient_underflow, model=A("model", MLP), x=A("x8", X8), y=A("labels", Y3),
                                       loss_scale=A("pos", 1.0), finite=False, extremes=False),
     "precision.time_matmul": E(precision.time_matmul, dtype=A("any", torch.float32, bad=(torch.int64, None)),
-                               n=A("work", 16), repeats=A("work", 1), extremes=False),
+                               n=16, repeats=1, extremes=False),
     "precision.half_precision_verdict": E(precision.half_precision_verdict,
                                           flags=A("any", {"bf16": True, "fp16": False}, bad=(None, {}, {"bf16": 1, "fp16": 0}, 5))),
-    "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo=A("any", "flags : avx512_bf16\n")),
-    "precision.format_number": E(precision.format_number, x=A("any", 1.5, bad=(None, "x")), finite=False),
+    "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo="flags : avx512_bf16\n"),
+    "precision.format_number": E(precision.format_number, x=X(1.5, bad=(None, "x")), finite=False),
     # ---------------------------------------------------------------- predict
-    "predict.matmul_flops": E(predict.matmul_flops, m=A("posint", 16), k=A("posint", 32), n=A("posint", 64)),
-    "predict.inference_flops": E(predict.inference_flops, n_params=A("pos", 7e9), n_tokens=A("pos", 1e3)),
-    "predict.training_flops": E(predict.training_flops, n_params=A("pos", 7e9), n_tokens=A("pos", 1e12)),
-    "predict.bytes_per_param_breakdown": E(predict.bytes_per_param_breakdown, optimizer=A("choice", "adam"),
-                                           precision=A("choice", "mixed")),
+    "predict.matmul_flops": E(predict.matmul_flops, m=16, k=32, n=64),
+    "predict.inference_flops": E(predict.inference_flops, n_params=7e9, n_tokens=1e3),
+    "predict.training_flops": E(predict.training_flops, n_params=7e9, n_tokens=1e12),
+    "predict.bytes_per_param_breakdown": E(predict.bytes_per_param_breakdown, optimizer="adam",
+                                           precision="mixed"),
     "predict.bytes_per_param": E(predict.bytes_per_param, optimizer=A("choice", "adam"), precision=A("choice", "mixed")),
-    "predict.kv_cache_bytes": E(predict.kv_cache_bytes, n_layers=A("posint", 32), n_kv_heads=A("posint", 8),
-                                head_dim=A("posint", 128), seq_len=A("posint", 4096), batch=A("posint", 1),
-                                bytes_per_value=A("pos", 2.0)),
-    "predict.transformer_activation_bytes": E(predict.transformer_activation_bytes, seq_len=A("posint", 2048),
-                                              batch=A("posint", 1), hidden=A("posint", 4096), n_heads=A("posint", 32),
-                                              n_layers=A("posint", 1)),
+    "predict.kv_cache_bytes": E(predict.kv_cache_bytes, n_layers=32, n_kv_heads=8,
+                                head_dim=128, seq_len=4096, batch=1,
+                                bytes_per_value=2.0),
+    "predict.transformer_activation_bytes": E(predict.transformer_activation_bytes, seq_len=2048,
+                                              batch=1, hidden=4096, n_heads=32,
+                                              n_layers=1),
     "predict.arithmetic_intensity": E(predict.arithmetic_intensity, m=A("posint", 16), k=A("posint", 4096),
-                                      n=A("posint", 4096), bytes_per_value=A("pos", 2.0)),
+                                      n=A("posint", 4096), bytes_per_value=2.0),
     "predict.zero_memory_per_device": E(predict.zero_memory_per_device, n_params=A("posint", 10**9), n_devices=A("posint", 8),
                                         stage=A("nonnegint", 2, bad=(4,)), optimizer=A("choice", "adamw"),
                                         precision=A("choice", "mixed")),
-    "predict.allreduce_bytes": E(predict.allreduce_bytes, n_bytes=A("nonneg", 1e9), n_devices=A("posint", 8)),
-    "predict.gpt_layer_activation_bytes": E(predict.gpt_layer_activation_bytes, seq_len=A("posint", 64), batch=A("posint", 2),
-                                            hidden=A("posint", 64), n_heads=A("posint", 4), bytes_per_value=A("pos", 2.0),
+    "predict.allreduce_bytes": E(predict.allreduce_bytes, n_bytes=1e9, n_devices=8),
+    "predict.gpt_layer_activation_bytes": E(predict.gpt_layer_activation_bytes, seq_len=64, batch=2,
+                                            hidden=64, n_heads=4, bytes_per_value=2.0,
                                             dropout=A("bool", True)),
     "predict.mlp_sizes": E(predict.mlp_sizes, model_or_sizes=A("record", MLP)),
     "predict.tinygpt_sizes": E(predict.tinygpt_sizes, model_or_sizes=A("record", GPT)),
-    "predict.mlp_activation_bytes": E(predict.mlp_activation_bytes, model_or_sizes=A("record", MLP), batch=A("posint", 4),
-                                      bytes_per_value=A("posint", 4)),
+    "predict.mlp_activation_bytes": E(predict.mlp_activation_bytes, model_or_sizes=A("record", MLP), batch=4,
+                                      bytes_per_value=4),
     "predict.tinygpt_activation_bytes": E(predict.tinygpt_activation_bytes, model_or_sizes=A("record", GPT),
-                                          batch=A("posint", 2), seq_len=A("posint", 8), checkpointing=A("bool", False)),
+                                          batch=2, seq_len=8, checkpointing=A("bool", False)),
     # ---------------------------------------------------------------- serving
     "serving.ServingRun": R("returned by serve"),
-    "serving.serve": E(serving.serve, replicas=A("work", 1), rate=A("any", 10.0, bad=(-1.0, 0.0, NAN, INF, "1", True)), load=A("pos", 1.5), n_requests=A("work", 2),
-                       d_model=A("work", 16), n_layers=A("work", 1), n_heads=A("posint", 2), seq_len=A("work", 8),
-                       vocab_size=A("posint", 16, bad=(1,)), seed=A("seed", 0), timeout_s=A("pos", 30.0), heavy=True),
-    "serving.replicas_for_p95": E(serving.replicas_for_p95, rate=A("pos", 100.0), p95_target=A("pos", 0.05),
-                                  service_time=A("pos", 0.01), max_replicas=A("work", 8), balancer=A("choice", "least_loaded"),
-                                  n_requests=A("work", 200), seed=A("seed", 0), extremes=False),
+    "serving.serve": E(serving.serve, replicas=A("work", 1), rate=X(10.0, bad=(-1.0, 0.0, NAN, INF, "1", True)), load=1.5, n_requests=2,
+                       d_model=16, n_layers=1, n_heads=2, seq_len=8,
+                       vocab_size=X(16, bad=(1,)), seed=0, timeout_s=30.0, heavy=True),
+    "serving.replicas_for_p95": E(serving.replicas_for_p95, rate=100.0, p95_target=0.05,
+                                  service_time=0.01, max_replicas=8, balancer=A("choice", "least_loaded"),
+                                  n_requests=200, seed=A("seed", 0), extremes=False),
     "serving.replica_sweep": E(serving.replica_sweep, rates=A("seq", [50.0]), replicas=A("seq", [1, 2], bad=([0], [HUGE])),
-                               service_time=A("pos", 0.01), n_requests=A("work", 100), extremes=False),
+                               service_time=0.01, n_requests=100, extremes=False),
     # ---------------------------------------------------------------- simulate
     "simulate.SimResult": R("returned by simulate_batching"),
-    "simulate.simulate_batching": E(simulate.simulate_batching, rate=A("pos", 100.0), max_batch=A("posint", 4),
-                                    timeout=A("nonneg", 0.001), overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001),
-                                    n_requests=A("work", 200), seed=A("seed", 0), n_replicas=A("work", 2),
-                                    balancer=A("choice", "least_loaded")),
-    "simulate.max_throughput": E(simulate.max_throughput, max_batch=A("posint", 8), overhead=A("nonneg", 0.001),
-                                 per_sample=A("nonneg", 0.0001), n_replicas=A("posint", 1)),
-    "simulate.md1_mean_latency": E(simulate.md1_mean_latency, rate=A("pos", 10.0), service_time=A("pos", 0.01)),
-    "simulate.CostModel": E(simulate.CostModel(0.001, 0.0001).service_time, batch=A("posint", 4)),
+    "simulate.simulate_batching": E(simulate.simulate_batching, rate=100.0, max_batch=4,
+                                    timeout=0.001, overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001),
+                                    n_requests=200, seed=0, n_replicas=2,
+                                    balancer="least_loaded"),
+    "simulate.max_throughput": E(simulate.max_throughput, max_batch=8, overhead=A("nonneg", 0.001),
+                                 per_sample=A("nonneg", 0.0001), n_replicas=1),
+    "simulate.md1_mean_latency": E(simulate.md1_mean_latency, rate=10.0, service_time=0.01),
+    "simulate.CostModel": E(simulate.CostModel(0.001, 0.0001).service_time, batch=4),
     "simulate.fit_cost_model": E(simulate.fit_cost_model, batch_sizes=A("seq", [1, 4, 16], bad=([1, 1], [0, 4])),
                                  seconds=A("seq", [0.01, 0.02, 0.05], bad=([0.01], [NAN, 0.1, 0.2]))),
     "simulate.measure_cost_model": E(simulate.measure_cost_model, model=A("callable", MLP),
                                      make_input=A("callable", lambda b: torch.zeros(b, 8)),
-                                     batch_sizes=A("seq", (1, 2), bad=([0],)), repeats=A("work", 1), extremes=False),
-    "simulate.format_result": E(simulate.format_result, result=A("record", SIM)),
-    "simulate.sweep": E(simulate.sweep, rates=A("seq", [50.0]), max_batches=A("seq", [1, 4]), timeout=A("nonneg", 0.001),
+                                     batch_sizes=A("seq", (1, 2), bad=([0],)), repeats=1, extremes=False),
+    "simulate.format_result": E(simulate.format_result, result=SIM),
+    "simulate.sweep": E(simulate.sweep, rates=[50.0], max_batches=[1, 4], timeout=A("nonneg", 0.001),
                         overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001), extremes=False),
     # ---------------------------------------------------------------- train
-    "train.make_optimizer": E(train.make_optimizer, name=A("choice", "sgd"), params=A("any", L(lambda: MLP.get().parameters())),
-                              lr=A("pos", 0.01), extremes=False),
+    "train.make_optimizer": E(train.make_optimizer, name="sgd", params=A("any", L(lambda: list(MLP.get().parameters()))),
+                              lr=0.01, extremes=False),
     "train.loss_for": E(train.loss_for, output=A("tensor", L(lambda: torch.zeros(4, 3))), targets=A("labels", Y3)),
     "train.training_step": E(train.training_step, model=A("model", MLP), optimizer=A("model", OPT), inputs=A("x8", X8),
                              targets=A("labels", Y3), extremes=False),
@@ -464,16 +509,16 @@ REGISTRY: dict[str, object] = {
     "train.saved_storages": E(train.saved_storages, fn=A("callable", _noop), extremes=False),
     "train.saved_tensor_bytes": E(train.saved_tensor_bytes, fn=A("callable", _noop), extremes=False),
     # ---------------------------------------------------------------- zero_fit
-    "predict.zero_breakdown": E(predict.zero_breakdown, n_params=A("posint", 7 * 10**9), n_devices=A("posint", 8),
-                                stage=A("nonnegint", 3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
-    "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "7B"), n_gpus=A("posint", 8, bad=(10**6,)),
-                           stage=A("nonnegint", 3, bad=(4,)), batch_per_gpu=A("posint", 1), seq_len=A("posint", 2048),
-                           checkpointing=A("bool", True), gpu=A("choice", "H100 SXM")),
+    "predict.zero_breakdown": E(predict.zero_breakdown, n_params=7 * 10**9, n_devices=8,
+                                stage=X(3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
+    "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "llama-2-7b"), n_gpus=X(8, bad=(10**6,)),
+                           stage=X(3, bad=(4,)), batch_per_gpu=1, seq_len=2048,
+                           checkpointing=A("bool", True), gpu="H100 SXM"),
     "zero_fit.stage_table": E(zero_fit.stage_table, result=A("record", ZERO)),
     # ---------------------------------------------------------------- processes
     "processes.check_world_size": E(processes.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
                                     extremes=False),
-    "processes.launch": E(processes.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=A("pos", 30.0),
+    "processes.launch": E(processes.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=30.0,
                           heavy=True),
     "processes.shutdown": N("stops the worker pool; no arguments"),
     "processes.worker_processes": N("lists the worker pool; no arguments"),
@@ -490,27 +535,27 @@ REGISTRY: dict[str, object] = {
     "ui.widgets.snapshot": E(widgets.snapshot, slugs=A("any", None, bad=(5, "x"))),
     "ui.widgets.snapshot_json": E(widgets.snapshot_json, slugs=A("any", None, bad=(5, "x"))),
     # ---------------------------------------------------------------- ui.charts
-    "ui.charts.bar": E(charts.bar, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
-    "ui.charts.line": E(charts.line, data=A("table", DF), x=A("str", "x"), y=A("str", "y"), extremes=False),
+    "ui.charts.bar": E(charts.bar, data=A("table", DF), x="x", y="y", extremes=False),
+    "ui.charts.line": E(charts.line, data=A("table", DF), x="x", y="y", extremes=False),
     "ui.charts.flops_by_layer": E(charts.flops_by_layer, table=A("table", L(lambda: __import__("pandas").DataFrame(
         {"layer": ["a"], "pass": ["forward"], "flops": [10]}))), extremes=False),
     "ui.charts.timing_bars": E(charts.timing_bars, table=A("table", TIMING_TABLE), extremes=False),
     "ui.charts.cumulative_cost_chart": E(charts.cumulative_cost_chart, table=A("table", L(lambda: cost.cumulative_cost(SCENARIO.get()))),
-                                         break_even_day=A("nonneg", 100.0), extremes=False),
+                                         break_even_day=100.0, extremes=False),
     "ui.charts.split_sensitivity_chart": E(charts.split_sensitivity_chart, table=A("table", DF), extremes=False),
     "ui.charts.lifetime_compute_chart": E(charts.lifetime_compute_chart, table=A("table", DF), extremes=False),
     "ui.charts.gradient_histogram": E(charts.gradient_histogram, table=A("table", L(
         lambda: precision.log2_histogram(torch.tensor([1e-3, 1e-6])))), extremes=False),
     "ui.charts.quantization_accuracy": E(charts.quantization_accuracy, table=A("table", DF), extremes=False),
     "ui.charts.zero_stages": E(charts.zero_stages, table=A("table", L(lambda: zero_fit.stage_table(ZERO.get()))),
-                               gpu_gb=A("pos", 80.0), gpu_name=A("str", "H100"), extremes=False),
+                               gpu_gb=80.0, gpu_name="H100", extremes=False),
     "ui.charts.replica_latency": E(charts.replica_latency, table=A("table", L(
         lambda: serving.replica_sweep([50.0], [1, 2], 0.01, n_requests=100))), extremes=False),
-    "ui.charts.fit_chart": E(charts.fit_chart, table=A("table", L(lambda: fit.fit_table(FIT.get()))), gpu_gb=A("pos", 80.0),
-                             gpu_name=A("str", "H100"), model=A("str", "7B"), extremes=False),
+    "ui.charts.fit_chart": E(charts.fit_chart, table=A("table", L(lambda: fit.fit_table(FIT.get()))), gpu_gb=80.0,
+                             gpu_name="H100", model="7B", extremes=False),
     "ui.charts.roofline_chart": E(charts.roofline_chart, table=A("table", L(lambda: hardware.roofline_table([L4.get()]))),
                                   extremes=False),
-    "ui.charts.latency_chart": E(charts.latency_chart, latencies=A("seq", [0.001, 0.002, 0.003]),
+    "ui.charts.latency_chart": E(charts.latency_chart, latencies=[0.001, 0.002, 0.003],
                                  percentiles=A("any", {"p50": 0.002}, bad=(None, 5, "p50")), extremes=False),
     "ui.charts.tradeoff_chart": E(charts.tradeoff_chart, table=A("table", SWEEP), y=A("choice", "p95_ms"), extremes=False),
     # ---------------------------------------------------------------- ui.calculators
@@ -538,7 +583,7 @@ REGISTRY: dict[str, object] = {
     "ui.calculators.zero_calculator": E(calculators.zero_calculator, chart=A("bool", False), extremes=False),
     # ---------------------------------------------------------------- more of precision and simulate
     "precision.known_layouts": N("no arguments"),
-    "simulate.check_cost": E(simulate.check_cost, overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001)),
+    "simulate.check_cost": E(simulate.check_cost, overhead=0.001, per_sample=0.0001),
     # ---------------------------------------------------------------- added by main after rel branched (house phase 2,
     # KV cache, lessons 07 and 08); entries written at the merge
     "cost.phase_hardware_table": E(cost.phase_hardware_table, n_params=A("pos", 7e9), name=A("str", "7B"), extremes=False),
@@ -546,9 +591,9 @@ REGISTRY: dict[str, object] = {
     "hardware.sources": N("no arguments: the datasheet sources joined"),
     "hardware.ridge_table": E(hardware.ridge_table, k=A("posint", 4096), n=A("posint", 4096), dtype=A("choice", "bf16"),
                               bytes_per_value=A("pos", 2), extremes=False),
-    "measure.percentile": E(measure.percentile, values=A("seq", [1.0, 2.0, 3.0]), p=A("nonneg", 50.0, bad=(101.0,))),
+    "measure.percentile": E(measure.percentile, values=A("seq", [1.0, 2.0, 3.0]), p=X(50.0, bad=(101.0,))),
     "memory.predicted_vs_measured": E(memory.predicted_vs_measured, model=A("model", MLP), inputs=A("x8", X8),
-                                      predicted_activations=A("nonnegint", 0), extremes=False),
+                                      predicted_activations=0, extremes=False),
     "models.matmul_params": E(models.matmul_params, model=A("model", MLP)),
     "train.storage_key": E(train.storage_key, t=A("tensor", L(lambda: torch.zeros(2)))),
     # ---------------------------------------------------------------- arch, lora (issue 11: real architectures)
@@ -596,15 +641,15 @@ REGISTRY: dict[str, object] = {
     "configs.field_str_list": N("one key read strictly; hostile values in tests/test_configs.py"),
     "arch.with_sizes": N("a copy with fields changed: every field is checked by Architecture (tests/test_bad_input.py)",
                          call=lambda: arch.with_sizes(LLAMA.get(), n_layers=2)),
-    "lora.LoRALinear": E(lora.LoRALinear, base=A("model", L(lambda: nn.Linear(8, 8)), bad=(nn.Identity(),)),
-                         rank=A("work", 2), seed=A("seed", 0), extremes=False),
+    "lora.LoRALinear": E(lora.LoRALinear, base=X(L(lambda: nn.Linear(8, 8)), bad=(nn.Identity(),)),
+                         rank=A("work", 2), seed=0, extremes=False),
     "lora.add_lora": E(lora.add_lora, model=A("model", L(lambda: models.TinyGPT(vocab_size=64, d_model=16, n_heads=2,
                                                                                  n_layers=1, max_seq_len=16, seed=0))),
-                       rank=A("work", 2), targets=A("any", ("attn.qkv",), bad=((), ("nothing",), None)), seed=A("seed", 0),
+                       rank=2, targets=A("any", ("attn.qkv",), bad=((), ("nothing",), None)), seed=0,
                        extremes=False),
     "lora.tinygpt_architecture": E(lora.tinygpt_architecture, model=A("model", GPT, bad=(nn.Identity(),))),
     # ---------------------------------------------------------------- fit on an Architecture (issue 11)
-    "fit.model_architecture": E(fit.model_architecture, model=A("choice", "llama-3-8b"),
+    "fit.model_architecture": E(fit.model_architecture, model="llama-3-8b",
                                 config_path=A("any", "", bad=(5, None, "/no/such/config.json"))),
     "fit.training_estimate": E(fit.training_estimate, a=A("record", LLAMA), optimizer=A("choice", "adamw"),
                                precision=A("choice", "mixed"), batch=A("posint", 1), seq_len=A("posint", 2048),
@@ -612,32 +657,32 @@ REGISTRY: dict[str, object] = {
                                lora_rank=A("posint", 16)),
     "fit.inference_estimate": E(fit.inference_estimate, a=A("record", LLAMA), precision=A("choice", "mixed"),
                                 batch=A("posint", 1), seq_len=A("posint", 2048), lora=A("choice", "none")),
-    "fit.largest_batch": E(fit.largest_batch, a=A("record", LLAMA), gpu=A("choice", "H100 SXM"), seq_len=A("posint", 2048),
-                           limit=A("posint", 1024, bad=(HUGE,))),
-    "fit.longest_context": E(fit.longest_context, a=A("record", LLAMA), gpu=A("choice", "H100 SXM"), batch=A("posint", 1),
-                             limit=A("posint", 1 << 16, bad=(HUGE,))),
+    "fit.largest_batch": E(fit.largest_batch, a=A("record", LLAMA), gpu="H100 SXM", seq_len=2048,
+                           limit=X(1024, bad=(HUGE,))),
+    "fit.longest_context": E(fit.longest_context, a=A("record", LLAMA), gpu="H100 SXM", batch=1,
+                             limit=X(1 << 16, bad=(HUGE,))),
     # ---------------------------------------------------------------- fix (issue 15): energy, MFU, MoE, quantized bytes
     "energy.EnergyPerCall": R("returned by measure_energy"),
-    "energy.measure_energy": E(energy.measure_energy, fn=A("callable", _noop), assumed_power_w=A("pos", 50.0),
-                               repeats=A("work", 2), warmup=A("nonnegint", 0, bad=(HUGE,)), heavy=True),
+    "energy.measure_energy": E(energy.measure_energy, fn=A("callable", _noop), assumed_power_w=50.0,
+                               repeats=2, warmup=X(0, bad=(HUGE,)), heavy=True),
     "energy.read_rapl_joules": E(energy.read_rapl_joules, root=A("any", "/sys/class/powercap", bad=(5, None))),
     "hardware.cpu_cache_sizes": E(hardware.cpu_cache_sizes, root=A("any", "/sys/devices/system/cpu/cpu0/cache", bad=(5, None))),
-    "measure.matmul_peak": E(measure.matmul_peak, n=A("any", 64, bad=(0, -1, 1.5, True, "1", HUGE)), repeats=A("work", 2),
+    "measure.matmul_peak": E(measure.matmul_peak, n=A("any", 64, bad=(0, -1, 1.5, True, "1", HUGE)), repeats=2,
                              heavy=True),  # n=None: the size is chosen
-    "measure.mfu": E(measure.mfu, model_flops=A("pos", 1e9), seconds=A("pos", 0.1), peak_flops=A("pos", 1e11)),
-    "models.MoE": E(models.MoE, d_model=A("work", 16), d_ff=A("work", 32), n_experts=A("work", 4),
+    "measure.mfu": E(measure.mfu, model_flops=1e9, seconds=0.1, peak_flops=1e11),
+    "models.MoE": E(models.MoE, d_model=16, d_ff=32, n_experts=4,
                     top_k=A("posint", 2, bad=(5,)), seed=A("seed", 0), extremes=False),
     "precision.pack_int4": E(precision.pack_int4, codes=A("tensor", L(lambda: torch.tensor([-8, 7, 0, 1], dtype=torch.int8)),
                                                           bad=(torch.tensor([8, 0], dtype=torch.int8), torch.zeros(4)))),
     "precision.unpack_int4": E(precision.unpack_int4, packed=A("tensor", L(lambda: precision.pack_int4(
         torch.tensor([-8, 7, 0, 1], dtype=torch.int8))), bad=(torch.zeros(2),)), n=A("nonnegint", 4, bad=(5,))),
-    "precision.quantized_state": E(precision.quantized_state, model=A("model", MLP), bits=A("posint", 4, bad=(1, 9)),
+    "precision.quantized_state": E(precision.quantized_state, model=MLP, bits=X(4, bad=(1, 9)),
                                    per_channel=A("bool", True), extremes=False),
     "precision.tensor_bytes": E(precision.tensor_bytes, tensors=A("any", L(lambda: {"w": torch.zeros(4)}), bad=(None, 5, "w", [5]))),
-    "serving.replicas_for_p95": E(serving.replicas_for_p95, rate=A("pos", 100.0), p95_target=A("pos", 0.05),
-                                  service_time=A("pos", 0.01), max_replicas=A("posint", 8, bad=(HUGE,)),
-                                  n_requests=A("work", 2000), extremes=False),
-    "simulate.md1_mean_latency": E(simulate.md1_mean_latency, rate=A("pos", 50.0, bad=(100.0,)), service_time=A("pos", 0.01)),
+    "serving.replicas_for_p95": E(serving.replicas_for_p95, rate=100.0, p95_target=0.05,
+                                  service_time=0.01, max_replicas=X(8, bad=(HUGE,)),
+                                  n_requests=2000, extremes=False),
+    "simulate.md1_mean_latency": E(simulate.md1_mean_latency, rate=X(50.0, bad=(100.0,)), service_time=0.01),
     "ui.calculators.config_upload": E(calculators.config_upload, upload=A("any", (), bad=(5, [5], [{}], [{"content": 5}]))),
     # ---------------------------------------------------------------- engine (lesson 08)
     "engine.results.EngineResult": R("returned by engine.run / engine.simulate"),
@@ -752,7 +797,7 @@ REGISTRY: dict[str, object] = {
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
     "ui.charts.engine_batch_chart": E(charts.engine_batch_chart, table=A("table", DF), extremes=False),
     "ui.charts.generation_batch_chart": E(charts.generation_batch_chart, table=A("table", L(lambda: generation.batch_sweep(
-        "llama-3-8b", prompt_len=1000, output_len=250)),), batch=A("posint", 1), extremes=False),
+        "llama-3-8b", prompt_len=1000, output_len=250)),), batch=1, extremes=False),
     "ui.charts.validation_chart": E(charts.validation_chart, table=A("table", L(lambda: validation.table("serving"))),
                                     title=A("str", "x"), extremes=False),
     "ui.charts.kv_memory_chart": E(charts.kv_memory_chart, table=A("table", DF), extremes=False),
@@ -761,6 +806,28 @@ REGISTRY: dict[str, object] = {
     "ui.charts.tpot_chart": E(charts.tpot_chart, table=A("table", DF), extremes=False),
     "ui.charts.ttft_chart": E(charts.ttft_chart, table=A("table", DF), extremes=False),
 }
+
+# Model forwards and methods a learner calls directly (issue 26: they validated nothing).
+ATT = L(lambda: models.CausalSelfAttention(d_model=16, n_heads=2))
+BLOCK = L(lambda: models.Block(d_model=16, n_heads=2))
+MOE = L(lambda: models.MoE(d_model=16, d_ff=32, n_experts=4, top_k=2))
+LORA_LIN = L(lambda: lora.LoRALinear(nn.Linear(8, 8), rank=2))
+CKPT = L(lambda: memory.Checkpointed(GPT.get()))
+KV = torch.zeros(1, 2, 3, 8)
+REGISTRY.update({
+    "models.CausalSelfAttention.forward": E(_method("forward", models.CausalSelfAttention, ATT.get), x=A("x16", MOE_IN),
+                                            extremes=False),
+    "models.Block.forward": E(_method("forward", models.Block, BLOCK.get), x=A("x16", MOE_IN), extremes=False),
+    "models.MoE.forward": E(_method("forward", models.MoE, MOE.get), x=A("x16", MOE_IN), extremes=False),
+    "models.TinyGPT.forward": E(_method("forward", models.TinyGPT, GPT.get), idx=A("ids", IDS), extremes=False),
+    "models.TinyGPT.generate": E(_method("generate", models.TinyGPT, GPT.get), ids=A("ids", IDS),
+                                 max_new_tokens=A("nonnegint", 2, bad=(10**9,)),
+                                 temperature=X(1.0, bad=(1e-320, 1e-6)), extremes=False),
+    "models.KVCache.append": E(_method("append", models.KVCache, lambda: models.KVCache(n_layers=1, batch=1)),
+                               layer=A("nonnegint", 0, bad=(1, 10**9)), k=A("kv", KV), val=A("kv", KV), extremes=False),
+    "lora.LoRALinear.forward": E(_method("forward", lora.LoRALinear, LORA_LIN.get), x=A("x8", X8), extremes=False),
+    "memory.Checkpointed.forward": E(_method("forward", memory.Checkpointed, CKPT.get), idx=A("ids", IDS), extremes=False),
+})
 
 # The calculators whose every field is moved to its extremes.
 CALCULATORS = {
@@ -790,6 +857,18 @@ def public_names() -> set[str]:
             if getattr(obj, "__module__", None) == mod.__name__:
                 names.add(f"{info.name[len('course_lib.'):]}.{name}")
     return names
+
+
+def test_declared_domains_are_not_restated():
+    """The registry derives an argument's kind from the signature; a hand-written kind is only for
+    an argument without a declared domain, and a plain value only for one with."""
+    restated = {k: e.restated for k, e in REGISTRY.items() if isinstance(e, E) and e.restated}
+    undeclared = {k: e.undeclared for k, e in REGISTRY.items() if isinstance(e, E) and e.undeclared}
+    assert not restated, f"A(kind, ...) restates a declared domain (give the value alone): {restated}"
+    assert not undeclared, f"a plain value for an argument without a declared domain (declare it, or A(kind, ...)): {undeclared}"
+    unknown = {k: sorted({a.kind for a in e.args.values()} - set(BAD)) for k, e in REGISTRY.items()
+               if isinstance(e, E) and {a.kind for a in e.args.values()} - set(BAD)}
+    assert not unknown, f"declared kinds without bad values in BAD: {unknown}"
 
 
 def test_every_public_name_has_an_entry():
@@ -839,6 +918,8 @@ def test_bad_values_are_refused_by_name(key):
     problems = []
     for name, arg in entry.args.items():
         for bad in BAD[arg.kind] + tuple(arg.bad):
+            if bad is None and arg.none_ok:
+                continue
             kwargs = _valid(entry)
             kwargs[name] = bad
             result, err, seconds = _call(entry.fn, kwargs)
@@ -853,6 +934,50 @@ def test_bad_values_are_refused_by_name(key):
                 problems.append(f"{what}: the message does not name {name}: {v.show(str(err))}")
             elif seconds > CALL_LIMIT_S:
                 problems.append(f"{what}: refused only after {seconds:.1f} s")
+    assert not problems, "\n".join(problems)
+
+
+# Hostile values (issue 26) by kind: each must be accepted with a finite result, or refused with a
+# ValueError/TypeError naming the argument, within CALL_LIMIT_S (numpy scalars and 0-d tensors,
+# huge sequences, a string where a bool is expected).
+import numpy as np  # noqa: E402
+
+HOSTILE = {
+    "pos": (np.float64(2.5), torch.tensor(2.5, dtype=torch.float64)),
+    "nonneg": (np.float64(2.5), torch.tensor(2.5)),
+    "real": (np.float32(2.5),),
+    "frac": (np.float64(0.5), torch.tensor(0.5)),
+    "posint": (np.int64(3), torch.tensor(3)),
+    "nonnegint": (np.int32(2),),
+    "work": (np.int64(2), torch.tensor(2)),
+    "seed": (np.int64(1),),
+    "bool": ("true", np.bool_(True), "false"),
+    "seq": ([1.0] * (v.MAX_REQUESTS + 1), range(10**8)),
+    "choice": ("L4 ",),
+}
+
+
+@pytest.mark.parametrize("key", TESTED)
+def test_hostile_values_are_accepted_or_refused_by_name(key):
+    entry = REGISTRY[key]
+    if entry.heavy:
+        pytest.skip("starts processes or measures: only bad values are tried")
+    problems = []
+    for name, arg in entry.args.items():
+        for bad in HOSTILE.get(arg.kind, ()):
+            kwargs = _valid(entry)
+            kwargs[name] = bad
+            result, err, seconds = _call(entry.fn, kwargs)
+            what = f"{key}({name}={v.show(bad)})"
+            if isinstance(err, _Timeout):
+                problems.append(f"{what}: {err}")
+            elif err is None:
+                if entry.finite and v._first_non_finite(result) is not None:
+                    problems.append(f"{what}: returned a non-finite result {v.show(result)}")
+            elif not isinstance(err, (ValueError, TypeError)):
+                problems.append(f"{what}: {type(err).__name__}: {v.show(str(err))}")
+            elif name not in str(err):
+                problems.append(f"{what}: the message does not name {name}: {v.show(str(err))}")
     assert not problems, "\n".join(problems)
 
 

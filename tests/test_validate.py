@@ -206,3 +206,38 @@ def test_inference_mode_tensors_are_always_checked(monkeypatch):
     v.model_input("inputs", mlp, x)
     v.model_input("inputs", mlp, x)
     assert len(scans) == 2 and not v.input_passed(mlp, x)  # no version counter to trust
+
+
+def test_available_memory_reads_the_container_limit(tmp_path, monkeypatch):
+    # cgroup v2: memory.max 2 GiB with 1.5 GiB in use leaves 0.5 GiB, whatever the host has
+    (tmp_path / "memory.max").write_text("2147483648\n")
+    (tmp_path / "memory.current").write_text(str(3 * 2**29) + "\n")
+    monkeypatch.setattr(v, "_CGROUP_FILES", (str(tmp_path / "memory.max"), str(tmp_path / "none")))
+    monkeypatch.setattr(v, "_CGROUP_USAGE", (str(tmp_path / "memory.current"), str(tmp_path / "none")))
+    assert v.cgroup_memory_limit() == (2**31, 3 * 2**29)
+    assert v.available_memory() == 2**29
+    # "max" (no limit) and v1's huge "no limit" value read as no limit
+    (tmp_path / "memory.max").write_text("max\n")
+    assert v.cgroup_memory_limit() is None
+    (tmp_path / "memory.max").write_text(str(2**63 - 4096))
+    assert v.cgroup_memory_limit() is None
+
+
+def test_declared_domains_are_checked_by_name_and_converted():
+    import numpy as np
+
+    @v.checked
+    def f(n: v.PositiveInt, share: v.Fraction = 0.5, mode: v.Choice[("a", "b")] = "a", k: v.PositiveInt | None = None):
+        return (n, share, mode, k)
+
+    assert f(np.int64(3)) == (3, 0.5, "a", None) and type(f(np.int64(3))[0]) is int
+    with pytest.raises(ValueError, match=r"^n must be an integer >= 1, got 0"):
+        f(0)
+    with pytest.raises(ValueError, match="share"):
+        f(1, share=1.5)
+    with pytest.raises(ValueError, match=r"mode must be one of \['a', 'b'\]"):
+        f(1, mode="c")
+    with pytest.raises(TypeError, match="k must be an integer"):
+        f(1, k="2")
+    assert {name: d.kind for name, d in v.domains(f).items()} == {"n": "posint", "share": "frac", "mode": "choice",
+                                                                   "k": "posint"}

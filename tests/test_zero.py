@@ -68,10 +68,10 @@ def test_wire_bytes_all_gather_reduce_scatter_add_up_to_all_reduce():
 
 
 def test_zero_breakdown_parts():
-    b = zero_fit.zero_breakdown(1000, 4, 2, "adamw", "mixed")
+    b = predict.zero_breakdown(1000, 4, 2, "adamw", "mixed")
     assert b == {"weights": 2000, "gradients": 500, "optimizer_state": 3000, "total": 5500}
     assert b["total"] == predict.zero_memory_per_device(1000, 4, 2)
-    odd = zero_fit.zero_breakdown(1001, 3, 3, "sgd", "fp32")  # each part rounded up on its own
+    odd = predict.zero_breakdown(1001, 3, 3, "sgd", "fp32")  # each part rounded up on its own
     assert odd["weights"] == math.ceil(4004 / 3) and odd["total"] - predict.zero_memory_per_device(1001, 3, 3, "sgd", "fp32") in (0, 1)
 
 
@@ -79,7 +79,7 @@ def test_zero_fit_7b_on_8_h100():
     r = zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=3, checkpointing=True, gpu="H100 SXM")
     a = arch.preset("llama-2-7b")
     n = 6_738_415_616
-    act = a.activation_bytes(1, 2048, attention="sdpa", bytes_per_value=2, checkpointing=True)
+    act = a.activation_bytes(batch=1, seq_len=2048, attention="sdpa", bytes_per_value=2, checkpointing=True)
     gathered = 4 * 32000 * 4096  # the embedding (or LM head), DeepSpeed's largest layer, 4 bytes each
     assert r["per_gpu"]["total"] == -(-2 * n // 8) + -(-2 * n // 8) + -(-12 * n // 8) + gathered + act + fit.RUNTIME_OVERHEAD_BYTES
     assert r["stages"][0] == 16 * n + act + fit.RUNTIME_OVERHEAD_BYTES
@@ -87,7 +87,7 @@ def test_zero_fit_7b_on_8_h100():
     # 108 GB of model state alone never fits 80 GB at stage 0, however many GPUs
     assert zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=0)["min_gpus"] is None
     assert zero_fit.zero_fit("llama-2-7b", n_gpus=1, stage=3)["min_gpus"] == 2
-    assert zero_fit.zero_fit("7B", n_gpus=8)["n_params"] == n  # the lesson-06 name still works
+    assert zero_fit.zero_fit("llama-2-7b", n_gpus=8)["n_params"] == n  # the preset key (no legacy aliases)
 
 
 def test_zero_fit_deepspeed_convention_and_lora():

@@ -12,12 +12,19 @@ import pandas as pd
 from .. import _validate as v
 
 
+#: Most rows a chart draws inline.
+MAX_ROWS = 20_000
+
+
 def _frame(name: str, table, *columns: str) -> pd.DataFrame:
     """``table`` is a non-empty DataFrame holding ``columns`` (each a str), else a named error."""
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas DataFrame, got {v.show(table)} ({type(table).__name__})")
     if table.empty:
         raise ValueError(f"{name} must have at least one row")
+    if len(table) > MAX_ROWS:  # every row is written into the notebook: a million would stall the kernel
+        raise ValueError(f"{name} must have at most {MAX_ROWS:_} rows to draw, got {len(table):_}; "
+                         f"aggregate or sample it first")
     for col in columns:
         if col.split(":")[0] not in table.columns:  # Altair shorthand "field:type" names the field
             raise ValueError(f"{name} has no column {col!r}; it has {list(table.columns)}")
@@ -30,24 +37,26 @@ def _gpu_rule(gpu_gb: float, gpu_name: str) -> alt.Chart:
     return alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
 
 
-def bar(data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", **encode) -> alt.Chart:
+@v.checked
+def bar(data: pd.DataFrame, x: v.Str, y: v.Str, *, color: v.Str | None = None, title: v.Text = "", **encode) -> alt.Chart:
     """A horizontal-or-vertical bar chart: ``x`` is the category, ``y`` the value.
 
     Extra keyword arguments go to ``Chart.encode`` (for example ``xOffset``). Lesson 02, sections 3 and 4.
     """
-    _frame("data", data, v.string("x", x), v.string("y", y))
+    _frame("data", data, x, y)
     enc = {"x": alt.X(x, sort=None), "y": y, "tooltip": list(data.columns), **encode}
     if color:
         enc["color"] = color
     return alt.Chart(data, title=title).mark_bar().encode(**enc).properties(width=420, height=220)
 
 
+@v.checked
 def line(
-    data: pd.DataFrame, x: str, y: str, *, color: str | None = None, title: str = "", log_x: bool = False, log_y: bool = False
+    data: pd.DataFrame, x: v.Str, y: v.Str, *, color: v.Str | None = None, title: v.Text = "", log_x: v.Bool = False, log_y: v.Bool = False
 ) -> alt.Chart:
     """A line chart with points, optionally on log axes.
     Lesson 02, section 2; lesson 03, section 1; lesson 04, section 3."""
-    _frame("data", data, v.string("x", x), v.string("y", y))
+    _frame("data", data, x, y)
     xs = alt.X(x, scale=alt.Scale(type="log") if log_x else alt.Undefined)
     ys = alt.Y(y, scale=alt.Scale(type="log") if log_y else alt.Undefined)
     enc = {"x": xs, "y": ys, "tooltip": list(data.columns)}
@@ -56,6 +65,7 @@ def line(
     return alt.Chart(data, title=title).mark_line(point=True).encode(**enc).properties(width=420, height=240)
 
 
+@v.checked
 def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
     """Grouped bars of FLOPs per layer, forward vs forward+backward.
 
@@ -68,7 +78,8 @@ def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
     )
 
 
-def timing_bars(table: pd.DataFrame, title: str = "Wall time (median, with p10–p90)") -> alt.Chart:
+@v.checked
+def timing_bars(table: pd.DataFrame, title: v.Text = "Wall time (median, with p10–p90)") -> alt.Chart:
     """Bars of median time with p10–p90 error bars.
 
     ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``
@@ -81,14 +92,14 @@ def timing_bars(table: pd.DataFrame, title: str = "Wall time (median, with p10�
     return (bars + errs).properties(width=320, height=220)
 
 
-def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Chart:
+@v.checked
+def cumulative_cost_chart(table: pd.DataFrame, break_even_day: v.NonNegative) -> alt.Chart:
     """Cumulative spend over a deployment: the training step at day 0, then
     the inference ramp, their total, and a rule at ``break_even_day``.
     ``table`` has columns ``day``, ``series`` and ``dollars`` (see
     :func:`course_lib.cost.cumulative_cost`). Lesson 05, section 5.
     """
     _frame("table", table)
-    v.number("break_even_day", break_even_day, minimum=0.0)
     table = table.assign(**{"$M": table["dollars"] / 1e6})
     lines = alt.Chart(table).mark_line().encode(
         x=alt.X("day", title="days since deployment"),
@@ -103,6 +114,7 @@ def cumulative_cost_chart(table: pd.DataFrame, break_even_day: float) -> alt.Cha
     return chart.properties(width=420, height=240, title="Training once, inference every day")
 
 
+@v.checked
 def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
     """Inference's share of lifetime spend against deployment years, one line
     per traffic level. ``table`` has columns ``years``, ``traffic`` and
@@ -122,6 +134,7 @@ def split_sensitivity_chart(table: pd.DataFrame) -> alt.Chart:
     )
 
 
+@v.checked
 def lifetime_compute_chart(table: pd.DataFrame) -> alt.Chart:
     """Lifetime FLOPs (training + inference) against model size at equal
     quality, one line per inference demand, log-log. ``table`` has columns
@@ -141,7 +154,8 @@ def lifetime_compute_chart(table: pd.DataFrame) -> alt.Chart:
     )
 
 
-def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = None) -> alt.Chart:
+@v.checked
+def gradient_histogram(table: pd.DataFrame, limits: v.Limits | None = None) -> alt.Chart:
     """Bars of how many gradients fall in each power-of-two bin, with a
     vertical rule at each of ``limits`` (label → log2 value, e.g. fp16's
     smallest subnormal at −24). ``table`` has columns ``log2 |gradient|``
@@ -175,7 +189,8 @@ def gradient_histogram(table: pd.DataFrame, limits: dict[str, float] | None = No
     return alt.layer(*layers).properties(width=460, height=220)
 
 
-def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) -> alt.Chart:
+@v.checked
+def quantization_accuracy(table: pd.DataFrame, baseline: v.Real | None = None) -> alt.Chart:
     """Task accuracy against bits per weight, one line per ``scheme``, with a
     dashed rule at the fp32 ``baseline``. ``table`` has columns ``bits``,
     ``scheme`` and ``accuracy``. Lesson 04, section 5.
@@ -196,13 +211,12 @@ def quantization_accuracy(table: pd.DataFrame, baseline: float | None = None) ->
     return alt.layer(chart, rule)
 
 
-def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = "Memory per GPU by ZeRO stage") -> alt.Chart:
+@v.checked
+def zero_stages(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, title: v.Text = "Memory per GPU by ZeRO stage") -> alt.Chart:
     """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
     memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
     (see :func:`course_lib.zero_fit.stage_table`). Lesson 06, section 5."""
     _frame("table", table)
-    v.positive("gpu_gb", gpu_gb)
-    v.string("gpu_name", gpu_name)
     order = ["weights", "gradients", "optimizer state", "gathered layer", "activations", "overhead"]
     data = table.assign(order=table["part"].map(order.index))
     bars = alt.Chart(data).mark_bar().encode(
@@ -215,7 +229,8 @@ def zero_stages(table: pd.DataFrame, gpu_gb: float, gpu_name: str, title: str = 
     return (bars + _gpu_rule(gpu_gb, gpu_name)).properties(width=320, height=240, title=title)
 
 
-def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.Chart:
+@v.checked
+def replica_latency(table: pd.DataFrame, target_ms: v.Positive | None = None) -> alt.Chart:
     """p95 latency (ms, log scale) against arrival rate, one line per replica
     count; optional dashed line at a latency target. ``table`` has columns
     ``rate_rps``, ``replicas``, ``p95_ms`` (see
@@ -234,14 +249,12 @@ def replica_latency(table: pd.DataFrame, target_ms: float | None = None) -> alt.
     return (lines + rule).properties(width=420, height=240, title=title)
 
 
-def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> alt.Chart:
+@v.checked
+def fit_chart(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, model: v.Str) -> alt.Chart:
     """Stacked bars of training and inference memory (GB) with the GPU's
     memory as a red line. ``table`` has columns ``phase``, ``component`` and
     ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, section 8."""
     _frame("table", table)
-    v.positive("gpu_gb", gpu_gb)
-    v.string("gpu_name", gpu_name)
-    v.string("model", model)
     order = ["weights", "gradients", "optimizer state", "activations", "KV cache", "overhead"]
     data = table.assign(order=table["component"].map(order.index))
     bars = (
@@ -261,8 +274,9 @@ def fit_chart(table: pd.DataFrame, gpu_gb: float, gpu_name: str, model: str) -> 
     return (bars + rule + text).properties(width=260, height=260, title=title)
 
 
+@v.checked
 def roofline_chart(
-    table: pd.DataFrame, points: pd.DataFrame | None = None, title: str = "Roofline: attainable FLOP/s vs arithmetic intensity"
+    table: pd.DataFrame, points: pd.DataFrame | None = None, title: v.Text = "Roofline: attainable FLOP/s vs arithmetic intensity"
 ) -> alt.Chart:
     """Log-log roofline of each device, with optional ``points``. ``table``
     has columns ``device``, ``intensity`` and ``TFLOP/s`` (see
@@ -271,6 +285,8 @@ def roofline_chart(
     matmul). Lesson 03, section 3; lesson 05, section 7.
     """
     _frame("table", table)
+    if points is not None:
+        _frame("points", points, "label", "intensity", "TFLOP/s")
     lines = (
         alt.Chart(table)
         .mark_line()
@@ -292,11 +308,11 @@ def roofline_chart(
     return chart.properties(width=460, height=280, title=title)
 
 
-def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.Chart:
+@v.checked
+def latency_chart(latencies: v.Numbers(minimum=0.0), percentiles: dict[str, float]) -> alt.Chart:
     """Histogram of latencies with a rule at each percentile. ``latencies``
     and ``percentiles`` (label → value, e.g. ``{"p50": 0.004}``) are in
     seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`). Lesson 03, section 4."""
-    v.numbers_list("latencies", latencies, minimum=0.0)
     v.mapping("percentiles", percentiles)
     if not isinstance(percentiles, dict):
         raise TypeError(f"percentiles must be a dict of label -> seconds, got {type(percentiles).__name__}")
@@ -312,7 +328,8 @@ def latency_chart(latencies: list[float], percentiles: dict[str, float]) -> alt.
     return (bars + rules).properties(width=420, height=180, title="Simulated latency distribution")
 
 
-def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic batching: latency vs arrival rate") -> alt.Chart:
+@v.checked
+def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: v.Text = "Dynamic batching: latency vs arrival rate") -> alt.Chart:
     """Latency (``y`` column of :func:`course_lib.simulate.sweep`) against
     arrival rate, one line per ``max_batch``, log axes. Lesson 03, section 4."""
     _frame("table", table)
@@ -334,6 +351,7 @@ def tradeoff_chart(table: pd.DataFrame, y: str = "p95_ms", title: str = "Dynamic
 # ------------------------------------------------------------ generation (lesson 07)
 
 
+@v.checked
 def ttft_chart(table: pd.DataFrame) -> alt.Chart:
     """Time to first token against prompt length: measured (median with
     p10–p90) and predicted. ``table`` has columns ``prompt``, ``measured ms``,
@@ -350,6 +368,7 @@ def ttft_chart(table: pd.DataFrame) -> alt.Chart:
         width=380, height=230, title="Time to first token (solid: measured; dashed: FLOPs / measured peak)")
 
 
+@v.checked
 def tpot_chart(table: pd.DataFrame) -> alt.Chart:
     """Time per output token against the context already generated, with and
     without the KV cache, log y. ``table`` has columns ``context``, ``cache``
@@ -366,6 +385,7 @@ def tpot_chart(table: pd.DataFrame) -> alt.Chart:
     )
 
 
+@v.checked
 def throughput_chart(table: pd.DataFrame) -> alt.Chart:
     """Tokens per second against batch size for decode and prefill, log-log:
     measured (solid) and, when ``table`` has a ``predicted tokens/s`` column,
@@ -384,13 +404,13 @@ def throughput_chart(table: pd.DataFrame) -> alt.Chart:
     return chart.properties(width=380, height=230, title=title)
 
 
-def generation_batch_chart(table: pd.DataFrame, batch: int, title: str = "Batching up to the memory limit") -> alt.Chart:
+@v.checked
+def generation_batch_chart(table: pd.DataFrame, batch: v.PositiveInt, title: v.Text = "Batching up to the memory limit") -> alt.Chart:
     """Decode tokens/s and time per output token against batch, side by side,
     with the chosen ``batch`` marked. ``table`` has columns ``batch``,
     ``tokens/s`` and ``TPOT ms`` (:func:`course_lib.generation.batch_sweep`).
     Lesson 07, section 4 (the calculator)."""
     _frame("table", table, "batch", "tokens/s", "TPOT ms")
-    batch = v.positive_int("batch", batch)
     chosen = table[table["batch"] == batch]
     x = alt.X("batch", scale=alt.Scale(type="log", base=2), title="batch (sequences decoded together)")
 
@@ -411,6 +431,7 @@ def _check_columns(table, columns: set, where: str) -> None:
         raise TypeError(f"table must be a DataFrame with columns {sorted(columns)} ({where})")
 
 
+@v.checked
 def engine_batch_chart(table: pd.DataFrame) -> alt.Chart:
     """Requests in each forward call, one line per label, from
     :func:`course_lib.engine.step_table`. Lesson 08, section 2."""
@@ -428,6 +449,7 @@ def engine_batch_chart(table: pd.DataFrame) -> alt.Chart:
     )
 
 
+@v.checked
 def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
     """KV-cache KiB reserved and used at each forward call (and the pool
     allocated, where the table has ``pool_KiB``), one colour per label, one
@@ -450,6 +472,7 @@ def kv_memory_chart(table: pd.DataFrame) -> alt.Chart:
     )
 
 
+@v.checked
 def speculative_chart(table: pd.DataFrame) -> alt.Chart:
     """Tokens per target call against k: ``measured`` and ``predicted`` columns
     (the lesson's table). Lesson 08, section 6."""
