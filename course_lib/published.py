@@ -135,5 +135,9 @@ SERVING: dict[str, ServingMeasurement] = {m.key: m for m in (
 
 ENERGY: dict[str, EnergyFigure] = {e.key: e for e in (
     EnergyFigure("GPT-3 training energy", "GPT-3 175B", 1287, 1.1, _GPT3 + "; PUE 1.1 (same table)"),
+    EnergyFigure("LLaMA-7B training energy", "LLaMA-7B", 36, 1.1,
+                 _LLAMA1 + "; Table 15: 400 W per A100, PUE 1.1, 36 MWh (GPU-hours x power x PUE)"),
+    EnergyFigure("LLaMA-65B training energy", "LLaMA-65B", 449, 1.1,
+                 _LLAMA1 + "; Table 15: 400 W per A100, PUE 1.1, 449 MWh (GPU-hours x power x PUE)"),
 )}
 """Measured or reported energy of published runs."""

@@ -53,7 +53,7 @@ def test_break_even_days():
         (lambda: cost.training_cost(7e9, 1e12, utilization=0), "utilization"),
         (lambda: cost.training_cost(7e9, 1e12, utilization=1.5), "utilization"),
         (lambda: cost.training_cost(7e9, 1e12, price_per_hour=-2), "price_per_hour"),
-        (lambda: cost.training_cost(0, 1e12), "n_params"),
+        (lambda: cost.training_cost(0, 1e12), "model"),
         (lambda: cost.training_cost(7e9, 1e12, accelerator="V100"), "accelerator"),
         (lambda: cost.cost_scenario(accelerator="V100"), "accelerator"),
         (lambda: cost.cost_per_request(7e9, 0), "tokens_per_request"),

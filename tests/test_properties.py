@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (arch, check, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory, published,
+from course_lib import (arch, check, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory, published, validation,
                         lora, models, precision, predict, processes, reasoning, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
@@ -660,6 +660,7 @@ REGISTRY: dict[str, object] = {
                                    accelerator=A("choice", "H100 SXM"), compute=A("any", "int8", bad=("no-such", 5)), extremes=False),
     "generation.published_bound": E(generation.published_bound,
                                     m=A("record", L(lambda: next(iter(published.SERVING.values()))))),
+    "validation.table": E(validation.table, kind=A("any", "serving", bad=("no-such", 5))),
     "published.TrainingRun": R("published data rows in published.TRAINING"),
     "published.ServingMeasurement": R("published data rows in published.SERVING"),
     "published.EnergyFigure": R("published data rows in published.ENERGY"),
@@ -724,6 +725,8 @@ REGISTRY: dict[str, object] = {
     "ui.charts.engine_batch_chart": E(charts.engine_batch_chart, table=A("table", DF), extremes=False),
     "ui.charts.generation_batch_chart": E(charts.generation_batch_chart, table=A("table", L(lambda: generation.batch_sweep(
         "llama-3-8b", prompt_len=1000, output_len=250)),), batch=A("posint", 1), extremes=False),
+    "ui.charts.validation_chart": E(charts.validation_chart, table=A("table", L(lambda: validation.table("serving"))),
+                                    title=A("str", "x"), extremes=False),
     "ui.charts.kv_memory_chart": E(charts.kv_memory_chart, table=A("table", DF), extremes=False),
     "ui.charts.speculative_chart": E(charts.speculative_chart, table=A("table", DF), extremes=False),
     "ui.charts.throughput_chart": E(charts.throughput_chart, table=A("table", DF), extremes=False),

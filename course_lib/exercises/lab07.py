@@ -97,7 +97,7 @@ def verify_compute_bound_batch(batch) -> None:
     batch = check.expect_int(batch, "answer with a whole batch size (an int)")
     check.expect_equal(batch, expected_compute_bound_batch(),
                        "compare, for a batch b, the compute time b x FLOPs per sequence / peak with the memory time "
-                       "(parameter bytes + b x KV bytes per sequence) / bandwidth, and find the smallest b where "
+                       "(bytes of the weights read, all but the input embedding table, + b x KV bytes per sequence) / bandwidth, and find the smallest b where "
                        "compute is at least memory. FLOPs per sequence: generation.decode_flops; the KV cache covers "
                        "past + 1 positions with the model's KV heads. The ridge point alone ignores the KV reads "
                        "(section 4 of " + LESSON + ")")

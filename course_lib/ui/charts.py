@@ -466,3 +466,29 @@ def speculative_chart(table: pd.DataFrame) -> alt.Chart:
         )
         .properties(width=420, height=220)
     )
+
+
+def validation_chart(table: pd.DataFrame, title: str = "Predicted ÷ published") -> alt.Chart:
+    """The course's predictions against published figures
+    (:func:`course_lib.validation.table`): for each case, expected ÷ published
+    and bound ÷ published on a log axis, the band the course claims shaded
+    and the line where prediction equals measurement. A bound must sit at or
+    below 1. Lessons 05 and 07, the validation sections."""
+    _frame("table", table, "case", "published", "bound", "expected", "band", "why")
+    title = v.string("title", title)
+    rows = []
+    for r in table.itertuples():
+        rows.append({"case": r.case, "figure": "expected", "ratio": r.expected / r.published, "why": r.why})
+        if r.bound is not None and r.bound == r.bound:
+            rows.append({"case": r.case, "figure": "bound", "ratio": r.bound / r.published, "why": r.why})
+    points = pd.DataFrame(rows)
+    band = float(table["band"].max())
+    order = list(table["case"])
+    y = alt.Y("ratio:Q", scale=alt.Scale(type="log", domain=[0.1, 3]), title="predicted ÷ published (log)")
+    shade = alt.Chart(pd.DataFrame({"lo": [1 / band], "hi": [band]})).mark_rect(opacity=0.15, color="green").encode(
+        y="lo:Q", y2="hi:Q")
+    one = alt.Chart(pd.DataFrame({"ratio": [1.0]})).mark_rule(color="black").encode(y="ratio:Q")
+    dots = alt.Chart(points).mark_point(filled=True, size=60).encode(
+        x=alt.X("case:N", sort=order, title=None), y=y, color=alt.Color("figure:N", title=None),
+        shape="figure:N", tooltip=["case", "figure", alt.Tooltip("ratio:Q", format=".2f"), "why"])
+    return alt.layer(shade, one, dots, title=f"{title} (band ×{band:g} shaded)").properties(width=520, height=260)
