@@ -175,6 +175,8 @@ SHAPE = L(lambda: arch.preset("llama-3-8b"))
 ESTIMATE = L(lambda: generation.estimate("llama-3-8b", prompt_len=1000, output_len=250))
 OPT = L(lambda: train.make_optimizer("sgd", MLP.get().parameters(), lr=0.01))
 LLAMA = L(lambda: arch.preset("llama-3-8b"))
+LIFETIME = L(lambda: cost.lifetime_estimate("llama-3-8b", train_tokens=1e12, requests_per_day=1e6, prompt_tokens=500,
+                                            output_tokens=500, years=1.0))
 MACHINE = L(lambda: hardware.MeasuredMachine(name="test", device="cpu", n_threads=1, flops={"fp32": 1e10, "bf16": 1e10, "fp16": 1e10},
                                              sizes={"fp32": 128, "bf16": 128, "fp16": 128}, bandwidth=1e9, copy_bytes=1 << 26))
 LLAMA_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -713,6 +715,14 @@ REGISTRY: dict[str, object] = {
                                n_tokens=A("work", 4, bad=(1, 10**6)), batches=A("seq", [1, 2], bad=([0], [1.5])),
                                machine=A("record", MACHINE), assumed_power_w=A("pos", 10.0),
                                bytes_per_value=A("pos", 4.0), heavy=True),
+    "ui.calculators.lifetime_calculator": N("calculator: its fields are tested by test_calculator_fields",
+                                            call=lambda: calculators.lifetime_calculator(chart=False)),
+    "ui.calculators.lifetime_texts": E(calculators.lifetime_texts, e=A("record", LIFETIME)),
+    "ui.calculators.render_lifetime": E(calculators.render_lifetime, e=A("record", LIFETIME)),
+    "ui.calculators.lifetime_table": E(calculators.lifetime_table, e=A("record", LIFETIME)),
+    "ui.calculators.lifetime_chart": E(calculators.lifetime_chart, e=A("record", LIFETIME), extremes=False),
+    "ui.charts.lifetime_split_chart": E(charts.lifetime_split_chart, table=A("table", L(lambda: calculators.lifetime_table(
+        LIFETIME.get()))), title=A("str", "x"), extremes=False),
     # ---------------------------------------------------------------- ui additions (lessons 07 and 08)
     "ui.calculators.engine_explorer": E(calculators.engine_explorer, overhead=A("nonneg", 1e-3), per_token=A("nonneg", 1e-4),
                                         heavy=True),
@@ -743,6 +753,7 @@ CALCULATORS = {
     "ui.calculators.zero_calculator": lambda: calculators.zero_calculator(chart=False),
     "ui.calculators.format_explorer": lambda: calculators.format_explorer(),
     "ui.calculators.generation_calculator": lambda: calculators.generation_calculator(chart=False),
+    "ui.calculators.lifetime_calculator": lambda: calculators.lifetime_calculator(chart=False),
     "ui.calculators.engine_explorer": lambda: calculators.engine_explorer(1e-3, 1e-4),
 }
 
