@@ -343,7 +343,9 @@ def _cost_controls(p: dict) -> dict:
 
 
 def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) -> Calculator:
-    """A preset menu, then model size, training tokens, accelerator,
+    """A preset menu, then a model (a preset, a config.json path or an
+    upload, priced by the parameters a token uses: an MoE by its active
+    ones; or the size slider), model size, training tokens, accelerator,
     utilizations, price, traffic, tokens per request, deployment years,
     optional fixed prices, power and grid → training cost, daily and yearly
     inference cost, break-even day, lifetime split, energy and CO2, and
@@ -354,10 +356,20 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
     if not isinstance(chart, bool):
         raise TypeError(f"chart must be True or False, got {chart!r}")
 
-    def compute(**values):
-        return cost.cost_scenario(**cost.calculator_inputs(values))
+    def compute(upload=(), config_path="", model="", **values):
+        inputs = cost.calculator_inputs(values)
+        source = (config_upload_path(upload) if upload else config_path) or model
+        if source:  # a preset, a path or an upload: FLOPs from the parameters a token uses (an MoE's active ones)
+            inputs["n_params"] = cost.active_params(source)
+        return cost.cost_scenario(**inputs)
 
-    calc = Calculator(_cost_controls(cost.PRESETS[preset]), compute, render_scenario,
+    controls = _cost_controls(cost.PRESETS[preset])
+    style, layout = {"description_width": "190px"}, w.Layout(width="520px")
+    model_controls = _model_controls(style, layout, "llama-3-8b")
+    model_controls["model"].options = [("the size slider", "")] + list(model_controls["model"].options)
+    model_controls["model"].value = ""
+    controls = {**model_controls, **controls}
+    calc = Calculator(controls, compute, render_scenario,
                       chart=scenario_chart if chart else None, title="Training once, inference forever")
     menu = w.Dropdown(options=list(cost.PRESETS), value=preset, description="preset",
                       style={"description_width": "190px"}, layout=w.Layout(width="520px"))
