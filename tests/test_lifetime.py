@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from course_lib import arch, cost, energy, generation, hardware, models, reasoning
+from course_lib.ui import calculators, widgets
 
 LLAMA3_8B_PARAMS = 8_030_261_248  # Meta's model card: 8.03B; transformers' num_parameters()
 KV_PER_TOKEN_BF16 = 2 * 32 * 8 * 128 * 2  # 131,072 bytes
@@ -181,3 +182,25 @@ def test_batch_table_and_bad_input(monkeypatch):
         reasoning.generate_long(_gpt(), prompt_len=16, n_tokens=30, machine="cpu", assumed_power_w=1.0)
     with pytest.raises(TypeError, match="model"):
         reasoning.generate_long(torch.nn.Linear(2, 2), prompt_len=16, n_tokens=30, machine=FAST_MACHINE, assumed_power_w=1.0)
+
+
+# ---------------------------------------------------------------- the capstone calculator
+
+
+def test_capstone_calculator_shows_the_estimate_and_refuses_impossible_deployments():
+    calc = calculators.lifetime_calculator(chart=False)
+    calc.controls["reasoning_tokens"].value = 4096
+    want = cost.lifetime_estimate("llama-3-8b", train_tokens=15e12, accelerator="H100 SXM", requests_per_day=10e6,
+                                  prompt_tokens=512, reasoning_tokens=4096, output_tokens=512, years=1.0)
+    shown = widgets.calc_outputs(calc.result_html.value)
+    assert shown == calculators.lifetime_texts(want)
+    # the batch is the KV-limited one, computed by hand: (80 GB − 16.06 GB of weights) / (131,072 B × 5,120 tokens)
+    assert shown["batch"].startswith(f"{math.floor((80e9 - LLAMA3_8B_PARAMS * 2) / (KV_PER_TOKEN_BF16 * 5120)):,} sequences")
+    calc.controls["model"].value = "llama-2-70b"
+    calc.controls["gpu"].value = "L4"
+    assert calc.last_error is not None and "n_gpus=1" in calc.last_error and "does not fit" in calc.last_error
+    calc.controls["n_gpus"].value = 8
+    assert calc.last_error is None
+    table = calculators.lifetime_table(calc.last_result)
+    assert list(table["phase"]) == ["training", "inference"] * 2
+    assert table.groupby("measure")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
