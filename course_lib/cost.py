@@ -30,7 +30,7 @@ import pandas as pd
 import numpy as np
 
 from . import _validate as v
-from . import arch, energy, hardware, predict, published
+from . import arch, energy, generation, hardware, predict, published
 
 DAYS_PER_YEAR = 365.0
 
@@ -214,6 +214,30 @@ def cost_per_request(n_params: float, tokens_per_request: float, *, accelerator=
     seconds = seconds_per_request(n_params, tokens_per_request, accelerator=accelerator,
                                   utilization=utilization, dtype=dtype)
     return seconds / 3600.0 * v.positive("price_per_hour", price_per_hour)
+
+
+@v.checked
+def token_prices(model, *, accelerator="H100 SXM", price_per_hour: float = 2.0, prompt_utilization: float | None = None,
+                 output_utilization: float = 0.1, dtype: str = "bf16") -> tuple[float, float]:
+    """Dollars per prompt token and per output token: 2 · active parameters
+    FLOPs ÷ (peak × utilization) × price per accelerator-hour ÷ 3600, with
+    one utilization per phase. A prompt is processed in one compute-bound
+    prefill: ``prompt_utilization=None`` takes the fraction of the roofline
+    bound published servers reach in prefill
+    (:func:`course_lib.generation.efficiency`); output tokens come one decode
+    step at a time, memory-bound: the default 10 % is Epoch AI's serving
+    assumption (2025, *How much energy does ChatGPT use?*). ``model`` as in
+    :func:`training_hours`. Lesson 05, section 3."""
+    flops = predict.inference_flops(active_params(model), 1)
+    peak = _peak(accelerator, dtype)
+    u_prompt = generation.efficiency()["prefill"] if prompt_utilization is None else prompt_utilization
+    per_second = v.positive("price_per_hour", price_per_hour) / 3600.0
+    return (flops / (peak * _utilization_named("prompt_utilization", u_prompt)) * per_second,
+            flops / (peak * _utilization_named("output_utilization", output_utilization)) * per_second)
+
+
+def _utilization_named(name: str, value) -> float:
+    return v.fraction(name, value)
 
 
 @v.checked

@@ -296,7 +296,7 @@ COMPUTE_FORMATS = ("bf16", "fp8", "int8")
 def format_bytes(fmt: str) -> float:
     """Bytes per value of a weight or KV format, group-wise scales included:
     bits / 8, plus one 16-bit scale per :data:`GROUP_SIZE` values for int4
-    (0.515625 bytes). Lesson 07, section 4."""
+    (0.515625 bytes). Lesson 07, section 4 (through weight_bytes and the calculator)."""
     bits = {**WEIGHT_FORMATS, **KV_FORMATS}[v.choice("fmt", fmt, {**WEIGHT_FORMATS, **KV_FORMATS})]
     return bits / 8 + (2 / GROUP_SIZE if bits == 4 else 0.0)
 
@@ -335,7 +335,7 @@ def experts_touched(model, tokens: int) -> float:
     each picks ``experts_per_token`` of ``n_experts`` uniformly:
     E · (1 − (1 − k/E)^tokens); 1 for a dense model. A decode step of a
     batch of MoE sequences reads this many experts' weights, not k.
-    Lesson 07, section 6."""
+    Lesson 07, section 7."""
     a = _arch(model)
     tokens = v.positive_int("tokens", tokens)
     e, k = a.n_experts, a.experts_per_token
@@ -350,7 +350,7 @@ def compute_format(weight_format: str, accelerator, compute: str | None = None) 
     A100); int8 and int4 weights are weight-only (W8A16 / W4A16: LLM.int8(),
     AWQ and GPTQ kernels dequantize to 16 bits), unless you pass
     ``compute="int8"`` for a W8A8 kernel (SmoothQuant, Xiao et al. 2023).
-    Lesson 07, section 4."""
+    Lesson 07, section 4 (the ``compute`` argument of the calculator's estimate)."""
     v.choice("weight_format", weight_format, WEIGHT_FORMATS)
     acc = hardware.resolve(accelerator)
     if compute is None:
@@ -422,7 +422,7 @@ class GenerationEstimate:
 
     @property
     def output_tokens_per_s_expected(self) -> float:
-        """:attr:`output_tokens_per_s` at the expected latency. Lesson 07, section 6."""
+        """:attr:`output_tokens_per_s` at the expected latency. Lesson 07, section 4 (the calculator)."""
         return self.batch * self.output_len / self.latency_expected
 
 
@@ -549,7 +549,7 @@ def published_bound(m: published.ServingMeasurement, *, routed: bool = False) ->
     model, accelerators, formats, batch and lengths. ``routed=True``: an
     MoE reads the experts its tokens route to on average
     (:func:`experts_touched`), the base of the expected figures, no longer
-    a strict bound. Lesson 07, section 6."""
+    a strict bound. Lesson 07, section 7 (through efficiency and the validation table)."""
     v.instance("m", m, published.ServingMeasurement, "a course_lib.published.ServingMeasurement")
     a, acc = _arch(m.model), hardware.resolve(m.accelerator)
     kvf = m.kv_format or ("bf16" if m.weight_format in ("int4", "fp16") else m.weight_format)
@@ -566,7 +566,7 @@ def efficiency() -> dict[str, float]:
     of bound ÷ measured over :data:`course_lib.published.SERVING`, for the
     prefill (TTFT rows) and for decode (TPOT rows and whole requests, which
     short prompts leave decode-dominated). :func:`estimate` divides its
-    bounds by these. Lesson 07, section 6."""
+    bounds by these. Lesson 07, section 7."""
     return dict(_efficiency())
 
 

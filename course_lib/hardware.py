@@ -153,8 +153,8 @@ TABLE_ROWS = ("H100 SXM", "A100 80GB SXM", "L4", "T4")
 
 def resolve(accelerator, *, argument: str = "accelerator") -> Accelerator:
     """An :class:`Accelerator` from a name in :data:`ACCELERATORS` or an
-    Accelerator you built (your own part). Errors name ``argument``.
-    Lessons 05 and 07 (every calculator that takes a GPU)."""
+    Accelerator you built (your own part). Errors name ``argument``. Every
+    calculator (through every function of cost and generation that takes an accelerator)."""
     if isinstance(accelerator, Accelerator):
         return accelerator
     return ACCELERATORS[v.choice(argument, accelerator, ACCELERATORS)]

@@ -33,7 +33,7 @@ def test_results_are_finite_or_a_named_error(call, names):
 
 
 def test_errors_name_the_callers_argument():
-    with pytest.raises(ValueError, match=r"^training_hours\(n_params=1e\+300.*because of n_params"):
+    with pytest.raises(ValueError, match=r"^training_hours\(model=1e\+300.*because of model"):
         cost.training_hours(1e300, 1e10)
     with pytest.raises(ValueError, match="^train_utilization must be"):
         cost.cost_scenario(train_utilization=2.0)

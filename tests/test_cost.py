@@ -257,3 +257,17 @@ def test_calculator_with_chart_draws_it():
     (shown,) = calc.chart_out.outputs
     assert shown["data"]["text/plain"] == "<chart: Training once, inference every day>"
     assert _shown(calc, "daily_cost") == "$20,000"
+
+
+def test_prompt_and_output_tokens_are_priced_separately():
+    # 7B parameters: 1.4e10 FLOPs per token; an H100's 989e12 FLOP/s; $2 per hour
+    prompt, output = cost.token_prices(7e9, prompt_utilization=0.5, output_utilization=0.1, price_per_hour=2.0)
+    assert prompt == pytest.approx(1.4e10 / (989e12 * 0.5) * 2 / 3600)
+    assert output == pytest.approx(1.4e10 / (989e12 * 0.1) * 2 / 3600)
+    # by default the prompt runs at the prefill efficiency of the published measurements
+    from course_lib import generation
+    default_prompt, _ = cost.token_prices(7e9)
+    assert default_prompt == pytest.approx(1.4e10 / (989e12 * generation.efficiency()["prefill"]) * 2 / 3600)
+    # an MoE is priced by its active parameters
+    moe, _ = cost.token_prices("mixtral-8x7b", prompt_utilization=0.5)
+    assert moe == pytest.approx(2 * 12_879_925_248 / (989e12 * 0.5) * 2 / 3600)
