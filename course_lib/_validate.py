@@ -256,6 +256,22 @@ def finite(what: str, result, **inputs):
     )
 
 
+def same_kind(err: BaseException, message: str) -> Exception:
+    """A ``ValueError`` or ``TypeError`` like ``err`` with a new message, to
+    re-raise with context. ``type(err)(message)`` breaks for errors whose
+    constructor takes more than a message (``json.JSONDecodeError``,
+    ``UnicodeDecodeError``): those become a plain ``ValueError``; an error
+    class built from one message (``ValueError``, ``TypeError``,
+    :class:`course_lib.configs.ConfigError`) keeps its type. Every lesson and lab."""
+    kind = type(err)
+    if kind in (ValueError, TypeError) or getattr(kind, "__module__", "").startswith("course_lib"):
+        try:
+            return kind(message)
+        except TypeError:  # pragma: no cover (a course error that takes more arguments)
+            pass
+    return TypeError(message) if isinstance(err, TypeError) else ValueError(message)
+
+
 def checked(fn):
     """Decorator for a public formula: its caller sees only named ``ValueError``/``TypeError``.
 
@@ -298,7 +314,7 @@ def checked(fn):
             if not inputs or text.startswith(fn.__name__ + "(") or _names_any(text, inputs):
                 raise
             given = ", ".join(f"{k}={show(val)}" for k, val in inputs.items())
-            raise type(err)(f"{fn.__name__}({given}): {text}") from None
+            raise same_kind(err, f"{fn.__name__}({given}): {text}") from None
         if _first_non_finite(out) is not None:
             finite(fn.__name__, out, **_numeric(arguments(args, kwargs)))
         return out

@@ -32,9 +32,9 @@ import os
 from dataclasses import dataclass, field, replace
 
 from . import _validate as v
-from . import predict
+from . import configs, predict
 
-FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3")
+FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe")
 
 # Defaults of transformers' configuration classes (transformers 4.57,
 # models/<family>/configuration_<family>.py): what a key left out means.
@@ -59,12 +59,23 @@ _DEFAULTS = {
     "gemma": dict(vocab_size=256000, hidden_size=3072, intermediate_size=24576, num_hidden_layers=28,
                   num_attention_heads=16, num_key_value_heads=16, head_dim=256, hidden_act="gelu_pytorch_tanh",
                   hidden_activation=None, tie_word_embeddings=True, attention_bias=False, attention_dropout=0.0),
+    # transformers 5.25, models/qwen3 and models/qwen3_moe: q/k RMSNorm per head, no biases
+    "qwen3": dict(vocab_size=151936, hidden_size=4096, intermediate_size=22016, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=32, head_dim=128, hidden_act="silu",
+                  tie_word_embeddings=False, attention_bias=False, use_sliding_window=False, sliding_window=None,
+                  max_window_layers=28, layer_types=None, attention_dropout=0.0),
+    "qwen3_moe": dict(vocab_size=151936, hidden_size=2048, intermediate_size=6144, moe_intermediate_size=768,
+                      num_hidden_layers=24, num_attention_heads=32, num_key_value_heads=4, head_dim=None,
+                      hidden_act="silu", tie_word_embeddings=False, attention_bias=False, use_sliding_window=False,
+                      sliding_window=None, max_window_layers=24, layer_types=None, num_experts=128,
+                      num_experts_per_tok=8, decoder_sparse_step=1, mlp_only_layers=[], attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
 }
 
 ATTENTIONS = ("sdpa", "eager")
+_LAYER_TYPES = ("full_attention", "sliding_attention")
 #: Largest width, count or length an Architecture field may have (real models are far below).
 _MAX_SIZE = 10**9
 LOSSES = ("cross_entropy", "none")
@@ -84,8 +95,12 @@ class Architecture:
 
     ``ffn_kind`` is ``"mlp"`` (two matrices, GPT-2) or ``"gated"`` (three:
     SwiGLU / GeGLU); ``n_experts`` / ``experts_per_token`` are 1 / 1 for a
-    dense model; ``sliding_layers`` counts the layers whose KV cache keeps
-    only the last ``sliding_window`` tokens. ``positions`` is the size of a
+    dense model; ``expert_ffn_size`` is one expert's width (0: ``ffn_size``,
+    Mixtral; Qwen3-MoE's ``moe_intermediate_size``) and ``dense_layers``
+    counts the layers of a mixture that keep one dense FFN of ``ffn_size``
+    (Qwen3-MoE's ``mlp_only_layers``); ``qk_norm``: an RMSNorm over each
+    head's queries and keys (Qwen3, Gemma 3); ``sliding_layers`` counts the
+    layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
     learned position table (GPT-2) or 0 (rotary). Lessons 02 and 06.
     """
 
@@ -106,6 +121,9 @@ class Architecture:
     positions: int = 0
     n_experts: int = 1
     experts_per_token: int = 1
+    expert_ffn_size: int = 0
+    dense_layers: int = 0
+    qk_norm: bool = False
     sliding_window: int | None = None
     sliding_layers: int = 0
     activation: str = "silu"
@@ -121,6 +139,8 @@ class Architecture:
         for name in ("vocab_size", "hidden_size", "n_layers", "n_heads", "n_kv_heads", "head_dim", "ffn_size",
                      "n_experts", "experts_per_token"):
             v.positive_int(name, getattr(self, name), maximum=_MAX_SIZE)
+        v.integer("expert_ffn_size", self.expert_ffn_size, minimum=0, maximum=_MAX_SIZE)
+        v.integer("dense_layers", self.dense_layers, minimum=0, maximum=self.n_layers)
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} "
                              "(each KV head serves a whole group of query heads)")
@@ -128,7 +148,7 @@ class Architecture:
             raise ValueError(f"experts_per_token={self.experts_per_token} must be at most n_experts={self.n_experts}")
         v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
         v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
-        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias"):
+        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm"):
             v.boolean(name, getattr(self, name))
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
         if self.sliding_window is not None:
@@ -143,77 +163,107 @@ class Architecture:
 
     @classmethod
     def from_hf_config(cls, config, *, name: str = "") -> "Architecture":
-        """Build from a Hugging Face config: a dict, or the path of a local
-        ``config.json``. Keys the file leaves out take transformers' defaults
-        for that ``model_type``; an unknown ``model_type`` raises a
-        ``ValueError`` listing :data:`FAMILIES`. Lesson 02.
+        """Build from a Hugging Face config: a dict, the path of a local
+        ``config.json``, or its bytes (an upload), read by
+        :func:`course_lib.configs.read_config` (size limit, UTF-8 with or
+        without BOM, bad JSON named with its line). Keys the file leaves out
+        take transformers' defaults for that ``model_type``; every key is read
+        strictly (a string is not a bool, a float is not an int) and checked
+        as transformers checks it (heads divide the width, KV heads divide the
+        heads). A multimodal config that wraps a ``text_config`` is read as its
+        language model. An unknown ``model_type`` raises a ``ValueError``
+        listing :data:`FAMILIES`. Lesson 02.
         """
-        source = ""
-        if isinstance(config, (str, os.PathLike)):
-            path = os.fspath(config)
-            if not os.path.isfile(path):
-                raise ValueError(f"config must be a dict or the path of a config.json file, got {path!r} (no such file)")
-            with open(path, encoding="utf-8") as f:
-                config = json.load(f)
-            source = path
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict or the path of a config.json file, got {type(config).__name__}")
+        source = os.fspath(config) if isinstance(config, (str, os.PathLike)) else ""
+        config = configs.read_config(config)
+        v.string("name", name, nonempty=False)
         family = config.get("model_type")
         if family not in _DEFAULTS:
-            raise ValueError(f"config's model_type must be one of {list(FAMILIES)}, got {family!r}")
+            raise configs.ConfigError(
+                f"config's model_type must be one of {list(FAMILIES)}, got {v.show(family)}. Relabelling a config "
+                "to another family gives silently wrong numbers (each family has its own shapes and defaults)")
         c = {**_DEFAULTS[family], **config}
-        sizes = ("vocab_size", "n_embd", "n_head", "n_layer", "n_positions") if family == "gpt2" else (
-            "vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
-        for key in sizes:
-            v.positive_int(f"config['{key}']", c[key], maximum=_MAX_SIZE)
-        v.string("name", name, nonempty=False)
-        name = name or c.get("_name_or_path", "") or family
         try:
+            if family == "gpt2":
+                sizes = ("vocab_size", "n_embd", "n_head", "n_layer", "n_positions")
+            else:
+                sizes = ("vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
+            for key in sizes:
+                configs.field_int(c, key, minimum=1, maximum=_MAX_SIZE)
+            name = name or configs.field_str(c, "_name_or_path", "") or family
+            source = configs.field_str(c, "_source", source)
             return cls._from_checked_config(family, c, name, source)
         except (ValueError, TypeError) as err:
-            raise type(err)(f"config does not describe a valid {family} model: {err}") from err
+            raise v.same_kind(err, f"config does not describe a valid {family} model: {err}") from err
 
     @classmethod
     def _from_checked_config(cls, family: str, c: dict, name: str, source: str) -> "Architecture":
-        source = c.get("_source", source)
+        F = configs
         if family == "gpt2":
-            h = c["n_embd"]
+            h, heads = F.field_int(c, "n_embd", minimum=1), F.field_int(c, "n_head", minimum=1)
+            if h % heads:
+                raise F.ConfigError(f"config['n_embd']={h} must be a multiple of config['n_head']={heads}")
+            inner = F.field_int(c, "n_inner", minimum=1, allow_none=True)
             return cls(
                 family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=c["n_layer"],
-                n_heads=c["n_head"], n_kv_heads=c["n_head"], head_dim=h // c["n_head"],
-                ffn_size=c["n_inner"] or 4 * h, ffn_kind="mlp", tied_embeddings=bool(c["tie_word_embeddings"]),
+                n_heads=heads, n_kv_heads=heads, head_dim=h // heads,
+                ffn_size=inner or 4 * h, ffn_kind="mlp", tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
                 qkv_bias=True, out_bias=True, mlp_bias=True, norm="layernorm", positions=c["n_positions"],
-                activation=c["activation_function"], dropout=float(c["resid_pdrop"]),
-                attention_dropout=float(c["attn_pdrop"]), name=name, source=source,
+                activation=F.field_str(c, "activation_function"), dropout=F.field_float(c, "resid_pdrop", maximum=1),
+                attention_dropout=F.field_float(c, "attn_pdrop", maximum=1), name=name, source=source,
             )
         h = c["hidden_size"]
+        n = c["num_hidden_layers"]
         heads = c["num_attention_heads"]
-        kv = c["num_key_value_heads"] or heads
-        head_dim = c.get("head_dim") or h // heads
-        if family == "phi3":  # Phi3 always uses hidden // heads
+        kv = F.field_int(c, "num_key_value_heads", minimum=1, allow_none=True) or heads
+        if heads % kv:
+            raise F.ConfigError(f"config['num_attention_heads']={heads} must be a multiple of "
+                                f"config['num_key_value_heads']={kv}")
+        head_dim = F.field_int(c, "head_dim", minimum=1, allow_none=True)
+        if family == "phi3" or not head_dim:  # Phi3 always uses hidden // heads
+            if h % heads:
+                raise F.ConfigError(f"config['hidden_size']={h} must be a multiple of config['num_attention_heads']="
+                                    f"{heads} (or the config must give head_dim)")
             head_dim = h // heads
-        sliding, n_sliding = None, 0
-        if family in ("mistral", "mixtral", "phi3") and c.get("sliding_window"):
-            sliding, n_sliding = int(c["sliding_window"]), c["num_hidden_layers"]
-        if family == "qwen2" and c["use_sliding_window"] and c.get("sliding_window"):
-            sliding = int(c["sliding_window"])
-            types = c.get("layer_types")
+        window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
+        types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
+        n_sliding = 0
+        if family in ("mistral", "mixtral", "phi3") and window:
+            n_sliding = n
+        if family in ("qwen2", "qwen3", "qwen3_moe") and F.field_bool(c, "use_sliding_window") and window:
             if types:
                 n_sliding = sum(t == "sliding_attention" for t in types)
             else:
-                n_sliding = max(0, c["num_hidden_layers"] - c["max_window_layers"])
-        act = c.get("hidden_activation") or c["hidden_act"] if family == "gemma" else c["hidden_act"]
+                n_sliding = max(0, n - F.field_int(c, "max_window_layers", minimum=0))
+        if family == "gemma":
+            act = F.field_str(c, "hidden_activation", allow_none=True) or F.field_str(c, "hidden_act")
+        else:
+            act = F.field_str(c, "hidden_act")
+        experts, per_token, expert_ffn, dense = 1, 1, 0, 0
+        if family == "mixtral":
+            experts = F.field_int(c, "num_local_experts", minimum=1)
+            per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
+        if family == "qwen3_moe":
+            experts = F.field_int(c, "num_experts", c.get("num_local_experts", 128), minimum=1)
+            per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
+            expert_ffn = F.field_int(c, "moe_intermediate_size", minimum=1)
+            step = F.field_int(c, "decoder_sparse_step", minimum=1)
+            only = c.get("mlp_only_layers") or []
+            if not isinstance(only, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in only):
+                raise TypeError(f"config['mlp_only_layers'] must be a list of layer indices, got {v.show(only)}")
+            dense = sum(1 for i in range(n) if i in only or (i + 1) % step)
+        bias = F.field_bool(c, "attention_bias", False)
         return cls(
-            family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=c["num_hidden_layers"],
+            family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=n,
             n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
-            tied_embeddings=bool(c["tie_word_embeddings"]),
-            qkv_bias=family == "qwen2" or bool(c.get("attention_bias", False)),
-            out_bias=bool(c.get("attention_bias", False)) and family != "qwen2",
-            mlp_bias=bool(c.get("mlp_bias", False)), norm="rmsnorm",
-            n_experts=c.get("num_local_experts", 1) if family == "mixtral" else 1,
-            experts_per_token=c.get("num_experts_per_tok", 1) if family == "mixtral" else 1,
-            sliding_window=sliding, sliding_layers=n_sliding if sliding else 0, activation=act,
-            dropout=float(c.get("resid_pdrop", 0.0)), attention_dropout=float(c.get("attention_dropout", 0.0)),
+            tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
+            qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
+            mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
+            n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
+            qk_norm=family in ("qwen3", "qwen3_moe"),
+            sliding_window=window if n_sliding else None, sliding_layers=n_sliding, activation=act,
+            dropout=F.field_float(c, "resid_pdrop", 0.0, maximum=1),
+            attention_dropout=F.field_float(c, "attention_dropout", 0.0, maximum=1),
             name=name, source=source,
         )
 
@@ -236,11 +286,17 @@ class Architecture:
             p += self.q_size + 2 * self.kv_size
         if self.out_bias:
             p += h
+        if self.qk_norm:
+            p += 2 * self.head_dim  # one RMSNorm weight for queries, one for keys, shared by the heads
         return p
 
-    def _expert_params(self) -> int:
-        """One FFN (one expert of a mixture)."""
-        h, f = self.hidden_size, self.ffn_size
+    @property
+    def _expert_ffn(self) -> int:
+        return self.expert_ffn_size or self.ffn_size
+
+    def _expert_params(self, f: int | None = None) -> int:
+        """One FFN (one expert of a mixture, of width ``f``)."""
+        h, f = self.hidden_size, self.ffn_size if f is None else f
         if self.ffn_kind == "mlp":
             return 2 * h * f + ((f + h) if self.mlp_bias else 0)
         return 3 * h * f + ((2 * f + h) if self.mlp_bias else 0)
@@ -252,7 +308,15 @@ class Architecture:
         return self.hidden_size * self.n_experts if self.n_experts > 1 else 0
 
     def _layer_params(self, experts: int) -> int:
-        return self._attention_params() + experts * self._expert_params() + self._router_params() + 2 * self._norm_params()
+        """One layer with a mixture (``experts`` of them counted) or, for a dense model, its FFN."""
+        if self.n_experts == 1:
+            return self._attention_params() + self._expert_params() + 2 * self._norm_params()
+        return (self._attention_params() + experts * self._expert_params(self._expert_ffn) + self._router_params()
+                + 2 * self._norm_params())
+
+    def _layers_params(self, experts: int) -> int:
+        dense = self._attention_params() + self._expert_params() + 2 * self._norm_params()
+        return (self.n_layers - self.dense_layers) * self._layer_params(experts) + self.dense_layers * dense
 
     def _embedding_params(self) -> int:
         emb = self.vocab_size * self.hidden_size + self.positions * self.hidden_size
@@ -263,14 +327,14 @@ class Architecture:
     def n_params(self) -> int:
         """Parameters, counted once each (tied embeddings once), exactly as
         transformers' ``model.num_parameters()`` counts them. Lesson 02."""
-        return self._embedding_params() + self.n_layers * self._layer_params(self.n_experts)
+        return self._embedding_params() + self._layers_params(self.n_experts)
 
     @property
     def n_active_params(self) -> int:
         """Parameters used for one token: a mixture of experts runs
         ``experts_per_token`` of its ``n_experts`` FFNs (plus the router);
         equal to :attr:`n_params` for a dense model. Lesson 02."""
-        return self._embedding_params() + self.n_layers * self._layer_params(self.experts_per_token)
+        return self._embedding_params() + self._layers_params(self.experts_per_token)
 
     @property
     def lookup_params(self) -> int:
@@ -331,9 +395,17 @@ class Architecture:
     def forward_flops(self, batch: int, seq_len: int) -> int:
         """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
         counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
-        full s × s score matrix for attention, causal or not; the rotary
-        embedding's small ``inv_freq @ positions`` matmul; element-wise work
-        and the embedding lookup not counted). Lesson 02.
+        full s × s score matrix for attention, causal or not; element-wise
+        work and the embedding lookup not counted). Lesson 02.
+
+        Conventions that differ between transformers versions: transformers
+        4.x computed the rotary frequencies as a small ``inv_freq @
+        positions`` matmul (``head_dim · seq_len`` more FLOPs), transformers 5
+        does not, and this count follows transformers 5. A mixture of experts
+        is counted as its experts' matmuls run token by token
+        (``experts_implementation="eager"``); transformers 5's default
+        grouped kernel (``aten._grouped_mm``) does the same work but
+        ``FlopCounterMode`` cannot see it (counts 0).
         """
         b = v.positive_int("batch", batch)
         s = v.positive_int("seq_len", seq_len)
@@ -342,11 +414,13 @@ class Architecture:
         proj = 2 * t * h * (2 * self.q_size + 2 * self.kv_size)
         attn = 2 * 2 * b * self.n_heads * s * s * self.head_dim
         mats = 2 if self.ffn_kind == "mlp" else 3
-        ffn = 2 * t * self.experts_per_token * mats * h * f
-        router = 2 * t * h * self.n_experts if self.n_experts > 1 else 0
+        dense_ffn = 2 * t * mats * h * f
+        if self.n_experts == 1:
+            return self.n_layers * (proj + attn + dense_ffn) + 2 * t * h * self.vocab_size
+        moe = 2 * t * self.experts_per_token * mats * h * self._expert_ffn + 2 * t * h * self.n_experts
         head = 2 * t * h * self.vocab_size
-        rotary = 0 if self.family == "gpt2" else self.head_dim * s  # inv_freq @ positions, once per pass
-        return self.n_layers * (proj + attn + ffn + router) + head + rotary
+        moe_layers = self.n_layers - self.dense_layers
+        return self.n_layers * (proj + attn) + moe_layers * moe + self.dense_layers * dense_ffn + head
 
     # ------------------------------------------------------------ activations
 
@@ -392,6 +466,8 @@ class Architecture:
         layers = full * self._layer_activation_bytes(b, s, attention, p, False)
         if sliding:
             layers += sliding * self._layer_activation_bytes(b, s, attention, p, True)
+        if self.dense_layers:  # layers of a mixture that keep one dense FFN
+            layers += self.dense_layers * (self._ffn_activation_bytes(t, p, False) - self._ffn_activation_bytes(t, p, True))
         layer = layers / self.n_layers  # one layer, for checkpointing
         # outside the layers: token ids, the final norm (its output feeds the LM head)
         outside = 8 * t + self._norm_saved(t, p)
@@ -423,7 +499,7 @@ class Architecture:
 
     def _layer_activation_bytes(self, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
         t = b * s
-        h, f = self.hidden_size, self.ffn_size
+        h = self.hidden_size
         q, kv = self.q_size, self.kv_size
         heads = self.n_heads
         total = 2 * self._norm_saved(t, p)
@@ -440,11 +516,11 @@ class Architecture:
             repeated = grouped and (matrices or (self.n_kv_heads > 1 and self._masked(s, attention, sliding)))
             k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
             total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
+            if self.qk_norm:  # RMSNorm over each head's queries and keys: input, normalised (fp32 1/rms per head)
+                total += 2 * t * (q + kv) * p + t * (heads + self.n_kv_heads) * 4
         if matrices:
             probs = b * heads * s * s * p
             total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
-            if self.family == "gpt2" and attention == "eager":
-                total += self.positions ** 2  # the causal-mask buffer that torch.where keeps
         else:
             total += t * heads * 4  # log-sum-exp, fp32
             if self._masked(s, attention, sliding):
@@ -454,15 +530,20 @@ class Architecture:
             total += t * q * p  # queries sliced from the fused qkv: SDPA's output is re-laid out for o_proj
         if self.dropout > 0:
             total += 2 * t * h * p  # residual dropout masks
-        k = self.experts_per_token
+        return total + self._ffn_activation_bytes(t, p, self.n_experts > 1)
+
+    def _ffn_activation_bytes(self, t: int, p: float, moe: bool) -> float:
+        """What one layer's FFN saves: a dense FFN of ``ffn_size``, or a mixture's routed experts."""
+        h = self.hidden_size
         if self.ffn_kind == "mlp":
             saved = 4 if self.activation == "gelu_new" else 1  # tanh-GELU written out keeps 4 tensors
-            total += t * (saved + 1) * f * p  # the activation's tensors, its output
-        else:
-            total += t * k * 4 * f * p  # gate, up, activation output, product
-        if self.n_experts > 1:
-            total += t * self.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
-            total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
+            return t * (saved + 1) * self.ffn_size * p  # the activation's tensors, its output
+        if not moe:
+            return t * 4 * self.ffn_size * p  # gate, up, activation output, product
+        k = self.experts_per_token
+        total = t * k * 4 * self._expert_ffn * p  # per routed token: gate, up, activation output, product
+        total += t * self.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
+        total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
         return total
 
 
@@ -583,7 +664,7 @@ class LoRA:
         v.positive_int("block", self.block, maximum=_MAX_SIZE)
         v.positive("scale_bytes", self.scale_bytes, maximum=64)
 
-    def _shapes(self, a: Architecture) -> list[tuple[int, int]]:
+    def _shapes(self, a: Architecture, moe: bool = True) -> list[tuple[int, int]]:
         """(d_out, d_in) of each adapted matrix in one layer. Fused projections
         (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
         h, f = a.hidden_size, a.ffn_size
@@ -600,13 +681,19 @@ class LoRA:
                 continue
             if a.ffn_kind == "mlp" and name == "gate":
                 continue
-            copies = a.n_experts if name in ("gate", "up", "down") else 1
-            out += [shapes[name]] * copies
+            if name in ("gate", "up", "down") and moe:  # every expert of a mixture
+                fe = a._expert_ffn
+                out += [{"gate": (fe, h), "up": (fe, h), "down": (h, fe)}[name]] * a.n_experts
+                continue
+            out += [shapes[name]]
         return out
 
     def trainable_params(self, a: Architecture) -> int:
         """Adapter parameters: r · (d_in + d_out) per target matrix per layer. Lesson 02, section 8."""
-        return a.n_layers * sum(self.rank * (d_out + d_in) for d_out, d_in in self._shapes(a))
+        moe = a.n_experts > 1
+        per_layer = sum(self.rank * (d_out + d_in) for d_out, d_in in self._shapes(a, moe))
+        dense = sum(self.rank * (d_out + d_in) for d_out, d_in in self._shapes(a, False)) if a.dense_layers else 0
+        return (a.n_layers - a.dense_layers) * per_layer + a.dense_layers * dense
 
     def base_bytes(self, a: Architecture) -> int:
         """Bytes of the frozen base model: every parameter at ``base_bits``;
@@ -617,9 +704,12 @@ class LoRA:
         if self.base_bits >= 16:
             return int(n * self.base_bits // 8)
         h, f = a.hidden_size, a.ffn_size
-        mats = h * (a.q_size + 2 * a.kv_size) + a.q_size * h
-        mats += a.n_experts * (2 if a.ffn_kind == "mlp" else 3) * h * f
-        mats *= a.n_layers
+        per = 2 if a.ffn_kind == "mlp" else 3
+        mats = a.n_layers * (h * (a.q_size + 2 * a.kv_size) + a.q_size * h)
+        if a.n_experts > 1:
+            mats += (a.n_layers - a.dense_layers) * a.n_experts * per * h * a._expert_ffn + a.dense_layers * per * h * f
+        else:
+            mats += a.n_layers * per * h * f
         rest = n - mats
         return int(math.ceil(mats * self.base_bits / 8 + math.ceil(mats / self.block) * self.scale_bytes) + 2 * rest)
 

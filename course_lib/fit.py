@@ -90,7 +90,7 @@ def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Archit
         try:
             return arch.Architecture.from_hf_config(path)
         except (ValueError, TypeError) as err:
-            raise type(err)(f"config_path {path!r}: {err}") from err
+            raise v.same_kind(err, f"config_path {path!r}: {err}") from err
     if isinstance(model, arch.Architecture):
         return model
     return arch.preset(v.choice("model", model, arch.PRESETS))
