@@ -644,8 +644,6 @@ def calculator_inputs(values: dict) -> dict:
 
 # ------------------------------------------------------------------- a model's whole life (lesson 09)
 
-from . import generation  # noqa: E402  (kept with the section that uses it; generation never imports cost)
-
 
 @dataclass(frozen=True)
 class Hardware:
