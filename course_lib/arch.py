@@ -34,7 +34,9 @@ from dataclasses import dataclass, field, replace
 from . import _validate as v
 from . import configs, predict
 
-FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe")
+FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text")
+#: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
+WRAPPERS = {"gemma3": "gemma3_text"}
 
 # Defaults of transformers' configuration classes (transformers 4.57,
 # models/<family>/configuration_<family>.py): what a key left out means.
@@ -69,6 +71,13 @@ _DEFAULTS = {
                       hidden_act="silu", tie_word_embeddings=False, attention_bias=False, use_sliding_window=False,
                       sliding_window=None, max_window_layers=24, layer_types=None, num_experts=128,
                       num_experts_per_tok=8, decoder_sparse_step=1, mlp_only_layers=[], attention_dropout=0.0),
+    # transformers 5.25, models/gemma3: 5 sliding layers to 1 full (sliding_window_pattern 6), q/k norm,
+    # four (1 + weight) RMSNorms per layer
+    "gemma3_text": dict(vocab_size=262208, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
+                        num_attention_heads=8, num_key_value_heads=4, head_dim=256, hidden_activation="gelu_pytorch_tanh",
+                        tie_word_embeddings=True, attention_bias=False, sliding_window=4096, layer_types=None,
+                        sliding_window_pattern=6, attention_dropout=0.0, attn_logit_softcapping=None,
+                        final_logit_softcapping=None),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -99,7 +108,8 @@ class Architecture:
     Mixtral; Qwen3-MoE's ``moe_intermediate_size``) and ``dense_layers``
     counts the layers of a mixture that keep one dense FFN of ``ffn_size``
     (Qwen3-MoE's ``mlp_only_layers``); ``qk_norm``: an RMSNorm over each
-    head's queries and keys (Qwen3, Gemma 3); ``sliding_layers`` counts the
+    head's queries and keys (Qwen3, Gemma 3); ``norms_per_layer``: 2, or 4
+    with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
     layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
     learned position table (GPT-2) or 0 (rotary). Lessons 02 and 06.
     """
@@ -124,6 +134,7 @@ class Architecture:
     expert_ffn_size: int = 0
     dense_layers: int = 0
     qk_norm: bool = False
+    norms_per_layer: int = 2
     sliding_window: int | None = None
     sliding_layers: int = 0
     activation: str = "silu"
@@ -141,6 +152,7 @@ class Architecture:
             v.positive_int(name, getattr(self, name), maximum=_MAX_SIZE)
         v.integer("expert_ffn_size", self.expert_ffn_size, minimum=0, maximum=_MAX_SIZE)
         v.integer("dense_layers", self.dense_layers, minimum=0, maximum=self.n_layers)
+        v.integer("norms_per_layer", self.norms_per_layer, minimum=1, maximum=8)
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} "
                              "(each KV head serves a whole group of query heads)")
@@ -178,7 +190,16 @@ class Architecture:
         config = configs.read_config(config)
         v.string("name", name, nonempty=False)
         family = config.get("model_type")
-        if family not in _DEFAULTS:
+        if isinstance(family, str) and family in WRAPPERS:  # a multimodal checkpoint: its language model
+            text = config.get("text_config") or {}
+            if not isinstance(text, dict):
+                raise TypeError(f"config['text_config'] must be a JSON object, got {v.show(text)}")
+            inner = {"model_type": WRAPPERS[family], **text}
+            for key in ("_name_or_path", "_source"):
+                if key in config and key not in inner:
+                    inner[key] = config[key]
+            config, family = inner, inner["model_type"]
+        if not isinstance(family, str) or family not in _DEFAULTS:
             raise configs.ConfigError(
                 f"config's model_type must be one of {list(FAMILIES)}, got {v.show(family)}. Relabelling a config "
                 "to another family gives silently wrong numbers (each family has its own shapes and defaults)")
@@ -227,7 +248,12 @@ class Architecture:
             head_dim = h // heads
         window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
         types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
+        if family == "gemma3_text" and types is None:  # transformers builds them from the pattern
+            pattern = F.field_int(c, "sliding_window_pattern", minimum=1)
+            types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
         n_sliding = 0
+        if family == "gemma3_text" and window:
+            n_sliding = sum(t == "sliding_attention" for t in types)
         if family in ("mistral", "mixtral", "phi3") and window:
             n_sliding = n
         if family in ("qwen2", "qwen3", "qwen3_moe") and F.field_bool(c, "use_sliding_window") and window:
@@ -235,7 +261,7 @@ class Architecture:
                 n_sliding = sum(t == "sliding_attention" for t in types)
             else:
                 n_sliding = max(0, n - F.field_int(c, "max_window_layers", minimum=0))
-        if family == "gemma":
+        if family in ("gemma", "gemma3_text"):
             act = F.field_str(c, "hidden_activation", allow_none=True) or F.field_str(c, "hidden_act")
         else:
             act = F.field_str(c, "hidden_act")
@@ -260,7 +286,8 @@ class Architecture:
             qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
             mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
-            qk_norm=family in ("qwen3", "qwen3_moe"),
+            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text"),
+            norms_per_layer=4 if family == "gemma3_text" else 2,
             sliding_window=window if n_sliding else None, sliding_layers=n_sliding, activation=act,
             dropout=F.field_float(c, "resid_pdrop", 0.0, maximum=1),
             attention_dropout=F.field_float(c, "attention_dropout", 0.0, maximum=1),
@@ -309,13 +336,13 @@ class Architecture:
 
     def _layer_params(self, experts: int) -> int:
         """One layer with a mixture (``experts`` of them counted) or, for a dense model, its FFN."""
+        norms = self.norms_per_layer * self._norm_params()
         if self.n_experts == 1:
-            return self._attention_params() + self._expert_params() + 2 * self._norm_params()
-        return (self._attention_params() + experts * self._expert_params(self._expert_ffn) + self._router_params()
-                + 2 * self._norm_params())
+            return self._attention_params() + self._expert_params() + norms
+        return self._attention_params() + experts * self._expert_params(self._expert_ffn) + self._router_params() + norms
 
     def _layers_params(self, experts: int) -> int:
-        dense = self._attention_params() + self._expert_params() + 2 * self._norm_params()
+        dense = self._attention_params() + self._expert_params() + self.norms_per_layer * self._norm_params()
         return (self.n_layers - self.dense_layers) * self._layer_params(experts) + self.dense_layers * dense
 
     def _embedding_params(self) -> int:
@@ -488,7 +515,7 @@ class Architecture:
         h = self.hidden_size
         if self.norm == "layernorm":
             return 2 * t * h * p + 2 * t * 4  # input, output; fp32 mean and 1/std
-        extra = h * p if self.family == "gemma" else 0  # Gemma's (1 + weight)
+        extra = h * p if self.family in ("gemma", "gemma3_text") else 0  # Gemma's (1 + weight)
         return 3 * t * h * p + t * p + extra  # input, normalised, output; 1/rms
 
     def _masked(self, s: int, attention: str, sliding: bool) -> bool:
@@ -502,7 +529,7 @@ class Architecture:
         h = self.hidden_size
         q, kv = self.q_size, self.kv_size
         heads = self.n_heads
-        total = 2 * self._norm_saved(t, p)
+        total = self.norms_per_layer * self._norm_saved(t, p)
         matrices = attention == "eager"  # no fused kernel: the scores are kept
         if self.family == "gpt2":
             if matrices:

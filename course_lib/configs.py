@@ -64,9 +64,10 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def parse_config(data, *, where: str = "config") -> dict:
-    """Parse the bytes (or text) of a ``config.json`` held in memory, e.g. an
-    upload's content; ``where`` names it in errors. Lesson 02."""
+def parse_config(config, *, where: str = "config") -> dict:
+    """Parse ``config``, the bytes (or text) of a ``config.json`` held in
+    memory, e.g. an upload's content; ``where`` names it in errors. Lesson 02."""
+    data = config
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
     if isinstance(data, bytes):

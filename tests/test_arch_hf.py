@@ -62,6 +62,10 @@ CONFIGS_2026 = {
     "qwen3_moe": dict(model_type="qwen3_moe", vocab_size=V, hidden_size=64, intermediate_size=96,
                       moe_intermediate_size=32, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=1,
                       head_dim=32, num_experts=8, num_experts_per_tok=2, mlp_only_layers=[1]),
+    # 2 sliding layers to 1 full (Gemma 3: 5 to 1), window 16, q/k norm, 4 norms per layer, head_dim 32 > 64 / 4, tied
+    "gemma3_text": dict(model_type="gemma3_text", vocab_size=V, hidden_size=64, intermediate_size=128,
+                        num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+                        sliding_window=16, sliding_window_pattern=3),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
 

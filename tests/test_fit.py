@@ -27,9 +27,9 @@ def test_sdpa_vs_eager_flips_a_verdict():
     sdpa = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, gpu="L4", lora="lora")
     eager = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, gpu="L4", lora="lora", attention="eager")
     diff = eager["training"]["activations"] - sdpa["training"]["activations"]
-    # eager keeps softmax, dropout mask and dropped probabilities (attn_pdrop 0.1), copies of q, k, v and the causal-mask
-    # buffer; SDPA keeps the c_attn output (3h), the cache's k and v (2h) and a log-sum-exp per head
-    assert diff == 48 * (3 * 25 * 2048 * 2048 * 2 + 3 * 2048 * 1600 * 2 - 25 * 2048 * 4 - 2048 * 8000 * 2) + 48 * 1024**2
+    # eager keeps softmax, dropout mask and dropped probabilities (attn_pdrop 0.1) and copies of q, k, v (transformers 5
+    # keeps no causal-mask buffer); SDPA keeps the c_attn output (3h), the cache's k and v (2h) and a log-sum-exp per head
+    assert diff == 48 * (3 * 25 * 2048 * 2048 * 2 + 3 * 2048 * 1600 * 2 - 25 * 2048 * 4 - 2048 * 8000 * 2)
     assert sdpa["training_verdict"]["fits"] and not eager["training_verdict"]["fits"]
     assert a.n_params == sdpa["n_params"]
 
@@ -154,9 +154,27 @@ def test_calculator_upload():
     content = (arch._PRESET_DIR + "/gemma-7b.json")
     with open(content, "rb") as f:
         data = f.read()
-    path = calculators.config_upload_path(({"name": "config.json", "content": memoryview(data)},))
-    assert arch.Architecture.from_hf_config(path).n_params == 8_537_680_896
-    assert calculators.config_upload_path(()) == ""
+    a = calculators.config_upload(({"name": "config.json", "content": memoryview(data)},))
+    assert a.n_params == 8_537_680_896
+    assert calculators.config_upload(()) is None
+    with pytest.raises(TypeError, match="content must be bytes"):  # an integer is not N zero bytes
+        calculators.config_upload(({"name": "config.json", "content": 10**6},))
+
+
+def test_calculator_upload_writes_nothing(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with open(arch._PRESET_DIR + "/mistral-7b.json", "rb") as f:
+        data = f.read()
+    calc = calculators.fit_calculator()
+    calc.controls["upload"].value = ({"name": "config.json", "type": "application/json", "size": len(data),
+                                      "content": memoryview(data),
+                                      "last_modified": __import__("datetime").datetime(2026, 1, 1)},)
+    for batch in (1, 2, 4):  # slider moves recompute from the same upload
+        calc.controls["batch"].value = batch
+    assert calc.last_error is None and "7,241,732,096" in calc.result_html.value
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_chart_data():

@@ -52,8 +52,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (arch, check, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory, published, validation,
-                        lora, models, precision, predict, processes, reasoning, serving, simulate, train, zero_fit)
+from course_lib import (arch, check, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
+                        published, validation, lora, models, precision, predict, processes, reasoning, serving, simulate, train,
+                        zero_fit)
 from course_lib.ui import calculators, charts, widgets
 from course_lib import _validate as v
 
@@ -574,6 +575,16 @@ REGISTRY: dict[str, object] = {
     "arch.resolve": E(arch.resolve, model=A("choice", "llama-3-8b", bad=(3, None, [1])), extremes=False),
     "arch.measured_families": N("no arguments: reads the shipped measurements"),
     "arch.preset": E(arch.preset, key=A("choice", "llama-3-8b")),
+    "configs.ConfigError": R("raised by the config reader; built from one message"),
+    "configs.read_config": E(configs.read_config, config=A("any", {"model_type": "llama"},
+                                                          bad=(5, None, [1], "/nonexistent/config.json", b"[1]", b"\xff"))),
+    "configs.parse_config": E(configs.parse_config, config=A("any", b'{"model_type": "llama"}',
+                                                          bad=(5, None, b"{", b"NaN", b"[" * 100_000, b"\xff\xfe"))),
+    "configs.field_int": N("one key read strictly; hostile values in tests/test_configs.py"),
+    "configs.field_bool": N("one key read strictly; hostile values in tests/test_configs.py"),
+    "configs.field_float": N("one key read strictly; hostile values in tests/test_configs.py"),
+    "configs.field_str": N("one key read strictly; hostile values in tests/test_configs.py"),
+    "configs.field_str_list": N("one key read strictly; hostile values in tests/test_configs.py"),
     "arch.with_sizes": N("a copy with fields changed: every field is checked by Architecture (tests/test_bad_input.py)",
                          call=lambda: arch.with_sizes(LLAMA.get(), n_layers=2)),
     "lora.LoRALinear": E(lora.LoRALinear, base=A("model", L(lambda: nn.Linear(8, 8)), bad=(nn.Identity(),)),
@@ -618,7 +629,7 @@ REGISTRY: dict[str, object] = {
                                   service_time=A("pos", 0.01), max_replicas=A("posint", 8, bad=(HUGE,)),
                                   n_requests=A("work", 2000), extremes=False),
     "simulate.md1_mean_latency": E(simulate.md1_mean_latency, rate=A("pos", 50.0, bad=(100.0,)), service_time=A("pos", 0.01)),
-    "ui.calculators.config_upload_path": E(calculators.config_upload_path, upload=A("any", (), bad=(5, [5], [{}]))),
+    "ui.calculators.config_upload": E(calculators.config_upload, upload=A("any", (), bad=(5, [5], [{}], [{"content": 5}]))),
     # ---------------------------------------------------------------- engine (lesson 08)
     "engine.EngineResult": R("returned by engine.run / engine.simulate"),
     "engine.Request": R("built by engine.make_trace"),

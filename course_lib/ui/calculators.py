@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import tempfile
 
 import ipywidgets as w
 import numpy as np
 import pandas as pd
 
 from .. import _validate as v
-from .. import arch, cost, engine, fit, generation, hardware, precision, simulate, train, zero_fit
+from .. import arch, configs, cost, engine, fit, generation, hardware, precision, simulate, train, zero_fit
 from . import charts
 from .widgets import Calculator, result_span
 
@@ -92,24 +90,23 @@ def fit_result_chart(result: dict):
                             result["gpu"], result["model"].split(" (")[0])
 
 
-def config_upload_path(upload) -> str:
-    """Save the ``config.json`` of a ``FileUpload`` value to a temporary file
-    and return its path ("" when nothing was uploaded). Lesson 02."""
+def config_upload(upload):
+    """The :class:`~course_lib.arch.Architecture` of the ``config.json`` in a
+    ``FileUpload`` value, parsed in memory (nothing written to disk), or
+    ``None`` when nothing was uploaded. Lesson 02."""
     if isinstance(upload, (list, tuple, dict)) and not upload:
-        return ""
+        return None
     if not isinstance(upload, (list, tuple, dict)):
         raise TypeError(f"upload must be a FileUpload value (a tuple of files), got {v.show(upload)}")
     item = upload[0] if isinstance(upload, (list, tuple)) else next(iter(upload.values()))
     if not isinstance(item, dict) or "content" not in item:
         raise ValueError(f"upload must hold files with a 'content' entry, got {v.show(item)}")
-    try:
-        content = bytes(item["content"])
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"upload's content must be bytes, got {v.show(item['content'])}") from err
-    path = os.path.join(tempfile.mkdtemp(prefix="course-config-"), "config.json")
-    with open(path, "wb") as f:
-        f.write(content)
-    return path
+    content = item["content"]
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise TypeError(f"upload's content must be bytes, got {v.show(content)}")
+    name = item.get("name") if isinstance(item.get("name"), str) else "config.json"
+    config = configs.parse_config(content, where=f"upload {name!r}")
+    return arch.Architecture.from_hf_config(config)
 
 
 def _model_controls(style, layout, default: str) -> dict:
@@ -125,8 +122,9 @@ def _model_controls(style, layout, default: str) -> dict:
 
 def _with_upload(compute):
     def run(upload=(), config_path="", **kwargs):
-        path = config_upload_path(upload) if upload else config_path
-        return compute(config_path=path, **kwargs)
+        if upload:  # parsed in memory on every recompute: nothing written, nothing to clean up
+            kwargs["model"], config_path = config_upload(upload), ""
+        return compute(config_path=config_path, **kwargs)
 
     run.__name__ = compute.__name__
     return run
