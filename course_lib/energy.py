@@ -43,6 +43,8 @@ _LUCCIONI_2024 = "Luccioni, Jernite & Strubell 2024, *Power Hungry Processing*"
 _STRUBELL_2019 = "Strubell et al. 2019, *Energy and Policy Considerations for Deep Learning in NLP*"
 _WU_2022 = "Wu et al. 2022, *Sustainable AI: Environmental Implications, Challenges and Opportunities*"
 _COTTIER_2024 = "Cottier et al. 2024, *The Rising Costs of Training Frontier AI Models*"
+_LLAMA_2023 = "Touvron et al. 2023, *LLaMA: Open and Efficient Foundation Language Models* (Table 15)"
+_EPOCH_2025 = "Epoch AI 2025, *How much energy does ChatGPT use?*"
 
 REFERENCES: dict[str, Reference] = {
     r.key: r
@@ -54,7 +56,10 @@ REFERENCES: dict[str, Reference] = {
         Reference("image_kwh_per_1000", "image generation, per 1,000 inferences (A100)", 2.9, "kWh", _LUCCIONI_2024),
         Reference("breakeven_inferences_low", "inferences until inference energy equals training + fine-tuning (BLOOMz, low end)", 200e6, "inferences", _LUCCIONI_2024),
         Reference("breakeven_inferences_high", "inferences until inference energy equals training + fine-tuning (BLOOMz, high end)", 600e6, "inferences", _LUCCIONI_2024),
-        Reference("gpt4o_query_wh", "a typical GPT-4o query", 0.3, "Wh", "Epoch AI 2025, *How much energy does ChatGPT use?*"),
+        Reference("gpt4o_query_wh", "a typical GPT-4o query", 0.3, "Wh", _EPOCH_2025),
+        Reference("h100_system_w", "power per H100 with its server share, cooling and partial load", 1071, "W", _EPOCH_2025),
+        Reference("us_grid_kg_per_kwh", "US national average grid intensity, as LLaMA's carbon accounting uses it", 0.385,
+                  "kg CO2e per kWh", _LLAMA_2023),
         Reference("car_lifetime_lbs", "an average car's lifetime, fuel included", 126_000, "lbs CO2e", _STRUBELL_2019),
         Reference("transformer_nas_lbs", "a Transformer trained with neural architecture search", 626_155, "lbs CO2e", _STRUBELL_2019),
         Reference("transformer_big_lbs", "a Transformer (big) trained once", 192, "lbs CO2e", _STRUBELL_2019),
@@ -79,6 +84,20 @@ REFERENCES: dict[str, Reference] = {
 # Derived: GPT-3's emissions divided by its energy (Patterson et al. 2021),
 # 552 t / 1,287 MWh ≈ 0.43 kg CO2e per kWh. The calculators' default grid.
 DEFAULT_GRID_KG_PER_KWH = REFERENCES["gpt3_training_tco2e"].value * 1000 / (REFERENCES["gpt3_training_mwh"].value * 1000)
+
+
+#: Grid intensities (kg CO2e per kWh) for the cases the course cites, each with its source: set the one of your case.
+GRID_CASES = {
+    "GPT-3's data centre (derived from Patterson et al. 2021)": DEFAULT_GRID_KG_PER_KWH,
+    "US average (Touvron et al. 2023, LLaMA)": REFERENCES["us_grid_kg_per_kwh"].value,
+}
+
+#: Power drawn per accelerator as a multiple of its TDP, for the cases the course cites.
+POWER_FACTORS = {
+    "TDP only (LLaMA's accounting: 400 W per A100, Touvron et al. 2023)": 1.0,
+    "whole H100 server, cooling and partial load (Epoch AI 2025: 1,071 W per 700 W H100)":
+        REFERENCES["h100_system_w"].value / 700,
+}
 
 
 def reference(key: str) -> Reference:

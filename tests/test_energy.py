@@ -54,3 +54,12 @@ def test_measure_energy_estimates_without_rapl(tmp_path):
         energy.measure_energy(lambda: None, assumed_power_w=0)
     with pytest.raises(TypeError, match="fn"):
         energy.measure_energy(None, assumed_power_w=10)
+
+
+def test_grid_cases_reproduce_llamas_published_emissions():
+    # LLaMA's Table 15: 36 MWh -> 14 t CO2e and 449 MWh -> 173 t CO2e at the US average intensity
+    us = energy.GRID_CASES["US average (Touvron et al. 2023, LLaMA)"]
+    assert round(energy.co2_kg(36_000, us) / 1000) == 14
+    assert round(energy.co2_kg(449_000, us) / 1000) == 173
+    # Epoch AI's 1,071 W per H100 is 1.53 x its 700 W TDP
+    assert max(energy.POWER_FACTORS.values()) == pytest.approx(1071 / 700) == pytest.approx(1.53, abs=0.001)

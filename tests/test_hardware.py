@@ -137,3 +137,40 @@ def test_measure_matmul_fastest_statistic():
     assert fast.flops_per_s == pytest.approx(2 * 4 * 128 * 128 / fast.seconds)
     with pytest.raises(ValueError, match="statistic"):
         hw.measure_matmul(4, 128, 128, statistic="mean")
+
+
+def test_the_newer_accelerators_and_their_datasheets():
+    acc = hw.ACCELERATORS
+    for name in ("H200 SXM", "B200", "H100 PCIe", "H800 SXM", "A100 40GB SXM", "A100 80GB PCIe", "V100 SXM2", "L40S",
+                 "MI300X", "RTX 4090"):
+        a = acc[name]
+        assert a.source and a.memory_gb > 0 and a.bandwidth_tbs > 0 and a.tdp_w > 0 and a.interconnect_gbs > 0
+    # the H200 is an H100 with more and faster memory (NVIDIA H200 datasheet): same dense peaks
+    assert acc["H200 SXM"].peak_flops("bf16") == acc["H100 SXM"].peak_flops("bf16") == 989e12
+    assert (acc["H200 SXM"].memory_gb, acc["H200 SXM"].bandwidth_tbs) == (141, 4.8)
+    # the H800 differs from the H100 SXM in its NVLink only (400 vs 900 GB/s)
+    assert acc["H800 SXM"].peak_flops("fp8") == acc["H100 SXM"].peak_flops("fp8")
+    assert acc["H800 SXM"].link_bandwidth == 200e9 and acc["H100 SXM"].link_bandwidth == 450e9
+    # fp4 only on Blackwell; no int8 tensor cores on the V100; fp16 reads the 16-bit tensor figure
+    assert acc["B200"].peak_flops("fp4") == 9000e12
+    with pytest.raises(ValueError, match="fp4"):
+        acc["H100 SXM"].peak_flops("fp4")
+    with pytest.raises(ValueError, match="int8"):
+        acc["V100 SXM2"].peak_flops("int8")
+    assert acc["L40S"].peak_flops("fp16") == 362e12
+    # the old tables keep their four rows (lessons 03 and 04)
+    assert list(hw.peak_table()["GPU"]) == ["H100 SXM", "A100 80GB SXM", "L4", "T4"]
+
+
+def test_a_learner_describes_their_own_accelerator():
+    mine = hw.Accelerator("my GPU", 48, 0.96, 40, 180, None, 360, 300, "PCIe Gen4 x16", 64, "my datasheet")
+    assert hw.resolve(mine) is mine
+    from course_lib import cost, generation
+    # 6 N D / (peak x utilization): 7e9 parameters, 1e12 tokens, 180 TFLOP/s at 40 %
+    assert cost.training_hours(7e9, 1e12, accelerator=mine, utilization=0.4) == pytest.approx(6 * 7e9 * 1e12 / (180e12 * 0.4) / 3600)
+    e = generation.estimate("llama-3-8b", accelerator=mine, prompt_len=100, output_len=10)
+    assert e.accelerator == "my GPU" and e.memory_bytes == 48 * 10**9
+    with pytest.raises(ValueError, match="bandwidth_tbs"):
+        hw.Accelerator("bad", 48, -1, 40, 180, None, 360, 300, "PCIe", 64, "x")
+    with pytest.raises(ValueError, match="accelerator"):
+        hw.resolve("no such GPU")
