@@ -754,7 +754,8 @@ def with_sizes(a: Architecture, **sizes) -> Architecture:
 
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b",
-           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b", "llama-3-70b", "llama-3.1-405b")
+           "mixtral-8x7b", "gemma-7b", "qwen2-0.5b", "llama-3-70b", "llama-3.1-405b", "llama-3.1-8b", "llama-3.1-70b",
+           "qwen3-8b", "qwen3-30b-a3b")
 """Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``."""
 
 
@@ -836,4 +837,25 @@ def measured_families() -> list[dict]:
                      "predicted": predicted, "error_pct": round(100 * (predicted - r["activations"]) / r["activations"], 1),
                      "korthikanti": korthikanti,
                      "korthikanti_error_pct": round(100 * (korthikanti - r["activations"]) / r["activations"], 1)})
+    return rows
+
+
+def measured_kv_cache() -> list[dict]:
+    """Lesson 02's 2026 KV rows: for a small model shaped like each 2026
+    family (Qwen3's q/k-norm and GQA, Qwen3-MoE's experts, Gemma 3's sliding
+    layers; configs in ``tests/test_arch_hf.py``), the bytes transformers'
+    cache held after ``generate`` (recorded by ``tools/measure_families.py``,
+    re-measured by the tests: transformers is not a course dependency) beside
+    :meth:`Architecture.kv_cache_bytes`. Lesson 02, section 5.
+    """
+    with open(os.path.join(_PRESET_DIR, "measured_families.json"), encoding="utf-8") as f:
+        record = json.load(f)
+    rows = []
+    for r in record["kv_rows"]:
+        a = Architecture.from_hf_config(record["kv_configs"][r["family"]])
+        predicted = a.kv_cache_bytes(r["tokens"], batch=r["batch"], bytes_per_value=4)
+        rows.append({"family": r["family"], "layers (sliding)": f"{a.n_layers} ({a.sliding_layers})",
+                     "KV heads / heads": f"{a.n_kv_heads}/{a.n_heads}", "head_dim": a.head_dim,
+                     "experts": f"{a.experts_per_token} of {a.n_experts}" if a.n_experts > 1 else "-",
+                     "tokens": r["tokens"], "predicted": predicted, "transformers held": r["kv_bytes"]})
     return rows

@@ -126,18 +126,26 @@ def test_parameters_exact(family):
         assert arch.n_active_params == arch.n_params
 
 
-def test_kv_cache_bytes_exact_after_generate(family):
+def kv_held_after_generate(family):
+    """(tokens, bytes) the cache of transformers' ``generate`` holds: batch 2, 20 prompt tokens, 12 new, fp32."""
     model = build(family).eval()
     ids = torch.randint(1, V, (2, 20), generator=torch.Generator().manual_seed(1))
     out = model.generate(ids, max_new_tokens=12, do_sample=False, return_dict_in_generate=True,
                          pad_token_id=0, eos_token_id=None)
     cache = out.past_key_values
-    tokens = cache.get_seq_length()
-    assert tokens == 31  # 20 prompt + 12 new - the last, not yet fed back
     held = sum(layer.keys.untyped_storage().nbytes() + layer.values.untyped_storage().nbytes()
                for layer in cache.layers)
+    return cache.get_seq_length(), held
+
+
+def test_kv_cache_bytes_exact_after_generate(family):
+    tokens, held = kv_held_after_generate(family)
+    assert tokens == 31  # 20 prompt + 12 new - the last, not yet fed back
     arch = Architecture.from_hf_config(ALL[family])
     assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held
+    if family in CONFIGS_2026:  # lesson 02 shows the recorded measurement (tools/measure_families.py)
+        rows = [r for r in recorded()["kv_rows"] if r["family"] == family]
+        assert recorded()["kv_configs"][family] == ALL[family] and [r["kv_bytes"] for r in rows] == [held]
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
@@ -202,3 +210,23 @@ def test_count_flops_backward_on_model_output():
     forward = measure.count_flops(model, ids)
     both = measure.count_flops(model, ids, backward=True)
     assert 3 * forward <= both <= 3.1 * forward  # backward ≈ 2 × forward (SDPA's backward counts a bit more)
+
+
+PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b"]
+
+
+@pytest.mark.parametrize("key", PRESETS_2026)
+def test_real_configs_parameter_counts_on_meta_device(key):
+    """The shipped public configs, built full size on the meta device (no memory): every parameter counted."""
+    from course_lib import arch
+
+    config = json.loads((Path(arch._PRESET_DIR) / f"{key}.json").read_text())
+    hf = transformers.AutoConfig.for_model(**{k: val for k, val in config.items() if not k.startswith("_")})
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(hf)
+    a = arch.preset(key)
+    assert a.n_params == model.num_parameters()
+    if a.n_experts > 1:  # active: all but (n_experts - k) experts' FFNs in each sparse layer
+        expert = sum(p[0].numel() for p in model.model.layers[0].mlp.experts.parameters())
+        sparse = a.n_layers - a.dense_layers
+        assert a.n_active_params == model.num_parameters() - sparse * (a.n_experts - a.experts_per_token) * expert

@@ -573,6 +573,7 @@ REGISTRY: dict[str, object] = {
                                                                               n_layers=1, max_seq_len=16, seed=0)),
                                               bad=(nn.Identity(),))),
     "arch.resolve": E(arch.resolve, model=A("choice", "llama-3-8b", bad=(3, None, [1])), extremes=False),
+    "arch.measured_kv_cache": N("no arguments: reads the shipped measurements"),
     "arch.measured_families": N("no arguments: reads the shipped measurements"),
     "arch.preset": E(arch.preset, key=A("choice", "llama-3-8b")),
     "configs.ConfigError": R("raised by the config reader; built from one message"),

@@ -37,6 +37,11 @@ def main() -> None:
             rows.append({"family": family, "attention": attention, "batch": 2, "seq_len": seq_len,
                          "n_params": model.num_parameters(), "activations": r.activations})
             print(rows[-1])
+    kv_rows = []
+    for family in t.CONFIGS_2026:
+        tokens, held = t.kv_held_after_generate(family)
+        kv_rows.append({"family": family, "batch": 2, "tokens": tokens, "kv_bytes": held})
+        print(kv_rows[-1])
     record = {
         "what": "activation bytes saved for backward (course_lib.memory.training_memory), fp32, batch 2, "
                 "cross-entropy loss, models in training mode with random weights",
@@ -45,6 +50,10 @@ def main() -> None:
         "configs": t.CONFIGS,
         "sdpa_settings": {"gpt2": {"attn_pdrop": 0.0}},
         "rows": rows,
+        "kv_what": "bytes transformers' cache holds after generate (batch 2, 20 prompt tokens, 12 new, fp32), "
+                   "for small models shaped like the 2026 families",
+        "kv_configs": t.CONFIGS_2026,
+        "kv_rows": kv_rows,
     }
     OUT.write_text(json.dumps(record, indent=1) + "\n")
 
