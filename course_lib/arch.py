@@ -1,16 +1,20 @@
 """One description of a real model that every prediction shares (lessons 02 and 06).
 
 :class:`Architecture` is read from the file people have, a Hugging Face
-``config.json`` (:meth:`Architecture.from_hf_config`), for the families
-``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``, ``gemma`` and
-``phi3``. Keys a file leaves out take the defaults that transformers'
-configuration class of that family documents. From it:
+``config.json`` (:meth:`Architecture.from_hf_config`, through the safe reader
+:func:`course_lib.configs.read_config`), for the families of
+:data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
+``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
+(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
+``deepseek_v3`` (latent attention). Keys a file leaves out take the defaults
+that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
   parameters, exactly as ``model.num_parameters()`` counts them; per token
   for a mixture of experts;
 - :meth:`Architecture.kv_cache_bytes`: grouped-query attention, an explicit
-  ``head_dim`` and a sliding window, as transformers' cache stores them;
+  ``head_dim``, sliding-window layers and a latent-attention cache, as
+  transformers' cache stores them;
 - :meth:`Architecture.activation_bytes`: what autograd saves for backward in
   transformers' implementation, with SDPA/FlashAttention (no score matrix)
   or eager attention (the softmax kept), the logits and the loss included;
@@ -34,11 +38,12 @@ from dataclasses import dataclass, field, replace
 from . import _validate as v
 from . import configs, predict
 
-FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text")
+FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
+            "olmo2", "smollm3", "granite", "deepseek_v3")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text"}
 
-# Defaults of transformers' configuration classes (transformers 4.57,
+# Defaults of transformers' configuration classes (transformers 4.57 and 5.25,
 # models/<family>/configuration_<family>.py): what a key left out means.
 _DEFAULTS = {
     "gpt2": dict(vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12, n_inner=None,
@@ -78,6 +83,26 @@ _DEFAULTS = {
                         tie_word_embeddings=True, attention_bias=False, sliding_window=4096, layer_types=None,
                         sliding_window_pattern=6, attention_dropout=0.0, attn_logit_softcapping=None,
                         final_logit_softcapping=None),
+    # transformers 5.25: OLMo 2 normalises all queries and all keys (one RMSNorm each over the full width) and
+    # puts its two norms after attention and FFN; SmolLM3 and Granite have Llama's parameters (SmolLM3 drops
+    # rotary on some layers, Granite scales embeddings, residuals and logits: no parameters)
+    "olmo2": dict(vocab_size=50304, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
+                  attention_bias=False, attention_dropout=0.0),
+    "smollm3": dict(vocab_size=128256, hidden_size=2048, intermediate_size=11008, num_hidden_layers=36,
+                    num_attention_heads=16, num_key_value_heads=4, hidden_act="silu", tie_word_embeddings=True,
+                    attention_bias=False, mlp_bias=False, use_sliding_window=False, sliding_window=None,
+                    layer_types=None, attention_dropout=0.0),
+    "granite": dict(vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                    num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
+                    attention_bias=False, mlp_bias=False, attention_dropout=0.0),
+    # transformers 5.25, models/deepseek_v3: multi-head latent attention, 1 shared + 256 routed experts,
+    # the first 3 layers dense
+    "deepseek_v3": dict(vocab_size=129280, hidden_size=7168, intermediate_size=18432, moe_intermediate_size=2048,
+                        num_hidden_layers=61, num_attention_heads=128, num_key_value_heads=128, n_shared_experts=1,
+                        n_routed_experts=256, num_experts_per_tok=8, first_k_dense_replace=3, q_lora_rank=1536,
+                        kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
+                        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -108,7 +133,14 @@ class Architecture:
     Mixtral; Qwen3-MoE's ``moe_intermediate_size``) and ``dense_layers``
     counts the layers of a mixture that keep one dense FFN of ``ffn_size``
     (Qwen3-MoE's ``mlp_only_layers``); ``qk_norm``: an RMSNorm over each
-    head's queries and keys (Qwen3, Gemma 3); ``norms_per_layer``: 2, or 4
+    head's queries and keys (Qwen3, Gemma 3), or with ``qk_norm_full`` one
+    over all the queries and one over all the keys (OLMo 2); ``n_shared_experts``:
+    experts every token uses besides its routed ones (DeepSeek); a
+    ``kv_lora_rank`` > 0 is multi-head latent attention (DeepSeek-V2/V3:
+    queries through a ``q_lora_rank`` bottleneck, keys and values from a
+    compressed latent of ``kv_lora_rank`` values plus a shared rotary key of
+    ``qk_rope_head_dim``; ``head_dim`` is then the query/key head width,
+    nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
     layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
     learned position table (GPT-2) or 0 (rotary). Lessons 02 and 06.
@@ -134,7 +166,13 @@ class Architecture:
     expert_ffn_size: int = 0
     dense_layers: int = 0
     qk_norm: bool = False
+    qk_norm_full: bool = False
     norms_per_layer: int = 2
+    n_shared_experts: int = 0
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
     sliding_window: int | None = None
     sliding_layers: int = 0
     activation: str = "silu"
@@ -153,6 +191,12 @@ class Architecture:
         v.integer("expert_ffn_size", self.expert_ffn_size, minimum=0, maximum=_MAX_SIZE)
         v.integer("dense_layers", self.dense_layers, minimum=0, maximum=self.n_layers)
         v.integer("norms_per_layer", self.norms_per_layer, minimum=1, maximum=8)
+        for name in ("n_shared_experts", "q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "v_head_dim"):
+            v.integer(name, getattr(self, name), minimum=0, maximum=_MAX_SIZE)
+        if self.kv_lora_rank and not (self.v_head_dim and self.head_dim > self.qk_rope_head_dim):
+            raise ValueError("a latent-attention model (kv_lora_rank > 0) needs v_head_dim > 0 and "
+                             f"head_dim > qk_rope_head_dim, got v_head_dim={self.v_head_dim}, head_dim={self.head_dim}, "
+                             f"qk_rope_head_dim={self.qk_rope_head_dim}")
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} "
                              "(each KV head serves a whole group of query heads)")
@@ -160,7 +204,7 @@ class Architecture:
             raise ValueError(f"experts_per_token={self.experts_per_token} must be at most n_experts={self.n_experts}")
         v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
         v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
-        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm"):
+        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full"):
             v.boolean(name, getattr(self, name))
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
         if self.sliding_window is not None:
@@ -256,7 +300,7 @@ class Architecture:
             n_sliding = sum(t == "sliding_attention" for t in types)
         if family in ("mistral", "mixtral", "phi3") and window:
             n_sliding = n
-        if family in ("qwen2", "qwen3", "qwen3_moe") and F.field_bool(c, "use_sliding_window") and window:
+        if family in ("qwen2", "qwen3", "qwen3_moe", "smollm3") and F.field_bool(c, "use_sliding_window") and window:
             if types:
                 n_sliding = sum(t == "sliding_attention" for t in types)
             else:
@@ -278,15 +322,27 @@ class Architecture:
             if not isinstance(only, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in only):
                 raise TypeError(f"config['mlp_only_layers'] must be a list of layer indices, got {v.show(only)}")
             dense = sum(1 for i in range(n) if i in only or (i + 1) % step)
+        mla = {}
+        if family == "deepseek_v3":
+            experts = F.field_int(c, "n_routed_experts", minimum=1)
+            per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
+            expert_ffn = F.field_int(c, "moe_intermediate_size", minimum=1)
+            dense = min(n, F.field_int(c, "first_k_dense_replace", minimum=0))
+            nope, rope = F.field_int(c, "qk_nope_head_dim", minimum=1), F.field_int(c, "qk_rope_head_dim", minimum=1)
+            head_dim, kv = nope + rope, heads  # the cache's (expanded) keys: one per query head
+            mla = dict(n_shared_experts=F.field_int(c, "n_shared_experts", minimum=0, allow_none=True) or 0,
+                       q_lora_rank=F.field_int(c, "q_lora_rank", minimum=1, allow_none=True) or 0,
+                       kv_lora_rank=F.field_int(c, "kv_lora_rank", minimum=1), qk_rope_head_dim=rope,
+                       v_head_dim=F.field_int(c, "v_head_dim", minimum=1))
         bias = F.field_bool(c, "attention_bias", False)
-        return cls(
+        return cls(**mla,
             family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=n,
             n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
             tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
             qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
             mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
-            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text"),
+            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
             norms_per_layer=4 if family == "gemma3_text" else 2,
             sliding_window=window if n_sliding else None, sliding_layers=n_sliding, activation=act,
             dropout=F.field_float(c, "resid_pdrop", 0.0, maximum=1),
@@ -308,14 +364,33 @@ class Architecture:
 
     def _attention_params(self) -> int:
         h = self.hidden_size
+        if self.kv_lora_rank:  # multi-head latent attention (DeepSeek-V2/V3)
+            qr, kr, rope, heads = self.q_lora_rank, self.kv_lora_rank, self.qk_rope_head_dim, self.n_heads
+            nope = self.head_dim - rope
+            p = (h * qr + qr + qr * heads * self.head_dim) if qr else h * heads * self.head_dim
+            p += h * (kr + rope) + kr + kr * heads * (nope + self.v_head_dim) + heads * self.v_head_dim * h
+            if self.qkv_bias:
+                p += (qr if qr else 0) + kr + rope
+            if self.out_bias:
+                p += h
+            return p
         p = h * (self.q_size + 2 * self.kv_size) + self.q_size * h
         if self.qkv_bias:
             p += self.q_size + 2 * self.kv_size
         if self.out_bias:
             p += h
-        if self.qk_norm:
+        if self.qk_norm_full:
+            p += self.q_size + self.kv_size  # one RMSNorm over all queries, one over all keys (OLMo 2)
+        elif self.qk_norm:
             p += 2 * self.head_dim  # one RMSNorm weight for queries, one for keys, shared by the heads
         return p
+
+    def _mla_small_params(self) -> int:
+        """A latent attention's norm weights and biases: parameters that no matmul multiplies."""
+        small = (self.q_lora_rank if self.q_lora_rank else 0) + self.kv_lora_rank
+        if self.qkv_bias:
+            small += (self.q_lora_rank if self.q_lora_rank else 0) + self.kv_lora_rank + self.qk_rope_head_dim
+        return small + (self.hidden_size if self.out_bias else 0)
 
     @property
     def _expert_ffn(self) -> int:
@@ -339,7 +414,9 @@ class Architecture:
         norms = self.norms_per_layer * self._norm_params()
         if self.n_experts == 1:
             return self._attention_params() + self._expert_params() + norms
-        return self._attention_params() + experts * self._expert_params(self._expert_ffn) + self._router_params() + norms
+        shared = self._expert_params(self._expert_ffn * self.n_shared_experts) if self.n_shared_experts else 0
+        return (self._attention_params() + experts * self._expert_params(self._expert_ffn) + shared
+                + self._router_params() + norms)
 
     def _layers_params(self, experts: int) -> int:
         dense = self._attention_params() + self._expert_params() + self.norms_per_layer * self._norm_params()
@@ -398,7 +475,7 @@ class Architecture:
     # ------------------------------------------------------------ KV cache
 
     @v.checked
-    def kv_cache_bytes(self, seq_len: int, batch: int = 1, bytes_per_value: float = 2) -> int:
+    def kv_cache_bytes(self, seq_len: int, batch: int = 1, bytes_per_value: float = 2, *, mla: str = "latent") -> int:
         """Bytes of the key/value cache holding ``seq_len`` tokens per sequence:
         2 · KV heads · head_dim · bytes per layer and token (grouped-query
         attention and an explicit ``head_dim`` included). A sliding-window
@@ -407,11 +484,25 @@ class Architecture:
         concatenates the new token onto them, so ``min(seq_len, window)``
         tokens' worth of storage is alive after each decode step. Equal to
         the storage of transformers' cache after ``generate`` (``seq_len`` =
-        ``cache.get_seq_length()``). Lesson 02.
+        ``cache.get_seq_length()``).
+
+        Multi-head latent attention (``kv_lora_rank`` > 0, DeepSeek):
+        ``mla="latent"`` (default) counts the compressed latent and the shared
+        rotary key, ``kv_lora_rank + qk_rope_head_dim`` values per layer and
+        token, which the serving engines (vLLM, SGLang) and transformers 5's
+        cache hold (the tests check it to the byte after ``generate``);
+        ``mla="expanded"`` counts the keys and values expanded per head,
+        ``heads · (head_dim + v_head_dim)``, which older implementations
+        without an absorbed latent stored. Lesson 02.
         """
         s = v.positive_int("seq_len", seq_len)
         b = v.positive_int("batch", batch)
         p = v.positive("bytes_per_value", bytes_per_value)
+        v.choice("mla", mla, ("latent", "expanded"))
+        if self.kv_lora_rank:
+            per_token = (self.kv_lora_rank + self.qk_rope_head_dim if mla == "latent"
+                         else self.n_heads * (self.head_dim + self.v_head_dim))
+            return math.ceil(per_token * self.n_layers * s * b * p)
         full = self.n_layers - self.sliding_layers
         tokens = full * s + self.sliding_layers * (min(s, self.sliding_window) if self.sliding_window else s)
         return math.ceil(2 * self.kv_size * tokens * b * p)
@@ -423,7 +514,7 @@ class Architecture:
         """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
         counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
         full s × s score matrix for attention, causal or not; element-wise
-        work and the embedding lookup not counted). Lesson 02.
+        work and the embedding lookup not counted).
 
         Conventions that differ between transformers versions: transformers
         4.x computed the rotary frequencies as a small ``inv_freq @
@@ -432,7 +523,7 @@ class Architecture:
         is counted as its experts' matmuls run token by token
         (``experts_implementation="eager"``); transformers 5's default
         grouped kernel (``aten._grouped_mm``) does the same work but
-        ``FlopCounterMode`` cannot see it (counts 0).
+        ``FlopCounterMode`` cannot see it (counts 0). Lesson 02.
         """
         b = v.positive_int("batch", batch)
         s = v.positive_int("seq_len", seq_len)
@@ -440,11 +531,15 @@ class Architecture:
         h, f = self.hidden_size, self.ffn_size
         proj = 2 * t * h * (2 * self.q_size + 2 * self.kv_size)
         attn = 2 * 2 * b * self.n_heads * s * s * self.head_dim
+        if self.kv_lora_rank:  # latent attention: its own projections, values of v_head_dim
+            proj = 2 * t * (self._attention_params() - self._mla_small_params())
+            attn = 2 * b * self.n_heads * s * s * (self.head_dim + self.v_head_dim)
         mats = 2 if self.ffn_kind == "mlp" else 3
         dense_ffn = 2 * t * mats * h * f
         if self.n_experts == 1:
             return self.n_layers * (proj + attn + dense_ffn) + 2 * t * h * self.vocab_size
-        moe = 2 * t * self.experts_per_token * mats * h * self._expert_ffn + 2 * t * h * self.n_experts
+        routed = self.experts_per_token + self.n_shared_experts
+        moe = 2 * t * routed * mats * h * self._expert_ffn + 2 * t * h * self.n_experts
         head = 2 * t * h * self.vocab_size
         moe_layers = self.n_layers - self.dense_layers
         return self.n_layers * (proj + attn) + moe_layers * moe + self.dense_layers * dense_ffn + head
@@ -544,7 +639,8 @@ class Architecture:
             k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
             total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
             if self.qk_norm:  # RMSNorm over each head's queries and keys: input, normalised (fp32 1/rms per head)
-                total += 2 * t * (q + kv) * p + t * (heads + self.n_kv_heads) * 4
+                stats = 2 if self.qk_norm_full else heads + self.n_kv_heads
+                total += 2 * t * (q + kv) * p + t * stats * 4
         if matrices:
             probs = b * heads * s * s * p
             total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
@@ -569,6 +665,8 @@ class Architecture:
             return t * 4 * self.ffn_size * p  # gate, up, activation output, product
         k = self.experts_per_token
         total = t * k * 4 * self._expert_ffn * p  # per routed token: gate, up, activation output, product
+        if self.n_shared_experts:  # the shared experts: one FFN every token runs
+            total += t * 4 * self._expert_ffn * self.n_shared_experts * p
         total += t * self.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
         total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
         return total
@@ -694,6 +792,9 @@ class LoRA:
     def _shapes(self, a: Architecture, moe: bool = True) -> list[tuple[int, int]]:
         """(d_out, d_in) of each adapted matrix in one layer. Fused projections
         (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
+        if a.kv_lora_rank:
+            raise ValueError(f"LoRA on {a.name}'s latent attention (kv_lora_rank > 0) is not modelled: "
+                             "its adapters and quantised matrices have other shapes")
         h, f = a.hidden_size, a.ffn_size
         fused_qkv = a.family in ("gpt2", "phi3")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
@@ -730,6 +831,7 @@ class LoRA:
         n = a.n_params
         if self.base_bits >= 16:
             return int(n * self.base_bits // 8)
+        self._shapes(a)  # refuses what is not modelled
         h, f = a.hidden_size, a.ffn_size
         per = 2 if a.ffn_kind == "mlp" else 3
         mats = a.n_layers * (h * (a.q_size + 2 * a.kv_size) + a.q_size * h)
@@ -755,7 +857,7 @@ def with_sizes(a: Architecture, **sizes) -> Architecture:
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b",
            "mixtral-8x7b", "gemma-7b", "qwen2-0.5b", "llama-3-70b", "llama-3.1-405b", "llama-3.1-8b", "llama-3.1-70b",
-           "qwen3-8b", "qwen3-30b-a3b")
+           "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3")
 """Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``."""
 
 
@@ -843,7 +945,8 @@ def measured_families() -> list[dict]:
 def measured_kv_cache() -> list[dict]:
     """Lesson 02's 2026 KV rows: for a small model shaped like each 2026
     family (Qwen3's q/k-norm and GQA, Qwen3-MoE's experts, Gemma 3's sliding
-    layers; configs in ``tests/test_arch_hf.py``), the bytes transformers'
+    layers, DeepSeek-V3's latent attention, also shown expanded per head;
+    configs in ``tests/test_arch_hf.py``), the bytes transformers'
     cache held after ``generate`` (recorded by ``tools/measure_families.py``,
     re-measured by the tests: transformers is not a course dependency) beside
     :meth:`Architecture.kv_cache_bytes`. Lesson 02, section 5.
@@ -857,5 +960,7 @@ def measured_kv_cache() -> list[dict]:
         rows.append({"family": r["family"], "layers (sliding)": f"{a.n_layers} ({a.sliding_layers})",
                      "KV heads / heads": f"{a.n_kv_heads}/{a.n_heads}", "head_dim": a.head_dim,
                      "experts": f"{a.experts_per_token} of {a.n_experts}" if a.n_experts > 1 else "-",
-                     "tokens": r["tokens"], "predicted": predicted, "transformers held": r["kv_bytes"]})
+                     "tokens": r["tokens"], "predicted": predicted, "transformers held": r["kv_bytes"],
+                     "K/V expanded per head": (a.kv_cache_bytes(r["tokens"], batch=r["batch"], bytes_per_value=4,
+                                                                mla="expanded") if a.kv_lora_rank else "-")})
     return rows

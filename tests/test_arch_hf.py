@@ -1,4 +1,4 @@
-"""course_lib.arch checked against an independent implementation: transformers.
+"""course_lib.arch checked against an independent implementation: transformers 5.
 
 Every family is built small from a config written here (HF_HUB_OFFLINE=1,
 random weights, nothing downloaded), keeping what makes it that family: the
@@ -7,7 +7,11 @@ sliding and full layers), experts, tied embeddings, biases, GPT-2's dropout
 and learned positions. Asserted: parameters exact, KV-cache bytes exact after
 ``generate``, forward FLOPs exact (eager and SDPA), activations within 10 %
 of what autograd saves, and the weight / gradient / optimizer-state bytes of
-a real AdamW step exact.
+a real AdamW step exact. The 2026 families (CONFIGS_2026: Qwen3, Qwen3-MoE,
+Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3) are held to the same, with
+activations within the 10 % contract (DeepSeek-V3's latent attention: not yet,
+marked xfail with the measured gap), and the shipped public configs are built
+full size on the meta device for their exact parameter counts.
 """
 
 import json
@@ -66,8 +70,26 @@ CONFIGS_2026 = {
     "gemma3_text": dict(model_type="gemma3_text", vocab_size=V, hidden_size=64, intermediate_size=128,
                         num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
                         sliding_window=16, sliding_window_pattern=3),
+    # one RMSNorm over all queries and one over all keys, norms after attention and FFN, GQA 2:1
+    "olmo2": dict(model_type="olmo2", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # Llama's parameters, rotary left out on every 4th layer, tied embeddings (SmolLM3-3B)
+    "smollm3": dict(model_type="smollm3", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=4,
+                    num_attention_heads=4, num_key_value_heads=1, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # Llama's parameters, with embedding, residual, attention and logit multipliers
+    "granite": dict(model_type="granite", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, embedding_multiplier=12.0, residual_multiplier=0.22,
+                    logits_scaling=8.0, attention_multiplier=0.015625),
+    # multi-head latent attention (q and kv bottlenecks, a shared rotary key), 1 shared + 8 routed experts of which
+    # 2 per token, the first layer dense (DeepSeek-V3: 1 + 256, 8 per token, first 3 dense)
+    "deepseek_v3": dict(model_type="deepseek_v3", vocab_size=V, hidden_size=64, intermediate_size=128,
+                        moe_intermediate_size=32, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4,
+                        n_shared_experts=1, n_routed_experts=8, num_experts_per_tok=2, first_k_dense_replace=1,
+                        n_group=1, topk_group=1, q_lora_rank=48, kv_lora_rank=32, qk_nope_head_dim=16,
+                        qk_rope_head_dim=8, v_head_dim=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
+LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text", "deepseek_v3")  # lesson 02's 2026 KV rows
 
 
 _BUILT = {}
@@ -118,6 +140,9 @@ def test_parameters_exact(family):
         experts = model.model.layers[0].mlp.experts  # transformers 5: one 3-D tensor per projection
         expert = sum(p[0].numel() for p in experts.parameters())
         assert arch.n_active_params == model.num_parameters() - 2 * 2 * expert
+    elif family == "deepseek_v3":  # 2 of 8 routed experts per token in the 2 sparse layers (layer 0 is dense)
+        expert = sum(p[0].numel() for p in model.model.layers[1].mlp.experts.parameters())
+        assert arch.n_active_params == model.num_parameters() - 2 * 6 * expert
     elif family == "qwen3_moe":  # 2 of 8 experts per token in the 2 sparse layers (layer 1 is dense)
         experts = model.model.layers[0].mlp.experts
         expert = sum(p[0].numel() for p in experts.parameters())
@@ -142,8 +167,8 @@ def test_kv_cache_bytes_exact_after_generate(family):
     tokens, held = kv_held_after_generate(family)
     assert tokens == 31  # 20 prompt + 12 new - the last, not yet fed back
     arch = Architecture.from_hf_config(ALL[family])
-    assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held
-    if family in CONFIGS_2026:  # lesson 02 shows the recorded measurement (tools/measure_families.py)
+    assert arch.kv_cache_bytes(tokens, batch=2, bytes_per_value=4) == held  # MLA: the latent, as transformers 5 caches
+    if family in LESSON_KV:  # lesson 02 shows the recorded measurement (tools/measure_families.py)
         rows = [r for r in recorded()["kv_rows"] if r["family"] == family]
         assert recorded()["kv_configs"][family] == ALL[family] and [r["kv_bytes"] for r in rows] == [held]
 
@@ -182,6 +207,9 @@ def test_activations_within_10_percent(family, attention, seq_len):
     measured = memory.training_memory(model, ids, optimizer="sgd", loss_fn=_ce(ids)).activations
     predicted = Architecture.from_hf_config(ALL[family]).activation_bytes(batch=2, seq_len=seq_len,
                                                                           attention=attention, bytes_per_value=4)
+    if family == "deepseek_v3":  # latent attention's saved tensors are not modelled yet: shown, not passed
+        pytest.xfail(f"MLA activations not modelled: predicted {predicted:,}, measured {measured:,} "
+                     f"({100 * (predicted - measured) / measured:+.1f} %)")
     if family in CONFIGS_2026:  # the contract: within 10 %
         assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)
         return
@@ -212,7 +240,7 @@ def test_count_flops_backward_on_model_output():
     assert 3 * forward <= both <= 3.1 * forward  # backward ≈ 2 × forward (SDPA's backward counts a bit more)
 
 
-PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b"]
+PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3"]
 
 
 @pytest.mark.parametrize("key", PRESETS_2026)
@@ -227,6 +255,7 @@ def test_real_configs_parameter_counts_on_meta_device(key):
     a = arch.preset(key)
     assert a.n_params == model.num_parameters()
     if a.n_experts > 1:  # active: all but (n_experts - k) experts' FFNs in each sparse layer
-        expert = sum(p[0].numel() for p in model.model.layers[0].mlp.experts.parameters())
+        first_sparse = a.dense_layers if key.startswith("deepseek") else 0  # DeepSeek: the dense layers come first
+        expert = sum(p[0].numel() for p in model.model.layers[first_sparse].mlp.experts.parameters())
         sparse = a.n_layers - a.dense_layers
         assert a.n_active_params == model.num_parameters() - sparse * (a.n_experts - a.experts_per_token) * expert

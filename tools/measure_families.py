@@ -38,7 +38,7 @@ def main() -> None:
                          "n_params": model.num_parameters(), "activations": r.activations})
             print(rows[-1])
     kv_rows = []
-    for family in t.CONFIGS_2026:
+    for family in t.LESSON_KV:
         tokens, held = t.kv_held_after_generate(family)
         kv_rows.append({"family": family, "batch": 2, "tokens": tokens, "kv_bytes": held})
         print(kv_rows[-1])
@@ -52,7 +52,7 @@ def main() -> None:
         "rows": rows,
         "kv_what": "bytes transformers' cache holds after generate (batch 2, 20 prompt tokens, 12 new, fp32), "
                    "for small models shaped like the 2026 families",
-        "kv_configs": t.CONFIGS_2026,
+        "kv_configs": {family: t.CONFIGS_2026[family] for family in t.LESSON_KV},
         "kv_rows": kv_rows,
     }
     OUT.write_text(json.dumps(record, indent=1) + "\n")
