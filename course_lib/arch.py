@@ -39,7 +39,7 @@ from . import _validate as v
 from . import configs, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
-            "olmo2", "smollm3", "granite", "deepseek_v3")
+            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text"}
 
@@ -103,6 +103,12 @@ _DEFAULTS = {
                         n_routed_experts=256, num_experts_per_tok=8, first_k_dense_replace=3, q_lora_rank=1536,
                         kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
                         hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0),
+    # transformers 5.25, models/gemma2: sliding and full layers alternate, four norms per layer, soft-capped
+    # attention scores and logits
+    "gemma2": dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
+                   num_attention_heads=8, num_key_value_heads=4, head_dim=256, hidden_activation="gelu_pytorch_tanh",
+                   tie_word_embeddings=True, attention_bias=False, sliding_window=4096, layer_types=None,
+                   attn_logit_softcapping=50.0, final_logit_softcapping=30.0, attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -173,6 +179,8 @@ class Architecture:
     kv_lora_rank: int = 0
     qk_rope_head_dim: int = 0
     v_head_dim: int = 0
+    attn_softcap: bool = False
+    logit_softcap: bool = False
     sliding_window: int | None = None
     sliding_layers: int = 0
     activation: str = "silu"
@@ -204,7 +212,8 @@ class Architecture:
             raise ValueError(f"experts_per_token={self.experts_per_token} must be at most n_experts={self.n_experts}")
         v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
         v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
-        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full"):
+        for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full", "attn_softcap",
+                     "logit_softcap"):
             v.boolean(name, getattr(self, name))
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
         if self.sliding_window is not None:
@@ -292,11 +301,11 @@ class Architecture:
             head_dim = h // heads
         window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
         types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
-        if family == "gemma3_text" and types is None:  # transformers builds them from the pattern
-            pattern = F.field_int(c, "sliding_window_pattern", minimum=1)
+        if family in ("gemma3_text", "gemma2") and types is None:  # transformers builds them from the pattern
+            pattern = 2 if family == "gemma2" else F.field_int(c, "sliding_window_pattern", minimum=1)
             types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
         n_sliding = 0
-        if family == "gemma3_text" and window:
+        if family in ("gemma3_text", "gemma2") and window:
             n_sliding = sum(t == "sliding_attention" for t in types)
         if family in ("mistral", "mixtral", "phi3") and window:
             n_sliding = n
@@ -305,7 +314,7 @@ class Architecture:
                 n_sliding = sum(t == "sliding_attention" for t in types)
             else:
                 n_sliding = max(0, n - F.field_int(c, "max_window_layers", minimum=0))
-        if family in ("gemma", "gemma3_text"):
+        if family in ("gemma", "gemma3_text", "gemma2"):
             act = F.field_str(c, "hidden_activation", allow_none=True) or F.field_str(c, "hidden_act")
         else:
             act = F.field_str(c, "hidden_act")
@@ -343,7 +352,9 @@ class Architecture:
             mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
             qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
-            norms_per_layer=4 if family == "gemma3_text" else 2,
+            norms_per_layer=4 if family in ("gemma3_text", "gemma2") else 2,
+            attn_softcap=bool(F.field_float(c, "attn_logit_softcapping", None, allow_none=True)),
+            logit_softcap=bool(F.field_float(c, "final_logit_softcapping", None, allow_none=True)),
             sliding_window=window if n_sliding else None, sliding_layers=n_sliding, activation=act,
             dropout=F.field_float(c, "resid_pdrop", 0.0, maximum=1),
             attention_dropout=F.field_float(c, "attention_dropout", 0.0, maximum=1),
@@ -570,7 +581,10 @@ class Architecture:
         included. Attention dropout inside a fused kernel stores no mask (the
         GPU kernels regenerate it); PyTorch's CPU flash kernel has no dropout
         and falls back to the math path, which stores what eager does, so on
-        the CPU compare a model with attention dropout against ``"eager"``. ``checkpointing=True``: each layer keeps only its input,
+        the CPU compare a model with attention dropout against ``"eager"``.
+        A model whose attention scores are soft-capped (Gemma 2) cannot run
+        SDPA in transformers, which runs eager attention instead: so does
+        this count, whatever ``attention`` says. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
         tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
         8. Lesson 02 (section "from TinyGPT to Llama-3-8B").
@@ -579,6 +593,8 @@ class Architecture:
         s = v.positive_int("seq_len", seq_len)
         v.choice("attention", attention, ATTENTIONS)
         v.choice("loss", loss, LOSSES)
+        if self.attn_softcap:  # soft-capped scores: no fused kernel runs them, transformers runs eager
+            attention = "eager"
         p = v.positive("bytes_per_value", bytes_per_value)
         if not isinstance(checkpointing, bool):
             raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
@@ -601,6 +617,8 @@ class Architecture:
             outside += 2 * s * self.head_dim * p  # rotary cos and sin, shared by the layers
         if loss == "cross_entropy":
             outside += t * self.vocab_size * p + 8 * t  # log-softmax output, targets
+        if self.logit_softcap:
+            outside += t * self.vocab_size * p  # tanh's output, for its backward
         if checkpointing:
             return math.ceil(self.n_layers * t * h * p + layer + outside)
         return math.ceil(layers + outside)
@@ -610,7 +628,7 @@ class Architecture:
         h = self.hidden_size
         if self.norm == "layernorm":
             return 2 * t * h * p + 2 * t * 4  # input, output; fp32 mean and 1/std
-        extra = h * p if self.family in ("gemma", "gemma3_text") else 0  # Gemma's (1 + weight)
+        extra = h * p if self.family in ("gemma", "gemma3_text", "gemma2") else 0  # Gemma's (1 + weight)
         return 3 * t * h * p + t * p + extra  # input, normalised, output; 1/rms
 
     def _masked(self, s: int, attention: str, sliding: bool) -> bool:
@@ -643,6 +661,8 @@ class Architecture:
                 total += 2 * t * (q + kv) * p + t * stats * 4
         if matrices:
             probs = b * heads * s * s * p
+            if self.attn_softcap:
+                total += probs  # tanh's output, for its backward
             total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
         else:
             total += t * heads * 4  # log-sum-exp, fp32

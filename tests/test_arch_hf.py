@@ -87,8 +87,13 @@ CONFIGS_2026 = {
                         n_shared_experts=1, n_routed_experts=8, num_experts_per_tok=2, first_k_dense_replace=1,
                         n_group=1, topk_group=1, q_lora_rank=48, kv_lora_rank=32, qk_nope_head_dim=16,
                         qk_rope_head_dim=8, v_head_dim=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # sliding and full layers alternating, four norms per layer, soft-capped scores and logits, head_dim 32 > 64 / 4
+    "gemma2": dict(model_type="gemma2", vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                   num_attention_heads=4, num_key_value_heads=2, head_dim=32, sliding_window=16, pad_token_id=0,
+                   eos_token_id=1, bos_token_id=None),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
+NO_SDPA = ("gemma2",)
 LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text", "deepseek_v3")  # lesson 02's 2026 KV rows
 
 
@@ -100,6 +105,8 @@ def build(family, attention="sdpa", configs=None):
     sets the mode it needs). Experts run token by token (``experts_implementation="eager"``):
     transformers 5's default grouped kernel does the same work, invisibly to FlopCounterMode."""
     configs = ALL if configs is None else configs
+    if family in NO_SDPA:  # transformers refuses SDPA for soft-capped scores and runs eager
+        attention = "eager"
     key = (family, attention, id(configs))
     if key not in _BUILT:
         settings = dict(configs[family])
