@@ -23,6 +23,7 @@ Modules (the pure core never imports Altair or ipywidgets; ``ui`` sits on top):
 - ``cost``: training and inference cost, break-even, inference-aware sizing.
 - ``energy``: energy and CO2, with sourced reference figures.
 - ``generation``: prefill and decode: FLOPs, bytes, the decode bound, the generation calculator's arithmetic, timing helpers.
+- ``reasoning``: long generations measured (time per token, KV bytes, tokens/s, energy per answer as the context grows).
 - ``processes``: worker processes: launch, deadlines, clean-up.
 - ``distributed``: real DDP and FSDP training on worker processes.
 - ``serving``: real serving replicas on worker processes.

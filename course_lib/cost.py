@@ -678,3 +678,236 @@ def calculator_inputs(values: dict) -> dict:
         power_factor=values["power_factor"],
         grid_kg_per_kwh=values["grid_kg_per_kwh"],
     )
+
+
+# ------------------------------------------------------------------- a model's whole life (lesson 09)
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """The deployment :func:`lifetime_estimate` assumed: ``n_gpus``
+    ``accelerator`` s per model replica (tensor parallelism, as
+    :func:`course_lib.generation.estimate` models it), the formats, the
+    batch decoded together and what limits it, the bounds of each phase,
+    price and power per GPU. Lesson 09, sections 2 and 4."""
+
+    accelerator: str
+    n_gpus: int
+    weight_format: str
+    kv_format: str
+    batch: int
+    max_batch: int
+    max_context: int
+    context: int
+    weight_bytes_per_gpu: int
+    kv_bytes_per_gpu: int
+    memory_bytes_per_gpu: int
+    prefill_bound: str
+    decode_bound: str
+    ttft: float
+    tpot: float
+    price_per_hour: float
+    power_w: float
+    train_utilization: float
+
+    @property
+    def batch_limited_by_memory(self) -> bool:
+        """Whether the batch is the largest whose KV caches fit (rather than one you chose). Lesson 09, section 2."""
+        return self.batch == self.max_batch
+
+
+@dataclass(frozen=True)
+class LifetimeEstimate:
+    """Training once and serving ``requests_per_day`` for ``years``: dollars
+    and kWh of each phase, per request and over the deployment, from
+    :func:`lifetime_estimate`. Money in US dollars, energy in kWh (per
+    request in Wh). Lesson 09, sections 2, 3 and 4."""
+
+    model: str
+    n_params: int
+    n_active_params: int
+    hardware: Hardware
+    train_tokens: float
+    requests_per_day: float
+    prompt_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    years: float
+    training_hours: float
+    training_cost: float
+    training_energy_kwh: float
+    prompt_gpu_seconds: float
+    output_gpu_seconds: float
+
+    @property
+    def generated_tokens(self) -> int:
+        """Tokens decoded per request: the reasoning trace plus the answer. Lesson 09, section 2."""
+        return self.reasoning_tokens + self.output_tokens
+
+    @property
+    def prompt_cost_per_request(self) -> float:
+        """Dollars of one request's prefill (its prompt tokens). Lesson 09, section 2."""
+        return self.prompt_gpu_seconds / 3600.0 * self.hardware.price_per_hour
+
+    @property
+    def output_cost_per_request(self) -> float:
+        """Dollars of one request's decode steps (reasoning and answer tokens). Lesson 09, section 2."""
+        return self.output_gpu_seconds / 3600.0 * self.hardware.price_per_hour
+
+    @property
+    def cost_per_request(self) -> float:
+        """Dollars per request (answer): prompt plus output. Lesson 09, sections 2 and 3."""
+        return self.prompt_cost_per_request + self.output_cost_per_request
+
+    @property
+    def prompt_price_per_million(self) -> float:
+        """Dollars per million prompt tokens at this deployment's cost. Lesson 09, section 2."""
+        return self.prompt_cost_per_request / self.prompt_tokens * 1e6
+
+    @property
+    def output_price_per_million(self) -> float:
+        """Dollars per million output tokens (reasoning included) at this deployment's cost. Lesson 09, section 2."""
+        return self.output_cost_per_request / self.generated_tokens * 1e6
+
+    @property
+    def inference_cost_per_day(self) -> float:
+        """Dollars of serving per day. Lesson 09, section 2."""
+        return self.cost_per_request * self.requests_per_day
+
+    @property
+    def inference_cost(self) -> float:
+        """Dollars of serving over the whole deployment (``years``). Lesson 09, sections 2 and 3."""
+        return self.inference_cost_per_day * DAYS_PER_YEAR * self.years
+
+    @property
+    def inference_share(self) -> float:
+        """Inference's fraction of lifetime dollars. Lesson 09, sections 2 and 3."""
+        return self.inference_cost / (self.inference_cost + self.training_cost)
+
+    @property
+    def break_even_days(self) -> float:
+        """Day on which cumulative serving dollars equal the training dollars. Lesson 09, sections 2 and 3."""
+        return self.training_cost / self.inference_cost_per_day
+
+    @property
+    def wh_per_request(self) -> float:
+        """Energy of one request (answer) in Wh: its GPU-seconds × power per GPU. Lesson 09, sections 2 and 3."""
+        return (self.prompt_gpu_seconds + self.output_gpu_seconds) * self.hardware.power_w / 3600.0
+
+    @property
+    def inference_energy_kwh(self) -> float:
+        """Energy of serving over the whole deployment, kWh. Lesson 09, sections 2 and 3."""
+        return self.wh_per_request * self.requests_per_day * DAYS_PER_YEAR * self.years / 1000.0
+
+    @property
+    def inference_energy_share(self) -> float:
+        """Inference's fraction of lifetime energy. Lesson 09, section 3."""
+        return self.inference_energy_kwh / (self.inference_energy_kwh + self.training_energy_kwh)
+
+    @property
+    def energy_break_even_days(self) -> float:
+        """Day on which cumulative serving energy equals the training energy. Lesson 09, section 3."""
+        return self.training_energy_kwh / (self.wh_per_request * self.requests_per_day / 1000.0)
+
+    @property
+    def gpus_serving(self) -> float:
+        """GPUs busy serving the traffic around the clock (GPU-seconds per day ÷ 86,400). Lesson 09, section 3."""
+        return (self.prompt_gpu_seconds + self.output_gpu_seconds) * self.requests_per_day / 86_400.0
+
+
+def _smallest_group(a, deploy: dict) -> int | None:
+    """Fewest GPUs (tensor parallel) that hold the weights and one sequence's KV cache at the
+    deployment's context, or None when no group up to generation.MAX_GPUS does (a binary search:
+    each GPU's share shrinks as the group grows)."""
+    def fits(n: int) -> bool:
+        return generation.estimate(a, batch=1, **{**deploy, "n_gpus": n}).max_batch >= 1
+
+    if not fits(generation.MAX_GPUS):
+        return None
+    lo, hi = 1, generation.MAX_GPUS  # fits(hi) holds
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    return lo if fits(lo) else hi
+
+
+MAX_REQUESTS_PER_DAY = 1e12
+"""Most requests a day :func:`lifetime_estimate` prices (a hundred per person on Earth)."""
+MAX_TRAIN_TOKENS = 1e16
+"""Most training tokens :func:`lifetime_estimate` prices (today's largest runs use a few times 10¹³)."""
+
+
+@v.checked
+def lifetime_estimate(model, *, train_tokens: float, accelerator="H100 SXM", requests_per_day: float,
+                      prompt_tokens: int, output_tokens: int, reasoning_tokens: int = 0, years: float,
+                      n_gpus: int = 1, weight_format: str = "bf16", kv_format: str | None = None,
+                      batch: int | None = None, price_per_hour: float = 2.0, power_factor: float = 1.0,
+                      train_utilization: float | None = None) -> LifetimeEstimate:
+    """Train ``model`` once on ``train_tokens`` and serve it ``years`` on
+    ``n_gpus`` ``accelerator`` s per replica: dollars and kWh of each phase.
+
+    ``model`` is anything :func:`course_lib.arch.resolve` takes. Training:
+    :func:`training_hours` (6 · active parameters · tokens at
+    ``train_utilization``, by default the fit to published runs) ×
+    ``price_per_hour``. Serving: :func:`course_lib.generation.estimate`'s
+    expected times for a request of ``prompt_tokens`` then
+    ``reasoning_tokens + output_tokens`` generated tokens, decoded ``batch``
+    at a time; a request's GPU-seconds are n_gpus × TTFT / batch for its
+    prompt and n_gpus × (latency − TTFT) / batch for its reasoning and
+    answer, so prompt and output tokens are priced separately, and an MoE
+    reads (and pays for) the experts its tokens use. ``batch=None`` takes
+    the largest batch whose KV caches fit at the full context (prompt +
+    reasoning + answer): long reasoning traces shrink it. Energy: GPU time
+    × the accelerator's TDP × ``power_factor`` (server, cooling and partial
+    load folded in). A deployment that cannot hold the model (weights and
+    one sequence's KV cache per GPU) raises ``ValueError`` naming
+    ``n_gpus`` and the smallest group that would. Lesson 09, sections 2–4;
+    lab 09, exercises 1–4.
+    """
+    a = arch.resolve(model)
+    acc = _chip(accelerator)
+    n = v.positive_int("n_gpus", n_gpus, maximum=generation.MAX_GPUS)
+    prompt = v.positive_int("prompt_tokens", prompt_tokens, maximum=generation.MAX_CONTEXT)
+    answer = v.positive_int("output_tokens", output_tokens, maximum=generation.MAX_CONTEXT)
+    thinking = v.integer("reasoning_tokens", reasoning_tokens, minimum=0, maximum=generation.MAX_CONTEXT)
+    requests = v.positive("requests_per_day", requests_per_day, maximum=MAX_REQUESTS_PER_DAY)
+    years = v.positive("years", years, maximum=100)
+    tokens = v.positive("train_tokens", train_tokens, maximum=MAX_TRAIN_TOKENS)
+    price = v.positive("price_per_hour", price_per_hour, maximum=10_000)
+    power_w = acc.tdp_w * v.positive("power_factor", power_factor, maximum=10)
+    deploy = dict(accelerator=acc, n_gpus=n, weight_format=weight_format, kv_format=kv_format,
+                  prompt_len=prompt, output_len=thinking + answer)
+    one = generation.estimate(a, batch=1, **deploy)
+    if one.max_batch < 1:
+        need = _smallest_group(a, deploy)
+        fix = (f"the smallest group of {acc.name} that holds it is n_gpus={need}" if need else
+               f"no group of up to {generation.MAX_GPUS} {acc.name} holds it")
+        raise ValueError(
+            f"n_gpus={n}: {a.name or 'the model'} does not fit on {n} × {acc.name} in {weight_format} "
+            f"({one.weight_bytes / 1e9:,.1f} GB of weights per GPU, {acc.memory_gb:g} GB each, and a "
+            f"{prompt + thinking + answer:,}-token sequence's KV cache beside them): {fix}")
+    if batch is None:
+        b = min(one.max_batch, generation.MAX_BATCH)
+    else:
+        b = v.positive_int("batch", batch, maximum=generation.MAX_BATCH)
+        if b > one.max_batch:
+            raise ValueError(f"batch={b} does not fit: at a context of {prompt + thinking + answer:,} tokens the KV "
+                             f"caches of at most {one.max_batch:,} sequences fit beside the weights on {n} × {acc.name}")
+    e = one if b == 1 else generation.estimate(a, batch=b, **deploy)
+    hours = training_hours(a, tokens, accelerator=acc, utilization=train_utilization)
+    util = predict.training_flops(a.n_active_params, tokens) / (hours * 3600 * acc.peak_flops("bf16"))
+    hw = Hardware(
+        accelerator=acc.name, n_gpus=n, weight_format=e.weight_format, kv_format=e.kv_format, batch=b,
+        max_batch=one.max_batch, max_context=e.max_context, context=prompt + thinking + answer,
+        weight_bytes_per_gpu=e.weight_bytes, kv_bytes_per_gpu=e.kv_bytes, memory_bytes_per_gpu=e.memory_bytes,
+        prefill_bound=e.prefill_bound, decode_bound=e.decode_bound, ttft=e.ttft_expected, tpot=e.tpot_expected,
+        price_per_hour=price, power_w=power_w, train_utilization=util,
+    )
+    return LifetimeEstimate(
+        model=a.name, n_params=a.n_params, n_active_params=a.n_active_params, hardware=hw, train_tokens=tokens,
+        requests_per_day=requests, prompt_tokens=prompt, output_tokens=answer, reasoning_tokens=thinking,
+        years=years, training_hours=hours, training_cost=hours * price,
+        training_energy_kwh=energy.energy_kwh(power_w, hours),
+        prompt_gpu_seconds=n * e.ttft_expected / b,
+        output_gpu_seconds=n * (e.latency_expected - e.ttft_expected) / b,
+    )

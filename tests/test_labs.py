@@ -38,7 +38,7 @@ def _text(nb) -> str:
 NAMES = [
     "lab01_flops.ipynb", "lab02_memory.ipynb", "lab03_batch_size.ipynb",
     "lab04_precision.ipynb", "lab05_cost.ipynb", "lab06_scale.ipynb",
-    "lab07_generation.ipynb", "lab08_serving.ipynb",
+    "lab07_generation.ipynb", "lab08_serving.ipynb", "lab09_end_to_end.ipynb",
 ]
 
 

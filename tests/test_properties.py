@@ -54,7 +54,7 @@ from torch import nn
 import course_lib
 from course_lib import (arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
                         published, references, validation,
-                        lora, models, precision, predict, processes, serving, simulate, train, zero_fit)
+                        lora, models, precision, predict, processes, reasoning, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, render, widgets
 from course_lib import _validate as v
 
@@ -217,6 +217,10 @@ SHAPE = L(lambda: arch.preset("llama-3-8b"))
 ESTIMATE = L(lambda: generation.estimate("llama-3-8b", prompt_len=1000, output_len=250))
 OPT = L(lambda: train.make_optimizer("sgd", MLP.get().parameters(), lr=0.01))
 LLAMA = L(lambda: arch.preset("llama-3-8b"))
+LIFETIME = L(lambda: cost.lifetime_estimate("llama-3-8b", train_tokens=1e12, requests_per_day=1e6, prompt_tokens=500,
+                                            output_tokens=500, years=1.0))
+MACHINE = L(lambda: hardware.MeasuredMachine(name="test", device="cpu", n_threads=1, flops={"fp32": 1e10, "bf16": 1e10, "fp16": 1e10},
+                                             sizes={"fp32": 128, "bf16": 128, "fp16": 128}, bandwidth=1e9, copy_bytes=1 << 26))
 LLAMA_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
                 "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100}
 MOE_IN = L(lambda: torch.randn(2, 4, 16, generator=torch.Generator().manual_seed(0)))
@@ -310,6 +314,15 @@ REGISTRY: dict[str, object] = {
     "cost.kwh": E(cost.kwh, x=A("nonneg", 12.0)),
     "cost.format_scenario": E(cost.format_scenario, s=A("record", SCENARIO)),
     "cost.calculator_inputs": E(cost.calculator_inputs, values=A("record", L(lambda: dict(cost.PRESETS["Seed page example"])))),
+    "cost.Hardware": R("built by lifetime_estimate from checked inputs"),
+    "cost.LifetimeEstimate": R("returned by lifetime_estimate"),
+    "cost.lifetime_estimate": E(cost.lifetime_estimate, model=A("choice", "llama-3-8b", bad=(3, None, "no-such")),
+                                train_tokens=A("pos", 1e12), accelerator=A("choice", "H100 SXM"),
+                                requests_per_day=A("pos", 1e6), prompt_tokens=A("posint", 500), output_tokens=A("posint", 500),
+                                reasoning_tokens=A("nonnegint", 0), years=A("pos", 1.0), n_gpus=A("posint", 1),
+                                weight_format=A("choice", "bf16"), kv_format=A("any", None, bad=("no-such", 5)),
+                                batch=A("any", None, bad=(0, -1, 1.5, True, "1", 10**9)), price_per_hour=A("pos", 2.0),
+                                power_factor=A("pos", 1.0), train_utilization=A("any", None, bad=(0.0, 1.5, NAN, "0.5"))),
     # ---------------------------------------------------------------- data
     "data.make_classification": E(data.make_classification, n_samples=16, d_in=4,
                                   n_classes=X(3, bad=(1,)), seed=0, extremes=False),
@@ -786,6 +799,24 @@ REGISTRY: dict[str, object] = {
                                      heavy=True),
     "generation.time_generate": E(generation.time_generate, model=A("model", GPT), prompt_len=A("work", 4),
                                   max_new_tokens=A("nonnegint", 2), batch=A("work", 1), heavy=True),
+    # ---------------------------------------------------------------- reasoning (lesson 09)
+    "reasoning.LongGeneration": R("returned by reasoning.generate_long"),
+    "reasoning.generate_long": E(reasoning.generate_long, model=A("model", GPT), prompt_len=A("work", 4),
+                                 n_tokens=A("work", 4, bad=(1, 10**6)), machine=A("record", MACHINE), batch=A("work", 1),
+                                 windows=A("work", 2), assumed_power_w=A("pos", 10.0), bytes_per_value=A("pos", 4.0),
+                                 seed=A("seed", 0), heavy=True),
+    "reasoning.batch_table": E(reasoning.batch_table, model=A("model", GPT), prompt_len=A("work", 4),
+                               n_tokens=A("work", 4, bad=(1, 10**6)), batches=A("seq", [1, 2], bad=([0], [1.5])),
+                               machine=A("record", MACHINE), assumed_power_w=A("pos", 10.0),
+                               bytes_per_value=A("pos", 4.0), heavy=True),
+    "ui.calculators.lifetime_calculator": N("calculator: its fields are tested by test_calculator_fields",
+                                            call=lambda: calculators.lifetime_calculator(chart=False)),
+    "ui.calculators.lifetime_texts": E(calculators.lifetime_texts, e=A("record", LIFETIME)),
+    "ui.calculators.render_lifetime": E(calculators.render_lifetime, e=A("record", LIFETIME)),
+    "ui.calculators.lifetime_table": E(calculators.lifetime_table, e=A("record", LIFETIME)),
+    "ui.calculators.lifetime_chart": E(calculators.lifetime_chart, e=A("record", LIFETIME), extremes=False),
+    "ui.charts.lifetime_split_chart": E(charts.lifetime_split_chart, table=A("table", L(lambda: calculators.lifetime_table(
+        LIFETIME.get()))), title=A("str", "x"), extremes=False),
     # ---------------------------------------------------------------- ui additions (lessons 07 and 08)
     "ui.calculators.engine_explorer": E(calculators.engine_explorer, overhead=A("nonneg", 1e-3), per_token=A("nonneg", 1e-4),
                                         heavy=True),
@@ -838,6 +869,7 @@ CALCULATORS = {
     "ui.calculators.zero_calculator": lambda: calculators.zero_calculator(chart=False),
     "ui.calculators.format_explorer": lambda: calculators.format_explorer(),
     "ui.calculators.generation_calculator": lambda: calculators.generation_calculator(chart=False),
+    "ui.calculators.lifetime_calculator": lambda: calculators.lifetime_calculator(chart=False),
     "ui.calculators.engine_explorer": lambda: calculators.engine_explorer(1e-3, 1e-4),
 }
 

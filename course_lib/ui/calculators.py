@@ -25,6 +25,7 @@ import math
 
 import ipywidgets as w
 import numpy as np
+import pandas as pd
 
 from .. import _validate as v
 from .. import arch, configs, cost, energy, engine, fit, generation, hardware, precision, simulate, train, zero_fit
@@ -675,3 +676,122 @@ def engine_explorer(overhead: float, per_token: float, *, rate: float = 100.0, m
                                        n_requests=n_requests, seed=seed)
 
     return Calculator(controls, compute, render_engine_explorer, title="Serving trace explorer")
+
+# ------------------------------------------------------------ the capstone: a model's whole life (lesson 09)
+
+
+def lifetime_texts(e: cost.LifetimeEstimate) -> dict[str, str]:
+    """The texts the capstone calculator shows, by key (the browser test reads
+    them back). Lesson 09, section 4."""
+    v.instance("e", e, cost.LifetimeEstimate, "a LifetimeEstimate from cost.lifetime_estimate()")
+    h = e.hardware
+    return {
+        "training_cost": cost.money(e.training_cost),
+        "training_hours": f"{e.training_hours:,.0f} GPU-hours at {h.train_utilization:.0%} utilization",
+        "training_energy": cost.kwh(e.training_energy_kwh),
+        "inference_cost": cost.money(e.inference_cost),
+        "inference_per_day": cost.money(e.inference_cost_per_day),
+        "inference_energy": cost.kwh(e.inference_energy_kwh),
+        "split": f"{1 - e.inference_share:.1%} training : {e.inference_share:.1%} inference",
+        "energy_split": f"{1 - e.inference_energy_share:.1%} training : {e.inference_energy_share:.1%} inference",
+        "break_even": f"day {e.break_even_days:,.1f}",
+        "energy_break_even": f"day {e.energy_break_even_days:,.1f}",
+        "cost_per_answer": cost.money(e.cost_per_request),
+        "wh_per_answer": f"{e.wh_per_request:.3g} Wh",
+        "prompt_price": f"{cost.money(e.prompt_price_per_million)} per million",
+        "output_price": f"{cost.money(e.output_price_per_million)} per million",
+        "batch": f"{h.batch:,} sequences" + (" (the most whose KV caches fit)" if h.batch_limited_by_memory else ""),
+        "max_context": f"{h.max_context:,} tokens",
+        "gpus_serving": f"{e.gpus_serving:,.1f} GPUs around the clock",
+        "train_bound": "compute (6·N·D FLOPs at the utilization above)",
+        "prefill_bound": h.prefill_bound,
+        "decode_bound": h.decode_bound,
+    }
+
+
+_LIFETIME_LABELS = {
+    "training_cost": "training (once)", "training_hours": "training time", "training_energy": "training energy",
+    "inference_cost": "inference over the deployment", "inference_per_day": "inference per day",
+    "inference_energy": "inference energy over the deployment", "split": "lifetime dollars",
+    "energy_split": "lifetime energy", "break_even": "inference spend passes training on",
+    "energy_break_even": "inference energy passes training on", "cost_per_answer": "cost per answer",
+    "wh_per_answer": "energy per answer", "prompt_price": "prompt tokens", "output_price": "output tokens (reasoning included)",
+    "batch": "batch decoded together", "max_context": "longest context at that batch",
+    "gpus_serving": "GPUs the traffic keeps busy", "train_bound": "a training step is bound by",
+    "prefill_bound": "the prefill (prompt) is bound by", "decode_bound": "a decode step (each output token) is bound by",
+}
+
+
+def render_lifetime(e: cost.LifetimeEstimate) -> str:
+    """A :class:`course_lib.cost.LifetimeEstimate` as HTML, each number in a
+    :func:`result_span`. Lesson 09, section 4."""
+    texts = lifetime_texts(e)
+    h = e.hardware
+    head = (f"<p>{html.escape(e.model)} ({e.n_params:,} parameters, {e.n_active_params:,} active per token) on "
+            f"{h.n_gpus} × {html.escape(h.accelerator)} per replica, weights {h.weight_format}, KV {h.kv_format}; "
+            f"{e.prompt_tokens:,} prompt + {e.reasoning_tokens:,} reasoning + {e.output_tokens:,} answer tokens</p>")
+    return head + _label_table(_LIFETIME_LABELS, texts)
+
+
+def lifetime_table(e: cost.LifetimeEstimate):
+    """The rows :func:`course_lib.ui.charts.lifetime_split_chart` draws:
+    training and inference shares of lifetime dollars and energy. Lesson 09, section 4."""
+    v.instance("e", e, cost.LifetimeEstimate, "a LifetimeEstimate from cost.lifetime_estimate()")
+    rows = [("dollars", "training", 1 - e.inference_share, cost.money(e.training_cost)),
+            ("dollars", "inference", e.inference_share, cost.money(e.inference_cost)),
+            ("energy", "training", 1 - e.inference_energy_share, cost.kwh(e.training_energy_kwh)),
+            ("energy", "inference", e.inference_energy_share, cost.kwh(e.inference_energy_kwh))]
+    return pd.DataFrame(rows, columns=["measure", "phase", "share", "amount"])
+
+
+def lifetime_chart(e: cost.LifetimeEstimate):
+    """The capstone's one chart: the lifetime split in dollars and energy. Lesson 09, section 4."""
+    return charts.lifetime_split_chart(lifetime_table(e))
+
+
+def _lifetime(config_path="", model="llama-3-8b", train_tokens_b=15000.0, gpu="H100 SXM", n_gpus=1,
+              weight_format="bf16", kv_format="auto", price_per_hour=2.0, requests_m=10.0, prompt_tokens=500,
+              reasoning_tokens=0, output_tokens=500, years=1.0):
+    return cost.lifetime_estimate(
+        config_path or model, train_tokens=v.positive("train_tokens_b", train_tokens_b) * 1e9, accelerator=gpu,
+        n_gpus=n_gpus, weight_format=weight_format, kv_format=None if kv_format == "auto" else kv_format,
+        price_per_hour=price_per_hour, requests_per_day=v.positive("requests_m", requests_m) * 1e6,
+        prompt_tokens=prompt_tokens, reasoning_tokens=reasoning_tokens, output_tokens=output_tokens, years=years)
+
+
+def lifetime_calculator(model: str = "llama-3-8b", gpu: str = "H100 SXM", *, chart: bool = True) -> Calculator:
+    """The capstone: a model (a preset, a local config.json path or an
+    uploaded one), a training budget (tokens), a deployment (GPU, how many
+    per replica, weight and KV formats, price per GPU-hour) and a traffic
+    profile (requests per day, prompt, reasoning and answer tokens, years)
+    → training against lifetime inference in dollars and energy, the
+    break-even day, cost and energy per answer, prompt and output prices,
+    the batch and context that fit and what bounds each phase
+    (:func:`course_lib.cost.lifetime_estimate`), with one chart of the
+    lifetime split. A deployment that cannot hold the model says which
+    group would. Lesson 09, section 4."""
+    v.choice("model", model, arch.PRESETS)
+    v.choice("gpu", gpu, hardware.ACCELERATORS)
+    if not isinstance(chart, bool):
+        raise TypeError(f"chart must be True or False, got {chart!r}")
+    kw = dict(style={"description_width": "150px"}, layout=w.Layout(width="470px"))
+    sl = dict(kw, continuous_update=False)
+    controls = _model_controls(kw["style"], kw["layout"], model)
+    controls.update({
+        "train_tokens_b": w.BoundedFloatText(value=15000.0, min=1.0, max=cost.MAX_TRAIN_TOKENS / 1e9, step=100.0,
+                                             description="training tokens (B)", **kw),
+        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value=gpu, description="GPU", **kw),
+        "n_gpus": w.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64], value=1, description="GPUs per replica", **sl),
+        "weight_format": w.Dropdown(options=list(generation.WEIGHT_FORMATS), value="bf16", description="weights", **kw),
+        "kv_format": w.Dropdown(options=[("as the weights", "auto")] + [(f, f) for f in generation.KV_FORMATS],
+                                value="auto", description="KV cache", **kw),
+        "price_per_hour": w.BoundedFloatText(value=2.0, min=0.01, max=1000.0, step=0.1, description="$ per GPU-hour", **kw),
+        "requests_m": w.BoundedFloatText(value=10.0, min=0.001, max=1e5, step=1.0, description="requests/day (M)", **kw),
+        "prompt_tokens": w.SelectionSlider(options=[2**k for k in range(4, 18)], value=512, description="prompt tokens", **sl),
+        "reasoning_tokens": w.SelectionSlider(options=[0] + [2**k for k in range(6, 16)], value=0,
+                                              description="reasoning tokens", **sl),
+        "output_tokens": w.SelectionSlider(options=[2**k for k in range(0, 14)], value=512, description="answer tokens", **sl),
+        "years": w.BoundedFloatText(value=1.0, min=0.1, max=10.0, step=0.5, description="years deployed", **kw),
+    })
+    return Calculator(controls, _with_upload(_lifetime), render_lifetime, chart=lifetime_chart if chart else None,
+                      title="Your model, end to end")

@@ -516,3 +516,28 @@ def validation_chart(table: pd.DataFrame, title: str = "Predicted ÷ published")
         x=alt.X("case:N", sort=order, title=None), y=y, color=alt.Color("figure:N", title=None),
         shape="figure:N", tooltip=["case", "figure", alt.Tooltip("ratio:Q", format=".2f"), "why"])
     return alt.layer(shade, one, dots, title=f"{title} (band ×{band:g} shaded)").properties(width=520, height=260)
+
+
+# ------------------------------------------------------------ a model's whole life (lesson 09)
+
+
+def lifetime_split_chart(table: pd.DataFrame, title: str = "Training once vs serving for the deployment") -> alt.Chart:
+    """Training against lifetime inference, in dollars and in energy: one
+    stacked bar per ``measure``, each split into ``phase`` shares. ``table``
+    has columns ``measure`` ("dollars", "energy"), ``phase`` ("training",
+    "inference"), ``share`` (0–1) and ``amount`` (a text shown in the
+    tooltip). Lesson 09, section 4 (the capstone calculator)."""
+    _frame("table", table, "measure", "phase", "share", "amount")
+    return (
+        alt.Chart(table, title=v.string("title", title))
+        .mark_bar()
+        .encode(
+            y=alt.Y("measure:N", title=None, sort=None),
+            x=alt.X("share:Q", stack="zero", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]),
+                    title="share of the model's lifetime"),
+            color=alt.Color("phase:N", sort=["training", "inference"]),
+            order=alt.Order("phase:N", sort="descending"),
+            tooltip=["measure", "phase", alt.Tooltip("share:Q", format=".1%"), "amount"],
+        )
+        .properties(width=420, height=110)
+    )
