@@ -301,11 +301,13 @@ def format_bytes(fmt: str) -> float:
     return bits / 8 + (2 / GROUP_SIZE if bits == 4 else 0.0)
 
 
-def _layer_linear(a: arch.Architecture, experts: int) -> int:
-    """Weights of the layers' projections with ``experts`` experts per layer (no router, no biases)."""
-    h = a.hidden_size
-    mats = 2 if a.ffn_kind == "mlp" else 3
-    return a.n_layers * (h * (2 * a.q_size + 2 * a.kv_size) + experts * mats * h * a.ffn_size)
+def _layer_linear(a: arch.Architecture, experts: float) -> float:
+    """Weights of the layers' matmuls (projections, routers, shared experts, dense layers; no norms or biases)
+    with ``experts`` routed experts in each mixture-of-experts layer: :attr:`Architecture.matmul_params`
+    (which counts ``experts_per_token``) less the LM head, plus or minus whole experts."""
+    sparse_layers = a.n_layers - a.dense_layers if a.n_experts > 1 else 0
+    per_expert = (2 if a.ffn_kind == "mlp" else 3) * a.hidden_size * (a.expert_ffn_size or a.ffn_size) * sparse_layers
+    return a.matmul_params - a.vocab_size * a.hidden_size + (experts - a.experts_per_token) * per_expert
 
 
 @v.checked
@@ -325,9 +327,7 @@ def weight_bytes(model, weight_format: str = "bf16", *, read: bool = False) -> i
 def _read_bytes(a: arch.Architecture, weight_format: str, experts: float) -> float:
     """Weight bytes read by a pass that touches ``experts`` experts per layer (no looked-up table)."""
     rest = a.n_params - _layer_linear(a, a.n_experts) - a.lookup_params
-    dense = _layer_linear(a, 0)
-    per_expert = _layer_linear(a, 1) - dense
-    return (dense + experts * per_expert) * format_bytes(weight_format) + rest * 2
+    return _layer_linear(a, experts) * format_bytes(weight_format) + rest * 2
 
 
 def experts_touched(model, tokens: int) -> float:

@@ -298,3 +298,15 @@ def test_charts_build():
     assert charts.throughput_chart(t).to_dict()["mark"]["type"] == "line"
     t["predicted tokens/s"] = [2.0, 4.0]
     assert len(charts.throughput_chart(t).to_dict()["layer"]) == 2
+
+
+@pytest.mark.parametrize("key", ["mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v3", "llama-3.1-8b", "gemma-3-27b"])
+def test_a_decode_step_reads_the_active_parameters_but_the_looked_up_table(key):
+    """In 16 bits a decode step reads 2 bytes per active parameter (Architecture's count, checked against
+    transformers in tests/test_arch_hf.py) less the looked-up embedding table: the expert sizes of 2026
+    families (moe_intermediate_size, shared experts, dense first layers, latent attention) included."""
+    a = arch.preset(key)
+    assert generation.weight_bytes(key, "bf16", read=True) == 2 * (a.n_active_params - a.lookup_params)
+    assert generation.weight_bytes(key, "bf16") == 2 * a.n_params
+    e = generation.estimate(key, accelerator="H200 SXM", n_gpus=8, weight_format="fp8", prompt_len=1000, output_len=100)
+    assert 0 < e.tpot <= e.tpot_expected

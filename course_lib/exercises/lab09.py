@@ -80,7 +80,7 @@ def expected_reasoning_batch() -> int:
     usable = e["gpu_memory_gb"] * 1e9 * e["usable_fraction"]
     weights = a.n_params * e["bytes_per_value"]
     context = e["prompt_tokens"] + e["reasoning_tokens"] + e["output_tokens"]
-    per_sequence = a.kv_cache_bytes(context, 1, e["bytes_per_value"])
+    per_sequence = a.kv_cache_bytes(seq_len=context, batch=1, bytes_per_value=e["bytes_per_value"])
     return max(0, math.floor((usable - weights) / per_sequence))
 
 
