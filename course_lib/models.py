@@ -33,11 +33,13 @@ MAX_CACHE_BATCH = 65_536
 
 
 def _check_hidden(name: str, x, width: int, module: nn.Module, ndim=None, what: str = "d_model"):
-    """A float tensor whose last dimension is ``width``, in the dtype of ``module``'s weights."""
+    """A float tensor whose last dimension is ``width``, in the dtype of ``module``'s weights. The values
+    are not scanned: a hidden state is a model's own intermediate (a diverging training run makes NaN
+    that torch carries on), and a scan per layer would be timed as the model's work in every lesson."""
     if v.input_passed(module, x):
         return x
     v.tensor(name, x, kind="float", ndim=ndim, last_dim=width, width=f"{what}={width}",
-             dtype=None if v._autocast() else v.weight_dtype(module))
+             dtype=None if v._autocast() else v.weight_dtype(module), allow_nan=True)
     v.remember_input(module, x, "forward")
     return x
 
