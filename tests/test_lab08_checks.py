@@ -89,10 +89,10 @@ def test_numpy_and_torch_integers_of_the_right_value_are_accepted():
     import numpy as np
     import torch
 
-    static, continuous = lab08.expected_steps()
+    static, continuous = lab08._expected_steps()
     lab08.verify_steps((np.int64(static), torch.tensor(continuous)))
-    lab08.verify_fit(tuple(np.int64(x) for x in lab08.expected_fit()))
-    lab08.verify_blocks(np.int64(lab08.expected_blocks()))
+    lab08.verify_fit(tuple(np.int64(x) for x in lab08._expected_fit()))
+    lab08.verify_blocks(np.int64(lab08._expected_blocks()))
     with pytest.raises(AssertionError, match="array of shape"):
         lab08.verify_blocks(np.array([1, 2]))
     with pytest.raises(AssertionError, match="whole"):

@@ -12,7 +12,7 @@ import pytest
 
 from course_lib import check
 
-LABS = [f"lab0{n}" for n in range(1, 8)]
+LABS = [f"lab0{n}" for n in range(1, 9)]
 IDS = [f"student-{i:02d}" for i in range(40)]
 
 
@@ -111,6 +111,9 @@ PAIRS = {
     "lab07": [("verify_kv_bytes", "_expected_kv_bytes"), ("verify_decode_bound", "_expected_decode_bound"),
               ("verify_prefill_share", "_expected_prefill_share"),
               ("verify_compute_bound_batch", "_expected_compute_bound_batch"), ("verify_max_batch", "_expected_max_batch")],
+    "lab08": [("verify_blocks", "_expected_blocks"), ("verify_steps", "_expected_steps"), ("verify_fit", "_expected_fit"),
+              ("verify_tokens", "_expected_tokens"), ("verify_speedup", "_expected_speedup"),
+              ("verify_prefix", "_expected_prefix"), ("verify_chunks", "_expected_chunks")],
 }
 
 
@@ -136,3 +139,101 @@ def test_hints_name_the_variants_numbers_not_the_shared_ones():
     with pytest.raises(AssertionError) as err:
         mod.verify_loss_scale((1.0, 1.0))
     assert f"{mod.EXERCISE_3['small_gradient']:g}" in str(err.value) and "3e-07" not in str(err.value)
+
+
+# Lab 08: the right answer of each variant by hand (independent of course_lib.engine), and the plausible wrong
+# answers of tests/test_lab08_checks.py; every combination of _CHOICES must keep them apart.
+def _l8_1(e):
+    b = e["kv_block"]
+    right = sum(math.ceil((p + o - 1) / b) for p, o in zip(e["prompt_lens"], e["output_lens"]))
+    total = sum(p + o - 1 for p, o in zip(e["prompt_lens"], e["output_lens"]))
+    wrong = [sum(math.ceil((p + o) / b) for p, o in zip(e["prompt_lens"], e["output_lens"])),  # p + o positions
+             math.ceil(total / b), total]  # the total rounded up once; positions, not blocks
+    return right, wrong
+
+
+def _l8_2(e):
+    lens, b = e["output_lens"], e["max_batch"]
+    static = sum(max(lens[i:i + b]) for i in range(0, len(lens), b))
+    waiting, running, continuous = list(lens), [], 0
+    while waiting or running:
+        while waiting and len(running) < b:
+            running.append(waiting.pop(0))
+        continuous += 1
+        running = [n - 1 for n in running if n > 1]
+    return (static, continuous), [(continuous, static), (static, math.ceil(sum(lens) / b)), (sum(lens), continuous),
+                                  (static + 1, continuous)]
+
+
+def _l8_3(e):
+    per_position = 2 * e["n_layers"] * e["d_model"] * e["bytes_per_value"]
+    blocks = math.ceil(e["positions"] / e["kv_block"])
+    reserved = e["budget_bytes"] // (e["max_len"] * per_position)
+    paged = e["budget_bytes"] // (blocks * e["kv_block"] * per_position)
+    return (reserved, paged), [(paged, reserved), (reserved, e["budget_bytes"] // (e["positions"] * per_position)),
+                               (2 * reserved, 2 * paged), (round(e["budget_bytes"] / (e["max_len"] * per_position)),
+                                                           paged)]
+
+
+def _l8_4(e):
+    a, k = e["alpha"], e["k"]
+    right = sum(a**i for i in range(k + 1))
+    return right, [a * k, 1 / (1 - a), (1 - a**k) / (1 - a), float(k + 1)]
+
+
+def _l8_5(e):
+    a, k, c = e["alpha"], e["k"], e["c"]
+    tokens = sum(a**i for i in range(k + 1))
+    return tokens / (k * c + 1), [tokens, tokens / (k * c), tokens / (c + 1), tokens * (1 - c)]
+
+
+def _l8_6(e):
+    s, b, own = e["shared_prefix"], e["kv_block"], e["own_prompt_lens"]
+    total = sum(s + n for n in own)
+    cached = (s // b) * b * (len(own) - 1)
+    return (total - cached, cached), [(total - s * (len(own) - 1), s * (len(own) - 1)),  # the partial block shared
+                                      (total - (s // b) * b * len(own), (s // b) * b * len(own)),  # first one too
+                                      (total - cached, cached // b), (total, 0), (cached, total - cached)]
+
+
+def _l8_7(e):
+    p, r, caps = e["prompt_len"], e["running"], e["max_step_tokens"]
+    right = [math.ceil(p / (cap - r)) for cap in caps]
+    return right, [[math.ceil(p / cap) for cap in caps], [p // (cap - r) for cap in caps], [x + 1 for x in right]]
+
+
+LAB08 = {1: (_l8_1, "verify_blocks"), 2: (_l8_2, "verify_steps"), 3: (_l8_3, "verify_fit"),
+         4: (_l8_4, "verify_tokens"), 5: (_l8_5, "verify_speedup"), 6: (_l8_6, "verify_prefix"),
+         7: (_l8_7, "verify_chunks")}
+
+
+def _differs(a, b):
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(a - b) > 1e-6 * abs(a)
+    return a != b
+
+
+@pytest.mark.parametrize("n", sorted(LAB08))
+def test_lab08_every_combination_keeps_the_wrong_answers_apart(n):
+    import itertools
+
+    mod = _module("lab08")
+    keys = sorted(mod._CHOICES[n])
+    for combo in itertools.product(*(mod._CHOICES[n][k] for k in keys)):
+        e = {**mod._BASE[n], **dict(zip(keys, combo))}
+        right, wrongs = LAB08[n][0](e)
+        for wrong in wrongs:
+            assert _differs(right, wrong), (n, e, right, wrong)
+
+
+@pytest.mark.parametrize("n", sorted(LAB08))
+def test_lab08_each_variant_accepts_its_own_answer_and_rejects_the_wrong_ones(n):
+    mod = _module("lab08")
+    answer, verify = LAB08[n]
+    for sid in IDS:
+        check.set_student(sid)
+        right, wrongs = answer(getattr(mod, f"EXERCISE_{n}"))
+        getattr(mod, verify)(right)
+        for wrong in wrongs:
+            with pytest.raises(AssertionError, match="Hint"):
+                getattr(mod, verify)(wrong)
