@@ -147,7 +147,7 @@ class KVCache:
         """Append one layer's new keys and values; return all of that layer's. Lesson 07, section 2."""
         layer = v.integer("layer", layer, minimum=0, maximum=self.n_layers - 1)
         for name, t in (("k", k), ("val", val)):
-            v.tensor(name, t, kind="float", ndim=4)
+            v.tensor(name, t, kind="float", ndim=4, allow_nan=True)  # the model's own keys: not scanned in a timed step
             if t.shape[0] != self.batch:
                 raise ValueError(f"{name} must have shape (batch={self.batch}, heads, seq, head_dim), "
                                  f"got shape {tuple(t.shape)}")
