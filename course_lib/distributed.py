@@ -124,7 +124,8 @@ class RankReport:
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """All ranks of one :func:`run_training` for one strategy. Lesson 06."""
+    """All ranks of one :func:`run_training` for one strategy. Used by :func:`course_lib.distributed.run_single` and
+    :func:`course_lib.distributed.run_training`; not tied to one lesson."""
 
     strategy: str
     world_size: int

@@ -40,7 +40,8 @@ DEFAULT_TIMEOUT_S = 120.0
 def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb: int = WORKER_MB) -> int:
     """Validate a number of worker processes against what this machine can start:
     at most :data:`MAX_WORLD_SIZE`, and enough free memory for
-    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Lesson 06, sections 2 and 7.
+    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Used by
+    :func:`course_lib.distributed.run_training` and :func:`course_lib.serving.serve`; not tied to one lesson.
     """
     n = v.positive_int(name, world_size)
     per_worker_mb = v.positive("per_worker_mb", per_worker_mb)
@@ -211,7 +212,7 @@ def shutdown() -> None:
     """Stop multiprocessing's helper process (the resource tracker that every
     "spawn" start uses), so nothing this module started outlives a lesson.
     :func:`launch` calls it when it returns; safe to call any number of
-    times; also runs at interpreter exit. Lesson 06, sections 2 and 7."""
+    times; also runs at interpreter exit. Used by :func:`course_lib.processes.launch`; not tied to one lesson."""
     try:
         # Python (3.11–3.13) has no public call that stops the tracker: the
         # module offers only ensure_running/register/unregister, so this is

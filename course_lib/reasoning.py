@@ -52,7 +52,8 @@ class LongGeneration:
     predicted`` (the formula). ``seconds``: the whole generation (prefill and
     every step); ``predicted_seconds``: the sum of the bounds. ``joules``:
     the energy of the whole generation, ``energy_method`` ``"rapl"`` or
-    ``"estimate"`` (seconds × ``power_w``). Lesson 09, section 1."""
+    ``"estimate"`` (seconds × ``power_w``). Used by :func:`course_lib.reasoning.generate_long`; not tied to one
+    lesson."""
 
     table: pd.DataFrame
     prompt_len: int
@@ -66,7 +67,8 @@ class LongGeneration:
 
     @property
     def tokens_per_s(self) -> float:
-        """Output tokens per second over the whole generation, all sequences together. Lesson 09, section 1."""
+        """Output tokens per second over the whole generation, all sequences together. Used by
+        :func:`course_lib.reasoning.batch_table`; not tied to one lesson."""
         return self.batch * self.n_tokens / self.seconds
 
     @property

@@ -76,7 +76,8 @@ def make_trace(
 def check_trace(trace, max_len: int | None = None) -> list[Request]:
     """``trace`` as a list after checking it holds :class:`Request` objects
     with a prompt and an output that fit ``max_len`` positions (TypeError or
-    ValueError naming the request otherwise). Lesson 08, section 1."""
+    ValueError naming the request otherwise). Used by :func:`course_lib.engine.replicas.run_replicas`; not tied to one
+    lesson."""
     if not isinstance(trace, (list, tuple)) or not trace:
         raise TypeError("trace must be a non-empty list of Request (from make_trace)")
     if max_len is not None:
