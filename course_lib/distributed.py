@@ -88,7 +88,8 @@ _KIND = {
 
 @dataclass(frozen=True)
 class RankReport:
-    """What one rank measured (bytes are this rank's local tensors). Lesson 06.
+    """What one rank measured (bytes are this rank's local tensors). Held by the
+    :class:`TrainingRun` of :func:`run_training`; not tied to one lesson.
 
     ``collective_bytes`` maps a collective (``"all_reduce"``, ``"all_gather"``,
     ``"reduce_scatter"``, ``"broadcast"``) to the bytes of the full tensor it

@@ -128,9 +128,9 @@ def optimizer_state_bytes(opt: v.Instance(torch.optim.Optimizer, "a torch.optim.
     """Bytes of the tensors in ``opt.state`` with at least one element per
     element of their parameter (momentum buffers, Adam's moments); 0-dim
     bookkeeping such as Adam's ``step`` is left out. A sharded (FSDP) state
-    counts its local shard. The course's one optimizer-state rule. Lesson 02,
-    "Measuring memory"; lesson 06 (per-rank state under DDP and FSDP).
-    Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lesson 06, section 2; lab 02, exercise 4."""
+    counts its local shard. The course's one optimizer-state rule. Used by
+    :func:`training_memory` and by :func:`course_lib.distributed.run_training` (per-rank state under DDP and
+    FSDP); not tied to one lesson."""
     tensors = []
     for param, state in opt.state.items():
         for value in state.values():

@@ -138,7 +138,7 @@ class KVCache:
     @property
     def reserved_bytes(self) -> int:
         """Bytes allocated for keys and values: equal to :attr:`nbytes`, since
-        this cache grows as it goes (lesson 08 contrasts caches that reserve
+        this cache grows as it goes (:mod:`course_lib.engine` contrasts caches that reserve
         ahead). Lesson 07, section 2."""
         return self.nbytes
 

@@ -151,8 +151,8 @@ def zero_breakdown(
     optimizer state over ``n_devices``; stage 2 also the gradients; stage 3
     also the weights. Bytes per parameter come from
     :func:`bytes_per_param_breakdown`; a sharded part is ceil(bytes /
-    n_devices), each part on its own. The course's one ZeRO rule. Lesson 06,
-    "ZeRO: shard the model state". Lesson 06, sections 1, 2, 3, 4 and 5; lab 06, exercise 3.
+    n_devices), each part on its own. The course's one ZeRO rule. Used by
+    :func:`zero_memory_per_device`; not tied to one lesson.
     """
     n = n_params
     d = n_devices

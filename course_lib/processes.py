@@ -106,7 +106,7 @@ def launch(
 ) -> list:
     """Start ``n_workers`` fresh Python processes (multiprocessing ``"spawn"``),
     each running ``target(rank, n_workers, queues, ready, *args)``, and return
-    their return values in rank order. Lesson 06.
+    their return values in rank order.
 
     ``queues`` is a list of ``n_queues`` shared ``multiprocessing`` queues.
     With ``feed``, this process waits until every worker has called
@@ -120,7 +120,9 @@ def launch(
     all finish within ``timeout_s``, ``RuntimeError`` with the worker's
     traceback if one raises, and ``RuntimeError`` with its exit code if one
     dies. Whatever happens, every worker is terminated and joined before this
-    returns; a worker whose parent disappears exits by itself. Lesson 06, sections 2 and 7.
+    returns; a worker whose parent disappears exits by itself. Used by
+    :func:`course_lib.distributed.run_training`, :func:`course_lib.serving.serve` and
+    :func:`course_lib.engine.run_replicas`; not tied to one lesson.
     """
     # Arguments are checked before anything starts, so a bad one costs no clean-up.
     if not callable(target):

@@ -113,7 +113,7 @@ def generate_long(model: nn.Module, *, prompt_len: int, n_tokens: int, machine, 
                   windows: int = 8, assumed_power_w: float, bytes_per_value: float = 4, seed: int = 0) -> LongGeneration:
     """Generate ``n_tokens`` greedy tokens for ``batch`` random prompts of
     ``prompt_len`` tokens with ``model``'s KV cache, timing every decode
-    step, and compare with lesson 07's predictions.
+    step, and compare with the predictions of :mod:`course_lib.generation`.
 
     The steps are grouped into ``windows`` windows of equal length; for
     each, the median step time beside

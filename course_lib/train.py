@@ -130,7 +130,7 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
     """Run ``fn()`` and return (number, bytes) of the distinct tensor storages
     autograd saved for backward while it ran (parameters included). Lesson 01
     uses it to show that a forward pass for training keeps tensors alive and
-    one under ``inference_mode`` keeps none; lesson 02 splits this further. Lesson 01, section 1.
+    one under ``inference_mode`` keeps none. Lesson 01, section 1.
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function to run, got {v.show(fn)}")

@@ -253,7 +253,7 @@ def batching_calculator(
     maximum batch and timeout (ms) → p50/p95/p99 latency, throughput, mean
     batch size, utilization, for a cost model ``overhead + per_sample · b``
     (seconds). With ``max_replicas`` it adds a replica count and a balancer
-    choice (lesson 06). Lesson 03, section 4.
+    choice (as :mod:`course_lib.serving` deploys replicas). Lesson 03, section 4.
     """
     overhead, per_sample = simulate.check_cost(overhead, per_sample)
     n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)

@@ -82,8 +82,7 @@ def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
 def timing_bars(table: pd.DataFrame, title: v.Text = "Wall time (median, with p10–p90)") -> alt.Chart:
     """Bars of median time with p10–p90 error bars.
 
-    ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``
-    (lessons 01, 03, 04). Lesson 01, section 5.
+    ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``. Lesson 01, section 5.
     """
     _frame("table", table, "what", "median_ms", "p10_ms", "p90_ms")
     base = alt.Chart(table, title=title)
