@@ -543,7 +543,8 @@ class Architecture:
         is counted as its experts' matmuls run token by token
         (``experts_implementation="eager"``); transformers 5's default
         grouped kernel (``aten._grouped_mm``) does the same work but
-        ``FlopCounterMode`` cannot see it (counts 0). Lesson 07.
+        ``FlopCounterMode`` cannot see it (counts 0). Used by
+        :func:`course_lib.generation.forward_flops`; not tied to one lesson.
         """
         b = v.positive_int("batch", batch)
         s = v.positive_int("seq_len", seq_len)
@@ -894,7 +895,7 @@ PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama
 
 def preset(key: str) -> Architecture:
     """The :class:`Architecture` of a shipped preset, read from its
-    ``config.json`` (:data:`PRESETS`). Lessons 02 and 07."""
+    ``config.json`` (:data:`PRESETS`). Lesson 02."""
     v.choice("key", key, PRESETS)
     return Architecture.from_hf_config(os.path.join(_PRESET_DIR, f"{key}.json"))
 

@@ -193,7 +193,7 @@ def _describe(err: BaseException) -> str:
 
 
 def results() -> dict[int, bool]:
-    """``{exercise number: passed}`` for the exercises run so far. Every lab; lesson 04."""
+    """``{exercise number: passed}`` for the exercises run so far. Every lab."""
     return dict(_lab["results"])
 
 

@@ -196,7 +196,8 @@ def longest_context(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], 
 @v.checked
 def verdict(total_bytes: v.NonNegativeInt, gpu: v.Choice[hardware.ACCELERATORS]) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 06."""
+    (a name in :data:`course_lib.hardware.ACCELERATORS`). Used by
+    :func:`will_it_fit` and :func:`course_lib.zero_fit.zero_fit`; not tied to one lesson."""
     need = total_bytes
     cap = hardware.ACCELERATORS[gpu].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}

@@ -179,8 +179,8 @@ def percentile(values, p: v.Range(0.0, 100.0, allow_zero=True)) -> float:
     """The ``p``-th percentile of ``values``, ``p`` from 0 to 100 (p50 is the
     median, p95 the value 95 % of them stay under), interpolating linearly
     between the two nearest ranks (numpy's default). The course's one
-    percentile convention.
-    Lesson 08."""
+    percentile convention. Used by :meth:`Timing.percentile`,
+    :func:`course_lib.simulate.simulate_batching` and :mod:`course_lib.serving`; not tied to one lesson."""
     if not hasattr(values, "__len__") or isinstance(values, (str, bytes, dict)):
         raise TypeError(f"values must be a list, tuple or 1-D array of numbers, got {v.show(values)}")
     if len(values) > v.MAX_REQUESTS:
@@ -212,7 +212,7 @@ class Timing:
 
     def percentile(self, p: float) -> float:
         """The ``p``-th percentile (0–100) of the samples: :func:`percentile`.
-        Lesson 08."""
+        Used by :attr:`p10`, :attr:`p90` and :attr:`iqr`; not tied to one lesson."""
         return percentile(self.samples, p)
 
     @property

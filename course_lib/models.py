@@ -185,7 +185,7 @@ Not tied to one lesson.
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """Masked multi-head self-attention over (batch, seq, d_model); with a
-        ``cache``, after the cached positions. Lesson 01, section 4; lessons 00, 02, 06 and 08."""
+        ``cache``, after the cached positions. Lesson 01, section 4."""
         _check_hidden("x", x, self.d_model, self, ndim=3)
         _check_cache(cache, layer, x.shape[0])
         b, s, d = x.shape
@@ -275,7 +275,7 @@ class TinyGPT(nn.Module):
         With ``cache`` the tokens are placed after the ``cache.seq_len``
         positions already cached, and their keys and values are appended.
         Without it, the whole sequence is processed from scratch.
-        Lesson 01, section 4; lessons 00, 02, 06 and 08.
+        Lesson 01, section 4.
         """
         _check_tokens(self, (idx,), {})  # no work when the pre-hook just passed idx
         if idx.dim() != 2:

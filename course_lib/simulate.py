@@ -241,7 +241,8 @@ class CostModel:
 
     @v.checked
     def service_time(self, batch: v.PositiveInt) -> float:
-        """Seconds for a batch of ``batch``: overhead + per_sample · batch. Lesson 06."""
+        """Seconds for a batch of ``batch``: overhead + per_sample · batch. Not tied to one
+        lesson."""
         return self.overhead + self.per_sample * batch
 
 

@@ -221,7 +221,8 @@ class Calculator:
         return slug
 
     def values(self) -> dict[str, object]:
-        """The controls' current values, by ``compute`` keyword. Lessons 02, 04, 05 and 06the calculators."""
+        """The controls' current values, by ``compute`` keyword. Used by the
+        calculators of :mod:`course_lib.ui.calculators`; not tied to one lesson."""
         return {name: control.value for name, control in self.controls.items()}
 
     def _outcome(self) -> tuple[object, str]:
