@@ -149,8 +149,8 @@ class Architecture:
     nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
     layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
-    learned position table (GPT-2) or 0 (rotary). Used by :func:`course_lib.arch.label` and
-    :func:`course_lib.arch.measured_families`; not tied to one lesson.
+    learned position table (GPT-2) or 0 (rotary). Built by :func:`preset` and
+    :func:`resolve`; not tied to one lesson.
     """
 
     family: str

@@ -99,8 +99,7 @@ def cpu_model() -> str:
 
 def report() -> dict[str, str]:
     """What the measurements in this course depend on, as ``{name: value}``.
-    Used by :func:`course_lib.distributed.run_single` and :func:`course_lib.distributed.step_wire_bytes`; not tied to
-    one lesson."""
+    Used by :func:`describe`; not tied to one lesson."""
     info = {
         "python": platform.python_version(),
         "torch": torch.__version__,
