@@ -50,22 +50,25 @@ __version__ = "0.1.0"
 #: kept true against the notebooks by tests/test_backlinks.py (regenerate with
 #: ``python tools/backlinks.py --lessons``).
 LESSONS: dict[str, tuple[str, ...]] = {
-    "00": ("data", "env", "measure", "models", "predict", "train"),
-    "01": ("check", "env", "exercises.lab01", "measure", "models", "predict", "train", "ui.charts"),
-    "02": ("arch", "check", "env", "exercises.lab02", "fit", "lora", "measure", "memory", "models", "predict", "train",
-           "ui.calculators", "ui.charts"),
-    "03": ("check", "data", "env", "exercises.lab03", "hardware", "measure", "memory", "models", "predict", "simulate",
-           "train", "ui.calculators", "ui.charts"),
-    "04": ("check", "data", "env", "exercises.lab04", "hardware", "measure", "models", "precision", "ui.calculators",
+    "00": ("claims", "data", "env", "measure", "models", "predict", "train"),
+    "01": ("check", "env", "exercises.lab01", "measure", "memory", "models", "predict", "references", "train",
            "ui.charts"),
-    "05": ("check", "cost", "energy", "env", "exercises.lab05", "hardware", "measure", "models", "predict", "train",
+    "02": ("arch", "check", "env", "exercises.lab02", "fit", "hardware", "lora", "measure", "memory", "models",
+           "predict", "train", "ui.calculators", "ui.charts"),
+    "03": ("check", "claims", "data", "env", "exercises.lab03", "hardware", "measure", "memory", "models",
+           "precision", "predict", "simulate", "train", "ui.calculators", "ui.charts"),
+    "04": ("check", "claims", "data", "env", "exercises.lab04", "hardware", "measure", "models", "precision",
            "ui.calculators", "ui.charts"),
-    "06": ("check", "distributed", "env", "exercises.lab06", "fit", "models", "predict", "processes", "serving",
-           "simulate", "ui.calculators", "ui.charts", "zero_fit"),
-    "07": ("check", "env", "exercises.lab07", "generation", "hardware", "measure", "models", "predict",
+    "05": ("check", "claims", "cost", "energy", "env", "exercises.lab05", "hardware", "measure", "models",
+           "predict", "published", "references", "train", "ui.calculators", "ui.charts", "validation"),
+    "06": ("check", "claims", "distributed", "env", "exercises.lab06", "fit", "models", "predict", "processes",
+           "serving", "simulate", "ui.calculators", "ui.charts", "zero_fit"),
+    "07": ("arch", "check", "claims", "env", "exercises.lab07", "generation", "hardware", "measure", "models",
+           "predict", "published", "ui.calculators", "ui.charts", "validation"),
+    "08": ("check", "data", "engine", "env", "exercises.lab08", "hardware", "measure", "models", "simulate",
            "ui.calculators", "ui.charts"),
-    "08": ("check", "data", "engine", "env", "exercises.lab08", "measure", "models", "simulate", "ui.calculators",
-           "ui.charts"),
+    "09": ("arch", "check", "cost", "env", "exercises.lab09", "generation", "hardware", "models", "reasoning",
+           "ui.calculators", "ui.charts"),
 }
 
 

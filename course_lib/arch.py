@@ -149,7 +149,8 @@ class Architecture:
     nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
     layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
-    learned position table (GPT-2) or 0 (rotary). Lessons 02 and 06.
+    learned position table (GPT-2) or 0 (rotary). Built by :func:`preset` and
+    :func:`resolve`; not tied to one lesson.
     """
 
     family: str
@@ -237,7 +238,8 @@ class Architecture:
         as transformers checks it (heads divide the width, KV heads divide the
         heads). A multimodal config that wraps a ``text_config`` is read as its
         language model. An unknown ``model_type`` raises a ``ValueError``
-        listing :data:`FAMILIES`. Lesson 02.
+        listing :data:`FAMILIES`. Used by :func:`course_lib.arch.measured_families` and
+        :func:`course_lib.arch.measured_kv_cache`; not tied to one lesson.
         """
         source = os.fspath(config) if isinstance(config, (str, os.PathLike)) else ""
         config = configs.read_config(config)
@@ -365,12 +367,16 @@ class Architecture:
 
     @property
     def q_size(self) -> int:
-        """Width of the queries (and of the attention output): heads × head_dim. Lesson 02, section 9."""
+        """Width of the queries (and of the attention output): heads × head_dim. Used by
+        :func:`course_lib.generation.decode_flops` and :meth:`course_lib.arch.Architecture.forward_flops`; not tied to
+        one lesson."""
         return self.n_heads * self.head_dim
 
     @property
     def kv_size(self) -> int:
-        """Width of the keys (and of the values): KV heads × head_dim. Lesson 02, section 5."""
+        """Width of the keys (and of the values): KV heads × head_dim. Used by
+        :meth:`course_lib.arch.Architecture.forward_flops` and :meth:`course_lib.arch.Architecture.kv_cache_bytes`;
+        not tied to one lesson."""
         return self.n_kv_heads * self.head_dim
 
     def _attention_params(self) -> int:
@@ -448,7 +454,7 @@ class Architecture:
     def n_active_params(self) -> int:
         """Parameters used for one token: a mixture of experts runs
         ``experts_per_token`` of its ``n_experts`` FFNs (plus the router);
-        equal to :attr:`n_params` for a dense model. Lesson 02."""
+        equal to :attr:`n_params` for a dense model. Lessons 07 and 09."""
         return self._embedding_params() + self._layers_params(self.experts_per_token)
 
     @property
@@ -470,7 +476,8 @@ class Architecture:
 
     def largest_layer_params(self) -> int:
         """Parameters of the largest single module (DeepSpeed's "largest
-        layer": the embedding or the LM head for a language model). Lesson 06."""
+        layer": the embedding or the LM head for a language model). Used by
+        :meth:`course_lib.arch.Architecture.zero_memory`; not tied to one lesson."""
         h, f = self.hidden_size, self.ffn_size
         sizes = [self.vocab_size * h, h * self.q_size + (self.q_size if self.qkv_bias else 0), h * f + (f if self.mlp_bias else 0)]
         if self.family == "phi3":
@@ -536,7 +543,8 @@ class Architecture:
         is counted as its experts' matmuls run token by token
         (``experts_implementation="eager"``); transformers 5's default
         grouped kernel (``aten._grouped_mm``) does the same work but
-        ``FlopCounterMode`` cannot see it (counts 0). Lesson 02.
+        ``FlopCounterMode`` cannot see it (counts 0). Used by
+        :func:`course_lib.generation.forward_flops`; not tied to one lesson.
         """
         b = v.positive_int("batch", batch)
         s = v.positive_int("seq_len", seq_len)
@@ -712,7 +720,7 @@ class Architecture:
         / ``estimate_zero3_...`` without offload (4 bytes/param replicated plus
         16 sharded at stages 1–2; 18 sharded plus the gathered layer at stage
         3), reproduced to the byte. A sharded part is rounded as its source
-        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). Lesson 06.
+        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). Not tied to one lesson.
         """
         d = v.positive_int("n_devices", n_devices)
         stage = v.integer("stage", stage, minimum=0, maximum=3)
@@ -838,7 +846,8 @@ class LoRA:
         return out
 
     def trainable_params(self, a: Architecture) -> int:
-        """Adapter parameters: r · (d_in + d_out) per target matrix per layer. Lesson 02, section 8."""
+        """Adapter parameters: r · (d_in + d_out) per target matrix per layer. Used by
+        :meth:`course_lib.arch.Architecture.training_memory`; not tied to one lesson."""
         moe = a.n_experts > 1
         per_layer = sum(self.rank * (d_out + d_in) for d_out, d_in in self._shapes(a, moe))
         dense = sum(self.rank * (d_out + d_in) for d_out, d_in in self._shapes(a, False)) if a.dense_layers else 0
@@ -848,7 +857,9 @@ class LoRA:
         """Bytes of the frozen base model: every parameter at ``base_bits``;
         at 4 or 8 bits the quantised matrices (the layers' projections) carry
         one scale per ``block`` values, while embeddings, norms and biases
-        stay at 16 bits (as bitsandbytes' QLoRA leaves them). Lesson 02, section 8."""
+        stay at 16 bits (as bitsandbytes' QLoRA leaves them). Used by
+        :meth:`course_lib.arch.Architecture.training_memory` and :func:`course_lib.fit.inference_estimate`; not tied
+        to one lesson."""
         n = a.n_params
         if self.base_bits >= 16:
             return int(n * self.base_bits // 8)
@@ -865,7 +876,7 @@ class LoRA:
 
 
 def with_sizes(a: Architecture, **sizes) -> Architecture:
-    """A copy of ``a`` with some fields changed (e.g. fewer layers). Lesson 02."""
+    """A copy of ``a`` with some fields changed (e.g. fewer layers). Not tied to one lesson."""
     v.instance("a", a, Architecture, "a course_lib.arch.Architecture")
     unknown = sorted(set(sizes) - set(Architecture.__dataclass_fields__))
     if unknown:
@@ -884,7 +895,7 @@ PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama
 
 def preset(key: str) -> Architecture:
     """The :class:`Architecture` of a shipped preset, read from its
-    ``config.json`` (:data:`PRESETS`). Lessons 02 and 06."""
+    ``config.json`` (:data:`PRESETS`). Lesson 02."""
     v.choice("key", key, PRESETS)
     return Architecture.from_hf_config(os.path.join(_PRESET_DIR, f"{key}.json"))
 
@@ -893,7 +904,7 @@ def from_model(model) -> Architecture:
     """The :class:`Architecture` of a :class:`course_lib.models.TinyGPT`: a
     GPT-2-style shape (learned positions, LayerNorm, biased attention and
     MLP, a bias-free LM head not tied to the embedding). Reads the model's
-    attributes only, so this module needs no torch. Lesson 07, section 2.
+    attributes only, so this module needs no torch. Used by :func:`course_lib.arch.resolve`; not tied to one lesson.
     """
     needed = ("vocab_size", "d_model", "n_heads", "n_layers", "max_seq_len")
     if not all(hasattr(model, k) for k in needed) or not hasattr(model, "new_cache"):
@@ -911,7 +922,7 @@ def resolve(model, *, argument: str = "model") -> Architecture:
     an :class:`Architecture`, a preset key of :data:`PRESETS`, a Hugging Face
     config dict, the path of a local ``config.json`` (``str`` ending in
     ``.json`` or an ``os.PathLike``), or a :class:`course_lib.models.TinyGPT`.
-    Errors name ``argument``. Lessons 02, 05 and 07.
+    Errors name ``argument``. Lessons 07 and 09.
     """
     if isinstance(model, Architecture):
         return model
@@ -930,7 +941,7 @@ def resolve(model, *, argument: str = "model") -> Architecture:
 def label(a: Architecture) -> str:
     """A model's name with its exact parameter count (and the active count
     for a mixture of experts), e.g. ``"Llama-2-7B (6,738,415,616 parameters)"``.
-    Lessons 02 and 06."""
+    Lessons 02, 07 and 09."""
     v.instance("a", a, Architecture, "a course_lib.arch.Architecture")
     text = f"{a.name} ({a.n_params:,} parameters"
     if a.n_active_params != a.n_params:

@@ -193,7 +193,7 @@ def _describe(err: BaseException) -> str:
 
 
 def results() -> dict[int, bool]:
-    """``{exercise number: passed}`` for the exercises run so far. Lesson 06, sections 2 and 7; every lab."""
+    """``{exercise number: passed}`` for the exercises run so far. Every lab."""
     return dict(_lab["results"])
 
 

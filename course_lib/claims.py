@@ -44,7 +44,7 @@ PARTS = ("table row", "training panel", "inference panel", "example", "question"
 class Claim:
     """One claim of the seed page. ``says`` quotes the page; ``where`` lists
     ``(lesson, section)`` pairs that judge it (section ``None``: the whole
-    lesson). Lesson 00, and every lesson that judges a claim."""
+    lesson). Not tied to one lesson."""
 
     key: str
     part: str
@@ -257,8 +257,7 @@ def _selected(lesson) -> list[Claim]:
 def verdicts(lesson: int | None = None) -> pd.DataFrame:
     """The seed page's claims with the course's verdicts, one row per claim
     (columns :data:`COLUMNS`): all of them, or with ``lesson`` (0–8) only the
-    claims that lesson judges. Lesson 00 (the whole table); lessons 03–08
-    (their own rows)."""
+    claims that lesson judges. Not tied to one lesson."""
     rows = [dict(zip(COLUMNS, (c.part, c.topic, c.says, c.verdict, c.why, _sections(c)))) for c in _selected(lesson)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -270,8 +269,8 @@ def _cell(text: str) -> str:
 
 def verdicts_markdown(lesson: int | None = None) -> str:
     """:func:`verdicts` as a Markdown table (for ``IPython.display.Markdown``), the
-    verdict in bold and each judging section linked to its lesson. Lesson 00
-    (the whole table); lessons 03–08 (their own rows)."""
+    verdict in bold and each judging section linked to its lesson. Lesson 00 (the whole table); lessons 03, 04, 05, 06
+    and 07 (their own rows)."""
     claims = _selected(lesson)
     lines = ["| the seed page says | verdict | why | judged in |", "|---|---|---|---|"]
     for c in claims:

@@ -29,7 +29,8 @@ MAX_DEPTH = 64
 
 
 class ConfigError(ValueError):
-    """A config file or dict that does not describe a model: what, and where. Lesson 02."""
+    """A config file or dict that does not describe a model: what, and where. Used by
+    :func:`course_lib.configs.field_float` and :func:`course_lib.configs.field_int`; not tied to one lesson."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -66,7 +67,8 @@ def _depth(text: str) -> int:
 
 def parse_config(config, *, where: str = "config") -> dict:
     """Parse ``config``, the bytes (or text) of a ``config.json`` held in
-    memory, e.g. an upload's content; ``where`` names it in errors. Lesson 02."""
+    memory, e.g. an upload's content; ``where`` names it in errors. Used by :func:`course_lib.configs.read_config` and
+    :func:`course_lib.ui.calculators.config_upload`; not tied to one lesson."""
     data = config
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
@@ -104,7 +106,8 @@ def parse_config(config, *, where: str = "config") -> dict:
 def read_config(config, *, argument: str = "config") -> dict:
     """The one reader of a model config: a dict (returned as a copy), the
     path of a local ``config.json`` (``str`` or ``os.PathLike``), or the
-    bytes of an upload; errors name ``argument`` and the file. Lesson 02."""
+    bytes of an upload; errors name ``argument`` and the file. Used by
+    :meth:`course_lib.arch.Architecture.from_hf_config`; not tied to one lesson."""
     if isinstance(config, dict):
         return dict(config)
     if isinstance(config, (bytes, bytearray, memoryview)):
@@ -135,7 +138,8 @@ def _show(value) -> str:
 
 def field_int(config: dict, key: str, default=None, *, minimum: int = 0, maximum: int = 10**9, allow_none=False):
     """``config[key]`` as an int in ``[minimum, maximum]`` (a bool, a float
-    or a string refused), ``default`` when absent. Lesson 02."""
+    or a string refused), ``default`` when absent. Used by :meth:`course_lib.arch.Architecture.from_hf_config`; not
+    tied to one lesson."""
     value = config.get(key, default)
     if value is None and allow_none:
         return None
@@ -147,7 +151,7 @@ def field_int(config: dict, key: str, default=None, *, minimum: int = 0, maximum
 
 
 def field_bool(config: dict, key: str, default=False) -> bool:
-    """``config[key]`` as ``true``/``false`` (a string such as ``"false"`` refused). Lesson 02."""
+    """``config[key]`` as ``true``/``false`` (a string such as ``"false"`` refused). Not tied to one lesson."""
     value = config.get(key, default)
     if not isinstance(value, bool):
         raise TypeError(f"config['{key}'] must be true or false, got {_show(value)}")
@@ -157,7 +161,7 @@ def field_bool(config: dict, key: str, default=False) -> bool:
 def field_float(config: dict, key: str, default=0.0, *, minimum: float = 0.0, maximum: float = 1e9,
                 allow_none=False):
     """``config[key]`` as a finite number in ``[minimum, maximum]`` (ints
-    accepted, bools and strings refused). Lesson 02."""
+    accepted, bools and strings refused). Not tied to one lesson."""
     value = config.get(key, default)
     if value is None and allow_none:
         return None
@@ -169,7 +173,8 @@ def field_float(config: dict, key: str, default=0.0, *, minimum: float = 0.0, ma
 
 
 def field_str(config: dict, key: str, default=None, *, allow_none=False):
-    """``config[key]`` as a string. Lesson 02."""
+    """``config[key]`` as a string. Used by :meth:`course_lib.arch.Architecture.from_hf_config`; not tied to one
+    lesson."""
     value = config.get(key, default)
     if value is None and allow_none:
         return None
@@ -180,7 +185,7 @@ def field_str(config: dict, key: str, default=None, *, allow_none=False):
 
 def field_str_list(config: dict, key: str, length: int | None = None, *, allowed=None):
     """``config[key]`` as a list of strings (a string is not a list), of
-    ``length`` entries each in ``allowed``; ``None`` when absent. Lesson 02."""
+    ``length`` entries each in ``allowed``; ``None`` when absent. Not tied to one lesson."""
     value = config.get(key)
     if value is None:
         return None

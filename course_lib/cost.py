@@ -94,7 +94,8 @@ def _utilization(value) -> float:
 @v.checked
 def accelerator_hours(flops: float, peak_flops: float, utilization: float) -> float:
     """Accelerator-hours to do ``flops`` at ``utilization`` × ``peak_flops``
-    (FLOP/s): flops ÷ (peak × utilization) ÷ 3600. Lesson 05, sections 3 and 4; lab 05, exercise 5."""
+    (FLOP/s): flops ÷ (peak × utilization) ÷ 3600. Used by :func:`course_lib.cost.training_hours`; not tied to one
+    lesson."""
     work = v.positive("flops", flops)
     rate = v.positive("peak_flops", peak_flops) * _utilization(utilization)
     return work / rate / 3600.0
@@ -200,7 +201,7 @@ def tokens_per_second(model, *, accelerator="H100 SXM", utilization: float = 0.1
     priced by the experts a token runs). Decoding one token at a time is
     memory-bound, so serving utilization is usually far below training's;
     the default 10 % is Epoch AI's assumption for serving (2025, *How much
-    energy does ChatGPT use?*). Lesson 05, section 3.
+    energy does ChatGPT use?*). Not tied to one lesson.
     """
     return 1.0 / _seconds_per_token(model, accelerator, "utilization", utilization, dtype)
 
@@ -426,17 +427,19 @@ class CostScenario:
 
     @property
     def lifetime_inference_kwh(self) -> float:
-        """Inference energy over the deployment, kWh. Lesson 05, section 5."""
+        """Inference energy over the deployment, kWh. Used by :func:`course_lib.cost.format_scenario` and
+        :meth:`course_lib.cost.CostScenario.lifetime_inference_co2_kg`; not tied to one lesson."""
         return self.daily_kwh * DAYS_PER_YEAR * self.years
 
     @property
     def training_co2_kg(self) -> float:
-        """Training emissions, kg CO2e. Lesson 05, section 5."""
+        """Training emissions, kg CO2e. Used by :func:`course_lib.cost.format_scenario`; not tied to one lesson."""
         return energy.co2_kg(self.training_kwh, self.grid_kg_per_kwh)
 
     @property
     def lifetime_inference_co2_kg(self) -> float:
-        """Inference emissions over the deployment, kg CO2e. Lesson 05, section 5."""
+        """Inference emissions over the deployment, kg CO2e. Used by :func:`course_lib.cost.format_scenario`; not tied
+        to one lesson."""
         return energy.co2_kg(self.lifetime_inference_kwh, self.grid_kg_per_kwh)
 
 
@@ -536,7 +539,7 @@ def cumulative_cost(s: CostScenario, points: int = 60):
     """Cumulative dollars by day for :func:`course_lib.ui.charts.cumulative_cost_chart`:
     a DataFrame with columns ``day``, ``series`` (training, inference, total)
     and ``dollars``; training is paid at day 0 (the step), inference accrues
-    daily (the ramp). Lesson 05, section 5."""
+    daily (the ramp). Used by :func:`course_lib.ui.calculators.scenario_chart`; not tied to one lesson."""
     if not isinstance(s, CostScenario):
         raise TypeError(f"s must be a CostScenario, got {type(s).__name__}")
     points = v.integer("points", points, minimum=2, maximum=150)
@@ -658,7 +661,8 @@ PRESETS: dict[str, dict] = {
 
 def calculator_inputs(values: dict) -> dict:
     """Widget values (billions, millions, 0 = "from FLOPs") → keyword
-    arguments of :func:`cost_scenario`. Lesson 05, section 5."""
+    arguments of :func:`cost_scenario`. Used by :func:`course_lib.ui.calculators.cost_calculator`; not tied to one
+    lesson."""
     v.mapping("values", values, PRESETS["Seed page example"])
     fixed_train = v.number("fixed_training_musd", values["fixed_training_musd"], minimum=0.0)
     fixed_request = v.number("fixed_cost_per_request", values["fixed_cost_per_request"], minimum=0.0)
@@ -689,7 +693,7 @@ class Hardware:
     ``accelerator`` s per model replica (tensor parallelism, as
     :func:`course_lib.generation.estimate` models it), the formats, the
     batch decoded together and what limits it, the bounds of each phase,
-    price and power per GPU. Lesson 09, sections 2 and 4."""
+    price and power per GPU. Used by :func:`course_lib.cost.lifetime_estimate`; not tied to one lesson."""
 
     accelerator: str
     n_gpus: int
@@ -712,7 +716,8 @@ class Hardware:
 
     @property
     def batch_limited_by_memory(self) -> bool:
-        """Whether the batch is the largest whose KV caches fit (rather than one you chose). Lesson 09, section 2."""
+        """Whether the batch is the largest whose KV caches fit (rather than one you chose). Used by
+        :func:`course_lib.ui.calculators.lifetime_texts`; not tied to one lesson."""
         return self.batch == self.max_batch
 
 
@@ -721,7 +726,8 @@ class LifetimeEstimate:
     """Training once and serving ``requests_per_day`` for ``years``: dollars
     and kWh of each phase, per request and over the deployment, from
     :func:`lifetime_estimate`. Money in US dollars, energy in kWh (per
-    request in Wh). Lesson 09, sections 2, 3 and 4."""
+    request in Wh). Used by :func:`course_lib.cost.lifetime_estimate` and
+    :func:`course_lib.ui.calculators.lifetime_texts`; not tied to one lesson."""
 
     model: str
     n_params: int
@@ -746,12 +752,16 @@ class LifetimeEstimate:
 
     @property
     def prompt_cost_per_request(self) -> float:
-        """Dollars of one request's prefill (its prompt tokens). Lesson 09, section 2."""
+        """Dollars of one request's prefill (its prompt tokens). Used by
+        :meth:`course_lib.cost.LifetimeEstimate.cost_per_request` and
+        :meth:`course_lib.cost.LifetimeEstimate.prompt_price_per_million`; not tied to one lesson."""
         return self.prompt_gpu_seconds / 3600.0 * self.hardware.price_per_hour
 
     @property
     def output_cost_per_request(self) -> float:
-        """Dollars of one request's decode steps (reasoning and answer tokens). Lesson 09, section 2."""
+        """Dollars of one request's decode steps (reasoning and answer tokens). Used by
+        :meth:`course_lib.cost.LifetimeEstimate.cost_per_request` and
+        :meth:`course_lib.cost.LifetimeEstimate.output_price_per_million`; not tied to one lesson."""
         return self.output_gpu_seconds / 3600.0 * self.hardware.price_per_hour
 
     @property
@@ -771,7 +781,8 @@ class LifetimeEstimate:
 
     @property
     def inference_cost_per_day(self) -> float:
-        """Dollars of serving per day. Lesson 09, section 2."""
+        """Dollars of serving per day. Used by :func:`course_lib.ui.calculators.lifetime_texts` and
+        :meth:`course_lib.cost.LifetimeEstimate.break_even_days`; not tied to one lesson."""
         return self.cost_per_request * self.requests_per_day
 
     @property
@@ -796,17 +807,20 @@ class LifetimeEstimate:
 
     @property
     def inference_energy_kwh(self) -> float:
-        """Energy of serving over the whole deployment, kWh. Lesson 09, sections 2 and 3."""
+        """Energy of serving over the whole deployment, kWh. Used by :func:`course_lib.ui.calculators.lifetime_texts`
+        and :func:`course_lib.ui.calculators.lifetime_table`; not tied to one lesson."""
         return self.wh_per_request * self.requests_per_day * DAYS_PER_YEAR * self.years / 1000.0
 
     @property
     def inference_energy_share(self) -> float:
-        """Inference's fraction of lifetime energy. Lesson 09, section 3."""
+        """Inference's fraction of lifetime energy. Used by :func:`course_lib.ui.calculators.lifetime_texts` and
+        :func:`course_lib.ui.calculators.lifetime_table`; not tied to one lesson."""
         return self.inference_energy_kwh / (self.inference_energy_kwh + self.training_energy_kwh)
 
     @property
     def energy_break_even_days(self) -> float:
-        """Day on which cumulative serving energy equals the training energy. Lesson 09, section 3."""
+        """Day on which cumulative serving energy equals the training energy. Used by
+        :func:`course_lib.ui.calculators.lifetime_texts`; not tied to one lesson."""
         return self.training_energy_kwh / (self.wh_per_request * self.requests_per_day / 1000.0)
 
     @property

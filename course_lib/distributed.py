@@ -88,7 +88,8 @@ _KIND = {
 
 @dataclass(frozen=True)
 class RankReport:
-    """What one rank measured (bytes are this rank's local tensors). Lesson 06.
+    """What one rank measured (bytes are this rank's local tensors). Held by the
+    :class:`TrainingRun` of :func:`run_training`; not tied to one lesson.
 
     ``collective_bytes`` maps a collective (``"all_reduce"``, ``"all_gather"``,
     ``"reduce_scatter"``, ``"broadcast"``) to the bytes of the full tensor it
@@ -124,7 +125,8 @@ class RankReport:
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """All ranks of one :func:`run_training` for one strategy. Lesson 06."""
+    """All ranks of one :func:`run_training` for one strategy. Used by :func:`course_lib.distributed.run_single` and
+    :func:`course_lib.distributed.run_training`; not tied to one lesson."""
 
     strategy: str
     world_size: int

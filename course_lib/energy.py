@@ -114,7 +114,7 @@ class EnergyPerCall:
     """Energy of one call (``joules``) and its time (``seconds``, median).
     ``method`` is ``"rapl"`` (read from the CPU's counters: the whole
     package, including anything else running) or ``"estimate"`` (``seconds``
-    × ``power_w``, an assumption). Lesson 05."""
+    × ``power_w``, an assumption). Used by :func:`course_lib.energy.measure_energy`; not tied to one lesson."""
 
     joules: float
     seconds: float
@@ -123,7 +123,7 @@ class EnergyPerCall:
 
     @property
     def wh(self) -> float:
-        """The energy in watt-hours. Lesson 05, section 4."""
+        """The energy in watt-hours. Not tied to one lesson."""
         return self.joules / 3600.0
 
     def __str__(self) -> str:

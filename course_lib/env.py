@@ -28,7 +28,8 @@ def cpu_quota(cgroup_root: v.Path = "/sys/fs/cgroup") -> float | None:
     """CPUs allowed by the container's cgroup quota, or ``None`` when unlimited.
 
     Reads cgroup v2 ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``)
-    or cgroup v1 ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us``. Lessons 00, 01, 02, 03, 04, 05, 06.
+    or cgroup v1 ``cpu/cpu.cfs_quota_us`` and ``cpu.cfs_period_us``. Used by :func:`course_lib.env.available_cpus` and
+    :func:`course_lib.env.report`; not tied to one lesson.
     """
     root = Path(cgroup_root)
     try:
@@ -86,7 +87,7 @@ def device(prefer: str = "auto") -> torch.device:
 
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows.
-    Lessons 00, 01, 02, 03, 04, 05, 06."""
+    Used by :func:`course_lib.hardware.measure_machine` and :func:`course_lib.env.report`; not tied to one lesson."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
@@ -98,7 +99,7 @@ def cpu_model() -> str:
 
 def report() -> dict[str, str]:
     """What the measurements in this course depend on, as ``{name: value}``.
-    Lessons 00, 01, 02, 03, 04, 05, 06."""
+    Used by :func:`describe`; not tied to one lesson."""
     info = {
         "python": platform.python_version(),
         "torch": torch.__version__,

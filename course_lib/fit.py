@@ -70,7 +70,8 @@ MODEL_LABELS = {key: arch.label(arch.preset(key)) for key in arch.PRESETS}
 @v.checked
 def activation_value_bytes(precision: v.Choice[predict.ACCOUNTINGS]) -> int:
     """Bytes per activation (and per KV-cache value, and per weight at
-    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Lesson 02, section 8."""
+    inference): 4 for ``"fp32"``, 2 for every 16-bit setting. Used by :func:`course_lib.fit.inference_estimate`; not
+    tied to one lesson."""
     return 4 if precision == "fp32" else 2
 
 
@@ -79,7 +80,8 @@ def model_architecture(model="llama-3-8b", config_path: str = "") -> arch.Archit
     """The :class:`~course_lib.arch.Architecture` to size: ``config_path``
     (a local ``config.json``) when given, else ``model`` as
     :func:`course_lib.arch.resolve` takes it (a preset key of
-    :data:`course_lib.arch.PRESETS`, an ``Architecture``, a config). Lesson 02, section 8."""
+    :data:`course_lib.arch.PRESETS`, an ``Architecture``, a config). Used by :func:`course_lib.fit.will_it_fit` and
+    :func:`course_lib.zero_fit.zero_fit`; not tied to one lesson."""
     if not isinstance(config_path, (str, os.PathLike)):
         raise TypeError(f"config_path must be a path (str), got {type(config_path).__name__}")
     if str(config_path).strip():
@@ -123,7 +125,7 @@ def training_estimate(
     "activations", "overhead", "total"}`` from
     :meth:`course_lib.arch.Architecture.training_memory` plus
     :data:`RUNTIME_OVERHEAD_BYTES`. ``lora`` is ``"none"``, ``"lora"`` or
-    ``"qlora"`` (rank ``lora_rank`` on :data:`LORA_TARGETS`). Lesson 02, section 8; lesson 06, section 5.
+    ``"qlora"`` (rank ``lora_rank`` on :data:`LORA_TARGETS`). Lesson 02, section 8.
     """
     _check_arch(a)
     out = a.training_memory(batch=batch, seq_len=seq_len, optimizer=optimizer, precision=precision, attention=attention,
@@ -142,7 +144,8 @@ def inference_estimate(a: arch.Architecture, precision: str = "mixed", batch: in
     Weights once, in 16 bits for every mixed/bf16 setting (4 bytes for
     fp32; QLoRA's 4-bit base with ``lora="qlora"``); the KV cache of
     ``batch`` sequences of ``seq_len`` tokens
-    (:meth:`~course_lib.arch.Architecture.kv_cache_bytes`). Lesson 02, section 8.
+    (:meth:`~course_lib.arch.Architecture.kv_cache_bytes`). Used by :func:`course_lib.fit.will_it_fit`; not tied to
+    one lesson.
     """
     _check_arch(a)
     p = activation_value_bytes(precision)
@@ -182,7 +185,8 @@ def largest_batch(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], se
 @v.checked
 def longest_context(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], batch: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 22, **training) -> int | None:
     """The longest sequence (tokens) whose training step at ``batch`` fits
-    ``gpu`` (up to ``limit``), or None if one token does not. Lesson 02, section 8."""
+    ``gpu`` (up to ``limit``), or None if one token does not. Used by :func:`course_lib.fit.will_it_fit` and
+    :func:`course_lib.zero_fit.zero_fit`; not tied to one lesson."""
     _check_arch(a)
     cap = hardware.ACCELERATORS[gpu].memory_bytes
     training_estimate(a, batch=batch, seq_len=1, **training)  # names a bad keyword before the search
@@ -192,7 +196,8 @@ def longest_context(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], 
 @v.checked
 def verdict(total_bytes: v.NonNegativeInt, gpu: v.Choice[hardware.ACCELERATORS]) -> dict:
     """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
-    (a name in :data:`course_lib.hardware.ACCELERATORS`). Lesson 02, section 8."""
+    (a name in :data:`course_lib.hardware.ACCELERATORS`). Used by
+    :func:`will_it_fit` and :func:`course_lib.zero_fit.zero_fit`; not tied to one lesson."""
     need = total_bytes
     cap = hardware.ACCELERATORS[gpu].memory_bytes
     return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
@@ -270,7 +275,8 @@ _RESULT_KEYS = ("model", "n_params", "gpu", "training", "inference", "training_v
 
 
 def fit_table(result: dict):
-    """The stacked-bar data: one row per (phase, component) in GB. Lesson 02, section 8."""
+    """The stacked-bar data: one row per (phase, component) in GB. Used by
+    :func:`course_lib.ui.calculators.fit_result_chart`; not tied to one lesson."""
     v.mapping("result", result, _RESULT_KEYS)
     t, i = result["training"], result["inference"]
     rows = [("training", k.replace("_", " "), t[k] / GB)

@@ -96,9 +96,8 @@ def kv_bytes(model, seq_len: int, batch: int = 1, bytes_per_value: float = 2) ->
 def attention_flops(model, q_len: int, kv_len: int, batch: int = 1) -> int:
     """FLOPs of attention's two matmuls, scores Q·Kᵀ and weights·V, for
     ``q_len`` queries against ``kv_len`` keys: 2 × 2 · q_len · kv_len ·
-    d_attn per layer. (The full score matrix, as TinyGPT and a plain
-    implementation compute it; a causal kernel can skip the masked half.)
-    Lesson 07, section 3."""
+    d_attn per layer. Not tied to one lesson; (The full score matrix, as TinyGPT and a plain implementation compute
+    it."""
     a = _arch(model)
     q = v.positive_int("q_len", q_len)
     k = v.positive_int("kv_len", kv_len)
@@ -134,7 +133,7 @@ def decode_bytes(model, past: int, batch: int = 1, bytes_per_value: float = 2) -
     token; an MoE's active experts only) plus each sequence's KV cache
     (past + 1 positions, the new one included). *How to Scale Your Model*
     counts every parameter; the difference is the embedding table (6.5 % of
-    Llama-3-8B's bytes). Lesson 07, section 3."""
+    Llama-3-8B's bytes). Lesson 09."""
     a = _arch(model)
     past = v.integer("past", past, minimum=0)
     p = v.positive("bytes_per_value", bytes_per_value)
@@ -263,7 +262,7 @@ def max_batch_that_fits(memory_bytes: float, param_bytes: float, kv_bytes_per_se
     """Most sequences whose KV caches fit beside the weights:
     floor((memory − parameter bytes) / KV bytes per sequence), 0 when the
     weights alone do not fit. Activations and runtime buffers are left out.
-    Lesson 07, section 4."""
+    Used by :func:`course_lib.generation.estimate`; not tied to one lesson."""
     mem = v.positive("memory_bytes", memory_bytes)
     w = v.positive("param_bytes", param_bytes)
     kv = v.positive("kv_bytes_per_seq", kv_bytes_per_seq)
@@ -296,7 +295,8 @@ COMPUTE_FORMATS = ("bf16", "fp8", "int8")
 def format_bytes(fmt: str) -> float:
     """Bytes per value of a weight or KV format, group-wise scales included:
     bits / 8, plus one 16-bit scale per :data:`GROUP_SIZE` values for int4
-    (0.515625 bytes). Lesson 07, section 4 (through weight_bytes and the calculator)."""
+    (0.515625 bytes). Used by :func:`course_lib.generation.estimate` and :func:`course_lib.generation.weight_bytes`;
+    not tied to one lesson."""
     bits = {**WEIGHT_FORMATS, **KV_FORMATS}[v.choice("fmt", fmt, {**WEIGHT_FORMATS, **KV_FORMATS})]
     return bits / 8 + (2 / GROUP_SIZE if bits == 4 else 0.0)
 
@@ -335,7 +335,7 @@ def experts_touched(model, tokens: int) -> float:
     each picks ``experts_per_token`` of ``n_experts`` uniformly:
     E · (1 − (1 − k/E)^tokens); 1 for a dense model. A decode step of a
     batch of MoE sequences reads this many experts' weights, not k.
-    Lesson 07, section 7."""
+    Not tied to one lesson."""
     a = _arch(model)
     tokens = v.positive_int("tokens", tokens)
     e, k = a.n_experts, a.experts_per_token
@@ -350,7 +350,8 @@ def compute_format(weight_format: str, accelerator, compute: str | None = None) 
     A100); int8 and int4 weights are weight-only (W8A16 / W4A16: LLM.int8(),
     AWQ and GPTQ kernels dequantize to 16 bits), unless you pass
     ``compute="int8"`` for a W8A8 kernel (SmoothQuant, Xiao et al. 2023).
-    Lesson 07, section 4 (the ``compute`` argument of the calculator's estimate)."""
+    Used by :func:`course_lib.generation.estimate` and :func:`course_lib.generation.published_bound`; not tied to one
+    lesson."""
     v.choice("weight_format", weight_format, WEIGHT_FORMATS)
     acc = hardware.resolve(accelerator)
     if compute is None:
@@ -371,7 +372,9 @@ class GenerationEstimate:
 
     ``ttft`` / ``tpot`` are roofline lower bounds for the tensor-parallel
     group; ``ttft_expected`` / ``tpot_expected`` divide them by the
-    efficiencies that published measurements reach (:func:`efficiency`). Lesson 07, sections 4 and 6."""
+    efficiencies that published measurements reach (:func:`efficiency`). Used by
+    :func:`course_lib.generation.estimate` and :func:`course_lib.ui.calculators.estimate_chart`; not tied to one
+    lesson."""
 
     model: str
     accelerator: str
@@ -405,24 +408,28 @@ class GenerationEstimate:
 
     @property
     def decode_tokens_per_s(self) -> float:
-        """Output tokens per second while decoding: batch / TPOT (a bound). Lesson 07, section 4."""
+        """Output tokens per second while decoding: batch / TPOT (a bound). Used by
+        :func:`course_lib.generation.batch_sweep`; not tied to one lesson."""
         return self.batch / self.tpot
 
     @property
     def tokens_per_s(self) -> float:
         """Tokens processed per second over the whole request, prompt included:
-        batch × (prompt + output) / latency (a bound). Lesson 07, section 4."""
+        batch × (prompt + output) / latency (a bound). Used by :func:`course_lib.reasoning.batch_table`; not tied to
+        one lesson."""
         return self.batch * (self.prompt_len + self.output_len) / self.latency
 
     @property
     def output_tokens_per_s(self) -> float:
         """Output tokens per second over the whole request, the prefill's time
-        included: batch × output / latency (a bound). Lesson 07, section 4."""
+        included: batch × output / latency (a bound). Used by :func:`course_lib.ui.calculators.render_estimate`; not
+        tied to one lesson."""
         return self.batch * self.output_len / self.latency
 
     @property
     def output_tokens_per_s_expected(self) -> float:
-        """:attr:`output_tokens_per_s` at the expected latency. Lesson 07, section 4 (the calculator)."""
+        """:attr:`output_tokens_per_s` at the expected latency. Used by
+        :func:`course_lib.ui.calculators.render_estimate`; not tied to one lesson."""
         return self.batch * self.output_len / self.latency_expected
 
 
@@ -549,7 +556,7 @@ def published_bound(m: published.ServingMeasurement, *, routed: bool = False) ->
     model, accelerators, formats, batch and lengths. ``routed=True``: an
     MoE reads the experts its tokens route to on average
     (:func:`experts_touched`), the base of the expected figures, no longer
-    a strict bound. Lesson 07, section 7 (through efficiency and the validation table)."""
+    a strict bound. Used by :func:`course_lib.validation.table`; not tied to one lesson."""
     v.instance("m", m, published.ServingMeasurement, "a course_lib.published.ServingMeasurement")
     a, acc = _arch(m.model), hardware.resolve(m.accelerator)
     kvf = m.kv_format or ("bf16" if m.weight_format in ("int4", "fp16") else m.weight_format)
@@ -582,7 +589,8 @@ def batch_sweep(model, *, accelerator="H100 SXM", n_gpus: int = 1, weight_format
                 kv_format: str | None = None, prompt_len: int, output_len: int, batches=None):
     """:func:`estimate` at each batch (default: powers of 2 up to the largest
     that fits, at least 1) as a DataFrame with columns batch, TPOT ms,
-    tokens/s (decode), TTFT ms, latency s, fits. Lesson 07, section 4."""
+    tokens/s (decode), TTFT ms, latency s, fits. Used by :func:`course_lib.ui.calculators.estimate_chart`; not tied to
+    one lesson."""
     kw = dict(accelerator=accelerator, n_gpus=n_gpus, weight_format=weight_format, kv_format=kv_format,
               prompt_len=prompt_len, output_len=output_len)
     first = estimate(model, batch=1, **kw)
@@ -643,7 +651,7 @@ class DecodeStep(nn.Module):
         self.cache = cache
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Logits of ``ids`` after the cached positions; the cache is left as it was. Lesson 07, section 3."""
+        """Logits of ``ids`` after the cached positions; the cache is left as it was. Not tied to one lesson."""
         keys, values = list(self.cache.keys), list(self.cache.values)
         try:
             return self.model(ids, cache=self.cache)

@@ -33,7 +33,8 @@ class Accelerator:
     Hopper/Ada, fp4 before Blackwell, int8 on the V100). Build one to
     describe your own accelerator, e.g. ``Accelerator("my GPU", 48, 0.96,
     40, 180, None, 360, 300, "PCIe Gen4 x16", 64, "my datasheet")``, and
-    pass it wherever a name from :data:`ACCELERATORS` is accepted. Lesson 07, section 6."""
+    pass it wherever a name from :data:`ACCELERATORS` is accepted. Used by :func:`course_lib.hardware.resolve` and
+    :func:`course_lib.hardware.roofline_table`; not tied to one lesson."""
 
     name: str
     memory_gb: float
@@ -69,8 +70,7 @@ class Accelerator:
     @property
     def memory_bytes(self) -> int:
         """Memory in bytes (GB = 10⁹ bytes, as datasheets count).
-        Lesson 03, section 3; lesson 05, sections 3, 4, 5 and 7; lab 03, exercises 2 and 3;
-        lab 05, exercises 2, 3 and 5."""
+        Lesson 02."""
         return int(self.memory_gb * 10**9)
 
     @property
@@ -218,7 +218,7 @@ def ridge_point(peak_flops: float, bandwidth: float) -> float:
 @v.checked
 def attainable_flops(intensity: float, peak_flops: float, bandwidth: float) -> float:
     """The roofline: min(peak, bandwidth × intensity) in FLOP/s.
-    Lesson 03, section 3; lesson 05, section 7; lab 03, exercise 2."""
+    Lesson 07."""
     i = v.positive("intensity", intensity)
     return min(v.positive("peak_flops", peak_flops), v.positive("bandwidth", bandwidth) * i)
 
@@ -265,7 +265,8 @@ class MeasuredMachine:
     repeats, one square matmul per dtype, size in ``sizes``); ``bandwidth``
     is bytes read + written per second by a large tensor copy. Same
     ``peak_flops(dtype)`` / ``bandwidth`` interface as :class:`Accelerator`,
-    so it goes on the same roofline. Lesson 03.
+    so it goes on the same roofline. Used by :func:`course_lib.hardware.measure_machine` and
+    :func:`course_lib.hardware.roofline_table`; not tied to one lesson.
     """
 
     name: str
@@ -283,7 +284,7 @@ class MeasuredMachine:
 
     def ridge(self, dtype: str = "fp32") -> float:
         """This machine's ridge point in FLOP per byte for ``dtype``.
-        Lesson 03, section 3; lesson 05, section 7."""
+        Lesson 03, section 3; lesson 07."""
         return ridge_point(self.peak_flops(dtype), self.bandwidth)
 
 

@@ -28,7 +28,8 @@ TINYGPT_TARGETS = {"q": "attn.qkv", "k": "attn.qkv", "v": "attn.qkv", "o": "attn
 
 class LoRALinear(nn.Module):
     """``base(x) + (x @ A.T @ B.T) · alpha / r`` with ``base`` frozen; ``B``
-    starts at zero so the wrapped model computes what it did. Lesson 02."""
+    starts at zero so the wrapped model computes what it did. Used by :func:`course_lib.lora.add_lora`; not tied to
+    one lesson."""
 
     @v.checked
     def __init__(self, base: v.Instance(nn.Linear, "a torch.nn.Linear"), rank: int = 8, alpha: v.Positive | None = None, seed: v.Seed = 0):

@@ -179,8 +179,8 @@ def percentile(values, p: v.Range(0.0, 100.0, allow_zero=True)) -> float:
     """The ``p``-th percentile of ``values``, ``p`` from 0 to 100 (p50 is the
     median, p95 the value 95 % of them stay under), interpolating linearly
     between the two nearest ranks (numpy's default). The course's one
-    percentile convention.
-    Lessons 01, 02, 03, 05, 06; lab 01, exercise 4; lab 03, exercise 4; lab 06, exercise 4."""
+    percentile convention. Used by :meth:`Timing.percentile`,
+    :func:`course_lib.simulate.simulate_batching` and :mod:`course_lib.serving`; not tied to one lesson."""
     if not hasattr(values, "__len__") or isinstance(values, (str, bytes, dict)):
         raise TypeError(f"values must be a list, tuple or 1-D array of numbers, got {v.show(values)}")
     if len(values) > v.MAX_REQUESTS:
@@ -212,13 +212,13 @@ class Timing:
 
     def percentile(self, p: float) -> float:
         """The ``p``-th percentile (0–100) of the samples: :func:`percentile`.
-        Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4."""
+        Used by :attr:`p10`, :attr:`p90` and :attr:`iqr`; not tied to one lesson."""
         return percentile(self.samples, p)
 
     @property
     def fastest(self) -> float:
         """The quickest run: the least disturbed by other work on the machine.
-        Lesson 01, section 5; lesson 02, section 6; lesson 03, section 2; lesson 05, section 3; lab 01, exercise 4."""
+        Lesson 03, section 2; lesson 07."""
         return min(self.samples)
 
     @property
@@ -233,7 +233,7 @@ class Timing:
 
     @property
     def iqr(self) -> float:
-        """The interquartile range (p75 − p25), seconds. Lesson 01, section 5."""
+        """The interquartile range (p75 − p25), seconds. Not tied to one lesson."""
         return self.percentile(75) - self.percentile(25)
 
     def __str__(self) -> str:

@@ -49,7 +49,8 @@ from .train import OPTIMIZER_NAMES, storage_key
 class MemoryReport:
     """Bytes of one training step's state (or of inference), by component.
 
-    ``total`` is the sum of the four others. Lesson 02.
+    ``total`` is the sum of the four others. Used by :func:`course_lib.memory.inference_memory` and
+    :func:`course_lib.memory.training_memory`; not tied to one lesson.
     """
 
     weights: int
@@ -60,7 +61,7 @@ class MemoryReport:
 
     def as_dict(self) -> dict[str, int]:
         """The five fields as ``{name: bytes}`` (for a table).
-        Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lab 02, exercise 4."""
+        Lesson 02, sections 4, 5 and 7; lab 02, exercise 4."""
         return {
             "weights": self.weights,
             "gradients": self.gradients,
@@ -127,9 +128,9 @@ def optimizer_state_bytes(opt: v.Instance(torch.optim.Optimizer, "a torch.optim.
     """Bytes of the tensors in ``opt.state`` with at least one element per
     element of their parameter (momentum buffers, Adam's moments); 0-dim
     bookkeeping such as Adam's ``step`` is left out. A sharded (FSDP) state
-    counts its local shard. The course's one optimizer-state rule. Lesson 02,
-    "Measuring memory"; lesson 06 (per-rank state under DDP and FSDP).
-    Lesson 02, sections 4, 5 and 7; lesson 03, section 2; lesson 06, section 2; lab 02, exercise 4."""
+    counts its local shard. The course's one optimizer-state rule. Used by
+    :func:`training_memory` and by :func:`course_lib.distributed.run_training` (per-rank state under DDP and
+    FSDP); not tied to one lesson."""
     tensors = []
     for param, state in opt.state.items():
         for value in state.values():
@@ -240,7 +241,7 @@ class LiveTensorBytes(TorchDispatchMode):
     :meth:`track`. ``peak`` is the largest total seen at an operation
     boundary; scratch memory *inside* one operation (a kernel's workspace)
     and memory held by Python objects other than tensors are not counted.
-    Lesson 02.
+    Not tied to one lesson.
     """
 
     def __init__(self):
@@ -250,7 +251,7 @@ class LiveTensorBytes(TorchDispatchMode):
         self.peak = 0
 
     def track(self, t: torch.Tensor) -> None:
-        """Count the storage behind ``t`` (once) until it is freed. Lesson 02, sections 4 and 6."""
+        """Count the storage behind ``t`` (once) until it is freed. Not tied to one lesson."""
         st = t.untyped_storage()
         key = id(st)  # the storage object itself (not storage_key): its weakref reports when it is freed
         if key in self._live:
@@ -266,7 +267,7 @@ class LiveTensorBytes(TorchDispatchMode):
         self.peak = max(self.peak, self.current)
 
     def reset_peak(self) -> None:
-        """Start a new phase: ``peak`` restarts from the bytes alive now. Lesson 02, sections 4 and 6."""
+        """Start a new phase: ``peak`` restarts from the bytes alive now. Not tied to one lesson."""
         self.peak = self.current
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -284,7 +285,7 @@ class PeakReport:
     ``baseline``: before the step (weights, optimizer state, inputs);
     ``after_*``: alive at the end of each phase; ``*_peak``: the most alive
     at once during each phase; ``peak``: the largest of those. ``method``
-    names what counted the bytes. Lesson 02.
+    names what counted the bytes. Not tied to one lesson.
     """
 
     baseline: int

@@ -116,7 +116,8 @@ class KVCache:
     seq_len, head_dim), grown by concatenation as tokens arrive, so the
     bytes allocated (``reserved_bytes``) equal the bytes held (``nbytes``).
     Make one with ``model.new_cache(batch)``; ``model(ids, cache=cache)``
-    appends the keys and values of ``ids``. Lesson 07, section 2.
+    appends the keys and values of ``ids``. Used by :meth:`course_lib.models.TinyGPT.forward` and
+    :meth:`course_lib.models.TinyGPT.new_cache`; not tied to one lesson.
     """
 
     @v.checked
@@ -139,7 +140,7 @@ class KVCache:
     @property
     def reserved_bytes(self) -> int:
         """Bytes allocated for keys and values: equal to :attr:`nbytes`, since
-        this cache grows as it goes (lesson 08 contrasts caches that reserve
+        this cache grows as it goes (:mod:`course_lib.engine` contrasts caches that reserve
         ahead). Lesson 07, section 2."""
         return self.nbytes
 
@@ -171,8 +172,7 @@ class KVCache:
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention with a causal mask, written as plain matmuls.
 
-    With a ``cache`` (and this block's ``layer`` index) the new tokens attend
-    to every cached position as well as to each other (lesson 07).
+Not tied to one lesson.
     """
 
     @v.checked
@@ -187,7 +187,7 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         """Masked multi-head self-attention over (batch, seq, d_model); with a
-        ``cache``, after the cached positions. Lesson 01, section 4; lesson 07, section 2."""
+        ``cache``, after the cached positions. Lesson 01, section 4."""
         _check_hidden("x", x, self.d_model, self, ndim=3)
         _check_cache(cache, layer, x.shape[0])
         b, s, d = x.shape
@@ -277,7 +277,7 @@ class TinyGPT(nn.Module):
         With ``cache`` the tokens are placed after the ``cache.seq_len``
         positions already cached, and their keys and values are appended.
         Without it, the whole sequence is processed from scratch.
-        Lesson 01, section 4; lesson 07, section 2.
+        Lesson 01, section 4.
         """
         _check_tokens(self, (idx,), {})  # no work when the pre-hook just passed idx
         if idx.dim() != 2:
@@ -402,7 +402,8 @@ class MoE(nn.Module):
         _init_(self, _seeded(seed))
 
     def expert_params(self) -> int:
-        """Parameters of one expert: 2 · d_model · d_ff. Lesson 01."""
+        """Parameters of one expert: 2 · d_model · d_ff. Used by :meth:`course_lib.models.MoE.active_params` and
+        :meth:`course_lib.models.MoE.total_params`; not tied to one lesson."""
         return 2 * self.d_model * self.d_ff
 
     def total_params(self) -> int:

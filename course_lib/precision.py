@@ -107,7 +107,7 @@ FORMAT_NAMES = ("fp32", "tf32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2")
 def from_torch(name: v.Choice[TORCH_FLOATS]) -> FloatFormat:
     """A :class:`FloatFormat` read from ``torch.finfo`` for a name in
     :data:`TORCH_FLOATS`. The mantissa bits come from eps = 2^-m, the exponent
-    bits from what is left of ``bits``. Lesson 04, sections 1, 2 and 4.
+    bits from what is left of ``bits``. Used by :func:`course_lib.precision.get_format`; not tied to one lesson.
     """
     dtype = TORCH_FLOATS[name]
     info = torch.finfo(dtype)
@@ -135,7 +135,8 @@ def get_format(name: v.Choice[FORMAT_NAMES]) -> FloatFormat:
 @v.checked
 def int_range(bits: v.IntRange(2, 64)) -> tuple[int, int]:
     """(min, max) of a two's-complement signed integer of ``bits`` bits:
-    −2^(bits−1) … 2^(bits−1) − 1 (int8: −128…127, int4: −8…7). Lesson 04, section 1."""
+    −2^(bits−1) … 2^(bits−1) − 1 (int8: −128…127, int4: −8…7). Used by :func:`course_lib.precision.format_table`; not
+    tied to one lesson."""
     b = bits
     return -(2 ** (b - 1)), 2 ** (b - 1) - 1
 
@@ -329,7 +330,7 @@ def quantize_linear_weights(model: nn.Module, bits: v.IntRange(2, 8), *, per_cha
 def pack_int4(codes: torch.Tensor) -> torch.Tensor:
     """INT4 codes (−8…7, any integer dtype) packed two per byte into a flat
     ``uint8`` tensor of ⌈n / 2⌉ bytes: code + 8 in the low nibble, the next
-    one in the high nibble. Lesson 04."""
+    one in the high nibble. Used by :func:`course_lib.precision.quantized_state`; not tied to one lesson."""
     if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.dtype == torch.bool:
         raise TypeError(f"codes must be an integer torch.Tensor, got {getattr(codes, 'dtype', type(codes).__name__)}")
     flat = codes.flatten().to(torch.int16)
@@ -342,7 +343,7 @@ def pack_int4(codes: torch.Tensor) -> torch.Tensor:
 
 
 def unpack_int4(packed: torch.Tensor, n: int) -> torch.Tensor:
-    """The first ``n`` INT4 codes of :func:`pack_int4`'s bytes, as int8. Lesson 04."""
+    """The first ``n`` INT4 codes of :func:`pack_int4`'s bytes, as int8. Not tied to one lesson."""
     if not isinstance(packed, torch.Tensor) or packed.dtype != torch.uint8:
         raise TypeError(f"packed must be a uint8 torch.Tensor, got {getattr(packed, 'dtype', type(packed).__name__)}")
     n = v.integer("n", n, minimum=0, maximum=2 * packed.numel())
@@ -657,10 +658,11 @@ def half_precision_verdict(flags: dict[str, bool]) -> str:
 @v.checked(finite=False)
 def format_number(x: v.Real) -> str:
     """How the explorer prints a number: 4 significant digits (``65504``,
-    ``6.104e-05``). Lesson 04, section 1."""
+    ``6.104e-05``). Used by :func:`course_lib.ui.calculators.render_format`; not tied to one lesson."""
     return f"{x:.4g}"
 
 
 def known_layouts() -> dict[tuple[int, int], str]:
-    """``{(exponent bits, mantissa bits): name}`` of the named formats. Lesson 04, section 1."""
+    """``{(exponent bits, mantissa bits): name}`` of the named formats. Used by
+    :func:`course_lib.ui.calculators.render_format`; not tied to one lesson."""
     return {(get_format(n).exponent_bits, get_format(n).mantissa_bits): n for n in FORMAT_NAMES}

@@ -36,7 +36,7 @@ def matmul_flops(m: v.PositiveInt, k: v.PositiveInt, n: v.PositiveInt) -> int:
     """FLOPs of an (m x k) @ (k x n) matmul: one multiply and one add per term, 2·m·k·n.
 
     Lesson 01 uses it for a Linear layer: ``matmul_flops(batch, in_features, out_features)``.
-    Lesson 01, section 2; lesson 03, section 1; lesson 05, section 3; lab 01, exercise 2.
+    Lesson 01, section 2; lesson 03, section 1; lab 01, exercise 2.
     """
     return 2 * m * k * n
 
@@ -151,8 +151,8 @@ def zero_breakdown(
     optimizer state over ``n_devices``; stage 2 also the gradients; stage 3
     also the weights. Bytes per parameter come from
     :func:`bytes_per_param_breakdown`; a sharded part is ceil(bytes /
-    n_devices), each part on its own. The course's one ZeRO rule. Lesson 06,
-    "ZeRO: shard the model state". Lesson 06, sections 1, 2, 3, 4 and 5; lab 06, exercise 3.
+    n_devices), each part on its own. The course's one ZeRO rule. Used by
+    :func:`zero_memory_per_device`; not tied to one lesson.
     """
     n = n_params
     d = n_devices
@@ -236,7 +236,8 @@ def _sizes(model_or_sizes, keys: tuple[str, ...], what: str) -> dict[str, int]:
 
 def mlp_sizes(model_or_sizes) -> dict[str, int]:
     """``{"d_in", "hidden", "depth"}`` of a :class:`course_lib.models.MLP` (read
-    from its Linear layers) or of a dict with those keys. Lesson 02, section 1; lesson 03, section 2."""
+    from its Linear layers) or of a dict with those keys. Used by :func:`course_lib.predict.mlp_activation_bytes`; not
+    tied to one lesson."""
     net = getattr(model_or_sizes, "net", None)
     if net is not None and not isinstance(model_or_sizes, dict):
         linears = [m for m in net if hasattr(m, "in_features")]
@@ -249,7 +250,7 @@ def mlp_sizes(model_or_sizes) -> dict[str, int]:
 def tinygpt_sizes(model_or_sizes) -> dict[str, int]:
     """``{"d_model", "n_heads", "n_layers"}`` of a :class:`course_lib.models.TinyGPT`
     (or a :class:`course_lib.memory.Checkpointed` one) or of a dict.
-    Lesson 02, sections 1, 3 and 6; lesson 03, section 2; lab 02, exercise 2."""
+    Used by :func:`course_lib.predict.tinygpt_activation_bytes`; not tied to one lesson."""
     model = getattr(model_or_sizes, "gpt", model_or_sizes)
     if not isinstance(model, dict) and all(hasattr(model, k) for k in ("d_model", "n_heads", "n_layers")):
         return {k: int(getattr(model, k)) for k in ("d_model", "n_heads", "n_layers")}

@@ -40,7 +40,8 @@ DEFAULT_TIMEOUT_S = 120.0
 def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb: int = WORKER_MB) -> int:
     """Validate a number of worker processes against what this machine can start:
     at most :data:`MAX_WORLD_SIZE`, and enough free memory for
-    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Lesson 06, sections 2 and 7.
+    ``per_worker_mb`` MB each. Raises ``ValueError`` naming the limit. Used by
+    :func:`course_lib.distributed.run_training` and :func:`course_lib.serving.serve`; not tied to one lesson.
     """
     n = v.positive_int(name, world_size)
     per_worker_mb = v.positive("per_worker_mb", per_worker_mb)
@@ -105,7 +106,7 @@ def launch(
 ) -> list:
     """Start ``n_workers`` fresh Python processes (multiprocessing ``"spawn"``),
     each running ``target(rank, n_workers, queues, ready, *args)``, and return
-    their return values in rank order. Lesson 06.
+    their return values in rank order.
 
     ``queues`` is a list of ``n_queues`` shared ``multiprocessing`` queues.
     With ``feed``, this process waits until every worker has called
@@ -119,7 +120,9 @@ def launch(
     all finish within ``timeout_s``, ``RuntimeError`` with the worker's
     traceback if one raises, and ``RuntimeError`` with its exit code if one
     dies. Whatever happens, every worker is terminated and joined before this
-    returns; a worker whose parent disappears exits by itself. Lesson 06, sections 2 and 7.
+    returns; a worker whose parent disappears exits by itself. Used by
+    :func:`course_lib.distributed.run_training`, :func:`course_lib.serving.serve` and
+    :func:`course_lib.engine.run_replicas`; not tied to one lesson.
     """
     # Arguments are checked before anything starts, so a bad one costs no clean-up.
     if not callable(target):
@@ -211,7 +214,7 @@ def shutdown() -> None:
     """Stop multiprocessing's helper process (the resource tracker that every
     "spawn" start uses), so nothing this module started outlives a lesson.
     :func:`launch` calls it when it returns; safe to call any number of
-    times; also runs at interpreter exit. Lesson 06, sections 2 and 7."""
+    times; also runs at interpreter exit. Used by :func:`course_lib.processes.launch`; not tied to one lesson."""
     try:
         # Python (3.11–3.13) has no public call that stops the tracker: the
         # module offers only ensure_running/register/unregister, so this is

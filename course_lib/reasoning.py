@@ -52,7 +52,8 @@ class LongGeneration:
     predicted`` (the formula). ``seconds``: the whole generation (prefill and
     every step); ``predicted_seconds``: the sum of the bounds. ``joules``:
     the energy of the whole generation, ``energy_method`` ``"rapl"`` or
-    ``"estimate"`` (seconds × ``power_w``). Lesson 09, section 1."""
+    ``"estimate"`` (seconds × ``power_w``). Used by :func:`course_lib.reasoning.generate_long`; not tied to one
+    lesson."""
 
     table: pd.DataFrame
     prompt_len: int
@@ -66,7 +67,8 @@ class LongGeneration:
 
     @property
     def tokens_per_s(self) -> float:
-        """Output tokens per second over the whole generation, all sequences together. Lesson 09, section 1."""
+        """Output tokens per second over the whole generation, all sequences together. Used by
+        :func:`course_lib.reasoning.batch_table`; not tied to one lesson."""
         return self.batch * self.n_tokens / self.seconds
 
     @property
@@ -111,7 +113,7 @@ def generate_long(model: nn.Module, *, prompt_len: int, n_tokens: int, machine, 
                   windows: int = 8, assumed_power_w: float, bytes_per_value: float = 4, seed: int = 0) -> LongGeneration:
     """Generate ``n_tokens`` greedy tokens for ``batch`` random prompts of
     ``prompt_len`` tokens with ``model``'s KV cache, timing every decode
-    step, and compare with lesson 07's predictions.
+    step, and compare with the predictions of :mod:`course_lib.generation`.
 
     The steps are grouped into ``windows`` windows of equal length; for
     each, the median step time beside

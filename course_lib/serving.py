@@ -46,7 +46,8 @@ from .simulate import simulate_batching
 
 @dataclass(frozen=True)
 class ServingRun:
-    """What one replica count measured (times in seconds). Lesson 06."""
+    """What one replica count measured (times in seconds). Used by :func:`course_lib.serving.serve`; not tied to one
+    lesson."""
 
     n_replicas: int
     rate: float
@@ -63,12 +64,14 @@ class ServingRun:
 
     def percentile(self, p: float) -> float:
         """The ``p``-th percentile (0–100) of the latencies (:func:`course_lib.measure.percentile`).
-        Lesson 06, section 7."""
+        Used by :func:`course_lib.serving.replicas_for_p95` and :meth:`course_lib.serving.ServingRun.p50`; not tied to
+        one lesson."""
         return percentile(self.latencies, p)
 
     @property
     def p50(self) -> float:
-        """Median latency, seconds. Lesson 06, section 7."""
+        """Median latency, seconds. Used by :func:`course_lib.ui.calculators.batching_chart` and
+        :meth:`course_lib.serving.ServingRun.row`; not tied to one lesson."""
         return self.percentile(50)
 
     @property

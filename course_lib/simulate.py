@@ -126,7 +126,8 @@ class _Replica:
 @v.checked
 def check_cost(overhead: v.NonNegative, per_sample: v.NonNegative) -> tuple[float, float]:
     """Validated ``(overhead, per_sample)`` seconds of a batch cost model; both 0
-    is a ``ValueError``. Lesson 03, section 4; lab 03, exercise 4; lab 06, exercise 4."""
+    is a ``ValueError``. Used by :func:`course_lib.simulate.max_throughput` and
+    :func:`course_lib.simulate.simulate_batching`; not tied to one lesson."""
     if overhead + per_sample <= 0:
         raise ValueError("overhead and per_sample cannot both be 0: a batch must take some time")
     return overhead, per_sample
@@ -240,14 +241,16 @@ class CostModel:
 
     @v.checked
     def service_time(self, batch: v.PositiveInt) -> float:
-        """Seconds for a batch of ``batch``: overhead + per_sample · batch. Lesson 03, section 4."""
+        """Seconds for a batch of ``batch``: overhead + per_sample · batch. Not tied to one
+        lesson."""
         return self.overhead + self.per_sample * batch
 
 
 def fit_cost_model(batch_sizes: Sequence[int], seconds: Sequence[float]) -> CostModel:
     """Least-squares line through (batch size, seconds per batch): the
     intercept is the fixed overhead, the slope the per-sample cost. Each is
-    clipped at 0 (a noisy fit can dip below). Lesson 03, section 1; lab 03, exercise 5."""
+    clipped at 0 (a noisy fit can dip below). Used by :func:`course_lib.simulate.measure_cost_model`; not tied to one
+    lesson."""
     b = [v.positive_int(f"batch_sizes[{i}]", x) for i, x in enumerate(v.sequence("batch_sizes", batch_sizes, max_len=v.MAX_ITEMS))]
     s = [v.positive(f"seconds[{i}]", x) for i, x in enumerate(v.sequence("seconds", seconds, max_len=v.MAX_ITEMS))]
     if len(b) != len(s):
@@ -291,7 +294,7 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
 def format_result(result: v.Instance(SimResult, "a SimResult from simulate_batching")) -> dict[str, str]:
     """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
     in requests/s; mean batch; utilization in %). Tests compute the expected
-    text with this. Lesson 03, section 4."""
+    text with this. Used by :func:`course_lib.ui.calculators.render_batching`; not tied to one lesson."""
     ms = 1e3
     return {
         "p50": f"{result.p50 * ms:.1f} ms",

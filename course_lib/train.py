@@ -42,7 +42,7 @@ def make_optimizer(name: v.Choice[OPTIMIZER_NAMES], params, lr: v.Positive = 1e-
 
 def loss_for(output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy for class logits (batch, classes) or LM logits (batch, seq, vocab).
-    Lesson 00; lesson 01, section 5; lesson 03, section 2; lab 01, exercise 4."""
+    Used by :func:`course_lib.train.training_step`; not tied to one lesson."""
     v.tensor("output", output, kind="float", ndim=(2, 3))
     v.tensor("targets", targets, kind="int", ndim=output.dim() - 1)
     if targets.shape != output.shape[:-1]:
@@ -94,8 +94,8 @@ def storage_key(t: torch.Tensor) -> tuple[int, int] | None:
     storage, so views of one storage count once (a sharded DTensor: its local
     shard's storage); ``None`` for a tensor without real storage (meta). The
     course's one storage key.
-    Lesson 01, section 1; lesson 02, sections 1, 2, 3, 4, 5, 6 and 7; lesson 03, section 2;
-    lesson 06, section 2; lab 02, exercise 4."""
+    Used by :func:`course_lib.memory.saved_activation_bytes` and :func:`course_lib.train.saved_storages`; not tied to
+    one lesson."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"t must be a torch.Tensor, got {type(t).__name__}")
     local = t.to_local() if hasattr(t, "to_local") else t
@@ -109,7 +109,8 @@ def saved_storages(fn: Callable[[], object]) -> tuple[dict[tuple[int, int], int]
     """Run ``fn()`` and return ``({storage_key: bytes}, fn's result)`` for
     the distinct tensor storages autograd saved for backward while it ran
     (parameters included: a Linear saves its weight).
-    Lesson 01, section 1; lesson 02, sections 1, 2, 3, 5 and 6."""
+    Used by :func:`course_lib.memory.inference_memory` and :func:`course_lib.memory.saved_activation_bytes`; not tied
+    to one lesson."""
     if not callable(fn):
         raise TypeError(f"fn must be a function to run, got {v.show(fn)}")
     seen: dict[tuple[int, int], int] = {}
@@ -129,7 +130,7 @@ def saved_tensor_bytes(fn: Callable[[], object]) -> tuple[int, int]:
     """Run ``fn()`` and return (number, bytes) of the distinct tensor storages
     autograd saved for backward while it ran (parameters included). Lesson 01
     uses it to show that a forward pass for training keeps tensors alive and
-    one under ``inference_mode`` keeps none; lesson 02 splits this further. Lesson 01, section 1.
+    one under ``inference_mode`` keeps none. Lesson 01, section 1.
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function to run, got {v.show(fn)}")

@@ -140,7 +140,8 @@ _RESULT_KEYS = ("model", "n_params", "n_gpus", "stage", "gpu", "optimizer", "per
 
 
 def stage_table(result: dict):
-    """Per-GPU bytes by stage and part, in GB, for the stacked chart. Lesson 06, section 5."""
+    """Per-GPU bytes by stage and part, in GB, for the stacked chart. Used by
+    :func:`course_lib.ui.calculators.stage_chart`; not tied to one lesson."""
     v.mapping("result", result, _RESULT_KEYS)
     rows = []
     for st in STAGES:

@@ -2,10 +2,9 @@
 lesson is used by that name in that lesson's notebooks (lesson, lab or
 solution), and ``course_lib.LESSONS`` lists the modules each lesson imports.
 
-``tests/backlinks_known_false.txt`` lists the false back-links left when this
-test was written (module, name, lesson); it may only shrink: fix a docstring
-(name the function that uses it instead, or the lesson that does) and delete
-its line. ``python tools/backlinks.py`` prints the current list.
+There are none: a docstring that names a lesson whose notebooks never use the
+name fails here (name the lesson that does, or say which public function uses
+it). ``python tools/backlinks.py`` prints the current list.
 """
 
 import sys
@@ -18,23 +17,11 @@ import backlinks  # noqa: E402
 
 import course_lib  # noqa: E402
 
-KNOWN = ROOT / "tests" / "backlinks_known_false.txt"
 
-
-def _known() -> set[tuple[str, str, str]]:
-    return {tuple(line.split()) for line in KNOWN.read_text().splitlines() if line.strip()}
-
-
-def test_no_new_false_backlinks():
-    found = set(backlinks.false_backlinks())
-    new = sorted(found - _known())
-    assert not new, ("docstrings name lessons whose notebooks never use the name (name the function that uses "
-                     f"it instead, or the right lesson): {new}")
-
-
-def test_the_known_list_only_shrinks():
-    fixed = sorted(_known() - set(backlinks.false_backlinks()))
-    assert not fixed, f"these back-links are true now (or gone): delete their lines from {KNOWN.name}: {fixed}"
+def test_no_false_backlinks():
+    found = backlinks.false_backlinks()
+    assert found == [], ("docstrings name lessons whose notebooks never use the name (name the function that uses "
+                         f"it instead, or the right lesson): {found}")
 
 
 def test_lessons_map_is_true():

@@ -33,7 +33,8 @@ def kv_bytes_per_position(model: TinyGPT) -> int:
 
 def blocks_needed(n_tokens: int, kv_block: int) -> int:
     """Blocks of ``kv_block`` positions that ``n_tokens`` cached tokens occupy:
-    ceil(n_tokens / kv_block). Lesson 08, section 3."""
+    ceil(n_tokens / kv_block). Used by :func:`course_lib.engine.blocks.reserved_positions` and
+    :func:`course_lib.engine.scheduler.serve`; not tied to one lesson."""
     n = v.integer("n_tokens", n_tokens, minimum=0)
     b = v.positive_int("kv_block", kv_block)
     return -(-n // b)
@@ -60,7 +61,7 @@ class BlockManager:
     recently freed first), a reference count per block and, with
     ``prefix_caching``, a table from block names (chained hashes) to blocks.
     Built by :func:`course_lib.engine.run` and :func:`course_lib.engine.simulate`.
-    Lesson 08, sections 3-4.
+    Used by :func:`course_lib.engine.serve.run` and :func:`course_lib.engine.serve.simulate`; not tied to one lesson.
     """
 
     def __init__(self, n_blocks: int, block_size: int, prefix_caching: bool = False):
@@ -73,18 +74,22 @@ class BlockManager:
 
     @property
     def n_free(self) -> int:
-        """Blocks no request holds (some may still hold a cached prefix). Lesson 08, section 3."""
+        """Blocks no request holds (some may still hold a cached prefix). Used by
+        :func:`course_lib.engine.scheduler.serve` and :meth:`course_lib.engine.blocks.BlockManager.allocate`; not tied
+        to one lesson."""
         return len(self.free)
 
     @property
     def n_shared(self) -> int:
-        """Blocks held by more than one request at once. Lesson 08, section 4."""
+        """Blocks held by more than one request at once. Used by :func:`course_lib.engine.scheduler.serve`; not tied
+        to one lesson."""
         return sum(r > 1 for r in self.refs)
 
     def match(self, tokens) -> tuple[list[int], list]:
         """The cached blocks that hold ``tokens``' first full blocks, and their
         names: stops at the first block not cached, and leaves at least the
-        last token to compute (its logits make the next token). Lesson 08, section 4."""
+        last token to compute (its logits make the next token). Used by :func:`course_lib.engine.scheduler.serve`; not
+        tied to one lesson."""
         if not self.prefix_caching:
             return [], []
         blocks, names, name = [], [], None
@@ -97,11 +102,13 @@ class BlockManager:
         return blocks, names
 
     def free_after_taking(self, blocks) -> int:
-        """Blocks still free once ``blocks`` (cached, some perhaps free) are taken. Lesson 08, section 4."""
+        """Blocks still free once ``blocks`` (cached, some perhaps free) are taken. Used by
+        :func:`course_lib.engine.scheduler.serve`; not tied to one lesson."""
         return self.n_free - sum(1 for b in blocks if self.refs[b] == 0)
 
     def take(self, blocks) -> None:
-        """Hold cached ``blocks`` (one more reference each). Lesson 08, section 4."""
+        """Hold cached ``blocks`` (one more reference each). Used by :func:`course_lib.engine.scheduler.serve`; not
+        tied to one lesson."""
         for b in blocks:
             if self.refs[b] == 0:
                 del self.free[b]
@@ -109,7 +116,8 @@ class BlockManager:
 
     def allocate(self, n: int) -> list[int]:
         """Hand out ``n`` free blocks, least recently freed first; a block that
-        still held a cached prefix is evicted (its name forgotten). Lesson 08, section 3."""
+        still held a cached prefix is evicted (its name forgotten). Used by :func:`course_lib.engine.scheduler.serve`;
+        not tied to one lesson."""
         if n > self.n_free:
             raise RuntimeError(f"{n} blocks asked for, {self.n_free} free: the scheduler must check first")
         out = []
@@ -127,7 +135,8 @@ class BlockManager:
     def release(self, blocks) -> None:
         """Drop one reference to each of ``blocks``; a block nobody holds goes to
         the back of the free queue, the request's last block first (so a
-        prefix's first blocks are evicted last). Lesson 08, section 3."""
+        prefix's first blocks are evicted last). Used by :func:`course_lib.engine.scheduler.serve`; not tied to one
+        lesson."""
         for b in reversed(blocks):
             self.refs[b] -= 1
             if self.refs[b] == 0:
@@ -136,7 +145,7 @@ class BlockManager:
     def name_full_blocks(self, tokens, table, names: list, n_cached: int) -> None:
         """Name each block of ``table`` that ``n_cached`` positions of ``tokens``
         fill, after the ``names`` already known (extended in place), so later
-        requests can find it. Lesson 08, section 4."""
+        requests can find it. Used by :func:`course_lib.engine.scheduler.serve`; not tied to one lesson."""
         if not self.prefix_caching:
             return
         size = self.block_size

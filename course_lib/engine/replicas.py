@@ -30,7 +30,7 @@ def _start_all(queues, wait_ready, infos, deadline) -> None:
 def run_replicas(model: TinyGPT, trace, n_replicas: int, *, timeout_s: float = DEFAULT_TIMEOUT_S,
                  **kwargs) -> EngineResult:
     """The engine behind ``n_replicas`` replicas with a round-robin balancer
-    (request i goes to replica i mod R, as in lesson 06): each replica is a
+    (request i goes to replica i mod R, as in :mod:`course_lib.serving`): each replica is a
     fresh worker process (``course_lib.processes.launch``) with its own copy
     of ``model`` and one thread, warms up on its first two requests, and
     serves its share with :func:`~course_lib.engine.run` (``kwargs`` go there)

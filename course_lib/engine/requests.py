@@ -45,8 +45,8 @@ def make_trace(
     seed: int = 0,
 ) -> list[Request]:
     """``n_requests`` requests arriving as a Poisson process of ``rate``
-    requests/s (the first after one exponential gap, as in lesson 03's
-    simulator); ``rate=math.inf`` puts every arrival at 0 s (all waiting at the
+    requests/s (the first after one exponential gap, as in
+    :func:`course_lib.simulate.simulate_batching`); ``rate=math.inf`` puts every arrival at 0 s (all waiting at the
     start). Each request's own prompt length and its output length are uniform
     integers in the inclusive ranges ``prompt_len`` and ``output_len``; prompt
     tokens are uniform in ``[0, vocab_size)``. With ``shared_prefix=N`` the
@@ -76,7 +76,8 @@ def make_trace(
 def check_trace(trace, max_len: int | None = None) -> list[Request]:
     """``trace`` as a list after checking it holds :class:`Request` objects
     with a prompt and an output that fit ``max_len`` positions (TypeError or
-    ValueError naming the request otherwise). Lesson 08, section 1."""
+    ValueError naming the request otherwise). Used by :func:`course_lib.engine.replicas.run_replicas`; not tied to one
+    lesson."""
     if not isinstance(trace, (list, tuple)) or not trace:
         raise TypeError("trace must be a non-empty list of Request (from make_trace)")
     if max_len is not None:

@@ -34,7 +34,8 @@ class EngineResult:
     recomputation included), ``cached_tokens`` (prompt positions taken from
     the prefix cache instead), ``preemptions`` and ``recomputed_tokens``
     (positions computed again after a preemption). ``steps`` counts forward
-    calls. Lesson 08, sections 2-5.
+    calls. Used by :func:`course_lib.engine.replicas.run_replicas` and :func:`course_lib.engine.results.step_table`;
+    not tied to one lesson.
     """
 
     policy: str
@@ -63,7 +64,7 @@ class EngineResult:
 
     @property
     def n_tokens(self) -> int:
-        """Tokens generated in all. Lesson 08, section 2."""
+        """Tokens generated in all. Not tied to one lesson."""
         return sum(len(o) for o in self.outputs)
 
     @property
@@ -147,7 +148,7 @@ def step_table(results: dict):
 def format_comparison(result: dict) -> dict[str, str]:
     """The texts the trace explorer shows for :func:`~course_lib.engine.compare_policies`'s
     result, by key (``static_steps``, ``continuous_tps``, …). Tests compute the
-    expected text with this. Lesson 08, section 7."""
+    expected text with this. Not tied to one lesson."""
     v.mapping("result", result, POLICIES)
     for policy in POLICIES:
         v.instance(f"result[{policy!r}]", result[policy], EngineResult, "an EngineResult from compare_policies")

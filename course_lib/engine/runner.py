@@ -28,7 +28,7 @@ from ..models import TinyGPT
 class KVPool:
     """The keys and values of a run: per layer, one tensor of ``n_blocks`` ×
     ``block_size`` positions × heads × head size, allocated once. Built by
-    :func:`course_lib.engine.run`. Lesson 08, section 3."""
+    :func:`course_lib.engine.run`. Used by :func:`course_lib.engine.serve.run`; not tied to one lesson."""
 
     def __init__(self, model: TinyGPT, n_blocks: int, block_size: int):
         hd = model.d_model // model.n_heads
@@ -41,11 +41,13 @@ class KVPool:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the pool's key and value tensors. Lesson 08, section 3."""
+        """Bytes of the pool's key and value tensors. Used by :func:`course_lib.engine.serve.run`; not tied to one
+        lesson."""
         return sum(t.numel() * t.element_size() for t in self.k + self.v)
 
     def slots(self, table, start: int, stop: int) -> list[int]:
-        """Pool rows of positions ``start`` … ``stop - 1`` of a request whose blocks are ``table``. Lesson 08, section 3."""
+        """Pool rows of positions ``start`` … ``stop - 1`` of a request whose blocks are ``table``. Used by
+        :func:`course_lib.engine.runner.forward_step`; not tied to one lesson."""
         b = self.block_size
         return [table[p // b] * b + p % b for p in range(start, stop)]
 
@@ -78,7 +80,7 @@ def forward_step(model: TinyGPT, pool: KVPool, work) -> torch.Tensor:
     request's logits after its last new token, shape (requests, vocab).
     Attention runs as two padded batches, the one-token (decode) rows
     together and the longer (prefill) rows together, so a long prompt does not
-    pad every decode row to its length. Lesson 08, sections 1 and 3.
+    pad every decode row to its length. Used by :func:`course_lib.engine.serve.run`; not tied to one lesson.
     """
     lens = [len(t) for t, _, _ in work]
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).tolist()

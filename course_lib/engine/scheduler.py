@@ -34,7 +34,8 @@ from .results import EngineResult
 
 class Sequence:
     """A request inside the engine: its tokens so far (prompt, then generated),
-    how many positions it has cached and the blocks holding them. Lesson 08, section 3."""
+    how many positions it has cached and the blocks holding them. Used by :func:`course_lib.engine.scheduler.serve`;
+    not tied to one lesson."""
 
     def __init__(self, index: int, request: Request):
         self.index, self.request = index, request
@@ -47,12 +48,13 @@ class Sequence:
 
     @property
     def generated(self) -> list[int]:
-        """Tokens made so far. Lesson 08, section 1."""
+        """Tokens made so far. Not tied to one lesson."""
         return self.tokens[len(self.request.prompt):]
 
     @property
     def done(self) -> bool:
-        """Whether every requested token is made. Lesson 08, section 2."""
+        """Whether every requested token is made. Used by :func:`course_lib.engine.scheduler.serve`; not tied to one
+        lesson."""
         return len(self.tokens) - len(self.request.prompt) >= self.request.output_len
 
 
@@ -61,7 +63,8 @@ def serve(trace, policy: str, max_batch: int, blocks: BlockManager, max_step_tok
     """Serve ``trace`` (checked) and return the :class:`EngineResult`. ``step(work)``
     runs one forward call on ``work``, a list of ``(Sequence, n_new_tokens)``,
     and returns ``(seconds, next_tokens)``, one token per entry (used where the
-    entry's tokens reach the end of its sequence). Lesson 08, sections 2-5."""
+    entry's tokens reach the end of its sequence). Used by :func:`course_lib.engine.serve.run` and
+    :func:`course_lib.engine.serve.simulate`; not tied to one lesson."""
     size = blocks.block_size
     waiting = deque(Sequence(i, trace[i]) for i in sorted(range(len(trace)), key=lambda i: (trace[i].arrival, i)))
     running: list[Sequence] = []

@@ -180,7 +180,9 @@ def compare_policies(rate: float, max_batch: int, max_output: int, kv_block: int
     ``{"static": EngineResult, "continuous": EngineResult}``. The trace has
     ``n_requests`` requests at ``rate`` per second, prompts of 4–12 tokens and
     outputs of 2–``max_output`` tokens; ``kv_block`` 0 means each request
-    reserves the maximum length. The trace explorer's arithmetic. Lesson 08, section 7.
+    reserves the maximum length. The trace explorer's arithmetic. Used by
+    :func:`course_lib.ui.calculators.engine_explorer` and :func:`course_lib.engine.results.format_comparison`; not
+    tied to one lesson.
     """
     max_output = v.integer("max_output", max_output, minimum=2, maximum=48)
     kv_block = v.integer("kv_block", kv_block, minimum=0, maximum=64)

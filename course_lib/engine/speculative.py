@@ -47,7 +47,8 @@ class SpecStats:
     accepted ones plus the first mismatch, if any: the proposals after a
     mismatch are thrown away unjudged); ``accepted / judged`` is the measured
     per-position acceptance α of Leviathan et al.; ``target_calls`` includes
-    the prefill call that makes the first token. Lesson 08, section 6."""
+    the prefill call that makes the first token. Used by :func:`course_lib.engine.speculative.speculative_generate`;
+    not tied to one lesson."""
 
     proposed: int
     accepted: int
@@ -60,18 +61,18 @@ class SpecStats:
     @property
     def acceptance_rate(self) -> float:
         """Accepted / judged draft tokens: α, the chance the target accepts a
-        proposal it judges. Lesson 08, section 6."""
+        proposal it judges. Not tied to one lesson."""
         return self.accepted / self.judged if self.judged else math.nan
 
     @property
     def kept_share(self) -> float:
         """Accepted / proposed draft tokens: the share of drafted tokens kept
-        (falls with k by construction; not α). Lesson 08, section 6."""
+        (falls with k by construction; not α). Not tied to one lesson."""
         return self.accepted / self.proposed if self.proposed else math.nan
 
     @property
     def tokens_per_target_call(self) -> float:
-        """Tokens made per verifying call, after the prefill call's first token. Lesson 08, section 6."""
+        """Tokens made per verifying call, after the prefill call's first token. Not tied to one lesson."""
         return (self.new_tokens - 1) / self.rounds if self.rounds else math.nan
 
 

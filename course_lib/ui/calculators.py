@@ -48,7 +48,8 @@ def _maybe(n, unit: str) -> str:
 
 
 def render_fit(result: dict) -> str:
-    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Lesson 02, section 8."""
+    """:func:`course_lib.fit.will_it_fit`'s result as HTML. Used by :func:`course_lib.ui.calculators.fit_calculator`;
+    not tied to one lesson."""
     v.mapping("result", result, fit._RESULT_KEYS)
     t, i = result["training"], result["inference"]
     tv, iv = result["training_verdict"], result["inference_verdict"]
@@ -93,7 +94,8 @@ def fit_result_chart(result: dict):
 def config_upload(upload):
     """The :class:`~course_lib.arch.Architecture` of the ``config.json`` in a
     ``FileUpload`` value, parsed in memory (nothing written to disk), or
-    ``None`` when nothing was uploaded. Lesson 02."""
+    ``None`` when nothing was uploaded. Used by :func:`course_lib.ui.calculators.cost_calculator`; not tied to one
+    lesson."""
     if isinstance(upload, (list, tuple, dict)) and not upload:
         return None
     if not isinstance(upload, (list, tuple, dict)):
@@ -123,7 +125,7 @@ def _model_controls(style, layout, default: str) -> dict:
 
 def model_source(upload, config_path: str, menu_label: str) -> str:
     """What a calculator computes for, in words: the uploaded file, the config path, or the
-    menu's model (an upload beats a path, which beats the menu, as in :func:`_with_upload`). Lesson 02."""
+    menu's model (an upload beats a path, which beats the menu, as in :func:`_with_upload`). Not tied to one lesson."""
     config_path = v.string("config_path", config_path, nonempty=False)
     menu_label = v.string("menu_label", menu_label, nonempty=False)
     if not isinstance(upload, (list, tuple, dict)):
@@ -221,7 +223,8 @@ _SIM_LABELS = {
 
 def render_batching(result: simulate.SimResult) -> str:
     """A :class:`course_lib.simulate.SimResult` as an HTML table of
-    :func:`course_lib.simulate.format_result`'s texts. Lesson 03, section 4."""
+    :func:`course_lib.simulate.format_result`'s texts. Used by :func:`course_lib.ui.calculators.batching_calculator`;
+    not tied to one lesson."""
     v.instance("result", result, simulate.SimResult, "a SimResult from simulate_batching")
     return _label_table(_SIM_LABELS, simulate.format_result(result))
 
@@ -250,7 +253,7 @@ def batching_calculator(
     maximum batch and timeout (ms) → p50/p95/p99 latency, throughput, mean
     batch size, utilization, for a cost model ``overhead + per_sample · b``
     (seconds). With ``max_replicas`` it adds a replica count and a balancer
-    choice (lesson 06). Lesson 03, section 4.
+    choice (as :mod:`course_lib.serving` deploys replicas). Lesson 03, section 4.
     """
     overhead, per_sample = simulate.check_cost(overhead, per_sample)
     n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
@@ -286,7 +289,8 @@ def batching_calculator(
 
 def render_format(f: precision.FloatFormat) -> str:
     """The explorer's result as HTML; each number is a result span holding
-    :func:`course_lib.precision.format_number`'s text. Lesson 04, section 1."""
+    :func:`course_lib.precision.format_number`'s text. Used by :func:`course_lib.ui.calculators.format_explorer`; not
+    tied to one lesson."""
     v.instance("f", f, precision.FloatFormat, "a FloatFormat from precision.float_format")
     known = precision.known_layouts().get((f.exponent_bits, f.mantissa_bits))
     same = f" (the layout of {known})" if known else ""
@@ -340,13 +344,15 @@ _COST_LABELS = {
 
 def render_scenario(s: cost.CostScenario) -> str:
     """A :class:`course_lib.cost.CostScenario` as an HTML table of
-    :func:`course_lib.cost.format_scenario`'s texts. Lesson 05, section 5."""
+    :func:`course_lib.cost.format_scenario`'s texts. Used by :func:`course_lib.ui.calculators.cost_calculator`; not
+    tied to one lesson."""
     v.instance("s", s, cost.CostScenario, "a CostScenario from cost_scenario()")
     return _label_table(_COST_LABELS, cost.format_scenario(s))
 
 
 def scenario_chart(s: cost.CostScenario):
-    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Lesson 05, section 5."""
+    """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Used by
+    :func:`course_lib.ui.calculators.cost_calculator`; not tied to one lesson."""
     return charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day)
 
 
@@ -460,7 +466,8 @@ def _case_menu(description: str, cases: dict, slider) -> w.Dropdown:
 
 
 def render_zero(result: dict) -> str:
-    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Lesson 06, section 5."""
+    """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Used by
+    :func:`course_lib.ui.calculators.zero_calculator`; not tied to one lesson."""
     v.mapping("result", result, zero_fit._RESULT_KEYS)
     g = result["per_gpu"]
     out = result_span
@@ -551,7 +558,7 @@ def _gb(n: float) -> str:
 def render_estimate(e: generation.GenerationEstimate) -> str:
     """A :class:`course_lib.generation.GenerationEstimate` as HTML, each key
     number in a :func:`result_span`: the roofline bound beside the expected
-    figure. Lesson 07, sections 4 and 6 (the calculator)."""
+    figure. Used by :func:`course_lib.ui.calculators.generation_calculator`; not tied to one lesson."""
     v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     colour = _GOOD if e.fits else _BAD
     rows = [
@@ -583,7 +590,8 @@ def render_estimate(e: generation.GenerationEstimate) -> str:
 def estimate_chart(e: generation.GenerationEstimate):
     """:func:`course_lib.ui.charts.generation_batch_chart` over
     :func:`course_lib.generation.batch_sweep` (powers of 2 up to the largest
-    batch that fits) with the chosen batch marked. Lesson 07, section 4."""
+    batch that fits) with the chosen batch marked. Used by :func:`course_lib.ui.calculators.generation_calculator`;
+    not tied to one lesson."""
     v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     batches = sorted({2**k for k in range(int(math.log2(max(e.max_batch, 1))) + 1)} | {e.batch})
     table = generation.batch_sweep(e.architecture, accelerator=e.accelerator, n_gpus=e.n_gpus,
@@ -639,7 +647,7 @@ _ENGINE_LABELS = (("steps", "forward calls"), ("tps", "tokens/s"), ("ttft", "TTF
 def render_engine_explorer(result: dict) -> str:
     """:func:`course_lib.engine.compare_policies`'s result as an HTML table of
     :func:`course_lib.engine.format_comparison`'s texts, static beside
-    continuous. Lesson 08, section 7."""
+    continuous. Used by :func:`course_lib.ui.calculators.engine_explorer`; not tied to one lesson."""
     texts = engine.format_comparison(result)  # checks result
     rows = "".join(
         f"<tr><td>{label}</td>"
@@ -724,7 +732,7 @@ _LIFETIME_LABELS = {
 
 def render_lifetime(e: cost.LifetimeEstimate) -> str:
     """A :class:`course_lib.cost.LifetimeEstimate` as HTML, each number in a
-    :func:`result_span`. Lesson 09, section 4."""
+    :func:`result_span`. Used by :func:`course_lib.ui.calculators.lifetime_calculator`; not tied to one lesson."""
     texts = lifetime_texts(e)
     h = e.hardware
     head = (f"<p>{html.escape(e.model)} ({e.n_params:,} parameters, {e.n_active_params:,} active per token) on "
@@ -735,7 +743,8 @@ def render_lifetime(e: cost.LifetimeEstimate) -> str:
 
 def lifetime_table(e: cost.LifetimeEstimate):
     """The rows :func:`course_lib.ui.charts.lifetime_split_chart` draws:
-    training and inference shares of lifetime dollars and energy. Lesson 09, section 4."""
+    training and inference shares of lifetime dollars and energy. Used by
+    :func:`course_lib.ui.calculators.lifetime_chart`; not tied to one lesson."""
     v.instance("e", e, cost.LifetimeEstimate, "a LifetimeEstimate from cost.lifetime_estimate()")
     rows = [("dollars", "training", 1 - e.inference_share, cost.money(e.training_cost)),
             ("dollars", "inference", e.inference_share, cost.money(e.inference_cost)),
@@ -745,7 +754,8 @@ def lifetime_table(e: cost.LifetimeEstimate):
 
 
 def lifetime_chart(e: cost.LifetimeEstimate):
-    """The capstone's one chart: the lifetime split in dollars and energy. Lesson 09, section 4."""
+    """The capstone's one chart: the lifetime split in dollars and energy. Used by
+    :func:`course_lib.ui.calculators.lifetime_calculator`; not tied to one lesson."""
     return charts.lifetime_split_chart(lifetime_table(e))
 
 

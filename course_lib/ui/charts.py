@@ -82,8 +82,7 @@ def flops_by_layer(table: pd.DataFrame) -> alt.Chart:
 def timing_bars(table: pd.DataFrame, title: v.Text = "Wall time (median, with p10–p90)") -> alt.Chart:
     """Bars of median time with p10–p90 error bars.
 
-    ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``
-    (lessons 01, 03, 04). Lesson 01, section 5.
+    ``table`` has columns ``what``, ``median_ms``, ``p10_ms``, ``p90_ms``. Lesson 01, section 5.
     """
     _frame("table", table, "what", "median_ms", "p10_ms", "p90_ms")
     base = alt.Chart(table, title=title)
@@ -97,7 +96,8 @@ def cumulative_cost_chart(table: pd.DataFrame, break_even_day: v.NonNegative) ->
     """Cumulative spend over a deployment: the training step at day 0, then
     the inference ramp, their total, and a rule at ``break_even_day``.
     ``table`` has columns ``day``, ``series`` and ``dollars`` (see
-    :func:`course_lib.cost.cumulative_cost`). Lesson 05, section 5.
+    :func:`course_lib.cost.cumulative_cost`). Used by :func:`course_lib.ui.calculators.scenario_chart`; not tied to
+    one lesson.
     """
     _frame("table", table)
     table = table.assign(**{"$M": table["dollars"] / 1e6})
@@ -215,7 +215,8 @@ def quantization_accuracy(table: pd.DataFrame, baseline: v.Real | None = None) -
 def zero_stages(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, title: v.Text = "Memory per GPU by ZeRO stage") -> alt.Chart:
     """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
     memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
-    (see :func:`course_lib.zero_fit.stage_table`). Lesson 06, section 5."""
+    (see :func:`course_lib.zero_fit.stage_table`). Used by :func:`course_lib.ui.calculators.stage_chart`; not tied to
+    one lesson."""
     _frame("table", table)
     order = ["weights", "gradients", "optimizer state", "gathered layer", "activations", "overhead"]
     data = table.assign(order=table["part"].map(order.index))
@@ -253,7 +254,8 @@ def replica_latency(table: pd.DataFrame, target_ms: v.Positive | None = None) ->
 def fit_chart(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, model: v.Str) -> alt.Chart:
     """Stacked bars of training and inference memory (GB) with the GPU's
     memory as a red line. ``table`` has columns ``phase``, ``component`` and
-    ``GB`` (see :func:`course_lib.fit.fit_table`). Lesson 02, section 8."""
+    ``GB`` (see :func:`course_lib.fit.fit_table`). Used by :func:`course_lib.ui.calculators.fit_result_chart`; not
+    tied to one lesson."""
     _frame("table", table)
     order = ["weights", "gradients", "optimizer state", "activations", "KV cache", "overhead"]
     data = table.assign(order=table["component"].map(order.index))
@@ -312,7 +314,8 @@ def roofline_chart(
 def latency_chart(latencies: v.Numbers(minimum=0.0), percentiles: dict[str, float]) -> alt.Chart:
     """Histogram of latencies with a rule at each percentile. ``latencies``
     and ``percentiles`` (label → value, e.g. ``{"p50": 0.004}``) are in
-    seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`). Lesson 03, section 4."""
+    seconds and drawn in ms (see :class:`course_lib.simulate.SimResult`). Used by
+    :func:`course_lib.ui.calculators.batching_chart`; not tied to one lesson."""
     v.mapping("percentiles", percentiles)
     if not isinstance(percentiles, dict):
         raise TypeError(f"percentiles must be a dict of label -> seconds, got {type(percentiles).__name__}")
@@ -409,7 +412,7 @@ def generation_batch_chart(table: pd.DataFrame, batch: v.PositiveInt, title: v.T
     """Decode tokens/s and time per output token against batch, side by side,
     with the chosen ``batch`` marked. ``table`` has columns ``batch``,
     ``tokens/s`` and ``TPOT ms`` (:func:`course_lib.generation.batch_sweep`).
-    Lesson 07, section 4 (the calculator)."""
+    Used by :func:`course_lib.ui.calculators.estimate_chart`; not tied to one lesson."""
     _frame("table", table, "batch", "tokens/s", "TPOT ms")
     chosen = table[table["batch"] == batch]
     x = alt.X("batch", scale=alt.Scale(type="log", base=2), title="batch (sequences decoded together)")
@@ -526,7 +529,7 @@ def lifetime_split_chart(table: pd.DataFrame, title: str = "Training once vs ser
     stacked bar per ``measure``, each split into ``phase`` shares. ``table``
     has columns ``measure`` ("dollars", "energy"), ``phase`` ("training",
     "inference"), ``share`` (0–1) and ``amount`` (a text shown in the
-    tooltip). Lesson 09, section 4 (the capstone calculator)."""
+    tooltip). Used by :func:`course_lib.ui.calculators.lifetime_chart`; not tied to one lesson."""
     _frame("table", table, "measure", "phase", "share", "amount")
     return (
         alt.Chart(table, title=v.string("title", title))

@@ -50,7 +50,8 @@ REGISTRY: dict[str, "Calculator"] = {}
 def result_span(key: str, text: str) -> str:
     """``text`` (HTML-escaped) in the calculator result span
     ``<span class="calc-out" data-key="KEY">``, which the browser test and
-    :func:`calc_outputs` read. Lessons 02, 03, 04, 05, 06."""
+    :func:`calc_outputs` read. Used by :func:`course_lib.ui.calculators.render_engine_explorer` and
+    :func:`course_lib.ui.calculators.render_estimate`; not tied to one lesson."""
     if not isinstance(key, str) or not key:
         raise TypeError(f"key must be a non-empty str, got {key!r}")
     if not isinstance(text, str):
@@ -61,7 +62,7 @@ def result_span(key: str, text: str) -> str:
 def slugify(text: str) -> str:
     """Lower-case ``text`` with runs of other characters turned into ``-``
     (``"Will it fit?"`` → ``"will-it-fit"``); ``"calculator"`` when nothing is left.
-    Lessons 02, 03, 04, 05, 06."""
+    Not tied to one lesson."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "calculator"
@@ -97,7 +98,9 @@ class _CalcOutParser(HTMLParser):
 
 def calc_outputs(result_html: str) -> dict[str, str]:
     """``{data-key: text}`` for every ``calc-out`` span in ``result_html``, with
-    whitespace collapsed the way the browser test reads ``textContent``. Lessons 02, 03, 04, 05, 06."""
+    whitespace collapsed the way the browser test reads ``textContent``. Used by
+    :meth:`course_lib.ui.widgets.Calculator.state` and :meth:`course_lib.ui.widgets.Calculator.expected_outputs`; not
+    tied to one lesson."""
     if not isinstance(result_html, str):
         raise TypeError(f"result_html must be a str, got {type(result_html).__name__}")
     parser = _CalcOutParser()
@@ -218,7 +221,8 @@ class Calculator:
         return slug
 
     def values(self) -> dict[str, object]:
-        """The controls' current values, by ``compute`` keyword. Lessons 02–06, the calculators."""
+        """The controls' current values, by ``compute`` keyword. Used by the
+        calculators of :mod:`course_lib.ui.calculators`; not tied to one lesson."""
         return {name: control.value for name, control in self.controls.items()}
 
     def _outcome(self) -> tuple[object, str]:
@@ -239,7 +243,8 @@ class Calculator:
 
     def update(self, _change=None) -> None:
         """Recompute and redraw from the controls (called on every change); any
-        error is shown in the widget, never raised. Lessons 02–06, the calculators."""
+        error is shown in the widget, never raised. Used by :func:`course_lib.ui.calculators.cost_calculator` and
+        :func:`course_lib.ui.calculators.fit_calculator`; not tied to one lesson."""
         try:
             result, text = self._outcome()
         except Exception as err:  # no exception escapes a widget callback
@@ -261,7 +266,8 @@ class Calculator:
     def expected_outputs(self) -> dict[str, str]:
         """The ``calc-out`` texts of a fresh ``render(compute(**values))`` for the
         controls' current values (``{}`` when ``compute`` rejects them). This
-        does not touch the widgets: it is what the page must show. Lessons 02, 03, 04, 05, 06."""
+        does not touch the widgets: it is what the page must show. Used by
+        :meth:`course_lib.ui.widgets.Calculator.state`; not tied to one lesson."""
         try:
             _, text = self._outcome()
         except Exception:
@@ -297,8 +303,7 @@ class Calculator:
 
 def snapshot(slugs: list[str] | None = None) -> dict[str, dict]:
     """:meth:`Calculator.state` of every calculator in :data:`REGISTRY` (or of
-    those named in ``slugs``), by slug. Lessons 02–06, the calculators (read by
-    tests/test_browser.py)."""
+    those named in ``slugs``), by slug. Used by :func:`course_lib.ui.widgets.snapshot_json`; not tied to one lesson."""
     if slugs is None:
         slugs = list(REGISTRY)
     if isinstance(slugs, str) or not isinstance(slugs, (list, tuple)) or not all(isinstance(s, str) for s in slugs):
@@ -311,5 +316,5 @@ def snapshot(slugs: list[str] | None = None) -> dict[str, dict]:
 
 def snapshot_json(slugs: list[str] | None = None) -> str:
     """:func:`snapshot` as a JSON string (what the browser test reads from the kernel).
-    Lessons 02–06, the calculators."""
+    Not tied to one lesson."""
     return json.dumps(snapshot(slugs))  # controls keep their on-screen order
