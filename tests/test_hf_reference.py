@@ -162,7 +162,9 @@ def test_every_measurement_runs(family, caches):
     assert R.saved_activation_bytes(config, BATCH, 8) > 0
 
 
-@pytest.mark.parametrize("family", ["llama", "gemma3_text", "deepseek_v3", "qwen3_next"])
+# not qwen3_next: one layer in four attends (the rest are linear attention) and its routed experts save
+# a varying number of rows from run to run, which outweighs that layer's 8 x 8 scores
+@pytest.mark.parametrize("family", ["llama", "gemma3_text", "deepseek_v3", "qwen3"])
 def test_eager_attention_saves_the_scores(family):
     config = R.TINY_CONFIGS[family]
     eager = R.saved_activation_bytes(config, BATCH, 8, attention="eager")
