@@ -15,7 +15,7 @@ def test_inference_share():
     inference = per_request * 2e6 * 365 * 2
     right = inference / (3.1e6 + inference)
     assert right == pytest.approx(0.129546, abs=1e-6)
-    assert lab09.expected_inference_share() == pytest.approx(right)
+    assert lab09._expected_inference_share() == pytest.approx(right)
     lab09.verify_inference_share(right)
     wrongs = {
         "price per million read as per request": 2e6 * (0.02 + 0.25) * 365 * 2,
@@ -40,7 +40,7 @@ def test_reasoning_batch():
     usable = 96e9 * 0.9
     right = math.floor((usable - weights) / (kv_token * 10_000))
     assert right == 53
-    assert lab09.expected_reasoning_batch() == right
+    assert lab09._expected_reasoning_batch() == right
     lab09.verify_reasoning_batch(right)
     for wrong in (math.floor((usable - weights) / (kv_token * 2_000)),  # the reasoning trace left out
                   math.floor((usable - weights) / (kv_token * 4 * 10_000)),  # 32 KV heads: no grouped-query attention
@@ -61,7 +61,7 @@ def test_break_even_with_and_without_reasoning():
     thinking = (512 * 0.0178 + (717 + 6271) * 0.2402) / 1e6
     right = (4e6 / (5e6 * chat), 4e6 / (5e6 * thinking))
     assert right == pytest.approx((18317.95, 474.037), rel=1e-5)
-    assert lab09.expected_break_even_days() == pytest.approx(right)
+    assert lab09._expected_break_even_days() == pytest.approx(right)
     lab09.verify_break_even_days(right)
     lab09.verify_break_even_days(list(right))
     wrongs = [
@@ -94,7 +94,7 @@ def test_moe_vs_dense_cost_per_answer():
         return 1500 * n * 2 / 3.35e12 / 3600 * 2.0
 
     right = (per_answer(moe_active), per_answer(dense))
-    assert lab09.expected_moe_vs_dense() == pytest.approx(right, rel=1e-12)
+    assert lab09._expected_moe_vs_dense() == pytest.approx(right, rel=1e-12)
     lab09.verify_moe_vs_dense(right)
     assert right[0] / right[1] == pytest.approx(moe_active / dense) and 1.0 < right[0] / right[1] < 1.1
     for wrong in ((per_answer(moe_total), right[1]),  # the MoE's total parameters

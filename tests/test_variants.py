@@ -12,7 +12,7 @@ import pytest
 
 from course_lib import check
 
-LABS = [f"lab0{n}" for n in range(1, 9)]
+LABS = [f"lab0{n}" for n in range(1, 10)]
 IDS = [f"student-{i:02d}" for i in range(40)]
 
 
@@ -114,6 +114,9 @@ PAIRS = {
     "lab08": [("verify_blocks", "_expected_blocks"), ("verify_steps", "_expected_steps"), ("verify_fit", "_expected_fit"),
               ("verify_tokens", "_expected_tokens"), ("verify_speedup", "_expected_speedup"),
               ("verify_prefix", "_expected_prefix"), ("verify_chunks", "_expected_chunks")],
+    "lab09": [("verify_inference_share", "_expected_inference_share"),
+              ("verify_reasoning_batch", "_expected_reasoning_batch"),
+              ("verify_break_even_days", "_expected_break_even_days"), ("verify_moe_vs_dense", "_expected_moe_vs_dense")],
 }
 
 

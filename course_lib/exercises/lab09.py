@@ -3,8 +3,9 @@ service priced per token, the batch a reasoning trace's KV cache allows, the
 break-even day with and without reasoning, and the cost per answer of a
 mixture of experts against a dense model of the same active size.
 
-The inputs of each exercise live here (``EXERCISE_1`` …) so the lab and its
-checks cannot drift apart. The per-token prices of exercises 1 and 3 are
+The inputs of each exercise live here (``EXERCISE_1`` …, a student's own
+variant: :func:`course_lib.check.variant`) so the lab and its checks cannot
+drift apart. The per-token prices of exercises 1 and 3 are
 inputs (a service's price list, as ``cost.lifetime_estimate`` computes one in
 lesson 09, section 2), so that each answer takes several steps.
 """
@@ -17,10 +18,11 @@ from .. import arch, check, cost
 
 LESSON = "lessons/09_end_to_end.ipynb"
 
-EXERCISE_1 = {"training_cost": 3.1e6, "prompt_price_per_million": 0.02, "output_price_per_million": 0.25,
+_BASE = {}
+_BASE[1] = {"training_cost": 3.1e6, "prompt_price_per_million": 0.02, "output_price_per_million": 0.25,
               "requests_per_day": 2e6, "prompt_tokens": 800, "output_tokens": 1200, "years": 2.0}
 
-EXERCISE_2 = {
+_BASE[2] = {
     "config": {"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336,
                "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
                "tie_word_embeddings": False},
@@ -28,12 +30,12 @@ EXERCISE_2 = {
     "prompt_tokens": 1000, "reasoning_tokens": 8000, "output_tokens": 1000,
 }
 
-EXERCISE_3 = {"training_cost": 4e6, "requests_per_day": 5e6, "prompt_tokens": 512, "output_tokens": 717,
+_BASE[3] = {"training_cost": 4e6, "requests_per_day": 5e6, "prompt_tokens": 512, "output_tokens": 717,
               "reasoning_tokens": 6271,
               "chat_prices": {"prompt": 0.0178, "output": 0.0482},
               "reasoning_prices": {"prompt": 0.0178, "output": 0.2402}}
 
-EXERCISE_4 = {
+_BASE[4] = {
     "moe_config": {"model_type": "mixtral", "vocab_size": 151936, "hidden_size": 2048, "intermediate_size": 768,
                    "num_hidden_layers": 48, "num_attention_heads": 32, "num_key_value_heads": 4, "head_dim": 128,
                    "num_local_experts": 128, "num_experts_per_tok": 8, "tie_word_embeddings": False},
@@ -43,6 +45,22 @@ EXERCISE_4 = {
     "output_tokens": 1500, "bytes_per_param": 2, "bandwidth_tbs": 3.35, "price_per_hour": 2.0,
 }
 
+_CHOICES = {  # a student's variant: each listed input takes one of these values (check.variant)
+    1: {"training_cost": (2.1e6, 3.1e6, 4.5e6), "requests_per_day": (1e6, 2e6, 3e6), "years": (1.0, 2.0, 3.0)},
+    2: {"gpu_memory_gb": (80, 96, 141), "reasoning_tokens": (4000, 8000, 12000)},
+    3: {"training_cost": (3e6, 4e6, 6e6), "requests_per_day": (2e6, 5e6, 8e6)},
+    4: {"output_tokens": (1000, 1500, 2500), "price_per_hour": (1.5, 2.0, 3.0)},
+}
+
+
+def __getattr__(name: str):
+    """``EXERCISE_N``: this student's inputs of exercise N (:func:`course_lib.check.variant`)."""
+    return check.inputs_attribute("lab09", name, _BASE, _CHOICES)
+
+
+def _inputs(n: int) -> dict:
+    return check.variant("lab09", n, _BASE[n], _CHOICES.get(n, {}))
+
 
 # ---------------------------------------------------------------- exercise 1
 
@@ -51,9 +69,9 @@ def _service_cost_per_request(prices: dict, prompt_tokens: float, output_tokens:
     return (prompt_tokens * prices["prompt"] + output_tokens * prices["output"]) / 1e6
 
 
-def expected_inference_share() -> float:
+def _expected_inference_share() -> float:
     """The answer to exercise 1. Lab 09, exercise 1."""
-    e = EXERCISE_1
+    e = _inputs(1)
     per_request = _service_cost_per_request({"prompt": e["prompt_price_per_million"], "output": e["output_price_per_million"]},
                                             e["prompt_tokens"], e["output_tokens"])
     per_year = cost.daily_inference_cost(e["requests_per_day"], per_request) * cost.DAYS_PER_YEAR
@@ -64,7 +82,7 @@ def verify_inference_share(share) -> None:
     """Exercise 1: inference's share of lifetime dollars, a fraction between 0 and 1. Lab 09, exercise 1."""
     value = check.expect_number(share, "return a number: inference's share as a fraction (0.9, not 90)")
     check.expect_true(0 <= value <= 1, "return a fraction between 0 and 1 (0.9, not 90 %)")
-    check.expect_close(value, expected_inference_share(),
+    check.expect_close(value, _expected_inference_share(),
                        "a request costs prompt tokens × the prompt price plus output tokens × the output price, "
                        "each per *million* tokens; then requests per day × 365 × years, against the one-off "
                        "training cost (section 2 of " + LESSON + ")", rel=1e-4)
@@ -73,9 +91,9 @@ def verify_inference_share(share) -> None:
 # ---------------------------------------------------------------- exercise 2
 
 
-def expected_reasoning_batch() -> int:
+def _expected_reasoning_batch() -> int:
     """The answer to exercise 2. Lab 09, exercise 2."""
-    e = EXERCISE_2
+    e = _inputs(2)
     a = arch.resolve(e["config"])
     usable = e["gpu_memory_gb"] * 1e9 * e["usable_fraction"]
     weights = a.n_params * e["bytes_per_value"]
@@ -87,7 +105,7 @@ def expected_reasoning_batch() -> int:
 def verify_reasoning_batch(batch) -> None:
     """Exercise 2: the most sequences whose KV caches fit at the full context. Lab 09, exercise 2."""
     n = check.expect_int(batch, "return a whole number of sequences (round down: a sequence fits or it does not)")
-    check.expect_equal(n, expected_reasoning_batch(),
+    check.expect_equal(n, _expected_reasoning_batch(),
                        "the cache holds every token of the sequence: prompt, reasoning *and* answer; per token it "
                        "is 2 (K and V) × layers × KV heads × head_dim × bytes, with the model's KV heads (grouped-"
                        "query attention), in the memory left beside the weights after the reserve (section 1)")
@@ -96,9 +114,9 @@ def verify_reasoning_batch(batch) -> None:
 # ---------------------------------------------------------------- exercise 3
 
 
-def expected_break_even_days() -> tuple[float, float]:
+def _expected_break_even_days() -> tuple[float, float]:
     """The answer to exercise 3: (without reasoning, with reasoning). Lab 09, exercise 3."""
-    e = EXERCISE_3
+    e = _inputs(3)
     chat = _service_cost_per_request(e["chat_prices"], e["prompt_tokens"], e["output_tokens"])
     thinking = _service_cost_per_request(e["reasoning_prices"], e["prompt_tokens"], e["output_tokens"] + e["reasoning_tokens"])
     return tuple(cost.break_even_days(e["training_cost"], cost.daily_inference_cost(e["requests_per_day"], c))
@@ -109,7 +127,7 @@ def verify_break_even_days(days) -> None:
     """Exercise 3: the break-even day without and with reasoning, as a pair. Lab 09, exercise 3."""
     check.expect_true(isinstance(days, (tuple, list)) and len(days) == 2,
                       "return a pair: (break-even day without reasoning, break-even day with reasoning)")
-    want = expected_break_even_days()
+    want = _expected_break_even_days()
     hint = ("reasoning tokens are output tokens: a reasoning request pays the reasoning deployment's output price "
             "for its reasoning *and* its answer (its batch is smaller, so that price is higher); a request costs "
             "tokens × price per million ÷ 10⁶ (section 2 of " + LESSON + ")")
@@ -121,14 +139,14 @@ def verify_break_even_days(days) -> None:
 
 
 def _decode_cost_per_answer(n_params: float) -> float:
-    e = EXERCISE_4
+    e = _inputs(4)
     seconds_per_token = n_params * e["bytes_per_param"] / (e["bandwidth_tbs"] * 1e12)
     return e["output_tokens"] * seconds_per_token / 3600 * e["price_per_hour"]
 
 
-def expected_moe_vs_dense() -> tuple[float, float]:
+def _expected_moe_vs_dense() -> tuple[float, float]:
     """The answer to exercise 4: (MoE, dense) dollars per answer. Lab 09, exercise 4."""
-    e = EXERCISE_4
+    e = _inputs(4)
     return (_decode_cost_per_answer(arch.resolve(e["moe_config"]).n_active_params),
             _decode_cost_per_answer(arch.resolve(e["dense_config"]).n_params))
 
@@ -140,5 +158,5 @@ def verify_moe_vs_dense(costs) -> None:
     hint = ("at batch 1 a decode step reads the weights it uses once: for a mixture of experts, only the active "
             "parameters (n_active_params), for a dense model all of them; seconds per token = bytes ÷ bandwidth, "
             "and an answer is output_tokens of them (section 3 of " + LESSON + ")")
-    for got, expected in zip(costs, expected_moe_vs_dense()):
+    for got, expected in zip(costs, _expected_moe_vs_dense()):
         check.expect_close(check.expect_number(got, "each cost must be a number of dollars"), expected, hint, rel=1e-4)
