@@ -188,7 +188,7 @@ def test_replicas_for_p95():
 
     assert r >= 2 and steady_p95(100, r) <= 0.030 < steady_p95(100, r - 1)
     assert serving.replicas_for_p95(1, 1.0, 0.010) == 1  # nearly idle: one replica
-    with pytest.raises(ValueError, match="service time"):
+    with pytest.raises(ValueError, match="below service_time"):
         serving.replicas_for_p95(100, 0.005, 0.010)
     with pytest.raises(ValueError, match="max_replicas"):
         serving.replicas_for_p95(10_000, 0.011, 0.010, max_replicas=4)

@@ -171,8 +171,9 @@ def test_eager_attention_saves_the_scores(family):
     sdpa = R.saved_activation_bytes(config, BATCH, 8, attention="sdpa")
     if family == "deepseek_v3":
         # MLA's query/key head (nope 16 + rope 8) is wider than its value head (16): on the CPU, SDPA then runs
-        # its math path (bmm, softmax), which saves the probabilities as eager attention does
-        assert eager == sdpa
+        # its math path (bmm, softmax), which saves the probabilities as eager attention does (up to its routed
+        # experts, which save a few rows more or fewer from one build to the next)
+        assert abs(eager - sdpa) <= 0.01 * sdpa
     else:  # eager attention keeps the (B, heads, T, T) probabilities, SDPA's flash kernel does not
         assert eager > sdpa
 
