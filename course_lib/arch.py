@@ -6,7 +6,8 @@
 :data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
 ``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
 (and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
-``deepseek_v3`` (latent attention). Keys a file leaves out take the defaults
+``deepseek_v3`` (latent attention) and ``gpt_oss`` (attention sinks, alternating
+sliding/full layers, biased experts). Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
@@ -39,7 +40,7 @@ from . import _validate as v
 from . import configs, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
-            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2")
+            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "gpt_oss")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text"}
 
@@ -109,6 +110,12 @@ _DEFAULTS = {
                    num_attention_heads=8, num_key_value_heads=4, head_dim=256, hidden_activation="gelu_pytorch_tanh",
                    tie_word_embeddings=True, attention_bias=False, sliding_window=4096, layer_types=None,
                    attn_logit_softcapping=50.0, final_logit_softcapping=30.0, attention_dropout=0.0),
+    # transformers 5.25, models/gpt_oss: sliding (window 128) and full layers alternate, one learned sink logit
+    # per head, biases on q/k/v/o, on the router and on the experts (fused gate_up), a clamped SwiGLU
+    "gpt_oss": dict(vocab_size=201088, hidden_size=2880, intermediate_size=2880, num_hidden_layers=36,
+                    num_attention_heads=64, num_key_value_heads=8, head_dim=64, hidden_act="silu",
+                    tie_word_embeddings=False, attention_bias=True, sliding_window=128, layer_types=None,
+                    num_experts_per_tok=4, swiglu_limit=7.0, attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -148,7 +155,11 @@ class Architecture:
     ``qk_rope_head_dim``; ``head_dim`` is then the query/key head width,
     nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
-    layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
+    layers whose KV cache keeps only the last ``sliding_window`` tokens. ``attention_sinks``: one learned
+    logit per head that joins every softmax as an extra column and is dropped after it (gpt-oss: ``n_heads``
+    parameters per layer; SDPA cannot run it, transformers runs eager attention); ``router_bias``: the
+    router has a bias per expert (gpt-oss); ``swiglu_limit`` > 0: gpt-oss's clamped SwiGLU in the experts
+    (gate clamped above, up to ±limit, ``(up + 1) · gate · σ(α · gate)``), 0 a plain SwiGLU. ``positions`` is the size of a
     learned position table (GPT-2) or 0 (rotary). Built by :func:`preset` and
     :func:`resolve`; not tied to one lesson.
     """
@@ -182,6 +193,9 @@ class Architecture:
     v_head_dim: int = 0
     attn_softcap: bool = False
     logit_softcap: bool = False
+    attention_sinks: bool = False
+    router_bias: bool = False
+    swiglu_limit: float = 0.0
     sliding_window: int | None = None
     sliding_layers: int = 0
     activation: str = "silu"
@@ -214,8 +228,10 @@ class Architecture:
         v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
         v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
         for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full", "attn_softcap",
-                     "logit_softcap"):
+                     "logit_softcap", "attention_sinks", "router_bias"):
             v.boolean(name, getattr(self, name))
+        if self.swiglu_limit:
+            v.positive("swiglu_limit", self.swiglu_limit, maximum=_MAX_SIZE)
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
         if self.sliding_window is not None:
             v.positive_int("sliding_window", self.sliding_window, maximum=_MAX_SIZE)
@@ -303,11 +319,11 @@ class Architecture:
             head_dim = h // heads
         window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
         types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
-        if family in ("gemma3_text", "gemma2") and types is None:  # transformers builds them from the pattern
-            pattern = 2 if family == "gemma2" else F.field_int(c, "sliding_window_pattern", minimum=1)
+        if family in ("gemma3_text", "gemma2", "gpt_oss") and types is None:  # transformers builds them from the pattern
+            pattern = 2 if family in ("gemma2", "gpt_oss") else F.field_int(c, "sliding_window_pattern", minimum=1)
             types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
         n_sliding = 0
-        if family in ("gemma3_text", "gemma2") and window:
+        if family in ("gemma3_text", "gemma2", "gpt_oss") and window:
             n_sliding = sum(t == "sliding_attention" for t in types)
         if family in ("mistral", "mixtral", "phi3") and window:
             n_sliding = n
@@ -333,6 +349,12 @@ class Architecture:
             if not isinstance(only, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in only):
                 raise TypeError(f"config['mlp_only_layers'] must be a list of layer indices, got {v.show(only)}")
             dense = sum(1 for i in range(n) if i in only or (i + 1) % step)
+        oss = {}
+        if family == "gpt_oss":  # every layer a mixture: router and experts biased, a clamped SwiGLU, sinks
+            experts = F.field_int(c, "num_local_experts", c.get("num_experts", 128), minimum=1)
+            per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
+            oss = dict(attention_sinks=True, router_bias=True,
+                       swiglu_limit=F.field_float(c, "swiglu_limit", minimum=1e-9))
         mla = {}
         if family == "deepseek_v3":
             experts = F.field_int(c, "n_routed_experts", minimum=1)
@@ -346,12 +368,12 @@ class Architecture:
                        kv_lora_rank=F.field_int(c, "kv_lora_rank", minimum=1), qk_rope_head_dim=rope,
                        v_head_dim=F.field_int(c, "v_head_dim", minimum=1))
         bias = F.field_bool(c, "attention_bias", False)
-        return cls(**mla,
+        return cls(**mla, **oss,
             family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=n,
             n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
             tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
             qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
-            mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
+            mlp_bias=F.field_bool(c, "mlp_bias", False) or family == "gpt_oss", norm="rmsnorm",  # gpt-oss: biased experts
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
             qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
             norms_per_layer=4 if family in ("gemma3_text", "gemma2") else 2,
@@ -396,6 +418,8 @@ class Architecture:
             p += self.q_size + 2 * self.kv_size
         if self.out_bias:
             p += h
+        if self.attention_sinks:
+            p += self.n_heads  # one sink logit per head (gpt-oss)
         if self.qk_norm_full:
             p += self.q_size + self.kv_size  # one RMSNorm over all queries, one over all keys (OLMo 2)
         elif self.qk_norm:
@@ -424,7 +448,9 @@ class Architecture:
         return 2 * self.hidden_size if self.norm == "layernorm" else self.hidden_size
 
     def _router_params(self) -> int:
-        return self.hidden_size * self.n_experts if self.n_experts > 1 else 0
+        if self.n_experts == 1:
+            return 0
+        return (self.hidden_size + (1 if self.router_bias else 0)) * self.n_experts
 
     def _layer_params(self, experts: int) -> int:
         """One layer with a mixture (``experts`` of them counted) or, for a dense model, its FFN."""
@@ -591,9 +617,12 @@ class Architecture:
         GPU kernels regenerate it); PyTorch's CPU flash kernel has no dropout
         and falls back to the math path, which stores what eager does, so on
         the CPU compare a model with attention dropout against ``"eager"``.
-        A model whose attention scores are soft-capped (Gemma 2) cannot run
-        SDPA in transformers, which runs eager attention instead: so does
-        this count, whatever ``attention`` says. ``checkpointing=True``: each layer keeps only its input,
+        A model whose attention scores are soft-capped (Gemma 2) or that has
+        attention sinks (gpt-oss) cannot run SDPA in transformers, which runs
+        eager attention instead: so does this count, whatever ``attention``
+        says. A sink adds one column to each softmax: eager keeps
+        batch · heads · s · (s + 1) probabilities and the row maxima's int64
+        indices (transformers subtracts the row maximum before the softmax). ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
         tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
         8. Lesson 02 (section "from TinyGPT to Llama-3-8B").
@@ -602,7 +631,7 @@ class Architecture:
         s = v.positive_int("seq_len", seq_len)
         v.choice("attention", attention, ATTENTIONS)
         v.choice("loss", loss, LOSSES)
-        if self.attn_softcap:  # soft-capped scores: no fused kernel runs them, transformers runs eager
+        if self.attn_softcap or self.attention_sinks:  # no SDPA kernel runs them: transformers runs eager
             attention = "eager"
         p = v.positive("bytes_per_value", bytes_per_value)
         if not isinstance(checkpointing, bool):
@@ -622,6 +651,8 @@ class Architecture:
             outside += 8 * s  # position ids
             if self.dropout > 0:
                 outside += t * h * p  # embedding dropout mask
+        elif self.family == "gpt_oss":  # rotary cos and sin over half the head (rotated as two halves)
+            outside += s * self.head_dim * p
         else:
             outside += 2 * s * self.head_dim * p  # rotary cos and sin, shared by the layers
         if loss == "cross_entropy":
@@ -669,7 +700,9 @@ class Architecture:
                 stats = 2 if self.qk_norm_full else heads + self.n_kv_heads
                 total += 2 * t * (q + kv) * p + t * stats * 4
         if matrices:
-            probs = b * heads * s * s * p
+            probs = b * heads * s * (s + 1 if self.attention_sinks else s) * p  # a sink: one more column
+            if self.attention_sinks:
+                total += b * heads * s * 8  # int64 indices of the row maxima subtracted before the softmax
             if self.attn_softcap:
                 total += probs  # tanh's output, for its backward
             total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
@@ -693,6 +726,13 @@ class Architecture:
         if not moe:
             return t * 4 * self.ffn_size * p  # gate, up, activation output, product
         k = self.experts_per_token
+        if self.swiglu_limit:  # gpt-oss: top-k of the biased router's logits, softmax over those k
+            fe = self._expert_ffn
+            total = t * k * (8 + p)  # top-k indices, routing weights
+            # per routed token: gathered input, gate_up, clamped gate, sigmoid, gate · sigmoid, up + 1, their
+            # product (down's input), expert output, weighted output, its routing weight; token and top-k
+            # position indices
+            return total + t * k * ((3 * h + 7 * fe + 1) * p + 16)
         total = t * k * 4 * self._expert_ffn * p  # per routed token: gate, up, activation output, product
         if self.n_shared_experts:  # the shared experts: one FFN every token runs
             total += t * 4 * self._expert_ffn * self.n_shared_experts * p

@@ -91,9 +91,15 @@ CONFIGS_2026 = {
     "gemma2": dict(model_type="gemma2", vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                    num_attention_heads=4, num_key_value_heads=2, head_dim=32, sliding_window=16, pad_token_id=0,
                    eos_token_id=1, bos_token_id=None),
+    # gpt-oss: sliding (window 16) and full layers alternating by default (layer_types left out), one sink logit
+    # per head, biased q/k/v/o, 4 experts of width 48 with biases behind a biased router, 2 per token, a clamped
+    # SwiGLU, head_dim 32 > 64 / 4 (gpt-oss-20b: 64 × 64 > 2880)
+    "gpt_oss": dict(model_type="gpt_oss", vocab_size=V, hidden_size=64, intermediate_size=48, num_hidden_layers=3,
+                    num_attention_heads=4, num_key_value_heads=2, head_dim=32, num_local_experts=4,
+                    num_experts_per_tok=2, sliding_window=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
-NO_SDPA = ("gemma2",)
+NO_SDPA = ("gemma2", "gpt_oss")  # soft-capped scores, attention sinks: transformers refuses SDPA, runs eager
 LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text", "deepseek_v3")  # lesson 02's 2026 KV rows
 
 
@@ -105,7 +111,7 @@ def build(family, attention="sdpa", configs=None):
     sets the mode it needs). Experts run token by token (``experts_implementation="eager"``):
     transformers 5's default grouped kernel does the same work, invisibly to FlopCounterMode."""
     configs = ALL if configs is None else configs
-    if family in NO_SDPA:  # transformers refuses SDPA for soft-capped scores and runs eager
+    if family in NO_SDPA:  # transformers refuses SDPA for soft-capped scores and sinks, and runs eager
         attention = "eager"
     key = (family, attention, id(configs))
     if key not in _BUILT:
@@ -154,6 +160,11 @@ def test_parameters_exact(family):
         experts = model.model.layers[0].mlp.experts
         expert = sum(p[0].numel() for p in experts.parameters())
         assert arch.n_active_params == model.num_parameters() - 2 * 6 * expert
+    elif family == "gpt_oss":  # 2 of 4 experts per token in each of the 3 layers; an expert has its biases
+        experts = model.model.layers[0].mlp.experts
+        expert = sum(p[0].numel() for p in experts.parameters())
+        assert expert == 64 * 2 * 48 + 2 * 48 + 48 * 64 + 64  # gate_up_proj (+ bias), down_proj (+ bias)
+        assert arch.n_active_params == model.num_parameters() - 3 * 2 * expert
     else:
         assert arch.n_active_params == arch.n_params
 
