@@ -781,8 +781,11 @@ def with_sizes(a: Architecture, **sizes) -> Architecture:
 _PRESET_DIR = os.path.join(os.path.dirname(__file__), "presets")
 PRESETS = ("gpt2", "gpt2-xl", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b",
            "mixtral-8x7b", "gemma-7b", "qwen2-0.5b", "llama-3-70b", "llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b",
-           "qwen3-8b", "qwen3-30b-a3b", "gemma-3-4b", "gemma-3-27b", "smollm3-3b", "olmo-2-7b", "deepseek-v3")
-"""Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``."""
+           "qwen3-8b", "qwen3-30b-a3b", "gemma-3-4b", "gemma-3-27b", "smollm3-3b", "olmo-2-7b", "deepseek-v3",
+           "gpt-oss-20b", "gpt-oss-120b")
+"""Shipped ``config.json`` files (course_lib/presets/), each with its ``_source``. gpt-oss is published with
+its experts quantized (MXFP4, the public config's ``quantization_config``): its parameters are counted as
+transformers builds the model from the config, unquantized (the count of values, not of bytes)."""
 
 
 def preset(key: str) -> Architecture:

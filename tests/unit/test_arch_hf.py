@@ -258,7 +258,7 @@ def test_count_flops_backward_on_model_output():
     assert 3 * forward <= both <= 3.1 * forward  # backward ≈ 2 × forward (SDPA's backward counts a bit more)
 
 
-PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3"]
+PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-8b", "qwen3-30b-a3b", "deepseek-v3", "gpt-oss-20b"]
 
 
 @pytest.mark.parametrize("key", PRESETS_2026)
@@ -280,7 +280,7 @@ def test_real_configs_parameter_counts_on_meta_device(key):
 
 
 @pytest.mark.parametrize("key", ["llama-3.1-405b", "gemma-3-4b", "gemma-3-27b", "smollm3-3b", "olmo-2-7b",
-                                 "qwen3-30b-a3b", "deepseek-v3"])
+                                 "qwen3-30b-a3b", "deepseek-v3", "gpt-oss-20b", "gpt-oss-120b"])
 def test_presets_match_the_reference_counts_on_meta_device(key):
     """Every shipped 2026 preset against tests/support/hf_reference.py (its own walk of transformers' module tree,
     which reads no course_lib code): total and active parameters, exact. A wrapped multimodal config
@@ -292,3 +292,31 @@ def test_presets_match_the_reference_counts_on_meta_device(key):
     total, active = R.meta_param_count(config)
     a = arch.preset(key)
     assert (a.n_params, a.n_active_params) == (total, active)
+
+
+# gpt-oss's public configs (https://huggingface.co/openai/gpt-oss-20b/blob/main/config.json and
+# https://huggingface.co/openai/gpt-oss-120b/blob/main/config.json): hidden 2880, expert width 2880, vocab 201088,
+# 64 query heads and 8 KV heads of 64, 4 experts per token; 24 layers of 32 experts, 36 layers of 128
+@pytest.mark.parametrize("key, layers, experts", [("gpt-oss-20b", 24, 32), ("gpt-oss-120b", 36, 128)])
+def test_gpt_oss_presets_by_hand(key, layers, experts):
+    """Counted by hand from the public config: biased q/k/v/o, one sink per head, a biased router, experts with
+    a biased fused gate_up (2 × 2880) and a biased down projection, two norms per layer, untied embeddings.
+    The public configs quantize the experts (MXFP4, ``quantization_config``): transformers builds the model
+    from the config unquantized, and that is what is counted (values, not bytes); a config carrying the
+    quantization_config reads the same."""
+    from course_lib import arch
+
+    h, f, vocab, heads, kv, hd, k = 2880, 2880, 201088, 64, 8, 64, 4
+    attention = (h * heads * hd + heads * hd) + 2 * (h * kv * hd + kv * hd) + (heads * hd * h + h) + heads
+    router = experts * h + experts
+    expert = h * 2 * f + 2 * f + f * h + h
+    base = 2 * vocab * h + h + layers * (attention + router + 2 * h)
+    a = arch.preset(key)
+    assert (a.n_params, a.n_active_params) == (base + layers * experts * expert, base + layers * k * expert)
+    assert (a.sliding_layers, a.sliding_window, a.n_layers - a.sliding_layers) == (layers // 2, 128, layers // 2)
+    config = json.loads((Path(arch._PRESET_DIR) / f"{key}.json").read_text())
+    quantized = {**config, "quantization_config": {"quant_method": "mxfp4",
+                                                   "modules_to_not_convert": ["model.layers.*.self_attn",
+                                                                              "model.layers.*.mlp.router",
+                                                                              "model.embed_tokens", "lm_head"]}}
+    assert arch.Architecture.from_hf_config(quantized) == a
