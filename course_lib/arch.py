@@ -221,8 +221,7 @@ class Architecture:
         for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full", "attn_softcap",
                      "logit_softcap", "attention_sinks", "router_bias"):
             v.boolean(name, getattr(self, name))
-        if self.swiglu_limit:
-            v.positive("swiglu_limit", self.swiglu_limit, maximum=_MAX_SIZE)
+        v.number("swiglu_limit", self.swiglu_limit, minimum=0, maximum=_MAX_SIZE)  # 0: a plain SwiGLU
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
         if self.sliding_window is not None:
             v.positive_int("sliding_window", self.sliding_window, maximum=_MAX_SIZE)
