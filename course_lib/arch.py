@@ -5,8 +5,8 @@
 :func:`course_lib.configs.read_config`), for the families of
 :data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
 ``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
-(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
-``deepseek_v3`` (latent attention). Keys a file leaves out take the defaults
+(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite``,
+``deepseek_v3`` and ``deepseek_v2`` (latent attention). Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
@@ -39,7 +39,7 @@ from . import _validate as v
 from . import configs, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
-            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2")
+            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "deepseek_v2")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text"}
 
@@ -103,6 +103,15 @@ _DEFAULTS = {
                         n_routed_experts=256, num_experts_per_tok=8, first_k_dense_replace=3, q_lora_rank=1536,
                         kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
                         hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0),
+    # transformers 5.25, models/deepseek_v2: the same latent attention (q_lora_rank may be null: one q_proj),
+    # 2 shared + 64 routed experts of width 1407, softmax routing ("greedy" or "group_limited_greedy");
+    # num_experts_per_tok has no default (None: transformers cannot route), moe_layer_freq is not read
+    "deepseek_v2": dict(vocab_size=102400, hidden_size=4096, intermediate_size=11008, moe_intermediate_size=1407,
+                        num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=None, n_shared_experts=2,
+                        n_routed_experts=64, num_experts_per_tok=None, first_k_dense_replace=0, q_lora_rank=1536,
+                        kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
+                        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
+                        topk_method="greedy", n_group=None, moe_layer_freq=1, attention_dropout=0.0),
     # transformers 5.25, models/gemma2: sliding and full layers alternate, four norms per layer, soft-capped
     # attention scores and logits
     "gemma2": dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
@@ -143,7 +152,8 @@ class Architecture:
     over all the queries and one over all the keys (OLMo 2); ``n_shared_experts``:
     experts every token uses besides its routed ones (DeepSeek); a
     ``kv_lora_rank`` > 0 is multi-head latent attention (DeepSeek-V2/V3:
-    queries through a ``q_lora_rank`` bottleneck, keys and values from a
+    queries through a ``q_lora_rank`` bottleneck, or one projection when it
+    is 0 (DeepSeek-V2-Lite's ``q_lora_rank: null``), keys and values from a
     compressed latent of ``kv_lora_rank`` values plus a shared rotary key of
     ``qk_rope_head_dim``; ``head_dim`` is then the query/key head width,
     nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
@@ -334,7 +344,9 @@ class Architecture:
                 raise TypeError(f"config['mlp_only_layers'] must be a list of layer indices, got {v.show(only)}")
             dense = sum(1 for i in range(n) if i in only or (i + 1) % step)
         mla = {}
-        if family == "deepseek_v3":
+        if family == "deepseek_v2":
+            cls._check_deepseek_v2(c)
+        if family in ("deepseek_v3", "deepseek_v2"):
             experts = F.field_int(c, "n_routed_experts", minimum=1)
             per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
             expert_ffn = F.field_int(c, "moe_intermediate_size", minimum=1)
@@ -351,7 +363,7 @@ class Architecture:
             n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
             tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
             qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
-            mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
+            mlp_bias=F.field_bool(c, "mlp_bias", False) and family != "deepseek_v3", norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
             qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
             norms_per_layer=4 if family in ("gemma3_text", "gemma2") else 2,
@@ -362,6 +374,28 @@ class Architecture:
             attention_dropout=F.field_float(c, "attention_dropout", 0.0, maximum=1),
             name=name, source=source,
         )
+
+    @staticmethod
+    def _check_deepseek_v2(c: dict) -> None:
+        """What DeepSeek-V2's keys allow in transformers 5.25 (models/deepseek_v2): the routing methods it
+        implements; every layer from ``first_k_dense_replace`` on is a mixture (the original remote code's
+        ``moe_layer_freq`` is not read there, so a value other than 1 would build another model than the
+        file describes); ``mlp_bias`` would give the dense and shared FFNs biases but not the routed experts."""
+        F = configs
+        method = F.field_str(c, "topk_method")
+        if method not in ("greedy", "group_limited_greedy"):
+            raise F.ConfigError(f"config['topk_method'] must be 'greedy' or 'group_limited_greedy' (what transformers' "
+                                f"DeepSeek-V2 router implements), got {method!r}")
+        if method == "group_limited_greedy":
+            groups = F.field_int(c, "n_group", minimum=1)
+            if F.field_int(c, "n_routed_experts", minimum=1) % groups:
+                raise F.ConfigError(f"config['n_routed_experts'] must be a multiple of config['n_group']={groups}")
+        if F.field_int(c, "moe_layer_freq", minimum=1) != 1:
+            raise F.ConfigError("config['moe_layer_freq'] must be 1: transformers' DeepSeek-V2 makes every layer from "
+                                "first_k_dense_replace on a mixture of experts and does not read moe_layer_freq")
+        if F.field_bool(c, "mlp_bias"):
+            raise F.ConfigError("config['mlp_bias'] must be false for deepseek_v2: biases on the dense and shared FFNs "
+                                "but not on the routed experts are not modelled")
 
     # ------------------------------------------------------------ parameters
 
