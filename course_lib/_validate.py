@@ -755,6 +755,21 @@ Callable_ = Annotated[object, Domain("callable", _callable)]
 """A function."""
 
 
+_SHAPE_FIELDS = ("family", "hidden_size", "n_layers", "n_heads", "n_kv_heads", "head_dim", "vocab_size")
+
+
+def _shape(name, value):
+    if isinstance(value, type) or not all(hasattr(value, f) for f in _SHAPE_FIELDS):
+        raise TypeError(f"{name} must be a model shape (a course_lib.arch.Architecture: arch.preset(...), "
+                        f"arch.resolve(...)), got {show(value)} ({_kind(value)})")
+    return value
+
+
+Shape = Annotated[object, Domain("record", _shape)]
+"""A model's shape: a :class:`course_lib.arch.Architecture` (checked by its fields, for the
+modules that ``arch`` itself imports)."""
+
+
 def IntRange(minimum: int | None = None, maximum: int | None = None, kind: str | None = None):
     """An integer from ``minimum`` to ``maximum``: ``IntRange(1, MAX_REPEATS)`` caps a size by the
     work it sets. Not tied to one lesson."""

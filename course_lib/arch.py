@@ -36,7 +36,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from . import _validate as v
-from . import configs, predict
+from . import activations, configs, model_state, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
             "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "deepseek_v2")
@@ -123,19 +123,10 @@ _DEFAULTS = {
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
 }
 
-ATTENTIONS = ("sdpa", "eager")
 _LAYER_TYPES = ("full_attention", "sliding_attention")
 #: Largest width, count or length an Architecture field may have (real models are far below).
 _MAX_SIZE = 10**9
-LOSSES = ("cross_entropy", "none")
 
-ZERO_CONVENTIONS = {
-    "zero": "16 B/param: 16-bit weights and gradients, fp32 master weights and Adam moments "
-            "(Rajbhandari et al. 2020, ZeRO)",
-    "hf": "18 B/param: fp32 and 16-bit weights, fp32 gradients, fp32 moments (Hugging Face, model_memory_anatomy)",
-    "deepspeed": "20 B/param: DeepSpeed's estimate_zero2/zero3_model_states_mem_needs (16-bit weights and "
-                 "gradients, 16 B/param of fp32 optimizer partition incl. fp32 gradients)",
-}
 
 
 @dataclass(frozen=True)
@@ -630,110 +621,11 @@ class Architecture:
         this count, whatever ``attention`` says. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
         tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
-        8. Lesson 02 (section "from TinyGPT to Llama-3-8B").
+        8. The model itself lives in :mod:`course_lib.activations`. Lesson 02 (section
+        "from TinyGPT to Llama-3-8B").
         """
-        b = v.positive_int("batch", batch)
-        s = v.positive_int("seq_len", seq_len)
-        v.choice("attention", attention, ATTENTIONS)
-        v.choice("loss", loss, LOSSES)
-        if self.attn_softcap:  # soft-capped scores: no fused kernel runs them, transformers runs eager
-            attention = "eager"
-        p = v.positive("bytes_per_value", bytes_per_value)
-        if not isinstance(checkpointing, bool):
-            raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
-        t = b * s
-        h = self.hidden_size
-        full, sliding = self.n_layers - self.sliding_layers, self.sliding_layers
-        layers = full * self._layer_activation_bytes(b, s, attention, p, False)
-        if sliding:
-            layers += sliding * self._layer_activation_bytes(b, s, attention, p, True)
-        if self.dense_layers:  # layers of a mixture that keep one dense FFN
-            layers += self.dense_layers * (self._ffn_activation_bytes(t, p, False) - self._ffn_activation_bytes(t, p, True))
-        layer = layers / self.n_layers  # one layer, for checkpointing
-        # outside the layers: token ids, the final norm (its output feeds the LM head)
-        outside = 8 * t + self._norm_saved(t, p)
-        if self.family == "gpt2":
-            outside += 8 * s  # position ids
-            if self.dropout > 0:
-                outside += t * h * p  # embedding dropout mask
-        else:
-            outside += 2 * s * self.head_dim * p  # rotary cos and sin, shared by the layers
-        if loss == "cross_entropy":
-            outside += t * self.vocab_size * p + 8 * t  # log-softmax output, targets
-        if self.logit_softcap:
-            outside += t * self.vocab_size * p  # tanh's output, for its backward
-        if checkpointing:
-            return math.ceil(self.n_layers * t * h * p + layer + outside)
-        return math.ceil(layers + outside)
-
-    def _norm_saved(self, t: int, p: float) -> float:
-        """A norm's input and statistics, and its output (the next matmul's input)."""
-        h = self.hidden_size
-        if self.norm == "layernorm":
-            return 2 * t * h * p + 2 * t * 4  # input, output; fp32 mean and 1/std
-        extra = h * p if self.family in ("gemma", "gemma3_text", "gemma2") else 0  # Gemma's (1 + weight)
-        return 3 * t * h * p + t * p + extra  # input, normalised, output; 1/rms
-
-    def _masked(self, s: int, attention: str, sliding: bool) -> bool:
-        """SDPA in a sliding-window layer is given an explicit b × s × s mask
-        (and GQA's keys and values are repeated) once the sequence reaches
-        the window."""
-        return attention == "sdpa" and sliding and s >= self.sliding_window
-
-    def _layer_activation_bytes(self, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
-        t = b * s
-        h = self.hidden_size
-        q, kv = self.q_size, self.kv_size
-        heads = self.n_heads
-        total = self.norms_per_layer * self._norm_saved(t, p)
-        matrices = attention == "eager"  # no fused kernel: the scores are kept
-        if self.family == "gpt2":
-            if matrices:
-                total += 3 * t * q * p  # contiguous copies of q, k, v for the matmuls
-            else:  # q stays a view of the c_attn output; k and v are the cache's copies (use_cache is on by default)
-                total += t * (q + 2 * kv) * p + 2 * t * kv * p
-        else:
-            grouped = self.n_kv_heads < self.n_heads
-            # eager's matmuls copy repeated keys and values; SDPA with a mask gets
-            # copies from repeat_kv (a view when there is a single KV head)
-            repeated = grouped and (matrices or (self.n_kv_heads > 1 and self._masked(s, attention, sliding)))
-            k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
-            total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
-            if self.qk_norm:  # RMSNorm over each head's queries and keys: input, normalised (fp32 1/rms per head)
-                stats = 2 if self.qk_norm_full else heads + self.n_kv_heads
-                total += 2 * t * (q + kv) * p + t * stats * 4
-        if matrices:
-            probs = b * heads * s * s * p
-            if self.attn_softcap:
-                total += probs  # tanh's output, for its backward
-            total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
-        else:
-            total += t * heads * 4  # log-sum-exp, fp32
-            if self._masked(s, attention, sliding):
-                total += b * s * s * p  # the sliding-window mask
-        total += t * q * p  # attention output, the output projection's input
-        if self.family == "phi3" and not matrices:
-            total += t * q * p  # queries sliced from the fused qkv: SDPA's output is re-laid out for o_proj
-        if self.dropout > 0:
-            total += 2 * t * h * p  # residual dropout masks
-        return total + self._ffn_activation_bytes(t, p, self.n_experts > 1)
-
-    def _ffn_activation_bytes(self, t: int, p: float, moe: bool) -> float:
-        """What one layer's FFN saves: a dense FFN of ``ffn_size``, or a mixture's routed experts."""
-        h = self.hidden_size
-        if self.ffn_kind == "mlp":
-            saved = 4 if self.activation == "gelu_new" else 1  # tanh-GELU written out keeps 4 tensors
-            return t * (saved + 1) * self.ffn_size * p  # the activation's tensors, its output
-        if not moe:
-            return t * 4 * self.ffn_size * p  # gate, up, activation output, product
-        k = self.experts_per_token
-        total = t * k * 4 * self._expert_ffn * p  # per routed token: gate, up, activation output, product
-        if self.n_shared_experts:  # the shared experts: one FFN every token runs
-            total += t * 4 * self._expert_ffn * self.n_shared_experts * p
-        total += t * self.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
-        total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
-        return total
-
+        return activations.activation_bytes(self, batch=batch, seq_len=seq_len, attention=attention,
+                                            bytes_per_value=bytes_per_value, checkpointing=checkpointing, loss=loss)
 
     # ------------------------------------------------------------ ZeRO
 
@@ -748,36 +640,16 @@ class Architecture:
         full parameters while it runs (``gathered_layer``, 4 bytes per
         parameter of :meth:`largest_layer_params`, as DeepSpeed's estimator
         counts it). ``convention`` (bytes per parameter, see
-        :data:`ZERO_CONVENTIONS`): ``"zero"`` 16 (Rajbhandari et al. 2020),
+        :data:`course_lib.model_state.ZERO_CONVENTIONS`): ``"zero"`` 16 (Rajbhandari et al. 2020),
         ``"hf"`` 18 (Hugging Face, model_memory_anatomy), ``"deepspeed"`` 20,
         the accounting of DeepSpeed's ``estimate_zero2_model_states_mem_needs``
         / ``estimate_zero3_...`` without offload (4 bytes/param replicated plus
         16 sharded at stages 1–2; 18 sharded plus the gathered layer at stage
         3), reproduced to the byte. A sharded part is rounded as its source
-        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). Not tied to one lesson.
+        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). The arithmetic lives in
+        :func:`course_lib.model_state.zero_memory`. Not tied to one lesson.
         """
-        d = v.positive_int("n_devices", n_devices)
-        stage = v.integer("stage", stage, minimum=0, maximum=3)
-        v.choice("convention", convention, ZERO_CONVENTIONS)
-        n = self.n_params
-        gathered = 4 * self.largest_layer_params() if stage == 3 else 0
-        if convention == "deepspeed":
-            if optimizer != "adamw":
-                raise ValueError(f"optimizer must be 'adamw' for the deepspeed convention, got {optimizer!r}")
-            if stage == 0:
-                w, g, o = 2 * n, 2 * n, 16 * n
-            elif stage in (1, 2):
-                w, g, o = 2 * n, 2 * n, int(16 * n / d)
-            else:
-                w, g = int(2 * n / d), 0
-                o = int(18 * n / d) - w
-        else:
-            per = predict.bytes_per_param_breakdown(optimizer, "mixed" if convention == "zero" else "mixed_hf")
-            parts = {k: per[k] * n for k in ("weights", "gradients", "optimizer_state")}
-            sharded = ("optimizer_state", "gradients", "weights")[:stage]
-            w, g, o = (-(-parts[k] // d) if k in sharded else parts[k] for k in ("weights", "gradients", "optimizer_state"))
-        return {"weights": w, "gradients": g, "optimizer_state": o, "gathered_layer": gathered,
-                "total": w + g + o + gathered}
+        return model_state.zero_memory(self, n_devices, stage, convention=convention, optimizer=optimizer)
 
     # ------------------------------------------------------------ training memory
 
@@ -802,23 +674,14 @@ class Architecture:
         (16 for LoRA, 4 for QLoRA with its scales,
         see :meth:`LoRA.base_bytes`; 32 for an fp32 base), and only the adapters have gradients and
         optimizer state. Activations from :meth:`activation_bytes` at the
-        precision's activation width (4 bytes for fp32, else 2). Lesson 02.
+        precision's activation width (4 bytes for fp32, else 2). The arithmetic lives in
+        :func:`course_lib.model_state.training_memory`. Lesson 02.
         """
-        per = predict.bytes_per_param_breakdown(optimizer, precision)
-        act_p = 4 if precision == "fp32" else 2
-        act = self.activation_bytes(batch=batch, seq_len=seq_len, attention=attention, bytes_per_value=act_p, checkpointing=checkpointing)
-        if lora is None:
-            n = self.n_params
-            w, g, o = per["weights"] * n, per["gradients"] * n, per["optimizer_state"] * n
-        else:
-            if not isinstance(lora, LoRA):
-                raise TypeError(f"lora must be None or a course_lib.arch.LoRA, got {type(lora).__name__}")
-            trainable = lora.trainable_params(self)
-            w = lora.base_bytes(self) + per["weights"] * trainable
-            g = per["gradients"] * trainable
-            o = per["optimizer_state"] * trainable
-        return {"weights": int(w), "gradients": int(g), "optimizer_state": int(o), "activations": int(act),
-                "total": int(w + g + o + act)}
+        if lora is not None and not isinstance(lora, LoRA):
+            raise TypeError(f"lora must be None or a course_lib.arch.LoRA, got {v.show(lora)}")
+        return model_state.training_memory(self, batch=batch, seq_len=seq_len, optimizer=optimizer,
+                                           precision=precision, attention=attention, checkpointing=checkpointing,
+                                           lora=lora)
 
 
 _LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")

@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
+from course_lib import (activations, arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory, model_state,
                         published, references, validation,
                         lora, models, precision, predict, processes, reasoning, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, render, widgets
@@ -638,6 +638,14 @@ REGISTRY: dict[str, object] = {
     "arch.LoRA": E(arch.LoRA, rank=A("work", 8), targets=A("any", ("q", "v"), bad=(("z",), "q", None)),
                    base_bits=A("posint", 16, bad=(5,)), block=A("work", 64), extremes=False),
     "arch.label": E(arch.label, a=A("record", LLAMA)),
+    "activations.activation_bytes": E(activations.activation_bytes, a=LLAMA, batch=1, seq_len=2048, attention="sdpa",
+                                      bytes_per_value=2, checkpointing=False, loss="cross_entropy"),
+    "model_state.zero_memory": E(model_state.zero_memory, a=LLAMA, n_devices=8, stage=X(3, bad=(4,)), convention="zero",
+                                 optimizer=A("choice", "adamw"), lora=A("any", None, bad=(5, "lora"))),
+    "model_state.training_memory": E(model_state.training_memory, a=LLAMA, batch=1, seq_len=2048,
+                                     optimizer=A("choice", "adamw"), precision=A("choice", "mixed"),
+                                     attention=A("choice", "sdpa"), checkpointing=False,
+                                     lora=A("any", None, bad=(5, "lora"))),
     "arch.from_model": E(arch.from_model, model=A("model", L(lambda: models.TinyGPT(vocab_size=64, d_model=16, n_heads=2,
                                                                               n_layers=1, max_seq_len=16, seed=0)),
                                               bad=(nn.Identity(),))),
