@@ -55,6 +55,10 @@ def activation_bytes(a: v.Shape, *, batch: v.PositiveInt, seq_len: v.PositiveInt
         outside += 8 * s  # position ids
         if a.dropout > 0:
             outside += t * h * p  # embedding dropout mask
+    elif a.kv_lora_rank and a.family == "deepseek_v2":
+        outside += s * a.qk_rope_head_dim * 4  # rotary as complex64 (rope / 2 complex values), shared by the layers
+    elif a.kv_lora_rank:
+        outside += 2 * s * a.qk_rope_head_dim * p  # rotary cos and sin over the shared rotary key's width
     else:
         outside += 2 * s * a.head_dim * p  # rotary cos and sin, shared by the layers
     if loss == "cross_entropy":
@@ -89,6 +93,11 @@ def _layer(a, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
     q, kv = a.q_size, a.kv_size
     heads = a.n_heads
     total = a.norms_per_layer * _norm_saved(a, t, p)
+    if a.kv_lora_rank:  # multi-head latent attention: its own projections and copies
+        total += _latent_attention(a, b, s, attention, p)
+        if a.dropout > 0:
+            total += 2 * t * h * p  # residual dropout masks
+        return total + _ffn(a, t, p, a.n_experts > 1)
     matrices = attention == "eager"  # no fused kernel: the scores are kept
     if a.family == "gpt2":
         if matrices:
@@ -120,6 +129,47 @@ def _layer(a, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
     if a.dropout > 0:
         total += 2 * t * h * p  # residual dropout masks
     return total + _ffn(a, t, p, a.n_experts > 1)
+
+
+def _latent_attention(a, b: int, s: int, attention: str, p: float) -> float:
+    """What one latent attention (DeepSeek-V2/V3, transformers 5's
+    ``DeepseekV3Attention`` / ``DeepseekV2Attention``) saves besides the
+    layer norm before it.
+
+    The query bottleneck (``q_lora_rank`` > 0): ``q_a_proj``'s output into
+    ``q_a_layernorm`` (input, 1/rms, normalised) and that norm's output,
+    ``q_b_proj``'s input; without it ``q_proj`` reads the layer norm's output,
+    already counted. ``kv_a_proj_with_mqa``'s output, latent and rotary key in
+    one storage, is ``kv_a_layernorm``'s input (with 1/rms and the normalised
+    latent); the norm's output (the cache's copy) is ``kv_b_proj``'s input.
+    Rotary saves only its cos / sin tables (counted once, outside the
+    layers); splitting and concatenating save nothing. The keys are built
+    per head in a new tensor (nope part from ``kv_b_proj``, rotary part
+    broadcast), the values stay a view of ``kv_b_proj``'s output.
+
+    Eager attention keeps the concatenated queries, contiguous copies of the
+    keys (transposed) and of the values for its matmuls, the softmax, and
+    the output (``o_proj``'s input). The fused SDPA kernels keep the queries,
+    the keys, ``kv_b_proj``'s whole output (the values are a view of it), the
+    output in the queries' head-major layout, one fp32 log-sum-exp per head
+    and token, and ``o_proj``'s contiguous input. PyTorch's flash kernels need
+    the values as wide as the queries and keys, which latent attention's are
+    not (DeepSeek-V3: 128 against 192): on CUDA the memory-efficient kernel
+    runs it; on the CPU SDPA falls back to its math path, which saves what
+    eager attention saves."""
+    t = b * s
+    heads, qk, vd = a.n_heads, a.head_dim, a.v_head_dim
+    latent, rope = a.kv_lora_rank, a.qk_rope_head_dim
+    total = t * (latent + rope) * p + t * p + 2 * t * latent * p  # kv_a_layernorm; kv_b_proj's input
+    if a.q_lora_rank:
+        total += 3 * t * a.q_lora_rank * p + t * p  # q_a_layernorm; q_b_proj's input
+    if attention == "eager":
+        total += t * heads * (2 * qk + vd) * p  # queries, copies of the keys and values
+        total += b * heads * s * s * p * (3 if a.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
+        return total + t * heads * vd * p  # output, o_proj's input
+    nope = qk - rope
+    total += t * heads * (2 * qk + nope + vd) * p  # queries, keys, kv_b_proj's output (the values' storage)
+    return total + t * heads * 4 + 2 * t * heads * vd * p  # log-sum-exp; output, o_proj's input
 
 
 def _ffn(a, t: int, p: float, moe: bool) -> float:

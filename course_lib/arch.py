@@ -616,7 +616,13 @@ class Architecture:
         GPU kernels regenerate it); PyTorch's CPU flash kernel has no dropout
         and falls back to the math path, which stores what eager does, so on
         the CPU compare a model with attention dropout against ``"eager"``.
-        A model whose attention scores are soft-capped (Gemma 2) cannot run
+        Latent attention (DeepSeek-V2/V3) counts its bottlenecks' norms, the
+        per-head keys it builds and ``kv_b_proj``'s output, which holds the
+        values; its values are narrower than its queries and keys (128 against
+        192), which PyTorch's flash kernels do not take: on CUDA a fused kernel
+        (memory-efficient) still runs it, on the CPU SDPA falls back to the
+        math path, which saves what eager saves, so on the CPU compare latent
+        attention against ``"eager"``. A model whose attention scores are soft-capped (Gemma 2) cannot run
         SDPA in transformers, which runs eager attention instead: so does
         this count, whatever ``attention`` says. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
