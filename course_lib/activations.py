@@ -6,7 +6,8 @@ is its public entry point: :func:`activation_bytes` takes the architecture
 ``a`` (any object with :class:`~course_lib.arch.Architecture`'s fields) and
 counts, per layer, the norms' inputs and statistics, the attention's saved
 tensors (queries, keys and values, the softmax for eager attention or one
-log-sum-exp per head and token for SDPA), the FFN's or the mixture's tensors,
+log-sum-exp per head and token for SDPA; latent attention's bottlenecks and
+expanded keys and values), the FFN's or the mixture's tensors,
 dropout masks, and outside the layers the token ids, the rotary tables, the
 final norm, the log-probabilities and the targets. The tests check it within
 10 % of autograd's saved tensors of transformers models built from configs.
