@@ -325,7 +325,7 @@ DEEPSEEK_V2_LITE = dict(model_type="deepseek_v2", vocab_size=102400, hidden_size
 
 def test_deepseek_v2_lite_parameters_on_meta_device():
     """DeepSeek-V2-Lite built full size on the meta device: total and active parameters exact, against
-    transformers' count and tests/hf_reference.py's walk of the module tree; its latent KV cache by hand."""
+    transformers' count and tests/support/hf_reference.py's walk of the module tree; its latent KV cache by hand."""
     import hf_reference as R
 
     hf = transformers.AutoConfig.for_model(**DEEPSEEK_V2_LITE)
