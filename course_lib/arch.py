@@ -5,8 +5,10 @@
 :func:`course_lib.configs.read_config`), for the families of
 :data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
 ``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
-(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
-``deepseek_v3`` (latent attention). Keys a file leaves out take the defaults
+(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite``,
+``deepseek_v3`` (latent attention), ``llama4_text`` (and the ``llama4``
+wrapper: chunked attention, a shared expert), ``ministral`` and ``ministral3``
+(and the ``mistral3`` wrapper of Mistral Small 3.x / Ministral 3). Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
@@ -577,7 +579,9 @@ class Architecture:
         layer keeps at most ``sliding_window`` tokens: transformers'
         ``DynamicSlidingWindowLayer`` keeps the last ``window - 1`` and
         concatenates the new token onto them, so ``min(seq_len, window)``
-        tokens' worth of storage is alive after each decode step. Equal to
+        tokens' worth of storage is alive after each decode step (Llama 4's
+        chunked layers, ``chunked``, are cached the same way with the chunk
+        size as the window). Equal to
         the storage of transformers' cache after ``generate`` (``seq_len`` =
         ``cache.get_seq_length()``).
 
@@ -624,7 +628,12 @@ class Architecture:
         is counted as its experts' matmuls run token by token
         (``experts_implementation="eager"``); transformers 5's default
         grouped kernel (``aten._grouped_mm``) does the same work but
-        ``FlopCounterMode`` cannot see it (counts 0). Used by
+        ``FlopCounterMode`` cannot see it (counts 0). Llama 4's mixture is
+        counted as routed too (``experts_per_token`` experts per token, as
+        serving engines run it); transformers 5.25's implementation runs
+        every expert on every token (scores 0 off the top-k), so
+        ``FlopCounterMode`` counts ``n_experts - experts_per_token`` more
+        experts' matmuls per token in each MoE layer. Used by
         :func:`course_lib.generation.forward_flops`; not tied to one lesson.
         """
         b = v.positive_int("batch", batch)
