@@ -913,7 +913,7 @@ def label(a: Architecture) -> str:
 
 def measured_families() -> list[dict]:
     """Lesson 02's "from TinyGPT to Llama-3-8B" table: for the small model of
-    each family (configs in ``tests/test_arch_hf.py``), the activation bytes
+    each family (configs in ``tests/unit/test_arch_hf.py``), the activation bytes
     transformers' implementation saved (recorded by
     ``tools/measure_families.py``; the test re-measures them), this module's
     prediction, and Korthikanti et al.'s per-layer formula × layers (fp32,
@@ -940,7 +940,7 @@ def measured_kv_cache() -> list[dict]:
     """Lesson 02's 2026 KV rows: for a small model shaped like each 2026
     family (Qwen3's q/k-norm and GQA, Qwen3-MoE's experts, Gemma 3's sliding
     layers, DeepSeek-V3's latent attention, also shown expanded per head;
-    configs in ``tests/test_arch_hf.py``), the bytes transformers'
+    configs in ``tests/unit/test_arch_hf.py``), the bytes transformers'
     cache held after ``generate`` (recorded by ``tools/measure_families.py``,
     re-measured by the tests: transformers is not a course dependency) beside
     :meth:`Architecture.kv_cache_bytes`. Lesson 02, section 5.

@@ -2,11 +2,11 @@
 
 The multimodal wrappers (``llama4``, ``mistral3``) are read as their language
 model; each count is checked against transformers 5 built from the same config
-on the meta device (``tests/hf_reference.py``: no weights, nothing downloaded),
+on the meta device (``tests/support/hf_reference.py``: no weights, nothing downloaded),
 and the public checkpoint's config keys are typed here with their source. The
 tiny same-shaped models of ``llama4_text``, ``ministral`` and ``ministral3``
 (parameters, KV cache after generate, FLOPs, activations) are in
-``tests/test_arch_hf.py``.
+``tests/unit/test_arch_hf.py``.
 """
 
 import os

@@ -232,7 +232,7 @@ def tokens(seq_len):
 
 
 def recorded():
-    return json.loads((Path(__file__).resolve().parents[1] / "course_lib/presets/measured_families.json").read_text())
+    return json.loads((Path(__file__).resolve().parents[2] / "course_lib/presets/measured_families.json").read_text())
 
 
 @pytest.mark.parametrize("attention, seq_len", [("sdpa", 256), ("eager", 96)])
@@ -299,7 +299,7 @@ def test_real_configs_parameter_counts_on_meta_device(key):
 @pytest.mark.parametrize("key", ["llama-3.1-405b", "gemma-3-4b", "gemma-3-27b", "smollm3-3b", "olmo-2-7b",
                                  "qwen3-30b-a3b", "deepseek-v3"])
 def test_presets_match_the_reference_counts_on_meta_device(key):
-    """Every shipped 2026 preset against tests/hf_reference.py (its own walk of transformers' module tree,
+    """Every shipped 2026 preset against tests/support/hf_reference.py (its own walk of transformers' module tree,
     which reads no course_lib code): total and active parameters, exact. A wrapped multimodal config
     (Gemma 3) counts its language model."""
     import hf_reference as R
