@@ -49,6 +49,9 @@ def activation_bytes(a: v.Shape, *, batch: v.PositiveInt, seq_len: v.PositiveInt
         layers += sliding * _layer(a, b, s, attention, p, True)
     if a.dense_layers:  # layers of a mixture that keep one dense FFN
         layers += a.dense_layers * (_ffn(a, t, p, False) - _ffn(a, t, p, True))
+    if a.qk_l2_norm_layers:  # a norm without weights over each head's queries and keys (Llama 4): its fp32
+        # input and 1/rms per head (the output is attention's query / key, counted there)
+        layers += a.qk_l2_norm_layers * t * (a.q_size + a.kv_size + a.n_heads + a.n_kv_heads) * max(p, 4)
     layer = layers / a.n_layers  # one layer, for checkpointing
     # outside the layers: token ids, the final norm (its output feeds the LM head)
     outside = 8 * t + _norm_saved(a, t, p)
@@ -60,6 +63,8 @@ def activation_bytes(a: v.Shape, *, batch: v.PositiveInt, seq_len: v.PositiveInt
         outside += s * a.qk_rope_head_dim * 4  # rotary as complex64 (rope / 2 complex values), shared by the layers
     elif a.kv_lora_rank:
         outside += 2 * s * a.qk_rope_head_dim * p  # rotary cos and sin over the shared rotary key's width
+    elif a.family == "llama4_text":
+        outside += 4 * s * a.head_dim  # rotary as s x head_dim / 2 complex64 factors, shared by the layers
     else:
         outside += 2 * s * a.head_dim * p  # rotary cos and sin, shared by the layers
     if loss == "cross_entropy":
@@ -183,9 +188,26 @@ def _ffn(a, t: int, p: float, moe: bool) -> float:
         return t * 4 * a.ffn_size * p  # gate, up, activation output, product
     k = a.experts_per_token
     width = a.expert_ffn_size or a.ffn_size
+    if a.family == "llama4_text":
+        return _llama4_moe(a, t, p, width)
     total = t * k * 4 * width * p  # per routed token: gate, up, activation output, product
     if a.n_shared_experts:  # the shared experts: one FFN every token runs
         total += t * 4 * width * a.n_shared_experts * p
     total += t * a.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
     total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
     return total
+
+
+def _llama4_moe(a, t: int, p: float, width: int) -> float:
+    """Llama 4's mixture as transformers 5.25 runs it: every expert sees every
+    token (the input repeated n_experts times, scaled by sigmoid router
+    scores that are 0 off the top-k), two batched matmuls over all experts;
+    plus the shared expert, an FFN of ``width`` every token runs."""
+    e, k, h = a.n_experts, a.experts_per_token, a.hidden_size
+    total = e * t * h * p  # the repeated input (for the scores' gradient)
+    total += e * t * p + t * e * p  # the scores laid out per expert row; the sigmoid's output
+    total += e * t * h * p  # the scaled input, the first batched matmul's input
+    total += e * t * 2 * width * p + 2 * e * t * width * p  # gate and up (one tensor); activation output, product
+    total += t * k * 8  # top-k indices (int64)
+    return total + t * 4 * width * a.n_shared_experts * p  # the shared expert: gate, up, activation output, product
+
