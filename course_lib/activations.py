@@ -8,7 +8,11 @@ counts, per layer, the norms' inputs and statistics, the attention's saved
 tensors (queries, keys and values, the softmax for eager attention or one
 log-sum-exp per head and token for SDPA), the FFN's or the mixture's tensors,
 dropout masks, and outside the layers the token ids, the rotary tables, the
-final norm, the log-probabilities and the targets. The tests check it within
+final norm, the log-probabilities and the targets. A parallel block (Phi,
+Falcon, Command R) feeds attention and MLP from one norm's output; Falcon-40B's
+two norms read one input, kept once. Phi's rotary tables are counted over the
+whole head although only ``partial_rotary_factor`` of it rotates (0.2 % on a
+tiny Phi). The tests check it within
 10 % of autograd's saved tensors of transformers models built from configs.
 
 Pure arithmetic: no torch, no transformers, and no import of :mod:`course_lib.arch`
@@ -110,8 +114,9 @@ def _layer(a, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
         total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
         if a.qk_norm:  # RMSNorm over each head's queries and keys: input, normalised (fp32 1/rms per head)
             stats = 2 if a.qk_norm_full else heads + a.n_kv_heads
-            kept = 3 if a.norm == "layernorm_nobias" else 2  # Cohere's LayerNorm keeps x - mean twice
-            total += kept * t * (q + kv) * p + t * stats * 4
+            # Cohere's LayerNorm keeps x - mean twice; PyTorch's LayerNorm (Phi's qk_layernorm) its input, mean, 1/std
+            kept = {"layernorm_nobias": 3, "layernorm": 1}.get(a.norm, 2)
+            total += kept * t * (q + kv) * p + t * stats * 4 * (2 if a.norm == "layernorm" else 1)
         if a.family == "falcon" and attention == "sdpa" and not repeated:
             total += t * (q + kv) * p  # the values are a view of the fused query_key_value output: all of it is kept
     if matrices:

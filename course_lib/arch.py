@@ -6,7 +6,11 @@
 :data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
 ``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
 (and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
-``deepseek_v3`` (latent attention). Keys a file leaves out take the defaults
+``deepseek_v3`` (latent attention), and the LayerNorm families ``phi``
+(Phi-1/1.5/2), ``falcon``, ``cohere`` (Command R), ``cohere2`` (Command R7B,
+sliding layers) and ``starcoder2``, whose parallel attention/MLP blocks
+(Phi, Falcon's ``parallel_attn`` / ``new_decoder_architecture``, Command R)
+are read from the config. Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
