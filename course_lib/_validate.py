@@ -641,7 +641,7 @@ def module(name: str, value, *, needs_parameters: bool = False):
 
 # ------------------------------------------------------- declared domains
 # An argument's domain, declared once in the signature as ``Annotated[type,
-# Domain(...)]``; :func:`checked` applies it and tests/test_properties.py
+# Domain(...)]``; :func:`checked` applies it and tests/contract/test_properties.py
 # derives its bad values and its extremes from ``Domain.kind``.
 
 #: Most items in a list a learner passes (values, sizes, quantiles, a trace).

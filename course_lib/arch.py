@@ -5,8 +5,10 @@
 :func:`course_lib.configs.read_config`), for the families of
 :data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
 ``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
-(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
-``deepseek_v3`` (latent attention), and the LayerNorm families ``phi``
+(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite``,
+``deepseek_v3`` and ``deepseek_v2`` (latent attention), ``llama4_text`` (and the ``llama4``
+wrapper: chunked attention, a shared expert), ``ministral`` and ``ministral3``
+(and the ``mistral3`` wrapper of Mistral Small 3.x / Ministral 3), and the LayerNorm families ``phi``
 (Phi-1/1.5/2), ``falcon``, ``cohere`` (Command R), ``cohere2`` (Command R7B,
 sliding layers) and ``starcoder2``, whose parallel attention/MLP blocks
 (Phi, Falcon's ``parallel_attn`` / ``new_decoder_architecture``, Command R)
@@ -43,10 +45,17 @@ from . import _validate as v
 from . import activations, configs, model_state, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
-            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2",
-            "phi", "falcon", "cohere", "cohere2", "starcoder2")
+            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "deepseek_v2", "llama4_text", "ministral",
+            "ministral3", "phi", "falcon", "cohere", "cohere2", "starcoder2")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
-WRAPPERS = {"gemma3": "gemma3_text"}
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral"}
+# A wrapper's text config when the file gives none at all (transformers 5.25's sub-config defaults; a
+# text_config that is given, even partly, takes its own family's defaults instead, as transformers does)
+_WRAPPER_TEXT = {
+    "mistral3": dict(model_type="mistral", attention_dropout=0.0, head_dim=128, hidden_act="silu", hidden_size=5120,
+                     intermediate_size=32768, num_attention_heads=32, num_hidden_layers=40, num_key_value_heads=8,
+                     sliding_window=None, vocab_size=131072),
+}
 
 # Defaults of transformers' configuration classes (transformers 4.57 and 5.25,
 # models/<family>/configuration_<family>.py): what a key left out means.
@@ -108,12 +117,41 @@ _DEFAULTS = {
                         n_routed_experts=256, num_experts_per_tok=8, first_k_dense_replace=3, q_lora_rank=1536,
                         kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
                         hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0),
+    # transformers 5.25, models/deepseek_v2: the same latent attention (q_lora_rank may be null: one q_proj),
+    # 2 shared + 64 routed experts of width 1407, softmax routing ("greedy" or "group_limited_greedy");
+    # num_experts_per_tok has no default (None: transformers cannot route), moe_layer_freq is not read
+    "deepseek_v2": dict(vocab_size=102400, hidden_size=4096, intermediate_size=11008, moe_intermediate_size=1407,
+                        num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=None, n_shared_experts=2,
+                        n_routed_experts=64, num_experts_per_tok=None, first_k_dense_replace=0, q_lora_rank=1536,
+                        kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
+                        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
+                        topk_method="greedy", n_group=None, moe_layer_freq=1, attention_dropout=0.0),
     # transformers 5.25, models/gemma2: sliding and full layers alternate, four norms per layer, soft-capped
     # attention scores and logits
     "gemma2": dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
                    num_attention_heads=8, num_key_value_heads=4, head_dim=256, hidden_activation="gelu_pytorch_tanh",
                    tie_word_embeddings=True, attention_bias=False, sliding_window=4096, layer_types=None,
                    attn_logit_softcapping=50.0, final_logit_softcapping=30.0, attention_dropout=0.0),
+    # transformers 5.25, models/llama4 (Llama4TextConfig): RoPE layers attend within chunks of
+    # attention_chunk_size (cached as a sliding window of that size) and L2-normalise q and k (no weights),
+    # every no_rope_layer_interval-th layer is a NoPE full-attention layer; MoE layers (16 routed experts,
+    # 1 per token, plus a shared expert of intermediate_size) every interleave_moe_layer_step, the others a
+    # dense FFN of intermediate_size_mlp
+    "llama4_text": dict(vocab_size=202048, hidden_size=5120, intermediate_size=8192, intermediate_size_mlp=16384,
+                        num_hidden_layers=48, num_attention_heads=40, num_key_value_heads=8, head_dim=128,
+                        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0,
+                        num_experts_per_tok=1, num_local_experts=16, moe_layers=None, interleave_moe_layer_step=1,
+                        use_qk_norm=True, no_rope_layers=None, no_rope_layer_interval=4, attention_chunk_size=8192,
+                        layer_types=None),
+    # transformers 5.25, models/ministral (Ministral-8B): Mistral's shapes with per-layer layer_types
+    # (all sliding when sliding_window is set and layer_types is not); models/ministral3 (Ministral 3, the text
+    # model of its mistral3 checkpoints): Mistral's shapes, head_dim 128, no window by default
+    "ministral": dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                      num_attention_heads=32, num_key_value_heads=8, head_dim=None, hidden_act="silu",
+                      tie_word_embeddings=False, sliding_window=4096, layer_types=None, attention_dropout=0.0),
+    "ministral3": dict(vocab_size=131072, hidden_size=4096, intermediate_size=14336, num_hidden_layers=34,
+                       num_attention_heads=32, num_key_value_heads=8, head_dim=128, hidden_act="silu",
+                       tie_word_embeddings=False, sliding_window=None, attention_dropout=0.0),
     # transformers 5.25, models/phi, falcon, cohere, cohere2, starcoder2: LayerNorm families. Phi-1/1.5/2,
     # Falcon (parallel_attn, new_decoder_architecture) and Command R / R7B run attention and MLP in parallel
     # on one normalised input; Cohere's LayerNorm has no bias; StarCoder2 is sequential with biases everywhere
@@ -145,6 +183,39 @@ _DEFAULTS = {
 _LAYER_TYPES = ("full_attention", "sliding_attention")
 #: Largest width, count or length an Architecture field may have (real models are far below).
 _MAX_SIZE = 10**9
+
+
+def _llama4_structure(c: dict, n: int) -> dict:
+    """Llama 4's layers, as transformers 5.25's ``Llama4TextConfig`` derives
+    them: ``no_rope_layers`` (1 = RoPE, 0 = NoPE; default a NoPE layer every
+    ``no_rope_layer_interval``), ``layer_types`` (default: RoPE layers are
+    ``chunked_attention`` when ``attention_chunk_size`` is set), ``moe_layers``
+    (default every ``interleave_moe_layer_step``-th layer, from step - 1)."""
+    F = configs
+    experts = F.field_int(c, "num_local_experts", minimum=1)
+    per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
+    chunk = F.field_int(c, "attention_chunk_size", minimum=1, allow_none=True)
+    rope = F.field_int_list(c, "no_rope_layers", minimum=0, maximum=1, min_length=n)
+    if not rope:  # transformers: an empty list or none means the interval's pattern
+        interval = F.field_int(c, "no_rope_layer_interval", minimum=1)
+        rope = [int((i + 1) % interval != 0) for i in range(n)]
+    types = F.field_str_list(c, "layer_types", n, allowed=("full_attention", "chunked_attention"))
+    if types is None:
+        types = ["chunked_attention" if r and chunk is not None else "full_attention" for r in rope[:n]]
+    n_chunked = sum(t == "chunked_attention" for t in types)
+    if n_chunked and chunk is None:
+        raise configs.ConfigError("config['layer_types'] has chunked_attention layers but config['attention_chunk_size'] "
+                                  "is null")
+    moe = F.field_int_list(c, "moe_layers", minimum=0, maximum=n - 1)
+    if moe is None:
+        step = F.field_int(c, "interleave_moe_layer_step", minimum=1)
+        moe = list(range(step - 1, n, step))
+    n_moe = len(set(moe))
+    return dict(experts=experts, per_token=per_token, expert_ffn=F.field_int(c, "intermediate_size", minimum=1),
+                dense=n - n_moe, ffn=F.field_int(c, "intermediate_size_mlp", minimum=1),
+                window=chunk if n_chunked else None, n_sliding=n_chunked, chunked=bool(n_chunked),
+                n_shared_experts=1 if n_moe else 0,
+                qk_l2_norm_layers=sum(rope[:n]) if F.field_bool(c, "use_qk_norm") else 0)
 
 
 # ---------------------------------------------------------------- parallel-block and LayerNorm families
@@ -289,12 +360,20 @@ class Architecture:
     over all the queries and one over all the keys (OLMo 2); ``n_shared_experts``:
     experts every token uses besides its routed ones (DeepSeek); a
     ``kv_lora_rank`` > 0 is multi-head latent attention (DeepSeek-V2/V3:
-    queries through a ``q_lora_rank`` bottleneck, keys and values from a
+    queries through a ``q_lora_rank`` bottleneck, or one projection when it
+    is 0 (DeepSeek-V2-Lite's ``q_lora_rank: null``), keys and values from a
     compressed latent of ``kv_lora_rank`` values plus a shared rotary key of
     ``qk_rope_head_dim``; ``head_dim`` is then the query/key head width,
     nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
-    layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
+    layers whose KV cache keeps only the last ``sliding_window`` tokens; with ``chunked``
+    those layers attend within chunks of ``sliding_window`` tokens instead (Llama 4's
+    ``attention_chunk_size``), which transformers 5 caches as a sliding window of the chunk
+    size; ``qk_l2_norm_layers`` counts the layers whose queries and keys pass a norm without
+    weights (Llama 4's ``use_qk_norm`` on its RoPE layers: no parameters, only saved
+    activations). Llama 4's mixture (one ``n_shared_experts`` FFN of ``expert_ffn_size``
+    beside the routed ones, the dense layers' FFN of ``ffn_size`` = ``intermediate_size_mlp``)
+    uses the fields above. ``positions`` is the size of a
     learned position table (GPT-2) or 0 (rotary). ``norm``: ``"rmsnorm"``,
     ``"layernorm"`` (a weight and a bias) or ``"layernorm_nobias"`` (a weight
     only, written out in fp32: Cohere). ``parallel_block``: attention and FFN
@@ -342,6 +421,8 @@ class Architecture:
     lm_head_bias: bool = False
     sliding_window: int | None = None
     sliding_layers: int = 0
+    chunked: bool = False
+    qk_l2_norm_layers: int = 0
     activation: str = "silu"
     dropout: float = 0.0
     attention_dropout: float = 0.0
@@ -380,6 +461,11 @@ class Architecture:
         if self.sliding_window is not None:
             v.positive_int("sliding_window", self.sliding_window, maximum=_MAX_SIZE)
         v.integer("sliding_layers", self.sliding_layers, minimum=0, maximum=self.n_layers)
+        v.boolean("chunked", self.chunked)
+        if self.chunked and not self.sliding_layers:
+            raise ValueError("chunked=True needs sliding_layers > 0 (the layers that attend within chunks), "
+                             f"got sliding_layers={self.sliding_layers}")
+        v.integer("qk_l2_norm_layers", self.qk_l2_norm_layers, minimum=0, maximum=self.n_layers)
         v.fraction("dropout", self.dropout, allow_zero=True)
         v.fraction("attention_dropout", self.attention_dropout, allow_zero=True)
         v.string("activation", self.activation)
@@ -396,8 +482,13 @@ class Architecture:
         take transformers' defaults for that ``model_type``; every key is read
         strictly (a string is not a bool, a float is not an int) and checked
         as transformers checks it (heads divide the width, KV heads divide the
-        heads). A multimodal config that wraps a ``text_config`` is read as its
-        language model. An unknown ``model_type`` raises a ``ValueError``
+        heads). A multimodal config that wraps a ``text_config`` (:data:`WRAPPERS`:
+        Gemma 3, Llama 4, Mistral 3 / Ministral 3) is read as its language model,
+        with the text config's own ``model_type`` (Mistral 3's may be ``mistral``,
+        ``ministral`` or ``ministral3``) and its own ``tie_word_embeddings``: what
+        the checkpoint stores (transformers 5 ties a from-config wrapper by the
+        wrapper's flag, but loading a checkpoint whose head differs from the
+        embedding keeps both). An unknown ``model_type`` raises a ``ValueError``
         listing :data:`FAMILIES`. Used by :func:`course_lib.arch.measured_families` and
         :func:`course_lib.arch.measured_kv_cache`; not tied to one lesson.
         """
@@ -406,7 +497,9 @@ class Architecture:
         v.string("name", name, nonempty=False)
         family = config.get("model_type")
         if isinstance(family, str) and family in WRAPPERS:  # a multimodal checkpoint: its language model
-            text = config.get("text_config") or {}
+            text = config.get("text_config")
+            if text is None:  # no text config at all: the wrapper's own default language model
+                text = _WRAPPER_TEXT.get(family, {})
             if not isinstance(text, dict):
                 raise TypeError(f"config['text_config'] must be a JSON object, got {v.show(text)}")
             inner = {"model_type": WRAPPERS[family], **text}
@@ -468,15 +561,17 @@ class Architecture:
                                     f"{heads} (or the config must give head_dim)")
             head_dim = h // heads
         window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
-        types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
+        types = None if family == "llama4_text" else F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
         if family in ("gemma3_text", "gemma2") and types is None:  # transformers builds them from the pattern
             pattern = 2 if family == "gemma2" else F.field_int(c, "sliding_window_pattern", minimum=1)
             types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
         n_sliding = 0
         if family in ("gemma3_text", "gemma2") and window:
             n_sliding = sum(t == "sliding_attention" for t in types)
-        if family in ("mistral", "mixtral", "phi3") and window:
+        if family in ("mistral", "mixtral", "phi3", "ministral3") and window:
             n_sliding = n
+        if family == "ministral" and window:  # Ministral: the layers layer_types says (all when it says nothing)
+            n_sliding = sum(t == "sliding_attention" for t in types) if types else n
         if family in ("qwen2", "qwen3", "qwen3_moe", "smollm3") and F.field_bool(c, "use_sliding_window") and window:
             if types:
                 n_sliding = sum(t == "sliding_attention" for t in types)
@@ -500,7 +595,9 @@ class Architecture:
                 raise TypeError(f"config['mlp_only_layers'] must be a list of layer indices, got {v.show(only)}")
             dense = sum(1 for i in range(n) if i in only or (i + 1) % step)
         mla = {}
-        if family == "deepseek_v3":
+        if family == "deepseek_v2":
+            cls._check_deepseek_v2(c)
+        if family in ("deepseek_v3", "deepseek_v2"):
             experts = F.field_int(c, "n_routed_experts", minimum=1)
             per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
             expert_ffn = F.field_int(c, "moe_intermediate_size", minimum=1)
@@ -511,13 +608,20 @@ class Architecture:
                        q_lora_rank=F.field_int(c, "q_lora_rank", minimum=1, allow_none=True) or 0,
                        kv_lora_rank=F.field_int(c, "kv_lora_rank", minimum=1), qk_rope_head_dim=rope,
                        v_head_dim=F.field_int(c, "v_head_dim", minimum=1))
+        ffn = c["intermediate_size"]
+        if family == "llama4_text":
+            llama4 = _llama4_structure(c, n)
+            experts, per_token, expert_ffn, dense = (llama4.pop(k) for k in ("experts", "per_token", "expert_ffn",
+                                                                             "dense"))
+            ffn, window, n_sliding = llama4.pop("ffn"), llama4.pop("window"), llama4.pop("n_sliding")
+            mla = llama4
         bias = F.field_bool(c, "attention_bias", False)
         return cls(**mla,
             family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=n,
-            n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
+            n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=ffn, ffn_kind="gated",
             tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
             qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
-            mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
+            mlp_bias=F.field_bool(c, "mlp_bias", False) and family != "deepseek_v3", norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
             qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
             norms_per_layer=4 if family in ("gemma3_text", "gemma2") else 2,
@@ -528,6 +632,28 @@ class Architecture:
             attention_dropout=F.field_float(c, "attention_dropout", 0.0, maximum=1),
             name=name, source=source,
         )
+
+    @staticmethod
+    def _check_deepseek_v2(c: dict) -> None:
+        """What DeepSeek-V2's keys allow in transformers 5.25 (models/deepseek_v2): the routing methods it
+        implements; every layer from ``first_k_dense_replace`` on is a mixture (the original remote code's
+        ``moe_layer_freq`` is not read there, so a value other than 1 would build another model than the
+        file describes); ``mlp_bias`` would give the dense and shared FFNs biases but not the routed experts."""
+        F = configs
+        method = F.field_str(c, "topk_method")
+        if method not in ("greedy", "group_limited_greedy"):
+            raise F.ConfigError(f"config['topk_method'] must be 'greedy' or 'group_limited_greedy' (what transformers' "
+                                f"DeepSeek-V2 router implements), got {method!r}")
+        if method == "group_limited_greedy":
+            groups = F.field_int(c, "n_group", minimum=1)
+            if F.field_int(c, "n_routed_experts", minimum=1) % groups:
+                raise F.ConfigError(f"config['n_routed_experts'] must be a multiple of config['n_group']={groups}")
+        if F.field_int(c, "moe_layer_freq", minimum=1) != 1:
+            raise F.ConfigError("config['moe_layer_freq'] must be 1: transformers' DeepSeek-V2 makes every layer from "
+                                "first_k_dense_replace on a mixture of experts and does not read moe_layer_freq")
+        if F.field_bool(c, "mlp_bias"):
+            raise F.ConfigError("config['mlp_bias'] must be false for deepseek_v2: biases on the dense and shared FFNs "
+                                "but not on the routed experts are not modelled")
 
     # ------------------------------------------------------------ parameters
 
@@ -666,7 +792,9 @@ class Architecture:
         layer keeps at most ``sliding_window`` tokens: transformers'
         ``DynamicSlidingWindowLayer`` keeps the last ``window - 1`` and
         concatenates the new token onto them, so ``min(seq_len, window)``
-        tokens' worth of storage is alive after each decode step. Equal to
+        tokens' worth of storage is alive after each decode step (Llama 4's
+        chunked layers, ``chunked``, are cached the same way with the chunk
+        size as the window). Equal to
         the storage of transformers' cache after ``generate`` (``seq_len`` =
         ``cache.get_seq_length()``).
 
@@ -713,7 +841,12 @@ class Architecture:
         is counted as its experts' matmuls run token by token
         (``experts_implementation="eager"``); transformers 5's default
         grouped kernel (``aten._grouped_mm``) does the same work but
-        ``FlopCounterMode`` cannot see it (counts 0). Used by
+        ``FlopCounterMode`` cannot see it (counts 0). Llama 4's mixture is
+        counted as routed too (``experts_per_token`` experts per token, as
+        serving engines run it); transformers 5.25's implementation runs
+        every expert on every token (scores 0 off the top-k), so
+        ``FlopCounterMode`` counts ``n_experts - experts_per_token`` more
+        experts' matmuls per token in each MoE layer. Used by
         :func:`course_lib.generation.forward_flops`; not tied to one lesson.
         """
         b = v.positive_int("batch", batch)
@@ -761,7 +894,13 @@ class Architecture:
         GPU kernels regenerate it); PyTorch's CPU flash kernel has no dropout
         and falls back to the math path, which stores what eager does, so on
         the CPU compare a model with attention dropout against ``"eager"``.
-        A model whose attention scores are soft-capped (Gemma 2) cannot run
+        Latent attention (DeepSeek-V2/V3) counts its bottlenecks' norms, the
+        per-head keys it builds and ``kv_b_proj``'s output, which holds the
+        values; its values are narrower than its queries and keys (128 against
+        192), which PyTorch's flash kernels do not take: on CUDA a fused kernel
+        (memory-efficient) still runs it, on the CPU SDPA falls back to the
+        math path, which saves what eager saves, so on the CPU compare latent
+        attention against ``"eager"``. A model whose attention scores are soft-capped (Gemma 2) cannot run
         SDPA in transformers, which runs eager attention instead: so does
         this count, whatever ``attention`` says. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
@@ -993,7 +1132,7 @@ def label(a: Architecture) -> str:
 
 def measured_families() -> list[dict]:
     """Lesson 02's "from TinyGPT to Llama-3-8B" table: for the small model of
-    each family (configs in ``tests/test_arch_hf.py``), the activation bytes
+    each family (configs in ``tests/unit/test_arch_hf.py``), the activation bytes
     transformers' implementation saved (recorded by
     ``tools/measure_families.py``; the test re-measures them), this module's
     prediction, and Korthikanti et al.'s per-layer formula × layers (fp32,
@@ -1020,7 +1159,7 @@ def measured_kv_cache() -> list[dict]:
     """Lesson 02's 2026 KV rows: for a small model shaped like each 2026
     family (Qwen3's q/k-norm and GQA, Qwen3-MoE's experts, Gemma 3's sliding
     layers, DeepSeek-V3's latent attention, also shown expanded per head;
-    configs in ``tests/test_arch_hf.py``), the bytes transformers'
+    configs in ``tests/unit/test_arch_hf.py``), the bytes transformers'
     cache held after ``generate`` (recorded by ``tools/measure_families.py``,
     re-measured by the tests: transformers is not a course dependency) beside
     :meth:`Architecture.kv_cache_bytes`. Lesson 02, section 5.
