@@ -465,10 +465,6 @@ REAL_CONFIGS = {
     "command-r-v01": dict(model_type="cohere", vocab_size=256000, hidden_size=8192, intermediate_size=22528,
                           num_hidden_layers=40, num_attention_heads=64, num_key_value_heads=64, logit_scale=0.0625,
                           hidden_act="silu", attention_bias=False, max_position_embeddings=8192),
-    # https://huggingface.co/CohereForAI/c4ai-command-r-plus/blob/main/config.json
-    "command-r-plus": dict(model_type="cohere", vocab_size=256000, hidden_size=12288, intermediate_size=33792,
-                           num_hidden_layers=64, num_attention_heads=96, num_key_value_heads=8, use_qk_norm=True,
-                           logit_scale=0.8333333333333334, hidden_act="silu", max_position_embeddings=8192),
     # https://huggingface.co/CohereForAI/c4ai-command-r7b-12-2024/blob/main/config.json
     "command-r7b-12-2024": dict(model_type="cohere2", vocab_size=256000, hidden_size=4096, intermediate_size=14336,
                                 num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
