@@ -9,7 +9,12 @@ tensors (queries, keys and values, the softmax for eager attention or one
 log-sum-exp per head and token for SDPA; latent attention's bottlenecks and
 expanded keys and values), the FFN's or the mixture's tensors,
 dropout masks, and outside the layers the token ids, the rotary tables, the
-final norm, the log-probabilities and the targets. The tests check it within
+final norm, the log-probabilities and the targets. A parallel block (Phi,
+Falcon, Command R) feeds attention and MLP from one norm's output; Falcon-40B's
+two norms read one input, kept once. Phi's rotary tables are counted over the
+whole head although only ``partial_rotary_factor`` of it rotates (0.2 % on a
+tiny Phi); Falcon-RW's ALiBi bias, added to SDPA's mask per head, is not
+modelled (6 % low on a tiny one). The tests check it within
 10 % of autograd's saved tensors of transformers models built from configs.
 
 Pure arithmetic: no torch, no transformers, and no import of :mod:`course_lib.arch`
@@ -83,6 +88,8 @@ def _norm_saved(a, t: int, p: float) -> float:
     h = a.hidden_size
     if a.norm == "layernorm":
         return 2 * t * h * p + 2 * t * 4  # input, output; fp32 mean and 1/std
+    if a.norm == "layernorm_nobias":  # Cohere's, written out: x - mean (computed twice), normalised, output; 1/std
+        return 4 * t * h * p + t * 4
     extra = h * p if a.family in _GEMMA else 0  # Gemma's (1 + weight)
     return 3 * t * h * p + t * p + extra  # input, normalised, output; 1/rms
 
@@ -101,12 +108,16 @@ def _layer(a, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
     q, kv = a.q_size, a.kv_size
     heads = a.n_heads
     total = a.norms_per_layer * _norm_saved(a, t, p)
+    if a.parallel_block and a.norms_per_layer == 2:  # Falcon-40B's two norms read one input, saved once
+        total -= t * h * p
     if a.kv_lora_rank:  # multi-head latent attention: its own projections and copies
         total += _latent_attention(a, b, s, attention, p)
         if a.dropout > 0:
             total += 2 * t * h * p  # residual dropout masks
         return total + _ffn(a, t, p, a.n_experts > 1)
     matrices = attention == "eager"  # no fused kernel: the scores are kept
+    # Falcon hands SDPA an explicit b × s × s float mask (built for ALiBi), which each layer's kernel keeps
+    masked = _masked(a, s, attention, sliding) or (a.family == "falcon" and attention == "sdpa")
     if a.family == "gpt2":
         if matrices:
             total += 3 * t * q * p  # contiguous copies of q, k, v for the matmuls
@@ -116,12 +127,16 @@ def _layer(a, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
         grouped = a.n_kv_heads < a.n_heads
         # eager's matmuls copy repeated keys and values; SDPA with a mask gets
         # copies from repeat_kv (a view when there is a single KV head)
-        repeated = grouped and (matrices or (a.n_kv_heads > 1 and _masked(a, s, attention, sliding)))
+        repeated = grouped and (matrices or (a.n_kv_heads > 1 and masked))
         k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
         total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
         if a.qk_norm:  # RMSNorm over each head's queries and keys: input, normalised (fp32 1/rms per head)
             stats = 2 if a.qk_norm_full else heads + a.n_kv_heads
-            total += 2 * t * (q + kv) * p + t * stats * 4
+            # Cohere's LayerNorm keeps x - mean twice; PyTorch's LayerNorm (Phi's qk_layernorm) its input, mean, 1/std
+            kept = {"layernorm_nobias": 3, "layernorm": 1}.get(a.norm, 2)
+            total += kept * t * (q + kv) * p + t * stats * 4 * (2 if a.norm == "layernorm" else 1)
+        if a.family == "falcon" and attention == "sdpa" and not repeated:
+            total += t * (q + kv) * p  # the values are a view of the fused query_key_value output: all of it is kept
     if matrices:
         probs = b * heads * s * (s + 1 if a.attention_sinks else s) * p  # a sink: one more column
         if a.attention_sinks:
@@ -131,10 +146,10 @@ def _layer(a, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
         total += probs * (3 if a.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
     else:
         total += t * heads * 4  # log-sum-exp, fp32
-        if _masked(a, s, attention, sliding):
-            total += b * s * s * p  # the sliding-window mask
+        if masked:
+            total += b * s * s * p  # the sliding-window (or Falcon's) mask
     total += t * q * p  # attention output, the output projection's input
-    if a.family == "phi3" and not matrices:
+    if a.family in ("phi3", "phi") and not matrices:
         total += t * q * p  # queries sliced from the fused qkv: SDPA's output is re-laid out for o_proj
     if a.dropout > 0:
         total += 2 * t * h * p  # residual dropout masks

@@ -8,8 +8,12 @@
 (and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite``,
 ``deepseek_v3`` and ``deepseek_v2`` (latent attention), ``llama4_text`` (and the ``llama4``
 wrapper: chunked attention, a shared expert), ``ministral`` and ``ministral3``
-(and the ``mistral3`` wrapper of Mistral Small 3.x / Ministral 3), ``gpt_oss`` (attention
-sinks, alternating sliding/full layers, biased experts). Keys a file leaves out take the defaults
+(and the ``mistral3`` wrapper of Mistral Small 3.x / Ministral 3), and the LayerNorm families ``phi``
+(Phi-1/1.5/2), ``falcon``, ``cohere`` (Command R), ``cohere2`` (Command R7B,
+sliding layers) and ``starcoder2``, whose parallel attention/MLP blocks
+(Phi, Falcon's ``parallel_attn`` / ``new_decoder_architecture``, Command R)
+are read from the config, and ``gpt_oss`` (attention sinks, alternating
+sliding/full layers, biased experts). Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
@@ -43,7 +47,7 @@ from . import activations, configs, model_state, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
             "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "deepseek_v2", "llama4_text", "ministral",
-            "ministral3", "gpt_oss")
+            "ministral3", "phi", "falcon", "cohere", "cohere2", "starcoder2", "gpt_oss")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
 WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral"}
 # A wrapper's text config when the file gives none at all (transformers 5.25's sub-config defaults; a
@@ -155,6 +159,29 @@ _DEFAULTS = {
     "ministral3": dict(vocab_size=131072, hidden_size=4096, intermediate_size=14336, num_hidden_layers=34,
                        num_attention_heads=32, num_key_value_heads=8, head_dim=128, hidden_act="silu",
                        tie_word_embeddings=False, sliding_window=None, attention_dropout=0.0),
+    # transformers 5.25, models/phi, falcon, cohere, cohere2, starcoder2: LayerNorm families. Phi-1/1.5/2,
+    # Falcon (parallel_attn, new_decoder_architecture) and Command R / R7B run attention and MLP in parallel
+    # on one normalised input; Cohere's LayerNorm has no bias; StarCoder2 is sequential with biases everywhere
+    "phi": dict(vocab_size=51200, hidden_size=2048, intermediate_size=8192, num_hidden_layers=24,
+                num_attention_heads=32, num_key_value_heads=None, head_dim=None, hidden_act="gelu_new",
+                tie_word_embeddings=False, qk_layernorm=False, partial_rotary_factor=0.5, resid_pdrop=0.0,
+                embd_pdrop=0.0, attention_dropout=0.0),
+    "falcon": dict(vocab_size=65024, hidden_size=4544, num_hidden_layers=32, num_attention_heads=71, num_kv_heads=None,
+                   num_ln_in_parallel_attn=None, alibi=False, new_decoder_architecture=False, multi_query=True,
+                   parallel_attn=True, bias=False, ffn_hidden_size=None, activation="gelu", tie_word_embeddings=True,
+                   hidden_dropout=0.0, attention_dropout=0.0),
+    "cohere": dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528, num_hidden_layers=40,
+                   num_attention_heads=64, num_key_value_heads=None, head_dim=None, hidden_act="silu",
+                   tie_word_embeddings=True, attention_bias=False, use_qk_norm=False, logit_scale=0.0625,
+                   attention_dropout=0.0),
+    "cohere2": dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528, num_hidden_layers=40,
+                    num_attention_heads=64, num_key_value_heads=None, head_dim=None, hidden_act="silu",
+                    tie_word_embeddings=True, attention_bias=False, logit_scale=0.0625, sliding_window=4096,
+                    layer_types=None, sliding_window_pattern=4, attention_dropout=0.0),
+    "starcoder2": dict(vocab_size=49152, hidden_size=3072, intermediate_size=12288, num_hidden_layers=30,
+                       num_attention_heads=24, num_key_value_heads=2, head_dim=None, hidden_act="gelu_pytorch_tanh",
+                       tie_word_embeddings=True, use_bias=True, sliding_window=None, residual_dropout=0.0,
+                       embedding_dropout=0.0, attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -198,6 +225,133 @@ def _llama4_structure(c: dict, n: int) -> dict:
                 qk_l2_norm_layers=sum(rope[:n]) if F.field_bool(c, "use_qk_norm") else 0)
 
 
+# ---------------------------------------------------------------- parallel-block and LayerNorm families
+# Phi-1/1.5/2, Falcon, Command R (cohere), Command R7B (cohere2), StarCoder2: each reader returns the
+# Architecture fields of a config already merged with its family's _DEFAULTS, read as transformers 5.25's
+# modeling_<family>.py builds the model.
+
+
+def _heads_and_head_dim(c: dict, kv_key: str = "num_key_value_heads", explicit_head_dim: bool = True):
+    """(heads, KV heads, head_dim): KV heads divide the heads; head_dim from the config or hidden // heads."""
+    F = configs
+    h, heads = c["hidden_size"], c["num_attention_heads"]
+    kv = F.field_int(c, kv_key, minimum=1, allow_none=True) or heads
+    if heads % kv:
+        raise F.ConfigError(f"config['num_attention_heads']={heads} must be a multiple of config['{kv_key}']={kv}")
+    head_dim = F.field_int(c, "head_dim", minimum=1, allow_none=True) if explicit_head_dim else None
+    if not head_dim:
+        if h % heads:
+            raise F.ConfigError(f"config['hidden_size']={h} must be a multiple of config['num_attention_heads']="
+                                f"{heads}" + (" (or the config must give head_dim)" if explicit_head_dim else ""))
+        head_dim = h // heads
+    return heads, kv, head_dim
+
+
+def _phi_fields(c: dict) -> dict:
+    """Phi-1/1.5/2: one LayerNorm feeds attention and a GELU MLP in parallel; biases on every projection and on
+    the LM head; rotary on part of each head (partial_rotary_factor); optional LayerNorms over each head's
+    queries and keys (qk_layernorm, one weight and bias shared by the heads)."""
+    F = configs
+    heads, kv, head_dim = _heads_and_head_dim(c)
+    rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
+    F.field_float({**rope, **c}, "partial_rotary_factor", 0.5, minimum=0.0, maximum=1.0)
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=c["num_hidden_layers"],
+                n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="mlp",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=True, out_bias=True, mlp_bias=True,
+                norm="layernorm", norms_per_layer=1, parallel_block=True, lm_head_bias=True,
+                qk_norm=F.field_bool(c, "qk_layernorm"), activation=F.field_str(c, "hidden_act"),
+                dropout=F.field_float(c, "resid_pdrop", maximum=1),
+                attention_dropout=F.field_float(c, "attention_dropout", 0.0, allow_none=True, maximum=1) or 0.0)
+
+
+def _falcon_fields(c: dict) -> dict:
+    """Falcon: one fused query_key_value (``bias`` on every linear layer or none). Falcon-7B's layout
+    (``multi_query``: one KV head; ``parallel_attn``: attention and MLP in parallel on one LayerNorm) or
+    Falcon-40B/180B's ``new_decoder_architecture`` (``num_kv_heads`` KV heads, always parallel, two LayerNorms
+    over the same input unless ``num_ln_in_parallel_attn`` is 1); ``parallel_attn`` false: a sequential
+    block with two LayerNorms. head_dim is always hidden // heads."""
+    F = configs
+    new = F.field_bool(c, "new_decoder_architecture")
+    multi_query = F.field_bool(c, "multi_query")
+    parallel = F.field_bool(c, "parallel_attn")
+    F.field_bool(c, "alibi")  # positions only: no parameters, and the cache is the same
+    heads, kv, head_dim = _heads_and_head_dim(c, "num_kv_heads", explicit_head_dim=False)
+    if not new and multi_query:
+        kv = 1
+    elif not new and kv != heads:  # the unfused layout splits the query_key_value output into heads × (q, k, v)
+        raise F.ConfigError(f"config['num_kv_heads']={kv} must equal config['num_attention_heads']={heads} "
+                            "without new_decoder_architecture or multi_query")
+    n_ln = F.field_int(c, "num_ln_in_parallel_attn", minimum=1, maximum=2, allow_none=True)
+    if new:
+        if not parallel:
+            raise F.ConfigError("config['parallel_attn'] must be true with new_decoder_architecture "
+                                "(transformers builds no sequential block for it)")
+        norms, parallel = n_ln or 2, True
+    elif parallel:
+        if n_ln == 2:
+            raise F.ConfigError("config['num_ln_in_parallel_attn'] = 2 needs new_decoder_architecture")
+        norms = 1
+    else:
+        norms = 2
+    bias = F.field_bool(c, "bias")
+    ffn = F.field_int(c, "ffn_hidden_size", minimum=1, maximum=_MAX_SIZE, allow_none=True) or 4 * c["hidden_size"]
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=c["num_hidden_layers"],
+                n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=ffn, ffn_kind="mlp",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=bias, out_bias=bias, mlp_bias=bias,
+                norm="layernorm", norms_per_layer=norms, parallel_block=parallel,
+                activation=F.field_str(c, "activation"),
+                dropout=F.field_float(c, "hidden_dropout", 0.0, allow_none=True, maximum=1) or 0.0,
+                attention_dropout=F.field_float(c, "attention_dropout", 0.0, allow_none=True, maximum=1) or 0.0)
+
+
+def _cohere_fields(c: dict, family: str) -> dict:
+    """Command R (cohere) and R7B (cohere2): one bias-free LayerNorm feeds attention and a SwiGLU MLP in
+    parallel; logits scaled by logit_scale (no parameters); Command R's optional per-head q/k LayerNorms
+    (use_qk_norm); Command R7B's sliding-window layers from layer_types or every sliding_window_pattern-th
+    layer full (rotary on the sliding layers only)."""
+    F = configs
+    heads, kv, head_dim = _heads_and_head_dim(c)
+    n = c["num_hidden_layers"]
+    F.field_float(c, "logit_scale", allow_none=True)
+    window, n_sliding = None, 0
+    if family == "cohere2":
+        window = F.field_int(c, "sliding_window", minimum=1, maximum=_MAX_SIZE, allow_none=True)
+        types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
+        if types is None:
+            pattern = F.field_int(c, "sliding_window_pattern", minimum=1)
+            types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
+        n_sliding = sum(t == "sliding_attention" for t in types) if window else 0
+    bias = F.field_bool(c, "attention_bias")
+    qk = family == "cohere" and F.field_bool(c, "use_qk_norm")
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=n, n_heads=heads, n_kv_heads=kv,
+                head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=bias, out_bias=bias,
+                norm="layernorm_nobias", norms_per_layer=1, parallel_block=True, qk_norm=qk, qk_norm_heads=qk,
+                sliding_window=window if n_sliding else None, sliding_layers=n_sliding,
+                activation=F.field_str(c, "hidden_act"),
+                attention_dropout=F.field_float(c, "attention_dropout", 0.0, allow_none=True, maximum=1) or 0.0)
+
+
+def _starcoder2_fields(c: dict) -> dict:
+    """StarCoder2: a sequential block with two LayerNorms, biases on every projection (use_bias), a GELU MLP
+    (c_fc, c_proj) and, when sliding_window is set, a sliding window on every layer."""
+    F = configs
+    heads, kv, head_dim = _heads_and_head_dim(c)
+    window = F.field_int(c, "sliding_window", minimum=1, maximum=_MAX_SIZE, allow_none=True)
+    bias = F.field_bool(c, "use_bias")
+    F.field_float(c, "embedding_dropout", 0.0, maximum=1)
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=c["num_hidden_layers"],
+                n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="mlp",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=bias, out_bias=bias, mlp_bias=bias,
+                norm="layernorm", sliding_window=window, sliding_layers=c["num_hidden_layers"] if window else 0,
+                activation=F.field_str(c, "hidden_act"), dropout=F.field_float(c, "residual_dropout", maximum=1),
+                attention_dropout=F.field_float(c, "attention_dropout", maximum=1))
+
+
+_FIELD_READERS = {"phi": _phi_fields, "falcon": _falcon_fields, "cohere": lambda c: _cohere_fields(c, "cohere"),
+                  "cohere2": lambda c: _cohere_fields(c, "cohere2"), "starcoder2": _starcoder2_fields}
+
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -231,7 +385,16 @@ class Architecture:
     parameters per layer; SDPA cannot run it, transformers runs eager attention); ``router_bias``: the
     router has a bias per expert (gpt-oss); ``swiglu_limit`` > 0: gpt-oss's clamped SwiGLU in the experts
     (gate clamped above, up to ±limit, ``(up + 1) · gate · σ(α · gate)``), 0 a plain SwiGLU. ``positions`` is the size of a
-    learned position table (GPT-2) or 0 (rotary). Built by :func:`preset` and
+    learned position table (GPT-2) or 0 (rotary). ``norm``: ``"rmsnorm"``,
+    ``"layernorm"`` (a weight and a bias) or ``"layernorm_nobias"`` (a weight
+    only, written out in fp32: Cohere). ``parallel_block``: attention and FFN
+    read the same normalised input and both outputs join the residual
+    (GPT-J style: Phi-1/1.5/2, Falcon's ``parallel_attn`` /
+    ``new_decoder_architecture``, Command R); its ``norms_per_layer`` is 1 (one
+    shared norm) or 2 (Falcon-40B's ``ln_attn`` and ``ln_mlp``, both over the
+    same input). ``qk_norm_heads``: the q/k norms hold one weight vector per
+    head (Cohere's ``use_qk_norm``) instead of one shared by the heads.
+    ``lm_head_bias``: the LM head has a bias (Phi). Built by :func:`preset` and
     :func:`resolve`; not tied to one lesson.
     """
 
@@ -267,6 +430,9 @@ class Architecture:
     attention_sinks: bool = False
     router_bias: bool = False
     swiglu_limit: float = 0.0
+    parallel_block: bool = False
+    qk_norm_heads: bool = False
+    lm_head_bias: bool = False
     sliding_window: int | None = None
     sliding_layers: int = 0
     chunked: bool = False
@@ -293,15 +459,18 @@ class Architecture:
             raise ValueError("a latent-attention model (kv_lora_rank > 0) needs v_head_dim > 0 and "
                              f"head_dim > qk_rope_head_dim, got v_head_dim={self.v_head_dim}, head_dim={self.head_dim}, "
                              f"qk_rope_head_dim={self.qk_rope_head_dim}")
+        if self.parallel_block and self.norms_per_layer > 2:
+            raise ValueError(f"a parallel block has 1 or 2 norms per layer, got norms_per_layer={self.norms_per_layer}")
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} "
                              "(each KV head serves a whole group of query heads)")
         if self.experts_per_token > self.n_experts:
             raise ValueError(f"experts_per_token={self.experts_per_token} must be at most n_experts={self.n_experts}")
         v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
-        v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
+        v.choice("norm", self.norm, ("layernorm", "rmsnorm", "layernorm_nobias"))
         for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full", "attn_softcap",
-                     "logit_softcap", "attention_sinks", "router_bias"):
+                     "logit_softcap", "parallel_block", "qk_norm_heads", "lm_head_bias", "attention_sinks",
+                     "router_bias"):
             v.boolean(name, getattr(self, name))
         v.number("swiglu_limit", self.swiglu_limit, minimum=0, maximum=_MAX_SIZE)  # 0: a plain SwiGLU
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
@@ -362,6 +531,10 @@ class Architecture:
         try:
             if family == "gpt2":
                 sizes = ("vocab_size", "n_embd", "n_head", "n_layer", "n_positions")
+            elif family == "falcon":  # no intermediate_size (ffn_hidden_size, 4 × hidden by default); n_embed is
+                if "n_embed" in config:  # an older name of hidden_size
+                    c["hidden_size"] = c.pop("n_embed")
+                sizes = ("vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers")
             else:
                 sizes = ("vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
             for key in sizes:
@@ -375,6 +548,8 @@ class Architecture:
     @classmethod
     def _from_checked_config(cls, family: str, c: dict, name: str, source: str) -> "Architecture":
         F = configs
+        if family in _FIELD_READERS:  # phi, falcon, cohere, cohere2, starcoder2
+            return cls(family=family, name=name, source=source, **_FIELD_READERS[family](c))
         if family == "gpt2":
             h, heads = F.field_int(c, "n_embd", minimum=1), F.field_int(c, "n_head", minimum=1)
             if h % heads:
@@ -539,10 +714,11 @@ class Architecture:
             p += h
         if self.attention_sinks:
             p += self.n_heads  # one sink logit per head (gpt-oss)
-        if self.qk_norm_full:
-            p += self.q_size + self.kv_size  # one RMSNorm over all queries, one over all keys (OLMo 2)
+        if self.qk_norm_full or self.qk_norm_heads:
+            p += self.q_size + self.kv_size  # all queries' and keys' widths: OLMo 2's two norms, Cohere's per head
         elif self.qk_norm:
-            p += 2 * self.head_dim  # one RMSNorm weight for queries, one for keys, shared by the heads
+            # one norm for queries, one for keys, shared by the heads (a LayerNorm's bias too: Phi's qk_layernorm)
+            p += 2 * self.head_dim * (2 if self.norm == "layernorm" else 1)
         return p
 
     def _mla_small_params(self) -> int:
@@ -564,7 +740,7 @@ class Architecture:
         return 3 * h * f + ((2 * f + h) if self.mlp_bias else 0)
 
     def _norm_params(self) -> int:
-        return 2 * self.hidden_size if self.norm == "layernorm" else self.hidden_size
+        return 2 * self.hidden_size if self.norm == "layernorm" else self.hidden_size  # RMSNorm, Cohere's: a weight
 
     def _router_params(self) -> int:
         if self.n_experts == 1:
@@ -587,6 +763,7 @@ class Architecture:
     def _embedding_params(self) -> int:
         emb = self.vocab_size * self.hidden_size + self.positions * self.hidden_size
         head = 0 if self.tied_embeddings else self.vocab_size * self.hidden_size
+        head += self.vocab_size if self.lm_head_bias else 0  # Phi's LM head has a bias (kept when tied)
         return emb + head + self._norm_params()
 
     @property
@@ -627,6 +804,8 @@ class Architecture:
         sizes = [self.vocab_size * h, h * self.q_size + (self.q_size if self.qkv_bias else 0), h * f + (f if self.mlp_bias else 0)]
         if self.family == "phi3":
             sizes += [h * (self.q_size + 2 * self.kv_size), 2 * h * f]
+        if self.family == "falcon":  # one fused query_key_value
+            sizes += [h * (self.q_size + 2 * self.kv_size) + ((self.q_size + 2 * self.kv_size) if self.qkv_bias else 0)]
         if self.family == "gpt2":
             sizes += [h * 3 * h + 3 * h, self.positions * h]
         return max(sizes)
@@ -854,12 +1033,12 @@ class LoRA:
 
     def _shapes(self, a: Architecture, moe: bool = True) -> list[tuple[int, int]]:
         """(d_out, d_in) of each adapted matrix in one layer. Fused projections
-        (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
+        (GPT-2's c_attn, Falcon's query_key_value, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
         if a.kv_lora_rank:
             raise ValueError(f"LoRA on {a.name}'s latent attention (kv_lora_rank > 0) is not modelled: "
                              "its adapters and quantised matrices have other shapes")
         h, f = a.hidden_size, a.ffn_size
-        fused_qkv = a.family in ("gpt2", "phi3")
+        fused_qkv = a.family in ("gpt2", "phi3", "falcon")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
                   "gate": (f, h), "up": (f, h), "down": (h, f)}
         out = []
