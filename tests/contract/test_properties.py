@@ -655,6 +655,8 @@ REGISTRY: dict[str, object] = {
     "configs.field_float": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
     "configs.field_str": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
     "configs.field_str_list": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
+    "configs.field_int_list": N("one key read strictly; hostile values in tests/unit/test_arch_llama4_mistral3.py "
+                                "(Llama 4's layer lists)"),
     "arch.with_sizes": N("a copy with fields changed: every field is checked by Architecture (tests/contract/test_bad_input.py)",
                          call=lambda: arch.with_sizes(LLAMA.get(), n_layers=2)),
     "lora.LoRALinear": E(lora.LoRALinear, base=X(L(lambda: nn.Linear(8, 8)), bad=(nn.Identity(),)),
