@@ -781,8 +781,9 @@ def IntRange(minimum: int | None = None, maximum: int | None = None, kind: str |
 
 def Range(minimum: float | None = None, maximum: float | None = None, *, allow_zero: bool = True):
     """A finite number from ``minimum`` to ``maximum`` (0 refused with ``allow_zero=False``). Not tied to one lesson."""
-    kind = ("pos" if minimum == 0 and not allow_zero and maximum is None else
-            "nonneg" if minimum == 0 and maximum is None else "frac0" if (minimum, maximum) == (0, 1) else "real")
+    # from 0 with a cap above: still a positive (or non-negative) size, with those bad values
+    kind = ("pos" if minimum == 0 and not allow_zero else "frac0" if (minimum, maximum) == (0, 1) else
+            "nonneg" if minimum == 0 else "real")
     return Annotated[float, Domain(kind, number, minimum=minimum, maximum=maximum, allow_zero=allow_zero)]
 
 

@@ -813,7 +813,8 @@ class Architecture:
     # ------------------------------------------------------------ KV cache
 
     @v.checked
-    def kv_cache_bytes(self, *, seq_len: int, batch: int = 1, bytes_per_value: float = 2, mla: str = "latent") -> int:
+    def kv_cache_bytes(self, *, seq_len: v.PositiveInt, batch: v.PositiveInt = 1, bytes_per_value: v.Positive = 2,
+                       mla: v.Choice[MLA_CACHES] = "latent") -> int:
         """Bytes of the key/value cache holding ``seq_len`` tokens per sequence:
         2 · KV heads · head_dim · bytes per layer and token (grouped-query
         attention and an explicit ``head_dim`` included). A sliding-window
@@ -835,10 +836,7 @@ class Architecture:
         ``heads · (head_dim + v_head_dim)``, which older implementations
         without an absorbed latent stored. Lesson 02.
         """
-        s = v.positive_int("seq_len", seq_len)
-        b = v.positive_int("batch", batch)
-        p = v.positive("bytes_per_value", bytes_per_value)
-        v.choice("mla", mla, ("latent", "expanded"))
+        s, b, p = seq_len, batch, bytes_per_value
         if self.kv_lora_rank:
             per_token = (self.kv_lora_rank + self.qk_rope_head_dim if mla == "latent"
                          else self.n_heads * (self.head_dim + self.v_head_dim))
@@ -856,7 +854,8 @@ class Architecture:
         value_dim = self.v_head_dim if self.kv_lora_rank else self.head_dim
         return 2 * b * self.n_heads * s * s * (self.head_dim + value_dim)
 
-    def forward_flops(self, *, batch: int, seq_len: int) -> int:
+    @v.checked
+    def forward_flops(self, *, batch: v.PositiveInt, seq_len: v.PositiveInt) -> int:
         """Matmul FLOPs of one forward pass over ``batch`` × ``seq_len`` tokens,
         counted as ``FlopCounterMode`` counts them (2 per multiply-add, the
         full s × s score matrix for attention, causal or not; element-wise
@@ -877,8 +876,7 @@ class Architecture:
         experts' matmuls per token in each MoE layer. Used by
         :func:`course_lib.generation.forward_flops`; not tied to one lesson.
         """
-        b = v.positive_int("batch", batch)
-        s = v.positive_int("seq_len", seq_len)
+        b, s = batch, seq_len
         t = b * s
         h, f = self.hidden_size, self.ffn_size
         proj = 2 * t * h * (2 * self.q_size + 2 * self.kv_size)
@@ -901,12 +899,12 @@ class Architecture:
     def activation_bytes(
         self,
         *,
-        batch: int,
-        seq_len: int,
-        attention: str = "sdpa",
-        bytes_per_value: float = 2,
-        checkpointing: bool = False,
-        loss: str = "cross_entropy",
+        batch: v.PositiveInt,
+        seq_len: v.PositiveInt,
+        attention: v.Choice[activations.ATTENTIONS] = "sdpa",
+        bytes_per_value: v.Positive = 2,
+        checkpointing: v.Bool = False,
+        loss: v.Choice[activations.LOSSES] = "cross_entropy",
     ) -> int:
         """Bytes autograd saves for backward in one training forward pass of
         transformers' implementation of this family (dropout as configured,
@@ -946,7 +944,9 @@ class Architecture:
     # ------------------------------------------------------------ ZeRO
 
     @v.checked
-    def zero_memory(self, n_devices: int, stage: int, *, convention: str = "zero", optimizer: str = "adamw") -> dict[str, int]:
+    def zero_memory(self, n_devices: v.PositiveInt, stage: v.IntRange(0, 3), *,
+                    convention: v.Choice[model_state.ZERO_CONVENTIONS] = "zero",
+                    optimizer: v.Choice[predict.OPTIMIZER_NAMES] = "adamw") -> dict[str, int]:
         """Model-state bytes per device under ZeRO ``stage`` (0–3) on
         ``n_devices`` data-parallel devices: ``{"weights", "gradients",
         "optimizer_state", "gathered_layer", "total"}``.
@@ -973,13 +973,13 @@ class Architecture:
     def training_memory(
         self,
         *,
-        batch: int,
-        seq_len: int,
-        optimizer: str = "adamw",
-        precision: str = "mixed",
-        attention: str = "sdpa",
-        checkpointing: bool = False,
-        lora=None,
+        batch: v.PositiveInt,
+        seq_len: v.PositiveInt,
+        optimizer: v.Choice[predict.OPTIMIZER_NAMES] = "adamw",
+        precision: v.Choice[predict.ACCOUNTINGS] = "mixed",
+        attention: v.Choice[activations.ATTENTIONS] = "sdpa",
+        checkpointing: v.Bool = False,
+        lora: v.Instance(LoRA, "a course_lib.arch.LoRA") | None = None,
     ) -> dict[str, int]:
         """Bytes ``{"weights", "gradients", "optimizer_state", "activations",
         "total"}`` of one training step.
@@ -993,12 +993,13 @@ class Architecture:
         precision's activation width (4 bytes for fp32, else 2). The arithmetic lives in
         :func:`course_lib.model_state.training_memory`. Lesson 02.
         """
-        if lora is not None and not isinstance(lora, LoRA):
-            raise TypeError(f"lora must be None or a course_lib.arch.LoRA, got {v.show(lora)}")
         return model_state.training_memory(self, batch=batch, seq_len=seq_len, optimizer=optimizer,
                                            precision=precision, attention=attention, checkpointing=checkpointing,
                                            lora=lora)
 
+
+#: What :meth:`Architecture.kv_cache_bytes` counts for latent attention: the latent, or keys and values per head.
+MLA_CACHES = ("latent", "expanded")
 
 _LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
 
@@ -1088,9 +1089,9 @@ class LoRA:
         return int(math.ceil(mats * self.base_bits / 8 + math.ceil(mats / self.block) * self.scale_bytes) + 2 * rest)
 
 
-def with_sizes(a: Architecture, **sizes) -> Architecture:
+@v.checked
+def with_sizes(a: v.Instance(Architecture, "a course_lib.arch.Architecture"), **sizes) -> Architecture:
     """A copy of ``a`` with some fields changed (e.g. fewer layers). Not tied to one lesson."""
-    v.instance("a", a, Architecture, "a course_lib.arch.Architecture")
     unknown = sorted(set(sizes) - set(Architecture.__dataclass_fields__))
     if unknown:
         raise TypeError(f"sizes: {unknown} are not fields of Architecture")
@@ -1109,10 +1110,10 @@ its experts quantized (MXFP4, the public config's ``quantization_config``): its 
 transformers builds the model from the config, unquantized (the count of values, not of bytes)."""
 
 
-def preset(key: str) -> Architecture:
+@v.checked
+def preset(key: v.Choice[PRESETS]) -> Architecture:
     """The :class:`Architecture` of a shipped preset, read from its
     ``config.json`` (:data:`PRESETS`). Lesson 02."""
-    v.choice("key", key, PRESETS)
     return Architecture.from_hf_config(os.path.join(_PRESET_DIR, f"{key}.json"))
 
 
@@ -1154,11 +1155,11 @@ def resolve(model, *, argument: str = "model") -> Architecture:
                     f"the path of a config.json or a TinyGPT, got {type(model).__name__}")
 
 
-def label(a: Architecture) -> str:
+@v.checked
+def label(a: v.Instance(Architecture, "a course_lib.arch.Architecture")) -> str:
     """A model's name with its exact parameter count (and the active count
     for a mixture of experts), e.g. ``"Llama-2-7B (6,738,415,616 parameters)"``.
     Lessons 02, 07 and 09."""
-    v.instance("a", a, Architecture, "a course_lib.arch.Architecture")
     text = f"{a.name} ({a.n_params:,} parameters"
     if a.n_active_params != a.n_params:
         text += f", {a.n_active_params:,} active per token"

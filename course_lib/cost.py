@@ -38,17 +38,18 @@ DAYS_PER_YEAR = 365.0
 
 
 @v.checked
-def daily_inference_cost(requests_per_day: float, cost_per_request: float) -> float:
+def daily_inference_cost(requests_per_day: v.Positive, cost_per_request: v.Positive) -> float:
     """Dollars per day of serving: requests per day × cost per request.
 
     The seed page's example: 10M requests/day × $0.002 = $20,000/day.
     Lesson 05, sections 1 and 5; lab 05, exercise 1.
     """
-    return v.positive("requests_per_day", requests_per_day) * v.positive("cost_per_request", cost_per_request)
+    return requests_per_day * cost_per_request
 
 
 @v.checked
-def lifetime_split(training_cost: float, inference_cost_per_year: float, years: float = 1.0) -> tuple[float, float]:
+def lifetime_split(training_cost: v.NonNegative, inference_cost_per_year: v.NonNegative,
+                   years: v.Positive = 1.0) -> tuple[float, float]:
     """The fractions of lifetime spend on training and on inference, as
     ``(training, inference)``, for a model served ``years`` years.
 
@@ -57,23 +58,20 @@ def lifetime_split(training_cost: float, inference_cost_per_year: float, years: 
     and 5 % : 95 % after two. A zero training cost (someone else's model) is
     allowed; both zero is not. Lesson 05, sections 1 and 2.
     """
-    train = v.number("training_cost", training_cost, minimum=0.0)
-    per_year = v.number("inference_cost_per_year", inference_cost_per_year, minimum=0.0)
-    inference = per_year * v.positive("years", years)
-    total = train + inference
+    inference = inference_cost_per_year * years
+    total = training_cost + inference
     if total == 0:
         raise ValueError("training_cost and inference_cost_per_year are both 0: there is no spend to split")
-    return train / total, inference / total
+    return training_cost / total, inference / total
 
 
 @v.checked
-def break_even_days(training_cost: float, inference_cost_per_day: float) -> float:
+def break_even_days(training_cost: v.NonNegative, inference_cost_per_day: v.Positive) -> float:
     """The day on which cumulative inference spend equals the training spend:
     training cost ÷ inference cost per day. Works for any quantity spent once
     and then daily (dollars, kWh). Lesson 05, sections 1 and 4; lab 05, exercise 1.
     """
-    train = v.number("training_cost", training_cost, minimum=0.0)
-    return train / v.positive("inference_cost_per_day", inference_cost_per_day)
+    return training_cost / inference_cost_per_day
 
 
 # ------------------------------------------------------------------ training
@@ -87,18 +85,12 @@ def _chip(accelerator) -> hardware.Accelerator:
     return hardware.resolve(accelerator)
 
 
-def _utilization(value) -> float:
-    return v.fraction("utilization", value)
-
-
 @v.checked
-def accelerator_hours(flops: float, peak_flops: float, utilization: float) -> float:
+def accelerator_hours(flops: v.Positive, peak_flops: v.Positive, utilization: v.Fraction) -> float:
     """Accelerator-hours to do ``flops`` at ``utilization`` × ``peak_flops``
     (FLOP/s): flops ÷ (peak × utilization) ÷ 3600. Used by :func:`course_lib.cost.training_hours`; not tied to one
     lesson."""
-    work = v.positive("flops", flops)
-    rate = v.positive("peak_flops", peak_flops) * _utilization(utilization)
-    return work / rate / 3600.0
+    return flops / (peak_flops * utilization) / 3600.0
 
 
 def active_params(model) -> float:
@@ -114,26 +106,27 @@ def active_params(model) -> float:
 #: Accelerators whose published runs share one utilization fit (same generation, same kind of software stack).
 UTILIZATION_GROUPS = {"A100 80GB SXM": "ampere", "A100 40GB SXM": "ampere", "A100 80GB PCIe": "ampere",
                       "H100 SXM": "hopper", "H800 SXM": "hopper", "H200 SXM": "hopper", "H100 PCIe": "hopper"}
+#: The groups of :data:`UTILIZATION_GROUPS`, each with its own utilization fit.
+GROUP_NAMES = tuple(sorted(set(UTILIZATION_GROUPS.values())))
 
 
-def run_utilization(run: published.TrainingRun) -> float:
+@v.checked
+def run_utilization(run: v.Instance(published.TrainingRun, "a course_lib.published.TrainingRun")) -> float:
     """The model FLOPs utilization a published run reached: 6 · active
     parameters · tokens ÷ (its accelerator-hours × 3600 × the dense bf16
     peak). Lesson 05, section 3."""
-    v.instance("run", run, published.TrainingRun, "a course_lib.published.TrainingRun")
     flops = predict.training_flops(active_params(run.model), run.n_tokens)
     return flops / (run.hours * 3600 * hardware.resolve(run.accelerator).peak_flops("bf16"))
 
 
-def utilization_fit(group: str | None = None) -> tuple[float, float]:
+@v.checked
+def utilization_fit(group: v.Choice[GROUP_NAMES] | None = None) -> tuple[float, float]:
     """``(a, b)`` of utilization = a + b · log10(active parameters), least
     squares over the published runs (:data:`course_lib.published.TRAINING`)
-    on accelerators of ``group`` (a value of :data:`UTILIZATION_GROUPS`), or
+    on accelerators of ``group`` (one of :data:`GROUP_NAMES`), or
     over all runs that have no ``why`` note when ``None``. Lesson 05, section 3."""
     runs = [r for r in published.TRAINING.values() if not r.why
             and (group is None or UTILIZATION_GROUPS.get(r.accelerator) == group)]
-    if len(runs) < 2:
-        raise ValueError(f"group must be one of {sorted(set(UTILIZATION_GROUPS.values()))} or None, got {group!r}")
     x = np.log10([active_params(r.model) for r in runs])
     y = np.array([run_utilization(r) for r in runs])
     b, a = np.polyfit(x, y, 1)
@@ -154,8 +147,8 @@ def default_utilization(model, accelerator="H100 SXM") -> float:
 
 
 @v.checked
-def training_hours(model, n_tokens: float, *, accelerator="H100 SXM", utilization: float | None = None,
-                   dtype: str = "bf16") -> float:
+def training_hours(model, n_tokens: v.Positive, *, accelerator="H100 SXM", utilization: v.Fraction | None = None,
+                   dtype: v.Choice[hardware.PEAK_DTYPES] = "bf16") -> float:
     """Accelerator-hours to train ``model`` (a parameter count, a preset, a
     config or an Architecture) on ``n_tokens`` tokens: 6 · active
     parameters · D FLOPs (Kaplan et al. 2020; a mixture of experts trains
@@ -172,28 +165,28 @@ def training_hours(model, n_tokens: float, *, accelerator="H100 SXM", utilizatio
 
 
 @v.checked
-def training_cost(model, n_tokens: float, *, accelerator="H100 SXM", utilization: float | None = None,
-                  price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
+def training_cost(model, n_tokens: v.Positive, *, accelerator="H100 SXM", utilization: v.Fraction | None = None,
+                  price_per_hour: v.Positive = 2.0, dtype: v.Choice[hardware.PEAK_DTYPES] = "bf16") -> float:
     """Dollars to train: :func:`training_hours` × ``price_per_hour`` (dollars
     per accelerator-hour; the default $2 is an assumption to change, not a
     quoted price). Lesson 05, section 3.
     """
     hours = training_hours(model, n_tokens, accelerator=accelerator, utilization=utilization, dtype=dtype)
-    return hours * v.positive("price_per_hour", price_per_hour)
+    return hours * price_per_hour
 
 
 # ----------------------------------------------------------------- inference
 
 
-def _seconds_per_token(model, accelerator, utilization_name: str, utilization, dtype: str) -> float:
+def _seconds_per_token(model, accelerator, utilization: float, dtype: str) -> float:
     """Accelerator-seconds of one token: 2 · active parameters FLOPs ÷ (peak × utilization)."""
     flops = predict.inference_flops(active_params(model), 1)
-    return flops / (_peak(accelerator, dtype) * _utilization_named(utilization_name, utilization))
+    return flops / (_peak(accelerator, dtype) * utilization)
 
 
 @v.checked
-def tokens_per_second(model, *, accelerator="H100 SXM", utilization: float = 0.1,
-                      dtype: str = "bf16") -> float:
+def tokens_per_second(model, *, accelerator="H100 SXM", utilization: v.Fraction = 0.1,
+                      dtype: v.Choice[hardware.PEAK_DTYPES] = "bf16") -> float:
     """Tokens per second one accelerator serves: peak × utilization ÷ 2·N
     (2·N FLOPs per token forward, Kaplan et al. 2020), N the active
     parameters of ``model`` (a parameter count, a preset, a config or an
@@ -203,33 +196,33 @@ def tokens_per_second(model, *, accelerator="H100 SXM", utilization: float = 0.1
     the default 10 % is Epoch AI's assumption for serving (2025, *How much
     energy does ChatGPT use?*). Not tied to one lesson.
     """
-    return 1.0 / _seconds_per_token(model, accelerator, "utilization", utilization, dtype)
+    return 1.0 / _seconds_per_token(model, accelerator, utilization, dtype)
 
 
 @v.checked
-def seconds_per_request(model, tokens_per_request: float, *, accelerator="H100 SXM",
-                        utilization: float = 0.1, dtype: str = "bf16") -> float:
+def seconds_per_request(model, tokens_per_request: v.Positive, *, accelerator="H100 SXM",
+                        utilization: v.Fraction = 0.1, dtype: v.Choice[hardware.PEAK_DTYPES] = "bf16") -> float:
     """Accelerator-seconds of one request of ``tokens_per_request`` tokens
     (prompt and answer, all at one ``utilization``; :func:`token_prices`
     separates the two): 2·N·tokens ÷ (peak × utilization), N the active
     parameters of ``model`` (as in :func:`tokens_per_second`). Lesson 05, sections 3 and 4."""
-    tokens = v.positive("tokens_per_request", tokens_per_request)
-    return tokens * _seconds_per_token(model, accelerator, "utilization", utilization, dtype)
+    return tokens_per_request * _seconds_per_token(model, accelerator, utilization, dtype)
 
 
 @v.checked
-def cost_per_request(model, tokens_per_request: float, *, accelerator="H100 SXM",
-                     utilization: float = 0.1, price_per_hour: float = 2.0, dtype: str = "bf16") -> float:
+def cost_per_request(model, tokens_per_request: v.Positive, *, accelerator="H100 SXM", utilization: v.Fraction = 0.1,
+                     price_per_hour: v.Positive = 2.0, dtype: v.Choice[hardware.PEAK_DTYPES] = "bf16") -> float:
     """Dollars per request: :func:`seconds_per_request` ÷ 3600 × price per
     accelerator-hour; ``model`` as in :func:`tokens_per_second`. Lesson 05, section 3."""
     seconds = seconds_per_request(model, tokens_per_request, accelerator=accelerator,
                                   utilization=utilization, dtype=dtype)
-    return seconds / 3600.0 * v.positive("price_per_hour", price_per_hour)
+    return seconds / 3600.0 * price_per_hour
 
 
 @v.checked
-def token_prices(model, *, accelerator="H100 SXM", price_per_hour: float = 2.0, prompt_utilization: float | None = None,
-                 output_utilization: float = 0.1, dtype: str = "bf16") -> tuple[float, float]:
+def token_prices(model, *, accelerator="H100 SXM", price_per_hour: v.Positive = 2.0,
+                 prompt_utilization: v.Fraction | None = None, output_utilization: v.Fraction = 0.1,
+                 dtype: v.Choice[hardware.PEAK_DTYPES] = "bf16") -> tuple[float, float]:
     """Dollars per prompt token and per output token: 2 · active parameters
     FLOPs ÷ (peak × utilization) × price per accelerator-hour ÷ 3600, with
     one utilization per phase. A prompt is processed in one compute-bound
@@ -239,7 +232,7 @@ def token_prices(model, *, accelerator="H100 SXM", price_per_hour: float = 2.0, 
     step at a time, memory-bound: the default 10 % is Epoch AI's serving
     assumption (2025, *How much energy does ChatGPT use?*). ``model`` as in
     :func:`training_hours`. Lesson 05, sections 3 and 5 (:func:`cost_scenario`)."""
-    per_second = v.positive("price_per_hour", price_per_hour) / 3600.0
+    per_second = price_per_hour / 3600.0
     return tuple(seconds * per_second for seconds in _token_seconds(model, accelerator, prompt_utilization,
                                                                     output_utilization, dtype))
 
@@ -247,24 +240,19 @@ def token_prices(model, *, accelerator="H100 SXM", price_per_hour: float = 2.0, 
 def _token_seconds(model, accelerator, prompt_utilization, output_utilization, dtype) -> tuple[float, float]:
     """Accelerator-seconds per prompt token and per output token (see :func:`token_prices`)."""
     u_prompt = generation.efficiency()["prefill"] if prompt_utilization is None else prompt_utilization
-    return (_seconds_per_token(model, accelerator, "prompt_utilization", u_prompt, dtype),
-            _seconds_per_token(model, accelerator, "output_utilization", output_utilization, dtype))
-
-
-def _utilization_named(name: str, value) -> float:
-    return v.fraction(name, value)
+    return (_seconds_per_token(model, accelerator, u_prompt, dtype),
+            _seconds_per_token(model, accelerator, output_utilization, dtype))
 
 
 @v.checked
-def decode_tokens_per_second_bound(n_params: float, bytes_per_param: float, bandwidth: float, batch: int = 1) -> float:
+def decode_tokens_per_second_bound(n_params: v.Positive, bytes_per_param: v.Positive, bandwidth: v.Positive,
+                                   batch: v.PositiveInt = 1) -> float:
     """Upper bound on tokens/s when decoding ``batch`` sequences at once: each
     step reads every weight once, so a step takes at least
     N · bytes ÷ bandwidth (bytes/s) and yields ``batch`` tokens (KV cache
     reads ignored; Austin et al., *How to Scale Your Model*, 2025). Lesson 05, section 7.
     """
-    step = v.positive("n_params", n_params) * v.positive("bytes_per_param", bytes_per_param)
-    step /= v.positive("bandwidth", bandwidth)
-    return v.positive_int("batch", batch) / step
+    return batch / (n_params * bytes_per_param / bandwidth)
 
 
 # ------------------------------------------------------ inference-aware sizing
@@ -275,51 +263,45 @@ CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 
 @v.checked
-def chinchilla_loss(n_params: float, n_tokens: float) -> float:
+def chinchilla_loss(n_params: v.Positive, n_tokens: v.Positive) -> float:
     """Predicted pre-training loss of ``n_params`` trained on ``n_tokens``:
     E + A/N^α + B/D^β with Hoffmann et al. 2022's fitted constants
     (:data:`CHINCHILLA`). Lesson 05, section 6; lab 05, exercise 4."""
     c = CHINCHILLA
-    n = v.positive("n_params", n_params)
-    d = v.positive("n_tokens", n_tokens)
-    return c["E"] + c["A"] / n ** c["alpha"] + c["B"] / d ** c["beta"]
+    return c["E"] + c["A"] / n_params ** c["alpha"] + c["B"] / n_tokens ** c["beta"]
 
 
 @v.checked
-def min_params_for_loss(target_loss: float) -> float:
+def min_params_for_loss(target_loss: v.Positive) -> float:
     """The size below which ``target_loss`` is out of reach however long you
     train: the N where E + A/N^α = target. Lesson 05, section 6."""
     c = CHINCHILLA
-    loss = v.positive("target_loss", target_loss)
-    if loss <= c["E"]:
-        raise ValueError(f"target_loss must be > E = {c['E']} (the irreducible loss), got {loss}")
-    return (c["A"] / (loss - c["E"])) ** (1 / c["alpha"])
+    if target_loss <= c["E"]:
+        raise ValueError(f"target_loss must be > E = {c['E']} (the irreducible loss), got {target_loss}")
+    return (c["A"] / (target_loss - c["E"])) ** (1 / c["alpha"])
 
 
 @v.checked
-def tokens_for_loss(n_params: float, target_loss: float) -> float:
+def tokens_for_loss(n_params: v.Positive, target_loss: v.Positive) -> float:
     """Training tokens a model of ``n_params`` needs to reach ``target_loss``
     under :func:`chinchilla_loss`: D = (B / (L − E − A/N^α))^(1/β). Raises
     ``ValueError`` when N is too small to ever reach it. Lab 05, exercise 4."""
     c = CHINCHILLA
-    n = v.positive("n_params", n_params)
-    loss = v.positive("target_loss", target_loss)
-    room = loss - c["E"] - c["A"] / n ** c["alpha"]
+    room = target_loss - c["E"] - c["A"] / n_params ** c["alpha"]
     if room <= 0:
         raise ValueError(
-            f"n_params={n:.3g} cannot reach target_loss={loss} at any data size; "
-            f"n_params must be > {min_params_for_loss(loss):.3g}"
+            f"n_params={n_params:.3g} cannot reach target_loss={target_loss} at any data size; "
+            f"n_params must be > {min_params_for_loss(target_loss):.3g}"
         )
     return (c["B"] / room) ** (1 / c["beta"])
 
 
 def _serving_flops(n_params: float, inference_tokens: float) -> float:
-    served = v.number("inference_tokens", inference_tokens, minimum=0.0)
-    return predict.inference_flops(n_params, served) if served else 0.0
+    return predict.inference_flops(n_params, inference_tokens) if inference_tokens else 0.0
 
 
 @v.checked
-def lifetime_flops(n_params: float, train_tokens: float, inference_tokens: float) -> float:
+def lifetime_flops(n_params: v.Positive, train_tokens: v.Positive, inference_tokens: v.NonNegative) -> float:
     """Compute over a model's life: 6·N·D_train + 2·N·D_inference (Sardana et
     al. 2023). ``inference_tokens`` may be 0 (never served). Lab 05, exercise 4."""
     return predict.training_flops(n_params, train_tokens) + _serving_flops(n_params, inference_tokens)
@@ -341,16 +323,16 @@ class Sizing:
 
 
 @v.checked
-def size_at_quality(n_params: float, target_loss: float, inference_tokens: float) -> Sizing:
+def size_at_quality(n_params: v.Positive, target_loss: v.Positive, inference_tokens: v.NonNegative) -> Sizing:
     """A model of ``n_params`` trained just long enough to reach
     ``target_loss`` (:func:`tokens_for_loss`) and then served
     ``inference_tokens`` tokens. Lesson 05, section 6."""
     d = tokens_for_loss(n_params, target_loss)
-    return Sizing(float(n_params), d, predict.training_flops(n_params, d), _serving_flops(n_params, inference_tokens))
+    return Sizing(n_params, d, predict.training_flops(n_params, d), _serving_flops(n_params, inference_tokens))
 
 
 @v.checked
-def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 200) -> Sizing:
+def optimal_size(target_loss: v.Positive, inference_tokens: v.NonNegative, *, steps: v.Size(10_000) = 200) -> Sizing:
     """The model size that reaches ``target_loss`` with the least lifetime
     compute for ``inference_tokens`` of expected demand (Sardana et al. 2023).
 
@@ -366,11 +348,9 @@ def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 20
                          f"got {v.show(target_loss)}: a model with a single parameter already reaches it")
     lo = math.log(n_min) + 1e-9
     hi = lo + math.log(1e6)  # a million times the smallest feasible size
-    served = v.number("inference_tokens", inference_tokens, minimum=0.0)
-    steps = v.positive_int("steps", steps, maximum=10_000)
 
     def total(log_n: float) -> float:
-        return size_at_quality(math.exp(log_n), target_loss, served).total_flops
+        return size_at_quality(math.exp(log_n), target_loss, inference_tokens).total_flops
 
     ratio = (math.sqrt(5) - 1) / 2
     a, b = lo, hi
@@ -387,7 +367,7 @@ def optimal_size(target_loss: float, inference_tokens: float, *, steps: int = 20
             fd = total(d)
         if b - a < 1e-12:
             break
-    return size_at_quality(math.exp((a + b) / 2), target_loss, served)
+    return size_at_quality(math.exp((a + b) / 2), target_loss, inference_tokens)
 
 
 # --------------------------------------------------------- the whole scenario
@@ -445,21 +425,21 @@ class CostScenario:
 
 @v.checked
 def cost_scenario(
-    n_params: float = 175e9,
-    train_tokens: float = 300e9,
+    n_params: v.Positive = 175e9,
+    train_tokens: v.Positive = 300e9,
     accelerator: str = "H100 SXM",
-    train_utilization: float = 0.4,
-    serve_utilization: float = 0.1,
-    price_per_hour: float = 2.0,
-    requests_per_day: float = 10e6,
-    prompt_tokens: float = 0.0,
-    output_tokens: float = 1000.0,
-    years: float = 1.0,
-    fixed_training_cost: float | None = 2e6,
-    fixed_cost_per_request: float | None = 0.002,
-    power_factor: float = 1.0,
-    grid_kg_per_kwh: float = energy.DEFAULT_GRID_KG_PER_KWH,
-    prompt_utilization: float | None = None,
+    train_utilization: v.Fraction = 0.4,
+    serve_utilization: v.Fraction = 0.1,
+    price_per_hour: v.Positive = 2.0,
+    requests_per_day: v.Positive = 10e6,
+    prompt_tokens: v.NonNegative = 0.0,
+    output_tokens: v.Positive = 1000.0,
+    years: v.Positive = 1.0,
+    fixed_training_cost: v.NonNegative | None = 2e6,
+    fixed_cost_per_request: v.Positive | None = 0.002,
+    power_factor: v.Positive = 1.0,
+    grid_kg_per_kwh: v.NonNegative = energy.DEFAULT_GRID_KG_PER_KWH,
+    prompt_utilization: v.Fraction | None = None,
 ) -> CostScenario:
     """Training once and serving for ``years``: costs, break-even, split,
     energy and CO2. Lesson 05.
@@ -485,27 +465,19 @@ def cost_scenario(
     Brown et al. 2020. Lesson 05, section 5.
     """
     chip = _chip(accelerator)
-    v.fraction("train_utilization", train_utilization)
-    v.fraction("serve_utilization", serve_utilization)
-    price = v.positive("price_per_hour", price_per_hour)
-    requests = v.positive("requests_per_day", requests_per_day)
-    years = v.positive("years", years)
-    power_w = chip.tdp_w * v.positive("power_factor", power_factor)
+    price = price_per_hour
+    power_w = chip.tdp_w * power_factor
 
     flops = predict.training_flops(n_params, train_tokens)
     hours = training_hours(n_params, train_tokens, accelerator=chip, utilization=train_utilization)
     train_from_flops = hours * price
-    train = train_from_flops if fixed_training_cost is None else v.number(
-        "fixed_training_cost", fixed_training_cost, minimum=0.0)
+    train = train_from_flops if fixed_training_cost is None else fixed_training_cost
 
-    prompt = v.number("prompt_tokens", prompt_tokens, minimum=0.0)
-    output = v.positive("output_tokens", output_tokens)
     prompt_s, output_s = _token_seconds(n_params, chip, prompt_utilization, serve_utilization, "bf16")
-    seconds = prompt * prompt_s + output * output_s
+    seconds = prompt_tokens * prompt_s + output_tokens * output_s
     per_request_from_flops = seconds / 3600.0 * price
-    per_request = per_request_from_flops if fixed_cost_per_request is None else v.positive(
-        "fixed_cost_per_request", fixed_cost_per_request)
-    daily = daily_inference_cost(requests, per_request)
+    per_request = per_request_from_flops if fixed_cost_per_request is None else fixed_cost_per_request
+    daily = daily_inference_cost(requests_per_day, per_request)
     yearly = daily * DAYS_PER_YEAR
     share_train, share_infer = lifetime_split(train, yearly, years)
     wh = energy.wh_per_request(seconds, power_w)
@@ -517,7 +489,7 @@ def cost_scenario(
         seconds_per_request=seconds,
         cost_per_request_from_flops=per_request_from_flops,
         cost_per_request=per_request,
-        requests_per_day=requests,
+        requests_per_day=requests_per_day,
         daily_cost=daily,
         yearly_cost=yearly,
         years=years,
@@ -526,23 +498,21 @@ def cost_scenario(
         inference_share=share_infer,
         training_kwh=energy.energy_kwh(power_w, hours),
         wh_per_request=wh,
-        daily_kwh=wh * requests / 1000.0,
-        grid_kg_per_kwh=v.number("grid_kg_per_kwh", grid_kg_per_kwh, minimum=0.0),
-        prompt_tokens=prompt,
-        output_tokens=output,
+        daily_kwh=wh * requests_per_day / 1000.0,
+        grid_kg_per_kwh=grid_kg_per_kwh,
+        prompt_tokens=prompt_tokens,
+        output_tokens=output_tokens,
         cost_per_prompt_token=prompt_s / 3600.0 * price,
         cost_per_output_token=output_s / 3600.0 * price,
     )
 
 
-def cumulative_cost(s: CostScenario, points: int = 60):
+@v.checked
+def cumulative_cost(s: v.Instance(CostScenario, "a CostScenario"), points: v.IntRange(2, 150) = 60):
     """Cumulative dollars by day for :func:`course_lib.ui.charts.cumulative_cost_chart`:
     a DataFrame with columns ``day``, ``series`` (training, inference, total)
     and ``dollars``; training is paid at day 0 (the step), inference accrues
     daily (the ramp). Used by :func:`course_lib.ui.calculators.scenario_chart`; not tied to one lesson."""
-    if not isinstance(s, CostScenario):
-        raise TypeError(f"s must be a CostScenario, got {type(s).__name__}")
-    points = v.integer("points", points, minimum=2, maximum=150)
     end = s.years * DAYS_PER_YEAR
     days = [end * i / (points - 1) for i in range(points)]
     rows = [(0.0, "total", 0.0)]
@@ -555,9 +525,9 @@ def cumulative_cost(s: CostScenario, points: int = 60):
 # ---------------------------------------------------------------- formatting
 
 
-def money(x: float) -> str:
+@v.checked
+def money(x: v.Real) -> str:
     """Dollars for people: ``$20,000``, ``$2.00M``, ``$0.0020``. Lesson 05, sections 1 and 3."""
-    x = v.number("x", x)
     if abs(x) >= 1e9:
         return f"${x / 1e9:,.2f}B"
     if abs(x) >= 1e6:
@@ -569,19 +539,19 @@ def money(x: float) -> str:
     return f"${x:.3g}" if x else "$0"
 
 
-def kwh(x: float) -> str:
+@v.checked
+def kwh(x: v.NonNegative) -> str:
     """Energy for people: Wh below 1 kWh, kWh below 1 MWh, then MWh and GWh. Lesson 05, section 4."""
-    x = v.number("x", x, minimum=0.0)
     for scale, unit in ((1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh")):
         if x >= scale:
             return f"{x / scale:,.3g} {unit}"
     return f"{x * 1000:.3g} Wh"
 
 
-def format_scenario(s: CostScenario) -> dict[str, str]:
+@v.checked
+def format_scenario(s: v.Instance(CostScenario, "a CostScenario from cost_scenario()")) -> dict[str, str]:
     """The texts the calculator shows, by key; tests compute the expected
     text with this. Lesson 05, section 5."""
-    v.instance("s", s, CostScenario, "a CostScenario from cost_scenario()")
     return {
         "training_cost": money(s.training_cost),
         "training_cost_from_flops": money(s.training_cost_from_flops),
@@ -604,15 +574,15 @@ def format_scenario(s: CostScenario) -> dict[str, str]:
 # ------------------------------------------------------------------- hardware per phase
 
 
-def phase_hardware_table(n_params: float = 7e9, name: str = "7B") -> pd.DataFrame:
+@v.checked
+def phase_hardware_table(n_params: v.Positive = 7e9, name: v.Str = "7B") -> pd.DataFrame:
     """Each accelerator against what training and serving a model of
     ``n_params`` parameters (called ``name`` in the columns) ask of it:
     memory, bandwidth, bf16 peak, TDP, ridge point, GFLOP/s per W, whether
     the mixed-precision AdamW training state and the bf16 weights fit, and
     the batch-1 decode bound (:func:`decode_tokens_per_second_bound`) in
     tokens/s and per W. Indexed by accelerator. Lesson 05, section 7."""
-    n = v.positive("n_params", n_params)
-    name = v.string("name", name)
+    n = n_params
     train_bytes = n * predict.bytes_per_param("adamw", "mixed")
     serve_bytes = n * 2  # bf16 weights
     rows = []
@@ -659,11 +629,11 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def calculator_inputs(values: dict) -> dict:
+@v.checked
+def calculator_inputs(values: v.Mapping_(*PRESETS["Seed page example"])) -> dict:
     """Widget values (billions, millions, 0 = "from FLOPs") → keyword
     arguments of :func:`cost_scenario`. Used by :func:`course_lib.ui.calculators.cost_calculator`; not tied to one
     lesson."""
-    v.mapping("values", values, PRESETS["Seed page example"])
     fixed_train = v.number("fixed_training_musd", values["fixed_training_musd"], minimum=0.0)
     fixed_request = v.number("fixed_cost_per_request", values["fixed_cost_per_request"], minimum=0.0)
     return dict(
@@ -852,11 +822,17 @@ MAX_TRAIN_TOKENS = 1e16
 
 
 @v.checked
-def lifetime_estimate(model, *, train_tokens: float, accelerator="H100 SXM", requests_per_day: float,
-                      prompt_tokens: int, output_tokens: int, reasoning_tokens: int = 0, years: float,
-                      n_gpus: int = 1, weight_format: str = "bf16", kv_format: str | None = None,
-                      batch: int | None = None, price_per_hour: float = 2.0, power_factor: float = 1.0,
-                      train_utilization: float | None = None) -> LifetimeEstimate:
+def lifetime_estimate(model, *, train_tokens: v.Range(0.0, MAX_TRAIN_TOKENS, allow_zero=False),
+                      accelerator="H100 SXM",
+                      requests_per_day: v.Range(0.0, MAX_REQUESTS_PER_DAY, allow_zero=False),
+                      prompt_tokens: v.Size(generation.MAX_CONTEXT), output_tokens: v.Size(generation.MAX_CONTEXT),
+                      reasoning_tokens: v.IntRange(0, generation.MAX_CONTEXT) = 0,
+                      years: v.Range(0.0, 100, allow_zero=False), n_gpus: v.Size(generation.MAX_GPUS) = 1,
+                      weight_format: str = "bf16", kv_format: str | None = None,
+                      batch: v.Size(generation.MAX_BATCH) | None = None,
+                      price_per_hour: v.Range(0.0, 10_000, allow_zero=False) = 2.0,
+                      power_factor: v.Range(0.0, 10, allow_zero=False) = 1.0,
+                      train_utilization: v.Fraction | None = None) -> LifetimeEstimate:
     """Train ``model`` once on ``train_tokens`` and serve it ``years`` on
     ``n_gpus`` ``accelerator`` s per replica: dollars and kWh of each phase.
 
@@ -880,15 +856,9 @@ def lifetime_estimate(model, *, train_tokens: float, accelerator="H100 SXM", req
     """
     a = arch.resolve(model)
     acc = _chip(accelerator)
-    n = v.positive_int("n_gpus", n_gpus, maximum=generation.MAX_GPUS)
-    prompt = v.positive_int("prompt_tokens", prompt_tokens, maximum=generation.MAX_CONTEXT)
-    answer = v.positive_int("output_tokens", output_tokens, maximum=generation.MAX_CONTEXT)
-    thinking = v.integer("reasoning_tokens", reasoning_tokens, minimum=0, maximum=generation.MAX_CONTEXT)
-    requests = v.positive("requests_per_day", requests_per_day, maximum=MAX_REQUESTS_PER_DAY)
-    years = v.positive("years", years, maximum=100)
-    tokens = v.positive("train_tokens", train_tokens, maximum=MAX_TRAIN_TOKENS)
-    price = v.positive("price_per_hour", price_per_hour, maximum=10_000)
-    power_w = acc.tdp_w * v.positive("power_factor", power_factor, maximum=10)
+    n, prompt, answer, thinking = n_gpus, prompt_tokens, output_tokens, reasoning_tokens
+    requests, tokens, price = requests_per_day, train_tokens, price_per_hour
+    power_w = acc.tdp_w * power_factor
     deploy = dict(accelerator=acc, n_gpus=n, weight_format=weight_format, kv_format=kv_format,
                   prompt_len=prompt, output_len=thinking + answer)
     one = generation.estimate(a, batch=1, **deploy)
@@ -903,7 +873,7 @@ def lifetime_estimate(model, *, train_tokens: float, accelerator="H100 SXM", req
     if batch is None:
         b = min(one.max_batch, generation.MAX_BATCH)
     else:
-        b = v.positive_int("batch", batch, maximum=generation.MAX_BATCH)
+        b = batch
         if b > one.max_batch:
             raise ValueError(f"batch={b} does not fit: at a context of {prompt + thinking + answer:,} tokens the KV "
                              f"caches of at most {one.max_batch:,} sequences fit beside the weights on {n} × {acc.name}")

@@ -85,7 +85,7 @@ def _weights_read(a: arch.Architecture) -> int:
 
 
 @v.checked
-def kv_bytes(model, seq_len: int, batch: int = 1, bytes_per_value: float = 2) -> int:
+def kv_bytes(model, seq_len: v.PositiveInt, batch: v.PositiveInt = 1, bytes_per_value: v.Positive = 2) -> int:
     """Bytes of the KV cache of ``batch`` sequences of ``seq_len`` positions:
     :meth:`course_lib.arch.Architecture.kv_cache_bytes`, the library's one
     count of KV bytes. Lesson 07, section 2."""
@@ -93,41 +93,37 @@ def kv_bytes(model, seq_len: int, batch: int = 1, bytes_per_value: float = 2) ->
 
 
 @v.checked
-def attention_flops(model, q_len: int, kv_len: int, batch: int = 1) -> int:
+def attention_flops(model, q_len: v.PositiveInt, kv_len: v.PositiveInt, batch: v.PositiveInt = 1) -> int:
     """FLOPs of attention's two matmuls, scores Q·Kᵀ and weights·V, for
     ``q_len`` queries against ``kv_len`` keys: 2 × 2 · q_len · kv_len ·
     d_attn per layer. Not tied to one lesson; (The full score matrix, as TinyGPT and a plain implementation compute
     it."""
     a = _arch(model)
-    q = v.positive_int("q_len", q_len)
-    k = v.positive_int("kv_len", kv_len)
-    return v.positive_int("batch", batch) * a.n_layers * 4 * q * k * a.q_size
+    return batch * a.n_layers * 4 * q_len * kv_len * a.q_size
 
 
 @v.checked
-def forward_flops(model, seq_len: int, batch: int = 1) -> int:
+def forward_flops(model, seq_len: v.PositiveInt, batch: v.PositiveInt = 1) -> int:
     """FLOPs of a forward pass over ``seq_len`` tokens with no cache (a
     prefill, or one decode step *without* the cache, which re-runs the whole
     prefix): :meth:`course_lib.arch.Architecture.forward_flops`, i.e. batch ·
     (2 · matmul_params · seq_len + attention over the full seq_len² score
     matrix), as ``FlopCounterMode`` counts them. Lesson 07, section 3."""
-    return _arch(model).forward_flops(batch=v.positive_int("batch", batch), seq_len=v.positive_int("seq_len", seq_len))
+    return _arch(model).forward_flops(batch=batch, seq_len=seq_len)
 
 
 @v.checked
-def decode_flops(model, past: int, batch: int = 1) -> int:
+def decode_flops(model, past: v.NonNegativeInt, batch: v.PositiveInt = 1) -> int:
     """FLOPs of one decode step *with* the cache, after ``past`` cached
     positions: each sequence's new token costs 2 · matmul_params plus
     attention over past + 1 keys (a sliding-window layer over at most its
     window). Lesson 07, section 3."""
     a = _arch(model)
-    past = v.integer("past", past, minimum=0)
-    b = v.positive_int("batch", batch)
-    return b * (2 * a.matmul_params + 4 * a.q_size * int(_attended(a, past + 1)))
+    return batch * (2 * a.matmul_params + 4 * a.q_size * int(_attended(a, past + 1)))
 
 
 @v.checked
-def decode_bytes(model, past: int, batch: int = 1, bytes_per_value: float = 2) -> int:
+def decode_bytes(model, past: v.NonNegativeInt, batch: v.PositiveInt = 1, bytes_per_value: v.Positive = 2) -> int:
     """Bytes one decode step must read at least: every weight a token uses
     once (not the input embedding table, of which a step reads one row per
     token; an MoE's active experts only) plus each sequence's KV cache
@@ -135,24 +131,20 @@ def decode_bytes(model, past: int, batch: int = 1, bytes_per_value: float = 2) -
     counts every parameter; the difference is the embedding table (6.5 % of
     Llama-3-8B's bytes). Lesson 09."""
     a = _arch(model)
-    past = v.integer("past", past, minimum=0)
-    p = v.positive("bytes_per_value", bytes_per_value)
-    return math.ceil(_weights_read(a) * p) + kv_bytes(a, past + 1, batch, p)
+    return math.ceil(_weights_read(a) * bytes_per_value) + kv_bytes(a, past + 1, batch, bytes_per_value)
 
 
 @v.checked
-def prefill_intensity(model, prompt_len: int, batch: int = 1, bytes_per_value: float = 2) -> float:
+def prefill_intensity(model, prompt_len: v.PositiveInt, batch: v.PositiveInt = 1, bytes_per_value: v.Positive = 2) -> float:
     """FLOPs per byte of a prefill: :func:`forward_flops` over (the weights
     read + the KV cache it writes). Grows with batch × prompt. Lesson 07, section 3."""
     a = _arch(model)
-    prompt_len = v.positive_int("prompt_len", prompt_len)
-    p = v.positive("bytes_per_value", bytes_per_value)
-    moved = _weights_read(a) * p + kv_bytes(a, prompt_len, batch, p)
+    moved = _weights_read(a) * bytes_per_value + kv_bytes(a, prompt_len, batch, bytes_per_value)
     return forward_flops(a, prompt_len, batch) / moved
 
 
 @v.checked
-def decode_intensity(model, past: int, batch: int = 1, bytes_per_value: float = 2) -> float:
+def decode_intensity(model, past: v.NonNegativeInt, batch: v.PositiveInt = 1, bytes_per_value: v.Positive = 2) -> float:
     """FLOPs per byte of a decode step: :func:`decode_flops` /
     :func:`decode_bytes`. About batch × 2 / bytes_per_value while weights
     dominate the bytes, and never above the attention's own ~2 / bytes when
@@ -180,18 +172,18 @@ def _device(device) -> tuple[float, float, str]:
 
 
 @v.checked
-def decode_lower_bound(param_bytes: float, kv_bytes_per_seq: float, batch: int, bandwidth: float) -> float:
+def decode_lower_bound(param_bytes: v.Positive, kv_bytes_per_seq: v.NonNegative, batch: v.PositiveInt,
+                       bandwidth: v.Positive) -> float:
     """Seconds one decode step takes at least when it is memory-bound:
     (parameter bytes + batch × KV bytes per sequence) / bandwidth (bytes/s)
     (Austin et al., *How to Scale Your Model*, 2025, inference chapter).
     Lesson 07, section 4."""
-    w = v.positive("param_bytes", param_bytes)
-    kv = v.number("kv_bytes_per_seq", kv_bytes_per_seq, minimum=0.0)
-    return (w + v.positive_int("batch", batch) * kv) / v.positive("bandwidth", bandwidth)
+    return (param_bytes + batch * kv_bytes_per_seq) / bandwidth
 
 
 @v.checked
-def decode_step_bound(model, device, past: int, batch: int = 1, bytes_per_value: float = 2) -> float:
+def decode_step_bound(model, device, past: v.NonNegativeInt, batch: v.PositiveInt = 1,
+                      bytes_per_value: v.Positive = 2) -> float:
     """Roofline bound on one decode step: max(bytes / bandwidth, FLOPs / peak)
     with :func:`decode_bytes` and :func:`decode_flops`. ``device`` is an
     accelerator name or object, or a (device, dtype) pair. Lesson 07, section 4."""
@@ -201,18 +193,16 @@ def decode_step_bound(model, device, past: int, batch: int = 1, bytes_per_value:
 
 
 @v.checked
-def prefill_time_bound(model, device, prompt_len: int, batch: int = 1, bytes_per_value: float = 2) -> float:
+def prefill_time_bound(model, device, prompt_len: v.PositiveInt, batch: v.PositiveInt = 1,
+                       bytes_per_value: v.Positive = 2) -> float:
     """Roofline bound on a prefill (the time to first token): max(FLOPs /
     peak, bytes / bandwidth), FLOPs those a causal kernel cannot skip
     (2 · matmul_params per token and each query against the keys before
     it), bytes the weights read plus the KV cache written. Lesson 07, section 4."""
     peak, bw, _ = _device(device)
     a = _arch(model)
-    prompt_len = v.positive_int("prompt_len", prompt_len)
-    b = v.positive_int("batch", batch)
-    p = v.positive("bytes_per_value", bytes_per_value)
-    moved = _weights_read(a) * p + kv_bytes(a, prompt_len, b, p)
-    return max(_prefill_flops(a, prompt_len, b) / peak, moved / bw)
+    moved = _weights_read(a) * bytes_per_value + kv_bytes(a, prompt_len, batch, bytes_per_value)
+    return max(_prefill_flops(a, prompt_len, batch) / peak, moved / bw)
 
 
 def _prefill_flops(a: arch.Architecture, prompt_len: int, batch: int) -> int:
@@ -222,7 +212,7 @@ def _prefill_flops(a: arch.Architecture, prompt_len: int, batch: int) -> int:
 
 
 @v.checked
-def decode_compute_bound_batch(model, device, past: int, bytes_per_value: float = 2) -> int | None:
+def decode_compute_bound_batch(model, device, past: v.NonNegativeInt, bytes_per_value: v.Positive = 2) -> int | None:
     """Smallest batch at which a decode step after ``past`` positions turns
     compute-bound: batch · F / peak >= (W + batch · K) / bandwidth, with F
     the FLOPs and K the KV bytes per sequence and W the weight bytes read.
@@ -230,7 +220,7 @@ def decode_compute_bound_batch(model, device, past: int, bytes_per_value: float 
     time than its FLOPs). Lesson 07, section 4."""
     peak, bw, _ = _device(device)
     a = _arch(model)
-    p = v.positive("bytes_per_value", bytes_per_value)
+    p = bytes_per_value
     f, k, w = decode_flops(a, past, 1), kv_bytes(a, past + 1, 1, p), _weights_read(a) * p
     gain = f / peak - k / bw
     if gain <= 0:
@@ -249,24 +239,20 @@ def decode_compute_bound_batch(model, device, past: int, bytes_per_value: float 
 
 
 @v.checked
-def request_latency(ttft: float, tpot: float, n_output: int) -> float:
+def request_latency(ttft: v.NonNegative, tpot: v.NonNegative, n_output: v.PositiveInt) -> float:
     """Seconds from request to last token: TTFT + (n_output − 1) × TPOT. The
     prefill yields the first output token; each of the others costs one
     decode step (≈ TTFT + n × TPOT for long outputs). Lesson 07, section 5."""
-    n = v.positive_int("n_output", n_output)
-    return v.number("ttft", ttft, minimum=0.0) + (n - 1) * v.number("tpot", tpot, minimum=0.0)
+    return ttft + (n_output - 1) * tpot
 
 
 @v.checked
-def max_batch_that_fits(memory_bytes: float, param_bytes: float, kv_bytes_per_seq: float) -> int:
+def max_batch_that_fits(memory_bytes: v.Positive, param_bytes: v.Positive, kv_bytes_per_seq: v.Positive) -> int:
     """Most sequences whose KV caches fit beside the weights:
     floor((memory − parameter bytes) / KV bytes per sequence), 0 when the
     weights alone do not fit. Activations and runtime buffers are left out.
     Used by :func:`course_lib.generation.estimate`; not tied to one lesson."""
-    mem = v.positive("memory_bytes", memory_bytes)
-    w = v.positive("param_bytes", param_bytes)
-    kv = v.positive("kv_bytes_per_seq", kv_bytes_per_seq)
-    return max(0, math.floor((mem - w) / kv))
+    return max(0, math.floor((memory_bytes - param_bytes) / kv_bytes_per_seq))
 
 
 # ---------------------------------------------------------------- number formats
@@ -289,15 +275,17 @@ KV_FORMATS = {"bf16": 16, "fp8": 8, "int8": 8, "int4": 4}
 """Bits per cached key or value of each KV-cache format (before int4's group-wise scales)."""
 COMPUTE_FORMATS = ("bf16", "fp8", "int8")
 """Formats a matmul can compute in: the peak :func:`estimate` uses."""
+ALL_FORMATS = tuple({**WEIGHT_FORMATS, **KV_FORMATS})
+"""Every weight or KV-cache format (:func:`format_bytes` sizes any of them)."""
 
 
 @v.checked
-def format_bytes(fmt: str) -> float:
+def format_bytes(fmt: v.Choice[ALL_FORMATS]) -> float:
     """Bytes per value of a weight or KV format, group-wise scales included:
     bits / 8, plus one 16-bit scale per :data:`GROUP_SIZE` values for int4
     (0.515625 bytes). Used by :func:`course_lib.generation.estimate` and :func:`course_lib.generation.weight_bytes`;
     not tied to one lesson."""
-    bits = {**WEIGHT_FORMATS, **KV_FORMATS}[v.choice("fmt", fmt, {**WEIGHT_FORMATS, **KV_FORMATS})]
+    bits = {**WEIGHT_FORMATS, **KV_FORMATS}[fmt]
     return bits / 8 + (2 / GROUP_SIZE if bits == 4 else 0.0)
 
 
@@ -311,13 +299,12 @@ def _layer_linear(a: arch.Architecture, experts: float) -> float:
 
 
 @v.checked
-def weight_bytes(model, weight_format: str = "bf16", *, read: bool = False) -> int:
+def weight_bytes(model, weight_format: v.Choice[WEIGHT_FORMATS] = "bf16", *, read: bool = False) -> int:
     """Bytes of the weights in ``weight_format`` (:data:`WEIGHT_FORMATS`):
     the layers' projections in the format, everything else in 16 bits.
     With ``read=True``, the bytes a decode step reads at least: the active
     experts only and no looked-up table (:func:`decode_bytes`). Lesson 07, section 4."""
     a = _arch(model)
-    v.choice("weight_format", weight_format, WEIGHT_FORMATS)
     if read:
         return math.ceil(_read_bytes(a, weight_format, a.experts_per_token))
     stored = _layer_linear(a, a.n_experts)
@@ -330,19 +317,21 @@ def _read_bytes(a: arch.Architecture, weight_format: str, experts: float) -> flo
     return _layer_linear(a, experts) * format_bytes(weight_format) + rest * 2
 
 
-def experts_touched(model, tokens: int) -> float:
+@v.checked
+def experts_touched(model, tokens: v.PositiveInt) -> float:
     """Experts per layer that ``tokens`` tokens route to, on average, when
     each picks ``experts_per_token`` of ``n_experts`` uniformly:
     E · (1 − (1 − k/E)^tokens); 1 for a dense model. A decode step of a
     batch of MoE sequences reads this many experts' weights, not k.
     Not tied to one lesson."""
     a = _arch(model)
-    tokens = v.positive_int("tokens", tokens)
     e, k = a.n_experts, a.experts_per_token
     return e * (1 - (1 - k / e) ** tokens)
 
 
-def compute_format(weight_format: str, accelerator, compute: str | None = None) -> str:
+@v.checked
+def compute_format(weight_format: v.Choice[WEIGHT_FORMATS], accelerator,
+                   compute: v.Choice[COMPUTE_FORMATS] | None = None) -> str:
     """The format the matmuls compute in, whose peak bounds the compute time.
     ``compute=None`` picks what serving stacks run by default: bf16/fp16
     weights compute in bf16; fp8 weights in fp8 (W8A8) where the part has
@@ -352,11 +341,9 @@ def compute_format(weight_format: str, accelerator, compute: str | None = None) 
     ``compute="int8"`` for a W8A8 kernel (SmoothQuant, Xiao et al. 2023).
     Used by :func:`course_lib.generation.estimate` and :func:`course_lib.generation.published_bound`; not tied to one
     lesson."""
-    v.choice("weight_format", weight_format, WEIGHT_FORMATS)
     acc = hardware.resolve(accelerator)
     if compute is None:
         return "fp8" if weight_format == "fp8" and acc.fp8_tflops is not None else "bf16"
-    v.choice("compute", compute, COMPUTE_FORMATS)
     if compute != "bf16" and WEIGHT_FORMATS[weight_format] != 8:
         raise ValueError(f"compute={compute!r} needs 8-bit weights (W8A8), got weight_format={weight_format!r}")
     acc.peak_flops(compute)  # raises when the part has no such tensor cores
@@ -458,8 +445,10 @@ def _max_context(a, memory: float, weights: float, batch: int, kv_p: float, kv_s
 
 
 @v.checked
-def estimate(model, *, accelerator="H100 SXM", n_gpus: int = 1, weight_format: str = "bf16", kv_format: str | None = None,
-             batch: int = 1, prompt_len: int, output_len: int, compute: str | None = None) -> GenerationEstimate:
+def estimate(model, *, accelerator="H100 SXM", n_gpus: v.Size(MAX_GPUS) = 1,
+             weight_format: v.Choice[WEIGHT_FORMATS] = "bf16", kv_format: v.Choice[KV_FORMATS] | None = None,
+             batch: v.Size(MAX_BATCH) = 1, prompt_len: v.Size(MAX_CONTEXT), output_len: v.Size(MAX_CONTEXT),
+             compute: v.Choice[COMPUTE_FORMATS] | None = None) -> GenerationEstimate:
     """A deployment of ``model`` (anything :func:`course_lib.arch.resolve`
     takes: an Architecture, a preset key, a config dict or path) on
     ``n_gpus`` ``accelerator`` s (a name in
@@ -489,14 +478,9 @@ def estimate(model, *, accelerator="H100 SXM", n_gpus: int = 1, weight_format: s
     """
     a = _arch(model)
     acc = hardware.resolve(accelerator)
-    t = v.positive_int("n_gpus", n_gpus, maximum=MAX_GPUS)
-    v.choice("weight_format", weight_format, WEIGHT_FORMATS)
+    t, b, T, n = n_gpus, batch, prompt_len, output_len
     kvf = kv_format if kv_format is not None else ("bf16" if weight_format in ("int4", "fp16") else weight_format)
-    v.choice("kv_format", kvf, KV_FORMATS)
     cf = compute_format(weight_format, acc, compute)
-    b = v.positive_int("batch", batch, maximum=MAX_BATCH)
-    T = v.positive_int("prompt_len", prompt_len, maximum=MAX_CONTEXT)
-    n = v.positive_int("output_len", output_len, maximum=MAX_CONTEXT)
     if T + n > MAX_CONTEXT:
         raise ValueError(f"prompt_len + output_len must be at most {MAX_CONTEXT:,} tokens, got {T + n:,}")
     ttft, tpot, ttft_r, tpot_r, ar_decode, pf_side, dec_side = _bounds(a, acc, t, weight_format, kvf, cf, b, T, n)
@@ -550,14 +534,15 @@ def _bounds(a, acc, t: int, weight_format: str, kvf: str, cf: str, b: int, T: in
             "compute" if compute_time[-1] + ar_decode >= memory_time[-1] else "memory")
 
 
-def published_bound(m: published.ServingMeasurement, *, routed: bool = False) -> float:
+@v.checked
+def published_bound(m: v.Instance(published.ServingMeasurement, "a course_lib.published.ServingMeasurement"), *,
+                    routed: bool = False) -> float:
     """The roofline bound, in seconds, on what ``m`` measured (its TTFT, its
     TPOT or its whole request): :func:`estimate`'s bounds for the same
     model, accelerators, formats, batch and lengths. ``routed=True``: an
     MoE reads the experts its tokens route to on average
     (:func:`experts_touched`), the base of the expected figures, no longer
     a strict bound. Used by :func:`course_lib.validation.table`; not tied to one lesson."""
-    v.instance("m", m, published.ServingMeasurement, "a course_lib.published.ServingMeasurement")
     a, acc = _arch(m.model), hardware.resolve(m.accelerator)
     kvf = m.kv_format or ("bf16" if m.weight_format in ("int4", "fp16") else m.weight_format)
     cf = compute_format(m.weight_format, acc)
@@ -585,8 +570,10 @@ def _efficiency() -> tuple:
     return tuple((k, float(np.median(r))) for k, r in ratios.items())
 
 
-def batch_sweep(model, *, accelerator="H100 SXM", n_gpus: int = 1, weight_format: str = "bf16",
-                kv_format: str | None = None, prompt_len: int, output_len: int, batches=None):
+@v.checked
+def batch_sweep(model, *, accelerator="H100 SXM", n_gpus: v.Size(MAX_GPUS) = 1,
+                weight_format: v.Choice[WEIGHT_FORMATS] = "bf16", kv_format: v.Choice[KV_FORMATS] | None = None,
+                prompt_len: v.Size(MAX_CONTEXT), output_len: v.Size(MAX_CONTEXT), batches=None):
     """:func:`estimate` at each batch (default: powers of 2 up to the largest
     that fits, at least 1) as a DataFrame with columns batch, TPOT ms,
     tokens/s (decode), TTFT ms, latency s, fits. Used by :func:`course_lib.ui.calculators.estimate_chart`; not tied to
@@ -629,10 +616,6 @@ def _check_gpt(model) -> None:
 MAX_MEASURED_BATCH = 4096
 
 
-def _batch(batch) -> int:
-    return v.positive_int("batch", batch, maximum=MAX_MEASURED_BATCH)
-
-
 def _length(name: str, value, model, *, extra: int = 0, minimum: int = 1) -> int:
     """A token count that, with ``extra`` more positions, fits the model's ``max_seq_len``."""
     return v.integer(name, value, minimum=minimum, maximum=model.max_seq_len - extra)
@@ -659,12 +642,11 @@ class DecodeStep(nn.Module):
             self.cache.keys, self.cache.values = keys, values
 
 
-def prefilled_cache(model: nn.Module, batch: int, past: int, seed: int = 0):
+@v.checked
+def prefilled_cache(model: nn.Module, batch: v.Size(MAX_MEASURED_BATCH), past: int, seed: v.Seed = 0):
     """A cache holding ``past`` positions of ``batch`` random prompts (seeded). Lesson 07, section 3."""
     _check_gpt(model)
-    batch = _batch(batch)
     past = _length("past", past, model, minimum=0)
-    seed = v.seed("seed", seed)
     cache = model.new_cache(batch)
     if past:
         with torch.inference_mode():
@@ -672,12 +654,13 @@ def prefilled_cache(model: nn.Module, batch: int, past: int, seed: int = 0):
     return cache
 
 
-def time_prefill(model: nn.Module, prompt_len: int, batch: int = 1, *, warmup: int = 1, repeats: int = 5):
+@v.checked
+def time_prefill(model: nn.Module, prompt_len: int, batch: v.Size(MAX_MEASURED_BATCH) = 1, *, warmup: int = 1,
+                 repeats: int = 5):
     """Time to first token: a fresh cache, the whole prompt in one forward
     pass, and the argmax of the last position's logits.
     :class:`course_lib.measure.Timing`. Lesson 07, section 2."""
     _check_gpt(model)
-    batch = _batch(batch)
     ids = _tokens(batch, _length("prompt_len", prompt_len, model), model.vocab_size, _device_of(model))
 
     def run():
@@ -687,7 +670,8 @@ def time_prefill(model: nn.Module, prompt_len: int, batch: int = 1, *, warmup: i
     return time_it(run, warmup=warmup, repeats=repeats)
 
 
-def time_decode_step(model: nn.Module, past: int, batch: int = 1, *, use_cache: bool = True,
+@v.checked
+def time_decode_step(model: nn.Module, past: int, batch: v.Size(MAX_MEASURED_BATCH) = 1, *, use_cache: v.Bool = True,
                      warmup: int = 2, repeats: int = 7):
     """Time per output token after ``past`` positions: with the cache, one
     new token per sequence against a cache of ``past`` positions
@@ -695,9 +679,7 @@ def time_decode_step(model: nn.Module, past: int, batch: int = 1, *, use_cache: 
     positions, as generation without a cache does at every step.
     :class:`course_lib.measure.Timing`. Lesson 07, section 2."""
     _check_gpt(model)
-    if not isinstance(use_cache, bool):
-        raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
-    b = _batch(batch)
+    b = batch
     past = _length("past", past, model, extra=1, minimum=0)
     dev = _device_of(model)
     if use_cache:
@@ -713,12 +695,13 @@ def time_decode_step(model: nn.Module, past: int, batch: int = 1, *, use_cache: 
     return time_it(run, warmup=warmup, repeats=repeats)
 
 
-def time_generate(model: nn.Module, prompt_len: int, max_new_tokens: int, batch: int = 1, *,
+@v.checked
+def time_generate(model: nn.Module, prompt_len: int, max_new_tokens: int, batch: v.Size(MAX_MEASURED_BATCH) = 1, *,
                   use_cache: bool = True, warmup: int = 1, repeats: int = 3):
     """Time a whole request, ``model.generate`` (prompt → ``max_new_tokens``
     greedy tokens). :class:`course_lib.measure.Timing`. Lesson 07, section 5."""
     _check_gpt(model)
     t = _length("prompt_len", prompt_len, model)
     n = _length("max_new_tokens", max_new_tokens, model, extra=t)
-    ids = _tokens(_batch(batch), t, model.vocab_size, _device_of(model))
+    ids = _tokens(batch, t, model.vocab_size, _device_of(model))
     return time_it(lambda: model.generate(ids, n, use_cache=use_cache), warmup=warmup, repeats=repeats)

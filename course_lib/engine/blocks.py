@@ -22,33 +22,35 @@ from .. import _validate as v
 from ..models import TinyGPT
 
 
-def kv_bytes_per_position(model: TinyGPT) -> int:
+@v.checked
+def kv_bytes_per_position(model: v.Instance(TinyGPT, "a TinyGPT")) -> int:
     """Bytes of keys and values one token position holds in ``model``'s cache:
     2 (K and V) × layers × d_model × bytes per value. Lesson 08, section 3."""
-    if not isinstance(model, TinyGPT):
-        raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
     size = next(model.parameters()).element_size()
     return 2 * model.n_layers * model.d_model * size
 
 
-def blocks_needed(n_tokens: int, kv_block: int) -> int:
+@v.checked
+def blocks_needed(n_tokens: v.NonNegativeInt, kv_block: v.PositiveInt) -> int:
     """Blocks of ``kv_block`` positions that ``n_tokens`` cached tokens occupy:
-    ceil(n_tokens / kv_block). Used by :func:`course_lib.engine.blocks.reserved_positions` and
-    :func:`course_lib.engine.scheduler.serve`; not tied to one lesson."""
-    n = v.integer("n_tokens", n_tokens, minimum=0)
-    b = v.positive_int("kv_block", kv_block)
-    return -(-n // b)
+    ceil(n_tokens / kv_block), the arithmetic :func:`course_lib.engine.blocks.reserved_positions` and
+    :func:`course_lib.engine.scheduler.serve` use; not tied to one lesson."""
+    return _ceil_blocks(n_tokens, kv_block)
 
 
-def reserved_positions(n_tokens: int, max_len: int, kv_block: int | None) -> int:
+def _ceil_blocks(n_tokens: int, kv_block: int) -> int:
+    """:func:`blocks_needed` on checked sizes, for the scheduler's loop (no check per step)."""
+    return -(-n_tokens // kv_block)
+
+
+@v.checked
+def reserved_positions(n_tokens: v.NonNegativeInt, max_len: v.PositiveInt, kv_block: v.PositiveInt | None) -> int:
     """Positions reserved for a request holding ``n_tokens``: ``max_len`` when
     each request reserves the maximum length up front (``kv_block=None``),
     else whole blocks: blocks_needed × kv_block. Lesson 08, section 3."""
-    n = v.integer("n_tokens", n_tokens, minimum=0)
-    m = v.positive_int("max_len", max_len)
     if kv_block is None:
-        return m
-    return blocks_needed(n, kv_block) * v.positive_int("kv_block", kv_block)
+        return max_len
+    return _ceil_blocks(n_tokens, kv_block) * kv_block
 
 
 def _chain(previous, tokens) -> int:

@@ -34,15 +34,16 @@ def _range(name: str, value) -> tuple[int, int]:
     return lo, hi
 
 
+@v.checked(finite=False)  # arrivals are finite by construction: not scanned again
 def make_trace(
-    n_requests: int,
+    n_requests: v.Size(MAX_TRACE),
     rate: float,
     *,
     prompt_len=(4, 12),
     output_len=(2, 32),
-    vocab_size: int = 64,
-    shared_prefix: int = 0,
-    seed: int = 0,
+    vocab_size: v.IntRange(2, None) = 64,
+    shared_prefix: v.IntRange(0, 100_000) = 0,
+    seed: v.Seed = 0,
 ) -> list[Request]:
     """``n_requests`` requests arriving as a Poisson process of ``rate``
     requests/s (the first after one exponential gap, as in
@@ -55,33 +56,30 @@ def make_trace(
     ``seed`` (``numpy.random.default_rng``; the trace without a shared prefix
     is the same as before the option existed). Lesson 08, sections 1 and 4.
     """
-    n = v.positive_int("n_requests", n_requests, maximum=MAX_TRACE)
+    n, vocab, shared = n_requests, vocab_size, shared_prefix
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate == math.inf):
         rate = v.positive("rate", rate)
     p_lo, p_hi = _range("prompt_len", prompt_len)
     o_lo, o_hi = _range("output_len", output_len)
-    vocab = v.integer("vocab_size", vocab_size, minimum=2)
-    shared = v.integer("shared_prefix", shared_prefix, minimum=0, maximum=100_000)
-    rng = np.random.default_rng(v.seed("seed", seed))
+    rng = np.random.default_rng(seed)
     v.work(f"n_requests={n} x prompt_len up to {p_hi}", n * p_hi)
     gaps = rng.exponential(1.0, size=n)
     arrivals = np.zeros(n) if rate == math.inf else np.cumsum(gaps) / rate
     p_lens = rng.integers(p_lo, p_hi + 1, size=n)
     o_lens = rng.integers(o_lo, o_hi + 1, size=n)
     own = [tuple(int(t) for t in rng.integers(0, vocab, size=int(p))) for p in p_lens]
-    prefix = tuple(int(t) for t in np.random.default_rng([v.seed("seed", seed), 1]).integers(0, vocab, size=shared))
+    prefix = tuple(int(t) for t in np.random.default_rng([seed, 1]).integers(0, vocab, size=shared))
     return [Request(float(a), prefix + p, int(o)) for a, p, o in zip(arrivals, own, o_lens)]
 
 
-def check_trace(trace, max_len: int | None = None) -> list[Request]:
+@v.checked(finite=False)
+def check_trace(trace, max_len: v.PositiveInt | None = None) -> list[Request]:
     """``trace`` as a list after checking it holds :class:`Request` objects
     with a prompt and an output that fit ``max_len`` positions (TypeError or
     ValueError naming the request otherwise). Used by :func:`course_lib.engine.replicas.run_replicas`; not tied to one
     lesson."""
     if not isinstance(trace, (list, tuple)) or not trace:
         raise TypeError("trace must be a non-empty list of Request (from make_trace)")
-    if max_len is not None:
-        max_len = v.positive_int("max_len", max_len)
     if len(trace) > MAX_TRACE:
         raise ValueError(f"trace may hold at most {MAX_TRACE:,} requests, got {len(trace):,}")
     for i, r in enumerate(trace):
@@ -91,7 +89,7 @@ def check_trace(trace, max_len: int | None = None) -> list[Request]:
             raise ValueError(f"trace[{i}] needs a non-empty prompt and output_len >= 1, got {r}")
         if max_len is not None and len(r.prompt) + r.output_len > max_len:
             raise ValueError(
-                f"trace[{i}] needs {len(r.prompt)} + {r.output_len} positions, more than the model's "
-                f"max_seq_len={max_len}"
+                f"trace[{i}] needs {len(r.prompt)} + {r.output_len} positions, more than max_len={max_len} "
+                f"(the model's max_seq_len)"
             )
     return list(trace)

@@ -113,12 +113,12 @@ class EngineResult:
         }
 
 
-def fit_step_cost(tokens, seconds) -> tuple[float, float]:
+@v.checked
+def fit_step_cost(tokens: v.Numbers(minimum=0.0, max_len=v.MAX_REQUESTS),
+                  seconds: v.Numbers(minimum=0.0, max_len=v.MAX_REQUESTS)) -> tuple[float, float]:
     """Least-squares ``(overhead, per_token)`` for step time = overhead +
     per_token × tokens (both clipped at 0). Lesson 08, section 7."""
-    as_list = (lambda xs: list(xs) if isinstance(xs, (np.ndarray, pd.Series)) else xs)
-    x = np.asarray(v.numbers_list("tokens", as_list(tokens), minimum=0.0), dtype=float)
-    y = np.asarray(v.numbers_list("seconds", as_list(seconds), minimum=0.0), dtype=float)
+    x, y = np.asarray(tokens, dtype=float), np.asarray(seconds, dtype=float)
     if x.shape != y.shape or x.size < 2:
         raise ValueError("tokens and seconds must be equally long, with at least 2 points")
     per_token, overhead = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
@@ -145,11 +145,11 @@ def step_table(results: dict):
     return pd.DataFrame(rows)
 
 
-def format_comparison(result: dict) -> dict[str, str]:
+@v.checked
+def format_comparison(result: v.Mapping_(*POLICIES)) -> dict[str, str]:
     """The texts the trace explorer shows for :func:`~course_lib.engine.compare_policies`'s
     result, by key (``static_steps``, ``continuous_tps``, …). Tests compute the
     expected text with this. Not tied to one lesson."""
-    v.mapping("result", result, POLICIES)
     for policy in POLICIES:
         v.instance(f"result[{policy!r}]", result[policy], EngineResult, "an EngineResult from compare_policies")
     out = {}

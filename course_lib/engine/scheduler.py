@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from .blocks import BlockManager, blocks_needed
+from .blocks import BlockManager, _ceil_blocks
 from .requests import Request
 from .results import EngineResult
 
@@ -86,7 +86,7 @@ def serve(trace, policy: str, max_batch: int, blocks: BlockManager, max_step_tok
             if seq.done or seq not in running or budget == 0:
                 continue
             n = min(len(seq.tokens) - seq.n_cached, budget)
-            need = blocks_needed(seq.n_cached + n, size) - len(seq.table)
+            need = _ceil_blocks(seq.n_cached + n, size) - len(seq.table)
             while need > blocks.n_free and seq in running:
                 preempt(running[-1])
                 preempted = True
@@ -103,7 +103,7 @@ def serve(trace, policy: str, max_batch: int, blocks: BlockManager, max_step_tok
             hit, names = blocks.match(seq.tokens)
             cached = len(hit) * size
             n = min(len(seq.tokens) - cached, budget)
-            need = blocks_needed(cached + n, size) - len(hit)
+            need = _ceil_blocks(cached + n, size) - len(hit)
             if need > blocks.free_after_taking(hit):
                 break
             waiting.popleft()

@@ -19,29 +19,26 @@ from .results import EngineResult
 from .runner import KVPool, forward_step
 from .scheduler import serve
 
+#: Most tokens one forward call may take (``max_step_tokens``).
+MAX_STEP_TOKENS = 1_000_000
+
 
 def _plan(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens):
     """Check the arguments shared by run and simulate; size the pool: ``(trace,
     policy, max_batch, kv_block, block_size, n_blocks, prefix_caching, max_step_tokens)``."""
     trace = check_trace(trace, max_len)
-    policy = v.choice("policy", policy, POLICIES)
-    max_batch = v.positive_int("max_batch", max_batch, maximum=MAX_BATCH)
-    if kv_block is not None:
+    if kv_block is not None:  # its most: the model's (or the simulation's) max_len
         kv_block = v.integer("kv_block", kv_block, minimum=1, maximum=max_len)
-    prefix_caching = v.boolean("prefix_caching", prefix_caching)
     if prefix_caching and kv_block is None:
         raise ValueError("prefix_caching=True needs kv_block (blocks to share); "
                          "a request reserving max_len positions has no full block to share")
     if max_step_tokens is None:
         max_step_tokens = math.inf
-    else:
-        max_step_tokens = v.positive_int("max_step_tokens", max_step_tokens, maximum=1_000_000)
     size = kv_block or max_len  # reserving the maximum length = one block of max_len positions per request
     per_request = blocks_needed(max_len, size)
     if kv_budget is None:
         n_blocks = max_batch * per_request  # room for every request of a full batch at full length
     else:
-        kv_budget = v.integer("kv_budget", kv_budget, minimum=1)
         if policy != "continuous":
             raise ValueError(f"kv_budget needs policy='continuous', got policy={policy!r}")
         n_blocks = kv_budget // (size * bpp)
@@ -51,17 +48,18 @@ def _plan(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_ca
     return trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens
 
 
+@v.checked(finite=False)  # an EngineResult holds NaN where a figure is undefined
 @torch.no_grad()
 def run(
-    model: TinyGPT,
+    model: v.Instance(TinyGPT, "a TinyGPT"),
     trace,
     *,
-    policy: str = "continuous",
-    max_batch: int = 8,
+    policy: v.Choice[POLICIES] = "continuous",
+    max_batch: v.Size(MAX_BATCH) = 8,
     kv_block: int | None = None,
-    kv_budget: int | None = None,
-    prefix_caching: bool = False,
-    max_step_tokens: int | None = None,
+    kv_budget: v.PositiveInt | None = None,
+    prefix_caching: v.Bool = False,
+    max_step_tokens: v.Size(MAX_STEP_TOKENS) | None = None,
 ) -> EngineResult:
     """Serve ``trace`` with ``model`` (greedy decoding) and measure it.
 
@@ -89,8 +87,6 @@ def run(
     request exactly the tokens of its own ``model.generate``. Lesson 08,
     sections 1-5.
     """
-    if not isinstance(model, TinyGPT):
-        raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
     bpp = kv_bytes_per_position(model)
     trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
         trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
@@ -108,19 +104,20 @@ def run(
                  kv_block=kv_block, bpp=bpp, pool_bytes=pool.nbytes)
 
 
+@v.checked(finite=False)  # an EngineResult holds NaN where a figure is undefined
 def simulate(
     trace,
     *,
-    policy: str = "continuous",
-    max_batch: int = 8,
-    overhead: float,
-    per_token: float,
-    max_len: int = 64,
+    policy: v.Choice[POLICIES] = "continuous",
+    max_batch: v.Size(MAX_BATCH) = 8,
+    overhead: v.NonNegative,
+    per_token: v.NonNegative,
+    max_len: v.Size(1_000_000) = 64,
     kv_block: int | None = None,
-    kv_budget: int | None = None,
-    bytes_per_position: int = 1024,
-    prefix_caching: bool = False,
-    max_step_tokens: int | None = None,
+    kv_budget: v.PositiveInt | None = None,
+    bytes_per_position: v.PositiveInt = 1024,
+    prefix_caching: v.Bool = False,
+    max_step_tokens: v.Size(MAX_STEP_TOKENS) | None = None,
 ) -> EngineResult:
     """:func:`run`'s scheduler and block manager without a model: each forward
     call is taken to last ``overhead + per_token × (tokens in the call)``
@@ -130,12 +127,9 @@ def simulate(
     schedule does not depend on timing; times are predictions. Lesson 08,
     section 7.
     """
-    overhead = v.number("overhead", overhead, minimum=0.0)
-    per_token = v.number("per_token", per_token, minimum=0.0)
     if overhead + per_token <= 0:
         raise ValueError("overhead and per_token cannot both be 0: a forward call must take some time")
-    max_len = v.positive_int("max_len", max_len, maximum=1_000_000)
-    bpp = v.positive_int("bytes_per_position", bytes_per_position)
+    bpp = bytes_per_position
     trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
         trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
 
@@ -146,7 +140,8 @@ def simulate(
                  kv_block=kv_block, bpp=bpp, pool_bytes=n_blocks * size * bpp)
 
 
-def schedule(output_lens, *, policy: str = "continuous", max_batch: int = 8) -> int:
+@v.checked
+def schedule(output_lens, *, policy: v.Choice[POLICIES] = "continuous", max_batch: v.Size(MAX_BATCH) = 8) -> int:
     """Forward calls :func:`run` makes for requests that all wait at the start
     and generate ``output_lens`` tokens each (the prompt is processed in the
     call that makes the first token). Static: each batch of ``max_batch``
@@ -158,8 +153,7 @@ def schedule(output_lens, *, policy: str = "continuous", max_batch: int = 8) -> 
     if len(output_lens) > MAX_TRACE:
         raise ValueError(f"output_lens may hold at most {MAX_TRACE:,} requests, got {len(output_lens):,}")
     lens = [v.integer(f"output_lens[{i}]", n, minimum=1, maximum=100_000) for i, n in enumerate(output_lens)]
-    policy = v.choice("policy", policy, POLICIES)
-    b = v.positive_int("max_batch", max_batch, maximum=MAX_BATCH)
+    b = max_batch
     if policy == "static":
         return sum(max(lens[i:i + b]) for i in range(0, len(lens), b))
     left = deque(lens)
@@ -173,8 +167,10 @@ def schedule(output_lens, *, policy: str = "continuous", max_batch: int = 8) -> 
     return steps
 
 
-def compare_policies(rate: float, max_batch: int, max_output: int, kv_block: int, *, overhead: float, per_token: float,
-                     n_requests: int = 40, seed: int = 0) -> dict:
+@v.checked(finite=False)  # an EngineResult holds NaN where a figure is undefined
+def compare_policies(rate: float, max_batch: v.Size(MAX_BATCH), max_output: v.IntRange(2, 48), kv_block: v.IntRange(0, 64),
+                     *, overhead: v.NonNegative, per_token: v.NonNegative, n_requests: v.Size(MAX_TRACE) = 40,
+                     seed: v.Seed = 0) -> dict:
     """Static and continuous batching on one trace under :func:`simulate`
     (a forward call lasts ``overhead + per_token × tokens``):
     ``{"static": EngineResult, "continuous": EngineResult}``. The trace has
@@ -184,8 +180,6 @@ def compare_policies(rate: float, max_batch: int, max_output: int, kv_block: int
     :func:`course_lib.ui.calculators.engine_explorer` and :func:`course_lib.engine.results.format_comparison`; not
     tied to one lesson.
     """
-    max_output = v.integer("max_output", max_output, minimum=2, maximum=48)
-    kv_block = v.integer("kv_block", kv_block, minimum=0, maximum=64)
     trace = make_trace(n_requests, rate, prompt_len=(4, 12), output_len=(2, max_output), seed=seed)
     return {policy: simulate(trace, policy=policy, max_batch=max_batch, overhead=overhead, per_token=per_token,
                              kv_block=kv_block or None)

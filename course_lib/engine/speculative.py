@@ -20,16 +20,15 @@ from ..models import KVCache, TinyGPT
 from .requests import MAX_BATCH
 
 
-def expected_tokens_per_call(alpha: float, k: int) -> float:
+@v.checked
+def expected_tokens_per_call(alpha: v.Fraction0, k: v.NonNegativeInt) -> float:
     """Expected tokens per target forward call when each drafted token is
     accepted with probability ``alpha`` independently and ``k`` are drafted:
     (1 − α^(k+1)) / (1 − α), and k + 1 when α = 1 (Leviathan et al. 2023,
     eq. 1). Lesson 08, section 6."""
-    a = v.number("alpha", alpha, minimum=0.0, maximum=1.0)
-    k = v.integer("k", k, minimum=0)
-    if a == 1.0:
+    if alpha == 1.0:
         return float(k + 1)
-    return (1 - a ** (k + 1)) / (1 - a)
+    return (1 - alpha ** (k + 1)) / (1 - alpha)
 
 
 def _truncate(cache: KVCache, length: int) -> None:
@@ -76,8 +75,10 @@ class SpecStats:
         return (self.new_tokens - 1) / self.rounds if self.rounds else math.nan
 
 
+@v.checked(finite=False)  # (ids, stats): token ids and counts, nothing to scan
 @torch.no_grad()
-def speculative_generate(target: TinyGPT, draft: TinyGPT, ids: torch.Tensor, max_new_tokens: int, *, k: int = 4):
+def speculative_generate(target: v.Instance(TinyGPT, "a TinyGPT"), draft: v.Instance(TinyGPT, "a TinyGPT"),
+                         ids: torch.Tensor, max_new_tokens: int, *, k: int = 4):
     """Greedy speculative decoding: ``(ids, stats)`` where ``ids`` is the prompt
     (1, T) followed by ``max_new_tokens`` tokens, exactly what
     ``target.generate(ids, max_new_tokens)`` returns, and ``stats`` a
@@ -91,9 +92,6 @@ def speculative_generate(target: TinyGPT, draft: TinyGPT, ids: torch.Tensor, max
     round makes between 1 and k + 1 tokens. Rejected positions are cut from
     both caches. Leviathan et al. 2023; Chen et al. 2023. Lesson 08, section 6.
     """
-    for name, m in (("target", target), ("draft", draft)):
-        if not isinstance(m, TinyGPT):
-            raise TypeError(f"{name} must be a TinyGPT, got {type(m).__name__}")
     if draft.vocab_size != target.vocab_size:
         raise ValueError(f"draft and target need the same vocabulary, got {draft.vocab_size} and {target.vocab_size}")
     v.token_ids("ids", ids, vocab_size=target.vocab_size, max_len=min(target.max_seq_len, draft.max_seq_len) - 1)
@@ -137,28 +135,23 @@ def speculative_generate(target: TinyGPT, draft: TinyGPT, ids: torch.Tensor, max
     return torch.tensor([seq]), stats
 
 
+@v.checked(finite=False)  # a diverging run's NaN is part of the result
 def train_lm(
-    model: TinyGPT,
+    model: v.Instance(TinyGPT, "a TinyGPT"),
     *,
-    steps: int = 100,
-    batch: int = 16,
+    steps: v.Size(100_000) = 100,
+    batch: v.Size(MAX_BATCH) = 16,
     seq_len: int = 16,
-    lr: float = 3e-3,
+    lr: v.Range(0.0, 10.0, allow_zero=False) = 3e-3,
     noise: float = 0.1,
-    seed: int = 0,
+    seed: v.Seed = 0,
 ) -> list[float]:
     """Train ``model`` in place on the course's synthetic tokens
     (:func:`course_lib.data.make_tokens`, sequences of ``seq_len`` tokens)
     with AdamW, ``steps`` steps of ``batch`` sequences; return the losses.
     Deterministic for ``seed`` at a fixed thread count. Lesson 08, section 6.
     """
-    if not isinstance(model, TinyGPT):
-        raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
-    steps = v.positive_int("steps", steps, maximum=100_000)
-    batch = v.positive_int("batch", batch, maximum=MAX_BATCH)
     seq_len = v.integer("seq_len", seq_len, minimum=2, maximum=model.max_seq_len)
-    lr = v.positive("lr", lr, maximum=10.0)
-    seed = v.seed("seed", seed)
     v.fits_memory(f"steps={steps} x batch={batch} x seq_len={seq_len} (the training tokens)", 8 * steps * batch * seq_len)
     data = make_tokens(steps * batch, seq_len, model.vocab_size, noise=noise, seed=seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)

@@ -32,6 +32,13 @@ from .. import arch, configs, cost, energy, engine, fit, generation, hardware, m
 from . import charts
 from .widgets import Calculator, result_span
 
+# The records the render and chart functions take, each declared once for all of them.
+_FitResult = v.Mapping_(*fit._RESULT_KEYS)
+_ZeroResult = v.Mapping_(*zero_fit._RESULT_KEYS)
+_SimResult = v.Instance(simulate.SimResult, "a SimResult from simulate_batching")
+_Estimate = v.Instance(generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
+_Lifetime = v.Instance(cost.LifetimeEstimate, "a LifetimeEstimate from cost.lifetime_estimate()")
+
 _GOOD, _BAD = "#070", "#b00"
 
 
@@ -47,10 +54,10 @@ def _maybe(n, unit: str) -> str:
     return f"{n:,} {unit}" if n else "none: even 1 does not fit"
 
 
-def render_fit(result: dict) -> str:
+@v.checked
+def render_fit(result: _FitResult) -> str:
     """:func:`course_lib.fit.will_it_fit`'s result as HTML. Used by :func:`course_lib.ui.calculators.fit_calculator`;
     not tied to one lesson."""
-    v.mapping("result", result, fit._RESULT_KEYS)
     t, i = result["training"], result["inference"]
     tv, iv = result["training_verdict"], result["inference_verdict"]
     out = result_span
@@ -83,10 +90,10 @@ def render_fit(result: dict) -> str:
     )
 
 
-def fit_result_chart(result: dict):
+@v.checked
+def fit_result_chart(result: _FitResult):
     """:func:`course_lib.ui.charts.fit_chart` for a :func:`course_lib.fit.will_it_fit`
     result. Lesson 02, section 8."""
-    v.mapping("result", result, fit._RESULT_KEYS)
     return charts.fit_chart(fit.fit_table(result), result["training_verdict"]["gpu_bytes"] / fit.GB,
                             result["gpu"], result["model"].split(" (")[0])
 
@@ -123,11 +130,10 @@ def _model_controls(style, layout, default: str) -> dict:
     }
 
 
-def model_source(upload, config_path: str, menu_label: str) -> str:
+@v.checked
+def model_source(upload, config_path: v.Text, menu_label: v.Text) -> str:
     """What a calculator computes for, in words: the uploaded file, the config path, or the
     menu's model (an upload beats a path, which beats the menu, as in :func:`_with_upload`). Not tied to one lesson."""
-    config_path = v.string("config_path", config_path, nonempty=False)
-    menu_label = v.string("menu_label", menu_label, nonempty=False)
     if not isinstance(upload, (list, tuple, dict)):
         raise TypeError(f"upload must be a FileUpload value (a tuple of files), got {v.show(upload)}")
     if upload:
@@ -221,33 +227,33 @@ _SIM_LABELS = {
 }
 
 
-def render_batching(result: simulate.SimResult) -> str:
+@v.checked
+def render_batching(result: _SimResult) -> str:
     """A :class:`course_lib.simulate.SimResult` as an HTML table of
     :func:`course_lib.simulate.format_result`'s texts. Used by :func:`course_lib.ui.calculators.batching_calculator`;
     not tied to one lesson."""
-    v.instance("result", result, simulate.SimResult, "a SimResult from simulate_batching")
     return _label_table(_SIM_LABELS, simulate.format_result(result))
 
 
-def batching_chart(result: simulate.SimResult):
+@v.checked
+def batching_chart(result: _SimResult):
     """:func:`course_lib.ui.charts.latency_chart` of a simulation's latencies
     with its p50/p95/p99. Lesson 03, section 4."""
-    if not isinstance(result, simulate.SimResult):
-        raise TypeError(f"result must be a SimResult from simulate_batching, got {type(result).__name__}")
     return charts.latency_chart(result.latencies, {"p50": result.p50, "p95": result.p95, "p99": result.p99})
 
 
+@v.checked
 def batching_calculator(
     overhead: float,
     per_sample: float,
     *,
-    rate: float = 200.0,
-    max_batch: int = 8,
-    timeout_ms: float = 5.0,
-    n_requests: int = 2000,
-    seed: int = 0,
-    max_replicas: int | None = None,
-    chart: bool = False,
+    rate: v.Positive = 200.0,
+    max_batch: v.IntRange(1, 64) = 8,
+    timeout_ms: v.Range(0.0, 100.0) = 5.0,
+    n_requests: v.Size(v.MAX_REQUESTS) = 2000,
+    seed: v.Seed = 0,
+    max_replicas: v.PositiveInt | None = None,
+    chart: v.Bool = False,
 ) -> Calculator:
     """The dynamic-batching widget: sliders for arrival rate (requests/s),
     maximum batch and timeout (ms) → p50/p95/p99 latency, throughput, mean
@@ -256,23 +262,19 @@ def batching_calculator(
     choice (as :mod:`course_lib.serving` deploys replicas). Lesson 03, section 4.
     """
     overhead, per_sample = simulate.check_cost(overhead, per_sample)
-    n_requests = v.positive_int("n_requests", n_requests, maximum=v.MAX_REQUESTS)
-    seed = v.seed("seed", seed)
-    v.boolean("chart", chart)
     capacity = simulate.max_throughput(64, overhead, per_sample) * (max_replicas or 1)
     top = float(f"{capacity * 1.5:.2g}")
     controls = {
         "rate": w.FloatLogSlider(
-            value=min(v.positive("rate", rate), top), base=10, min=np.log10(top) - 3, max=np.log10(top),
+            value=min(rate, top), base=10, min=np.log10(top) - 3, max=np.log10(top),
             step=0.05, description="rate (req/s)", continuous_update=False,
         ),
-        "max_batch": w.IntSlider(value=v.integer("max_batch", max_batch, minimum=1, maximum=64), min=1, max=64,
-                                 description="max batch", continuous_update=False),
-        "timeout_ms": w.FloatSlider(value=v.number("timeout_ms", timeout_ms, minimum=0.0, maximum=100.0), min=0.0,
+        "max_batch": w.IntSlider(value=max_batch, min=1, max=64, description="max batch", continuous_update=False),
+        "timeout_ms": w.FloatSlider(value=timeout_ms, min=0.0,
                                     max=100.0, step=0.5, description="timeout (ms)", continuous_update=False),
     }
     if max_replicas is not None:
-        controls["n_replicas"] = w.IntSlider(value=1, min=1, max=v.positive_int("max_replicas", max_replicas),
+        controls["n_replicas"] = w.IntSlider(value=1, min=1, max=max_replicas,
                                              description="replicas", continuous_update=False)
         controls["balancer"] = w.Dropdown(options=list(simulate.BALANCERS), value="round_robin", description="balancer")
 
@@ -287,11 +289,11 @@ def batching_calculator(
 # ------------------------------------------------------------ format explorer (lesson 04)
 
 
-def render_format(f: precision.FloatFormat) -> str:
+@v.checked
+def render_format(f: v.Instance(precision.FloatFormat, "a FloatFormat from precision.float_format")) -> str:
     """The explorer's result as HTML; each number is a result span holding
     :func:`course_lib.precision.format_number`'s text. Used by :func:`course_lib.ui.calculators.format_explorer`; not
     tied to one lesson."""
-    v.instance("f", f, precision.FloatFormat, "a FloatFormat from precision.float_format")
     known = precision.known_layouts().get((f.exponent_bits, f.mantissa_bits))
     same = f" (the layout of {known})" if known else ""
     if known and precision.get_format(known).max != f.max:  # fp8 E4M3: no inf, so it reaches 448
@@ -310,11 +312,10 @@ def render_format(f: precision.FloatFormat) -> str:
     )
 
 
-def format_explorer(exponent_bits: int = 5, mantissa_bits: int = 10) -> Calculator:
+@v.checked
+def format_explorer(exponent_bits: v.IntRange(2, 8) = 5, mantissa_bits: v.IntRange(1, 23) = 10) -> Calculator:
     """Sliders for exponent bits (2–8) and mantissa bits (1–23) → range,
     smallest normal and epsilon from :func:`course_lib.precision.float_format`. Lesson 04, section 1."""
-    exponent_bits = v.integer("exponent_bits", exponent_bits, minimum=2, maximum=8)
-    mantissa_bits = v.integer("mantissa_bits", mantissa_bits, minimum=1, maximum=23)
     controls = {
         "exponent_bits": w.IntSlider(value=exponent_bits, min=2, max=8, description="exponent bits"),
         "mantissa_bits": w.IntSlider(value=mantissa_bits, min=1, max=23, description="mantissa bits"),
@@ -342,11 +343,11 @@ _COST_LABELS = {
 }
 
 
-def render_scenario(s: cost.CostScenario) -> str:
+@v.checked
+def render_scenario(s: v.Instance(cost.CostScenario, "a CostScenario from cost_scenario()")) -> str:
     """A :class:`course_lib.cost.CostScenario` as an HTML table of
     :func:`course_lib.cost.format_scenario`'s texts. Used by :func:`course_lib.ui.calculators.cost_calculator`; not
     tied to one lesson."""
-    v.instance("s", s, cost.CostScenario, "a CostScenario from cost_scenario()")
     return _label_table(_COST_LABELS, cost.format_scenario(s))
 
 
@@ -393,7 +394,8 @@ def _cost_controls(p: dict) -> dict:
     }
 
 
-def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) -> Calculator:
+@v.checked
+def cost_calculator(preset: v.Choice[cost.PRESETS] = "Seed page example", *, chart: v.Bool = True) -> Calculator:
     """A preset menu, then a model (a preset, a config.json path or an
     upload, priced by the parameters a token uses: an MoE by its active
     ones; or the size slider), model size, training tokens, accelerator,
@@ -407,9 +409,6 @@ def cost_calculator(preset: str = "Seed page example", *, chart: bool = True) ->
     cited case (:data:`course_lib.energy.POWER_FACTORS`,
     :data:`course_lib.energy.GRID_CASES`). Lesson 05, section 5.
     """
-    v.choice("preset", preset, cost.PRESETS)
-    if not isinstance(chart, bool):
-        raise TypeError(f"chart must be True or False, got {chart!r}")
 
     def compute(upload=(), config_path="", model="", **values):
         inputs = cost.calculator_inputs(values)
@@ -465,10 +464,10 @@ def _case_menu(description: str, cases: dict, slider) -> w.Dropdown:
 # ------------------------------------------------------------ ZeRO (lesson 06)
 
 
-def render_zero(result: dict) -> str:
+@v.checked
+def render_zero(result: _ZeroResult) -> str:
     """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Used by
     :func:`course_lib.ui.calculators.zero_calculator`; not tied to one lesson."""
-    v.mapping("result", result, zero_fit._RESULT_KEYS)
     g = result["per_gpu"]
     out = result_span
     names = zero_fit.STAGE_NAMES
@@ -499,24 +498,23 @@ def render_zero(result: dict) -> str:
     )
 
 
-def stage_chart(result: dict):
+@v.checked
+def stage_chart(result: _ZeroResult):
     """:func:`course_lib.ui.charts.zero_stages` for a :func:`course_lib.zero_fit.zero_fit`
     result. Lesson 06, section 5."""
-    v.mapping("result", result, zero_fit._RESULT_KEYS)
     name = result["model"].split(" (")[0]
     return charts.zero_stages(zero_fit.stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
                               title=f"{name} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
 
 
-def zero_calculator(chart: bool = True) -> Calculator:
+@v.checked
+def zero_calculator(chart: v.Bool = True) -> Calculator:
     """Model (preset, config.json path or upload), number of GPUs, ZeRO
     stage, byte convention, optimizer, attention, LoRA / QLoRA, micro-batch
     per GPU, sequence length, checkpointing, GPU → per-GPU memory, verdict,
     the fewest GPUs that fit, the largest micro-batch and longest context,
     and (with ``chart``) a stacked bar per stage against the GPU's memory.
     Lesson 06, section 5."""
-    if not isinstance(chart, bool):
-        raise TypeError(f"chart must be True or False, got {chart!r}")
     style = {"description_width": "120px"}
     layout = w.Layout(width="460px")
     names = zero_fit.STAGE_NAMES
@@ -555,11 +553,11 @@ def _gb(n: float) -> str:
     return f"{n / generation.GB:.2f} GB"
 
 
-def render_estimate(e: generation.GenerationEstimate) -> str:
+@v.checked
+def render_estimate(e: _Estimate) -> str:
     """A :class:`course_lib.generation.GenerationEstimate` as HTML, each key
     number in a :func:`result_span`: the roofline bound beside the expected
     figure. Used by :func:`course_lib.ui.calculators.generation_calculator`; not tied to one lesson."""
-    v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     colour = _GOOD if e.fits else _BAD
     rows = [
         (f"time to first token (prefill, {e.prefill_bound}-bound)", "ttft", _seconds(e.ttft), _seconds(e.ttft_expected)),
@@ -587,12 +585,12 @@ def render_estimate(e: generation.GenerationEstimate) -> str:
     )
 
 
-def estimate_chart(e: generation.GenerationEstimate):
+@v.checked
+def estimate_chart(e: _Estimate):
     """:func:`course_lib.ui.charts.generation_batch_chart` over
     :func:`course_lib.generation.batch_sweep` (powers of 2 up to the largest
     batch that fits) with the chosen batch marked. Used by :func:`course_lib.ui.calculators.generation_calculator`;
     not tied to one lesson."""
-    v.instance("e", e, generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
     batches = sorted({2**k for k in range(int(math.log2(max(e.max_batch, 1))) + 1)} | {e.batch})
     table = generation.batch_sweep(e.architecture, accelerator=e.accelerator, n_gpus=e.n_gpus,
                                    weight_format=e.weight_format, kv_format=e.kv_format, prompt_len=e.prompt_len,
@@ -608,7 +606,9 @@ def _generation(config_path="", model="llama-3-8b", gpu="H100 SXM", n_gpus=1, we
                                prompt_len=prompt_len, output_len=output_len)
 
 
-def generation_calculator(model: str = "llama-3-8b", gpu: str = "H100 SXM", *, chart: bool = True) -> Calculator:
+@v.checked
+def generation_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", gpu: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
+                          *, chart: v.Bool = True) -> Calculator:
     """Model (a preset of :data:`course_lib.arch.PRESETS`, a local config.json
     path or an uploaded one; an MoE is priced by its active parameters per
     token and held in memory whole), GPU and how many of them (tensor
@@ -618,10 +618,6 @@ def generation_calculator(model: str = "llama-3-8b", gpu: str = "H100 SXM", *, c
     the longest context that fit (:func:`course_lib.generation.estimate`),
     and (with ``chart``) tokens/s and TPOT against the batch. Lesson 07,
     sections 4 and 6 (the calculator)."""
-    v.choice("model", model, arch.PRESETS)
-    v.choice("gpu", gpu, hardware.ACCELERATORS)
-    if not isinstance(chart, bool):
-        raise TypeError(f"chart must be True or False, got {chart!r}")
     kw = dict(style={"description_width": "120px"}, layout=w.Layout(width="440px"))
     sl = dict(kw, continuous_update=False)
     controls = _model_controls(kw["style"], kw["layout"], model)
@@ -658,24 +654,24 @@ def render_engine_explorer(result: dict) -> str:
     return f"<table><tr><th></th><th>static</th><th>continuous</th></tr>{rows}</table>"
 
 
-def engine_explorer(overhead: float, per_token: float, *, rate: float = 100.0, max_batch: int = 8,
-                    max_output: int = 32, kv_block: int = 0, n_requests: int = 40, seed: int = 0) -> Calculator:
+@v.checked
+def engine_explorer(overhead: v.NonNegative, per_token: v.NonNegative, *, rate: v.Positive = 100.0,
+                    max_batch: v.IntRange(1, 32) = 8, max_output: v.IntRange(2, 48) = 32, kv_block: v.IntRange(0, 64) = 0,
+                    n_requests: int = 40, seed: int = 0) -> Calculator:
     """The trace/policy explorer: arrival rate, maximum batch, longest output
     and KV block size (0 = reserve the maximum length) → forward calls,
     tokens/s, TTFT, time per output token and KV utilisation, static beside
     continuous, simulated with a step cost of ``overhead + per_token ×
     tokens`` seconds (fitted in the lesson). Lesson 08, section 7."""
-    overhead = v.number("overhead", overhead, minimum=0.0)
-    per_token = v.number("per_token", per_token, minimum=0.0)
     wide = {"description_width": "initial"}  # the whole label, never cut ("longest o…")
     controls = {
-        "rate": w.FloatLogSlider(value=v.positive("rate", rate), base=10, min=0, max=4, step=0.1,
+        "rate": w.FloatLogSlider(value=rate, base=10, min=0, max=4, step=0.1,
                                  description="rate (req/s)", continuous_update=False, style=wide),
-        "max_batch": w.IntSlider(value=v.integer("max_batch", max_batch, minimum=1, maximum=32), min=1, max=32,
+        "max_batch": w.IntSlider(value=max_batch, min=1, max=32,
                                  description="max batch", continuous_update=False, style=wide),
-        "max_output": w.IntSlider(value=v.integer("max_output", max_output, minimum=2, maximum=48), min=2, max=48,
+        "max_output": w.IntSlider(value=max_output, min=2, max=48,
                                   description="longest output", continuous_update=False, style=wide),
-        "kv_block": w.IntSlider(value=v.integer("kv_block", kv_block, minimum=0, maximum=64), min=0, max=64, step=4,
+        "kv_block": w.IntSlider(value=kv_block, min=0, max=64, step=4,
                                 description="KV block (0 = reserve)", continuous_update=False, style=wide),
     }
 
@@ -688,10 +684,10 @@ def engine_explorer(overhead: float, per_token: float, *, rate: float = 100.0, m
 # ------------------------------------------------------------ the capstone: a model's whole life (lesson 09)
 
 
-def lifetime_texts(e: cost.LifetimeEstimate) -> dict[str, str]:
+@v.checked
+def lifetime_texts(e: _Lifetime) -> dict[str, str]:
     """The texts the capstone calculator shows, by key (the browser test reads
     them back). Lesson 09, section 4."""
-    v.instance("e", e, cost.LifetimeEstimate, "a LifetimeEstimate from cost.lifetime_estimate()")
     h = e.hardware
     return {
         "training_cost": cost.money(e.training_cost),
@@ -741,11 +737,11 @@ def render_lifetime(e: cost.LifetimeEstimate) -> str:
     return head + _label_table(_LIFETIME_LABELS, texts)
 
 
-def lifetime_table(e: cost.LifetimeEstimate):
+@v.checked
+def lifetime_table(e: _Lifetime):
     """The rows :func:`course_lib.ui.charts.lifetime_split_chart` draws:
     training and inference shares of lifetime dollars and energy. Used by
     :func:`course_lib.ui.calculators.lifetime_chart`; not tied to one lesson."""
-    v.instance("e", e, cost.LifetimeEstimate, "a LifetimeEstimate from cost.lifetime_estimate()")
     rows = [("dollars", "training", 1 - e.inference_share, cost.money(e.training_cost)),
             ("dollars", "inference", e.inference_share, cost.money(e.inference_cost)),
             ("energy", "training", 1 - e.inference_energy_share, cost.kwh(e.training_energy_kwh)),
@@ -769,7 +765,9 @@ def _lifetime(config_path="", model="llama-3-8b", train_tokens_b=15000.0, gpu="H
         prompt_tokens=prompt_tokens, reasoning_tokens=reasoning_tokens, output_tokens=output_tokens, years=years)
 
 
-def lifetime_calculator(model: str = "llama-3-8b", gpu: str = "H100 SXM", *, chart: bool = True) -> Calculator:
+@v.checked
+def lifetime_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", gpu: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
+                        *, chart: v.Bool = True) -> Calculator:
     """The capstone: a model (a preset, a local config.json path or an
     uploaded one), a training budget (tokens), a deployment (GPU, how many
     per replica, weight and KV formats, price per GPU-hour) and a traffic
@@ -780,10 +778,6 @@ def lifetime_calculator(model: str = "llama-3-8b", gpu: str = "H100 SXM", *, cha
     (:func:`course_lib.cost.lifetime_estimate`), with one chart of the
     lifetime split. A deployment that cannot hold the model says which
     group would. Lesson 09, section 4."""
-    v.choice("model", model, arch.PRESETS)
-    v.choice("gpu", gpu, hardware.ACCELERATORS)
-    if not isinstance(chart, bool):
-        raise TypeError(f"chart must be True or False, got {chart!r}")
     kw = dict(style={"description_width": "150px"}, layout=w.Layout(width="470px"))
     sl = dict(kw, continuous_update=False)
     controls = _model_controls(kw["style"], kw["layout"], model)
