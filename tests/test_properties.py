@@ -226,6 +226,10 @@ MACHINE = L(lambda: hardware.MeasuredMachine(name="test", device="cpu", n_thread
                                              sizes={"fp32": 128, "bf16": 128, "fp16": 128}, bandwidth=1e9, copy_bytes=1 << 26))
 LLAMA_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
                 "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100}
+# hand-built requests a learner might pass: a far arrival, a string prompt, a string or 0-token output, 10**6 tokens
+BAD_TRACES = (lambda R: ([R(1e300, (1, 2), 2)], [R(math.nan, (1, 2), 2)], [R(0.0, "ab", 2)], [R(0.0, (1, -2), 2)],
+                         [R(0.0, (1, 2), "2")], [R(0.0, (1, 2), 0)], [R(0.0, (1,) * 10**6, 2)]))(engine.Request)
+SIMULATED = L(lambda: engine.simulate(engine.make_trace(4, 10.0), overhead=1e-3, per_token=1e-4))
 MOE_IN = L(lambda: torch.randn(2, 4, 16, generator=torch.Generator().manual_seed(0)))
 
 
@@ -711,32 +715,37 @@ REGISTRY: dict[str, object] = {
                                 "arguments; covered by tests/test_engine.py"),
     "engine.runner.forward_step": N("the engine's forward call: called by engine.run with checked arguments; "
                                     "covered by tests/test_engine.py"),
-    "engine.requests.check_trace": E(engine.check_trace, trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
-                                     max_len=A("any", 64, bad=(0, -1, 1.5, "1")), extremes=False),
+    "engine.requests.check_trace": E(engine.check_trace, trace=A("seq", L(lambda: engine.make_trace(2, 10.0)), bad=BAD_TRACES),
+                                     max_len=A("any", 64, bad=(0, -1, 1.5, "1", 3)),
+                                     vocab_size=A("any", None, bad=(0, 1.5, "1", 2)), extremes=False),
     "engine.blocks.blocks_needed": E(engine.blocks_needed, n_tokens=A("nonnegint", 10), kv_block=A("posint", 4)),
     "engine.blocks.reserved_positions": E(engine.reserved_positions, n_tokens=A("nonnegint", 10), max_len=A("posint", 64),
                                           kv_block=A("any", 4, bad=(0, -1, 1.5, NAN, True, "1"))),  # None: no paging
     "engine.speculative.expected_tokens_per_call": E(engine.expected_tokens_per_call, alpha=A("frac0", 0.5, bad=(1.5,)),
                                                      k=A("nonnegint", 4)),
     "engine.results.fit_step_cost": E(engine.fit_step_cost, tokens=A("seq", [1, 2, 4]), seconds=A("seq", [1.0, 2.0, 3.0])),
-    "engine.requests.make_trace": E(engine.make_trace, n_requests=A("work", 4), rate=A("any", 10.0, bad=(-1.0, 0.0, NAN, -INF, HUGE, True, "1", None)),  # rate=inf: all at 0 s
+    "engine.requests.make_trace": E(engine.make_trace, n_requests=A("work", 4), rate=A("any", 10.0, bad=(-1.0, 0.0, 1e-320, NAN, -INF, HUGE, True, "1", None)),  # rate=inf: all at 0 s
                                     shared_prefix=A("nonnegint", 3), seed=A("seed", 0), extremes=False),
     "engine.blocks.kv_bytes_per_position": E(engine.kv_bytes_per_position, model=A("model", GPT)),
     "engine.serve.schedule": E(engine.schedule, output_lens=A("seq", [3, 5, 2]), policy=A("choice", "continuous"),
                                max_batch=A("work", 2), extremes=False),
-    "engine.serve.simulate": E(engine.simulate, trace=A("seq", L(lambda: engine.make_trace(4, 10.0))), policy=A("choice", "continuous"),
-                               max_batch=A("work", 2), overhead=A("nonneg", 1e-3), per_token=A("nonneg", 1e-4),
+    "engine.serve.simulate": E(engine.simulate, trace=A("seq", L(lambda: engine.make_trace(4, 10.0)), bad=BAD_TRACES), policy=A("choice", "continuous"),
+                               max_batch=A("work", 2), overhead=X(1e-3, bad=(-1.0, 3601.0)), per_token=X(1e-4, bad=(-1.0, 1e308)),
                                kv_block=A("any", 4, bad=(0, -1, 1.5, 65, "1")), prefix_caching=A("any", True, bad=(1, "yes", None)),
                                max_step_tokens=A("any", 8, bad=(0, -1, 1.5, "1")), extremes=False),
-    "engine.serve.compare_policies": E(engine.compare_policies, rate=A("any", 10.0, bad=(-1.0, 0.0, NAN, -INF, HUGE, True, "1", None)), max_batch=A("work", 2),
+    "engine.serve.compare_policies": E(engine.compare_policies, rate=A("any", 10.0, bad=(-1.0, 0.0, 1e-320, NAN, -INF, HUGE, True, "1", None)), max_batch=A("work", 2),
                                        max_output=A("work", 8), kv_block=A("nonnegint", 4, bad=(65,)),  # 0: no paging
-                                       overhead=A("nonneg", 1e-3), per_token=A("nonneg", 1e-4),
+                                       overhead=A("nonneg", 1e-3, bad=(1e308,)), per_token=A("nonneg", 1e-4, bad=(1e308,)),
                                        n_requests=A("work", 8), heavy=True),
+    "engine.results.EngineResult.percentiles": E(_method("percentiles", engine.EngineResult, lambda: SIMULATED.get()),
+                                                 q=A("seq", (50, 95), bad=([50] * 10**6, range(10**8), (101,), ("50",), (NAN,)))),
     "engine.results.format_comparison": E(engine.format_comparison, result=A("record", L(lambda: engine.compare_policies(
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
     "engine.results.step_table": E(engine.step_table, results=A("record", L(lambda: engine.compare_policies(
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
-    "engine.serve.run": E(engine.run, model=A("model", GPT), trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
+    "engine.serve.run": E(engine.run, model=A("model", GPT), trace=A("seq", L(lambda: engine.make_trace(2, 10.0)),
+                                                                     bad=BAD_TRACES + ([engine.Request(0.0, (64,), 2)],
+                                                                                       engine.make_trace(2000, 1.0))),
                           max_batch=A("work", 2), kv_block=A("any", 4, bad=(0, -1, 1.5, "1")),
                           prefix_caching=A("any", True, bad=(1, "yes", None)),
                           max_step_tokens=A("any", 8, bad=(0, -1, 1.5, "1")), heavy=True),

@@ -12,6 +12,11 @@ import pandas as pd
 from .. import _validate as v
 from .requests import POLICIES
 
+MAX_QUANTILES = 1000
+"""Most percentiles :meth:`EngineResult.percentiles` computes in one call."""
+MAX_FIT_POINTS = 100_000
+"""Most (tokens, seconds) points :func:`fit_step_cost` fits."""
+
 
 @dataclass(frozen=True)
 class EngineResult:
@@ -73,12 +78,18 @@ class EngineResult:
         return tuple(b - a for times in self.token_times for a, b in zip(times, times[1:]))
 
     def percentiles(self, q=(50, 95, 99)) -> dict:
-        """``{"ttft_p50": s, ..., "tpot_p50": s, ...}`` (NaN TPOTs left out). Lesson 08, section 2."""
+        """``{"ttft_p50": s, ..., "tpot_p50": s, ...}`` (NaN TPOTs left out: a
+        percentile is NaN only when every request made one token); ``q`` holds
+        at most :data:`MAX_QUANTILES` percentiles from 0 to 100. Lesson 08, section 2."""
+        q = v.sequence("q", q, max_len=MAX_QUANTILES)
+        qs = [v.number(f"q[{i}]", p, minimum=0, maximum=100) for i, p in enumerate(q)]
         out = {}
         for name, xs in (("ttft", self.ttft), ("tpot", self.tpot)):
             xs = [x for x in xs if not math.isnan(x)]
-            for p in q:
-                out[f"{name}_p{p}"] = float(np.percentile(xs, p)) if xs else math.nan
+            values = np.percentile(xs, qs).tolist() if xs else [math.nan] * len(qs)
+            for p, val in zip(q, values):
+                label = p if isinstance(p, (int, float)) and not isinstance(p, bool) else f"{float(p):g}"
+                out[f"{name}_p{label}"] = float(val)
         return out
 
     @property
@@ -115,14 +126,28 @@ class EngineResult:
 
 def fit_step_cost(tokens, seconds) -> tuple[float, float]:
     """Least-squares ``(overhead, per_token)`` for step time = overhead +
-    per_token × tokens (both clipped at 0). Lesson 08, section 7."""
-    as_list = (lambda xs: list(xs) if isinstance(xs, (np.ndarray, pd.Series)) else xs)
-    x = np.asarray(v.numbers_list("tokens", as_list(tokens), minimum=0.0), dtype=float)
-    y = np.asarray(v.numbers_list("seconds", as_list(seconds), minimum=0.0), dtype=float)
+    per_token × tokens (both clipped at 0); at most :data:`MAX_FIT_POINTS`
+    points. Lesson 08, section 7."""
+    x = _points("tokens", tokens)
+    y = _points("seconds", seconds)
     if x.shape != y.shape or x.size < 2:
         raise ValueError("tokens and seconds must be equally long, with at least 2 points")
     per_token, overhead = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))
     return max(float(overhead), 0.0), max(float(per_token), 0.0)
+
+
+def _points(name: str, xs) -> np.ndarray:
+    """A 1-D list, tuple, array or Series of finite numbers >= 0 as a float array (a long numeric array at once)."""
+    if isinstance(xs, pd.Series):
+        xs = xs.to_numpy()
+    if isinstance(xs, np.ndarray) and xs.ndim == 1 and xs.dtype.kind in "iuf":
+        if xs.size > MAX_FIT_POINTS:
+            raise ValueError(f"{name} must have at most {MAX_FIT_POINTS:_} items, got {xs.size:_}")
+        arr = xs.astype(float)
+        if arr.size and np.isfinite(arr).all() and arr.min() >= 0:
+            return arr
+        xs = list(xs)  # the item-by-item check names the bad one
+    return np.asarray(v.numbers_list(name, xs, minimum=0.0, max_len=MAX_FIT_POINTS), dtype=float)
 
 
 def step_table(results: dict):

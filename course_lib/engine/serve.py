@@ -19,11 +19,24 @@ from .results import EngineResult
 from .runner import KVPool, forward_step
 from .scheduler import serve
 
+MAX_RUN_POSITIONS = 20_000
+"""Most positions (prompts + outputs over the trace) one :func:`run` computes (about a minute on a laptop core)."""
+MAX_SIM_POSITIONS = 100_000
+"""Most positions (prompts + outputs over the trace) one :func:`simulate` schedules (a few seconds)."""
+MAX_STEP_S = 3600.0
+"""Largest ``overhead`` and ``per_token`` of :func:`simulate` (seconds): an hour per forward call or per token."""
 
-def _plan(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens):
+
+def _plan(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens,
+          vocab_size=None, max_positions=None):
     """Check the arguments shared by run and simulate; size the pool: ``(trace,
     policy, max_batch, kv_block, block_size, n_blocks, prefix_caching, max_step_tokens)``."""
-    trace = check_trace(trace, max_len)
+    trace = check_trace(trace, max_len, vocab_size)
+    if max_positions is not None:
+        total = sum(len(r.prompt) + r.output_len for r in trace)
+        if total > max_positions:
+            raise ValueError(f"trace asks for {total:_} positions (prompts + outputs of its {len(trace):_} requests), "
+                             f"more than the {max_positions:_} that finish in a few seconds; use a shorter trace")
     policy = v.choice("policy", policy, POLICIES)
     max_batch = v.positive_int("max_batch", max_batch, maximum=MAX_BATCH)
     if kv_block is not None:
@@ -93,7 +106,8 @@ def run(
         raise TypeError(f"model must be a TinyGPT, got {type(model).__name__}")
     bpp = kv_bytes_per_position(model)
     trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
-        trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
+        trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens,
+        vocab_size=model.vocab_size, max_positions=MAX_RUN_POSITIONS)
     model.eval()
     pool = KVPool(model, n_blocks, size)
 
@@ -108,13 +122,14 @@ def run(
                  kv_block=kv_block, bpp=bpp, pool_bytes=pool.nbytes)
 
 
+@v.checked(finite=False)  # one-token requests have a NaN TPOT by definition; the times are checked below
 def simulate(
     trace,
     *,
     policy: str = "continuous",
     max_batch: int = 8,
-    overhead: float,
-    per_token: float,
+    overhead: v.Range(0.0, MAX_STEP_S),
+    per_token: v.Range(0.0, MAX_STEP_S),
     max_len: int = 64,
     kv_block: int | None = None,
     kv_budget: int | None = None,
@@ -127,23 +142,30 @@ def simulate(
     seconds (fit both from a run's ``step_times``:
     :func:`~course_lib.engine.fit_step_cost`), and makes token 0 for every
     request. Same steps, batches and KV bytes as :func:`run` whenever the
-    schedule does not depend on timing; times are predictions. Lesson 08,
-    section 7.
+    schedule does not depend on timing; times are predictions. ``overhead``
+    and ``per_token`` are at most :data:`MAX_STEP_S`; the trace holds at most
+    :data:`MAX_SIM_POSITIONS` positions, and positions × batch size at most
+    ``course_lib._validate.MAX_SIM_WORK``. Lesson 08, section 7.
     """
-    overhead = v.number("overhead", overhead, minimum=0.0)
-    per_token = v.number("per_token", per_token, minimum=0.0)
     if overhead + per_token <= 0:
         raise ValueError("overhead and per_token cannot both be 0: a forward call must take some time")
     max_len = v.positive_int("max_len", max_len, maximum=1_000_000)
     bpp = v.positive_int("bytes_per_position", bytes_per_position)
     trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
-        trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
+        trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens,
+        max_positions=MAX_SIM_POSITIONS)
+    positions = sum(len(r.prompt) + r.output_len for r in trace)
+    v.work(f"a trace of {positions:_} positions x max_batch={max_batch}", positions * min(max_batch, len(trace)))
 
     def step(work):
         return overhead + per_token * sum(n for _, n in work), [0] * len(work)
 
-    return serve(trace, policy, max_batch, BlockManager(n_blocks, size, prefix_caching), max_step_tokens, step,
-                 kv_block=kv_block, bpp=bpp, pool_bytes=n_blocks * size * bpp)
+    res = serve(trace, policy, max_batch, BlockManager(n_blocks, size, prefix_caching), max_step_tokens, step,
+                kv_block=kv_block, bpp=bpp, pool_bytes=n_blocks * size * bpp)
+    # a tiny step time makes tokens/s overflow; a huge one the clock: refused by name
+    v.finite("simulate", (res.tokens_per_s, res.elapsed, res.ttft, res.finish, res.step_times),
+             overhead=overhead, per_token=per_token)
+    return res
 
 
 def schedule(output_lens, *, policy: str = "continuous", max_batch: int = 8) -> int:
@@ -173,6 +195,7 @@ def schedule(output_lens, *, policy: str = "continuous", max_batch: int = 8) -> 
     return steps
 
 
+@v.checked(finite=False)  # an error from make_trace or simulate names this call's arguments; NaN TPOTs are expected
 def compare_policies(rate: float, max_batch: int, max_output: int, kv_block: int, *, overhead: float, per_token: float,
                      n_requests: int = 40, seed: int = 0) -> dict:
     """Static and continuous batching on one trace under :func:`simulate`
