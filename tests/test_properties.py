@@ -687,7 +687,7 @@ REGISTRY: dict[str, object] = {
                                repeats=2, warmup=X(0, bad=(HUGE,)), heavy=True),
     "energy.read_rapl_joules": E(energy.read_rapl_joules, root=A("any", "/sys/class/powercap", bad=(5, None))),
     "hardware.cpu_cache_sizes": E(hardware.cpu_cache_sizes, root=A("any", "/sys/devices/system/cpu/cpu0/cache", bad=(5, None))),
-    "measure.matmul_peak": E(measure.matmul_peak, n=A("any", 64, bad=(0, -1, 1.5, True, "1", HUGE)), repeats=2,
+    "measure.matmul_peak": E(measure.matmul_peak, n=X(64, bad=(10**9,)), repeats=2,
                              heavy=True),  # n=None: the size is chosen
     "measure.mfu": E(measure.mfu, model_flops=1e9, seconds=0.1, peak_flops=1e11),
     "models.MoE": E(models.MoE, d_model=16, d_ff=32, n_experts=4,
@@ -989,15 +989,20 @@ import numpy as np  # noqa: E402
 HOSTILE = {
     "pos": (np.float64(2.5), torch.tensor(2.5, dtype=torch.float64)),
     "nonneg": (np.float64(2.5), torch.tensor(2.5)),
-    "real": (np.float32(2.5),),
+    "real": (np.float32(2.5), torch.tensor(2.5, dtype=torch.float64)),
     "frac": (np.float64(0.5), torch.tensor(0.5)),
-    "posint": (np.int64(3), torch.tensor(3)),
-    "nonnegint": (np.int32(2),),
-    "work": (np.int64(2), torch.tensor(2)),
-    "seed": (np.int64(1),),
-    "bool": ("true", np.bool_(True), "false"),
-    "seq": ([1.0] * (v.MAX_REQUESTS + 1), range(10**8)),
+    "frac0": (np.float32(0.5), torch.tensor(0.0, dtype=torch.float64)),
+    "posint": (np.int64(3), torch.tensor(3), np.float64(3.0)),
+    "nonnegint": (np.int32(2), torch.tensor(2)),
+    "work": (np.int64(2), torch.tensor(2), torch.tensor(2.0)),
+    "seed": (np.int64(1), torch.tensor(1)),
+    "bool": ("true", "false", "False", np.bool_(True), torch.tensor(True)),
+    "seq": ([1.0] * (v.MAX_REQUESTS + 1), range(10**8), np.zeros(10**6), np.zeros((2, 2))),
     "choice": ("L4 ",),
+    # a tensor argument: float64, meta (no data), 0-d; each accepted or refused by name
+    "tensor": (torch.zeros(4, 8, dtype=torch.float64), torch.zeros(4, 8, device="meta"), torch.tensor(0.5)),
+    "x8": (torch.tensor(0.5),),
+    "ids": (torch.tensor(3),),
 }
 
 
