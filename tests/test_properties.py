@@ -538,7 +538,8 @@ REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- processes
     "processes.check_world_size": E(processes.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
                                     extremes=False),
-    "processes.launch": E(processes.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=30.0,
+    # a worker target is called as target(rank, n_workers, queues, ready): "{0}".format returns str(rank)
+    "processes.launch": E(processes.launch, target=A("callable", "{0}".format), n_workers=A("work", 1), timeout_s=30.0,
                           heavy=True),
     "processes.shutdown": N("stops the worker pool; no arguments"),
     "processes.worker_processes": N("lists the worker pool; no arguments"),
