@@ -8,7 +8,9 @@ and learned positions. Asserted: parameters exact, KV-cache bytes exact after
 ``generate``, forward FLOPs exact (eager and SDPA), activations within 10 %
 of what autograd saves, and the weight / gradient / optimizer-state bytes of
 a real AdamW step exact. The 2026 families (CONFIGS_2026: Qwen3, Qwen3-MoE,
-Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3) are held to the same, with
+Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3, Gemma 2, Llama 4, Ministral,
+Ministral 3) are held to the same (Llama 4's FLOPs with the unrouted experts
+transformers also runs added by hand), with
 activations within the 10 % contract (DeepSeek-V3's latent attention: not yet,
 marked xfail with the measured gap), and the shipped public configs are built
 full size on the meta device for their exact parameter counts.
@@ -87,13 +89,39 @@ CONFIGS_2026 = {
                         n_shared_experts=1, n_routed_experts=8, num_experts_per_tok=2, first_k_dense_replace=1,
                         n_group=1, topk_group=1, q_lora_rank=48, kv_lora_rank=32, qk_nope_head_dim=16,
                         qk_rope_head_dim=8, v_head_dim=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # the same latent attention without the query bottleneck (q_lora_rank null: one q_proj, DeepSeek-V2-Lite),
+    # 2 shared + 8 routed experts of which 2 per token (softmax routing), the first layer dense
+    # (DeepSeek-V2-Lite: 2 + 64, 6 per token, first 1 dense)
+    "deepseek_v2": dict(model_type="deepseek_v2", vocab_size=V, hidden_size=64, intermediate_size=128,
+                        moe_intermediate_size=32, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4,
+                        n_shared_experts=2, n_routed_experts=8, num_experts_per_tok=2, first_k_dense_replace=1,
+                        q_lora_rank=None, kv_lora_rank=32, qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=16,
+                        pad_token_id=0, eos_token_id=1, bos_token_id=None),
     # sliding and full layers alternating, four norms per layer, soft-capped scores and logits, head_dim 32 > 64 / 4
     "gemma2": dict(model_type="gemma2", vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                    num_attention_heads=4, num_key_value_heads=2, head_dim=32, sliding_window=16, pad_token_id=0,
                    eos_token_id=1, bos_token_id=None),
+    # Llama 4 (Scout's pattern, shrunk): 3 RoPE layers attending within chunks of 16 tokens with a weightless q/k
+    # norm, then a NoPE full-attention layer; MoE layers (4 routed experts of width 32, 1 per token, + a shared
+    # expert) every second layer, the others a dense FFN of intermediate_size_mlp 128; GQA 2:1, head_dim 16
+    "llama4_text": dict(model_type="llama4_text", vocab_size=V, hidden_size=64, intermediate_size=32,
+                        intermediate_size_mlp=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+                        head_dim=16, num_local_experts=4, num_experts_per_tok=1, interleave_moe_layer_step=2,
+                        attention_chunk_size=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
+    # Ministral (8B): Mistral's shapes, sliding and full layers as layer_types says (head_dim must be given:
+    # transformers 5.25's MinistralAttention fails on a null head_dim)
+    "ministral": dict(model_type="ministral", vocab_size=V, hidden_size=64, intermediate_size=160, num_hidden_layers=4,
+                      num_attention_heads=4, num_key_value_heads=2, head_dim=16, sliding_window=16,
+                      layer_types=["sliding_attention", "full_attention"] * 2, pad_token_id=0, eos_token_id=1,
+                      bos_token_id=None),
+    # Ministral 3 (the text model of its mistral3 checkpoints): head_dim 32 > 64 / 4, here with a window on every layer
+    "ministral3": dict(model_type="ministral3", vocab_size=V, hidden_size=64, intermediate_size=160,
+                       num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+                       sliding_window=16, pad_token_id=0, eos_token_id=1, bos_token_id=None),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
 NO_SDPA = ("gemma2",)
+LATENT = ("deepseek_v3", "deepseek_v2")  # multi-head latent attention
 LESSON_KV = ("qwen3", "qwen3_moe", "gemma3_text", "deepseek_v3")  # lesson 02's 2026 KV rows
 
 
@@ -147,13 +175,18 @@ def test_parameters_exact(family):
         experts = model.model.layers[0].mlp.experts  # transformers 5: one 3-D tensor per projection
         expert = sum(p[0].numel() for p in experts.parameters())
         assert arch.n_active_params == model.num_parameters() - 2 * 2 * expert
-    elif family == "deepseek_v3":  # 2 of 8 routed experts per token in the 2 sparse layers (layer 0 is dense)
+    elif family in ("deepseek_v3", "deepseek_v2"):  # 2 of 8 routed experts per token in the 2 sparse layers
+        # (layer 0 is dense)
         expert = sum(p[0].numel() for p in model.model.layers[1].mlp.experts.parameters())
         assert arch.n_active_params == model.num_parameters() - 2 * 6 * expert
     elif family == "qwen3_moe":  # 2 of 8 experts per token in the 2 sparse layers (layer 1 is dense)
         experts = model.model.layers[0].mlp.experts
         expert = sum(p[0].numel() for p in experts.parameters())
         assert arch.n_active_params == model.num_parameters() - 2 * 6 * expert
+    elif family == "llama4_text":  # 1 of 4 routed experts per token in the 2 MoE layers (1 and 3); the shared
+        # expert runs for every token
+        expert = sum(p[0].numel() for p in model.model.layers[1].feed_forward.experts.parameters())
+        assert arch.n_active_params == model.num_parameters() - 2 * 3 * expert
     else:
         assert arch.n_active_params == arch.n_params
 
@@ -187,7 +220,12 @@ def test_forward_flops_exact(family, attention):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing left uncounted
         counted = measure.count_flops(model, ids)
-    assert Architecture.from_hf_config(ALL[family]).forward_flops(batch=2, seq_len=40) == counted
+    arch = Architecture.from_hf_config(ALL[family])
+    if family == "llama4_text":  # transformers runs every expert on every token (scores 0 off the top-k): the
+        # 3 unrouted experts' gate/up/down matmuls (3 x 64 x 32 each) over 80 tokens in 2 MoE layers on top of
+        # the routed work that forward_flops counts, as a serving engine runs it
+        counted -= 2 * 3 * 2 * (2 * 40) * 3 * 64 * 32
+    assert arch.forward_flops(batch=2, seq_len=40) == counted
 
 
 def _ce(ids):
@@ -204,7 +242,7 @@ def tokens(seq_len):
 
 
 def recorded():
-    return json.loads((Path(__file__).resolve().parents[1] / "course_lib/presets/measured_families.json").read_text())
+    return json.loads((Path(__file__).resolve().parents[2] / "course_lib/presets/measured_families.json").read_text())
 
 
 @pytest.mark.parametrize("attention, seq_len", [("sdpa", 256), ("eager", 96)])
@@ -212,11 +250,11 @@ def test_activations_within_10_percent(family, attention, seq_len):
     model = build(family, attention)
     ids = tokens(seq_len)
     measured = memory.training_memory(model, ids, optimizer="sgd", loss_fn=_ce(ids)).activations
+    # latent attention's values are narrower than its queries and keys: PyTorch's CPU flash kernel does not take
+    # them and SDPA runs its math path, which saves what eager saves (the fused kernel: the next test)
+    as_run = "eager" if family in LATENT else attention
     predicted = Architecture.from_hf_config(ALL[family]).activation_bytes(batch=2, seq_len=seq_len,
-                                                                          attention=attention, bytes_per_value=4)
-    if family == "deepseek_v3":  # latent attention's saved tensors are not modelled yet: shown, not passed
-        pytest.xfail(f"MLA activations not modelled: predicted {predicted:,}, measured {measured:,} "
-                     f"({100 * (predicted - measured) / measured:+.1f} %)")
+                                                                          attention=as_run, bytes_per_value=4)
     if family in CONFIGS_2026:  # the contract: within 10 %
         assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)
         return
@@ -226,6 +264,23 @@ def test_activations_within_10_percent(family, attention, seq_len):
     assert record["configs"][family] == CONFIGS[family] and [r["activations"] for r in rows] == [measured]
     # the contract is 10 %; following what each implementation saves, it is within 1 % on the CPU
     assert abs(predicted - measured) <= 0.01 * measured, (predicted, measured)
+
+
+@pytest.mark.parametrize("latent", LATENT)
+def test_latent_attention_fused_sdpa_within_10_percent(latent):
+    """The fused SDPA kernel on latent attention, on the CPU: with values as wide as the queries and keys
+    (v_head_dim = nope + rope = 24) PyTorch's CPU flash kernel runs it (what a GPU's memory-efficient kernel
+    runs at DeepSeek's unequal widths): no score matrix, one log-sum-exp per head and token."""
+    config = {**ALL[latent], "v_head_dim": 24}
+    settings = transformers.AutoConfig.for_model(**config)
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(settings, attn_implementation="sdpa",
+                                                          experts_implementation="eager").train()
+    ids = tokens(256)
+    measured = memory.training_memory(model, ids, optimizer="sgd", loss_fn=_ce(ids)).activations
+    a = Architecture.from_hf_config(config)
+    predicted = a.activation_bytes(batch=2, seq_len=256, attention="sdpa", bytes_per_value=4)
+    assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)
 
 
 def test_training_memory_components_exact(family):
@@ -271,7 +326,7 @@ def test_real_configs_parameter_counts_on_meta_device(key):
 @pytest.mark.parametrize("key", ["llama-3.1-405b", "gemma-3-4b", "gemma-3-27b", "smollm3-3b", "olmo-2-7b",
                                  "qwen3-30b-a3b", "deepseek-v3"])
 def test_presets_match_the_reference_counts_on_meta_device(key):
-    """Every shipped 2026 preset against tests/hf_reference.py (its own walk of transformers' module tree,
+    """Every shipped 2026 preset against tests/support/hf_reference.py (its own walk of transformers' module tree,
     which reads no course_lib code): total and active parameters, exact. A wrapped multimodal config
     (Gemma 3) counts its language model."""
     import hf_reference as R
@@ -281,3 +336,57 @@ def test_presets_match_the_reference_counts_on_meta_device(key):
     total, active = R.meta_param_count(config)
     a = arch.preset(key)
     assert (a.n_params, a.n_active_params) == (total, active)
+
+
+# DeepSeek-V2-Lite's config.json, https://huggingface.co/deepseek-ai/DeepSeek-V2-Lite/blob/main/config.json
+# (the keys that shape the model; typed from that file as third-party copies reproduce it: no network here).
+# Latent attention without the query bottleneck (q_lora_rank null), 2 shared + 64 routed experts, 6 per token.
+DEEPSEEK_V2_LITE = dict(model_type="deepseek_v2", vocab_size=102400, hidden_size=2048, intermediate_size=10944,
+                        moe_intermediate_size=1408, num_hidden_layers=27, num_attention_heads=16, num_key_value_heads=16,
+                        n_shared_experts=2, n_routed_experts=64, num_experts_per_tok=6, first_k_dense_replace=1,
+                        moe_layer_freq=1, topk_method="greedy", n_group=1, topk_group=1, norm_topk_prob=False,
+                        routed_scaling_factor=1.0, q_lora_rank=None, kv_lora_rank=512, qk_nope_head_dim=128,
+                        qk_rope_head_dim=64, v_head_dim=128, hidden_act="silu", attention_bias=False,
+                        tie_word_embeddings=False, max_position_embeddings=163840, rms_norm_eps=1e-06,
+                        bos_token_id=100000, eos_token_id=100001)
+
+
+def test_deepseek_v2_lite_parameters_on_meta_device():
+    """DeepSeek-V2-Lite built full size on the meta device: total and active parameters exact, against
+    transformers' count and tests/support/hf_reference.py's walk of the module tree; its latent KV cache by hand."""
+    import hf_reference as R
+
+    hf = transformers.AutoConfig.for_model(**DEEPSEEK_V2_LITE)
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(hf)
+    a = Architecture.from_hf_config(DEEPSEEK_V2_LITE)
+    assert a.q_lora_rank == 0 and model.model.layers[0].self_attn.q_proj is not None
+    expert = sum(p[0].numel() for p in model.model.layers[1].mlp.experts.parameters())
+    assert expert == 3 * 2048 * 1408
+    assert a.n_params == model.num_parameters()
+    assert a.n_active_params == model.num_parameters() - 26 * (64 - 6) * expert
+    assert (a.n_params, a.n_active_params) == R.meta_param_count(DEEPSEEK_V2_LITE)
+    # the cache holds the latent (512) and the shared rotary key (64) per layer and token
+    assert a.kv_cache_bytes(seq_len=1000, batch=1, bytes_per_value=2) == 27 * 1000 * (512 + 64) * 2
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(moe_layer_freq=2), "moe_layer_freq"), (dict(topk_method="noaux_tc"), "topk_method"),
+    (dict(mlp_bias=True), "mlp_bias"), (dict(num_experts_per_tok=None), "num_experts_per_tok"),
+    (dict(topk_method="group_limited_greedy", n_group=5), "n_group")])
+def test_deepseek_v2_refuses_what_transformers_builds_otherwise(change, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        Architecture.from_hf_config({**DEEPSEEK_V2_LITE, **change})
+
+
+def test_deepseek_v2_query_bottleneck_and_biases_exact():
+    """DeepSeek-V2 (full size: q_lora_rank 1536) shaped tiny, with attention biases and group-limited routing:
+    parameters exact against transformers (q_a_proj, q_a_layernorm, q_b_proj; biases on q_a, kv_a and o)."""
+    config = {**ALL["deepseek_v2"], "q_lora_rank": 24, "attention_bias": True, "topk_method": "group_limited_greedy",
+              "n_group": 2, "topk_group": 1}
+    hf = transformers.AutoConfig.for_model(**config)
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(hf)
+    a = Architecture.from_hf_config(config)
+    expert = sum(p[0].numel() for p in model.model.layers[1].mlp.experts.parameters())
+    assert (a.n_params, a.n_active_params) == (model.num_parameters(), model.num_parameters() - 2 * 6 * expert)

@@ -1,6 +1,6 @@
 """course_lib.arch: hand-computed values, published counts, DeepSpeed's
 estimator formulas, and LoRA measured on TinyGPT to the byte.
-(tests/test_arch_hf.py checks the same predictions against transformers.)"""
+(tests/unit/test_arch_hf.py checks the same predictions against transformers.)"""
 
 import json
 
