@@ -78,6 +78,8 @@ def show(value) -> str:
         if abs(as_int) >= 10**30:
             digits = len(str(abs(as_int)))
             return f"{'-' if as_int < 0 else ''}an integer of {digits} digits (about {'-' if as_int < 0 else ''}1e{digits - 1})"
+    if isinstance(value, (list, tuple, range)) and len(value) > 100:  # not a repr of 10**6 items (seconds)
+        return f"a {type(value).__name__} of {len(value):_} items, starting {show(value[:3])[:-1]}, ..."
     text = repr(value)
     return text if len(text) <= _SHORT else text[: _SHORT - 3] + "..."
 
