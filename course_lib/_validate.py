@@ -78,6 +78,8 @@ def show(value) -> str:
         if abs(as_int) >= 10**30:
             digits = len(str(abs(as_int)))
             return f"{'-' if as_int < 0 else ''}an integer of {digits} digits (about {'-' if as_int < 0 else ''}1e{digits - 1})"
+    if isinstance(value, (list, tuple, range)) and len(value) > 100:  # not a repr of 10**6 items (seconds)
+        return f"a {type(value).__name__} of {len(value):_} items, starting {show(value[:3])[:-1]}, ..."
     text = repr(value)
     return text if len(text) <= _SHORT else text[: _SHORT - 3] + "..."
 
@@ -747,8 +749,11 @@ Seconds = Annotated[float, Domain("pos", positive)]
 """A duration in seconds > 0."""
 #: Longest wait for worker processes (a day): a bigger timeout overflows the C timers.
 MAX_TIMEOUT_S = 86_400.0
-Timeout = Annotated[float, Domain("pos", positive, maximum=MAX_TIMEOUT_S)]
-"""A timeout in seconds, > 0 and at most :data:`MAX_TIMEOUT_S`."""
+#: Shortest wait for worker processes: a shorter one ends before a process can start (1e-320 s
+#: reached torch's process-group rendezvous as a 0 ms timeout).
+MIN_TIMEOUT_S = 0.1
+Timeout = Annotated[float, Domain("pos", number, minimum=MIN_TIMEOUT_S, maximum=MAX_TIMEOUT_S)]
+"""A timeout in seconds, from :data:`MIN_TIMEOUT_S` to :data:`MAX_TIMEOUT_S`."""
 Path = Annotated[object, Domain("path", lambda name, value: instance(name, value, (str, os.PathLike), "a path (str)"))]
 """A file or folder path (str or pathlib.Path)."""
 Callable_ = Annotated[object, Domain("callable", _callable)]

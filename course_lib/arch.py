@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field, replace
 
 from . import _validate as v
@@ -1027,8 +1028,10 @@ class LoRA:
             raise TypeError(f"targets must be a non-empty tuple of names from {list(_LORA_TARGETS)}, got {v.show(self.targets)}")
         if not all(isinstance(t, str) and t in _LORA_TARGETS for t in self.targets):
             raise ValueError(f"targets must be a tuple of names from {list(_LORA_TARGETS)}, got {self.targets!r}")
-        if isinstance(self.base_bits, bool) or self.base_bits not in (4, 8, 16, 32):
+        bits = v.integer("base_bits", self.base_bits)  # a tensor or a string is refused by name, not by `in`
+        if bits not in (4, 8, 16, 32):
             raise ValueError(f"base_bits must be one of [4, 8, 16, 32], got {v.show(self.base_bits)}")
+        object.__setattr__(self, "base_bits", bits)
         v.positive_int("block", self.block, maximum=_MAX_SIZE)
         v.positive("scale_bytes", self.scale_bytes, maximum=64)
 
@@ -1143,10 +1146,13 @@ def resolve(model, *, argument: str = "model") -> Architecture:
     """
     if isinstance(model, Architecture):
         return model
-    if isinstance(model, dict):
-        return Architecture.from_hf_config(model)
-    if isinstance(model, os.PathLike) or (isinstance(model, str) and model.strip().endswith(".json")):
-        return Architecture.from_hf_config(os.fspath(model).strip())
+    if isinstance(model, dict) or isinstance(model, os.PathLike) or (isinstance(model, str) and model.strip().endswith(".json")):
+        try:
+            return Architecture.from_hf_config(model if isinstance(model, dict) else os.fspath(model).strip())
+        except (ValueError, TypeError) as err:  # the config's own message, with the argument it came in
+            if re.match(rf"{re.escape(argument)}\b", str(err)):
+                raise
+            raise v.same_kind(err, f"{argument}: {err}") from None
     if isinstance(model, str):
         return preset(v.choice(argument, model, PRESETS))
     if hasattr(model, "new_cache"):

@@ -26,7 +26,8 @@ def make_classification(
     n = n_samples
     d = d_in
     k = n_classes
-    v.fits_memory(f"n_samples={n}, d_in={d}", 8 * n * d + 4 * k * d)
+    # x and the teacher's hidden layer (n × d, n × 2d), its weights (d × 2d, 2d × k), the logits (n × k)
+    v.fits_memory(f"n_samples={n}, d_in={d}, n_classes={k}", 4 * (3 * n * d + 2 * d * d + 2 * d * k + n * k))
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, d, generator=g)
     w1 = torch.randn(d, 2 * d, generator=g) / d**0.5

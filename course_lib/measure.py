@@ -310,17 +310,22 @@ def compare(slower: v.Instance(Timing, "a Timing (the result of measure.time_it)
 # ---------------------------------------------------------------- utilization (MFU)
 
 
+MAX_MATMUL_N = 8192
+"""Largest ``n`` of :func:`matmul_peak` (two 256 MiB fp32 matrices; a bigger one measures nothing new)."""
+
+
 @v.checked
-def matmul_peak(*, n: int | None = None, device=None, repeats: v.PositiveInt = 10) -> float:
+def matmul_peak(*, n: v.Size(MAX_MATMUL_N) | None = None, device=None, repeats: v.PositiveInt = 10) -> float:
     """This machine's fp32 "peak" in FLOP/s: 2·n³ / the fastest of
     ``repeats`` (n × n)·(n × n) matmuls after warm-up, the best case for any
-    processor (n = 512 on a CPU, 2048 on a GPU, unless given). On a CPU it is
+    processor (n = 512 on a CPU, 2048 on a GPU, unless given; at most
+    :data:`MAX_MATMUL_N`). On a CPU it is
     the better of this process's thread count and one thread: on a busy
     machine a multi-threaded matmul can stall waiting for a descheduled
     thread. A measurement, not a datasheet figure. Lesson 01, section 5; lesson 05, section 3.
     """
     dev = env.device() if device is None else torch.device(device)
-    n = v.positive_int("n", n) if n is not None else (2048 if dev.type == "cuda" else 512)
+    n = n if n is not None else (2048 if dev.type == "cuda" else 512)
     gen = torch.Generator(device=dev).manual_seed(0)
     a = torch.randn(n, n, generator=gen, device=dev)
     b = torch.randn(n, n, generator=gen, device=dev)

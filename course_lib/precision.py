@@ -217,6 +217,8 @@ def _float_tensor(name: str, x) -> torch.Tensor:
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is a meta tensor (a shape without data); pass a tensor with values")
     if x.numel() == 0:
         raise ValueError(f"{name} must not be empty")
     if not torch.isfinite(x).all():
@@ -253,6 +255,8 @@ def dequantize(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """The float32 values the codes stand for: ``codes × scale``. Lesson 04, section 5."""
     if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.dtype == torch.bool:
         raise TypeError(f"codes must be an integer torch.Tensor, got {getattr(codes, 'dtype', type(codes).__name__)}")
+    if codes.device.type == "meta":
+        raise ValueError("codes is a meta tensor (a shape without data); pass a tensor with values")
     scale = _float_tensor("scale", scale)
     return codes.to(torch.float32) * scale.float()
 
@@ -530,7 +534,12 @@ def log2_histogram(values: torch.Tensor, low: v.IntRange(-100_000, 100_000) = -5
     """
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError("values must be a floating-point torch.Tensor")
-    high = v.integer("high", high, minimum=low + 1, maximum=low + 10_000)
+    if values.device.type == "meta":
+        raise ValueError("values is a meta tensor (a shape without data); pass a tensor with values")
+    high = v.integer("high", high)
+    if not low < high <= low + 10_000:
+        raise ValueError(f"high must be above low and at most 10_000 bins above it: "
+                         f"low={low}, so high from {low + 1} to {low + 10_000}; got high={high}")
     mags = values.detach().double().abs().flatten()
     k = torch.floor(torch.log2(mags[mags > 0])).clamp(low, high - 1).long()
     counts = torch.bincount(k - low, minlength=high - low)

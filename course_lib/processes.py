@@ -44,17 +44,19 @@ def check_world_size(world_size: int, *, name: str = "world_size", per_worker_mb
     :func:`course_lib.distributed.run_training` and :func:`course_lib.serving.serve`; not tied to one lesson.
     """
     n = v.positive_int(name, world_size)
-    per_worker_mb = v.positive("per_worker_mb", per_worker_mb)
+    per_worker_mb = v.positive("per_worker_mb", per_worker_mb, maximum=1e7)
     if n > MAX_WORLD_SIZE:
         raise ValueError(
             f"{name} must be <= {MAX_WORLD_SIZE} worker processes on this machine, got {n}; "
             "bigger worlds belong on a cluster (torchrun --nnodes ...)"
         )
-    free_mb = psutil.virtual_memory().available / 2**20
+    free_mb = v.available_memory() / 2**20  # the container's limit when it has one
     if n * per_worker_mb > free_mb:
+        most = int(free_mb // per_worker_mb)
         raise ValueError(
-            f"{name}={n} needs about {n * per_worker_mb:g} MB ({per_worker_mb:g} MB per worker process) "
-            f"but only {free_mb:.0f} MB are free; use at most {int(free_mb // per_worker_mb)}"
+            f"{name}={n} needs about {n * per_worker_mb:g} MB (per_worker_mb={per_worker_mb:g} MB per worker process) "
+            f"but only {free_mb:.0f} MB are free; "
+            + (f"use {name} <= {most}" if most else "not even one worker fits: lower per_worker_mb")
         )
     return n
 

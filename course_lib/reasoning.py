@@ -133,6 +133,10 @@ def generate_long(model: nn.Module, *, prompt_len: int, n_tokens: int, machine, 
     windows = v.integer("windows", windows, minimum=1, maximum=min(MAX_WINDOWS, n_tokens - 1))
     power = v.positive("assumed_power_w", assumed_power_w, maximum=100_000)
     p = v.positive("bytes_per_value", bytes_per_value)
+    dtype = v.weight_dtype(model)
+    if dtype is not None and p != dtype.itemsize:  # the cache holds values of the model's dtype
+        raise ValueError(f"bytes_per_value={p:g} does not describe this model's KV cache: it holds {dtype} "
+                         f"values, {dtype.itemsize} bytes each; pass bytes_per_value={dtype.itemsize}")
     seed = v.seed("seed", seed)
     dev = next(model.parameters()).device
     ids = torch.randint(0, model.vocab_size, (batch, prompt_len), generator=torch.Generator().manual_seed(seed)).to(dev)

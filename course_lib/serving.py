@@ -135,6 +135,10 @@ def _serve_worker(rank, n, queues, ready, plan, config):
     return records
 
 
+MAX_PLANS = 16
+"""Most replica counts one :func:`serve` call measures."""
+
+
 @v.checked
 def serve(
     replicas=(1, 2),
@@ -162,6 +166,9 @@ def serve(
         replicas = (replicas,)
     if not isinstance(replicas, (tuple, list)) or not replicas:
         raise ValueError(f"replicas must be a replica count or a non-empty tuple of them, got {replicas!r}")
+    if len(replicas) > MAX_PLANS:
+        raise ValueError(f"replicas may list at most {MAX_PLANS} replica counts (each is a whole measured run), "
+                         f"got {len(replicas):_}")
     plan = tuple(v.positive_int("replicas", r) for r in replicas)
     n_workers = check_world_size(max(plan), name="replicas")
     if rate is not None and len(plan) * n_requests / rate > timeout_s:

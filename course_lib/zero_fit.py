@@ -89,7 +89,7 @@ def zero_fit(
     a = fit.model_architecture(model, config_path)
     d = n_gpus
     if not isinstance(checkpointing, bool):
-        raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
+        raise TypeError(f"checkpointing must be True or False, got {v.show(checkpointing)}")
     cap = hardware.ACCELERATORS[gpu].memory_bytes
 
     def per_gpu(devices: int, st: int, batch: int = batch_per_gpu, seq: int = seq_len) -> dict:

@@ -14,6 +14,10 @@ MAX_TRACE = 100_000
 """Most requests one trace (and so one run) may hold."""
 MAX_BATCH = 4096
 """Largest ``max_batch`` the engine and the scheduler accept."""
+MAX_PROMPT = 1_000_000
+"""Most prompt tokens (and most output tokens) one request may hold."""
+MAX_ARRIVAL = 1e9
+"""Latest arrival time (seconds, about 32 years): later ones lose the milliseconds TTFT is made of."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,11 @@ def make_trace(
     rng = np.random.default_rng(seed)
     v.work(f"n_requests={n} x prompt_len up to {p_hi}", n * p_hi)
     gaps = rng.exponential(1.0, size=n)
-    arrivals = np.zeros(n) if rate == math.inf else np.cumsum(gaps) / rate
+    with np.errstate(over="ignore"):
+        arrivals = np.zeros(n) if rate == math.inf else np.cumsum(gaps) / rate
+    if not arrivals[-1] <= MAX_ARRIVAL:
+        raise ValueError(f"rate={rate:g} requests/s is too low: the last of {n} arrivals would come after "
+                         f"{arrivals[-1]:g} s, later than {MAX_ARRIVAL:g} s; use a higher rate")
     p_lens = rng.integers(p_lo, p_hi + 1, size=n)
     o_lens = rng.integers(o_lo, o_hi + 1, size=n)
     own = [tuple(int(t) for t in rng.integers(0, vocab, size=int(p))) for p in p_lens]
@@ -72,11 +80,31 @@ def make_trace(
     return [Request(float(a), prefix + p, int(o)) for a, p, o in zip(arrivals, own, o_lens)]
 
 
+def _check_request(name: str, r: Request, vocab_size: int | None = None) -> None:
+    """A hand-built request's fields: an arrival from 0 to :data:`MAX_ARRIVAL` s, a non-empty
+    tuple or list of token ids >= 0, an integer ``output_len`` >= 1."""
+    v.number(f"{name}.arrival", r.arrival, minimum=0.0, maximum=MAX_ARRIVAL)
+    if not isinstance(r.prompt, (tuple, list)) or not r.prompt:
+        raise (ValueError if isinstance(r.prompt, (tuple, list)) else TypeError)(
+            f"{name}.prompt must be a non-empty tuple of token ids, got {v.show(r.prompt)}")
+    if len(r.prompt) > MAX_PROMPT:
+        raise ValueError(f"{name}.prompt may hold at most {MAX_PROMPT:_} tokens, got {len(r.prompt):_}")
+    for j, t in enumerate(r.prompt):
+        if type(t) is not int:  # the common case, a plain int, is not checked twice
+            v.integer(f"{name}.prompt[{j}]", t, minimum=0)
+            t = int(t)
+        if t < 0 or (vocab_size is not None and t >= vocab_size):
+            raise ValueError(f"{name}.prompt[{j}] must be a token id >= 0"
+                             + ("" if vocab_size is None else f" and below vocab_size={vocab_size}") + f", got {t}")
+    v.integer(f"{name}.output_len", r.output_len, minimum=1, maximum=MAX_PROMPT)
+
+
 @v.checked(finite=False)
-def check_trace(trace, max_len: v.PositiveInt | None = None) -> list[Request]:
+def check_trace(trace, max_len: v.PositiveInt | None = None, vocab_size: v.PositiveInt | None = None) -> list[Request]:
     """``trace`` as a list after checking it holds :class:`Request` objects
-    with a prompt and an output that fit ``max_len`` positions (TypeError or
-    ValueError naming the request otherwise). Used by :func:`course_lib.engine.replicas.run_replicas`; not tied to one
+    with a prompt and an output that fit ``max_len`` positions, prompt ids
+    below ``vocab_size`` when given (TypeError or ValueError naming the
+    request and its field otherwise). Used by :func:`course_lib.engine.replicas.run_replicas`; not tied to one
     lesson."""
     if not isinstance(trace, (list, tuple)) or not trace:
         raise TypeError("trace must be a non-empty list of Request (from make_trace)")
@@ -85,8 +113,7 @@ def check_trace(trace, max_len: v.PositiveInt | None = None) -> list[Request]:
     for i, r in enumerate(trace):
         if not isinstance(r, Request):
             raise TypeError(f"trace[{i}] must be a Request, got {type(r).__name__}")
-        if not r.prompt or r.output_len < 1:
-            raise ValueError(f"trace[{i}] needs a non-empty prompt and output_len >= 1, got {r}")
+        _check_request(f"trace[{i}]", r, vocab_size)
         if max_len is not None and len(r.prompt) + r.output_len > max_len:
             raise ValueError(
                 f"trace[{i}] needs {len(r.prompt)} + {r.output_len} positions, more than max_len={max_len} "

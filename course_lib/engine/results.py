@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
 from .. import _validate as v
 from .requests import POLICIES
+
+MAX_QUANTILES = 1000
+"""Most percentiles :meth:`EngineResult.percentiles` computes in one call."""
+MAX_FIT_POINTS = 100_000
+"""Most (tokens, seconds) points :func:`fit_step_cost` fits."""
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,18 @@ class EngineResult:
         return tuple(b - a for times in self.token_times for a, b in zip(times, times[1:]))
 
     def percentiles(self, q=(50, 95, 99)) -> dict:
-        """``{"ttft_p50": s, ..., "tpot_p50": s, ...}`` (NaN TPOTs left out). Lesson 08, section 2."""
+        """``{"ttft_p50": s, ..., "tpot_p50": s, ...}`` (NaN TPOTs left out: a
+        percentile is NaN only when every request made one token); ``q`` holds
+        at most :data:`MAX_QUANTILES` percentiles from 0 to 100. Lesson 08, section 2."""
+        q = v.sequence("q", q, max_len=MAX_QUANTILES)
+        qs = [v.number(f"q[{i}]", p, minimum=0, maximum=100) for i, p in enumerate(q)]
         out = {}
         for name, xs in (("ttft", self.ttft), ("tpot", self.tpot)):
             xs = [x for x in xs if not math.isnan(x)]
-            for p in q:
-                out[f"{name}_p{p}"] = float(np.percentile(xs, p)) if xs else math.nan
+            values = np.percentile(xs, qs).tolist() if xs else [math.nan] * len(qs)
+            for p, val in zip(q, values):
+                label = p if isinstance(p, (int, float)) and not isinstance(p, bool) else f"{float(p):g}"
+                out[f"{name}_p{label}"] = float(val)
         return out
 
     @property
@@ -113,12 +125,30 @@ class EngineResult:
         }
 
 
+def _points(name: str, xs) -> np.ndarray:
+    """A 1-D list, tuple, array or Series of finite numbers >= 0 as a float array (a long numeric array at once)."""
+    if isinstance(xs, pd.Series):
+        xs = xs.to_numpy()
+    if isinstance(xs, np.ndarray) and xs.ndim == 1 and xs.dtype.kind in "iuf":
+        if xs.size > MAX_FIT_POINTS:
+            raise ValueError(f"{name} must have at most {MAX_FIT_POINTS:_} items, got {xs.size:_}")
+        arr = xs.astype(float)
+        if arr.size and np.isfinite(arr).all() and arr.min() >= 0:
+            return arr
+        xs = list(xs)  # the item-by-item check names the bad one
+    return np.asarray(v.numbers_list(name, xs, minimum=0.0, max_len=MAX_FIT_POINTS), dtype=float)
+
+
+_Points = Annotated[list, v.Domain("seq", _points)]
+"""Up to :data:`MAX_FIT_POINTS` finite numbers >= 0 (a list, tuple, array or Series), as a float array."""
+
+
 @v.checked
-def fit_step_cost(tokens: v.Numbers(minimum=0.0, max_len=v.MAX_REQUESTS),
-                  seconds: v.Numbers(minimum=0.0, max_len=v.MAX_REQUESTS)) -> tuple[float, float]:
+def fit_step_cost(tokens: _Points, seconds: _Points) -> tuple[float, float]:
     """Least-squares ``(overhead, per_token)`` for step time = overhead +
-    per_token × tokens (both clipped at 0). Lesson 08, section 7."""
-    x, y = np.asarray(tokens, dtype=float), np.asarray(seconds, dtype=float)
+    per_token × tokens (both clipped at 0); at most :data:`MAX_FIT_POINTS`
+    points. Lesson 08, section 7."""
+    x, y = tokens, seconds
     if x.shape != y.shape or x.size < 2:
         raise ValueError("tokens and seconds must be equally long, with at least 2 points")
     per_token, overhead = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(y)))

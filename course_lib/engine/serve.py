@@ -22,11 +22,24 @@ from .scheduler import serve
 #: Most tokens one forward call may take (``max_step_tokens``).
 MAX_STEP_TOKENS = 1_000_000
 
+MAX_RUN_POSITIONS = 20_000
+"""Most positions (prompts + outputs over the trace) one :func:`run` computes (about a minute on a laptop core)."""
+MAX_SIM_POSITIONS = 100_000
+"""Most positions (prompts + outputs over the trace) one :func:`simulate` schedules (a few seconds)."""
+MAX_STEP_S = 3600.0
+"""Largest ``overhead`` and ``per_token`` of :func:`simulate` (seconds): an hour per forward call or per token."""
 
-def _plan(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens):
+
+def _plan(trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens,
+          vocab_size=None, max_positions=None):
     """Check the arguments shared by run and simulate; size the pool: ``(trace,
     policy, max_batch, kv_block, block_size, n_blocks, prefix_caching, max_step_tokens)``."""
-    trace = check_trace(trace, max_len)
+    trace = check_trace(trace, max_len, vocab_size)
+    if max_positions is not None:
+        total = sum(len(r.prompt) + r.output_len for r in trace)
+        if total > max_positions:
+            raise ValueError(f"trace asks for {total:_} positions (prompts + outputs of its {len(trace):_} requests), "
+                             f"more than the {max_positions:_} that finish in a few seconds; use a shorter trace")
     if kv_block is not None:  # its most: the model's (or the simulation's) max_len
         kv_block = v.integer("kv_block", kv_block, minimum=1, maximum=max_len)
     if prefix_caching and kv_block is None:
@@ -89,7 +102,8 @@ def run(
     """
     bpp = kv_bytes_per_position(model)
     trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
-        trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
+        trace, model.max_seq_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens,
+        vocab_size=model.vocab_size, max_positions=MAX_RUN_POSITIONS)
     model.eval()
     pool = KVPool(model, n_blocks, size)
 
@@ -104,14 +118,14 @@ def run(
                  kv_block=kv_block, bpp=bpp, pool_bytes=pool.nbytes)
 
 
-@v.checked(finite=False)  # an EngineResult holds NaN where a figure is undefined
+@v.checked(finite=False)  # one-token requests have a NaN TPOT by definition; the times are checked below
 def simulate(
     trace,
     *,
     policy: v.Choice[POLICIES] = "continuous",
     max_batch: v.Size(MAX_BATCH) = 8,
-    overhead: v.NonNegative,
-    per_token: v.NonNegative,
+    overhead: v.Range(0.0, MAX_STEP_S),
+    per_token: v.Range(0.0, MAX_STEP_S),
     max_len: v.Size(1_000_000) = 64,
     kv_block: int | None = None,
     kv_budget: v.PositiveInt | None = None,
@@ -124,20 +138,29 @@ def simulate(
     seconds (fit both from a run's ``step_times``:
     :func:`~course_lib.engine.fit_step_cost`), and makes token 0 for every
     request. Same steps, batches and KV bytes as :func:`run` whenever the
-    schedule does not depend on timing; times are predictions. Lesson 08,
-    section 7.
+    schedule does not depend on timing; times are predictions. ``overhead``
+    and ``per_token`` are at most :data:`MAX_STEP_S`; the trace holds at most
+    :data:`MAX_SIM_POSITIONS` positions, and positions × batch size at most
+    ``course_lib._validate.MAX_SIM_WORK``. Lesson 08, section 7.
     """
     if overhead + per_token <= 0:
         raise ValueError("overhead and per_token cannot both be 0: a forward call must take some time")
     bpp = bytes_per_position
     trace, policy, max_batch, kv_block, size, n_blocks, prefix_caching, max_step_tokens = _plan(
-        trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens)
+        trace, max_len, policy, max_batch, kv_block, kv_budget, bpp, prefix_caching, max_step_tokens,
+        max_positions=MAX_SIM_POSITIONS)
+    positions = sum(len(r.prompt) + r.output_len for r in trace)
+    v.work(f"a trace of {positions:_} positions x max_batch={max_batch}", positions * min(max_batch, len(trace)))
 
     def step(work):
         return overhead + per_token * sum(n for _, n in work), [0] * len(work)
 
-    return serve(trace, policy, max_batch, BlockManager(n_blocks, size, prefix_caching), max_step_tokens, step,
-                 kv_block=kv_block, bpp=bpp, pool_bytes=n_blocks * size * bpp)
+    res = serve(trace, policy, max_batch, BlockManager(n_blocks, size, prefix_caching), max_step_tokens, step,
+                kv_block=kv_block, bpp=bpp, pool_bytes=n_blocks * size * bpp)
+    # a tiny step time makes tokens/s overflow; a huge one the clock: refused by name
+    v.finite("simulate", (res.tokens_per_s, res.elapsed, res.ttft, res.finish, res.step_times),
+             overhead=overhead, per_token=per_token)
+    return res
 
 
 @v.checked
@@ -167,9 +190,10 @@ def schedule(output_lens, *, policy: v.Choice[POLICIES] = "continuous", max_batc
     return steps
 
 
-@v.checked(finite=False)  # an EngineResult holds NaN where a figure is undefined
+@v.checked(finite=False)  # an error from make_trace or simulate names this call's arguments; NaN TPOTs are expected
 def compare_policies(rate: float, max_batch: v.Size(MAX_BATCH), max_output: v.IntRange(2, 48), kv_block: v.IntRange(0, 64),
-                     *, overhead: v.NonNegative, per_token: v.NonNegative, n_requests: v.Size(MAX_TRACE) = 40,
+                     *, overhead: v.Range(0.0, MAX_STEP_S),
+                     per_token: v.Range(0.0, MAX_STEP_S), n_requests: v.Size(MAX_TRACE) = 40,
                      seed: v.Seed = 0) -> dict:
     """Static and continuous batching on one trace under :func:`simulate`
     (a forward call lasts ``overhead + per_token × tokens``):

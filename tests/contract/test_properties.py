@@ -226,6 +226,10 @@ MACHINE = L(lambda: hardware.MeasuredMachine(name="test", device="cpu", n_thread
                                              sizes={"fp32": 128, "bf16": 128, "fp16": 128}, bandwidth=1e9, copy_bytes=1 << 26))
 LLAMA_CONFIG = {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
                 "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100}
+# hand-built requests a learner might pass: a far arrival, a string prompt, a string or 0-token output, 10**6 tokens
+BAD_TRACES = (lambda R: ([R(1e300, (1, 2), 2)], [R(math.nan, (1, 2), 2)], [R(0.0, "ab", 2)], [R(0.0, (1, -2), 2)],
+                         [R(0.0, (1, 2), "2")], [R(0.0, (1, 2), 0)], [R(0.0, (1,) * 10**6, 2)]))(engine.Request)
+SIMULATED = L(lambda: engine.simulate(engine.make_trace(4, 10.0), overhead=1e-3, per_token=1e-4))
 MOE_IN = L(lambda: torch.randn(2, 4, 16, generator=torch.Generator().manual_seed(0)))
 
 
@@ -526,7 +530,8 @@ REGISTRY: dict[str, object] = {
     # ---------------------------------------------------------------- processes
     "processes.check_world_size": E(processes.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
                                     extremes=False),
-    "processes.launch": E(processes.launch, target=A("callable", _noop), n_workers=A("work", 1), timeout_s=30.0,
+    # a worker target is called as target(rank, n_workers, queues, ready): "{0}".format returns str(rank)
+    "processes.launch": E(processes.launch, target=A("callable", "{0}".format), n_workers=A("work", 1), timeout_s=30.0,
                           heavy=True),
     "processes.shutdown": N("stops the worker pool; no arguments"),
     "processes.worker_processes": N("lists the worker pool; no arguments"),
@@ -682,7 +687,7 @@ REGISTRY: dict[str, object] = {
                                repeats=2, warmup=X(0, bad=(HUGE,)), heavy=True),
     "energy.read_rapl_joules": E(energy.read_rapl_joules, root=A("any", "/sys/class/powercap", bad=(5, None))),
     "hardware.cpu_cache_sizes": E(hardware.cpu_cache_sizes, root=A("any", "/sys/devices/system/cpu/cpu0/cache", bad=(5, None))),
-    "measure.matmul_peak": E(measure.matmul_peak, n=A("any", 64, bad=(0, -1, 1.5, True, "1", HUGE)), repeats=2,
+    "measure.matmul_peak": E(measure.matmul_peak, n=X(64, bad=(10**9,)), repeats=2,
                              heavy=True),  # n=None: the size is chosen
     "measure.mfu": E(measure.mfu, model_flops=1e9, seconds=0.1, peak_flops=1e11),
     "models.MoE": E(models.MoE, d_model=16, d_ff=32, n_experts=4,
@@ -710,30 +715,36 @@ REGISTRY: dict[str, object] = {
                                 "arguments; covered by tests/unit/test_engine.py"),
     "engine.runner.forward_step": N("the engine's forward call: called by engine.run with checked arguments; "
                                     "covered by tests/unit/test_engine.py"),
-    "engine.requests.check_trace": E(engine.check_trace, trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
-                                     max_len=64, extremes=False),
+    "engine.requests.check_trace": E(engine.check_trace, trace=A("seq", L(lambda: engine.make_trace(2, 10.0)), bad=BAD_TRACES),
+                                     max_len=X(64, bad=(3,)), vocab_size=X(64, bad=(2,)), extremes=False),
     "engine.blocks.blocks_needed": E(engine.blocks_needed, n_tokens=10, kv_block=4),
     "engine.blocks.reserved_positions": E(engine.reserved_positions, n_tokens=10, max_len=64, kv_block=4),  # None: no paging
     "engine.speculative.expected_tokens_per_call": E(engine.expected_tokens_per_call, alpha=X(0.5, bad=(1.5,)),
                                                      k=4),
     "engine.results.fit_step_cost": E(engine.fit_step_cost, tokens=[1, 2, 4], seconds=[1.0, 2.0, 3.0]),
-    "engine.requests.make_trace": E(engine.make_trace, n_requests=4, rate=A("any", 10.0, bad=(-1.0, 0.0, NAN, -INF, HUGE, True, "1", None)),  # rate=inf: all at 0 s
+    "engine.requests.make_trace": E(engine.make_trace, n_requests=4, rate=A("any", 10.0, bad=(-1.0, 0.0, 1e-320, NAN, -INF, HUGE, True, "1", None)),  # rate=inf: all at 0 s
                                     shared_prefix=3, seed=0, extremes=False),
     "engine.blocks.kv_bytes_per_position": E(engine.kv_bytes_per_position, model=GPT),
     "engine.serve.schedule": E(engine.schedule, output_lens=A("seq", [3, 5, 2]), policy="continuous",
                                max_batch=2, extremes=False),
-    "engine.serve.simulate": E(engine.simulate, trace=A("seq", L(lambda: engine.make_trace(4, 10.0))), policy="continuous",
-                               max_batch=2, overhead=1e-3, per_token=1e-4,
+    "engine.serve.simulate": E(engine.simulate, trace=A("seq", L(lambda: engine.make_trace(4, 10.0)), bad=BAD_TRACES),
+                               policy="continuous", max_batch=2, overhead=X(1e-3, bad=(3601.0,)),
+                               per_token=X(1e-4, bad=(1e308,)),
                                kv_block=A("any", 4, bad=(0, -1, 1.5, 65, "1")), prefix_caching=True,
                                max_step_tokens=8, extremes=False),
-    "engine.serve.compare_policies": E(engine.compare_policies, rate=A("any", 10.0, bad=(-1.0, 0.0, NAN, -INF, HUGE, True, "1", None)), max_batch=2,
+    "engine.serve.compare_policies": E(engine.compare_policies, rate=A("any", 10.0, bad=(-1.0, 0.0, 1e-320, NAN, -INF, HUGE, True, "1", None)), max_batch=2,
                                        max_output=8, kv_block=X(4, bad=(65,)),  # 0: no paging
-                                       overhead=1e-3, per_token=1e-4, n_requests=8, heavy=True),
+                                       overhead=X(1e-3, bad=(1e308,)), per_token=X(1e-4, bad=(1e308,)), n_requests=8,
+                                       heavy=True),
+    "engine.results.EngineResult.percentiles": E(_method("percentiles", engine.EngineResult, lambda: SIMULATED.get()),
+                                                 q=A("seq", (50, 95), bad=([50] * 10**6, range(10**8), (101,), ("50",), (NAN,)))),
     "engine.results.format_comparison": E(engine.format_comparison, result=L(lambda: engine.compare_policies(
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8))),
     "engine.results.step_table": E(engine.step_table, results=A("record", L(lambda: engine.compare_policies(
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
-    "engine.serve.run": E(engine.run, model=GPT, trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
+    "engine.serve.run": E(engine.run, model=GPT, trace=A("seq", L(lambda: engine.make_trace(2, 10.0)),
+                                                         bad=BAD_TRACES + ([engine.Request(0.0, (64,), 2)],
+                                                                           engine.make_trace(2000, 1.0))),
                           max_batch=2, kv_block=A("any", 4, bad=(0, -1, 1.5, "1")),
                           prefix_caching=True, max_step_tokens=8, heavy=True),
     "engine.replicas.run_replicas": E(engine.run_replicas, model=GPT, trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
@@ -971,15 +982,20 @@ import numpy as np  # noqa: E402
 HOSTILE = {
     "pos": (np.float64(2.5), torch.tensor(2.5, dtype=torch.float64)),
     "nonneg": (np.float64(2.5), torch.tensor(2.5)),
-    "real": (np.float32(2.5),),
+    "real": (np.float32(2.5), torch.tensor(2.5, dtype=torch.float64)),
     "frac": (np.float64(0.5), torch.tensor(0.5)),
-    "posint": (np.int64(3), torch.tensor(3)),
-    "nonnegint": (np.int32(2),),
-    "work": (np.int64(2), torch.tensor(2)),
-    "seed": (np.int64(1),),
-    "bool": ("true", np.bool_(True), "false"),
-    "seq": ([1.0] * (v.MAX_REQUESTS + 1), range(10**8)),
+    "frac0": (np.float32(0.5), torch.tensor(0.0, dtype=torch.float64)),
+    "posint": (np.int64(3), torch.tensor(3), np.float64(3.0)),
+    "nonnegint": (np.int32(2), torch.tensor(2)),
+    "work": (np.int64(2), torch.tensor(2), torch.tensor(2.0)),
+    "seed": (np.int64(1), torch.tensor(1)),
+    "bool": ("true", "false", "False", np.bool_(True), torch.tensor(True)),
+    "seq": ([1.0] * (v.MAX_REQUESTS + 1), range(10**8), np.zeros(10**6), np.zeros((2, 2))),
     "choice": ("L4 ",),
+    # a tensor argument: float64, meta (no data), 0-d; each accepted or refused by name
+    "tensor": (torch.zeros(4, 8, dtype=torch.float64), torch.zeros(4, 8, device="meta"), torch.tensor(0.5)),
+    "x8": (torch.tensor(0.5),),
+    "ids": (torch.tensor(3),),
 }
 
 

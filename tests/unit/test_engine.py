@@ -222,6 +222,51 @@ def test_run_rejects_bad_traces(model):
         engine.run(model, [engine.Request(0.0, tuple(range(30)), 5)])
     with pytest.raises(TypeError, match="TinyGPT"):
         engine.run(torch.nn.Linear(2, 2), hand_trace([2]))
+    with pytest.raises(ValueError, match=r"trace\[0\]\.prompt\[1\].*vocab_size=32"):  # an id the embedding lacks
+        engine.run(model, [engine.Request(0.0, (1, 32), 2)])
+    with pytest.raises(ValueError, match=r"trace asks for 2[0-9_]+ positions"):  # the work cap, before any step
+        engine.run(model, [engine.Request(0.0, (1,) * 5, 5)] * 2001)
+
+
+@pytest.mark.parametrize("request_, match", [
+    (engine.Request(math.inf, (1, 2), 2), r"trace\[0\]\.arrival"),
+    (engine.Request(2e9, (1, 2), 2), r"trace\[0\]\.arrival"),
+    (engine.Request(0.0, "ab", 2), r"trace\[0\]\.prompt"),
+    (engine.Request(0.0, (1, -2), 2), r"trace\[0\]\.prompt\[1\]"),
+    (engine.Request(0.0, (1, 2.5), 2), r"trace\[0\]\.prompt\[1\]"),
+    (engine.Request(0.0, (1, 2), "2"), r"trace\[0\]\.output_len"),
+    (engine.Request(0.0, (1, 2), 0), r"trace\[0\]\.output_len"),
+])
+def test_hand_built_requests_are_checked_field_by_field(request_, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        engine.simulate([request_], overhead=1e-3, per_token=1e-4)
+
+
+def test_simulate_refuses_non_finite_times_by_name():
+    burst = engine.make_trace(4, math.inf, seed=0)
+    with pytest.raises(ValueError, match="overhead"):  # an hour per call at most: 1e308 overflowed the clock
+        engine.simulate(burst, overhead=1e308, per_token=1e-4)
+    # all arrive at 0 and each call lasts ~1e-323 s: tokens/s overflows, and the message blames per_token
+    with pytest.raises(ValueError, match="overflows because of per_token"):
+        engine.simulate(burst, overhead=0.0, per_token=5e-324)
+    with pytest.raises(ValueError, match="rate"):  # arrivals past 1e9 s (1e-320 gave inf)
+        engine.make_trace(4, 1e-320)
+    with pytest.raises(ValueError, match="max_batch"):  # positions x batch past MAX_SIM_WORK
+        engine.simulate(engine.make_trace(3000, 100.0), overhead=1e-3, per_token=1e-4, max_batch=4096)
+
+
+def test_percentiles_and_fit_are_capped_and_checked():
+    res = engine.simulate(hand_trace([1, 4, 2]), overhead=1e-3, per_token=1e-4)
+    with pytest.raises(ValueError, match="q must have at most 1_000"):
+        res.percentiles([50] * 10**6)
+    with pytest.raises(ValueError, match=r"q\[0\]"):
+        res.percentiles((101,))
+    assert list(res.percentiles((50, 99.5))) == ["ttft_p50", "ttft_p99.5", "tpot_p50", "tpot_p99.5"]
+    with pytest.raises(ValueError, match="tokens must have at most 100_000"):
+        engine.fit_step_cost(np.arange(10**6), np.arange(10**6))
+    # a numpy array is read at once, and gives the same fit as the list
+    assert engine.fit_step_cost(np.array([1, 4, 9]), np.array([0.0025, 0.004, 0.0065])) == \
+        pytest.approx(engine.fit_step_cost([1, 4, 9], [0.0025, 0.004, 0.0065]))
 
 
 # ---------------------------------------------------------------- speculative decoding
