@@ -909,6 +909,9 @@ class LoRA:
         if a.kv_lora_rank:
             raise ValueError(f"LoRA on {a.name}'s latent attention (kv_lora_rank > 0) is not modelled: "
                              "its adapters and quantised matrices have other shapes")
+        if a._per_layer_shapes:
+            raise ValueError(f"LoRA on {a.name}'s per-layer shapes (Gemma 4: full layers' own head width, KV-shared "
+                             "layers, per-layer inputs) is not modelled: its adapted matrices differ layer by layer")
         h, f = a.hidden_size, a.ffn_size
         fused_qkv = a.family in ("gpt2", "phi3")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
