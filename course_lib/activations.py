@@ -7,7 +7,8 @@ is its public entry point: :func:`activation_bytes` takes the architecture
 counts, per layer, the norms' inputs and statistics, the attention's saved
 tensors (queries, keys and values, the softmax for eager attention or one
 log-sum-exp per head and token for SDPA; latent attention's bottlenecks and
-expanded keys and values), the FFN's or the mixture's tensors,
+expanded keys and values; Gemma 4's layer kinds, value norm and per-layer
+inputs), the FFN's or the mixture's tensors,
 dropout masks, and outside the layers the token ids, the rotary tables, the
 final norm, the log-probabilities and the targets. A parallel block (Phi,
 Falcon, Command R) feeds attention and MLP from one norm's output; Falcon-40B's
@@ -46,6 +47,8 @@ def activation_bytes(a: v.Shape, *, batch: v.PositiveInt, seq_len: v.PositiveInt
     if a.attn_softcap or a.attention_sinks:  # no SDPA kernel runs them: transformers runs eager
         attention = "eager"
     b, s, p = batch, seq_len, bytes_per_value
+    if a._per_layer_shapes:  # Gemma 4
+        return _per_layer_shapes(a, b, s, attention, p, checkpointing, loss)
     t = b * s
     h = a.hidden_size
     full, sliding = a.n_layers - a.sliding_layers, a.sliding_layers
@@ -80,6 +83,60 @@ def activation_bytes(a: v.Shape, *, batch: v.PositiveInt, seq_len: v.PositiveInt
         outside += t * a.vocab_size * p  # tanh's output, for its backward
     if checkpointing:  # each layer keeps its input; one layer's activations exist again during backward
         return math.ceil(a.n_layers * t * h * p + layer + outside)
+    return math.ceil(layers + outside)
+
+
+def _per_layer_shapes(a, b: int, s: int, attention: str, p: float, checkpointing: bool, loss: str) -> int:
+    """Gemma 4 (transformers 5.25, models/gemma4), layer kind by kind (sliding / full, own keys and values
+    or KV-shared). Its RMSNorm keeps its input, two fp32 statistics per row and the normalised values, plus
+    its output where a matmul reads it (the input norms, not the norms after attention, FFN and per-layer
+    input); the queries and keys are normalised per head (input, statistics, normalised), the values by a
+    norm without weight (its input when a value projection made it, statistics); a KV-shared layer
+    computes no keys or values and reuses the storage of the layer it shares with. Per layer the per-layer
+    input block keeps its gate's output, the activation's output, the projection's input and one more
+    hidden-sized tensor (measured: with per-layer inputs each layer keeps it, without them none); outside the
+    layers, the per-layer inputs (projection norm, the combined inputs) and one rotary table per kind."""
+    t = b * s
+    h, heads, w = a.hidden_size, a.n_heads, a.per_layer_input_size
+    stats = 2 * t * 4  # fp32 mean square and its power, per row
+
+    def norm(width, rows=t, output=False):
+        return (3 if output else 2) * rows * width * p + 2 * rows * 4 if width else 0
+
+    layers, head_dims = 0.0, set()
+    for n, sliding, own in a._kinds():
+        if not n:
+            continue
+        d, k, mats = a._kind_shape(sliding, own)
+        head_dims.add(d)
+        q, kv = heads * d, k * d
+        layer = 2 * norm(h, output=True) + 2 * norm(h) + (norm(h) if w else 0)
+        layer += 2 * t * q * p + heads * stats  # q_norm: input, normalised; statistics per head
+        if own:
+            layer += 2 * t * kv * p + k * stats  # k_norm
+            layer += (t * kv * p if mats == 2 else 0) + k * stats  # v_norm: its input (v_proj's output)
+        matrices = attention == "eager"
+        repeated = k < heads and (matrices or (k > 1 and sliding and s >= a.sliding_window))
+        keys_values = 2 * t * q * p if repeated else (2 * t * kv * p if own else 0)
+        layer += t * q * p + keys_values  # rotated queries; keys and values (new, or repeated copies)
+        if matrices:
+            layer += b * heads * s * s * p * (3 if a.attention_dropout > 0 else 1)
+        else:
+            layer += t * heads * 4 + (b * s * s * p if sliding and s >= a.sliding_window else 0)
+        layer += t * q * p  # attention output, o_proj's input
+        width = a.shared_ffn_size if a.shared_ffn_size and not own else a.ffn_size
+        layer += 4 * t * width * p + 3 * t * w * p  # FFN; per-layer input gate, activation, projection's input
+        layers += n * (layer + (t * h * p if w else 0) + 4)  # the per-layer input block's residual; layer_scalar
+    outside = 8 * t + norm(h) + t * h * p  # ids; final norm; the LM head's input
+    outside += sum(2 * s * d * p for d in head_dims)  # rotary cos and sin per head width
+    if w:  # per-layer inputs: the projection's norm, the combined inputs
+        outside += norm(w, rows=t * a.n_layers) + t * a.n_layers * w * p
+    if loss == "cross_entropy":
+        outside += t * a.vocab_size * p + 8 * t
+    if a.logit_softcap:
+        outside += t * a.vocab_size * p
+    if checkpointing:
+        return math.ceil(a.n_layers * t * h * p + layers / a.n_layers + outside)
     return math.ceil(layers + outside)
 
 

@@ -13,14 +13,16 @@ wrapper: chunked attention, a shared expert), ``ministral`` and ``ministral3``
 sliding layers) and ``starcoder2``, whose parallel attention/MLP blocks
 (Phi, Falcon's ``parallel_attn`` / ``new_decoder_architecture``, Command R)
 are read from the config, and ``gpt_oss`` (attention sinks, alternating
-sliding/full layers, biased experts). Keys a file leaves out take the defaults
+sliding/full layers, biased experts), ``gemma4_text`` (and the ``gemma4`` wrapper:
+per-layer head widths and KV heads, KV-shared layers, per-layer input embeddings). Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
   parameters, exactly as ``model.num_parameters()`` counts them; per token
   for a mixture of experts;
 - :meth:`Architecture.kv_cache_bytes`: grouped-query attention, an explicit
-  ``head_dim``, sliding-window layers and a latent-attention cache, as
+  ``head_dim``, sliding-window layers, a latent-attention cache and Gemma 4's
+  per-layer shapes (KV-shared layers hold none), as
   transformers' cache stores them;
 - :meth:`Architecture.activation_bytes`: what autograd saves for backward in
   transformers' implementation, with SDPA/FlashAttention (no score matrix)
@@ -48,9 +50,10 @@ from . import activations, configs, model_state, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
             "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "deepseek_v2", "llama4_text", "ministral",
-            "ministral3", "phi", "falcon", "cohere", "cohere2", "starcoder2", "gpt_oss")
+            "ministral3", "phi", "falcon", "cohere", "cohere2", "starcoder2", "gpt_oss",
+            "gemma4_text")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
-WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral"}
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral", "gemma4": "gemma4_text"}
 # A wrapper's text config when the file gives none at all (transformers 5.25's sub-config defaults; a
 # text_config that is given, even partly, takes its own family's defaults instead, as transformers does)
 _WRAPPER_TEXT = {
@@ -183,6 +186,17 @@ _DEFAULTS = {
                        num_attention_heads=24, num_key_value_heads=2, head_dim=None, hidden_act="gelu_pytorch_tanh",
                        tie_word_embeddings=True, use_bias=True, sliding_window=None, residual_dropout=0.0,
                        embedding_dropout=0.0, attention_dropout=0.0),
+    # transformers 5.25, models/gemma4: full-attention layers with their own head width (global_head_dim, 512)
+    # and, with attention_k_eq_v, their own KV heads (num_global_key_value_heads) and no v_proj; the last
+    # num_kv_shared_layers layers reuse an earlier layer's keys and values (no k/v projections, no cache);
+    # per-layer input embeddings of hidden_size_per_layer_input per layer; enable_moe_block not modelled
+    "gemma4_text": dict(vocab_size=262144, hidden_size=2304, intermediate_size=9216, num_hidden_layers=30,
+                        num_attention_heads=8, num_key_value_heads=4, head_dim=256, hidden_activation="gelu_pytorch_tanh",
+                        tie_word_embeddings=True, attention_bias=False, attention_dropout=0.0, sliding_window=512,
+                        layer_types=None, final_logit_softcapping=None, use_bidirectional_attention=None,
+                        vocab_size_per_layer_input=262144, hidden_size_per_layer_input=256, attention_k_eq_v=False,
+                        num_kv_shared_layers=0, enable_moe_block=False, use_double_wide_mlp=False,
+                        global_head_dim=512, num_global_key_value_heads=None),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
@@ -395,7 +409,16 @@ class Architecture:
     shared norm) or 2 (Falcon-40B's ``ln_attn`` and ``ln_mlp``, both over the
     same input). ``qk_norm_heads``: the q/k norms hold one weight vector per
     head (Cohere's ``use_qk_norm``) instead of one shared by the heads.
-    ``lm_head_bias``: the LM head has a bias (Phi). Built by :func:`preset` and
+    ``lm_head_bias``: the LM head has a bias (Phi). Per-layer shapes (Gemma 4): the
+    full-attention layers may have their own head width ``full_head_dim`` and KV heads ``full_kv_heads``
+    (0: ``head_dim`` / ``n_kv_heads``), and with ``full_k_eq_v`` take their values from the key projection
+    (no value projection); the last ``kv_shared_layers`` layers (``kv_shared_sliding`` of them sliding)
+    reuse the keys and values of an earlier layer of their kind, so they have no key/value projections and
+    hold no cache, and an FFN of ``shared_ffn_size`` (0: ``ffn_size``; Gemma 4's double-wide MLP);
+    ``per_layer_input_size`` > 0 adds per-layer input embeddings (a ``per_layer_vocab_size`` ×
+    (layers · ``per_layer_input_size``) table, a projection of the hidden state to the same width and, per
+    layer, a gate, a projection back and a norm).
+    Built by :func:`preset` and
     :func:`resolve`; not tied to one lesson.
     """
 
@@ -438,6 +461,14 @@ class Architecture:
     sliding_layers: int = 0
     chunked: bool = False
     qk_l2_norm_layers: int = 0
+    full_head_dim: int = 0
+    full_kv_heads: int = 0
+    full_k_eq_v: bool = False
+    kv_shared_layers: int = 0
+    kv_shared_sliding: int = 0
+    shared_ffn_size: int = 0
+    per_layer_input_size: int = 0
+    per_layer_vocab_size: int = 0
     activation: str = "silu"
     dropout: float = 0.0
     attention_dropout: float = 0.0
@@ -471,7 +502,7 @@ class Architecture:
         v.choice("norm", self.norm, ("layernorm", "rmsnorm", "layernorm_nobias"))
         for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full", "attn_softcap",
                      "logit_softcap", "parallel_block", "qk_norm_heads", "lm_head_bias", "attention_sinks",
-                     "router_bias"):
+                     "router_bias", "full_k_eq_v"):
             v.boolean(name, getattr(self, name))
         v.number("swiglu_limit", self.swiglu_limit, minimum=0, maximum=_MAX_SIZE)  # 0: a plain SwiGLU
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
@@ -483,10 +514,34 @@ class Architecture:
             raise ValueError("chunked=True needs sliding_layers > 0 (the layers that attend within chunks), "
                              f"got sliding_layers={self.sliding_layers}")
         v.integer("qk_l2_norm_layers", self.qk_l2_norm_layers, minimum=0, maximum=self.n_layers)
+        self._check_per_layer_shapes()
         v.fraction("dropout", self.dropout, allow_zero=True)
         v.fraction("attention_dropout", self.attention_dropout, allow_zero=True)
         v.string("activation", self.activation)
         v.string("name", self.name, nonempty=False)
+
+    def _check_per_layer_shapes(self) -> None:
+        """The per-layer shape fields (Gemma 4) checked against each other and the layer counts."""
+        for name in ("full_head_dim", "full_kv_heads", "shared_ffn_size", "per_layer_input_size",
+                     "per_layer_vocab_size"):
+            v.integer(name, getattr(self, name), minimum=0, maximum=_MAX_SIZE)
+        v.integer("kv_shared_layers", self.kv_shared_layers, minimum=0, maximum=self.n_layers - 1)
+        v.integer("kv_shared_sliding", self.kv_shared_sliding, minimum=0,
+                  maximum=min(self.kv_shared_layers, self.sliding_layers))
+        if self.kv_shared_layers - self.kv_shared_sliding > self.n_layers - self.sliding_layers:
+            raise ValueError(f"kv_shared_layers={self.kv_shared_layers} with kv_shared_sliding={self.kv_shared_sliding} "
+                             f"needs more full-attention layers than the {self.n_layers - self.sliding_layers} there are")
+        if self.full_kv_heads and self.n_heads % self.full_kv_heads:
+            raise ValueError(f"n_heads={self.n_heads} must be a multiple of full_kv_heads={self.full_kv_heads}")
+        if bool(self.per_layer_input_size) != bool(self.per_layer_vocab_size):
+            raise ValueError("per_layer_input_size and per_layer_vocab_size must both be > 0 or both 0, got "
+                             f"{self.per_layer_input_size} and {self.per_layer_vocab_size}")
+        if self._per_layer_shapes and self.kv_lora_rank:
+            raise ValueError("per-layer shapes (full_head_dim, kv_shared_layers, ...) with latent attention "
+                             "(kv_lora_rank > 0) are not modelled")
+        if self._per_layer_shapes and self.n_experts > 1:
+            raise ValueError("per-layer shapes (full_head_dim, kv_shared_layers, ...) with a mixture of experts "
+                             "are not modelled")
 
     # ------------------------------------------------------------ reading a config
 
@@ -579,11 +634,19 @@ class Architecture:
             head_dim = h // heads
         window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
         types = None if family == "llama4_text" else F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
-        if family in ("gemma3_text", "gemma2", "gpt_oss") and types is None:  # transformers builds them from the pattern
-            pattern = 2 if family in ("gemma2", "gpt_oss") else F.field_int(c, "sliding_window_pattern", minimum=1)
+        if family in ("gemma3_text", "gemma2", "gpt_oss", "gemma4_text") and types is None:  # built from the pattern
+            pattern = ({"gemma2": 2, "gpt_oss": 2, "gemma4_text": 6}.get(family)
+                       or F.field_int(c, "sliding_window_pattern", minimum=1))
             types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
+        g4 = {}
+        if family == "gemma4_text":
+            types = list(types)[:-1] + ["full_attention"]  # transformers forces the last layer to full attention
+            window = F.field_int(c, "sliding_window", minimum=1)
+            if F.field_str(c, "use_bidirectional_attention", allow_none=True) == "all":
+                window = window // 2 + 1  # as transformers' config stores it (exclusive bounds)
+            g4 = cls._gemma4_shapes(c, n, heads, kv, head_dim, list(types))
         n_sliding = 0
-        if family in ("gemma3_text", "gemma2", "gpt_oss") and window:
+        if family in ("gemma3_text", "gemma2", "gpt_oss", "gemma4_text") and window:
             n_sliding = sum(t == "sliding_attention" for t in types)
         if family in ("mistral", "mixtral", "phi3", "ministral3") and window:
             n_sliding = n
@@ -594,7 +657,7 @@ class Architecture:
                 n_sliding = sum(t == "sliding_attention" for t in types)
             else:
                 n_sliding = max(0, n - F.field_int(c, "max_window_layers", minimum=0))
-        if family in ("gemma", "gemma3_text", "gemma2"):
+        if family in ("gemma", "gemma3_text", "gemma2", "gemma4_text"):
             act = F.field_str(c, "hidden_activation", allow_none=True) or F.field_str(c, "hidden_act")
         else:
             act = F.field_str(c, "hidden_act")
@@ -639,7 +702,7 @@ class Architecture:
             ffn, window, n_sliding = llama4.pop("ffn"), llama4.pop("window"), llama4.pop("n_sliding")
             mla = llama4
         bias = F.field_bool(c, "attention_bias", False)
-        return cls(**mla, **oss,
+        return cls(**mla, **oss, **g4,
             family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=n,
             n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=ffn, ffn_kind="gated",
             tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
@@ -648,8 +711,8 @@ class Architecture:
             mlp_bias=(F.field_bool(c, "mlp_bias", False) and family != "deepseek_v3") or family == "gpt_oss",
             norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
-            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
-            norms_per_layer=4 if family in ("gemma3_text", "gemma2") else 2,
+            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2", "gemma4_text"),
+            qk_norm_full=family == "olmo2", norms_per_layer=4 if family in ("gemma3_text", "gemma2", "gemma4_text") else 2,
             attn_softcap=bool(F.field_float(c, "attn_logit_softcapping", None, allow_none=True)),
             logit_softcap=bool(F.field_float(c, "final_logit_softcapping", None, allow_none=True)),
             sliding_window=window if n_sliding else None, sliding_layers=n_sliding, activation=act,
@@ -657,6 +720,53 @@ class Architecture:
             attention_dropout=F.field_float(c, "attention_dropout", 0.0, maximum=1),
             name=name, source=source,
         )
+
+    @staticmethod
+    def _gemma4_shapes(c: dict, n: int, heads: int, kv: int, head_dim: int, types: list) -> dict:
+        """Gemma 4's per-layer shapes (transformers 5.25, models/gemma4): the full-attention layers' head width
+        and KV heads, from ``per_layer_config`` when a saved config carries it (transformers writes the
+        overrides there), else from ``global_head_dim`` and, only with ``attention_k_eq_v``,
+        ``num_global_key_value_heads``; the KV-shared layers (the last ``num_kv_shared_layers``, which need an
+        earlier layer of each kind to reuse); the double-wide MLP of those layers; per-layer input embeddings."""
+        F = configs
+        if F.field_bool(c, "enable_moe_block"):
+            raise F.ConfigError("config['enable_moe_block'] must be false for gemma4_text: Gemma 4's expert block "
+                                "(run beside the dense MLP) is not modelled yet")
+        k_eq_v = F.field_bool(c, "attention_k_eq_v")
+        overrides = c.get("per_layer_config")
+        if overrides is not None:
+            if not isinstance(overrides, dict) or not all(isinstance(o, dict) for o in overrides.values()):
+                raise TypeError(f"config['per_layer_config'] must map layer indices to objects, got {v.show(overrides)}")
+            shapes = {}
+            for key, o in overrides.items():
+                if not (isinstance(key, int) or (isinstance(key, str) and key.isdigit())) or int(key) >= n:
+                    raise F.ConfigError(f"config['per_layer_config'] keys must be layer indices below {n}, got {key!r}")
+                if set(o) - {"head_dim", "num_key_value_heads"}:
+                    raise F.ConfigError(f"config['per_layer_config'][{key!r}]: only head_dim and num_key_value_heads "
+                                        f"overrides are modelled, got {sorted(o)}")
+                shapes[int(key)] = (F.field_int(o, "head_dim", head_dim, minimum=1),
+                                    F.field_int(o, "num_key_value_heads", kv, minimum=1))
+            full = {shapes.get(i, (head_dim, kv)) for i, t in enumerate(types) if t == "full_attention"}
+            if any(t != "full_attention" for i, t in enumerate(types) if i in shapes) or len(full) != 1:
+                raise F.ConfigError("config['per_layer_config'] must give every full-attention layer the same shape "
+                                    "and no sliding layer its own (other per-layer shapes are not modelled)")
+            head, kv_full = full.pop()
+        else:
+            head = F.field_int(c, "global_head_dim", minimum=1)
+            kv_full = (F.field_int(c, "num_global_key_value_heads", minimum=1, allow_none=True) if k_eq_v else None) or kv
+        if heads % kv_full:
+            raise F.ConfigError(f"config['num_attention_heads']={heads} must be a multiple of the full-attention "
+                                f"layers' KV heads ({kv_full})")
+        shared = F.field_int(c, "num_kv_shared_layers", minimum=0, maximum=n - 1)
+        if shared and set(types[:n - shared]) != set(types):
+            raise F.ConfigError("config['num_kv_shared_layers']: every layer kind of the shared layers needs an "
+                                "earlier layer of that kind to reuse (as transformers requires)")
+        width = F.field_int(c, "hidden_size_per_layer_input", minimum=0, allow_none=True) or 0
+        return dict(full_head_dim=head, full_kv_heads=kv_full, full_k_eq_v=k_eq_v, kv_shared_layers=shared,
+                    kv_shared_sliding=sum(t == "sliding_attention" for t in types[n - shared:]) if shared else 0,
+                    shared_ffn_size=2 * c["intermediate_size"] if shared and F.field_bool(c, "use_double_wide_mlp") else 0,
+                    per_layer_input_size=width,
+                    per_layer_vocab_size=F.field_int(c, "vocab_size_per_layer_input", minimum=1) if width else 0)
 
     @staticmethod
     def _check_deepseek_v2(c: dict) -> None:
@@ -695,6 +805,49 @@ class Architecture:
         :meth:`course_lib.arch.Architecture.forward_flops` and :meth:`course_lib.arch.Architecture.kv_cache_bytes`;
         not tied to one lesson."""
         return self.n_kv_heads * self.head_dim
+
+    # per-layer shapes (Gemma 4): layers grouped by kind, each kind with its own attention shape
+
+    @property
+    def _per_layer_shapes(self) -> bool:
+        return bool(self.full_head_dim or self.full_kv_heads or self.full_k_eq_v or self.kv_shared_layers
+                    or self.shared_ffn_size or self.per_layer_input_size)
+
+    def _kinds(self) -> list[tuple[int, bool, bool]]:
+        """``(layers, sliding, own_kv)``: sliding / full layers with their own keys and values or KV-shared."""
+        s, ss = self.sliding_layers, self.kv_shared_sliding
+        fs = self.kv_shared_layers - ss
+        return [(s - ss, True, True), (ss, True, False), (self.n_layers - s - fs, False, True), (fs, False, False)]
+
+    def _kind_shape(self, sliding: bool, own: bool) -> tuple[int, int, int]:
+        """(head_dim, KV heads, key/value projections) of one layer of a kind (0 projections: KV-shared)."""
+        if sliding:
+            return self.head_dim, self.n_kv_heads, 2 if own else 0
+        d, k = self.full_head_dim or self.head_dim, self.full_kv_heads or self.n_kv_heads
+        return d, k, (1 if self.full_k_eq_v else 2) if own else 0
+
+    def _kind_params(self, sliding: bool, own: bool) -> int:
+        """One layer of a kind: attention, FFN, norms and its per-layer input block."""
+        h, heads = self.hidden_size, self.n_heads
+        d, k, mats = self._kind_shape(sliding, own)
+        p = 2 * h * heads * d + mats * h * k * d
+        if self.qkv_bias:
+            p += heads * d + mats * k * d
+        if self.out_bias:
+            p += h
+        if self.qk_norm:
+            p += d * (2 if own else 1)  # q_norm; k_norm where the layer has keys of its own
+        p += self._expert_params(self.shared_ffn_size if self.shared_ffn_size and not own else None)
+        p += self.norms_per_layer * self._norm_params()
+        if self.per_layer_input_size:  # gate, projection back, norm
+            p += 2 * h * self.per_layer_input_size + self._norm_params()
+        return p
+
+    def _per_layer_input_params(self) -> int:
+        """The per-layer input embedding table, the hidden state's projection to it and its norm."""
+        w = self.n_layers * self.per_layer_input_size
+        return (self.per_layer_vocab_size * w + self.hidden_size * w + self.per_layer_input_size
+                if self.per_layer_input_size else 0)
 
     def _attention_params(self) -> int:
         h = self.hidden_size
@@ -758,6 +911,8 @@ class Architecture:
                 + self._router_params() + norms)
 
     def _layers_params(self, experts: int) -> int:
+        if self._per_layer_shapes:
+            return sum(n * self._kind_params(sliding, own) for n, sliding, own in self._kinds())
         dense = self._attention_params() + self._expert_params() + self.norms_per_layer * self._norm_params()
         return (self.n_layers - self.dense_layers) * self._layer_params(experts) + self.dense_layers * dense
 
@@ -765,7 +920,7 @@ class Architecture:
         emb = self.vocab_size * self.hidden_size + self.positions * self.hidden_size
         head = 0 if self.tied_embeddings else self.vocab_size * self.hidden_size
         head += self.vocab_size if self.lm_head_bias else 0  # Phi's LM head has a bias (kept when tied)
-        return emb + head + self._norm_params()
+        return emb + head + self._norm_params() + self._per_layer_input_params()
 
     @property
     def n_params(self) -> int:
@@ -786,7 +941,9 @@ class Architecture:
         table (when not tied to the LM head, which multiplies every token) and
         a learned position table. A decode step reads only their looked-up
         rows. Lesson 07, section 4."""
-        return (0 if self.tied_embeddings else self.vocab_size * self.hidden_size) + self.positions * self.hidden_size
+        per_layer = self.per_layer_vocab_size * self.n_layers * self.per_layer_input_size  # Gemma 4's per-layer inputs
+        return ((0 if self.tied_embeddings else self.vocab_size * self.hidden_size) + self.positions * self.hidden_size
+                + per_layer)
 
     @property
     def matmul_params(self) -> int:
@@ -795,7 +952,7 @@ class Architecture:
         LM head (no biases, norms or lookups), so a token costs
         2 · matmul_params FLOPs outside attention: :meth:`forward_flops` at
         one token less its score and value matmuls. Lesson 07, section 3."""
-        return (self.forward_flops(batch=1, seq_len=1) - self.n_layers * self._score_flops(1, 1)) // 2
+        return (self.forward_flops(batch=1, seq_len=1) - self._all_score_flops(1, 1)) // 2
 
     def largest_layer_params(self) -> int:
         """Parameters of the largest single module (DeepSpeed's "largest
@@ -803,6 +960,10 @@ class Architecture:
         :meth:`course_lib.arch.Architecture.zero_memory`; not tied to one lesson."""
         h, f = self.hidden_size, self.ffn_size
         sizes = [self.vocab_size * h, h * self.q_size + (self.q_size if self.qkv_bias else 0), h * f + (f if self.mlp_bias else 0)]
+        if self._per_layer_shapes:  # the per-layer input table, a full layer's q_proj, a double-wide FFN matrix
+            d = self.full_head_dim or self.head_dim
+            sizes += [self.per_layer_vocab_size * self.n_layers * self.per_layer_input_size,
+                      h * self.n_heads * d + (self.n_heads * d if self.qkv_bias else 0), h * self.shared_ffn_size]
         if self.family == "phi3":
             sizes += [h * (self.q_size + 2 * self.kv_size), 2 * h * f]
         if self.family == "falcon":  # one fused query_key_value
@@ -842,6 +1003,13 @@ class Architecture:
             per_token = (self.kv_lora_rank + self.qk_rope_head_dim if mla == "latent"
                          else self.n_heads * (self.head_dim + self.v_head_dim))
             return math.ceil(per_token * self.n_layers * s * b * p)
+        if self._per_layer_shapes:  # each kind its own shape; KV-shared layers hold no cache
+            per_layer = 0
+            for n, sliding, own in self._kinds():
+                d, k, _ = self._kind_shape(sliding, own)
+                if own:
+                    per_layer += n * 2 * k * d * (min(s, self.sliding_window) if sliding else s)
+            return math.ceil(per_layer * b * p)
         full = self.n_layers - self.sliding_layers
         tokens = full * s + self.sliding_layers * (min(s, self.sliding_window) if self.sliding_window else s)
         return math.ceil(2 * self.kv_size * tokens * b * p)
@@ -854,6 +1022,13 @@ class Architecture:
         the full s × s matrix; latent attention's values have v_head_dim."""
         value_dim = self.v_head_dim if self.kv_lora_rank else self.head_dim
         return 2 * b * self.n_heads * s * s * (self.head_dim + value_dim)
+
+    def _all_score_flops(self, b: int, s: int) -> int:
+        """Every layer's attention matmuls (per-layer head widths included)."""
+        if self._per_layer_shapes:
+            return sum(n * 4 * b * self.n_heads * s * s * self._kind_shape(sliding, own)[0]
+                       for n, sliding, own in self._kinds())
+        return self.n_layers * self._score_flops(b, s)
 
     @v.checked
     def forward_flops(self, *, batch: v.PositiveInt, seq_len: v.PositiveInt) -> int:
@@ -880,6 +1055,16 @@ class Architecture:
         b, s = batch, seq_len
         t = b * s
         h, f = self.hidden_size, self.ffn_size
+        if self._per_layer_shapes:  # per kind: projections, FFN, per-layer input gate and projection back
+            mats = 2 if self.ffn_kind == "mlp" else 3
+            total = self._all_score_flops(b, s) + 2 * t * h * self.vocab_size
+            total += 2 * t * h * self.n_layers * self.per_layer_input_size  # per_layer_model_projection
+            for n, sliding, own in self._kinds():
+                d, k, kv_mats = self._kind_shape(sliding, own)
+                width = self.shared_ffn_size if self.shared_ffn_size and not own else f
+                total += n * 2 * t * (h * (2 * self.n_heads * d + kv_mats * k * d) + mats * h * width
+                                      + 2 * h * self.per_layer_input_size)
+            return total
         proj = 2 * t * h * (2 * self.q_size + 2 * self.kv_size)
         attn = self._score_flops(b, s)
         if self.kv_lora_rank:  # latent attention: its own projections
@@ -1041,6 +1226,9 @@ class LoRA:
         if a.kv_lora_rank:
             raise ValueError(f"LoRA on {a.name}'s latent attention (kv_lora_rank > 0) is not modelled: "
                              "its adapters and quantised matrices have other shapes")
+        if a._per_layer_shapes:
+            raise ValueError(f"LoRA on {a.name}'s per-layer shapes (Gemma 4: full layers' own head width, KV-shared "
+                             "layers, per-layer inputs) is not modelled: its adapted matrices differ layer by layer")
         h, f = a.hidden_size, a.ffn_size
         fused_qkv = a.family in ("gpt2", "phi3", "falcon")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),

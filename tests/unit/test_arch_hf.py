@@ -10,7 +10,7 @@ of what autograd saves, and the weight / gradient / optimizer-state bytes of
 a real AdamW step exact. The 2026 families (CONFIGS_2026: Qwen3, Qwen3-MoE,
 Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3, Gemma 2, Llama 4, Ministral,
 Ministral 3, and the parallel-block and LayerNorm families Phi, Falcon, Command R,
-Command R7B, StarCoder2, gpt-oss) are held to the same (Llama 4's FLOPs with the unrouted experts
+Command R7B, StarCoder2, gpt-oss, DeepSeek-V2, Gemma 4) are held to the same (Llama 4's FLOPs with the unrouted experts
 transformers also runs added by hand), with
 activations within the 10 % contract (DeepSeek-V3's latent attention: not yet,
 marked xfail with the measured gap; gpt-oss and Gemma 2 run eager attention
@@ -145,6 +145,17 @@ CONFIGS_2026 = {
     # sequential block, LayerNorms and every projection with biases (use_bias), GELU MLP, GQA, sliding window 16
     "starcoder2": dict(model_type="starcoder2", vocab_size=V, hidden_size=64, intermediate_size=256,
                        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, sliding_window=16),
+    # Gemma 4's per-layer shapes: full layers with their own head width (32 against 16) and, keys serving as
+    # values (attention_k_eq_v), one KV head; the last 2 layers (one sliding, one full) reuse earlier layers'
+    # keys and values and have a double-wide MLP; per-layer input embeddings of 8 per layer; untied, biases
+    "gemma4_text": dict(model_type="gemma4_text", vocab_size=V, hidden_size=64, intermediate_size=128,
+                        num_hidden_layers=6, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                        global_head_dim=32, num_global_key_value_heads=1, attention_k_eq_v=True,
+                        num_kv_shared_layers=2, use_double_wide_mlp=True, vocab_size_per_layer_input=V,
+                        hidden_size_per_layer_input=8, sliding_window=16, attention_bias=True,
+                        tie_word_embeddings=False, layer_types=["sliding_attention", "sliding_attention",
+                                                                "full_attention"] * 2,
+                        pad_token_id=0, eos_token_id=1, bos_token_id=None),
 }
 ALL = {**CONFIGS, **CONFIGS_2026}
 NO_SDPA = ("gemma2", "gpt_oss")  # soft-capped scores, attention sinks: transformers refuses SDPA, runs eager
@@ -231,7 +242,7 @@ def kv_held_after_generate(family):
                          pad_token_id=0, eos_token_id=None)
     cache = out.past_key_values
     held = sum(layer.keys.untyped_storage().nbytes() + layer.values.untyped_storage().nbytes()
-               for layer in cache.layers)
+               for layer in cache.layers if layer.keys is not None)  # Gemma 4's KV-shared layers hold none
     return cache.get_seq_length(), held
 
 
@@ -277,8 +288,14 @@ def recorded():
     return json.loads((Path(__file__).resolve().parents[2] / "course_lib/presets/measured_families.json").read_text())
 
 
+# Activations not yet modelled within 10 %, with the gap measured on this test's configs (predicted vs saved)
+ACTIVATIONS_XFAIL = {}
+
+
 @pytest.mark.parametrize("attention, seq_len", [("sdpa", 256), ("eager", 96)])
-def test_activations_within_10_percent(family, attention, seq_len):
+def test_activations_within_10_percent(family, attention, seq_len, request):
+    if family in ACTIVATIONS_XFAIL:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=ACTIVATIONS_XFAIL[family]))
     model = build(family, attention)
     ids = tokens(seq_len)
     measured = memory.training_memory(model, ids, optimizer="sgd", loss_fn=_ce(ids)).activations
@@ -530,3 +547,70 @@ def test_parallel_block_real_configs_on_meta_device(key):
     assert (arch.n_params, arch.n_active_params) == R.meta_param_count(REAL_CONFIGS[key])
     if key == "command-r7b-12-2024":
         assert (arch.n_layers, arch.sliding_layers, arch.sliding_window) == (32, 24, 4096)
+
+# Gemma 4: no published config.json could be read here (no network; no copy of google/gemma-4-* config.json
+# was found in the reference stores), so the "public" shape is transformers 5.25's Gemma4TextConfig defaults
+# (models/gemma4/configuration_gemma4.py: 30 layers of width 2304, 5 sliding (256-wide heads) to 1 full
+# (global_head_dim 512), per-layer inputs of 256 from a 262,144-token table), built full size on the meta device.
+GEMMA4_DEFAULTS = dict(model_type="gemma4_text")
+
+
+@pytest.mark.parametrize("config", [
+    GEMMA4_DEFAULTS,
+    # the multimodal wrapper: its text_config is the language model
+    dict(model_type="gemma4", text_config=dict(model_type="gemma4_text", num_kv_shared_layers=12,
+                                               use_double_wide_mlp=True, attention_k_eq_v=True,
+                                               num_global_key_value_heads=1)),
+], ids=["gemma4_text-defaults", "gemma4-wrapper"])
+def test_gemma4_parameters_on_meta_device(config):
+    """Gemma 4 full size on the meta device: parameters exact against transformers' count and
+    tests/support/hf_reference.py's walk of the module tree (a dense model: active = total)."""
+    import hf_reference as R
+
+    total, active = R.meta_param_count(config)
+    a = Architecture.from_hf_config(config)
+    assert (a.n_params, a.n_active_params) == (total, active)
+    if config is GEMMA4_DEFAULTS:
+        assert total == 5_077_177_856
+        # the per-layer input table is looked up, not multiplied: 262,144 × (30 × 256)
+        assert a.lookup_params == 262_144 * 30 * 256
+
+
+def test_gemma4_saved_config_reads_per_layer_config():
+    """A config saved by transformers carries the full layers' shapes in ``per_layer_config`` (and no
+    global_head_dim): read from there, the same model."""
+    hf = transformers.AutoConfig.for_model(**ALL["gemma4_text"])
+    saved = json.loads(json.dumps(hf.to_dict()))
+    assert "per_layer_config" in saved and "global_head_dim" not in saved
+    a, b = Architecture.from_hf_config(saved), Architecture.from_hf_config(ALL["gemma4_text"])
+    assert (a.full_head_dim, a.full_kv_heads) == (32, 1) and a == b
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(enable_moe_block=True, num_experts=4, top_k_experts=2, moe_intermediate_size=32), "enable_moe_block"),
+    (dict(num_kv_shared_layers=6), "num_kv_shared_layers"),
+    (dict(layer_types=["sliding_attention"] * 5 + ["full_attention"], num_kv_shared_layers=1), "num_kv_shared_layers"),
+    (dict(per_layer_config={"0": {"head_dim": 8}}), "per_layer_config")])
+def test_gemma4_refuses_what_is_not_modelled(change, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        Architecture.from_hf_config({**ALL["gemma4_text"], **change})
+
+
+def test_gemma4_without_per_layer_inputs():
+    """Gemma 4 shaped otherwise: no per-layer inputs, keys and values of their own on the full layers
+    (no attention_k_eq_v: num_global_key_value_heads is then not read), half the layers KV-shared, 2 sliding
+    and 2 full: parameters, the cache after generate and the saved activations (SDPA) against
+    tests/support/hf_reference.py."""
+    import hf_reference as R
+
+    config = dict(model_type="gemma4_text", vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
+                  num_attention_heads=4, num_key_value_heads=2, head_dim=16, global_head_dim=32,
+                  num_global_key_value_heads=1, hidden_size_per_layer_input=0, sliding_window=8,
+                  num_kv_shared_layers=2, layer_types=["sliding_attention", "full_attention"] * 2, pad_token_id=0)
+    a = Architecture.from_hf_config(config)
+    assert (a.full_kv_heads, a.kv_shared_layers, a.kv_shared_sliding, a.per_layer_input_size) == (2, 2, 1, 0)
+    assert (a.n_params, a.n_active_params) == R.meta_param_count(config)
+    assert a.kv_cache_bytes(seq_len=31, batch=2, bytes_per_value=4) == R.kv_bytes_after_generate(config, 2, 20, 12)
+    measured = R.saved_activation_bytes(config, 2, 64, attention="sdpa")
+    predicted = a.activation_bytes(batch=2, seq_len=64, attention="sdpa", bytes_per_value=4)
+    assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)
