@@ -55,7 +55,7 @@ import course_lib
 from course_lib import (arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
                         published, references, validation,
                         lora, models, precision, predict, processes, reasoning, serving, simulate, train, zero_fit)
-from course_lib.ui import calculators, charts, render, widgets
+from course_lib.ui import calculators, charts, render, text, widgets
 from course_lib import _validate as v
 
 CALL_LIMIT_S = 10
@@ -313,10 +313,6 @@ REGISTRY: dict[str, object] = {
                             grid_kg_per_kwh=A("nonneg", 0.4)),
     "cost.cumulative_cost": E(cost.cumulative_cost, s=A("record", SCENARIO), points=A("posint", 10, bad=(1, 10**6)),
                               extremes=False),
-    "cost.money": E(cost.money, x=A("real", 1234.5)),
-    "cost.kwh": E(cost.kwh, x=A("nonneg", 12.0)),
-    "cost.format_scenario": E(cost.format_scenario, s=A("record", SCENARIO)),
-    "cost.calculator_inputs": E(cost.calculator_inputs, values=A("record", L(lambda: dict(cost.PRESETS["Seed page example"])))),
     "cost.Hardware": R("built by lifetime_estimate from checked inputs"),
     "cost.LifetimeEstimate": R("returned by lifetime_estimate"),
     "cost.lifetime_estimate": E(cost.lifetime_estimate, model=A("choice", "llama-3-8b", bad=(3, None, "no-such")),
@@ -362,12 +358,12 @@ REGISTRY: dict[str, object] = {
     "env.describe": N("no arguments"),
     # ---------------------------------------------------------------- fit
     "fit.activation_value_bytes": E(fit.activation_value_bytes, precision="mixed"),
-    "fit.verdict": E(fit.verdict, total_bytes=10**9, gpu="H100 SXM"),
-    "fit.format_bytes": E(fit.format_bytes, n=1e9),
+    "fit.verdict": E(fit.verdict, total_bytes=10**9, accelerator="H100 SXM"),
+    "fit.Verdict": R("returned by fit.verdict"),
+    "fit.FitResult": R("returned by fit.will_it_fit"),
     "fit.will_it_fit": E(fit.will_it_fit, model=A("choice", "llama-3-8b"), batch=A("posint", 1), seq_len=A("posint", 2048),
-                         checkpointing=A("bool", False), gpu=A("choice", "H100 SXM")),
-    "fit.verdict_text": E(fit.verdict_text, ver=A("record", L(lambda: fit.verdict(10**9, "H100 SXM")))),
-    "fit.fit_table": E(fit.fit_table, result=A("record", FIT)),
+                         checkpointing=A("bool", False), accelerator="H100 SXM"),
+    "fit.fit_table": E(fit.fit_table, result=FIT),
     # ---------------------------------------------------------------- hardware
     "hardware.Accelerator": R("datasheet entries in hardware.ACCELERATORS"),
     "hardware.accelerator": E(hardware.accelerator, name=A("choice", "L4")),
@@ -458,7 +454,6 @@ REGISTRY: dict[str, object] = {
     "precision.half_precision_verdict": E(precision.half_precision_verdict,
                                           flags=A("any", {"bf16": True, "fp16": False}, bad=(None, {}, {"bf16": 1, "fp16": 0}, 5))),
     "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo="flags : avx512_bf16\n"),
-    "precision.format_number": E(precision.format_number, x=X(1.5, bad=(None, "x")), finite=False),
     # ---------------------------------------------------------------- predict
     "predict.matmul_flops": E(predict.matmul_flops, m=16, k=32, n=64),
     "predict.inference_flops": E(predict.inference_flops, n_params=7e9, n_tokens=1e3),
@@ -512,7 +507,6 @@ REGISTRY: dict[str, object] = {
     "simulate.measure_cost_model": E(simulate.measure_cost_model, model=A("callable", MLP),
                                      make_input=A("callable", lambda b: torch.zeros(b, 8)),
                                      batch_sizes=A("seq", (1, 2), bad=([0],)), repeats=1, extremes=False),
-    "simulate.format_result": E(simulate.format_result, result=SIM),
     "simulate.sweep": E(simulate.sweep, rates=[50.0], max_batches=[1, 4], timeout=A("nonneg", 0.001),
                         overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001), extremes=False),
     # ---------------------------------------------------------------- train
@@ -529,8 +523,9 @@ REGISTRY: dict[str, object] = {
                                 stage=X(3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
     "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "llama-2-7b"), n_gpus=X(8, bad=(10**6,)),
                            stage=X(3, bad=(4,)), batch_per_gpu=1, seq_len=2048,
-                           checkpointing=A("bool", True), gpu="H100 SXM"),
-    "zero_fit.stage_table": E(zero_fit.stage_table, result=A("record", ZERO)),
+                           checkpointing=A("bool", True), accelerator="H100 SXM"),
+    "zero_fit.ZeroFitResult": R("returned by zero_fit.zero_fit"),
+    "zero_fit.stage_table": E(zero_fit.stage_table, result=ZERO),
     # ---------------------------------------------------------------- processes
     "processes.check_world_size": E(processes.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
                                     extremes=False),
@@ -564,19 +559,19 @@ REGISTRY: dict[str, object] = {
         lambda: precision.log2_histogram(torch.tensor([1e-3, 1e-6])))), extremes=False),
     "ui.charts.quantization_accuracy": E(charts.quantization_accuracy, table=A("table", DF), extremes=False),
     "ui.charts.zero_stages": E(charts.zero_stages, table=A("table", L(lambda: zero_fit.stage_table(ZERO.get()))),
-                               gpu_gb=80.0, gpu_name="H100", extremes=False),
+                               memory_gb=80.0, accelerator="H100", extremes=False),
     "ui.charts.replica_latency": E(charts.replica_latency, table=A("table", L(
         lambda: serving.replica_sweep([50.0], [1, 2], 0.01, n_requests=100))), extremes=False),
-    "ui.charts.fit_chart": E(charts.fit_chart, table=A("table", L(lambda: fit.fit_table(FIT.get()))), gpu_gb=80.0,
-                             gpu_name="H100", model="7B", extremes=False),
+    "ui.charts.fit_chart": E(charts.fit_chart, table=A("table", L(lambda: fit.fit_table(FIT.get()))), memory_gb=80.0,
+                             accelerator="H100", model="7B", extremes=False),
     "ui.charts.roofline_chart": E(charts.roofline_chart, table=A("table", L(lambda: hardware.roofline_table([L4.get()]))),
                                   extremes=False),
     "ui.charts.latency_chart": E(charts.latency_chart, latencies=[0.001, 0.002, 0.003],
                                  percentiles=A("any", {"p50": 0.002}, bad=(None, 5, "p50")), extremes=False),
     "ui.charts.tradeoff_chart": E(charts.tradeoff_chart, table=A("table", SWEEP), y=A("choice", "p95_ms"), extremes=False),
     # ---------------------------------------------------------------- ui.calculators
-    "ui.calculators.render_fit": E(calculators.render_fit, result=A("record", FIT)),
-    "ui.calculators.fit_result_chart": E(calculators.fit_result_chart, result=A("record", FIT), extremes=False),
+    "ui.calculators.render_fit": E(calculators.render_fit, result=FIT),
+    "ui.calculators.fit_result_chart": E(calculators.fit_result_chart, result=FIT, extremes=False),
     "ui.calculators.fit_calculator": N("calculator without arguments: its fields are tested by test_calculator_fields"),
     "ui.calculators.model_source": E(calculators.model_source, upload=A("any", (), bad=(None, 5, "config.json")),
                                      config_path=A("str", ""), menu_label=A("str", "GPT-2"), extremes=False),
@@ -594,8 +589,19 @@ REGISTRY: dict[str, object] = {
     "ui.calculators.scenario_chart": E(calculators.scenario_chart, s=A("record", SCENARIO), extremes=False),
     "ui.calculators.cost_calculator": E(calculators.cost_calculator, preset=A("choice", "Seed page example"),
                                         chart=A("bool", False), extremes=False),
-    "ui.calculators.render_zero": E(calculators.render_zero, result=A("record", ZERO)),
-    "ui.calculators.stage_chart": E(calculators.stage_chart, result=A("record", ZERO), extremes=False),
+    "ui.calculators.cost_inputs": E(calculators.cost_inputs, values=A("record", L(lambda: dict(text.COST_PRESETS["Seed page example"])))),
+    "ui.calculators.render_zero": E(calculators.render_zero, result=ZERO),
+    "ui.calculators.stage_chart": E(calculators.stage_chart, result=ZERO, extremes=False),
+    # ---------------------------------------------------------------- ui.text
+    "ui.text.money": E(text.money, x=1234.5),
+    "ui.text.kwh": E(text.kwh, x=12.0),
+    "ui.text.format_bytes": E(text.format_bytes, n=1e9),
+    "ui.text.format_number": E(text.format_number, x=X(1.5, bad=(None, "x")), finite=False),
+    "ui.text.verdict_text": E(text.verdict_text, ver=L(lambda: fit.verdict(10**9, "H100 SXM"))),
+    "ui.text.format_scenario": E(text.format_scenario, s=SCENARIO),
+    "ui.text.format_batching": E(text.format_batching, result=SIM),
+    "ui.text.format_comparison": E(text.format_comparison, result=A("record", L(lambda: engine.compare_policies(
+        10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
     "ui.calculators.zero_calculator": E(calculators.zero_calculator, chart=A("bool", False), extremes=False),
     # ---------------------------------------------------------------- more of precision and simulate
     "precision.known_layouts": N("no arguments"),
@@ -673,9 +679,9 @@ REGISTRY: dict[str, object] = {
                                lora_rank=A("posint", 16)),
     "fit.inference_estimate": E(fit.inference_estimate, a=A("record", LLAMA), precision=A("choice", "mixed"),
                                 batch=A("posint", 1), seq_len=A("posint", 2048), lora=A("choice", "none")),
-    "fit.largest_batch": E(fit.largest_batch, a=A("record", LLAMA), gpu="H100 SXM", seq_len=2048,
+    "fit.largest_batch": E(fit.largest_batch, a=A("record", LLAMA), accelerator="H100 SXM", seq_len=2048,
                            limit=X(1024, bad=(HUGE,))),
-    "fit.longest_context": E(fit.longest_context, a=A("record", LLAMA), gpu="H100 SXM", batch=1,
+    "fit.longest_context": E(fit.longest_context, a=A("record", LLAMA), accelerator="H100 SXM", batch=1,
                              limit=X(1 << 16, bad=(HUGE,))),
     # ---------------------------------------------------------------- fix (issue 15): energy, MFU, MoE, quantized bytes
     "energy.EnergyPerCall": R("returned by measure_energy"),
@@ -732,8 +738,6 @@ REGISTRY: dict[str, object] = {
                                        max_output=A("work", 8), kv_block=A("nonnegint", 4, bad=(65,)),  # 0: no paging
                                        overhead=A("nonneg", 1e-3), per_token=A("nonneg", 1e-4),
                                        n_requests=A("work", 8), heavy=True),
-    "engine.results.format_comparison": E(engine.format_comparison, result=A("record", L(lambda: engine.compare_policies(
-        10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
     "engine.results.step_table": E(engine.step_table, results=A("record", L(lambda: engine.compare_policies(
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
     "engine.serve.run": E(engine.run, model=A("model", GPT), trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),

@@ -181,7 +181,7 @@ def compare_policies(rate: float, max_batch: int, max_output: int, kv_block: int
     ``n_requests`` requests at ``rate`` per second, prompts of 4–12 tokens and
     outputs of 2–``max_output`` tokens; ``kv_block`` 0 means each request
     reserves the maximum length. The trace explorer's arithmetic. Used by
-    :func:`course_lib.ui.calculators.engine_explorer` and :func:`course_lib.engine.results.format_comparison`; not
+    :func:`course_lib.ui.calculators.engine_explorer` and :func:`course_lib.ui.text.format_comparison`; not
     tied to one lesson.
     """
     max_output = v.integer("max_output", max_output, minimum=2, maximum=48)
