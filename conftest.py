@@ -3,7 +3,7 @@
 Each notebook under lessons/ and solutions/ executes once per test run, under
 nbval, and that one execution also serves the offline and budget checks:
 
-- nbval's kernel starts with tests/netguard.py's guard (a ``sitecustomize``
+- nbval's kernel starts with tests/support/netguard.py's guard (a ``sitecustomize``
   on ``PYTHONPATH``, its own log per notebook), so the kernel and every
   Python process it starts refuse and record any non-loopback connection or
   DNS look-up;
@@ -15,7 +15,7 @@ nbval, and that one execution also serves the offline and budget checks:
   remote connection was seen, the kernel peaked under 1 GB, and the kernel
   has no child process left (lesson 06's workers must all be gone).
 
-tests/test_offline.py proves the guard refuses and records, and that this
+tests/notebooks/test_offline.py proves the guard refuses and records, and that this
 check fails on a notebook that reaches out, leaves a process or uses too
 much memory. Tests listed in ``SLOW`` start worker processes, kernels or a
 browser: ``make test`` runs them, ``make test-fast`` (``-m "not slow"``) not.
@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "tests"))  # tests/netguard.py, tests/nbselect.py (pytest adds it for test modules too)
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # tests/support/netguard.py, nbselect.py, hf_reference.py
 
 import nbselect  # noqa: E402
 import netguard  # noqa: E402
@@ -46,13 +46,13 @@ GUARD_VARS = ("PYTHONPATH", "COURSE_NETGUARD_LOG")
 
 #: Node-id prefixes of the tests that start worker processes, kernels or a browser.
 SLOW = (
-    "tests/test_browser.py",
-    "tests/test_offline.py",
-    "tests/test_labs.py::test_unfilled_lab_runs_and_reports_nothing_done",
-    "tests/test_distributed.py",
-    "tests/test_lab06_checks.py::test_optimizer_state_against_real_processes",
-    "tests/test_grade.py::test_make_grade_on_solutions_untouched_labs_and_a_broken_notebook",
-    "tests/test_engine.py::test_replicas_split_round_robin_and_keep_the_tokens",
+    "tests/notebooks/test_browser.py",
+    "tests/notebooks/test_offline.py",
+    "tests/labs/test_labs.py::test_unfilled_lab_runs_and_reports_nothing_done",
+    "tests/unit/test_distributed.py",
+    "tests/labs/test_lab06_checks.py::test_optimizer_state_against_real_processes",
+    "tests/labs/test_grade.py::test_make_grade_on_solutions_untouched_labs_and_a_broken_notebook",
+    "tests/unit/test_engine.py::test_replicas_split_round_robin_and_keep_the_tokens",
 )
 
 _tree_memory = nbselect.run_notebooks_module()._tree_rss  # PSS of a process tree, as `make budgets` measures

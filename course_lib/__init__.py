@@ -48,7 +48,7 @@ from . import env
 __version__ = "0.1.0"
 
 #: Lesson -> the course_lib modules its notebooks (lesson, lab, solution) import;
-#: kept true against the notebooks by tests/test_backlinks.py (regenerate with
+#: kept true against the notebooks by tests/contract/test_backlinks.py (regenerate with
 #: ``python tools/backlinks.py --lessons``).
 LESSONS: dict[str, tuple[str, ...]] = {
     "00": ("claims", "data", "env", "measure", "models", "predict", "train"),

@@ -641,7 +641,7 @@ def module(name: str, value, *, needs_parameters: bool = False):
 
 # ------------------------------------------------------- declared domains
 # An argument's domain, declared once in the signature as ``Annotated[type,
-# Domain(...)]``; :func:`checked` applies it and tests/test_properties.py
+# Domain(...)]``; :func:`checked` applies it and tests/contract/test_properties.py
 # derives its bad values and its extremes from ``Domain.kind``.
 
 #: Most items in a list a learner passes (values, sizes, quantiles, a trace).
@@ -753,6 +753,21 @@ Path = Annotated[object, Domain("path", lambda name, value: instance(name, value
 """A file or folder path (str or pathlib.Path)."""
 Callable_ = Annotated[object, Domain("callable", _callable)]
 """A function."""
+
+
+_SHAPE_FIELDS = ("family", "hidden_size", "n_layers", "n_heads", "n_kv_heads", "head_dim", "vocab_size")
+
+
+def _shape(name, value):
+    if isinstance(value, type) or not all(hasattr(value, f) for f in _SHAPE_FIELDS):
+        raise TypeError(f"{name} must be a model shape (a course_lib.arch.Architecture: arch.preset(...), "
+                        f"arch.resolve(...)), got {show(value)} ({_kind(value)})")
+    return value
+
+
+Shape = Annotated[object, Domain("record", _shape)]
+"""A model's shape: a :class:`course_lib.arch.Architecture` (checked by its fields, for the
+modules that ``arch`` itself imports)."""
 
 
 def IntRange(minimum: int | None = None, maximum: int | None = None, kind: str | None = None):

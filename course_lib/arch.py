@@ -5,8 +5,14 @@
 :func:`course_lib.configs.read_config`), for the families of
 :data:`FAMILIES`: ``gpt2``, ``llama``, ``mistral``, ``mixtral``, ``qwen2``,
 ``gemma``, ``phi3`` and 2026's ``qwen3``, ``qwen3_moe``, ``gemma3_text``
-(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite`` and
-``deepseek_v3`` (latent attention). Keys a file leaves out take the defaults
+(and the ``gemma3`` wrapper), ``olmo2``, ``smollm3``, ``granite``,
+``deepseek_v3`` and ``deepseek_v2`` (latent attention), ``llama4_text`` (and the ``llama4``
+wrapper: chunked attention, a shared expert), ``ministral`` and ``ministral3``
+(and the ``mistral3`` wrapper of Mistral Small 3.x / Ministral 3), and the LayerNorm families ``phi``
+(Phi-1/1.5/2), ``falcon``, ``cohere`` (Command R), ``cohere2`` (Command R7B,
+sliding layers) and ``starcoder2``, whose parallel attention/MLP blocks
+(Phi, Falcon's ``parallel_attn`` / ``new_decoder_architecture``, Command R)
+are read from the config. Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
@@ -36,12 +42,20 @@ import os
 from dataclasses import dataclass, field, replace
 
 from . import _validate as v
-from . import configs, predict
+from . import activations, configs, model_state, predict
 
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
-            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2")
+            "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "deepseek_v2", "llama4_text", "ministral",
+            "ministral3", "phi", "falcon", "cohere", "cohere2", "starcoder2")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
-WRAPPERS = {"gemma3": "gemma3_text"}
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral"}
+# A wrapper's text config when the file gives none at all (transformers 5.25's sub-config defaults; a
+# text_config that is given, even partly, takes its own family's defaults instead, as transformers does)
+_WRAPPER_TEXT = {
+    "mistral3": dict(model_type="mistral", attention_dropout=0.0, head_dim=128, hidden_act="silu", hidden_size=5120,
+                     intermediate_size=32768, num_attention_heads=32, num_hidden_layers=40, num_key_value_heads=8,
+                     sliding_window=None, vocab_size=131072),
+}
 
 # Defaults of transformers' configuration classes (transformers 4.57 and 5.25,
 # models/<family>/configuration_<family>.py): what a key left out means.
@@ -103,30 +117,233 @@ _DEFAULTS = {
                         n_routed_experts=256, num_experts_per_tok=8, first_k_dense_replace=3, q_lora_rank=1536,
                         kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
                         hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0),
+    # transformers 5.25, models/deepseek_v2: the same latent attention (q_lora_rank may be null: one q_proj),
+    # 2 shared + 64 routed experts of width 1407, softmax routing ("greedy" or "group_limited_greedy");
+    # num_experts_per_tok has no default (None: transformers cannot route), moe_layer_freq is not read
+    "deepseek_v2": dict(vocab_size=102400, hidden_size=4096, intermediate_size=11008, moe_intermediate_size=1407,
+                        num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=None, n_shared_experts=2,
+                        n_routed_experts=64, num_experts_per_tok=None, first_k_dense_replace=0, q_lora_rank=1536,
+                        kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
+                        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, mlp_bias=False,
+                        topk_method="greedy", n_group=None, moe_layer_freq=1, attention_dropout=0.0),
     # transformers 5.25, models/gemma2: sliding and full layers alternate, four norms per layer, soft-capped
     # attention scores and logits
     "gemma2": dict(vocab_size=256000, hidden_size=2304, intermediate_size=9216, num_hidden_layers=26,
                    num_attention_heads=8, num_key_value_heads=4, head_dim=256, hidden_activation="gelu_pytorch_tanh",
                    tie_word_embeddings=True, attention_bias=False, sliding_window=4096, layer_types=None,
                    attn_logit_softcapping=50.0, final_logit_softcapping=30.0, attention_dropout=0.0),
+    # transformers 5.25, models/llama4 (Llama4TextConfig): RoPE layers attend within chunks of
+    # attention_chunk_size (cached as a sliding window of that size) and L2-normalise q and k (no weights),
+    # every no_rope_layer_interval-th layer is a NoPE full-attention layer; MoE layers (16 routed experts,
+    # 1 per token, plus a shared expert of intermediate_size) every interleave_moe_layer_step, the others a
+    # dense FFN of intermediate_size_mlp
+    "llama4_text": dict(vocab_size=202048, hidden_size=5120, intermediate_size=8192, intermediate_size_mlp=16384,
+                        num_hidden_layers=48, num_attention_heads=40, num_key_value_heads=8, head_dim=128,
+                        hidden_act="silu", tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0,
+                        num_experts_per_tok=1, num_local_experts=16, moe_layers=None, interleave_moe_layer_step=1,
+                        use_qk_norm=True, no_rope_layers=None, no_rope_layer_interval=4, attention_chunk_size=8192,
+                        layer_types=None),
+    # transformers 5.25, models/ministral (Ministral-8B): Mistral's shapes with per-layer layer_types
+    # (all sliding when sliding_window is set and layer_types is not); models/ministral3 (Ministral 3, the text
+    # model of its mistral3 checkpoints): Mistral's shapes, head_dim 128, no window by default
+    "ministral": dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                      num_attention_heads=32, num_key_value_heads=8, head_dim=None, hidden_act="silu",
+                      tie_word_embeddings=False, sliding_window=4096, layer_types=None, attention_dropout=0.0),
+    "ministral3": dict(vocab_size=131072, hidden_size=4096, intermediate_size=14336, num_hidden_layers=34,
+                       num_attention_heads=32, num_key_value_heads=8, head_dim=128, hidden_act="silu",
+                       tie_word_embeddings=False, sliding_window=None, attention_dropout=0.0),
+    # transformers 5.25, models/phi, falcon, cohere, cohere2, starcoder2: LayerNorm families. Phi-1/1.5/2,
+    # Falcon (parallel_attn, new_decoder_architecture) and Command R / R7B run attention and MLP in parallel
+    # on one normalised input; Cohere's LayerNorm has no bias; StarCoder2 is sequential with biases everywhere
+    "phi": dict(vocab_size=51200, hidden_size=2048, intermediate_size=8192, num_hidden_layers=24,
+                num_attention_heads=32, num_key_value_heads=None, head_dim=None, hidden_act="gelu_new",
+                tie_word_embeddings=False, qk_layernorm=False, partial_rotary_factor=0.5, resid_pdrop=0.0,
+                embd_pdrop=0.0, attention_dropout=0.0),
+    "falcon": dict(vocab_size=65024, hidden_size=4544, num_hidden_layers=32, num_attention_heads=71, num_kv_heads=None,
+                   num_ln_in_parallel_attn=None, alibi=False, new_decoder_architecture=False, multi_query=True,
+                   parallel_attn=True, bias=False, ffn_hidden_size=None, activation="gelu", tie_word_embeddings=True,
+                   hidden_dropout=0.0, attention_dropout=0.0),
+    "cohere": dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528, num_hidden_layers=40,
+                   num_attention_heads=64, num_key_value_heads=None, head_dim=None, hidden_act="silu",
+                   tie_word_embeddings=True, attention_bias=False, use_qk_norm=False, logit_scale=0.0625,
+                   attention_dropout=0.0),
+    "cohere2": dict(vocab_size=256000, hidden_size=8192, intermediate_size=22528, num_hidden_layers=40,
+                    num_attention_heads=64, num_key_value_heads=None, head_dim=None, hidden_act="silu",
+                    tie_word_embeddings=True, attention_bias=False, logit_scale=0.0625, sliding_window=4096,
+                    layer_types=None, sliding_window_pattern=4, attention_dropout=0.0),
+    "starcoder2": dict(vocab_size=49152, hidden_size=3072, intermediate_size=12288, num_hidden_layers=30,
+                       num_attention_heads=24, num_key_value_heads=2, head_dim=None, hidden_act="gelu_pytorch_tanh",
+                       tie_word_embeddings=True, use_bias=True, sliding_window=None, residual_dropout=0.0,
+                       embedding_dropout=0.0, attention_dropout=0.0),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
 }
 
-ATTENTIONS = ("sdpa", "eager")
 _LAYER_TYPES = ("full_attention", "sliding_attention")
 #: Largest width, count or length an Architecture field may have (real models are far below).
 _MAX_SIZE = 10**9
-LOSSES = ("cross_entropy", "none")
 
-ZERO_CONVENTIONS = {
-    "zero": "16 B/param: 16-bit weights and gradients, fp32 master weights and Adam moments "
-            "(Rajbhandari et al. 2020, ZeRO)",
-    "hf": "18 B/param: fp32 and 16-bit weights, fp32 gradients, fp32 moments (Hugging Face, model_memory_anatomy)",
-    "deepspeed": "20 B/param: DeepSpeed's estimate_zero2/zero3_model_states_mem_needs (16-bit weights and "
-                 "gradients, 16 B/param of fp32 optimizer partition incl. fp32 gradients)",
-}
+
+def _llama4_structure(c: dict, n: int) -> dict:
+    """Llama 4's layers, as transformers 5.25's ``Llama4TextConfig`` derives
+    them: ``no_rope_layers`` (1 = RoPE, 0 = NoPE; default a NoPE layer every
+    ``no_rope_layer_interval``), ``layer_types`` (default: RoPE layers are
+    ``chunked_attention`` when ``attention_chunk_size`` is set), ``moe_layers``
+    (default every ``interleave_moe_layer_step``-th layer, from step - 1)."""
+    F = configs
+    experts = F.field_int(c, "num_local_experts", minimum=1)
+    per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
+    chunk = F.field_int(c, "attention_chunk_size", minimum=1, allow_none=True)
+    rope = F.field_int_list(c, "no_rope_layers", minimum=0, maximum=1, min_length=n)
+    if not rope:  # transformers: an empty list or none means the interval's pattern
+        interval = F.field_int(c, "no_rope_layer_interval", minimum=1)
+        rope = [int((i + 1) % interval != 0) for i in range(n)]
+    types = F.field_str_list(c, "layer_types", n, allowed=("full_attention", "chunked_attention"))
+    if types is None:
+        types = ["chunked_attention" if r and chunk is not None else "full_attention" for r in rope[:n]]
+    n_chunked = sum(t == "chunked_attention" for t in types)
+    if n_chunked and chunk is None:
+        raise configs.ConfigError("config['layer_types'] has chunked_attention layers but config['attention_chunk_size'] "
+                                  "is null")
+    moe = F.field_int_list(c, "moe_layers", minimum=0, maximum=n - 1)
+    if moe is None:
+        step = F.field_int(c, "interleave_moe_layer_step", minimum=1)
+        moe = list(range(step - 1, n, step))
+    n_moe = len(set(moe))
+    return dict(experts=experts, per_token=per_token, expert_ffn=F.field_int(c, "intermediate_size", minimum=1),
+                dense=n - n_moe, ffn=F.field_int(c, "intermediate_size_mlp", minimum=1),
+                window=chunk if n_chunked else None, n_sliding=n_chunked, chunked=bool(n_chunked),
+                n_shared_experts=1 if n_moe else 0,
+                qk_l2_norm_layers=sum(rope[:n]) if F.field_bool(c, "use_qk_norm") else 0)
+
+
+# ---------------------------------------------------------------- parallel-block and LayerNorm families
+# Phi-1/1.5/2, Falcon, Command R (cohere), Command R7B (cohere2), StarCoder2: each reader returns the
+# Architecture fields of a config already merged with its family's _DEFAULTS, read as transformers 5.25's
+# modeling_<family>.py builds the model.
+
+
+def _heads_and_head_dim(c: dict, kv_key: str = "num_key_value_heads", explicit_head_dim: bool = True):
+    """(heads, KV heads, head_dim): KV heads divide the heads; head_dim from the config or hidden // heads."""
+    F = configs
+    h, heads = c["hidden_size"], c["num_attention_heads"]
+    kv = F.field_int(c, kv_key, minimum=1, allow_none=True) or heads
+    if heads % kv:
+        raise F.ConfigError(f"config['num_attention_heads']={heads} must be a multiple of config['{kv_key}']={kv}")
+    head_dim = F.field_int(c, "head_dim", minimum=1, allow_none=True) if explicit_head_dim else None
+    if not head_dim:
+        if h % heads:
+            raise F.ConfigError(f"config['hidden_size']={h} must be a multiple of config['num_attention_heads']="
+                                f"{heads}" + (" (or the config must give head_dim)" if explicit_head_dim else ""))
+        head_dim = h // heads
+    return heads, kv, head_dim
+
+
+def _phi_fields(c: dict) -> dict:
+    """Phi-1/1.5/2: one LayerNorm feeds attention and a GELU MLP in parallel; biases on every projection and on
+    the LM head; rotary on part of each head (partial_rotary_factor); optional LayerNorms over each head's
+    queries and keys (qk_layernorm, one weight and bias shared by the heads)."""
+    F = configs
+    heads, kv, head_dim = _heads_and_head_dim(c)
+    rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
+    F.field_float({**rope, **c}, "partial_rotary_factor", 0.5, minimum=0.0, maximum=1.0)
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=c["num_hidden_layers"],
+                n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="mlp",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=True, out_bias=True, mlp_bias=True,
+                norm="layernorm", norms_per_layer=1, parallel_block=True, lm_head_bias=True,
+                qk_norm=F.field_bool(c, "qk_layernorm"), activation=F.field_str(c, "hidden_act"),
+                dropout=F.field_float(c, "resid_pdrop", maximum=1),
+                attention_dropout=F.field_float(c, "attention_dropout", 0.0, allow_none=True, maximum=1) or 0.0)
+
+
+def _falcon_fields(c: dict) -> dict:
+    """Falcon: one fused query_key_value (``bias`` on every linear layer or none). Falcon-7B's layout
+    (``multi_query``: one KV head; ``parallel_attn``: attention and MLP in parallel on one LayerNorm) or
+    Falcon-40B/180B's ``new_decoder_architecture`` (``num_kv_heads`` KV heads, always parallel, two LayerNorms
+    over the same input unless ``num_ln_in_parallel_attn`` is 1); ``parallel_attn`` false: a sequential
+    block with two LayerNorms. head_dim is always hidden // heads."""
+    F = configs
+    new = F.field_bool(c, "new_decoder_architecture")
+    multi_query = F.field_bool(c, "multi_query")
+    parallel = F.field_bool(c, "parallel_attn")
+    F.field_bool(c, "alibi")  # positions only: no parameters, and the cache is the same
+    heads, kv, head_dim = _heads_and_head_dim(c, "num_kv_heads", explicit_head_dim=False)
+    if not new and multi_query:
+        kv = 1
+    elif not new and kv != heads:  # the unfused layout splits the query_key_value output into heads × (q, k, v)
+        raise F.ConfigError(f"config['num_kv_heads']={kv} must equal config['num_attention_heads']={heads} "
+                            "without new_decoder_architecture or multi_query")
+    n_ln = F.field_int(c, "num_ln_in_parallel_attn", minimum=1, maximum=2, allow_none=True)
+    if new:
+        if not parallel:
+            raise F.ConfigError("config['parallel_attn'] must be true with new_decoder_architecture "
+                                "(transformers builds no sequential block for it)")
+        norms, parallel = n_ln or 2, True
+    elif parallel:
+        if n_ln == 2:
+            raise F.ConfigError("config['num_ln_in_parallel_attn'] = 2 needs new_decoder_architecture")
+        norms = 1
+    else:
+        norms = 2
+    bias = F.field_bool(c, "bias")
+    ffn = F.field_int(c, "ffn_hidden_size", minimum=1, maximum=_MAX_SIZE, allow_none=True) or 4 * c["hidden_size"]
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=c["num_hidden_layers"],
+                n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=ffn, ffn_kind="mlp",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=bias, out_bias=bias, mlp_bias=bias,
+                norm="layernorm", norms_per_layer=norms, parallel_block=parallel,
+                activation=F.field_str(c, "activation"),
+                dropout=F.field_float(c, "hidden_dropout", 0.0, allow_none=True, maximum=1) or 0.0,
+                attention_dropout=F.field_float(c, "attention_dropout", 0.0, allow_none=True, maximum=1) or 0.0)
+
+
+def _cohere_fields(c: dict, family: str) -> dict:
+    """Command R (cohere) and R7B (cohere2): one bias-free LayerNorm feeds attention and a SwiGLU MLP in
+    parallel; logits scaled by logit_scale (no parameters); Command R's optional per-head q/k LayerNorms
+    (use_qk_norm); Command R7B's sliding-window layers from layer_types or every sliding_window_pattern-th
+    layer full (rotary on the sliding layers only)."""
+    F = configs
+    heads, kv, head_dim = _heads_and_head_dim(c)
+    n = c["num_hidden_layers"]
+    F.field_float(c, "logit_scale", allow_none=True)
+    window, n_sliding = None, 0
+    if family == "cohere2":
+        window = F.field_int(c, "sliding_window", minimum=1, maximum=_MAX_SIZE, allow_none=True)
+        types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
+        if types is None:
+            pattern = F.field_int(c, "sliding_window_pattern", minimum=1)
+            types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
+        n_sliding = sum(t == "sliding_attention" for t in types) if window else 0
+    bias = F.field_bool(c, "attention_bias")
+    qk = family == "cohere" and F.field_bool(c, "use_qk_norm")
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=n, n_heads=heads, n_kv_heads=kv,
+                head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=bias, out_bias=bias,
+                norm="layernorm_nobias", norms_per_layer=1, parallel_block=True, qk_norm=qk, qk_norm_heads=qk,
+                sliding_window=window if n_sliding else None, sliding_layers=n_sliding,
+                activation=F.field_str(c, "hidden_act"),
+                attention_dropout=F.field_float(c, "attention_dropout", 0.0, allow_none=True, maximum=1) or 0.0)
+
+
+def _starcoder2_fields(c: dict) -> dict:
+    """StarCoder2: a sequential block with two LayerNorms, biases on every projection (use_bias), a GELU MLP
+    (c_fc, c_proj) and, when sliding_window is set, a sliding window on every layer."""
+    F = configs
+    heads, kv, head_dim = _heads_and_head_dim(c)
+    window = F.field_int(c, "sliding_window", minimum=1, maximum=_MAX_SIZE, allow_none=True)
+    bias = F.field_bool(c, "use_bias")
+    F.field_float(c, "embedding_dropout", 0.0, maximum=1)
+    return dict(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], n_layers=c["num_hidden_layers"],
+                n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="mlp",
+                tied_embeddings=F.field_bool(c, "tie_word_embeddings"), qkv_bias=bias, out_bias=bias, mlp_bias=bias,
+                norm="layernorm", sliding_window=window, sliding_layers=c["num_hidden_layers"] if window else 0,
+                activation=F.field_str(c, "hidden_act"), dropout=F.field_float(c, "residual_dropout", maximum=1),
+                attention_dropout=F.field_float(c, "attention_dropout", maximum=1))
+
+
+_FIELD_READERS = {"phi": _phi_fields, "falcon": _falcon_fields, "cohere": lambda c: _cohere_fields(c, "cohere"),
+                  "cohere2": lambda c: _cohere_fields(c, "cohere2"), "starcoder2": _starcoder2_fields}
+
 
 
 @dataclass(frozen=True)
@@ -143,13 +360,30 @@ class Architecture:
     over all the queries and one over all the keys (OLMo 2); ``n_shared_experts``:
     experts every token uses besides its routed ones (DeepSeek); a
     ``kv_lora_rank`` > 0 is multi-head latent attention (DeepSeek-V2/V3:
-    queries through a ``q_lora_rank`` bottleneck, keys and values from a
+    queries through a ``q_lora_rank`` bottleneck, or one projection when it
+    is 0 (DeepSeek-V2-Lite's ``q_lora_rank: null``), keys and values from a
     compressed latent of ``kv_lora_rank`` values plus a shared rotary key of
     ``qk_rope_head_dim``; ``head_dim`` is then the query/key head width,
     nope + rope, and ``v_head_dim`` the value head width); ``norms_per_layer``: 2, or 4
     with Gemma 2/3's norms after attention and FFN; ``sliding_layers`` counts the
-    layers whose KV cache keeps only the last ``sliding_window`` tokens. ``positions`` is the size of a
-    learned position table (GPT-2) or 0 (rotary). Built by :func:`preset` and
+    layers whose KV cache keeps only the last ``sliding_window`` tokens; with ``chunked``
+    those layers attend within chunks of ``sliding_window`` tokens instead (Llama 4's
+    ``attention_chunk_size``), which transformers 5 caches as a sliding window of the chunk
+    size; ``qk_l2_norm_layers`` counts the layers whose queries and keys pass a norm without
+    weights (Llama 4's ``use_qk_norm`` on its RoPE layers: no parameters, only saved
+    activations). Llama 4's mixture (one ``n_shared_experts`` FFN of ``expert_ffn_size``
+    beside the routed ones, the dense layers' FFN of ``ffn_size`` = ``intermediate_size_mlp``)
+    uses the fields above. ``positions`` is the size of a
+    learned position table (GPT-2) or 0 (rotary). ``norm``: ``"rmsnorm"``,
+    ``"layernorm"`` (a weight and a bias) or ``"layernorm_nobias"`` (a weight
+    only, written out in fp32: Cohere). ``parallel_block``: attention and FFN
+    read the same normalised input and both outputs join the residual
+    (GPT-J style: Phi-1/1.5/2, Falcon's ``parallel_attn`` /
+    ``new_decoder_architecture``, Command R); its ``norms_per_layer`` is 1 (one
+    shared norm) or 2 (Falcon-40B's ``ln_attn`` and ``ln_mlp``, both over the
+    same input). ``qk_norm_heads``: the q/k norms hold one weight vector per
+    head (Cohere's ``use_qk_norm``) instead of one shared by the heads.
+    ``lm_head_bias``: the LM head has a bias (Phi). Built by :func:`preset` and
     :func:`resolve`; not tied to one lesson.
     """
 
@@ -182,8 +416,13 @@ class Architecture:
     v_head_dim: int = 0
     attn_softcap: bool = False
     logit_softcap: bool = False
+    parallel_block: bool = False
+    qk_norm_heads: bool = False
+    lm_head_bias: bool = False
     sliding_window: int | None = None
     sliding_layers: int = 0
+    chunked: bool = False
+    qk_l2_norm_layers: int = 0
     activation: str = "silu"
     dropout: float = 0.0
     attention_dropout: float = 0.0
@@ -206,20 +445,27 @@ class Architecture:
             raise ValueError("a latent-attention model (kv_lora_rank > 0) needs v_head_dim > 0 and "
                              f"head_dim > qk_rope_head_dim, got v_head_dim={self.v_head_dim}, head_dim={self.head_dim}, "
                              f"qk_rope_head_dim={self.qk_rope_head_dim}")
+        if self.parallel_block and self.norms_per_layer > 2:
+            raise ValueError(f"a parallel block has 1 or 2 norms per layer, got norms_per_layer={self.norms_per_layer}")
         if self.n_heads % self.n_kv_heads:
             raise ValueError(f"n_heads={self.n_heads} must be a multiple of n_kv_heads={self.n_kv_heads} "
                              "(each KV head serves a whole group of query heads)")
         if self.experts_per_token > self.n_experts:
             raise ValueError(f"experts_per_token={self.experts_per_token} must be at most n_experts={self.n_experts}")
         v.choice("ffn_kind", self.ffn_kind, ("mlp", "gated"))
-        v.choice("norm", self.norm, ("layernorm", "rmsnorm"))
+        v.choice("norm", self.norm, ("layernorm", "rmsnorm", "layernorm_nobias"))
         for name in ("tied_embeddings", "qkv_bias", "out_bias", "mlp_bias", "qk_norm", "qk_norm_full", "attn_softcap",
-                     "logit_softcap"):
+                     "logit_softcap", "parallel_block", "qk_norm_heads", "lm_head_bias"):
             v.boolean(name, getattr(self, name))
         v.integer("positions", self.positions, minimum=0, maximum=_MAX_SIZE)
         if self.sliding_window is not None:
             v.positive_int("sliding_window", self.sliding_window, maximum=_MAX_SIZE)
         v.integer("sliding_layers", self.sliding_layers, minimum=0, maximum=self.n_layers)
+        v.boolean("chunked", self.chunked)
+        if self.chunked and not self.sliding_layers:
+            raise ValueError("chunked=True needs sliding_layers > 0 (the layers that attend within chunks), "
+                             f"got sliding_layers={self.sliding_layers}")
+        v.integer("qk_l2_norm_layers", self.qk_l2_norm_layers, minimum=0, maximum=self.n_layers)
         v.fraction("dropout", self.dropout, allow_zero=True)
         v.fraction("attention_dropout", self.attention_dropout, allow_zero=True)
         v.string("activation", self.activation)
@@ -236,8 +482,13 @@ class Architecture:
         take transformers' defaults for that ``model_type``; every key is read
         strictly (a string is not a bool, a float is not an int) and checked
         as transformers checks it (heads divide the width, KV heads divide the
-        heads). A multimodal config that wraps a ``text_config`` is read as its
-        language model. An unknown ``model_type`` raises a ``ValueError``
+        heads). A multimodal config that wraps a ``text_config`` (:data:`WRAPPERS`:
+        Gemma 3, Llama 4, Mistral 3 / Ministral 3) is read as its language model,
+        with the text config's own ``model_type`` (Mistral 3's may be ``mistral``,
+        ``ministral`` or ``ministral3``) and its own ``tie_word_embeddings``: what
+        the checkpoint stores (transformers 5 ties a from-config wrapper by the
+        wrapper's flag, but loading a checkpoint whose head differs from the
+        embedding keeps both). An unknown ``model_type`` raises a ``ValueError``
         listing :data:`FAMILIES`. Used by :func:`course_lib.arch.measured_families` and
         :func:`course_lib.arch.measured_kv_cache`; not tied to one lesson.
         """
@@ -246,7 +497,9 @@ class Architecture:
         v.string("name", name, nonempty=False)
         family = config.get("model_type")
         if isinstance(family, str) and family in WRAPPERS:  # a multimodal checkpoint: its language model
-            text = config.get("text_config") or {}
+            text = config.get("text_config")
+            if text is None:  # no text config at all: the wrapper's own default language model
+                text = _WRAPPER_TEXT.get(family, {})
             if not isinstance(text, dict):
                 raise TypeError(f"config['text_config'] must be a JSON object, got {v.show(text)}")
             inner = {"model_type": WRAPPERS[family], **text}
@@ -262,6 +515,10 @@ class Architecture:
         try:
             if family == "gpt2":
                 sizes = ("vocab_size", "n_embd", "n_head", "n_layer", "n_positions")
+            elif family == "falcon":  # no intermediate_size (ffn_hidden_size, 4 × hidden by default); n_embed is
+                if "n_embed" in config:  # an older name of hidden_size
+                    c["hidden_size"] = c.pop("n_embed")
+                sizes = ("vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers")
             else:
                 sizes = ("vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
             for key in sizes:
@@ -275,6 +532,8 @@ class Architecture:
     @classmethod
     def _from_checked_config(cls, family: str, c: dict, name: str, source: str) -> "Architecture":
         F = configs
+        if family in _FIELD_READERS:  # phi, falcon, cohere, cohere2, starcoder2
+            return cls(family=family, name=name, source=source, **_FIELD_READERS[family](c))
         if family == "gpt2":
             h, heads = F.field_int(c, "n_embd", minimum=1), F.field_int(c, "n_head", minimum=1)
             if h % heads:
@@ -302,15 +561,17 @@ class Architecture:
                                     f"{heads} (or the config must give head_dim)")
             head_dim = h // heads
         window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
-        types = F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
+        types = None if family == "llama4_text" else F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
         if family in ("gemma3_text", "gemma2") and types is None:  # transformers builds them from the pattern
             pattern = 2 if family == "gemma2" else F.field_int(c, "sliding_window_pattern", minimum=1)
             types = ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(n)]
         n_sliding = 0
         if family in ("gemma3_text", "gemma2") and window:
             n_sliding = sum(t == "sliding_attention" for t in types)
-        if family in ("mistral", "mixtral", "phi3") and window:
+        if family in ("mistral", "mixtral", "phi3", "ministral3") and window:
             n_sliding = n
+        if family == "ministral" and window:  # Ministral: the layers layer_types says (all when it says nothing)
+            n_sliding = sum(t == "sliding_attention" for t in types) if types else n
         if family in ("qwen2", "qwen3", "qwen3_moe", "smollm3") and F.field_bool(c, "use_sliding_window") and window:
             if types:
                 n_sliding = sum(t == "sliding_attention" for t in types)
@@ -334,7 +595,9 @@ class Architecture:
                 raise TypeError(f"config['mlp_only_layers'] must be a list of layer indices, got {v.show(only)}")
             dense = sum(1 for i in range(n) if i in only or (i + 1) % step)
         mla = {}
-        if family == "deepseek_v3":
+        if family == "deepseek_v2":
+            cls._check_deepseek_v2(c)
+        if family in ("deepseek_v3", "deepseek_v2"):
             experts = F.field_int(c, "n_routed_experts", minimum=1)
             per_token = F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts)
             expert_ffn = F.field_int(c, "moe_intermediate_size", minimum=1)
@@ -345,13 +608,20 @@ class Architecture:
                        q_lora_rank=F.field_int(c, "q_lora_rank", minimum=1, allow_none=True) or 0,
                        kv_lora_rank=F.field_int(c, "kv_lora_rank", minimum=1), qk_rope_head_dim=rope,
                        v_head_dim=F.field_int(c, "v_head_dim", minimum=1))
+        ffn = c["intermediate_size"]
+        if family == "llama4_text":
+            llama4 = _llama4_structure(c, n)
+            experts, per_token, expert_ffn, dense = (llama4.pop(k) for k in ("experts", "per_token", "expert_ffn",
+                                                                             "dense"))
+            ffn, window, n_sliding = llama4.pop("ffn"), llama4.pop("window"), llama4.pop("n_sliding")
+            mla = llama4
         bias = F.field_bool(c, "attention_bias", False)
         return cls(**mla,
             family=family, vocab_size=c["vocab_size"], hidden_size=h, n_layers=n,
-            n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=c["intermediate_size"], ffn_kind="gated",
+            n_heads=heads, n_kv_heads=kv, head_dim=head_dim, ffn_size=ffn, ffn_kind="gated",
             tied_embeddings=F.field_bool(c, "tie_word_embeddings"),
             qkv_bias=family == "qwen2" or bias, out_bias=bias and family != "qwen2",
-            mlp_bias=F.field_bool(c, "mlp_bias", False), norm="rmsnorm",
+            mlp_bias=F.field_bool(c, "mlp_bias", False) and family != "deepseek_v3", norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
             qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"), qk_norm_full=family == "olmo2",
             norms_per_layer=4 if family in ("gemma3_text", "gemma2") else 2,
@@ -362,6 +632,28 @@ class Architecture:
             attention_dropout=F.field_float(c, "attention_dropout", 0.0, maximum=1),
             name=name, source=source,
         )
+
+    @staticmethod
+    def _check_deepseek_v2(c: dict) -> None:
+        """What DeepSeek-V2's keys allow in transformers 5.25 (models/deepseek_v2): the routing methods it
+        implements; every layer from ``first_k_dense_replace`` on is a mixture (the original remote code's
+        ``moe_layer_freq`` is not read there, so a value other than 1 would build another model than the
+        file describes); ``mlp_bias`` would give the dense and shared FFNs biases but not the routed experts."""
+        F = configs
+        method = F.field_str(c, "topk_method")
+        if method not in ("greedy", "group_limited_greedy"):
+            raise F.ConfigError(f"config['topk_method'] must be 'greedy' or 'group_limited_greedy' (what transformers' "
+                                f"DeepSeek-V2 router implements), got {method!r}")
+        if method == "group_limited_greedy":
+            groups = F.field_int(c, "n_group", minimum=1)
+            if F.field_int(c, "n_routed_experts", minimum=1) % groups:
+                raise F.ConfigError(f"config['n_routed_experts'] must be a multiple of config['n_group']={groups}")
+        if F.field_int(c, "moe_layer_freq", minimum=1) != 1:
+            raise F.ConfigError("config['moe_layer_freq'] must be 1: transformers' DeepSeek-V2 makes every layer from "
+                                "first_k_dense_replace on a mixture of experts and does not read moe_layer_freq")
+        if F.field_bool(c, "mlp_bias"):
+            raise F.ConfigError("config['mlp_bias'] must be false for deepseek_v2: biases on the dense and shared FFNs "
+                                "but not on the routed experts are not modelled")
 
     # ------------------------------------------------------------ parameters
 
@@ -396,10 +688,11 @@ class Architecture:
             p += self.q_size + 2 * self.kv_size
         if self.out_bias:
             p += h
-        if self.qk_norm_full:
-            p += self.q_size + self.kv_size  # one RMSNorm over all queries, one over all keys (OLMo 2)
+        if self.qk_norm_full or self.qk_norm_heads:
+            p += self.q_size + self.kv_size  # all queries' and keys' widths: OLMo 2's two norms, Cohere's per head
         elif self.qk_norm:
-            p += 2 * self.head_dim  # one RMSNorm weight for queries, one for keys, shared by the heads
+            # one norm for queries, one for keys, shared by the heads (a LayerNorm's bias too: Phi's qk_layernorm)
+            p += 2 * self.head_dim * (2 if self.norm == "layernorm" else 1)
         return p
 
     def _mla_small_params(self) -> int:
@@ -421,7 +714,7 @@ class Architecture:
         return 3 * h * f + ((2 * f + h) if self.mlp_bias else 0)
 
     def _norm_params(self) -> int:
-        return 2 * self.hidden_size if self.norm == "layernorm" else self.hidden_size
+        return 2 * self.hidden_size if self.norm == "layernorm" else self.hidden_size  # RMSNorm, Cohere's: a weight
 
     def _router_params(self) -> int:
         return self.hidden_size * self.n_experts if self.n_experts > 1 else 0
@@ -442,6 +735,7 @@ class Architecture:
     def _embedding_params(self) -> int:
         emb = self.vocab_size * self.hidden_size + self.positions * self.hidden_size
         head = 0 if self.tied_embeddings else self.vocab_size * self.hidden_size
+        head += self.vocab_size if self.lm_head_bias else 0  # Phi's LM head has a bias (kept when tied)
         return emb + head + self._norm_params()
 
     @property
@@ -482,6 +776,8 @@ class Architecture:
         sizes = [self.vocab_size * h, h * self.q_size + (self.q_size if self.qkv_bias else 0), h * f + (f if self.mlp_bias else 0)]
         if self.family == "phi3":
             sizes += [h * (self.q_size + 2 * self.kv_size), 2 * h * f]
+        if self.family == "falcon":  # one fused query_key_value
+            sizes += [h * (self.q_size + 2 * self.kv_size) + ((self.q_size + 2 * self.kv_size) if self.qkv_bias else 0)]
         if self.family == "gpt2":
             sizes += [h * 3 * h + 3 * h, self.positions * h]
         return max(sizes)
@@ -496,7 +792,9 @@ class Architecture:
         layer keeps at most ``sliding_window`` tokens: transformers'
         ``DynamicSlidingWindowLayer`` keeps the last ``window - 1`` and
         concatenates the new token onto them, so ``min(seq_len, window)``
-        tokens' worth of storage is alive after each decode step. Equal to
+        tokens' worth of storage is alive after each decode step (Llama 4's
+        chunked layers, ``chunked``, are cached the same way with the chunk
+        size as the window). Equal to
         the storage of transformers' cache after ``generate`` (``seq_len`` =
         ``cache.get_seq_length()``).
 
@@ -543,7 +841,12 @@ class Architecture:
         is counted as its experts' matmuls run token by token
         (``experts_implementation="eager"``); transformers 5's default
         grouped kernel (``aten._grouped_mm``) does the same work but
-        ``FlopCounterMode`` cannot see it (counts 0). Used by
+        ``FlopCounterMode`` cannot see it (counts 0). Llama 4's mixture is
+        counted as routed too (``experts_per_token`` experts per token, as
+        serving engines run it); transformers 5.25's implementation runs
+        every expert on every token (scores 0 off the top-k), so
+        ``FlopCounterMode`` counts ``n_experts - experts_per_token`` more
+        experts' matmuls per token in each MoE layer. Used by
         :func:`course_lib.generation.forward_flops`; not tied to one lesson.
         """
         b = v.positive_int("batch", batch)
@@ -591,115 +894,22 @@ class Architecture:
         GPU kernels regenerate it); PyTorch's CPU flash kernel has no dropout
         and falls back to the math path, which stores what eager does, so on
         the CPU compare a model with attention dropout against ``"eager"``.
-        A model whose attention scores are soft-capped (Gemma 2) cannot run
+        Latent attention (DeepSeek-V2/V3) counts its bottlenecks' norms, the
+        per-head keys it builds and ``kv_b_proj``'s output, which holds the
+        values; its values are narrower than its queries and keys (128 against
+        192), which PyTorch's flash kernels do not take: on CUDA a fused kernel
+        (memory-efficient) still runs it, on the CPU SDPA falls back to the
+        math path, which saves what eager saves, so on the CPU compare latent
+        attention against ``"eager"``. A model whose attention scores are soft-capped (Gemma 2) cannot run
         SDPA in transformers, which runs eager attention instead: so does
         this count, whatever ``attention`` says. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
         tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
-        8. Lesson 02 (section "from TinyGPT to Llama-3-8B").
+        8. The model itself lives in :mod:`course_lib.activations`. Lesson 02 (section
+        "from TinyGPT to Llama-3-8B").
         """
-        b = v.positive_int("batch", batch)
-        s = v.positive_int("seq_len", seq_len)
-        v.choice("attention", attention, ATTENTIONS)
-        v.choice("loss", loss, LOSSES)
-        if self.attn_softcap:  # soft-capped scores: no fused kernel runs them, transformers runs eager
-            attention = "eager"
-        p = v.positive("bytes_per_value", bytes_per_value)
-        if not isinstance(checkpointing, bool):
-            raise TypeError(f"checkpointing must be True or False, got {checkpointing!r}")
-        t = b * s
-        h = self.hidden_size
-        full, sliding = self.n_layers - self.sliding_layers, self.sliding_layers
-        layers = full * self._layer_activation_bytes(b, s, attention, p, False)
-        if sliding:
-            layers += sliding * self._layer_activation_bytes(b, s, attention, p, True)
-        if self.dense_layers:  # layers of a mixture that keep one dense FFN
-            layers += self.dense_layers * (self._ffn_activation_bytes(t, p, False) - self._ffn_activation_bytes(t, p, True))
-        layer = layers / self.n_layers  # one layer, for checkpointing
-        # outside the layers: token ids, the final norm (its output feeds the LM head)
-        outside = 8 * t + self._norm_saved(t, p)
-        if self.family == "gpt2":
-            outside += 8 * s  # position ids
-            if self.dropout > 0:
-                outside += t * h * p  # embedding dropout mask
-        else:
-            outside += 2 * s * self.head_dim * p  # rotary cos and sin, shared by the layers
-        if loss == "cross_entropy":
-            outside += t * self.vocab_size * p + 8 * t  # log-softmax output, targets
-        if self.logit_softcap:
-            outside += t * self.vocab_size * p  # tanh's output, for its backward
-        if checkpointing:
-            return math.ceil(self.n_layers * t * h * p + layer + outside)
-        return math.ceil(layers + outside)
-
-    def _norm_saved(self, t: int, p: float) -> float:
-        """A norm's input and statistics, and its output (the next matmul's input)."""
-        h = self.hidden_size
-        if self.norm == "layernorm":
-            return 2 * t * h * p + 2 * t * 4  # input, output; fp32 mean and 1/std
-        extra = h * p if self.family in ("gemma", "gemma3_text", "gemma2") else 0  # Gemma's (1 + weight)
-        return 3 * t * h * p + t * p + extra  # input, normalised, output; 1/rms
-
-    def _masked(self, s: int, attention: str, sliding: bool) -> bool:
-        """SDPA in a sliding-window layer is given an explicit b × s × s mask
-        (and GQA's keys and values are repeated) once the sequence reaches
-        the window."""
-        return attention == "sdpa" and sliding and s >= self.sliding_window
-
-    def _layer_activation_bytes(self, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
-        t = b * s
-        h = self.hidden_size
-        q, kv = self.q_size, self.kv_size
-        heads = self.n_heads
-        total = self.norms_per_layer * self._norm_saved(t, p)
-        matrices = attention == "eager"  # no fused kernel: the scores are kept
-        if self.family == "gpt2":
-            if matrices:
-                total += 3 * t * q * p  # contiguous copies of q, k, v for the matmuls
-            else:  # q stays a view of the c_attn output; k and v are the cache's copies (use_cache is on by default)
-                total += t * (q + 2 * kv) * p + 2 * t * kv * p
-        else:
-            grouped = self.n_kv_heads < self.n_heads
-            # eager's matmuls copy repeated keys and values; SDPA with a mask gets
-            # copies from repeat_kv (a view when there is a single KV head)
-            repeated = grouped and (matrices or (self.n_kv_heads > 1 and self._masked(s, attention, sliding)))
-            k_and_v = 2 * t * q * p if repeated else 2 * t * kv * p
-            total += t * q * p + k_and_v  # rotated queries; keys and values (the cache's copies, or repeated)
-            if self.qk_norm:  # RMSNorm over each head's queries and keys: input, normalised (fp32 1/rms per head)
-                stats = 2 if self.qk_norm_full else heads + self.n_kv_heads
-                total += 2 * t * (q + kv) * p + t * stats * 4
-        if matrices:
-            probs = b * heads * s * s * p
-            if self.attn_softcap:
-                total += probs  # tanh's output, for its backward
-            total += probs * (3 if self.attention_dropout > 0 else 1)  # softmax, dropout mask, dropped
-        else:
-            total += t * heads * 4  # log-sum-exp, fp32
-            if self._masked(s, attention, sliding):
-                total += b * s * s * p  # the sliding-window mask
-        total += t * q * p  # attention output, the output projection's input
-        if self.family == "phi3" and not matrices:
-            total += t * q * p  # queries sliced from the fused qkv: SDPA's output is re-laid out for o_proj
-        if self.dropout > 0:
-            total += 2 * t * h * p  # residual dropout masks
-        return total + self._ffn_activation_bytes(t, p, self.n_experts > 1)
-
-    def _ffn_activation_bytes(self, t: int, p: float, moe: bool) -> float:
-        """What one layer's FFN saves: a dense FFN of ``ffn_size``, or a mixture's routed experts."""
-        h = self.hidden_size
-        if self.ffn_kind == "mlp":
-            saved = 4 if self.activation == "gelu_new" else 1  # tanh-GELU written out keeps 4 tensors
-            return t * (saved + 1) * self.ffn_size * p  # the activation's tensors, its output
-        if not moe:
-            return t * 4 * self.ffn_size * p  # gate, up, activation output, product
-        k = self.experts_per_token
-        total = t * k * 4 * self._expert_ffn * p  # per routed token: gate, up, activation output, product
-        if self.n_shared_experts:  # the shared experts: one FFN every token runs
-            total += t * 4 * self._expert_ffn * self.n_shared_experts * p
-        total += t * self.n_experts * 4 + t * (2 * k + 2) * 4  # router softmax, top-k weights (fp32)
-        total += t * k * (3 * h * p + 8 + p)  # per routed token: gathered input, expert output, weighted output, index, weight
-        return total
-
+        return activations.activation_bytes(self, batch=batch, seq_len=seq_len, attention=attention,
+                                            bytes_per_value=bytes_per_value, checkpointing=checkpointing, loss=loss)
 
     # ------------------------------------------------------------ ZeRO
 
@@ -714,36 +924,16 @@ class Architecture:
         full parameters while it runs (``gathered_layer``, 4 bytes per
         parameter of :meth:`largest_layer_params`, as DeepSpeed's estimator
         counts it). ``convention`` (bytes per parameter, see
-        :data:`ZERO_CONVENTIONS`): ``"zero"`` 16 (Rajbhandari et al. 2020),
+        :data:`course_lib.model_state.ZERO_CONVENTIONS`): ``"zero"`` 16 (Rajbhandari et al. 2020),
         ``"hf"`` 18 (Hugging Face, model_memory_anatomy), ``"deepspeed"`` 20,
         the accounting of DeepSpeed's ``estimate_zero2_model_states_mem_needs``
         / ``estimate_zero3_...`` without offload (4 bytes/param replicated plus
         16 sharded at stages 1–2; 18 sharded plus the gathered layer at stage
         3), reproduced to the byte. A sharded part is rounded as its source
-        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). Not tied to one lesson.
+        rounds it (ceil for "zero"/"hf", DeepSpeed's int()). The arithmetic lives in
+        :func:`course_lib.model_state.zero_memory`. Not tied to one lesson.
         """
-        d = v.positive_int("n_devices", n_devices)
-        stage = v.integer("stage", stage, minimum=0, maximum=3)
-        v.choice("convention", convention, ZERO_CONVENTIONS)
-        n = self.n_params
-        gathered = 4 * self.largest_layer_params() if stage == 3 else 0
-        if convention == "deepspeed":
-            if optimizer != "adamw":
-                raise ValueError(f"optimizer must be 'adamw' for the deepspeed convention, got {optimizer!r}")
-            if stage == 0:
-                w, g, o = 2 * n, 2 * n, 16 * n
-            elif stage in (1, 2):
-                w, g, o = 2 * n, 2 * n, int(16 * n / d)
-            else:
-                w, g = int(2 * n / d), 0
-                o = int(18 * n / d) - w
-        else:
-            per = predict.bytes_per_param_breakdown(optimizer, "mixed" if convention == "zero" else "mixed_hf")
-            parts = {k: per[k] * n for k in ("weights", "gradients", "optimizer_state")}
-            sharded = ("optimizer_state", "gradients", "weights")[:stage]
-            w, g, o = (-(-parts[k] // d) if k in sharded else parts[k] for k in ("weights", "gradients", "optimizer_state"))
-        return {"weights": w, "gradients": g, "optimizer_state": o, "gathered_layer": gathered,
-                "total": w + g + o + gathered}
+        return model_state.zero_memory(self, n_devices, stage, convention=convention, optimizer=optimizer)
 
     # ------------------------------------------------------------ training memory
 
@@ -768,23 +958,14 @@ class Architecture:
         (16 for LoRA, 4 for QLoRA with its scales,
         see :meth:`LoRA.base_bytes`; 32 for an fp32 base), and only the adapters have gradients and
         optimizer state. Activations from :meth:`activation_bytes` at the
-        precision's activation width (4 bytes for fp32, else 2). Lesson 02.
+        precision's activation width (4 bytes for fp32, else 2). The arithmetic lives in
+        :func:`course_lib.model_state.training_memory`. Lesson 02.
         """
-        per = predict.bytes_per_param_breakdown(optimizer, precision)
-        act_p = 4 if precision == "fp32" else 2
-        act = self.activation_bytes(batch=batch, seq_len=seq_len, attention=attention, bytes_per_value=act_p, checkpointing=checkpointing)
-        if lora is None:
-            n = self.n_params
-            w, g, o = per["weights"] * n, per["gradients"] * n, per["optimizer_state"] * n
-        else:
-            if not isinstance(lora, LoRA):
-                raise TypeError(f"lora must be None or a course_lib.arch.LoRA, got {type(lora).__name__}")
-            trainable = lora.trainable_params(self)
-            w = lora.base_bytes(self) + per["weights"] * trainable
-            g = per["gradients"] * trainable
-            o = per["optimizer_state"] * trainable
-        return {"weights": int(w), "gradients": int(g), "optimizer_state": int(o), "activations": int(act),
-                "total": int(w + g + o + act)}
+        if lora is not None and not isinstance(lora, LoRA):
+            raise TypeError(f"lora must be None or a course_lib.arch.LoRA, got {v.show(lora)}")
+        return model_state.training_memory(self, batch=batch, seq_len=seq_len, optimizer=optimizer,
+                                           precision=precision, attention=attention, checkpointing=checkpointing,
+                                           lora=lora)
 
 
 _LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
@@ -820,12 +1001,12 @@ class LoRA:
 
     def _shapes(self, a: Architecture, moe: bool = True) -> list[tuple[int, int]]:
         """(d_out, d_in) of each adapted matrix in one layer. Fused projections
-        (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
+        (GPT-2's c_attn, Falcon's query_key_value, Phi-3's qkv_proj and gate_up_proj) get one adapter."""
         if a.kv_lora_rank:
             raise ValueError(f"LoRA on {a.name}'s latent attention (kv_lora_rank > 0) is not modelled: "
                              "its adapters and quantised matrices have other shapes")
         h, f = a.hidden_size, a.ffn_size
-        fused_qkv = a.family in ("gpt2", "phi3")
+        fused_qkv = a.family in ("gpt2", "phi3", "falcon")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
                   "gate": (f, h), "up": (f, h), "down": (h, f)}
         out = []
@@ -951,7 +1132,7 @@ def label(a: Architecture) -> str:
 
 def measured_families() -> list[dict]:
     """Lesson 02's "from TinyGPT to Llama-3-8B" table: for the small model of
-    each family (configs in ``tests/test_arch_hf.py``), the activation bytes
+    each family (configs in ``tests/unit/test_arch_hf.py``), the activation bytes
     transformers' implementation saved (recorded by
     ``tools/measure_families.py``; the test re-measures them), this module's
     prediction, and Korthikanti et al.'s per-layer formula × layers (fp32,
@@ -978,7 +1159,7 @@ def measured_kv_cache() -> list[dict]:
     """Lesson 02's 2026 KV rows: for a small model shaped like each 2026
     family (Qwen3's q/k-norm and GQA, Qwen3-MoE's experts, Gemma 3's sliding
     layers, DeepSeek-V3's latent attention, also shown expanded per head;
-    configs in ``tests/test_arch_hf.py``), the bytes transformers'
+    configs in ``tests/unit/test_arch_hf.py``), the bytes transformers'
     cache held after ``generate`` (recorded by ``tools/measure_families.py``,
     re-measured by the tests: transformers is not a course dependency) beside
     :meth:`Architecture.kv_cache_bytes`. Lesson 02, section 5.

@@ -198,3 +198,21 @@ def field_str_list(config: dict, key: str, length: int | None = None, *, allowed
         if bad:
             raise ConfigError(f"config['{key}'] entries must be among {list(allowed)}, got {bad}")
     return list(value)
+
+
+def field_int_list(config: dict, key: str, *, minimum: int = 0, maximum: int = 10**9, min_length: int = 0):
+    """``config[key]`` as a list of ints each in ``[minimum, maximum]`` (bools,
+    floats and strings refused), at least ``min_length`` long; ``None`` when
+    absent or null. Used by :meth:`course_lib.arch.Architecture.from_hf_config`
+    (Llama 4's ``moe_layers`` and ``no_rope_layers``); not tied to one lesson."""
+    value = config.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+        raise TypeError(f"config['{key}'] must be a list of integers, got {_show(value)}")
+    bad = [x for x in value if not minimum <= x <= maximum]
+    if bad:
+        raise ConfigError(f"config['{key}'] entries must be integers in [{minimum}, {maximum:,}], got {_show(bad)}")
+    if len(value) < min_length:
+        raise ConfigError(f"config['{key}'] must have at least {min_length} entries (one per layer), got {len(value)}")
+    return list(value)

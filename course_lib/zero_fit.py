@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import _validate as v
-from . import arch, fit, hardware, predict
+from . import activations, arch, fit, hardware, model_state
 
 STAGES = (0, 1, 2, 3)
 STAGE_NAMES = {
@@ -47,25 +47,12 @@ PARTS = ("weights", "gradients", "optimizer_state", "gathered_layer", "activatio
 
 def _model_state(a: arch.Architecture, devices: int, stage: int, convention: str, optimizer: str, lora: str,
                  lora_rank: int) -> dict[str, int]:
-    """Per-device model state; with LoRA the frozen base is sharded only at
-    stage 3, and the adapters' state follows ``convention``'s bytes per parameter."""
+    """Per-device model state, from :func:`course_lib.model_state.zero_memory`
+    (through :meth:`~course_lib.arch.Architecture.zero_memory` without LoRA)."""
     if lora == "none":
         return a.zero_memory(devices, stage, convention=convention, optimizer=optimizer)
-    q = fit._lora(lora, lora_rank)
-    trainable = q.trainable_params(a)
-    base = q.base_bytes(a)
-    per = predict.bytes_per_param_breakdown(optimizer, "mixed_hf" if convention == "hf" else "mixed")
-    if convention == "deepspeed":
-        per = {"weights": 2, "gradients": 2, "optimizer_state": 16}
-    parts = {k: per[k] * trainable for k in per}
-    sharded = predict.ZERO_ORDER[:stage]
-    out = {k: -(-parts[k] // devices) if k in sharded else parts[k] for k in parts}
-    out["weights"] += -(-base // devices) if stage == 3 else base
-    out["gathered_layer"] = 0
-    if stage == 3:  # the largest layer's frozen base gathered whole, at its stored width
-        out["gathered_layer"] = a.largest_layer_params() * (2 if q.base_bits == 16 else 1)
-    out["total"] = sum(out.values())
-    return out
+    return model_state.zero_memory(a, devices, stage, convention=convention, optimizer=optimizer,
+                                   lora=fit._lora(lora, lora_rank))
 
 
 @dataclass(frozen=True)
@@ -102,13 +89,13 @@ def zero_fit(
     model="llama-2-7b",
     n_gpus: v.IntRange(1, 4096) = 8,
     stage: v.IntRange(0, 3) = 3,
-    convention: v.Choice[arch.ZERO_CONVENTIONS] = "zero",
+    convention: v.Choice[model_state.ZERO_CONVENTIONS] = "zero",
     optimizer: str = "adamw",
     batch_per_gpu: v.PositiveInt = 1,
     seq_len: v.PositiveInt = 2048,
     checkpointing: bool = True,
     accelerator: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
-    attention: v.Choice[arch.ATTENTIONS] = "sdpa",
+    attention: v.Choice[activations.ATTENTIONS] = "sdpa",
     lora: str = "none",
     lora_rank: int = 16,
     config_path: str = "",
@@ -119,7 +106,7 @@ def zero_fit(
     ``model``: a preset key of :data:`course_lib.arch.PRESETS` or an :class:`~course_lib.arch.Architecture`; a
     non-empty ``config_path`` (a local ``config.json``) takes precedence.
     Model state from :meth:`course_lib.arch.Architecture.zero_memory` in the
-    byte ``convention`` (:data:`course_lib.arch.ZERO_CONVENTIONS`), with the
+    byte ``convention`` (:data:`course_lib.model_state.ZERO_CONVENTIONS`), with the
     gathered-layer term at stage 3; activations of each GPU's own
     micro-batch in 16 bits (ZeRO does not split them); the runtime overhead
     (:data:`course_lib.fit.RUNTIME_OVERHEAD_BYTES`, an assumption).

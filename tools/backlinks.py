@@ -8,7 +8,7 @@ in that lesson's notebooks (``lessons/NN_*.ipynb``, ``solutions/labNN_*.ipynb``,
     python tools/backlinks.py            # false back-links, by module
     python tools/backlinks.py --lessons  # the LESSONS map the notebooks imply
 
-``tests/test_backlinks.py`` uses the same functions.
+``tests/contract/test_backlinks.py`` uses the same functions.
 """
 
 from __future__ import annotations

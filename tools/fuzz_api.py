@@ -1,6 +1,6 @@
 """Hostile-input fuzz of course_lib's public callables (issues 19 and 26).
 
-Calls every entry of ``tests/test_properties.py``'s registry (its valid
+Calls every entry of ``tests/contract/test_properties.py``'s registry (its valid
 values) with ONE argument replaced by a hostile value from this script's own
 pool (not the registry's BAD values), plus a few extra calls the registry
 does not reach (model forwards, ``KVCache.append``, ``TinyGPT.generate``,
@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "contract"), str(ROOT / "tests" / "support")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -4,7 +4,7 @@ Contract: ``<dir>/<student>/labNN_*.ipynb`` are the students' notebooks (folders
 whose name starts with ``_`` or ``.`` are skipped). Each notebook is executed
 headless with nbclient, in a fresh kernel, in a child process with a time
 limit (``--timeout``, seconds per notebook), with the network cut off
-(tests/netguard.py's guard: any non-loopback connection or DNS look-up is
+(tests/support/netguard.py's guard: any non-loopback connection or DNS look-up is
 refused) and ``COURSE_STUDENT`` set to the folder's name, so each student is
 graded on their own variant of the inputs. Cells run on after an error
 (``allow_errors``), and what the checks reported up to a timeout is kept: a
@@ -89,11 +89,11 @@ def execute_one(notebook: Path, output: Path, timeout: int) -> None:
 
 
 def _guard_env(folder: Path) -> dict[str, str]:
-    """The environment for a child: tests/netguard.py's guard on (refuses non-loopback connections)."""
-    if not (ROOT / "tests" / "netguard.py").exists():
-        raise SystemExit("make grade: tests/netguard.py (the network guard) is missing; grading needs it")
-    if str(ROOT / "tests") not in sys.path:
-        sys.path.insert(0, str(ROOT / "tests"))
+    """The environment for a child: tests/support/netguard.py's guard on (refuses non-loopback connections)."""
+    if not (ROOT / "tests" / "support" / "netguard.py").exists():
+        raise SystemExit("make grade: tests/support/netguard.py (the network guard) is missing; grading needs it")
+    if str(ROOT / "tests" / "support") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests" / "support"))
     import netguard
 
     log = netguard.install(folder)

@@ -1,9 +1,9 @@
-"""Measure the small transformers models of tests/test_arch_hf.py and record
+"""Measure the small transformers models of tests/unit/test_arch_hf.py and record
 what lesson 02 shows ("From TinyGPT to Llama-3-8B") in
 course_lib/presets/measured_families.json.
 
 transformers is a test-only dependency, so the lesson reads the recorded
-measurements; tests/test_arch_hf.py re-measures the same cases and fails if
+measurements; tests/unit/test_arch_hf.py re-measures the same cases and fails if
 this file no longer matches. Run: .venv/bin/python tools/measure_families.py
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import torch  # noqa: E402

@@ -9,7 +9,7 @@ reads from ``cell.metadata.tags`` exactly as it reads the comment. Outputs,
 other tags and every other line are kept; a blank line left at the top of the
 cell by the removal goes too. The notebook is rewritten only when something
 changed. ``--check`` prints the cells that still carry the comment and exits
-with 1 if there are any (tests/test_project.py checks the same).
+with 1 if there are any (tests/contract/test_project.py checks the same).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ _BASE = {
 }
 _CHOICES = {
     1: {"d_in": (32, 48, 64), "hidden": (160, 200, 240), "batch": (16, 32, 64)},
-    # each budget sits less than 4 bytes/parameter below the next batch's total (tests/test_lab02_checks.py)
+    # each budget sits less than 4 bytes/parameter below the next batch's total (tests/labs/test_lab02_checks.py)
     2: {"budget_bytes": (2_500_000, 2_950_000, 3_300_000, 3_750_000, 4_200_000)},
     3: {"n_layers": (24, 32, 40), "n_kv_heads": (4, 8), "seq_len": (16_384, 32_768, 65_536), "batch": (2, 4, 8)},
     5: {"n_params": (7_600_000_000, 9_400_000_000, 10_800_000_000, 12_400_000_000)},

@@ -26,8 +26,8 @@ _BASE = {
     7: {"prompt_len": 1100, "running": 12, "max_step_tokens": [128, 256, 512]},
 }
 _CHOICES = {  # a student's variant: each listed input takes one of these values (check.variant); the list
-    # lengths stay fixed (the lab's text counts the requests), and tests/test_variants.py checks that every
-    # combination keeps the plausible wrong answers of tests/test_lab08_checks.py apart from the right one
+    # lengths stay fixed (the lab's text counts the requests), and tests/labs/test_variants.py checks that every
+    # combination keeps the plausible wrong answers of tests/labs/test_lab08_checks.py apart from the right one
     1: {"prompt_lens": ([7, 12, 3, 16, 9], [7, 14, 8, 11, 6], [7, 4, 13, 22, 10]),  # the first request
         "output_lens": ([10, 5, 14, 2, 20], [10, 11, 3, 18, 9], [10, 8, 4, 12, 7]),  # caches 16: p + o is wrong
         "kv_block": (8, 16)},

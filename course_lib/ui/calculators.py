@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _validate as v
-from .. import arch, configs, cost, energy, engine, fit, generation, hardware, precision, simulate, train, zero_fit
+from .. import arch, configs, cost, energy, engine, fit, generation, hardware, model_state, precision, simulate, train, zero_fit
 from . import charts, text
 from .widgets import Calculator, result_span
 
@@ -514,7 +514,7 @@ def render_zero(result: v.Instance(zero_fit.ZeroFitResult, "a ZeroFitResult from
     return (
         f"<p>{out('model', result.model)} on "
         f"{result.n_gpus} × {html.escape(result.accelerator)}, ZeRO {html.escape(names[result.stage])}; "
-        f"bytes per parameter: {html.escape(arch.ZERO_CONVENTIONS[result.convention])}</p>"
+        f"bytes per parameter: {html.escape(model_state.ZERO_CONVENTIONS[result.convention])}</p>"
         f"<table><tr><th>per GPU</th><th></th></tr>{rows}"
         f"<tr><td><b>total</b></td><td><b>{out('total', text.format_bytes(g['total']))}</b></td></tr></table>"
         f"<p style='color:{colour}'>{out('verdict', text.verdict_text(result.verdict))}; "
@@ -550,7 +550,7 @@ def zero_calculator(chart: bool = True) -> Calculator:
     controls.update({
         "n_gpus": w.SelectionSlider(options=[2**k for k in range(11)], value=8, description="GPUs", style=style, layout=layout),
         "stage": w.Dropdown(options=[(names[s], s) for s in zero_fit.STAGES], value=3, description="ZeRO stage", style=style, layout=layout),
-        "convention": w.Dropdown(options=[(label, key) for key, label in arch.ZERO_CONVENTIONS.items()], value="zero",
+        "convention": w.Dropdown(options=[(label, key) for key, label in model_state.ZERO_CONVENTIONS.items()], value="zero",
                                  description="bytes/param", style=style, layout=layout),
         "optimizer": w.Dropdown(options=list(train.OPTIMIZER_NAMES), value="adamw", description="optimizer", style=style, layout=layout),
         "attention": w.Dropdown(options=[(label, key) for key, label in fit.ATTENTION_LABELS.items()], value="sdpa",

@@ -6,7 +6,7 @@ change recomputes the result, and a bad combination of inputs shown as a
 message in the result area instead of an exception in the kernel.
 The calculators themselves are in :mod:`course_lib.ui.calculators`.
 
-How the browser test (``tests/test_browser.py``) checks a calculator
+How the browser test (``tests/notebooks/test_browser.py``) checks a calculator
 --------------------------------------------------------------------
 Nothing beyond the constructor is needed from a calculator's author, except
 that ``render`` wraps each key number in :func:`result_span`

@@ -10,7 +10,7 @@ it). ``python tools/backlinks.py`` prints the current list.
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import backlinks  # noqa: E402

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PKG = Path(__file__).resolve().parents[1] / "course_lib"
+PKG = Path(__file__).resolve().parents[2] / "course_lib"
 UI_LIBRARIES = ("altair", "ipywidgets", "vl_convert")
 
 

@@ -52,7 +52,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import course_lib
-from course_lib import (arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory,
+from course_lib import (activations, arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory, model_state,
                         published, references, validation,
                         lora, models, precision, predict, processes, reasoning, serving, simulate, train, zero_fit)
 from course_lib.ui import calculators, charts, render, text, widgets
@@ -261,14 +261,14 @@ REGISTRY: dict[str, object] = {
     "check.inputs_attribute": E(check.inputs_attribute, lab=A("str", "lab99"), name=A("str", "EXERCISE_1"),
                                 base=A("any", {1: {"a": 1}}, bad=(None, 5)), choices=A("any", {}, bad=(None, 5)),
                                 extremes=False),
-    "check.exercise": N("runs a learner's function: covered by tests/test_check.py (any error is reported, never raised)"),
+    "check.exercise": N("runs a learner's function: covered by tests/labs/test_check.py (any error is reported, never raised)"),
     "check.results": N("no arguments"),
     "check.summary": N("no arguments"),
-    "check.expect_equal": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
-    "check.expect_close": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
-    "check.expect_int": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
-    "check.expect_number": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
-    "check.expect_true": N("verifier helper: raises AssertionError by design (tests/test_check.py)"),
+    "check.expect_equal": N("verifier helper: raises AssertionError by design (tests/labs/test_check.py)"),
+    "check.expect_close": N("verifier helper: raises AssertionError by design (tests/labs/test_check.py)"),
+    "check.expect_int": N("verifier helper: raises AssertionError by design (tests/labs/test_check.py)"),
+    "check.expect_number": N("verifier helper: raises AssertionError by design (tests/labs/test_check.py)"),
+    "check.expect_true": N("verifier helper: raises AssertionError by design (tests/labs/test_check.py)"),
     # ---------------------------------------------------------------- cost
     "cost.daily_inference_cost": E(cost.daily_inference_cost, requests_per_day=A("pos", 1e6), cost_per_request=A("pos", 1e-3)),
     "cost.lifetime_split": E(cost.lifetime_split, training_cost=A("nonneg", 2e6), inference_cost_per_year=A("nonneg", 1e7),
@@ -538,7 +538,7 @@ REGISTRY: dict[str, object] = {
     "ui.render.full_legends": E(render.full_legends, spec=A("any", {"mark": "point", "encoding": {"color": {"field": "c"}}},
                                                            bad=(None, 5, "spec")), finite=False, extremes=False),
     "ui.render.enable": N("switches Altair to the offline renderer; no arguments"),
-    "ui.widgets.Calculator": N("the shared calculator: constructor checks in tests/test_bad_input.py, fields in "
+    "ui.widgets.Calculator": N("the shared calculator: constructor checks in tests/contract/test_bad_input.py, fields in "
                                "test_calculator_fields"),
     "ui.widgets.calc_outputs": E(widgets.calc_outputs, result_html=A("str", "<span class='calc-out' data-key='a'>1</span>")),
     "ui.widgets.result_span": E(widgets.result_span, key=A("str", "a"), text=A("str", "1")),
@@ -644,6 +644,14 @@ REGISTRY: dict[str, object] = {
     "arch.LoRA": E(arch.LoRA, rank=A("work", 8), targets=A("any", ("q", "v"), bad=(("z",), "q", None)),
                    base_bits=A("posint", 16, bad=(5,)), block=A("work", 64), extremes=False),
     "arch.label": E(arch.label, a=A("record", LLAMA)),
+    "activations.activation_bytes": E(activations.activation_bytes, a=LLAMA, batch=1, seq_len=2048, attention="sdpa",
+                                      bytes_per_value=2, checkpointing=False, loss="cross_entropy"),
+    "model_state.zero_memory": E(model_state.zero_memory, a=LLAMA, n_devices=8, stage=X(3, bad=(4,)), convention="zero",
+                                 optimizer=A("choice", "adamw"), lora=A("any", None, bad=(5, "lora"))),
+    "model_state.training_memory": E(model_state.training_memory, a=LLAMA, batch=1, seq_len=2048,
+                                     optimizer=A("choice", "adamw"), precision=A("choice", "mixed"),
+                                     attention=A("choice", "sdpa"), checkpointing=False,
+                                     lora=A("any", None, bad=(5, "lora"))),
     "arch.from_model": E(arch.from_model, model=A("model", L(lambda: models.TinyGPT(vocab_size=64, d_model=16, n_heads=2,
                                                                               n_layers=1, max_seq_len=16, seed=0)),
                                               bad=(nn.Identity(),))),
@@ -656,12 +664,14 @@ REGISTRY: dict[str, object] = {
                                                           bad=(5, None, [1], "/nonexistent/config.json", b"[1]", b"\xff"))),
     "configs.parse_config": E(configs.parse_config, config=A("any", b'{"model_type": "llama"}',
                                                           bad=(5, None, b"{", b"NaN", b"[" * 100_000, b"\xff\xfe"))),
-    "configs.field_int": N("one key read strictly; hostile values in tests/test_configs.py"),
-    "configs.field_bool": N("one key read strictly; hostile values in tests/test_configs.py"),
-    "configs.field_float": N("one key read strictly; hostile values in tests/test_configs.py"),
-    "configs.field_str": N("one key read strictly; hostile values in tests/test_configs.py"),
-    "configs.field_str_list": N("one key read strictly; hostile values in tests/test_configs.py"),
-    "arch.with_sizes": N("a copy with fields changed: every field is checked by Architecture (tests/test_bad_input.py)",
+    "configs.field_int": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
+    "configs.field_bool": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
+    "configs.field_float": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
+    "configs.field_str": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
+    "configs.field_str_list": N("one key read strictly; hostile values in tests/unit/test_configs.py"),
+    "configs.field_int_list": N("one key read strictly; hostile values in tests/unit/test_arch_llama4_mistral3.py "
+                                "(Llama 4's layer lists)"),
+    "arch.with_sizes": N("a copy with fields changed: every field is checked by Architecture (tests/contract/test_bad_input.py)",
                          call=lambda: arch.with_sizes(LLAMA.get(), n_layers=2)),
     "lora.LoRALinear": E(lora.LoRALinear, base=X(L(lambda: nn.Linear(8, 8)), bad=(nn.Identity(),)),
                          rank=A("work", 2), seed=0, extremes=False),
@@ -714,9 +724,9 @@ REGISTRY: dict[str, object] = {
     "engine.runner.KVPool": R("built by engine.run from checked arguments"),
     "engine.scheduler.Sequence": R("built by engine.scheduler.serve"),
     "engine.scheduler.serve": N("the engine's scheduling loop: called by engine.run / engine.simulate with checked "
-                                "arguments; covered by tests/test_engine.py"),
+                                "arguments; covered by tests/unit/test_engine.py"),
     "engine.runner.forward_step": N("the engine's forward call: called by engine.run with checked arguments; "
-                                    "covered by tests/test_engine.py"),
+                                    "covered by tests/unit/test_engine.py"),
     "engine.requests.check_trace": E(engine.check_trace, trace=A("seq", L(lambda: engine.make_trace(2, 10.0))),
                                      max_len=A("any", 64, bad=(0, -1, 1.5, "1")), extremes=False),
     "engine.blocks.blocks_needed": E(engine.blocks_needed, n_tokens=A("nonnegint", 10), kv_block=A("posint", 4)),
@@ -915,7 +925,7 @@ def test_every_public_name_has_an_entry():
     missing = sorted(names - set(REGISTRY))
     # "module.Class.method" entries test a public class's methods; they are stale only if the class is gone
     stale = sorted(k for k in set(REGISTRY) - names if k.rsplit(".", 1)[0] not in names)
-    assert not missing, f"public names without a REGISTRY entry in tests/test_properties.py: {missing}"
+    assert not missing, f"public names without a REGISTRY entry in tests/contract/test_properties.py: {missing}"
     assert not stale, f"REGISTRY entries whose name is gone from course_lib: {stale}"
 
 

@@ -2,7 +2,7 @@
 
 Every notebook executes once per test run, under nbval (conftest.py adds the
 offline and memory checks to that run). The browser test
-(tests/test_browser.py) does not run the lessons again: it builds one
+(tests/notebooks/test_browser.py) does not run the lessons again: it builds one
 notebook (:func:`browser_notebook`) holding what only a browser can check,
 found by glob in every lesson, so a new lesson is covered with no edit:
 
@@ -22,7 +22,7 @@ import json
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHART_MIME = "application/vnd.vegalite.v5+json"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"

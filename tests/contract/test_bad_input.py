@@ -1,6 +1,6 @@
 """Issue 12's examples, one by one: each bad input is a ValueError/TypeError naming the caller's argument.
 
-The property tests (tests/test_properties.py) try many generated inputs; these
+The property tests (tests/contract/test_properties.py) try many generated inputs; these
 pin the exact cases the issue reported, so a regression names itself.
 """
 

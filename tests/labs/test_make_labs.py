@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("make_labs", ROOT / "tools" / "make_labs.py")
 make_labs = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_labs)

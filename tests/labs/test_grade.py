@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("course_grade", ROOT / "tools" / "grade.py")
 grade = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(grade)

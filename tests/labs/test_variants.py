@@ -145,7 +145,7 @@ def test_hints_name_the_variants_numbers_not_the_shared_ones():
 
 
 # Lab 08: the right answer of each variant by hand (independent of course_lib.engine), and the plausible wrong
-# answers of tests/test_lab08_checks.py; every combination of _CHOICES must keep them apart.
+# answers of tests/labs/test_lab08_checks.py; every combination of _CHOICES must keep them apart.
 def _l8_1(e):
     b = e["kv_block"]
     right = sum(math.ceil((p + o - 1) / b) for p, o in zip(e["prompt_lens"], e["output_lens"]))

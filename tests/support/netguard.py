@@ -1,7 +1,7 @@
 """Refuse and record network access outside the loopback, in every Python process.
 
-Used by tests/test_offline.py (kernels run by nbclient) and
-tests/test_browser.py (kernels started by JupyterLab). :func:`install` writes
+Used by tests/notebooks/test_offline.py (kernels run by nbclient) and
+tests/notebooks/test_browser.py (kernels started by JupyterLab). :func:`install` writes
 a ``sitecustomize.py`` into a folder; a process started with
 ``PYTHONPATH=<folder>`` and ``COURSE_NETGUARD_LOG=<file>`` (see :func:`env`)
 imports it at start-up, as do the processes it spawns (they inherit the
@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 SITECUSTOMIZE = r'''
-# Written by tests/netguard.py: refuse and record non-loopback network access.
+# Written by tests/support/netguard.py: refuse and record non-loopback network access.
 import os as _os
 
 if _os.environ.get("COURSE_NETGUARD_LOG"):

@@ -3,7 +3,7 @@
 nbval has already executed every lesson and compared its outputs
 (conftest.py adds the offline and memory checks to that run); this test does
 not run the lessons again. It builds one notebook from every lesson found by
-glob (tests/nbselect.py: :func:`nbselect.browser_notebook`): each chart a
+glob (tests/support/nbselect.py: :func:`nbselect.browser_notebook`): each chart a
 lesson shows (its committed output, whose spec nbval compared with this
 run's) and each calculator, built by the lesson's own cells (the calculator's
 cell and the earlier cells it needs). One JupyterLab server (127.0.0.1, a
@@ -14,7 +14,7 @@ checks:
 - no cell shows an error, no widget fails to display;
 - every chart has drawn (a non-blank canvas, an svg with marks, or the image);
 - no calculator label is cut short (its text fits its box; chart legends are
-  checked on their committed SVG by tests/test_charts.py, as JupyterLab draws
+  checked on their committed SVG by tests/unit/test_charts.py, as JupyterLab draws
   Vega on a canvas);
 - every calculator (course_lib.ui.widgets.Calculator) responds: a control moved
   with the keyboard or mouse changes the shown ``calc-out`` texts to exactly
@@ -23,7 +23,7 @@ checks:
   shows that value;
 - the browser requested nothing but 127.0.0.1 (every other request is
   aborted and recorded), the kernel and its children made no outbound
-  connection (tests/netguard.py), the kernel peaked under 1 GB, and the page
+  connection (tests/support/netguard.py), the kernel peaked under 1 GB, and the page
   raised no JavaScript error.
 
 A screenshot of the page, each chart and each calculator goes to
@@ -706,7 +706,7 @@ def test_browser_checks_can_fail(lab, lab_page):
 def test_make_lab_shows_no_news_popup(browser, tmp_path):
     """Issue 12: JupyterLab started by `make lab` (its shipped overrides.json, a fresh
     user settings dir, a hostile user config) asks no "official Jupyter news?" question.
-    Self-contained: its own server, tests/test_lab_command.py's MakeLab."""
+    Self-contained: its own server, tests/notebooks/test_lab_command.py's MakeLab."""
     from test_lab_command import MakeLab
 
     context, _blocked = browser

@@ -14,7 +14,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # conda-forge name → the PyPI name pyproject.toml uses.
 CONDA_TO_PYPI = {"pytorch-cpu": "torch", "pytorch": "torch"}

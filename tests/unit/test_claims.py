@@ -8,7 +8,7 @@ import pytest
 
 from course_lib import claims
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # The seed page, part by part, as the third review's Part 4 lists it (25 rows).
 SEED_PAGE = {

@@ -1,5 +1,5 @@
 """The project's plumbing: notebook sizes, the test commands, the packaging metadata, and
-the browser test's cell slicer (tests/nbselect.py)."""
+the browser test's cell slicer (tests/support/nbselect.py)."""
 
 import ast
 import importlib.util
@@ -16,7 +16,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXECUTED = sorted((ROOT / "lessons").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
 AVERAGE_KB = 200
 

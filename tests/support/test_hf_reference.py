@@ -1,4 +1,4 @@
-"""tests/hf_reference.py, the transformers 5 reference the architecture tests
+"""tests/support/hf_reference.py, the transformers 5 reference the architecture tests
 compare course_lib with, checked on its own: against hand counts and the
 publishers' parameter counts (course_lib/presets/published_sizes.json) for the
 twelve 2026 presets (built on the meta device), and against hand-computed
@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 
 import hf_reference as R  # noqa: E402
 
-PRESET_DIR = Path(__file__).resolve().parents[1] / "course_lib" / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[2] / "course_lib" / "presets"
 PRESETS_2026 = ["llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "qwen3-8b", "qwen3-30b-a3b", "gemma-3-4b",
                 "gemma-3-27b", "gpt-oss-20b", "gpt-oss-120b", "deepseek-v3", "smollm3-3b", "olmo-2-7b"]
 PUBLISHED = json.loads((PRESET_DIR / "published_sizes.json").read_text())["models"]

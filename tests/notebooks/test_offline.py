@@ -1,7 +1,7 @@
 """Offline and within memory budget, checked on the one execution each notebook gets.
 
 Every lesson and solution runs once per test run, under nbval; conftest.py
-starts each nbval kernel with tests/netguard.py's guard and, after the
+starts each nbval kernel with tests/support/netguard.py's guard and, after the
 notebook's last cell, asserts (item ``<notebook>::notebook-checks``): the
 guard was active in that kernel and recorded no connection to a
 non-loopback address and no DNS look-up of another host (in the kernel or
@@ -30,7 +30,7 @@ from nbclient import NotebookClient
 import nbselect
 import netguard
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUDGET_MIB = 1024.0
 
 # The same memory measurement as the budgets report (`make budgets`).
@@ -144,7 +144,7 @@ def test_notebook_checks_fail_a_bad_notebook_and_pass_a_clean_one(tmp_path):
     import sys
     import shutil
 
-    for rel in ("conftest.py", "tests/netguard.py", "tests/nbselect.py", "tools/run_notebooks.py"):
+    for rel in ("conftest.py", "tests/support/netguard.py", "tests/support/nbselect.py", "tools/run_notebooks.py"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, tmp_path / rel)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")

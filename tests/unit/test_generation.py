@@ -303,7 +303,7 @@ def test_charts_build():
 @pytest.mark.parametrize("key", ["mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v3", "llama-3.1-8b", "gemma-3-27b"])
 def test_a_decode_step_reads_the_active_parameters_but_the_looked_up_table(key):
     """In 16 bits a decode step reads 2 bytes per active parameter (Architecture's count, checked against
-    transformers in tests/test_arch_hf.py) less the looked-up embedding table: the expert sizes of 2026
+    transformers in tests/unit/test_arch_hf.py) less the looked-up embedding table: the expert sizes of 2026
     families (moe_intermediate_size, shared experts, dense first layers, latent attention) included."""
     a = arch.preset(key)
     assert generation.weight_bytes(key, "bf16", read=True) == 2 * (a.n_active_params - a.lookup_params)

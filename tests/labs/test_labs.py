@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("lab*.ipynb"))
 LABS = sorted((ROOT / "labs").glob("lab*.ipynb"))
 NO_SOLUTIONS = "solutions/ is not in this copy (the labs an instructor hands out): nothing to compare the labs with"

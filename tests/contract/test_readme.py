@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for d in ("lessons", "solutions") for p in (ROOT / d).glob("*.ipynb"))
 LESSONS = [n for n in NOTEBOOKS if n.startswith("lessons/")]

@@ -1,6 +1,6 @@
 """course_lib.arch: hand-computed values, published counts, DeepSpeed's
 estimator formulas, and LoRA measured on TinyGPT to the byte.
-(tests/test_arch_hf.py checks the same predictions against transformers.)"""
+(tests/unit/test_arch_hf.py checks the same predictions against transformers.)"""
 
 import json
 
@@ -233,3 +233,29 @@ def test_resolve_accepts_every_way_to_name_a_model(tmp_path):
         arch.resolve("nope", argument="engine")
     with pytest.raises(TypeError, match="model must be"):
         arch.resolve(3.5)
+
+
+def test_parallel_block_structure_read_from_config_keys():
+    """Falcon's layout comes from parallel_attn / multi_query / new_decoder_architecture, not from its name:
+    Falcon-7B's shape (transformers' FalconConfig defaults) counted by hand."""
+    h, v, layers, f = 4544, 65024, 32, 4 * 4544
+    per_layer = h * (h + 2 * 64) + h * h + 2 * h * f + 2 * h  # fused qkv (1 KV head), dense, MLP, one LayerNorm
+    a = Architecture.from_hf_config({"model_type": "falcon"})
+    assert (a.parallel_block, a.norms_per_layer, a.n_kv_heads, a.head_dim) == (True, 1, 1, 64)
+    assert a.n_params == v * h + layers * per_layer + 2 * h == 6_921_720_704  # tied LM head, final LayerNorm
+    small = {"model_type": "falcon", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2}
+    sequential = Architecture.from_hf_config({**small, "parallel_attn": False, "multi_query": False})
+    assert (sequential.parallel_block, sequential.norms_per_layer, sequential.n_kv_heads) == (False, 2, 4)
+    new = Architecture.from_hf_config({**small, "new_decoder_architecture": True, "num_kv_heads": 2})
+    assert (new.parallel_block, new.norms_per_layer, new.n_kv_heads) == (True, 2, 2)
+    cohere = Architecture.from_hf_config({"model_type": "cohere", "use_qk_norm": True})
+    assert (cohere.norm, cohere.parallel_block, cohere.qk_norm_heads) == ("layernorm_nobias", True, True)
+    assert Architecture.from_hf_config({"model_type": "starcoder2"}).parallel_block is False
+    with pytest.raises(ValueError, match="num_ln_in_parallel_attn"):
+        Architecture.from_hf_config({**small, "num_ln_in_parallel_attn": 2})
+    with pytest.raises(ValueError, match="num_kv_heads"):
+        Architecture.from_hf_config({**small, "multi_query": False, "num_kv_heads": 2})
+    with pytest.raises(TypeError, match="parallel_attn"):
+        Architecture.from_hf_config({**small, "parallel_attn": "true"})
+    with pytest.raises(ValueError, match="norms_per_layer"):
+        arch.with_sizes(a, norms_per_layer=3)
