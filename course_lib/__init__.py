@@ -34,6 +34,7 @@ Modules (the pure core never imports Altair or ipywidgets; ``ui`` sits on top):
 - ``ui.render``: the offline Altair renderer.
 - ``ui.charts``: every chart builder (from DataFrames or plain values).
 - ``ui.widgets``: the ``Calculator`` base and the result-span helper.
+- ``ui.text``: numbers as text (money, energy, bytes), each result's texts, the calculators' presets.
 - ``ui.calculators``: every calculator.
 """
 
@@ -54,21 +55,21 @@ LESSONS: dict[str, tuple[str, ...]] = {
     "01": ("check", "env", "exercises.lab01", "measure", "memory", "models", "predict", "references", "train",
            "ui.charts"),
     "02": ("arch", "check", "env", "exercises.lab02", "fit", "hardware", "lora", "measure", "memory", "models",
-           "predict", "train", "ui.calculators", "ui.charts"),
+           "predict", "train", "ui.calculators", "ui.charts", "ui.text"),
     "03": ("check", "claims", "data", "env", "exercises.lab03", "hardware", "measure", "memory", "models",
            "precision", "predict", "simulate", "train", "ui.calculators", "ui.charts"),
     "04": ("check", "claims", "data", "env", "exercises.lab04", "hardware", "measure", "models", "precision",
            "ui.calculators", "ui.charts"),
     "05": ("check", "claims", "cost", "energy", "env", "exercises.lab05", "hardware", "measure", "models",
-           "predict", "published", "references", "train", "ui.calculators", "ui.charts", "validation"),
-    "06": ("check", "claims", "distributed", "env", "exercises.lab06", "fit", "models", "predict", "processes",
-           "serving", "simulate", "ui.calculators", "ui.charts", "zero_fit"),
+           "predict", "published", "references", "train", "ui.calculators", "ui.charts", "ui.text", "validation"),
+    "06": ("check", "claims", "distributed", "env", "exercises.lab06", "models", "predict", "processes",
+           "serving", "simulate", "ui.calculators", "ui.charts", "ui.text", "zero_fit"),
     "07": ("arch", "check", "claims", "env", "exercises.lab07", "generation", "hardware", "measure", "models",
            "predict", "published", "ui.calculators", "ui.charts", "validation"),
     "08": ("check", "data", "engine", "env", "exercises.lab08", "hardware", "measure", "models", "simulate",
            "ui.calculators", "ui.charts"),
     "09": ("arch", "check", "cost", "env", "exercises.lab09", "generation", "hardware", "models", "reasoning",
-           "ui.calculators", "ui.charts"),
+           "ui.calculators", "ui.charts", "ui.text"),
 }
 
 

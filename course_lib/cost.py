@@ -407,18 +407,18 @@ class CostScenario:
 
     @property
     def lifetime_inference_kwh(self) -> float:
-        """Inference energy over the deployment, kWh. Used by :func:`course_lib.cost.format_scenario` and
+        """Inference energy over the deployment, kWh. Used by :func:`course_lib.ui.text.format_scenario` and
         :meth:`course_lib.cost.CostScenario.lifetime_inference_co2_kg`; not tied to one lesson."""
         return self.daily_kwh * DAYS_PER_YEAR * self.years
 
     @property
     def training_co2_kg(self) -> float:
-        """Training emissions, kg CO2e. Used by :func:`course_lib.cost.format_scenario`; not tied to one lesson."""
+        """Training emissions, kg CO2e. Used by :func:`course_lib.ui.text.format_scenario`; not tied to one lesson."""
         return energy.co2_kg(self.training_kwh, self.grid_kg_per_kwh)
 
     @property
     def lifetime_inference_co2_kg(self) -> float:
-        """Inference emissions over the deployment, kg CO2e. Used by :func:`course_lib.cost.format_scenario`; not tied
+        """Inference emissions over the deployment, kg CO2e. Used by :func:`course_lib.ui.text.format_scenario`; not tied
         to one lesson."""
         return energy.co2_kg(self.lifetime_inference_kwh, self.grid_kg_per_kwh)
 
@@ -522,55 +522,6 @@ def cumulative_cost(s: v.Instance(CostScenario, "a CostScenario"), points: v.Int
     return pd.DataFrame(rows, columns=["day", "series", "dollars"])
 
 
-# ---------------------------------------------------------------- formatting
-
-
-@v.checked
-def money(x: v.Real) -> str:
-    """Dollars for people: ``$20,000``, ``$2.00M``, ``$0.0020``. Lesson 05, sections 1 and 3."""
-    if abs(x) >= 1e9:
-        return f"${x / 1e9:,.2f}B"
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.2f}M"
-    if abs(x) >= 100:
-        return f"${x:,.0f}"
-    if abs(x) >= 1:
-        return f"${x:,.2f}"
-    return f"${x:.3g}" if x else "$0"
-
-
-@v.checked
-def kwh(x: v.NonNegative) -> str:
-    """Energy for people: Wh below 1 kWh, kWh below 1 MWh, then MWh and GWh. Lesson 05, section 4."""
-    for scale, unit in ((1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh")):
-        if x >= scale:
-            return f"{x / scale:,.3g} {unit}"
-    return f"{x * 1000:.3g} Wh"
-
-
-@v.checked
-def format_scenario(s: v.Instance(CostScenario, "a CostScenario from cost_scenario()")) -> dict[str, str]:
-    """The texts the calculator shows, by key; tests compute the expected
-    text with this. Lesson 05, section 5."""
-    return {
-        "training_cost": money(s.training_cost),
-        "training_cost_from_flops": money(s.training_cost_from_flops),
-        "training_hours": f"{s.training_hours:,.0f} accelerator-hours",
-        "cost_per_request": money(s.cost_per_request),
-        "cost_per_request_from_flops": money(s.cost_per_request_from_flops),
-        "token_prices": (f"{money(s.cost_per_prompt_token * 1e6)} per million prompt tokens, "
-                         f"{money(s.cost_per_output_token * 1e6)} per million output tokens"),
-        "daily_cost": money(s.daily_cost),
-        "yearly_cost": money(s.yearly_cost),
-        "break_even_day": f"day {s.break_even_day:,.1f}",
-        "split": f"{s.training_share:.1%} training : {s.inference_share:.1%} inference",
-        "training_energy": kwh(s.training_kwh),
-        "wh_per_request": f"{s.wh_per_request:.3g} Wh",
-        "inference_energy": kwh(s.lifetime_inference_kwh),
-        "co2": f"{s.training_co2_kg / 1000:,.3g} t training, {s.lifetime_inference_co2_kg / 1000:,.3g} t inference",
-    }
-
-
 # ------------------------------------------------------------------- hardware per phase
 
 
@@ -602,56 +553,6 @@ def phase_hardware_table(n_params: v.Positive = 7e9, name: v.Str = "7B") -> pd.D
             "tok/s per W": round(decode / a.tdp_w, 2),
         })
     return pd.DataFrame(rows).set_index("accelerator")
-
-
-# ------------------------------------------------------------------- calculator inputs
-
-PRESETS: dict[str, dict] = {
-    # The seed page's figures: $2M training, $0.002 per request, 10M requests/day.
-    # Model: GPT-3 (175B parameters, 300B tokens; Brown et al. 2020) for the energy.
-    # The seed gives one figure per request: all 1,000 tokens at the serving utilization, none as prompt.
-    "Seed page example": dict(
-        model_b=175.0, train_tokens_b=300.0, accelerator="H100 SXM", train_utilization=0.4,
-        serve_utilization=0.1, price_per_hour=2.0, requests_m=10.0, prompt_tokens=0, output_tokens=1000, years=1.0,
-        fixed_training_musd=2.0, fixed_cost_per_request=0.002, power_factor=1.0,
-        grid_kg_per_kwh=round(energy.DEFAULT_GRID_KG_PER_KWH, 3),
-    ),
-    # Epoch AI 2025, "How much energy does ChatGPT use?": 100B active parameters,
-    # 500 output tokens, H100 at 10 % utilization, 1,071 W per GPU all-in
-    # (1.53 × 700 W TDP) → ≈ 0.3 Wh per query. Training tokens: 20 per
-    # parameter (an assumption; Hoffmann et al. 2022's rule of thumb).
-    "GPT-4o-class query (Epoch AI 2025)": dict(
-        model_b=100.0, train_tokens_b=2000.0, accelerator="H100 SXM", train_utilization=0.4,
-        serve_utilization=0.1, price_per_hour=2.0, requests_m=10.0, prompt_tokens=0, output_tokens=500, years=1.0,
-        fixed_training_musd=0.0, fixed_cost_per_request=0.0, power_factor=1.53,
-        grid_kg_per_kwh=round(energy.DEFAULT_GRID_KG_PER_KWH, 3),
-    ),
-}
-
-
-@v.checked
-def calculator_inputs(values: v.Mapping_(*PRESETS["Seed page example"])) -> dict:
-    """Widget values (billions, millions, 0 = "from FLOPs") → keyword
-    arguments of :func:`cost_scenario`. Used by :func:`course_lib.ui.calculators.cost_calculator`; not tied to one
-    lesson."""
-    fixed_train = v.number("fixed_training_musd", values["fixed_training_musd"], minimum=0.0)
-    fixed_request = v.number("fixed_cost_per_request", values["fixed_cost_per_request"], minimum=0.0)
-    return dict(
-        n_params=v.positive("model_b", values["model_b"]) * 1e9,
-        train_tokens=v.positive("train_tokens_b", values["train_tokens_b"]) * 1e9,
-        accelerator=values["accelerator"],
-        train_utilization=values["train_utilization"],
-        serve_utilization=values["serve_utilization"],
-        price_per_hour=values["price_per_hour"],
-        requests_per_day=v.positive("requests_m", values["requests_m"]) * 1e6,
-        prompt_tokens=values["prompt_tokens"],
-        output_tokens=values["output_tokens"],
-        years=values["years"],
-        fixed_training_cost=fixed_train * 1e6 if fixed_train else None,
-        fixed_cost_per_request=fixed_request if fixed_request else None,
-        power_factor=values["power_factor"],
-        grid_kg_per_kwh=values["grid_kg_per_kwh"],
-    )
 
 
 # ------------------------------------------------------------------- a model's whole life (lesson 09)

@@ -12,8 +12,12 @@ local file); the calculator is :func:`course_lib.ui.calculators.fit_calculator`.
   attention, head_dim and sliding window from the config), plus overhead;
 - :func:`largest_batch` and :func:`longest_context`: the largest batch, and
   the longest sequence, whose training step fits;
-- :func:`verdict`: fits or not on a GPU, and how many bytes are missing;
-- :func:`will_it_fit`: all of it for one configuration.
+- :func:`verdict`: fits or not on an accelerator, and how many bytes are missing
+  (a :class:`Verdict`);
+- :func:`will_it_fit`: all of it for one configuration (a :class:`FitResult`).
+
+Their texts (:func:`course_lib.ui.text.format_bytes`,
+:func:`course_lib.ui.text.verdict_text`) live in the ui layer.
 
 What is still left out: allocator fragmentation and temporary buffers (the
 peak that lesson 02 measures), and, for inference, the transient
@@ -23,6 +27,8 @@ activations. 1 GB = 10⁹ bytes.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+
 import pandas as pd
 
 from . import _validate as v
@@ -172,46 +178,68 @@ def _largest(fits, limit: int) -> int | None:
 
 
 @v.checked
-def largest_batch(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], seq_len: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 20, **training) -> int | None:
+def largest_batch(a: arch.Architecture, accelerator: v.Choice[hardware.ACCELERATORS], seq_len: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 20, **training) -> int | None:
     """The largest batch of ``seq_len``-token sequences whose training
-    estimate fits ``gpu`` (up to ``limit``), or None if one sequence does
+    estimate fits ``accelerator`` (up to ``limit``), or None if one sequence does
     not fit. ``training``: the keywords of :func:`training_estimate`. Lesson 02, section 8."""
     _check_arch(a)
-    cap = hardware.ACCELERATORS[gpu].memory_bytes
+    cap = hardware.ACCELERATORS[accelerator].memory_bytes
     training_estimate(a, batch=1, seq_len=seq_len, **training)  # names a bad keyword before the search
     return _largest(lambda b: training_estimate(a, batch=b, seq_len=seq_len, **training)["total"] <= cap, limit)
 
 
 @v.checked
-def longest_context(a: arch.Architecture, gpu: v.Choice[hardware.ACCELERATORS], batch: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 22, **training) -> int | None:
+def longest_context(a: arch.Architecture, accelerator: v.Choice[hardware.ACCELERATORS], batch: v.PositiveInt, *, limit: v.Size(1 << 40) = 1 << 22, **training) -> int | None:
     """The longest sequence (tokens) whose training step at ``batch`` fits
-    ``gpu`` (up to ``limit``), or None if one token does not. Used by :func:`course_lib.fit.will_it_fit` and
+    ``accelerator`` (up to ``limit``), or None if one token does not. Used by :func:`course_lib.fit.will_it_fit` and
     :func:`course_lib.zero_fit.zero_fit`; not tied to one lesson."""
     _check_arch(a)
-    cap = hardware.ACCELERATORS[gpu].memory_bytes
+    cap = hardware.ACCELERATORS[accelerator].memory_bytes
     training_estimate(a, batch=batch, seq_len=1, **training)  # names a bad keyword before the search
     return _largest(lambda s: training_estimate(a, batch=batch, seq_len=s, **training)["total"] <= cap, limit)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Whether ``total_bytes`` fit an accelerator's ``memory_bytes``, and by how
+    much: ``missing_bytes`` (0 when it fits) and ``free_bytes`` (0 when it does
+    not). Made by :func:`course_lib.fit.verdict`; not tied to one lesson."""
+
+    fits: bool
+    memory_bytes: int
+    missing_bytes: int
+    free_bytes: int
+
+
 @v.checked
-def verdict(total_bytes: v.NonNegativeInt, gpu: v.Choice[hardware.ACCELERATORS]) -> dict:
-    """``{"fits", "gpu_bytes", "missing_bytes", "free_bytes"}`` for ``total_bytes`` on ``gpu``
+def verdict(total_bytes: v.NonNegativeInt, accelerator: v.Choice[hardware.ACCELERATORS]) -> Verdict:
+    """The :class:`Verdict` for ``total_bytes`` on ``accelerator``
     (a name in :data:`course_lib.hardware.ACCELERATORS`). Used by
     :func:`will_it_fit` and :func:`course_lib.zero_fit.zero_fit`; not tied to one lesson."""
     need = total_bytes
-    cap = hardware.ACCELERATORS[gpu].memory_bytes
-    return {"fits": need <= cap, "gpu_bytes": cap, "missing_bytes": max(0, need - cap), "free_bytes": max(0, cap - need)}
+    cap = hardware.ACCELERATORS[accelerator].memory_bytes
+    return Verdict(fits=need <= cap, memory_bytes=cap, missing_bytes=max(0, need - cap), free_bytes=max(0, cap - need))
 
 
-@v.checked
-def format_bytes(n: v.NonNegative) -> str:
-    """``n`` bytes as text with decimal units: ``"512 B"``, ``"1.5 kB"``,
-    ``"14 GB"``, ``"30.6 GB"``, ``"143 GB"`` (3 significant digits). Lesson 02, section 8."""
-    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size * 0.9995:  # so 999.6 MB reads "1 GB", not "1000 MB"
-            x = n / size
-            return f"{x:.3g} {unit}" if x < 100 else f"{x:.0f} {unit}"
-    return f"{int(n)} B"
+@dataclass(frozen=True)
+class FitResult:
+    """One configuration against one accelerator, from :func:`course_lib.fit.will_it_fit`:
+    ``model`` (name with parameter counts), ``n_params``, ``n_active_params``,
+    ``accelerator``, ``training`` and ``inference`` (``{part: bytes}`` with
+    ``"total"``), their :class:`Verdict` s, ``largest_batch`` (at this sequence
+    length) and ``longest_context`` (at this batch), None when even 1 does not
+    fit. Made by :func:`course_lib.fit.will_it_fit`; not tied to one lesson."""
+
+    model: str
+    n_params: int
+    n_active_params: int
+    accelerator: str
+    training: dict
+    inference: dict
+    training_verdict: Verdict
+    inference_verdict: Verdict
+    largest_batch: int | None
+    longest_context: int | None
 
 
 @v.checked
@@ -222,20 +250,18 @@ def will_it_fit(
     batch: int = 1,
     seq_len: int = 2048,
     checkpointing: bool = False,
-    gpu: str = "H100 SXM",
+    accelerator: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
     attention: str = "sdpa",
     lora: str = "none",
     lora_rank: int = 16,
     config_path: str = "",
-) -> dict:
-    """Training and inference memory of one configuration against a GPU.
+) -> FitResult:
+    """Training and inference memory of one configuration against an
+    accelerator (a name in :data:`course_lib.hardware.ACCELERATORS`).
 
     ``model``: a preset key (:data:`course_lib.arch.PRESETS`) or an
     :class:`~course_lib.arch.Architecture`; a non-empty ``config_path`` (a
-    local ``config.json``) takes precedence. Returns ``{"model" (name with
-    parameter counts), "n_params", "n_active_params", "gpu", "training",
-    "inference", "training_verdict", "inference_verdict", "largest_batch"
-    (at this sequence length), "longest_context" (at this batch)}``. Lesson 02, section 8.
+    local ``config.json``) takes precedence. Returns a :class:`FitResult`. Lesson 02, section 8.
     """
     a = model_architecture(model, config_path)
     for name, flag in (("checkpointing", checkpointing),):
@@ -245,40 +271,28 @@ def will_it_fit(
                     lora=lora, lora_rank=lora_rank)
     train = training_estimate(a, batch=batch, seq_len=seq_len, **training)
     infer = inference_estimate(a, precision, batch, seq_len, lora=lora)
-    return {
-        "model": arch.label(a),
-        "n_params": a.n_params,
-        "n_active_params": a.n_active_params,
-        "gpu": gpu,
-        "training": train,
-        "inference": infer,
-        "training_verdict": verdict(train["total"], gpu),
-        "inference_verdict": verdict(infer["total"], gpu),
-        "largest_batch": largest_batch(a, gpu, seq_len, **training),
-        "longest_context": longest_context(a, gpu, batch, **training),
-    }
+    return FitResult(
+        model=arch.label(a),
+        n_params=a.n_params,
+        n_active_params=a.n_active_params,
+        accelerator=accelerator,
+        training=train,
+        inference=infer,
+        training_verdict=verdict(train["total"], accelerator),
+        inference_verdict=verdict(infer["total"], accelerator),
+        largest_batch=largest_batch(a, accelerator, seq_len, **training),
+        longest_context=longest_context(a, accelerator, batch, **training),
+    )
 
 
-# ---------------------------------------------------------------- texts and tables
+# ---------------------------------------------------------------- tables
 
 
-def verdict_text(ver: dict) -> str:
-    """``"fits (12.3 GB free)"`` or ``"does not fit: 4.5 GB missing"``.
-    Lesson 02, section 8; lesson 06, section 5."""
-    v.mapping("ver", ver, ("fits", "free_bytes", "missing_bytes"))
-    if ver["fits"]:
-        return f"fits ({format_bytes(ver['free_bytes'])} free)"
-    return f"does not fit: {format_bytes(ver['missing_bytes'])} missing"
-
-
-_RESULT_KEYS = ("model", "n_params", "gpu", "training", "inference", "training_verdict", "inference_verdict")
-
-
-def fit_table(result: dict):
+@v.checked
+def fit_table(result: v.Instance(FitResult, "a FitResult from will_it_fit")):
     """The stacked-bar data: one row per (phase, component) in GB. Used by
     :func:`course_lib.ui.calculators.fit_result_chart`; not tied to one lesson."""
-    v.mapping("result", result, _RESULT_KEYS)
-    t, i = result["training"], result["inference"]
+    t, i = result.training, result.inference
     rows = [("training", k.replace("_", " "), t[k] / GB)
             for k in ("weights", "gradients", "optimizer_state", "activations", "overhead")]
     rows += [("inference", "weights", i["weights"] / GB), ("inference", "KV cache", i["kv_cache"] / GB),

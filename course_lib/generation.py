@@ -156,19 +156,20 @@ def decode_intensity(model, past: v.NonNegativeInt, batch: v.PositiveInt = 1, by
 # ---------------------------------------------------------------- time on a device
 
 
-def _device(device) -> tuple[float, float, str]:
+def _device(accelerator) -> tuple[float, float, str]:
     """``(peak FLOP/s, bandwidth bytes/s, name)`` from an Accelerator name,
-    an Accelerator or a MeasuredMachine, paired with a dtype: (device, dtype)."""
+    an Accelerator or a MeasuredMachine, paired with a dtype: (accelerator, dtype)."""
     dtype = "bf16"
-    if isinstance(device, tuple) and len(device) == 2:
-        device, dtype = device
-    if isinstance(device, str):
-        device = hardware.accelerator(device)
-    if isinstance(device, hardware.MeasuredMachine) and dtype not in hardware.MEASURED_DTYPES:
+    if isinstance(accelerator, tuple) and len(accelerator) == 2:
+        accelerator, dtype = accelerator
+    if isinstance(accelerator, str):
+        accelerator = hardware.accelerator(accelerator)
+    if isinstance(accelerator, hardware.MeasuredMachine) and dtype not in hardware.MEASURED_DTYPES:
         dtype = "fp32"
-    if not isinstance(device, (hardware.Accelerator, hardware.MeasuredMachine)):
-        raise TypeError(f"device must be an accelerator name, an Accelerator or a MeasuredMachine, got {type(device).__name__}")
-    return device.peak_flops(dtype), device.bandwidth, device.name
+    if not isinstance(accelerator, (hardware.Accelerator, hardware.MeasuredMachine)):
+        raise TypeError("accelerator must be an accelerator name, an Accelerator or a MeasuredMachine, "
+                        f"got {type(accelerator).__name__}")
+    return accelerator.peak_flops(dtype), accelerator.bandwidth, accelerator.name
 
 
 @v.checked
@@ -182,24 +183,25 @@ def decode_lower_bound(param_bytes: v.Positive, kv_bytes_per_seq: v.NonNegative,
 
 
 @v.checked
-def decode_step_bound(model, device, past: v.NonNegativeInt, batch: v.PositiveInt = 1,
+def decode_step_bound(model, accelerator, past: v.NonNegativeInt, batch: v.PositiveInt = 1,
                       bytes_per_value: v.Positive = 2) -> float:
     """Roofline bound on one decode step: max(bytes / bandwidth, FLOPs / peak)
-    with :func:`decode_bytes` and :func:`decode_flops`. ``device`` is an
-    accelerator name or object, or a (device, dtype) pair. Lesson 07, section 4."""
-    peak, bw, _ = _device(device)
+    with :func:`decode_bytes` and :func:`decode_flops`. ``accelerator`` is an
+    accelerator name or object (or a measured machine), or an (accelerator, dtype) pair. Lesson 07, section 4."""
+    peak, bw, _ = _device(accelerator)
     a = _arch(model)
     return max(decode_bytes(a, past, batch, bytes_per_value) / bw, decode_flops(a, past, batch) / peak)
 
 
 @v.checked
-def prefill_time_bound(model, device, prompt_len: v.PositiveInt, batch: v.PositiveInt = 1,
+def prefill_time_bound(model, accelerator, prompt_len: v.PositiveInt, batch: v.PositiveInt = 1,
                        bytes_per_value: v.Positive = 2) -> float:
     """Roofline bound on a prefill (the time to first token): max(FLOPs /
     peak, bytes / bandwidth), FLOPs those a causal kernel cannot skip
     (2 · matmul_params per token and each query against the keys before
-    it), bytes the weights read plus the KV cache written. Lesson 07, section 4."""
-    peak, bw, _ = _device(device)
+    it), bytes the weights read plus the KV cache written. ``accelerator`` as
+    in :func:`decode_step_bound`. Lesson 07, section 4."""
+    peak, bw, _ = _device(accelerator)
     a = _arch(model)
     moved = _weights_read(a) * bytes_per_value + kv_bytes(a, prompt_len, batch, bytes_per_value)
     return max(_prefill_flops(a, prompt_len, batch) / peak, moved / bw)
@@ -212,13 +214,13 @@ def _prefill_flops(a: arch.Architecture, prompt_len: int, batch: int) -> int:
 
 
 @v.checked
-def decode_compute_bound_batch(model, device, past: v.NonNegativeInt, bytes_per_value: v.Positive = 2) -> int | None:
+def decode_compute_bound_batch(model, accelerator, past: v.NonNegativeInt, bytes_per_value: v.Positive = 2) -> int | None:
     """Smallest batch at which a decode step after ``past`` positions turns
     compute-bound: batch · F / peak >= (W + batch · K) / bandwidth, with F
     the FLOPs and K the KV bytes per sequence and W the weight bytes read.
     ``None`` when no batch gets there (each sequence's KV reads cost more
-    time than its FLOPs). Lesson 07, section 4."""
-    peak, bw, _ = _device(device)
+    time than its FLOPs). ``accelerator`` as in :func:`decode_step_bound`. Lesson 07, section 4."""
+    peak, bw, _ = _device(accelerator)
     a = _arch(model)
     p = bytes_per_value
     f, k, w = decode_flops(a, past, 1), kv_bytes(a, past + 1, 1, p), _weights_read(a) * p

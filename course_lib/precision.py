@@ -13,8 +13,8 @@
   loss scaling) and :func:`gradient_underflow` (how many gradients a 16-bit
   backward pass loses to zero).
 - Speed: :func:`time_matmul`, :func:`cpu_half_precision_flags`.
-- The format explorer's texts: :func:`format_number`, :func:`known_layouts`
-  (the widget is :func:`course_lib.ui.calculators.format_explorer`).
+- The format explorer's layouts: :func:`known_layouts` (its texts are in :mod:`course_lib.ui.text`;
+  the widget is :func:`course_lib.ui.calculators.format_explorer`).
 
 Sources: IEEE 754-2008 for the float formulas; Micikevicius et al. 2017,
 *Mixed Precision Training* (loss scaling, fp32 master weights);
@@ -662,13 +662,6 @@ def half_precision_verdict(flags: dict[str, bool]) -> str:
 # ---------------------------------------------------------------------------
 # Texts for the format explorer (course_lib.ui.calculators.format_explorer)
 # ---------------------------------------------------------------------------
-
-
-@v.checked(finite=False)
-def format_number(x: v.Real) -> str:
-    """How the explorer prints a number: 4 significant digits (``65504``,
-    ``6.104e-05``). Used by :func:`course_lib.ui.calculators.render_format`; not tied to one lesson."""
-    return f"{x:.4g}"
 
 
 def known_layouts() -> dict[tuple[int, int], str]:

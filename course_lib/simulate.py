@@ -287,25 +287,6 @@ def measure_cost_model(model, make_input: Callable[[int], object], batch_sizes: 
     return fitted, timings
 
 
-# ---------------------------------------------------------------- texts for the calculator
-
-
-@v.checked
-def format_result(result: v.Instance(SimResult, "a SimResult from simulate_batching")) -> dict[str, str]:
-    """The texts the calculator shows, by key (p50, p95, p99 in ms; throughput
-    in requests/s; mean batch; utilization in %). Tests compute the expected
-    text with this. Used by :func:`course_lib.ui.calculators.render_batching`; not tied to one lesson."""
-    ms = 1e3
-    return {
-        "p50": f"{result.p50 * ms:.1f} ms",
-        "p95": f"{result.p95 * ms:.1f} ms",
-        "p99": f"{result.p99 * ms:.1f} ms",
-        "throughput": f"{result.throughput:.0f} req/s",
-        "mean_batch": f"{result.mean_batch:.2f}",
-        "utilization": f"{result.utilization * 100:.0f} %",
-    }
-
-
 # ---------------------------------------------------------------- sweeps for charts
 
 

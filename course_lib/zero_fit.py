@@ -18,12 +18,15 @@ to whole bytes); :func:`zero_fit` works on a real model
 model state in a labelled byte convention with stage 3's gathered layer
 (:meth:`~course_lib.arch.Architecture.zero_memory`), the activations of each
 GPU's own micro-batch (ZeRO does not split them), the runtime overhead, and
-a verdict against a GPU from :data:`course_lib.hardware.ACCELERATORS`;
+a verdict against an accelerator from :data:`course_lib.hardware.ACCELERATORS`
+(a :class:`ZeroFitResult`);
 :func:`course_lib.ui.calculators.zero_calculator` is the widget. 1 GB =
 10⁹ bytes.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -52,6 +55,35 @@ def _model_state(a: arch.Architecture, devices: int, stage: int, convention: str
                                    lora=fit._lora(lora, lora_rank))
 
 
+@dataclass(frozen=True)
+class ZeroFitResult:
+    """Per-GPU training memory under ZeRO, from :func:`course_lib.zero_fit.zero_fit`:
+    ``model`` (name with parameter counts), ``n_params``, ``n_active_params``,
+    ``n_gpus``, ``stage``, ``accelerator``, ``convention``, ``optimizer``,
+    ``per_gpu`` ({part: bytes} for :data:`PARTS` and ``"total"``), ``verdict``
+    (a :class:`course_lib.fit.Verdict`), ``stages`` ({stage: total per GPU}),
+    ``stage_parts`` ({stage: per_gpu}), ``min_gpus`` (the fewest GPUs, a power of
+    two up to 4096, on which this stage fits, or None), ``largest_batch`` (per
+    GPU, at this sequence length) and ``longest_context`` (at this batch). Made by
+    :func:`course_lib.zero_fit.zero_fit`; not tied to one lesson."""
+
+    model: str
+    n_params: int
+    n_active_params: int
+    n_gpus: int
+    stage: int
+    accelerator: str
+    convention: str
+    optimizer: str
+    per_gpu: dict
+    verdict: fit.Verdict
+    stages: dict
+    stage_parts: dict
+    min_gpus: int | None
+    largest_batch: int | None
+    longest_context: int | None
+
+
 @v.checked
 def zero_fit(
     model="llama-2-7b",
@@ -62,12 +94,12 @@ def zero_fit(
     batch_per_gpu: v.PositiveInt = 1,
     seq_len: v.PositiveInt = 2048,
     checkpointing: bool = True,
-    gpu: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
+    accelerator: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
     attention: v.Choice[activations.ATTENTIONS] = "sdpa",
     lora: str = "none",
     lora_rank: int = 16,
     config_path: str = "",
-) -> dict:
+) -> ZeroFitResult:
     """Per-GPU training memory of a model trained data-parallel on
     ``n_gpus`` GPUs at ZeRO ``stage``.
 
@@ -79,18 +111,13 @@ def zero_fit(
     micro-batch in 16 bits (ZeRO does not split them); the runtime overhead
     (:data:`course_lib.fit.RUNTIME_OVERHEAD_BYTES`, an assumption).
 
-    Returns ``{"model", "n_params", "n_active_params", "n_gpus", "stage",
-    "gpu", "convention", "per_gpu" ({part: bytes} for :data:`PARTS` and
-    "total"), "verdict", "stages" ({stage: total per GPU}), "min_gpus" (the
-    fewest GPUs, a power of two up to 4096, on which this stage fits, or
-    None), "largest_batch" (per GPU, at this sequence length),
-    "longest_context" (at this batch)}``. Lesson 06, section 5.
+    Returns a :class:`ZeroFitResult`. Lesson 06, section 5.
     """
     a = fit.model_architecture(model, config_path)
     d = n_gpus
     if not isinstance(checkpointing, bool):
         raise TypeError(f"checkpointing must be True or False, got {v.show(checkpointing)}")
-    cap = hardware.ACCELERATORS[gpu].memory_bytes
+    cap = hardware.ACCELERATORS[accelerator].memory_bytes
 
     def per_gpu(devices: int, st: int, batch: int = batch_per_gpu, seq: int = seq_len) -> dict:
         out = _model_state(a, devices, st, convention, optimizer, lora, lora_rank)
@@ -103,36 +130,33 @@ def zero_fit(
 
     mine = per_gpu(d, stage)
     min_gpus = next((n for n in (2**k for k in range(13)) if per_gpu(n, stage)["total"] <= cap), None)
-    return {
-        "model": arch.label(a),
-        "n_params": a.n_params,
-        "n_active_params": a.n_active_params,
-        "n_gpus": d,
-        "stage": stage,
-        "gpu": gpu,
-        "convention": convention,
-        "optimizer": optimizer,
-        "per_gpu": mine,
-        "verdict": fit.verdict(mine["total"], gpu),
-        "stages": {st: per_gpu(d, st)["total"] for st in STAGES},
-        "stage_parts": {st: per_gpu(d, st) for st in STAGES},
-        "min_gpus": min_gpus,
-        "largest_batch": fit._largest(lambda b: per_gpu(d, stage, batch=b)["total"] <= cap, 1 << 20),
-        "longest_context": fit._largest(lambda s: per_gpu(d, stage, seq=s)["total"] <= cap, 1 << 22),
-    }
+    stage_parts = {st: per_gpu(d, st) for st in STAGES}
+    return ZeroFitResult(
+        model=arch.label(a),
+        n_params=a.n_params,
+        n_active_params=a.n_active_params,
+        n_gpus=d,
+        stage=stage,
+        accelerator=accelerator,
+        convention=convention,
+        optimizer=optimizer,
+        per_gpu=mine,
+        verdict=fit.verdict(mine["total"], accelerator),
+        stages={st: parts["total"] for st, parts in stage_parts.items()},
+        stage_parts=stage_parts,
+        min_gpus=min_gpus,
+        largest_batch=fit._largest(lambda b: per_gpu(d, stage, batch=b)["total"] <= cap, 1 << 20),
+        longest_context=fit._largest(lambda s: per_gpu(d, stage, seq=s)["total"] <= cap, 1 << 22),
+    )
 
 
-_RESULT_KEYS = ("model", "n_params", "n_gpus", "stage", "gpu", "optimizer", "per_gpu", "verdict", "stages",
-                "stage_parts", "min_gpus")
-
-
-def stage_table(result: dict):
+@v.checked
+def stage_table(result: v.Instance(ZeroFitResult, "a ZeroFitResult from zero_fit")):
     """Per-GPU bytes by stage and part, in GB, for the stacked chart. Used by
     :func:`course_lib.ui.calculators.stage_chart`; not tied to one lesson."""
-    v.mapping("result", result, _RESULT_KEYS)
     rows = []
     for st in STAGES:
-        parts = result["stage_parts"][st]
+        parts = result.stage_parts[st]
         for part in PARTS:
             rows.append({"stage": f"stage {st}", "part": part.replace("_", " "), "GB": parts[part] / fit.GB})
     return pd.DataFrame(rows)

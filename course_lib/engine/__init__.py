@@ -45,7 +45,7 @@ the KV bytes are the same on every machine.
 from .blocks import BlockManager, blocks_needed, kv_bytes_per_position, reserved_positions
 from .replicas import run_replicas
 from .requests import MAX_BATCH, MAX_TRACE, POLICIES, Request, check_trace, make_trace
-from .results import EngineResult, fit_step_cost, format_comparison, step_table
+from .results import EngineResult, fit_step_cost, step_table
 from .runner import KVPool, forward_step
 from .scheduler import Sequence, serve
 from .serve import compare_policies, run, schedule, simulate
@@ -54,6 +54,6 @@ from .speculative import SpecStats, expected_tokens_per_call, speculative_genera
 __all__ = [
     "BlockManager", "EngineResult", "KVPool", "MAX_BATCH", "MAX_TRACE", "POLICIES", "Request", "Sequence",
     "SpecStats", "blocks_needed", "check_trace", "compare_policies", "expected_tokens_per_call", "fit_step_cost",
-    "format_comparison", "forward_step", "kv_bytes_per_position", "make_trace", "reserved_positions", "run",
+    "forward_step", "kv_bytes_per_position", "make_trace", "reserved_positions", "run",
     "run_replicas", "schedule", "serve", "simulate", "speculative_generate", "step_table", "train_lm",
 ]

@@ -104,7 +104,7 @@ class EngineResult:
         return max(self.kv_used)
 
     @property
-    def kv_utilisation(self) -> float:
+    def kv_utilization(self) -> float:
         """Bytes used / bytes reserved, summed over the steps (1 − waste). Lesson 08, section 3."""
         return sum(self.kv_used) / max(sum(self.kv_reserved), 1)
 
@@ -173,22 +173,3 @@ def step_table(results: dict):
                          "reserved_KiB": round(r / 1024, 2), "used_KiB": round(u / 1024, 2),
                          "pool_KiB": round(res.kv_pool_bytes / 1024, 2)})
     return pd.DataFrame(rows)
-
-
-@v.checked
-def format_comparison(result: v.Mapping_(*POLICIES)) -> dict[str, str]:
-    """The texts the trace explorer shows for :func:`~course_lib.engine.compare_policies`'s
-    result, by key (``static_steps``, ``continuous_tps``, …). Tests compute the
-    expected text with this. Not tied to one lesson."""
-    for policy in POLICIES:
-        v.instance(f"result[{policy!r}]", result[policy], EngineResult, "an EngineResult from compare_policies")
-    out = {}
-    for policy in ("static", "continuous"):
-        r = result[policy]
-        pct = r.percentiles()
-        out[f"{policy}_steps"] = f"{r.steps}"
-        out[f"{policy}_tps"] = f"{r.tokens_per_s:.0f} tok/s"
-        out[f"{policy}_ttft"] = f"{pct['ttft_p50'] * 1e3:.1f} / {pct['ttft_p95'] * 1e3:.1f} ms"
-        out[f"{policy}_tpot"] = f"{pct['tpot_p50'] * 1e3:.2f} ms"
-        out[f"{policy}_kv"] = f"{100 * r.kv_utilisation:.0f} %"
-    return out

@@ -201,7 +201,7 @@ def compare_policies(rate: float, max_batch: v.Size(MAX_BATCH), max_output: v.In
     ``n_requests`` requests at ``rate`` per second, prompts of 4–12 tokens and
     outputs of 2–``max_output`` tokens; ``kv_block`` 0 means each request
     reserves the maximum length. The trace explorer's arithmetic. Used by
-    :func:`course_lib.ui.calculators.engine_explorer` and :func:`course_lib.engine.results.format_comparison`; not
+    :func:`course_lib.ui.calculators.engine_explorer` and :func:`course_lib.ui.text.format_comparison`; not
     tied to one lesson.
     """
     trace = make_trace(n_requests, rate, prompt_len=(4, 12), output_len=(2, max_output), seed=seed)

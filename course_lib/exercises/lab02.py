@@ -28,7 +28,7 @@ _BASE = {
     # 24 GB GPUs: 12 and 16 bytes per parameter give different answers, and so do GB (1e9 bytes) and GiB
     # (2**30 bytes), for every n_params choice (issue 26: 7e9 gave 5 GPUs either way).
     5: {"n_params": 7_600_000_000, "optimizer": "adam", "precision": "mixed", "gpu_bytes": 24 * 10**9},
-    6: {"preset": "llama-3-8b", "gpu": "L4", "seq_len": 2048, "lora": "qlora", "lora_rank": 16,
+    6: {"preset": "llama-3-8b", "accelerator": "L4", "seq_len": 2048, "lora": "qlora", "lora_rank": 16,
         "optimizer": "adamw", "precision": "mixed", "attention": "sdpa", "checkpointing": True},
 }
 _CHOICES = {
@@ -184,8 +184,8 @@ def verify_seven_b_gpus(answer) -> None:
 def _qlora_batch() -> int | None:
     """Exercise 6's answer: the largest batch whose QLoRA training step fits."""
     e = _inputs(6)
-    kw = {k: val for k, val in e.items() if k not in ("preset", "gpu", "seq_len")}
-    return fit.largest_batch(arch.preset(e["preset"]), e["gpu"], e["seq_len"], **kw)
+    kw = {k: val for k, val in e.items() if k not in ("preset", "accelerator", "seq_len")}
+    return fit.largest_batch(arch.preset(e["preset"]), e["accelerator"], e["seq_len"], **kw)
 
 
 def verify_qlora_batch(answer) -> None:

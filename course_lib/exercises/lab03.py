@@ -17,16 +17,16 @@ LESSON = "lessons/03_batch_size.ipynb"
 
 _BASE = {
     1: {"batch": 16, "k": 4096, "n": 4096, "bytes_per_value": 2},
-    2: {"device": "L4", "dtype": "bf16", "batch": 256, "k": 8192, "n": 8192, "bytes_per_value": 2},
-    3: {"device": "A100 80GB SXM", "dtype": "bf16", "k": 8192, "n": 8192, "bytes_per_value": 2},
+    2: {"accelerator": "L4", "dtype": "bf16", "batch": 256, "k": 8192, "n": 8192, "bytes_per_value": 2},
+    3: {"accelerator": "A100 80GB SXM", "dtype": "bf16", "k": 8192, "n": 8192, "bytes_per_value": 2},
     4: {"rate": 800.0, "overhead": 0.004, "per_sample": 0.0005, "p95_target": 0.020,
         "n_requests": 2000, "seed": 0, "max_batch_limit": 64},
     5: {"batch_sizes": [1, 4, 16, 64], "seconds": [0.0032, 0.0038, 0.0062, 0.0158], "max_batch": 32},
 }
 _CHOICES = {  # a student's variant: each listed input takes one of these values (check.variant)
     1: {"batch": (8, 16, 32, 64), "k": (2048, 4096, 8192), "n": (1024, 4096, 8192)},
-    2: {"device": ("L4", "A100 80GB SXM", "H100 SXM"), "batch": (64, 256, 1024)},
-    3: {"device": ("A100 80GB SXM", "H100 SXM", "L4"), "k": (4096, 8192), "n": (4096, 8192)},
+    2: {"accelerator": ("L4", "A100 80GB SXM", "H100 SXM"), "batch": (64, 256, 1024)},
+    3: {"accelerator": ("A100 80GB SXM", "H100 SXM", "L4"), "k": (4096, 8192), "n": (4096, 8192)},
     4: {"rate": (600.0, 800.0, 1000.0), "seed": (0, 1, 2)},
     5: {"max_batch": (16, 32, 48)},
 }
@@ -63,7 +63,7 @@ def verify_intensity(flop_per_byte) -> None:
 def _expected_roofline() -> tuple[float, str]:
     """The answer to exercise 2. Lab 03, exercise 2."""
     e = _inputs(2)
-    dev = hardware.accelerator(e["device"])
+    dev = hardware.accelerator(e["accelerator"])
     peak, bw = dev.peak_flops(e["dtype"]), dev.bandwidth
     intensity = predict.arithmetic_intensity(e["batch"], e["k"], e["n"], e["bytes_per_value"])
     side = "compute" if intensity >= hardware.ridge_point(peak, bw) else "memory"
@@ -92,7 +92,7 @@ def verify_roofline(answer) -> None:
 def _expected_batch() -> int:
     """The answer to exercise 3. Lab 03, exercise 3."""
     e = _inputs(3)
-    dev = hardware.accelerator(e["device"])
+    dev = hardware.accelerator(e["accelerator"])
     return hardware.compute_bound_batch(e["k"], e["n"], dev.peak_flops(e["dtype"]), dev.bandwidth, e["bytes_per_value"])
 
 

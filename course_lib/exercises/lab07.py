@@ -21,19 +21,19 @@ _SHAPE = {"n_layers": _L3.n_layers, "n_heads": _L3.n_heads, "n_kv_heads": _L3.n_
 _BASE = {
     # Not lesson 07's printed figures (issue 22): not 8,192 tokens (1.074 GB a sequence, printed), not past=100.
     1: {"model": "Llama-3-8B", **_SHAPE, "seq_len": 12_288, "batch": 5, "bytes_per_value": 2},
-    2: {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "gpu": "L4", "bytes_per_value": 2,
+    2: {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "accelerator": "L4", "bytes_per_value": 2,
         "batch": 8, "context": 4096},
     3: {"ttft": 0.25, "tpot": 0.030, "n_output": 200},
-    4: {"model": "llama-3-8b", "gpu": "H100 SXM", "dtype": "bf16", "bytes_per_value": 2, "past": 300},
-    5: {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "gpu": "L4", "bytes_per_value": 2,
+    4: {"model": "llama-3-8b", "accelerator": "H100 SXM", "dtype": "bf16", "bytes_per_value": 2, "past": 300},
+    5: {"model": "Llama-3-8B", **_SHAPE, "n_params": _L3.n_params, "accelerator": "L4", "bytes_per_value": 2,
         "tokens_per_sequence": 4096},
 }
 _CHOICES = {  # a student's variant: each listed input takes one of these values (check.variant)
     1: {"seq_len": (4096, 6144, 12_288, 16_384), "batch": (2, 5, 7)},
-    2: {"gpu": ("L4", "A100 80GB SXM", "H100 SXM"), "batch": (4, 8, 16), "context": (2048, 4096, 8192)},
+    2: {"accelerator": ("L4", "A100 80GB SXM", "H100 SXM"), "batch": (4, 8, 16), "context": (2048, 4096, 8192)},
     3: {"ttft": (0.15, 0.25, 0.4), "tpot": (0.02, 0.03, 0.05), "n_output": (100, 200, 400)},
-    4: {"past": (150, 200, 250, 300), "gpu": ("H100 SXM", "A100 80GB SXM")},  # each has an answer (400 on H100: none)
-    5: {"gpu": ("L4", "A100 80GB SXM", "H100 SXM"), "tokens_per_sequence": (2048, 4096, 8192)},
+    4: {"past": (150, 200, 250, 300), "accelerator": ("H100 SXM", "A100 80GB SXM")},  # each has an answer (400 on H100: none)
+    5: {"accelerator": ("L4", "A100 80GB SXM", "H100 SXM"), "tokens_per_sequence": (2048, 4096, 8192)},
 }
 
 
@@ -73,7 +73,7 @@ def _expected_decode_bound() -> float:
     """The expected answer of exercise 2. Lab 07, exercise 2."""
     e = _inputs(2)
     kv = predict.kv_cache_bytes(e["n_layers"], e["n_kv_heads"], e["head_dim"], e["context"], 1, e["bytes_per_value"])
-    bw = hardware.accelerator(e["gpu"]).bandwidth
+    bw = hardware.accelerator(e["accelerator"]).bandwidth
     return generation.decode_lower_bound(e["n_params"] * e["bytes_per_value"], kv, e["batch"], bw)
 
 
@@ -108,7 +108,7 @@ def verify_prefill_share(share) -> None:
 def _expected_compute_bound_batch() -> int | None:
     """The expected answer of exercise 4. Lab 07, exercise 4."""
     e = _inputs(4)
-    return generation.decode_compute_bound_batch(e["model"], (e["gpu"], e["dtype"]), e["past"], e["bytes_per_value"])
+    return generation.decode_compute_bound_batch(e["model"], (e["accelerator"], e["dtype"]), e["past"], e["bytes_per_value"])
 
 
 def verify_compute_bound_batch(batch) -> None:
@@ -130,7 +130,7 @@ def _expected_max_batch() -> int:
     e = _inputs(5)
     kv = predict.kv_cache_bytes(e["n_layers"], e["n_kv_heads"], e["head_dim"], e["tokens_per_sequence"], 1,
                                 e["bytes_per_value"])
-    memory = hardware.accelerator(e["gpu"]).memory_gb * generation.GB
+    memory = hardware.accelerator(e["accelerator"]).memory_gb * generation.GB
     return generation.max_batch_that_fits(memory, e["n_params"] * e["bytes_per_value"], kv)
 
 

@@ -29,12 +29,12 @@ import pandas as pd
 
 from .. import _validate as v
 from .. import arch, configs, cost, energy, engine, fit, generation, hardware, model_state, precision, simulate, train, zero_fit
-from . import charts
+from . import charts, text
 from .widgets import Calculator, result_span
 
 # The records the render and chart functions take, each declared once for all of them.
-_FitResult = v.Mapping_(*fit._RESULT_KEYS)
-_ZeroResult = v.Mapping_(*zero_fit._RESULT_KEYS)
+_FitResult = v.Instance(fit.FitResult, "a FitResult from will_it_fit")
+_ZeroResult = v.Instance(zero_fit.ZeroFitResult, "a ZeroFitResult from zero_fit")
 _SimResult = v.Instance(simulate.SimResult, "a SimResult from simulate_batching")
 _Estimate = v.Instance(generation.GenerationEstimate, "a GenerationEstimate from generation.estimate()")
 _Lifetime = v.Instance(cost.LifetimeEstimate, "a LifetimeEstimate from cost.lifetime_estimate()")
@@ -58,11 +58,11 @@ def _maybe(n, unit: str) -> str:
 def render_fit(result: _FitResult) -> str:
     """:func:`course_lib.fit.will_it_fit`'s result as HTML. Used by :func:`course_lib.ui.calculators.fit_calculator`;
     not tied to one lesson."""
-    t, i = result["training"], result["inference"]
-    tv, iv = result["training_verdict"], result["inference_verdict"]
+    t, i = result.training, result.inference
+    tv, iv = result.training_verdict, result.inference_verdict
     out = result_span
     rows = "".join(
-        f"<tr><td>{name}</td><td>{out('train_' + key, fit.format_bytes(t[key]))}</td></tr>"
+        f"<tr><td>{name}</td><td>{out('train_' + key, text.format_bytes(t[key]))}</td></tr>"
         for name, key in (
             ("weights", "weights"),
             ("gradients", "gradients"),
@@ -73,20 +73,20 @@ def render_fit(result: _FitResult) -> str:
     )
     colour = {True: _GOOD, False: _BAD}
     return (
-        f"<p>{out('model', result['model'])}: {out('n_params', format(result['n_params'], ',') + ' parameters')}, "
-        f"{out('n_active_params', format(result['n_active_params'], ',') + ' active per token')}"
-        f" on {html.escape(result['gpu'])} ({out('gpu_memory', fit.format_bytes(tv['gpu_bytes']))})</p>"
+        f"<p>{out('model', result.model)}: {out('n_params', format(result.n_params, ',') + ' parameters')}, "
+        f"{out('n_active_params', format(result.n_active_params, ',') + ' active per token')}"
+        f" on {html.escape(result.accelerator)} ({out('accelerator_memory', text.format_bytes(tv.memory_bytes))})</p>"
         f"<table><tr><th>training</th><th></th></tr>{rows}"
-        f"<tr><td><b>total</b></td><td><b>{out('train_total', fit.format_bytes(t['total']))}</b></td></tr></table>"
-        f"<p style='color:{colour[tv['fits']]}'>Training: {out('train_verdict', fit.verdict_text(tv))}</p>"
-        f"<p>Largest batch that fits at this sequence length: {out('largest_batch', _maybe(result['largest_batch'], 'sequences'))}; "
-        f"longest context at this batch: {out('longest_context', _maybe(result['longest_context'], 'tokens'))}</p>"
+        f"<tr><td><b>total</b></td><td><b>{out('train_total', text.format_bytes(t['total']))}</b></td></tr></table>"
+        f"<p style='color:{colour[tv.fits]}'>Training: {out('train_verdict', text.verdict_text(tv))}</p>"
+        f"<p>Largest batch that fits at this sequence length: {out('largest_batch', _maybe(result.largest_batch, 'sequences'))}; "
+        f"longest context at this batch: {out('longest_context', _maybe(result.longest_context, 'tokens'))}</p>"
         f"<table><tr><th>inference</th><th></th></tr>"
-        f"<tr><td>weights</td><td>{out('infer_weights', fit.format_bytes(i['weights']))}</td></tr>"
-        f"<tr><td>KV cache</td><td>{out('infer_kv_cache', fit.format_bytes(i['kv_cache']))}</td></tr>"
-        f"<tr><td>{html.escape(fit.OVERHEAD_LABEL)}</td><td>{out('infer_overhead', fit.format_bytes(i['overhead']))}</td></tr>"
-        f"<tr><td><b>total</b></td><td><b>{out('infer_total', fit.format_bytes(i['total']))}</b></td></tr></table>"
-        f"<p style='color:{colour[iv['fits']]}'>Inference: {out('infer_verdict', fit.verdict_text(iv))}</p>"
+        f"<tr><td>weights</td><td>{out('infer_weights', text.format_bytes(i['weights']))}</td></tr>"
+        f"<tr><td>KV cache</td><td>{out('infer_kv_cache', text.format_bytes(i['kv_cache']))}</td></tr>"
+        f"<tr><td>{html.escape(fit.OVERHEAD_LABEL)}</td><td>{out('infer_overhead', text.format_bytes(i['overhead']))}</td></tr>"
+        f"<tr><td><b>total</b></td><td><b>{out('infer_total', text.format_bytes(i['total']))}</b></td></tr></table>"
+        f"<p style='color:{colour[iv.fits]}'>Inference: {out('infer_verdict', text.verdict_text(iv))}</p>"
     )
 
 
@@ -94,8 +94,8 @@ def render_fit(result: _FitResult) -> str:
 def fit_result_chart(result: _FitResult):
     """:func:`course_lib.ui.charts.fit_chart` for a :func:`course_lib.fit.will_it_fit`
     result. Lesson 02, section 8."""
-    return charts.fit_chart(fit.fit_table(result), result["training_verdict"]["gpu_bytes"] / fit.GB,
-                            result["gpu"], result["model"].split(" (")[0])
+    return charts.fit_chart(fit.fit_table(result), result.training_verdict.memory_bytes / fit.GB,
+                            result.accelerator, result.model.split(" (")[0])
 
 
 def config_upload(upload):
@@ -203,7 +203,7 @@ def fit_calculator() -> Calculator:
         "batch": w.SelectionSlider(options=[2**k for k in range(11)], value=1, description="batch", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(7, 18)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=False, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
+        "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="accelerator", style=style, layout=layout),
     })
 
     def toggle(_change=None):
@@ -230,9 +230,9 @@ _SIM_LABELS = {
 @v.checked
 def render_batching(result: _SimResult) -> str:
     """A :class:`course_lib.simulate.SimResult` as an HTML table of
-    :func:`course_lib.simulate.format_result`'s texts. Used by :func:`course_lib.ui.calculators.batching_calculator`;
+    :func:`course_lib.ui.text.format_batching`'s texts. Used by :func:`course_lib.ui.calculators.batching_calculator`;
     not tied to one lesson."""
-    return _label_table(_SIM_LABELS, simulate.format_result(result))
+    return _label_table(_SIM_LABELS, text.format_batching(result))
 
 
 @v.checked
@@ -292,16 +292,16 @@ def batching_calculator(
 @v.checked
 def render_format(f: v.Instance(precision.FloatFormat, "a FloatFormat from precision.float_format")) -> str:
     """The explorer's result as HTML; each number is a result span holding
-    :func:`course_lib.precision.format_number`'s text. Used by :func:`course_lib.ui.calculators.format_explorer`; not
+    :func:`course_lib.ui.text.format_number`'s text. Used by :func:`course_lib.ui.calculators.format_explorer`; not
     tied to one lesson."""
     known = precision.known_layouts().get((f.exponent_bits, f.mantissa_bits))
     same = f" (the layout of {known})" if known else ""
     if known and precision.get_format(known).max != f.max:  # fp8 E4M3: no inf, so it reaches 448
         same = (f" (the layout of {known}, whose torch dtype keeps no code for inf and so reaches "
-                f"{precision.format_number(precision.get_format(known).max)})")
+                f"{text.format_number(precision.get_format(known).max)})")
 
     def out(key: str, x: float) -> str:
-        return result_span(key, precision.format_number(x))
+        return result_span(key, text.format_number(x))
 
     return (
         f"<b>{f.bits} bits</b>: 1 sign, {f.exponent_bits} exponent, {f.mantissa_bits} mantissa{same}<br>"
@@ -346,15 +346,41 @@ _COST_LABELS = {
 @v.checked
 def render_scenario(s: v.Instance(cost.CostScenario, "a CostScenario from cost_scenario()")) -> str:
     """A :class:`course_lib.cost.CostScenario` as an HTML table of
-    :func:`course_lib.cost.format_scenario`'s texts. Used by :func:`course_lib.ui.calculators.cost_calculator`; not
+    :func:`course_lib.ui.text.format_scenario`'s texts. Used by :func:`course_lib.ui.calculators.cost_calculator`; not
     tied to one lesson."""
-    return _label_table(_COST_LABELS, cost.format_scenario(s))
+    return _label_table(_COST_LABELS, text.format_scenario(s))
 
 
 def scenario_chart(s: cost.CostScenario):
     """:func:`course_lib.ui.charts.cumulative_cost_chart` of a scenario. Used by
     :func:`course_lib.ui.calculators.cost_calculator`; not tied to one lesson."""
     return charts.cumulative_cost_chart(cost.cumulative_cost(s), s.break_even_day)
+
+
+@v.checked
+def cost_inputs(values: v.Mapping_(*text.COST_PRESETS["Seed page example"])) -> dict:
+    """Widget values (billions, millions, 0 = "from FLOPs") → keyword
+    arguments of :func:`course_lib.cost.cost_scenario` (the keys of
+    :data:`course_lib.ui.text.COST_PRESETS`). Used by :func:`course_lib.ui.calculators.cost_calculator`; not tied to one
+    lesson."""
+    fixed_train = v.number("fixed_training_musd", values["fixed_training_musd"], minimum=0.0)
+    fixed_request = v.number("fixed_cost_per_request", values["fixed_cost_per_request"], minimum=0.0)
+    return dict(
+        n_params=v.positive("model_b", values["model_b"]) * 1e9,
+        train_tokens=v.positive("train_tokens_b", values["train_tokens_b"]) * 1e9,
+        accelerator=values["accelerator"],
+        train_utilization=values["train_utilization"],
+        serve_utilization=values["serve_utilization"],
+        price_per_hour=values["price_per_hour"],
+        requests_per_day=v.positive("requests_m", values["requests_m"]) * 1e6,
+        prompt_tokens=values["prompt_tokens"],
+        output_tokens=values["output_tokens"],
+        years=values["years"],
+        fixed_training_cost=fixed_train * 1e6 if fixed_train else None,
+        fixed_cost_per_request=fixed_request if fixed_request else None,
+        power_factor=values["power_factor"],
+        grid_kg_per_kwh=values["grid_kg_per_kwh"],
+    )
 
 
 def _cost_controls(p: dict) -> dict:
@@ -395,7 +421,7 @@ def _cost_controls(p: dict) -> dict:
 
 
 @v.checked
-def cost_calculator(preset: v.Choice[cost.PRESETS] = "Seed page example", *, chart: v.Bool = True) -> Calculator:
+def cost_calculator(preset: v.Choice[text.COST_PRESETS] = "Seed page example", *, chart: v.Bool = True) -> Calculator:
     """A preset menu, then a model (a preset, a config.json path or an
     upload, priced by the parameters a token uses: an MoE by its active
     ones; or the size slider), model size, training tokens, accelerator,
@@ -411,13 +437,13 @@ def cost_calculator(preset: v.Choice[cost.PRESETS] = "Seed page example", *, cha
     """
 
     def compute(upload=(), config_path="", model="", **values):
-        inputs = cost.calculator_inputs(values)
+        inputs = cost_inputs(values)
         source = (config_upload(upload) if upload else config_path) or model
         if source:  # a preset, a path or an upload: FLOPs from the parameters a token uses (an MoE's active ones)
             inputs["n_params"] = cost.active_params(source)
         return cost.cost_scenario(**inputs)
 
-    controls = _cost_controls(cost.PRESETS[preset])
+    controls = _cost_controls(text.COST_PRESETS[preset])
     style, layout = {"description_width": "190px"}, w.Layout(width="520px")
     model_controls = _model_controls(style, layout, "llama-3-8b")
     model_controls["model"].options = [("the size slider", "")] + list(model_controls["model"].options)
@@ -425,11 +451,11 @@ def cost_calculator(preset: v.Choice[cost.PRESETS] = "Seed page example", *, cha
     controls = {**model_controls, **controls}
     calc = Calculator(controls, compute, render_scenario,
                       chart=scenario_chart if chart else None, title="Training once, inference forever")
-    menu = w.Dropdown(options=list(cost.PRESETS), value=preset, description="preset",
+    menu = w.Dropdown(options=list(text.COST_PRESETS), value=preset, description="preset",
                       style={"description_width": "190px"}, layout=w.Layout(width="520px"))
 
     def apply(change) -> None:
-        values = cost.PRESETS[change["new"]]
+        values = text.COST_PRESETS[change["new"]]
         for control in calc.controls.values():
             control.unobserve(calc.update, names="value")
         try:
@@ -468,32 +494,32 @@ def _case_menu(description: str, cases: dict, slider) -> w.Dropdown:
 def render_zero(result: _ZeroResult) -> str:
     """:func:`course_lib.zero_fit.zero_fit`'s result as HTML. Used by
     :func:`course_lib.ui.calculators.zero_calculator`; not tied to one lesson."""
-    g = result["per_gpu"]
+    g = result.per_gpu
     out = result_span
     names = zero_fit.STAGE_NAMES
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{out(key, fit.format_bytes(g[key]))}</td></tr>"
+        f"<tr><td>{html.escape(name)}</td><td>{out(key, text.format_bytes(g[key]))}</td></tr>"
         for name, key in (("weights", "weights"), ("gradients", "gradients"), ("optimizer state", "optimizer_state"),
                           ("gathered layer (stage 3)", "gathered_layer"), ("activations (own micro-batch)", "activations"),
                           (fit.OVERHEAD_LABEL, "overhead"))
     )
-    colour = _GOOD if result["verdict"]["fits"] else _BAD
+    colour = _GOOD if result.verdict.fits else _BAD
     stages = "".join(
-        f"<tr><td>{html.escape(names[st])}</td><td>{out(f'stage{st}', fit.format_bytes(total))}</td></tr>"
-        for st, total in result["stages"].items()
+        f"<tr><td>{html.escape(names[st])}</td><td>{out(f'stage{st}', text.format_bytes(total))}</td></tr>"
+        for st, total in result.stages.items()
     )
-    need = result["min_gpus"]
+    need = result.min_gpus
     need_text = f"{need} GPUs" if need else "more than 4096 GPUs"
     return (
-        f"<p>{out('model', result['model'])} on "
-        f"{result['n_gpus']} × {html.escape(result['gpu'])}, ZeRO {html.escape(names[result['stage']])}; "
-        f"bytes per parameter: {html.escape(model_state.ZERO_CONVENTIONS[result['convention']])}</p>"
+        f"<p>{out('model', result.model)} on "
+        f"{result.n_gpus} × {html.escape(result.accelerator)}, ZeRO {html.escape(names[result.stage])}; "
+        f"bytes per parameter: {html.escape(model_state.ZERO_CONVENTIONS[result.convention])}</p>"
         f"<table><tr><th>per GPU</th><th></th></tr>{rows}"
-        f"<tr><td><b>total</b></td><td><b>{out('total', fit.format_bytes(g['total']))}</b></td></tr></table>"
-        f"<p style='color:{colour}'>{out('verdict', fit.verdict_text(result['verdict']))}; "
+        f"<tr><td><b>total</b></td><td><b>{out('total', text.format_bytes(g['total']))}</b></td></tr></table>"
+        f"<p style='color:{colour}'>{out('verdict', text.verdict_text(result.verdict))}; "
         f"this stage fits from {out('min_gpus', need_text)} (powers of two)</p>"
-        f"<p>Largest micro-batch per GPU that fits: {out('largest_batch', _maybe(result['largest_batch'], 'sequences'))}; "
-        f"longest context at this micro-batch: {out('longest_context', _maybe(result['longest_context'], 'tokens'))}</p>"
+        f"<p>Largest micro-batch per GPU that fits: {out('largest_batch', _maybe(result.largest_batch, 'sequences'))}; "
+        f"longest context at this micro-batch: {out('longest_context', _maybe(result.longest_context, 'tokens'))}</p>"
         f"<table><tr><th>same GPUs, each stage</th><th>per GPU</th></tr>{stages}</table>"
     )
 
@@ -502,9 +528,9 @@ def render_zero(result: _ZeroResult) -> str:
 def stage_chart(result: _ZeroResult):
     """:func:`course_lib.ui.charts.zero_stages` for a :func:`course_lib.zero_fit.zero_fit`
     result. Lesson 06, section 5."""
-    name = result["model"].split(" (")[0]
-    return charts.zero_stages(zero_fit.stage_table(result), result["verdict"]["gpu_bytes"] / fit.GB, result["gpu"],
-                              title=f"{name} on {result['n_gpus']} GPUs: memory per GPU by ZeRO stage")
+    name = result.model.split(" (")[0]
+    return charts.zero_stages(zero_fit.stage_table(result), result.verdict.memory_bytes / fit.GB, result.accelerator,
+                              title=f"{name} on {result.n_gpus} GPUs: memory per GPU by ZeRO stage")
 
 
 @v.checked
@@ -532,7 +558,7 @@ def zero_calculator(chart: v.Bool = True) -> Calculator:
         "batch_per_gpu": w.SelectionSlider(options=[2**k for k in range(7)], value=1, description="batch per GPU", style=style, layout=layout),
         "seq_len": w.SelectionSlider(options=[2**k for k in range(9, 18)], value=2048, description="sequence length", style=style, layout=layout),
         "checkpointing": w.Checkbox(value=True, description="activation checkpointing", style=style, layout=layout),
-        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="GPU", style=style, layout=layout),
+        "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value="H100 SXM", description="accelerator", style=style, layout=layout),
     })
     return Calculator(controls, _with_upload(zero_fit.zero_fit), render_zero, chart=stage_chart if chart else None,
                       title="Will it fit on N GPUs? (ZeRO)", extras=_model_source_widgets(controls))
@@ -599,19 +625,19 @@ def estimate_chart(e: _Estimate):
         table, e.batch, title=f"{e.model} on {e.n_gpus} × {e.accelerator} ({e.weight_format}): batching up to the memory limit")
 
 
-def _generation(config_path="", model="llama-3-8b", gpu="H100 SXM", n_gpus=1, weight_format="bf16", kv_format="auto",
+def _generation(config_path="", model="llama-3-8b", accelerator="H100 SXM", n_gpus=1, weight_format="bf16", kv_format="auto",
                 batch=1, prompt_len=1024, output_len=256):
-    return generation.estimate(config_path or model, accelerator=gpu, n_gpus=n_gpus, weight_format=weight_format,
+    return generation.estimate(config_path or model, accelerator=accelerator, n_gpus=n_gpus, weight_format=weight_format,
                                kv_format=None if kv_format == "auto" else kv_format, batch=batch,
                                prompt_len=prompt_len, output_len=output_len)
 
 
 @v.checked
-def generation_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", gpu: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
+def generation_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", accelerator: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
                           *, chart: v.Bool = True) -> Calculator:
     """Model (a preset of :data:`course_lib.arch.PRESETS`, a local config.json
     path or an uploaded one; an MoE is priced by its active parameters per
-    token and held in memory whole), GPU and how many of them (tensor
+    token and held in memory whole), accelerator and how many of them (tensor
     parallel), weight and KV formats, batch, prompt and output length → time
     to first token, time per output token, request latency and tokens/s, as
     bounds and expected figures, the memory per GPU, the largest batch and
@@ -622,7 +648,7 @@ def generation_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", gpu: v.C
     sl = dict(kw, continuous_update=False)
     controls = _model_controls(kw["style"], kw["layout"], model)
     controls.update({
-        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value=gpu, description="GPU", **kw),
+        "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value=accelerator, description="accelerator", **kw),
         "n_gpus": w.SelectionSlider(options=[1, 2, 4, 8, 16], value=1, description="GPUs (TP)", **sl),
         "weight_format": w.Dropdown(options=list(generation.WEIGHT_FORMATS), value="bf16", description="weights", **kw),
         "kv_format": w.Dropdown(options=[("as the weights", "auto")] + [(f, f) for f in generation.KV_FORMATS],
@@ -642,9 +668,9 @@ _ENGINE_LABELS = (("steps", "forward calls"), ("tps", "tokens/s"), ("ttft", "TTF
 
 def render_engine_explorer(result: dict) -> str:
     """:func:`course_lib.engine.compare_policies`'s result as an HTML table of
-    :func:`course_lib.engine.format_comparison`'s texts, static beside
+    :func:`course_lib.ui.text.format_comparison`'s texts, static beside
     continuous. Used by :func:`course_lib.ui.calculators.engine_explorer`; not tied to one lesson."""
-    texts = engine.format_comparison(result)  # checks result
+    texts = text.format_comparison(result)  # checks result
     rows = "".join(
         f"<tr><td>{label}</td>"
         + "".join(f"<td>{result_span(f'{p}_{key}', texts[f'{p}_{key}'])}</td>" for p in ("static", "continuous"))
@@ -660,7 +686,7 @@ def engine_explorer(overhead: v.NonNegative, per_token: v.NonNegative, *, rate: 
                     n_requests: int = 40, seed: int = 0) -> Calculator:
     """The trace/policy explorer: arrival rate, maximum batch, longest output
     and KV block size (0 = reserve the maximum length) → forward calls,
-    tokens/s, TTFT, time per output token and KV utilisation, static beside
+    tokens/s, TTFT, time per output token and KV utilization, static beside
     continuous, simulated with a step cost of ``overhead + per_token ×
     tokens`` seconds (fitted in the lesson). Lesson 08, section 7."""
     wide = {"description_width": "initial"}  # the whole label, never cut ("longest o…")
@@ -690,20 +716,20 @@ def lifetime_texts(e: _Lifetime) -> dict[str, str]:
     them back). Lesson 09, section 4."""
     h = e.hardware
     return {
-        "training_cost": cost.money(e.training_cost),
+        "training_cost": text.money(e.training_cost),
         "training_hours": f"{e.training_hours:,.0f} GPU-hours at {h.train_utilization:.0%} utilization",
-        "training_energy": cost.kwh(e.training_energy_kwh),
-        "inference_cost": cost.money(e.inference_cost),
-        "inference_per_day": cost.money(e.inference_cost_per_day),
-        "inference_energy": cost.kwh(e.inference_energy_kwh),
+        "training_energy": text.kwh(e.training_energy_kwh),
+        "inference_cost": text.money(e.inference_cost),
+        "inference_per_day": text.money(e.inference_cost_per_day),
+        "inference_energy": text.kwh(e.inference_energy_kwh),
         "split": f"{1 - e.inference_share:.1%} training : {e.inference_share:.1%} inference",
         "energy_split": f"{1 - e.inference_energy_share:.1%} training : {e.inference_energy_share:.1%} inference",
         "break_even": f"day {e.break_even_days:,.1f}",
         "energy_break_even": f"day {e.energy_break_even_days:,.1f}",
-        "cost_per_answer": cost.money(e.cost_per_request),
+        "cost_per_answer": text.money(e.cost_per_request),
         "wh_per_answer": f"{e.wh_per_request:.3g} Wh",
-        "prompt_price": f"{cost.money(e.prompt_price_per_million)} per million",
-        "output_price": f"{cost.money(e.output_price_per_million)} per million",
+        "prompt_price": f"{text.money(e.prompt_price_per_million)} per million",
+        "output_price": f"{text.money(e.output_price_per_million)} per million",
         "batch": f"{h.batch:,} sequences" + (" (the most whose KV caches fit)" if h.batch_limited_by_memory else ""),
         "max_context": f"{h.max_context:,} tokens",
         "gpus_serving": f"{e.gpus_serving:,.1f} GPUs around the clock",
@@ -742,10 +768,10 @@ def lifetime_table(e: _Lifetime):
     """The rows :func:`course_lib.ui.charts.lifetime_split_chart` draws:
     training and inference shares of lifetime dollars and energy. Used by
     :func:`course_lib.ui.calculators.lifetime_chart`; not tied to one lesson."""
-    rows = [("dollars", "training", 1 - e.inference_share, cost.money(e.training_cost)),
-            ("dollars", "inference", e.inference_share, cost.money(e.inference_cost)),
-            ("energy", "training", 1 - e.inference_energy_share, cost.kwh(e.training_energy_kwh)),
-            ("energy", "inference", e.inference_energy_share, cost.kwh(e.inference_energy_kwh))]
+    rows = [("dollars", "training", 1 - e.inference_share, text.money(e.training_cost)),
+            ("dollars", "inference", e.inference_share, text.money(e.inference_cost)),
+            ("energy", "training", 1 - e.inference_energy_share, text.kwh(e.training_energy_kwh)),
+            ("energy", "inference", e.inference_energy_share, text.kwh(e.inference_energy_kwh))]
     return pd.DataFrame(rows, columns=["measure", "phase", "share", "amount"])
 
 
@@ -755,21 +781,21 @@ def lifetime_chart(e: cost.LifetimeEstimate):
     return charts.lifetime_split_chart(lifetime_table(e))
 
 
-def _lifetime(config_path="", model="llama-3-8b", train_tokens_b=15000.0, gpu="H100 SXM", n_gpus=1,
+def _lifetime(config_path="", model="llama-3-8b", train_tokens_b=15000.0, accelerator="H100 SXM", n_gpus=1,
               weight_format="bf16", kv_format="auto", price_per_hour=2.0, requests_m=10.0, prompt_tokens=500,
               reasoning_tokens=0, output_tokens=500, years=1.0):
     return cost.lifetime_estimate(
-        config_path or model, train_tokens=v.positive("train_tokens_b", train_tokens_b) * 1e9, accelerator=gpu,
+        config_path or model, train_tokens=v.positive("train_tokens_b", train_tokens_b) * 1e9, accelerator=accelerator,
         n_gpus=n_gpus, weight_format=weight_format, kv_format=None if kv_format == "auto" else kv_format,
         price_per_hour=price_per_hour, requests_per_day=v.positive("requests_m", requests_m) * 1e6,
         prompt_tokens=prompt_tokens, reasoning_tokens=reasoning_tokens, output_tokens=output_tokens, years=years)
 
 
 @v.checked
-def lifetime_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", gpu: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
+def lifetime_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", accelerator: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
                         *, chart: v.Bool = True) -> Calculator:
     """The capstone: a model (a preset, a local config.json path or an
-    uploaded one), a training budget (tokens), a deployment (GPU, how many
+    uploaded one), a training budget (tokens), a deployment (accelerator, how many
     per replica, weight and KV formats, price per GPU-hour) and a traffic
     profile (requests per day, prompt, reasoning and answer tokens, years)
     → training against lifetime inference in dollars and energy, the
@@ -784,7 +810,7 @@ def lifetime_calculator(model: v.Choice[arch.PRESETS] = "llama-3-8b", gpu: v.Cho
     controls.update({
         "train_tokens_b": w.BoundedFloatText(value=15000.0, min=1.0, max=cost.MAX_TRAIN_TOKENS / 1e9, step=100.0,
                                              description="training tokens (B)", **kw),
-        "gpu": w.Dropdown(options=list(hardware.ACCELERATORS), value=gpu, description="GPU", **kw),
+        "accelerator": w.Dropdown(options=list(hardware.ACCELERATORS), value=accelerator, description="accelerator", **kw),
         "n_gpus": w.SelectionSlider(options=[1, 2, 4, 8, 16, 32, 64], value=1, description="GPUs per replica", **sl),
         "weight_format": w.Dropdown(options=list(generation.WEIGHT_FORMATS), value="bf16", description="weights", **kw),
         "kv_format": w.Dropdown(options=[("as the weights", "auto")] + [(f, f) for f in generation.KV_FORMATS],

@@ -31,10 +31,10 @@ def _frame(name: str, table, *columns: str) -> pd.DataFrame:
     return table
 
 
-def _gpu_rule(gpu_gb: float, gpu_name: str) -> alt.Chart:
-    """A red horizontal rule at a GPU's memory (GB), labelled with its name."""
-    gpu = pd.DataFrame({"GB": [gpu_gb], "label": [gpu_name]})
-    return alt.Chart(gpu).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
+def _memory_rule(memory_gb: float, accelerator: str) -> alt.Chart:
+    """A red horizontal rule at an accelerator's memory (GB), labelled with its name."""
+    row = pd.DataFrame({"GB": [memory_gb], "label": [accelerator]})
+    return alt.Chart(row).mark_rule(color="red", strokeWidth=2).encode(y="GB", tooltip=["label", "GB"])
 
 
 @v.checked
@@ -212,9 +212,9 @@ def quantization_accuracy(table: pd.DataFrame, baseline: v.Real | None = None) -
 
 
 @v.checked
-def zero_stages(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, title: v.Text = "Memory per GPU by ZeRO stage") -> alt.Chart:
-    """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the GPU's
-    memory as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
+def zero_stages(table: pd.DataFrame, memory_gb: v.Positive, accelerator: v.Str, title: v.Text = "Memory per GPU by ZeRO stage") -> alt.Chart:
+    """Stacked bars of per-GPU memory (GB) for ZeRO stages 0–3 with the
+    ``accelerator``'s memory (``memory_gb``) as a red line. ``table`` has columns ``stage``, ``part``, ``GB``
     (see :func:`course_lib.zero_fit.stage_table`). Used by :func:`course_lib.ui.calculators.stage_chart`; not tied to
     one lesson."""
     _frame("table", table)
@@ -227,7 +227,7 @@ def zero_stages(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, title:
         order="order",
         tooltip=["stage", "part", alt.Tooltip("GB", format=".3g")],
     )
-    return (bars + _gpu_rule(gpu_gb, gpu_name)).properties(width=320, height=240, title=title)
+    return (bars + _memory_rule(memory_gb, accelerator)).properties(width=320, height=240, title=title)
 
 
 @v.checked
@@ -251,9 +251,9 @@ def replica_latency(table: pd.DataFrame, target_ms: v.Positive | None = None) ->
 
 
 @v.checked
-def fit_chart(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, model: v.Str) -> alt.Chart:
-    """Stacked bars of training and inference memory (GB) with the GPU's
-    memory as a red line. ``table`` has columns ``phase``, ``component`` and
+def fit_chart(table: pd.DataFrame, memory_gb: v.Positive, accelerator: v.Str, model: v.Str) -> alt.Chart:
+    """Stacked bars of training and inference memory (GB) with the
+    ``accelerator``'s memory (``memory_gb``) as a red line. ``table`` has columns ``phase``, ``component`` and
     ``GB`` (see :func:`course_lib.fit.fit_table`). Used by :func:`course_lib.ui.calculators.fit_result_chart`; not
     tied to one lesson."""
     _frame("table", table)
@@ -270,9 +270,9 @@ def fit_chart(table: pd.DataFrame, gpu_gb: v.Positive, gpu_name: v.Str, model: v
             tooltip=["phase", "component", alt.Tooltip("GB", format=".3g")],
         )
     )
-    rule = _gpu_rule(gpu_gb, gpu_name)
+    rule = _memory_rule(memory_gb, accelerator)
     text = alt.Chart(rule.data).mark_text(align="left", dx=4, dy=-6, color="red").encode(y="GB", text="label", x=alt.value(0))
-    title = f"Will {model} fit on {gpu_name}?"
+    title = f"Will {model} fit on {accelerator}?"
     return (bars + rule + text).properties(width=260, height=260, title=title)
 
 

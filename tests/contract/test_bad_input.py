@@ -13,7 +13,7 @@ from torch import nn
 
 from course_lib import cost, data, env, hardware, measure, models, precision, predict, processes, serving
 from course_lib import simulate, zero_fit
-from course_lib.ui import calculators, widgets
+from course_lib.ui import calculators, text, widgets
 
 
 def test_huge_int_is_named_not_overflowed():
@@ -116,9 +116,9 @@ def test_check_world_size_refuses_non_positive_memory():
 
 def test_records_and_dicts_are_checked():
     with pytest.raises(TypeError, match="^s must be a CostScenario"):
-        cost.format_scenario(None)
-    with pytest.raises(ValueError, match=r"^result is missing the key\(s\)"):
-        calculators.render_fit({})
+        text.format_scenario(None)
+    with pytest.raises(TypeError, match=r"^result must be a FitResult from will_it_fit, got \{\} \(dict\)"):
+        calculators.render_fit({})  # a dict is no longer a result: will_it_fit returns a FitResult
     with pytest.raises(ValueError, match="^intensity_range must have at least 2"):
         hardware.roofline_table([hardware.accelerator("L4")], intensity_range=[])
     import ipywidgets as w

@@ -55,7 +55,7 @@ import course_lib
 from course_lib import (activations, arch, check, claims, configs, cost, data, distributed, energy, engine, env, fit, generation, hardware, measure, memory, model_state,
                         published, references, validation,
                         lora, models, precision, predict, processes, reasoning, serving, simulate, train, zero_fit)
-from course_lib.ui import calculators, charts, render, widgets
+from course_lib.ui import calculators, charts, render, text, widgets
 from course_lib import _validate as v
 
 CALL_LIMIT_S = 10
@@ -309,10 +309,6 @@ REGISTRY: dict[str, object] = {
                             power_factor=1.0, prompt_utilization=0.5, grid_kg_per_kwh=0.4,
                             fixed_training_cost=2e6, fixed_cost_per_request=0.002),
     "cost.cumulative_cost": E(cost.cumulative_cost, s=SCENARIO, points=X(10, bad=(1, 10**6)), extremes=False),
-    "cost.money": E(cost.money, x=1234.5),
-    "cost.kwh": E(cost.kwh, x=12.0),
-    "cost.format_scenario": E(cost.format_scenario, s=SCENARIO),
-    "cost.calculator_inputs": E(cost.calculator_inputs, values=L(lambda: dict(cost.PRESETS["Seed page example"]))),
     "cost.Hardware": R("built by lifetime_estimate from checked inputs"),
     "cost.LifetimeEstimate": R("returned by lifetime_estimate"),
     "cost.lifetime_estimate": E(cost.lifetime_estimate, model=A("choice", "llama-3-8b", bad=(3, None, "no-such")),
@@ -358,12 +354,12 @@ REGISTRY: dict[str, object] = {
     "env.describe": N("no arguments"),
     # ---------------------------------------------------------------- fit
     "fit.activation_value_bytes": E(fit.activation_value_bytes, precision="mixed"),
-    "fit.verdict": E(fit.verdict, total_bytes=10**9, gpu="H100 SXM"),
-    "fit.format_bytes": E(fit.format_bytes, n=1e9),
+    "fit.verdict": E(fit.verdict, total_bytes=10**9, accelerator="H100 SXM"),
+    "fit.Verdict": R("returned by fit.verdict"),
+    "fit.FitResult": R("returned by fit.will_it_fit"),
     "fit.will_it_fit": E(fit.will_it_fit, model=A("choice", "llama-3-8b"), batch=A("posint", 1), seq_len=A("posint", 2048),
-                         checkpointing=A("bool", False), gpu=A("choice", "H100 SXM")),
-    "fit.verdict_text": E(fit.verdict_text, ver=A("record", L(lambda: fit.verdict(10**9, "H100 SXM")))),
-    "fit.fit_table": E(fit.fit_table, result=A("record", FIT)),
+                         checkpointing=A("bool", False), accelerator="H100 SXM"),
+    "fit.fit_table": E(fit.fit_table, result=FIT),
     # ---------------------------------------------------------------- hardware
     "hardware.Accelerator": R("datasheet entries in hardware.ACCELERATORS"),
     "hardware.accelerator": E(hardware.accelerator, name=A("choice", "L4")),
@@ -454,7 +450,6 @@ REGISTRY: dict[str, object] = {
     "precision.half_precision_verdict": E(precision.half_precision_verdict,
                                           flags=A("any", {"bf16": True, "fp16": False}, bad=(None, {}, {"bf16": 1, "fp16": 0}, 5))),
     "precision.cpu_half_precision_flags": E(precision.cpu_half_precision_flags, cpuinfo="flags : avx512_bf16\n"),
-    "precision.format_number": E(precision.format_number, x=X(1.5, bad=(None, "x")), finite=False),
     # ---------------------------------------------------------------- predict
     "predict.matmul_flops": E(predict.matmul_flops, m=16, k=32, n=64),
     "predict.inference_flops": E(predict.inference_flops, n_params=7e9, n_tokens=1e3),
@@ -508,7 +503,6 @@ REGISTRY: dict[str, object] = {
     "simulate.measure_cost_model": E(simulate.measure_cost_model, model=A("callable", MLP),
                                      make_input=A("callable", lambda b: torch.zeros(b, 8)),
                                      batch_sizes=A("seq", (1, 2), bad=([0],)), repeats=1, extremes=False),
-    "simulate.format_result": E(simulate.format_result, result=SIM),
     "simulate.sweep": E(simulate.sweep, rates=[50.0], max_batches=[1, 4], timeout=A("nonneg", 0.001),
                         overhead=A("nonneg", 0.001), per_sample=A("nonneg", 0.0001), extremes=False),
     # ---------------------------------------------------------------- train
@@ -525,8 +519,9 @@ REGISTRY: dict[str, object] = {
                                 stage=X(3, bad=(4,)), optimizer=A("choice", "adamw"), precision=A("choice", "mixed")),
     "zero_fit.zero_fit": E(zero_fit.zero_fit, model=A("choice", "llama-2-7b"), n_gpus=X(8, bad=(10**6,)),
                            stage=X(3, bad=(4,)), batch_per_gpu=1, seq_len=2048,
-                           checkpointing=A("bool", True), gpu="H100 SXM"),
-    "zero_fit.stage_table": E(zero_fit.stage_table, result=A("record", ZERO)),
+                           checkpointing=A("bool", True), accelerator="H100 SXM"),
+    "zero_fit.ZeroFitResult": R("returned by zero_fit.zero_fit"),
+    "zero_fit.stage_table": E(zero_fit.stage_table, result=ZERO),
     # ---------------------------------------------------------------- processes
     "processes.check_world_size": E(processes.check_world_size, world_size=A("work", 2), per_worker_mb=A("pos", 100.0),
                                     extremes=False),
@@ -561,11 +556,11 @@ REGISTRY: dict[str, object] = {
         lambda: precision.log2_histogram(torch.tensor([1e-3, 1e-6])))), extremes=False),
     "ui.charts.quantization_accuracy": E(charts.quantization_accuracy, table=A("table", DF), extremes=False),
     "ui.charts.zero_stages": E(charts.zero_stages, table=A("table", L(lambda: zero_fit.stage_table(ZERO.get()))),
-                               gpu_gb=80.0, gpu_name="H100", extremes=False),
+                               memory_gb=80.0, accelerator="H100", extremes=False),
     "ui.charts.replica_latency": E(charts.replica_latency, table=A("table", L(
         lambda: serving.replica_sweep([50.0], [1, 2], 0.01, n_requests=100))), extremes=False),
-    "ui.charts.fit_chart": E(charts.fit_chart, table=A("table", L(lambda: fit.fit_table(FIT.get()))), gpu_gb=80.0,
-                             gpu_name="H100", model="7B", extremes=False),
+    "ui.charts.fit_chart": E(charts.fit_chart, table=A("table", L(lambda: fit.fit_table(FIT.get()))), memory_gb=80.0,
+                             accelerator="H100", model="7B", extremes=False),
     "ui.charts.roofline_chart": E(charts.roofline_chart, table=A("table", L(lambda: hardware.roofline_table([L4.get()]))),
                                   extremes=False),
     "ui.charts.latency_chart": E(charts.latency_chart, latencies=[0.001, 0.002, 0.003],
@@ -591,8 +586,19 @@ REGISTRY: dict[str, object] = {
     "ui.calculators.scenario_chart": E(calculators.scenario_chart, s=A("record", SCENARIO), extremes=False),
     "ui.calculators.cost_calculator": E(calculators.cost_calculator, preset="Seed page example",
                                         chart=False, extremes=False),
+    "ui.calculators.cost_inputs": E(calculators.cost_inputs, values=L(lambda: dict(text.COST_PRESETS["Seed page example"]))),
     "ui.calculators.render_zero": E(calculators.render_zero, result=ZERO),
     "ui.calculators.stage_chart": E(calculators.stage_chart, result=ZERO, extremes=False),
+    # ---------------------------------------------------------------- ui.text
+    "ui.text.money": E(text.money, x=1234.5),
+    "ui.text.kwh": E(text.kwh, x=12.0),
+    "ui.text.format_bytes": E(text.format_bytes, n=1e9),
+    "ui.text.format_number": E(text.format_number, x=X(1.5, bad=(None, "x")), finite=False),
+    "ui.text.verdict_text": E(text.verdict_text, ver=L(lambda: fit.verdict(10**9, "H100 SXM"))),
+    "ui.text.format_scenario": E(text.format_scenario, s=SCENARIO),
+    "ui.text.format_batching": E(text.format_batching, result=SIM),
+    "ui.text.format_comparison": E(text.format_comparison, result=L(lambda: engine.compare_policies(
+        10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8))),
     "ui.calculators.zero_calculator": E(calculators.zero_calculator, chart=False, extremes=False),
     # ---------------------------------------------------------------- more of precision and simulate
     "precision.known_layouts": N("no arguments"),
@@ -677,9 +683,9 @@ REGISTRY: dict[str, object] = {
                                lora_rank=A("posint", 16)),
     "fit.inference_estimate": E(fit.inference_estimate, a=A("record", LLAMA), precision=A("choice", "mixed"),
                                 batch=A("posint", 1), seq_len=A("posint", 2048), lora=A("choice", "none")),
-    "fit.largest_batch": E(fit.largest_batch, a=A("record", LLAMA), gpu="H100 SXM", seq_len=2048,
+    "fit.largest_batch": E(fit.largest_batch, a=A("record", LLAMA), accelerator="H100 SXM", seq_len=2048,
                            limit=X(1024, bad=(HUGE,))),
-    "fit.longest_context": E(fit.longest_context, a=A("record", LLAMA), gpu="H100 SXM", batch=1,
+    "fit.longest_context": E(fit.longest_context, a=A("record", LLAMA), accelerator="H100 SXM", batch=1,
                              limit=X(1 << 16, bad=(HUGE,))),
     # ---------------------------------------------------------------- fix (issue 15): energy, MFU, MoE, quantized bytes
     "energy.EnergyPerCall": R("returned by measure_energy"),
@@ -738,8 +744,6 @@ REGISTRY: dict[str, object] = {
                                        heavy=True),
     "engine.results.EngineResult.percentiles": E(_method("percentiles", engine.EngineResult, lambda: SIMULATED.get()),
                                                  q=A("seq", (50, 95), bad=([50] * 10**6, range(10**8), (101,), ("50",), (NAN,)))),
-    "engine.results.format_comparison": E(engine.format_comparison, result=L(lambda: engine.compare_policies(
-        10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8))),
     "engine.results.step_table": E(engine.step_table, results=A("record", L(lambda: engine.compare_policies(
         10.0, 2, 8, 4, overhead=1e-3, per_token=1e-4, n_requests=8)))),
     "engine.serve.run": E(engine.run, model=GPT, trace=A("seq", L(lambda: engine.make_trace(2, 10.0)),
@@ -779,12 +783,12 @@ REGISTRY: dict[str, object] = {
                                      bytes_per_value=2),
     "generation.prefill_intensity": E(generation.prefill_intensity, model=A("record", SHAPE), prompt_len=16, batch=1,
                                       bytes_per_value=2),
-    "generation.decode_step_bound": E(generation.decode_step_bound, model=A("record", SHAPE), device=A("record", L4),
+    "generation.decode_step_bound": E(generation.decode_step_bound, model=A("record", SHAPE), accelerator=A("record", L4),
                                       past=16, batch=1, bytes_per_value=2),
-    "generation.prefill_time_bound": E(generation.prefill_time_bound, model=A("record", SHAPE), device=A("record", L4),
+    "generation.prefill_time_bound": E(generation.prefill_time_bound, model=A("record", SHAPE), accelerator=A("record", L4),
                                        prompt_len=16, batch=1, bytes_per_value=2),
     "generation.decode_compute_bound_batch": E(generation.decode_compute_bound_batch, model=A("record", SHAPE),
-                                               device=A("record", L4), past=16, bytes_per_value=2),
+                                               accelerator=A("record", L4), past=16, bytes_per_value=2),
     "generation.decode_lower_bound": E(generation.decode_lower_bound, param_bytes=1e9, kv_bytes_per_seq=1e6, batch=1,
                                        bandwidth=1e12),
     "generation.max_batch_that_fits": E(generation.max_batch_that_fits, memory_bytes=8e10, param_bytes=1.6e10,

@@ -3,7 +3,7 @@
 import pytest
 
 from course_lib import cost, energy, hardware, references
-from course_lib.ui import calculators, charts, render
+from course_lib.ui import calculators, charts, render, text
 from course_lib.ui.widgets import calc_outputs
 
 H100_BF16 = 989e12  # NVIDIA H100 SXM datasheet, dense bf16 (facts.md)
@@ -183,7 +183,7 @@ def test_scenario_defaults_reproduce_the_seed():
 
 
 def test_epoch_preset_reproduces_a_third_of_a_watt_hour():
-    s = cost.cost_scenario(**cost.calculator_inputs(cost.PRESETS["GPT-4o-class query (Epoch AI 2025)"]))
+    s = cost.cost_scenario(**calculators.cost_inputs(text.COST_PRESETS["GPT-4o-class query (Epoch AI 2025)"]))
     assert s.wh_per_request == pytest.approx(0.3, rel=0.01)
     assert s.cost_per_request == s.cost_per_request_from_flops
 
@@ -198,12 +198,12 @@ def test_cumulative_cost_table():
 
 
 def test_money_and_energy_formatting():
-    assert cost.money(20_000) == "$20,000"
-    assert cost.money(2e6) == "$2.00M"
-    assert cost.money(0.002) == "$0.002"
-    assert cost.money(0.0019660712) == "$0.00197"
-    assert cost.kwh(1_287_000) == "1.29 GWh"
-    assert cost.kwh(0.0003) == "0.3 Wh"
+    assert text.money(20_000) == "$20,000"
+    assert text.money(2e6) == "$2.00M"
+    assert text.money(0.002) == "$0.002"
+    assert text.money(0.0019660712) == "$0.00197"
+    assert text.kwh(1_287_000) == "1.29 GWh"
+    assert text.kwh(0.0003) == "0.3 Wh"
 
 
 # -------------------------------------------------------------- calculator
@@ -231,7 +231,7 @@ def test_calculator_reacts_to_controls():
     calc.controls["fixed_cost_per_request"].value = 0.0  # now from FLOPs
     want = cost.cost_per_request(175e9, 1000, utilization=0.1, price_per_hour=2.0)
     assert calc.last_result.cost_per_request == pytest.approx(want)
-    assert _shown(calc, "cost_per_request") == cost.money(want)
+    assert _shown(calc, "cost_per_request") == text.money(want)
 
 
 def test_calculator_preset_and_errors():
@@ -295,8 +295,8 @@ def test_scenario_prices_prompt_and_output_tokens_separately():
     assert s.cost_per_request_from_flops == pytest.approx((3000 * prompt_s + 200 * output_s) / 3600 * 2.0)
     assert (s.cost_per_prompt_token, s.cost_per_output_token) == pytest.approx(
         cost.token_prices(7e9, prompt_utilization=0.5, output_utilization=0.1))
-    assert cost.format_scenario(s)["token_prices"] == (f"{cost.money(prompt_s / 3600 * 2e6)} per million prompt tokens, "
-                                                       f"{cost.money(output_s / 3600 * 2e6)} per million output tokens")
+    assert text.format_scenario(s)["token_prices"] == (f"{text.money(prompt_s / 3600 * 2e6)} per million prompt tokens, "
+                                                       f"{text.money(output_s / 3600 * 2e6)} per million output tokens")
     # the seed's preset: no prompt, 1,000 tokens at the serving utilization, as before the split
     seed = cost.cost_scenario()
     assert seed.seconds_per_request == pytest.approx(2 * 175e9 * 1000 / (989e12 * 0.1))

@@ -194,7 +194,7 @@ def test_replicas_for_p95():
         serving.replicas_for_p95(10_000, 0.011, 0.010, max_replicas=4)
 
 
-def test_replicas_for_p95_never_picks_full_utilisation():
+def test_replicas_for_p95_never_picks_full_utilization():
     # 1,000 requests/s × 10 ms = 10 replicas exactly busy: no steady state. A short run
     # hides it (p95 under 50 ms over 2,000 requests); longer runs show the tail growing.
     from course_lib.simulate import simulate_batching

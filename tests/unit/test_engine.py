@@ -348,13 +348,13 @@ def test_step_table_and_charts_hold_the_results_data(model):
 
 
 def test_explorer_shows_the_simulated_numbers():
-    from course_lib.ui import calculators
+    from course_lib.ui import calculators, text
     from course_lib.ui.widgets import calc_outputs
 
     calc = calculators.engine_explorer(0.002, 0.0001, rate=50.0, max_batch=4, max_output=16)
     got = engine.compare_policies(50.0, 4, 16, 0, overhead=0.002, per_token=0.0001)
-    assert calc_outputs(calc.result_html.value) == engine.format_comparison(got)
-    assert engine.format_comparison(got)["static_steps"] == str(got["static"].steps)
+    assert calc_outputs(calc.result_html.value) == text.format_comparison(got)
+    assert text.format_comparison(got)["static_steps"] == str(got["static"].steps)
     calc.controls["max_batch"].value = 1  # one at a time: both policies are the same
     shown = calc_outputs(calc.result_html.value)
     assert shown["static_steps"] == shown["continuous_steps"]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from course_lib import arch, fit, hardware
-from course_lib.ui import calculators
+from course_lib.ui import calculators, text
 from course_lib.ui.widgets import calc_outputs
 
 
@@ -24,14 +24,14 @@ def test_training_estimate_by_hand():
 def test_sdpa_vs_eager_flips_a_verdict():
     # GPT-2 XL (1.56B) at 2,048 tokens on an L4 (24 GB), LoRA: fits with SDPA, not with eager's stored scores
     a = arch.preset("gpt2-xl")
-    sdpa = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, gpu="L4", lora="lora")
-    eager = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, gpu="L4", lora="lora", attention="eager")
-    diff = eager["training"]["activations"] - sdpa["training"]["activations"]
+    sdpa = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, accelerator="L4", lora="lora")
+    eager = fit.will_it_fit("gpt2-xl", batch=1, seq_len=2048, accelerator="L4", lora="lora", attention="eager")
+    diff = eager.training["activations"] - sdpa.training["activations"]
     # eager keeps softmax, dropout mask and dropped probabilities (attn_pdrop 0.1) and copies of q, k, v (transformers 5
     # keeps no causal-mask buffer); SDPA keeps the c_attn output (3h), the cache's k and v (2h) and a log-sum-exp per head
     assert diff == 48 * (3 * 25 * 2048 * 2048 * 2 + 3 * 2048 * 1600 * 2 - 25 * 2048 * 4 - 2048 * 8000 * 2)
-    assert sdpa["training_verdict"]["fits"] and not eager["training_verdict"]["fits"]
-    assert a.n_params == sdpa["n_params"]
+    assert sdpa.training_verdict.fits and not eager.training_verdict.fits
+    assert a.n_params == sdpa.n_params
 
 
 def test_lora_and_qlora():
@@ -41,11 +41,11 @@ def test_lora_and_qlora():
     # adapters on q, k, v, o, gate, up, down: r * (d_in + d_out) each, 32 layers
     per_layer = 16 * ((4096 + 4096) + 2 * (4096 + 1024) + (4096 + 4096) + 3 * (4096 + 14336))
     trainable = 32 * per_layer
-    assert qlora["training"]["gradients"] == 2 * trainable
-    assert qlora["training"]["optimizer_state"] == 12 * trainable
-    assert full["training"]["gradients"] == 2 * n
-    assert not full["training_verdict"]["fits"] and qlora["training_verdict"]["fits"]
-    assert qlora["largest_batch"] >= 1 and full["largest_batch"] is None
+    assert qlora.training["gradients"] == 2 * trainable
+    assert qlora.training["optimizer_state"] == 12 * trainable
+    assert full.training["gradients"] == 2 * n
+    assert not full.training_verdict.fits and qlora.training_verdict.fits
+    assert qlora.largest_batch >= 1 and full.largest_batch is None
 
 
 def test_largest_batch_and_longest_context_are_the_edges():
@@ -64,11 +64,11 @@ def test_largest_batch_and_longest_context_are_the_edges():
 def test_inference_kv_cache_from_the_config():
     # Llama-2-13B: 40 layers x 40 KV heads x 128, 8,192 tokens in bf16 (How to Scale Your Model's illustration)
     r = fit.will_it_fit("llama-2-13b", precision="bf16", batch=1, seq_len=8192)
-    assert r["inference"]["kv_cache"] == 2 * 2 * 128 * 40 * 40 * 8192
-    assert r["inference"]["weights"] == 2 * 13_015_864_320
+    assert r.inference["kv_cache"] == 2 * 2 * 128 * 40 * 40 * 8192
+    assert r.inference["weights"] == 2 * 13_015_864_320
     # Mistral-7B's sliding window caps the cache at 4,096 tokens
     m = fit.will_it_fit("mistral-7b", seq_len=32768)
-    assert m["inference"]["kv_cache"] == 2 * 2 * 128 * 8 * 32 * 4096
+    assert m.inference["kv_cache"] == 2 * 2 * 128 * 8 * 32 * 4096
 
 
 def test_local_config_path(tmp_path):
@@ -77,7 +77,7 @@ def test_local_config_path(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg))
     r = fit.will_it_fit(config_path=str(path))
-    assert r["n_params"] == 494_032_768 and r["model"].startswith("mine")
+    assert r.n_params == 494_032_768 and r.model.startswith("mine")
     with pytest.raises(ValueError, match="model_type"):
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps({"model_type": "t5"}))
@@ -86,12 +86,12 @@ def test_local_config_path(tmp_path):
 
 def test_verdict_and_format():
     ok = fit.verdict(10 * fit.GB, "T4")
-    assert ok == {"fits": True, "gpu_bytes": 16 * fit.GB, "missing_bytes": 0, "free_bytes": 6 * fit.GB}
+    assert ok == fit.Verdict(fits=True, memory_bytes=16 * fit.GB, missing_bytes=0, free_bytes=6 * fit.GB)
     no = fit.verdict(20 * fit.GB, "T4")
-    assert not no["fits"] and no["missing_bytes"] == 4 * fit.GB
-    assert fit.verdict_text(no) == "does not fit: 4 GB missing"
-    assert fit.verdict_text(ok) == "fits (6 GB free)"
-    assert fit.format_bytes(1_500_000) == "1.5 MB" and fit.format_bytes(143e9) == "143 GB" and fit.format_bytes(7) == "7 B"
+    assert not no.fits and no.missing_bytes == 4 * fit.GB
+    assert text.verdict_text(no) == "does not fit: 4 GB missing"
+    assert text.verdict_text(ok) == "fits (6 GB free)"
+    assert text.format_bytes(1_500_000) == "1.5 MB" and text.format_bytes(143e9) == "143 GB" and text.format_bytes(7) == "7 B"
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_verdict_and_format():
         ({"lora": "dora"}, "lora"),
         ({"lora": "lora", "lora_rank": 0}, "rank"),
         ({"checkpointing": 1}, "checkpointing"),
-        ({"gpu": "RTX 9090"}, "gpu"),
+        ({"accelerator": "RTX 9090"}, "accelerator"),
         ({"config_path": "/no/such/config.json"}, "config"),
     ],
 )
@@ -122,22 +122,22 @@ def test_calculator_by_setting_widgets():
     c["model"].value = "gpt2"
     c["optimizer"].value = "sgd"
     c["precision"].value = "fp32"
-    c["gpu"].value = "T4"
+    c["accelerator"].value = "T4"
     c["batch"].value = 4
     c["seq_len"].value = 1024
     want = fit.will_it_fit("gpt2", "sgd", "fp32", 4, 1024, False, "T4")
     assert calc.last_result == want
     shown = calc_outputs(calc.result_html.value)
-    assert shown["train_total"] == fit.format_bytes(want["training"]["total"])
-    assert shown["train_verdict"] == fit.verdict_text(want["training_verdict"])
-    assert shown["infer_kv_cache"] == fit.format_bytes(want["inference"]["kv_cache"])
+    assert shown["train_total"] == text.format_bytes(want.training["total"])
+    assert shown["train_verdict"] == text.verdict_text(want.training_verdict)
+    assert shown["infer_kv_cache"] == text.format_bytes(want.inference["kv_cache"])
     assert shown["n_params"] == "124,439,808 parameters"
     assert shown["train_overhead"] == "1 GB"
-    before = calc.last_result["training"]["activations"]
+    before = calc.last_result.training["activations"]
     c["checkpointing"].value = True
-    assert calc.last_result["training"]["activations"] < before
+    assert calc.last_result.training["activations"] < before
     c["lora"].value = "qlora"
-    assert not c["lora_rank"].disabled and calc.last_result["training"]["gradients"] < 10**7
+    assert not c["lora_rank"].disabled and calc.last_result.training["gradients"] < 10**7
 
 
 def test_calculator_config_path_and_bad_path():
@@ -178,9 +178,9 @@ def test_calculator_upload_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_chart_data():
-    r = fit.will_it_fit("gpt2-xl", gpu="L4")
+    r = fit.will_it_fit("gpt2-xl", accelerator="L4")
     table = fit.fit_table(r)
-    assert abs(table[table.phase == "training"].GB.sum() - r["training"]["total"] / fit.GB) < 1e-9
+    assert abs(table[table.phase == "training"].GB.sum() - r.training["total"] / fit.GB) < 1e-9
     assert "overhead" in set(table.component)
     spec = calculators.fit_result_chart(r).to_dict()
     assert "layer" in spec

@@ -275,11 +275,11 @@ def test_calculator_renders_and_updates():
     assert {"ttft", "tpot", "tokens_per_s", "latency", "weights", "kv", "max_batch", "max_context", "fits"} <= set(shown)
     assert shown["weights"] == "16.06 GB" and shown["fits"] == "fits"
     calc.controls["model"].value = "llama-2-13b"
-    calc.controls["gpu"].value = "L4"
+    calc.controls["accelerator"].value = "L4"
     assert calc_outputs(calc.result_html.value)["fits"] == "does not fit"
     calc.controls["n_gpus"].value = 2
     assert calc_outputs(calc.result_html.value)["fits"] == "fits"
-    calc.controls["gpu"].value = "V100 SXM2"
+    calc.controls["accelerator"].value = "V100 SXM2"
     calc.controls["weight_format"].value = "int8"
     assert not calc.last_error  # weight-only int8 computes in 16 bits: no int8 tensor cores needed
 

@@ -197,7 +197,7 @@ def test_capstone_calculator_shows_the_estimate_and_refuses_impossible_deploymen
     # the batch is the KV-limited one, computed by hand: (80 GB − 16.06 GB of weights) / (131,072 B × 5,120 tokens)
     assert shown["batch"].startswith(f"{math.floor((80e9 - LLAMA3_8B_PARAMS * 2) / (KV_PER_TOKEN_BF16 * 5120)):,} sequences")
     calc.controls["model"].value = "llama-2-70b"
-    calc.controls["gpu"].value = "L4"
+    calc.controls["accelerator"].value = "L4"
     assert calc.last_error is not None and "n_gpus=1" in calc.last_error and "does not fit" in calc.last_error
     calc.controls["n_gpus"].value = 8
     assert calc.last_error is None

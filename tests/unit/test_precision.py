@@ -8,7 +8,7 @@ from torch import nn
 
 from course_lib import precision as P
 from course_lib.models import MLP
-from course_lib.ui import calculators, charts
+from course_lib.ui import calculators, charts, text
 from course_lib.ui.widgets import calc_outputs
 
 # ---------------------------------------------------------------- formats
@@ -344,22 +344,22 @@ def test_cpu_half_precision_flags(tmp_path):
 
 
 def test_format_number():
-    assert P.format_number(65504.0) == "6.55e+04"
-    assert P.format_number(2.0**-10) == "0.0009766"
-    assert P.format_number(448.0) == "448"
+    assert text.format_number(65504.0) == "6.55e+04"
+    assert text.format_number(2.0**-10) == "0.0009766"
+    assert text.format_number(448.0) == "448"
 
 
 def test_format_explorer_follows_its_sliders():
     calc = calculators.format_explorer()
     out = calc_outputs(calc.result_html.value)
-    assert out["max"] == P.format_number(65504.0) == "6.55e+04"
-    assert out["eps"] == P.format_number(2.0**-10) == "0.0009766"
+    assert out["max"] == text.format_number(65504.0) == "6.55e+04"
+    assert out["eps"] == text.format_number(2.0**-10) == "0.0009766"
     assert "fp16" in calc.result_html.value
     calc.controls["exponent_bits"].value = 8
     calc.controls["mantissa_bits"].value = 7
     assert calc.last_result == P.float_format(8, 7)
     out = calc_outputs(calc.result_html.value)
-    assert out["smallest_normal"] == P.format_number(2.0**-126) == "1.175e-38"
+    assert out["smallest_normal"] == text.format_number(2.0**-126) == "1.175e-38"
     assert out["eps"] == "0.007812"
     assert "bf16" in calc.result_html.value
     calc.controls["exponent_bits"].value = 4

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from course_lib import simulate as sim
-from course_lib.ui import calculators, charts
+from course_lib.ui import calculators, charts, text
 from course_lib.ui.widgets import calc_outputs
 
 
@@ -218,14 +218,14 @@ def test_calculator_recomputes_and_renders():
     rate = calc.controls["rate"].value
     want = sim.simulate_batching(rate, 16, 0.004, 0.001, 0.0002, n_requests=500)
     assert calc.last_result == want
-    for key, text in sim.format_result(want).items():
-        assert calc_outputs(calc.result_html.value)[key] == text
+    for key, shown in text.format_batching(want).items():
+        assert calc_outputs(calc.result_html.value)[key] == shown
     assert calc.last_error is None
 
 
-def test_format_result_by_hand():
+def test_format_batching_by_hand():
     r = sim.SimResult(0.0123, 0.02, 0.031, 0.015, 512.4, 3.456, 0.789, 10, 3, 1, ())
-    assert sim.format_result(r) == {
+    assert text.format_batching(r) == {
         "p50": "12.3 ms", "p95": "20.0 ms", "p99": "31.0 ms",
         "throughput": "512 req/s", "mean_batch": "3.46", "utilization": "79 %",
     }

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from course_lib import arch, distributed, fit, predict, zero_fit
-from course_lib.ui import calculators, charts
+from course_lib.ui import calculators, charts, text
 from course_lib.ui.widgets import calc_outputs
 
 PSI = 7_500_000_000
@@ -76,29 +76,29 @@ def test_zero_breakdown_parts():
 
 
 def test_zero_fit_7b_on_8_h100():
-    r = zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=3, checkpointing=True, gpu="H100 SXM")
+    r = zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=3, checkpointing=True, accelerator="H100 SXM")
     a = arch.preset("llama-2-7b")
     n = 6_738_415_616
     act = a.activation_bytes(batch=1, seq_len=2048, attention="sdpa", bytes_per_value=2, checkpointing=True)
     gathered = 4 * 32000 * 4096  # the embedding (or LM head), DeepSpeed's largest layer, 4 bytes each
-    assert r["per_gpu"]["total"] == -(-2 * n // 8) + -(-2 * n // 8) + -(-12 * n // 8) + gathered + act + fit.RUNTIME_OVERHEAD_BYTES
-    assert r["stages"][0] == 16 * n + act + fit.RUNTIME_OVERHEAD_BYTES
-    assert r["verdict"]["fits"] and not zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=0)["verdict"]["fits"]
+    assert r.per_gpu["total"] == -(-2 * n // 8) + -(-2 * n // 8) + -(-12 * n // 8) + gathered + act + fit.RUNTIME_OVERHEAD_BYTES
+    assert r.stages[0] == 16 * n + act + fit.RUNTIME_OVERHEAD_BYTES
+    assert r.verdict.fits and not zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=0).verdict.fits
     # 108 GB of model state alone never fits 80 GB at stage 0, however many GPUs
-    assert zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=0)["min_gpus"] is None
-    assert zero_fit.zero_fit("llama-2-7b", n_gpus=1, stage=3)["min_gpus"] == 2
-    assert zero_fit.zero_fit("llama-2-7b", n_gpus=8)["n_params"] == n  # the preset key (no legacy aliases)
+    assert zero_fit.zero_fit("llama-2-7b", n_gpus=8, stage=0).min_gpus is None
+    assert zero_fit.zero_fit("llama-2-7b", n_gpus=1, stage=3).min_gpus == 2
+    assert zero_fit.zero_fit("llama-2-7b", n_gpus=8).n_params == n  # the preset key (no legacy aliases)
 
 
 def test_zero_fit_deepspeed_convention_and_lora():
     r = zero_fit.zero_fit("gpt2", n_gpus=64, stage=3, convention="deepspeed")
-    state = sum(r["per_gpu"][k] for k in ("weights", "gradients", "optimizer_state", "gathered_layer"))
+    state = sum(r.per_gpu[k] for k in ("weights", "gradients", "optimizer_state", "gathered_layer"))
     assert state == 154_389_504 + 34_998_696  # DeepSpeed's estimate_zero3_model_states_mem_needs, by hand
-    q = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, lora="qlora", gpu="H100 SXM")
-    full = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, gpu="H100 SXM")
-    assert q["per_gpu"]["weights"] < full["per_gpu"]["weights"] / 3
-    assert q["verdict"]["fits"] and not full["verdict"]["fits"]
-    assert r["largest_batch"] >= 1 and r["longest_context"] >= 1024
+    q = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, lora="qlora", accelerator="H100 SXM")
+    full = zero_fit.zero_fit("llama-2-70b", n_gpus=1, stage=0, accelerator="H100 SXM")
+    assert q.per_gpu["weights"] < full.per_gpu["weights"] / 3
+    assert q.verdict.fits and not full.verdict.fits
+    assert r.largest_batch >= 1 and r.longest_context >= 1024
 
 
 def test_zero_fit_bad_input():
@@ -119,13 +119,13 @@ def test_zero_calculator_updates_and_renders():
     calc.controls["n_gpus"].value = 16
     calc.controls["stage"].value = 1
     r = calc.last_result
-    assert (r["n_params"], r["n_gpus"], r["stage"]) == (13_015_864_320, 16, 1)
+    assert (r.n_params, r.n_gpus, r.stage) == (13_015_864_320, 16, 1)
     want = zero_fit.zero_fit("llama-2-13b", 16, 1)
-    assert r["per_gpu"] == want["per_gpu"]
+    assert r.per_gpu == want.per_gpu
     outs = calc_outputs(calc.result_html.value)
-    assert outs["total"] == fit.format_bytes(want["per_gpu"]["total"])
-    assert outs["stage3"] == fit.format_bytes(want["stages"][3])
-    assert outs["verdict"] == fit.verdict_text(want["verdict"])
+    assert outs["total"] == text.format_bytes(want.per_gpu["total"])
+    assert outs["stage3"] == text.format_bytes(want.stages[3])
+    assert outs["verdict"] == text.verdict_text(want.verdict)
     assert outs["overhead"] == "1 GB"
 
 
@@ -136,7 +136,7 @@ def test_stage_table_and_chart():
     s3 = table[table["stage"] == "stage 3"]
     n = 13_015_864_320
     assert s3[s3["part"] == "weights"]["GB"].item() == pytest.approx(2 * n / 4 / 1e9)
-    assert table.groupby("stage")["GB"].sum()["stage 2"] == pytest.approx(r["per_gpu"]["total"] / 1e9)
+    assert table.groupby("stage")["GB"].sum()["stage 2"] == pytest.approx(r.per_gpu["total"] / 1e9)
     spec = charts.zero_stages(table, 80, "H100 SXM").to_dict()
     assert "layer" in spec and spec["title"] == "Memory per GPU by ZeRO stage"
 
@@ -155,7 +155,7 @@ def test_replica_latency_chart():
 
 def test_zero_calculator_without_chart_and_bad_flag():
     calc = calculators.zero_calculator(chart=False)
-    assert calc.chart is None and calc.last_result["stage"] == 3
+    assert calc.chart is None and calc.last_result.stage == 3
     with pytest.raises(TypeError, match="chart"):
         calculators.zero_calculator(chart="yes")
     spec = calculators.stage_chart(calc.last_result).to_dict()
