@@ -625,6 +625,8 @@ REGISTRY: dict[str, object] = {
         {"model_type": "gpt2", "n_head": 10**12})), name=A("str", "tiny"), extremes=False),
     "arch.Architecture.kv_cache_bytes": E(_method("kv_cache_bytes"), seq_len=A("posint", 4096), batch=A("posint", 1),
                                           bytes_per_value=A("pos", 2)),
+    "arch.Architecture.linear_state_bytes": E(_method("linear_state_bytes"), batch=A("posint", 1),
+                                              bytes_per_value=A("pos", 2)),
     "arch.Architecture.forward_flops": E(_method("forward_flops"), batch=A("posint", 1), seq_len=A("posint", 2048)),
     "arch.Architecture.activation_bytes": E(_method("activation_bytes"), batch=A("posint", 1), seq_len=A("posint", 2048),
                                             attention=A("choice", "sdpa"), bytes_per_value=A("pos", 2),
