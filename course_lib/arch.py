@@ -1005,6 +1005,9 @@ class LoRA:
         if a.kv_lora_rank:
             raise ValueError(f"LoRA on {a.name}'s latent attention (kv_lora_rank > 0) is not modelled: "
                              "its adapters and quantised matrices have other shapes")
+        if a.linear_layers:
+            raise ValueError(f"LoRA on {a.name}'s linear-attention layers (linear_layers > 0) is not modelled: "
+                             "their projections have other shapes than attention's")
         h, f = a.hidden_size, a.ffn_size
         fused_qkv = a.family in ("gpt2", "phi3")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),
