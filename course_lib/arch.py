@@ -898,11 +898,10 @@ class Architecture:
         math path, which saves what eager saves, so on the CPU compare latent
         attention against ``"eager"``. A model whose attention scores are soft-capped (Gemma 2) cannot run
         SDPA in transformers, which runs eager attention instead: so does
-        this count, whatever ``attention`` says. Not modelled yet: the linear-attention layers
-        (``linear_layers``, Qwen3-Next / Qwen3.5) are counted as if they were attention layers, while
-        transformers' torch fallback of the chunked delta rule saves several chunk × chunk matrices per
-        value head (tested: 43 % to 56 % below what autograd saves, marked xfail with the gap).
-        ``checkpointing=True``: each layer keeps only its input,
+        this count, whatever ``attention`` says. Linear-attention layers (``linear_layers``,
+        Qwen3-Next / Qwen3.5) are counted as transformers' torch fallback of the chunked delta rule saves
+        them (chunks of 64, five chunk × chunk matrices per value head, in fp32); the fused kernels of
+        ``flash-linear-attention`` save less. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
         tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
         8. The model itself lives in :mod:`course_lib.activations`. Lesson 02 (section
