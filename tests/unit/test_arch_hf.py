@@ -9,7 +9,8 @@ and learned positions. Asserted: parameters exact, KV-cache bytes exact after
 of what autograd saves, and the weight / gradient / optimizer-state bytes of
 a real AdamW step exact. The 2026 families (CONFIGS_2026: Qwen3, Qwen3-MoE,
 Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3, Gemma 2, Llama 4, Ministral,
-Ministral 3) are held to the same (Llama 4's FLOPs with the unrouted experts
+Ministral 3, and the hybrid linear-attention Qwen3-Next, Qwen3.5 and Qwen3.5-MoE, whose cache adds
+the DeltaNet layers' constant states) are held to the same (Llama 4's FLOPs with the unrouted experts
 transformers also runs added by hand), with
 activations within the 10 % contract (DeepSeek-V3's latent attention: not yet,
 marked xfail with the measured gap), and the shipped public configs are built
