@@ -60,6 +60,13 @@ def activation_bytes(a: v.Shape, *, batch: v.PositiveInt, seq_len: v.PositiveInt
     if a.qk_l2_norm_layers:  # a norm without weights over each head's queries and keys (Llama 4): its fp32
         # input and 1/rms per head (the output is attention's query / key, counted there)
         layers += a.qk_l2_norm_layers * t * (a.q_size + a.kv_size + a.n_heads + a.n_kv_heads) * max(p, 4)
+    if a.linear_layers:  # gated DeltaNet layers instead of attention (Qwen3-Next, Qwen3.5)
+        attention_part = (_layer(a, b, s, attention, p, False) - a.norms_per_layer * _norm_saved(a, t, p)
+                          - _ffn(a, t, p, a.n_experts > 1))
+        layers += a.linear_layers * (_linear_attention(a, b, s, p) - attention_part)
+    if a.attn_output_gate:  # the full layers' sigmoid gate: its output and the gated product (o_proj's input);
+        # q_norm's saved input is a view into q_proj's output, twice the query width
+        layers += (a.n_layers - a.linear_layers) * 3 * t * a.q_size * p
     layer = layers / a.n_layers  # one layer, for checkpointing
     # outside the layers: token ids, the final norm (its output feeds the LM head)
     outside = 8 * t + _norm_saved(a, t, p)
@@ -211,6 +218,28 @@ def _layer(a, b: int, s: int, attention: str, p: float, sliding: bool) -> float:
     if a.dropout > 0:
         total += 2 * t * h * p  # residual dropout masks
     return total + _ffn(a, t, p, a.n_experts > 1)
+
+
+def _linear_attention(a, b: int, s: int, p: float, chunk: int = 64) -> float:
+    """One gated DeltaNet layer as transformers 5.25's torch fallback saves it
+    (``torch_chunk_gated_delta_rule``, chunks of 64, the length padded to whole
+    chunks, computed in fp32): five chunk × chunk matrices per value head
+    and padded token (the decays, the UT system, the intra-chunk scores and
+    their copies), the queries, keys and values around the l2 norms and in
+    the per-chunk loop, one state per chunk, the convolution's padded input
+    and output, and the gated RMSNorm's tensors. Counted from the saved
+    tensors of one layer (tests/unit/test_arch_hf.py checks the model)."""
+    t = b * s
+    padded = b * -(-s // chunk) * chunk
+    heads, dk, dv = a.linear_v_heads, a.linear_k_dim, a.linear_v_dim
+    kernel = a.linear_conv_kernel
+    conv = 2 * a.linear_k_heads * dk + heads * dv
+    f32 = max(p, 4)
+    inner = padded * heads * (5 * chunk + 9 * dk + 2 * dv + 3) * f32  # after padding, in fp32
+    inner += t * heads * (3 * dk + 7) * f32 + chunk * chunk  # l2 norms and decays; the causal mask (bool)
+    inner += b * -(-s // chunk) * heads * dk * dv * f32  # the state entering each chunk
+    outer = (b * conv * (s + kernel - 1) + t * conv + 7 * t * heads * dv) * p  # convolution, gated norm, out_proj input
+    return inner + outer
 
 
 def _latent_attention(a, b: int, s: int, attention: str, p: float) -> float:

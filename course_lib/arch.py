@@ -14,7 +14,10 @@ sliding layers) and ``starcoder2``, whose parallel attention/MLP blocks
 (Phi, Falcon's ``parallel_attn`` / ``new_decoder_architecture``, Command R)
 are read from the config, and ``gpt_oss`` (attention sinks, alternating
 sliding/full layers, biased experts), ``gemma4_text`` (and the ``gemma4`` wrapper:
-per-layer head widths and KV heads, KV-shared layers, per-layer input embeddings). Keys a file leaves out take the defaults
+per-layer head widths and KV heads, KV-shared layers, per-layer input embeddings), the hybrid
+linear-attention models ``qwen3_next``, ``qwen3_5_text`` and ``qwen3_5_moe_text``
+(and the ``qwen3_5`` / ``qwen3_5_moe`` wrappers of Qwen3.5: gated DeltaNet layers with a
+constant-size state beside gated full-attention layers). Keys a file leaves out take the defaults
 that transformers' configuration class of that family documents. From it:
 
 - :meth:`Architecture.n_params` / :meth:`Architecture.n_active_params`:
@@ -51,9 +54,10 @@ from . import activations, configs, model_state, predict
 FAMILIES = ("gpt2", "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "qwen3", "qwen3_moe", "gemma3_text",
             "olmo2", "smollm3", "granite", "deepseek_v3", "gemma2", "deepseek_v2", "llama4_text", "ministral",
             "ministral3", "phi", "falcon", "cohere", "cohere2", "starcoder2", "gpt_oss",
-            "gemma4_text")
+            "gemma4_text", "qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
 #: Multimodal configs whose ``text_config`` is the language model read (its ``model_type`` if it has none).
-WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral", "gemma4": "gemma4_text"}
+WRAPPERS = {"gemma3": "gemma3_text", "llama4": "llama4_text", "mistral3": "mistral", "gemma4": "gemma4_text",
+            "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
 # A wrapper's text config when the file gives none at all (transformers 5.25's sub-config defaults; a
 # text_config that is given, even partly, takes its own family's defaults instead, as transformers does)
 _WRAPPER_TEXT = {
@@ -197,14 +201,83 @@ _DEFAULTS = {
                         vocab_size_per_layer_input=262144, hidden_size_per_layer_input=256, attention_k_eq_v=False,
                         num_kv_shared_layers=0, enable_moe_block=False, use_double_wide_mlp=False,
                         global_head_dim=512, num_global_key_value_heads=None),
+    # transformers 5.25, models/qwen3_next and models/qwen3_5 / qwen3_5_moe (the text configs): three gated
+    # DeltaNet (linear-attention) layers to one full-attention layer (full_attention_interval 4), full layers with
+    # an output gate (q_proj doubled), q/k norm and partial rotary; Qwen3-Next's and Qwen3.5-MoE's mixture has a
+    # shared expert behind a sigmoid gate (Qwen3.5-MoE: on every layer, no intermediate_size at all)
+    "qwen3_next": dict(vocab_size=151936, hidden_size=2048, intermediate_size=5632, num_hidden_layers=48,
+                       num_attention_heads=16, num_key_value_heads=2, head_dim=256, hidden_act="silu",
+                       tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0, linear_conv_kernel_dim=4,
+                       linear_key_head_dim=128, linear_value_head_dim=128, linear_num_key_heads=16,
+                       linear_num_value_heads=32, decoder_sparse_step=1, moe_intermediate_size=512,
+                       shared_expert_intermediate_size=512, num_experts_per_tok=10, num_experts=512,
+                       mlp_only_layers=None, layer_types=None, full_attention_interval=4),
+    "qwen3_5_text": dict(vocab_size=248320, hidden_size=4096, intermediate_size=12288, num_hidden_layers=32,
+                         num_attention_heads=16, num_key_value_heads=4, head_dim=256, hidden_act="silu",
+                         tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0,
+                         linear_conv_kernel_dim=4, linear_key_head_dim=128, linear_value_head_dim=128,
+                         linear_num_key_heads=16, linear_num_value_heads=32, layer_types=None,
+                         full_attention_interval=4),
+    "qwen3_5_moe_text": dict(vocab_size=248320, hidden_size=2048, num_hidden_layers=40, num_attention_heads=16,
+                             num_key_value_heads=2, head_dim=256, hidden_act="silu", tie_word_embeddings=False,
+                             attention_bias=False, attention_dropout=0.0, linear_conv_kernel_dim=4,
+                             linear_key_head_dim=128, linear_value_head_dim=128, linear_num_key_heads=16,
+                             linear_num_value_heads=32, moe_intermediate_size=512, shared_expert_intermediate_size=512,
+                             num_experts_per_tok=8, num_experts=256, layer_types=None, full_attention_interval=4),
     "phi3": dict(vocab_size=32064, hidden_size=3072, intermediate_size=8192, num_hidden_layers=32,
                  num_attention_heads=32, num_key_value_heads=None, hidden_act="silu", tie_word_embeddings=False,
                  sliding_window=None, resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0),
 }
 
 _LAYER_TYPES = ("full_attention", "sliding_attention")
+_HYBRID = ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")  # linear-attention layers beside full ones
 #: Largest width, count or length an Architecture field may have (real models are far below).
 _MAX_SIZE = 10**9
+
+
+def _hybrid_structure(c: dict, family: str, n: int) -> dict:
+    """Qwen3-Next's and Qwen3.5's layers, as transformers 5.25 builds them:
+    ``layer_types`` (default: every ``full_attention_interval``-th layer full,
+    the others ``linear_attention``), the gated DeltaNet shapes of the linear
+    layers (``linear_num_key_heads`` / ``linear_num_value_heads`` heads of
+    ``linear_key_head_dim`` / ``linear_value_head_dim``, a depthwise causal
+    convolution of ``linear_conv_kernel_dim`` taps), and the mixture: routed
+    experts of ``moe_intermediate_size`` plus one gated shared expert of
+    ``shared_expert_intermediate_size`` on the layers that are not in
+    ``mlp_only_layers`` and are a multiple of ``decoder_sparse_step``
+    (Qwen3-Next; every layer for Qwen3.5-MoE, none for dense Qwen3.5)."""
+    F = configs
+    types = F.field_str_list(c, "layer_types", n, allowed=("full_attention", "linear_attention"))
+    if types is None:
+        interval = F.field_int(c, "full_attention_interval", minimum=1)
+        types = ["linear_attention" if (i + 1) % interval else "full_attention" for i in range(n)]
+    k_heads = F.field_int(c, "linear_num_key_heads", minimum=1, maximum=_MAX_SIZE)
+    v_heads = F.field_int(c, "linear_num_value_heads", minimum=1, maximum=_MAX_SIZE)
+    if v_heads % k_heads:
+        raise F.ConfigError(f"config['linear_num_value_heads']={v_heads} must be a multiple of "
+                            f"config['linear_num_key_heads']={k_heads}")
+    out = dict(linear_layers=sum(t == "linear_attention" for t in types), linear_k_heads=k_heads,
+               linear_v_heads=v_heads, linear_k_dim=F.field_int(c, "linear_key_head_dim", minimum=1, maximum=_MAX_SIZE),
+               linear_v_dim=F.field_int(c, "linear_value_head_dim", minimum=1, maximum=_MAX_SIZE),
+               linear_conv_kernel=F.field_int(c, "linear_conv_kernel_dim", minimum=1, maximum=_MAX_SIZE),
+               attn_output_gate=True, experts=1, per_token=1, expert_ffn=0, dense=0,
+               ffn=F.field_int(c, "intermediate_size", minimum=1) if family != "qwen3_5_moe_text" else 0)
+    if family == "qwen3_5_text":
+        return out
+    experts = F.field_int(c, "num_experts", minimum=0, maximum=_MAX_SIZE)
+    moe_layers = n
+    if family == "qwen3_next":
+        step = F.field_int(c, "decoder_sparse_step", minimum=1)
+        only = F.field_int_list(c, "mlp_only_layers", minimum=0) or []
+        moe_layers = sum(1 for i in range(n) if i not in only and experts > 0 and (i + 1) % step == 0)
+    if not moe_layers:
+        return out
+    expert_ffn = F.field_int(c, "moe_intermediate_size", minimum=1, maximum=_MAX_SIZE)
+    out.update(experts=experts, per_token=F.field_int(c, "num_experts_per_tok", minimum=1, maximum=experts),
+               expert_ffn=expert_ffn, dense=n - moe_layers, n_shared_experts=1, shared_expert_gate=True,
+               shared_expert_ffn_size=F.field_int(c, "shared_expert_intermediate_size", minimum=1, maximum=_MAX_SIZE))
+    out["ffn"] = out["ffn"] or expert_ffn  # Qwen3.5-MoE: no dense layer, no intermediate_size
+    return out
 
 
 def _llama4_structure(c: dict, n: int) -> dict:
@@ -418,6 +491,15 @@ class Architecture:
     ``per_layer_input_size`` > 0 adds per-layer input embeddings (a ``per_layer_vocab_size`` ×
     (layers · ``per_layer_input_size``) table, a projection of the hidden state to the same width and, per
     layer, a gate, a projection back and a norm).
+    ``linear_layers`` counts linear-attention layers (Qwen3-Next,
+    Qwen3.5: gated DeltaNet) that replace attention and hold a constant-size state instead of
+    a KV cache: ``linear_k_heads`` / ``linear_v_heads`` query-key / value heads of
+    ``linear_k_dim`` / ``linear_v_dim`` and a depthwise causal convolution of
+    ``linear_conv_kernel`` taps over queries, keys and values; ``attn_output_gate``: the
+    full-attention layers' ``q_proj`` also produces a sigmoid gate on the attention output
+    (twice the query width); ``shared_expert_ffn_size``: the shared experts' total width when it
+    is not ``n_shared_experts`` × ``expert_ffn_size`` (0: that product), and
+    ``shared_expert_gate`` a one-output linear gate on the shared expert (Qwen3-Next).
     Built by :func:`preset` and
     :func:`resolve`; not tied to one lesson.
     """
@@ -469,6 +551,15 @@ class Architecture:
     shared_ffn_size: int = 0
     per_layer_input_size: int = 0
     per_layer_vocab_size: int = 0
+    linear_layers: int = 0
+    linear_k_heads: int = 0
+    linear_v_heads: int = 0
+    linear_k_dim: int = 0
+    linear_v_dim: int = 0
+    linear_conv_kernel: int = 0
+    attn_output_gate: bool = False
+    shared_expert_ffn_size: int = 0
+    shared_expert_gate: bool = False
     activation: str = "silu"
     dropout: float = 0.0
     attention_dropout: float = 0.0
@@ -515,6 +606,18 @@ class Architecture:
                              f"got sliding_layers={self.sliding_layers}")
         v.integer("qk_l2_norm_layers", self.qk_l2_norm_layers, minimum=0, maximum=self.n_layers)
         self._check_per_layer_shapes()
+        v.integer("linear_layers", self.linear_layers, minimum=0, maximum=self.n_layers - self.sliding_layers)
+        for name in ("linear_k_heads", "linear_v_heads", "linear_k_dim", "linear_v_dim", "linear_conv_kernel"):
+            if self.linear_layers:
+                v.positive_int(name, getattr(self, name), maximum=_MAX_SIZE)
+            else:
+                v.integer(name, getattr(self, name), minimum=0, maximum=_MAX_SIZE)
+        if self.linear_layers and self.linear_v_heads % self.linear_k_heads:
+            raise ValueError(f"linear_v_heads={self.linear_v_heads} must be a multiple of "
+                             f"linear_k_heads={self.linear_k_heads}")
+        v.integer("shared_expert_ffn_size", self.shared_expert_ffn_size, minimum=0, maximum=_MAX_SIZE)
+        for name in ("attn_output_gate", "shared_expert_gate"):
+            v.boolean(name, getattr(self, name))
         v.fraction("dropout", self.dropout, allow_zero=True)
         v.fraction("attention_dropout", self.attention_dropout, allow_zero=True)
         v.string("activation", self.activation)
@@ -593,6 +696,8 @@ class Architecture:
                 sizes = ("vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers")
             else:
                 sizes = ("vocab_size", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size")
+                if family == "qwen3_5_moe_text":  # no dense FFN: no intermediate_size
+                    sizes = sizes[:-1]
             for key in sizes:
                 configs.field_int(c, key, minimum=1, maximum=_MAX_SIZE)
             name = name or configs.field_str(c, "_name_or_path", "") or family
@@ -633,7 +738,7 @@ class Architecture:
                                     f"{heads} (or the config must give head_dim)")
             head_dim = h // heads
         window = F.field_int(c, "sliding_window", minimum=1, allow_none=True)
-        types = None if family == "llama4_text" else F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
+        types = None if family in ("llama4_text",) + _HYBRID else F.field_str_list(c, "layer_types", n, allowed=_LAYER_TYPES)
         if family in ("gemma3_text", "gemma2", "gpt_oss", "gemma4_text") and types is None:  # built from the pattern
             pattern = ({"gemma2": 2, "gpt_oss": 2, "gemma4_text": 6}.get(family)
                        or F.field_int(c, "sliding_window_pattern", minimum=1))
@@ -694,7 +799,11 @@ class Architecture:
                        q_lora_rank=F.field_int(c, "q_lora_rank", minimum=1, allow_none=True) or 0,
                        kv_lora_rank=F.field_int(c, "kv_lora_rank", minimum=1), qk_rope_head_dim=rope,
                        v_head_dim=F.field_int(c, "v_head_dim", minimum=1))
-        ffn = c["intermediate_size"]
+        ffn = c.get("intermediate_size")
+        if family in _HYBRID:
+            mla = _hybrid_structure(c, family, n)
+            experts, per_token, expert_ffn, dense, ffn = (mla.pop(k) for k in ("experts", "per_token", "expert_ffn",
+                                                                               "dense", "ffn"))
         if family == "llama4_text":
             llama4 = _llama4_structure(c, n)
             experts, per_token, expert_ffn, dense = (llama4.pop(k) for k in ("experts", "per_token", "expert_ffn",
@@ -711,7 +820,7 @@ class Architecture:
             mlp_bias=(F.field_bool(c, "mlp_bias", False) and family != "deepseek_v3") or family == "gpt_oss",
             norm="rmsnorm",
             n_experts=experts, experts_per_token=per_token, expert_ffn_size=expert_ffn, dense_layers=dense,
-            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2", "gemma4_text"),
+            qk_norm=family in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2", "gemma4_text") + _HYBRID,
             qk_norm_full=family == "olmo2", norms_per_layer=4 if family in ("gemma3_text", "gemma2", "gemma4_text") else 2,
             attn_softcap=bool(F.field_float(c, "attn_logit_softcapping", None, allow_none=True)),
             logit_softcap=bool(F.field_float(c, "final_logit_softcapping", None, allow_none=True)),
@@ -861,9 +970,10 @@ class Architecture:
             if self.out_bias:
                 p += h
             return p
-        p = h * (self.q_size + 2 * self.kv_size) + self.q_size * h
+        gate = self.q_size if self.attn_output_gate else 0  # q_proj also makes the output gate (Qwen3-Next)
+        p = h * (self.q_size + gate + 2 * self.kv_size) + self.q_size * h
         if self.qkv_bias:
-            p += self.q_size + 2 * self.kv_size
+            p += self.q_size + gate + 2 * self.kv_size
         if self.out_bias:
             p += h
         if self.attention_sinks:
@@ -875,6 +985,21 @@ class Architecture:
             p += 2 * self.head_dim * (2 if self.norm == "layernorm" else 1)
         return p
 
+    @property
+    def _linear_widths(self) -> tuple[int, int, int]:
+        """A linear-attention layer's query/key width, value width and convolved width (q, k and v)."""
+        kd, vd = self.linear_k_heads * self.linear_k_dim, self.linear_v_heads * self.linear_v_dim
+        return kd, vd, 2 * kd + vd
+
+    def _linear_attention_params(self) -> int:
+        """One gated DeltaNet layer (transformers' ``Qwen3NextGatedDeltaNet``): q, k, v and the output gate z
+        from the input, a and b (one per value head each), the depthwise convolution, ``A_log`` and ``dt_bias``,
+        the gated RMSNorm of one value head and the output projection."""
+        h = self.hidden_size
+        kd, vd, conv = self._linear_widths
+        proj = h * (2 * kd + 2 * vd + 2 * self.linear_v_heads) + vd * h
+        return proj + conv * self.linear_conv_kernel + 2 * self.linear_v_heads + self.linear_v_dim
+
     def _mla_small_params(self) -> int:
         """A latent attention's norm weights and biases: parameters that no matmul multiplies."""
         small = (self.q_lora_rank if self.q_lora_rank else 0) + self.kv_lora_rank
@@ -885,6 +1010,10 @@ class Architecture:
     @property
     def _expert_ffn(self) -> int:
         return self.expert_ffn_size or self.ffn_size
+
+    @property
+    def _shared_ffn(self) -> int:
+        return self.shared_expert_ffn_size or self._expert_ffn * self.n_shared_experts
 
     def _expert_params(self, f: int | None = None) -> int:
         """One FFN (one expert of a mixture, of width ``f``)."""
@@ -906,7 +1035,9 @@ class Architecture:
         norms = self.norms_per_layer * self._norm_params()
         if self.n_experts == 1:
             return self._attention_params() + self._expert_params() + norms
-        shared = self._expert_params(self._expert_ffn * self.n_shared_experts) if self.n_shared_experts else 0
+        shared = self._expert_params(self._shared_ffn) if self.n_shared_experts else 0
+        if self.shared_expert_gate:
+            shared += self.hidden_size
         return (self._attention_params() + experts * self._expert_params(self._expert_ffn) + shared
                 + self._router_params() + norms)
 
@@ -914,7 +1045,8 @@ class Architecture:
         if self._per_layer_shapes:
             return sum(n * self._kind_params(sliding, own) for n, sliding, own in self._kinds())
         dense = self._attention_params() + self._expert_params() + self.norms_per_layer * self._norm_params()
-        return (self.n_layers - self.dense_layers) * self._layer_params(experts) + self.dense_layers * dense
+        linear = self.linear_layers * (self._linear_attention_params() - self._attention_params()) if self.linear_layers else 0
+        return (self.n_layers - self.dense_layers) * self._layer_params(experts) + self.dense_layers * dense + linear
 
     def _embedding_params(self) -> int:
         emb = self.vocab_size * self.hidden_size + self.positions * self.hidden_size
@@ -952,7 +1084,12 @@ class Architecture:
         LM head (no biases, norms or lookups), so a token costs
         2 · matmul_params FLOPs outside attention: :meth:`forward_flops` at
         one token less its score and value matmuls. Lesson 07, section 3."""
-        return (self.forward_flops(batch=1, seq_len=1) - self._all_score_flops(1, 1)) // 2
+        core = self.linear_layers * self._linear_core_flops(1, 1) if self.linear_layers else 0
+        if self.linear_layers:
+            score = (self.n_layers - self.linear_layers) * self._score_flops(1, 1)
+        else:
+            score = self._all_score_flops(1, 1)
+        return (self.forward_flops(batch=1, seq_len=1) - score - core) // 2
 
     def largest_layer_params(self) -> int:
         """Parameters of the largest single module (DeepSpeed's "largest
@@ -1010,9 +1147,26 @@ class Architecture:
                 if own:
                     per_layer += n * 2 * k * d * (min(s, self.sliding_window) if sliding else s)
             return math.ceil(per_layer * b * p)
-        full = self.n_layers - self.sliding_layers
+        full = self.n_layers - self.sliding_layers - self.linear_layers
         tokens = full * s + self.sliding_layers * (min(s, self.sliding_window) if self.sliding_window else s)
-        return math.ceil(2 * self.kv_size * tokens * b * p)
+        return math.ceil(2 * self.kv_size * tokens * b * p) + self.linear_state_bytes(batch=b, bytes_per_value=p)
+
+    @v.checked
+    def linear_state_bytes(self, *, batch: v.PositiveInt = 1, bytes_per_value: v.Positive = 2) -> int:
+        """Bytes of the linear-attention layers' state, the same at every
+        length (0 without such layers): per layer and sequence a convolution
+        state of ``conv_dim × linear_conv_kernel`` values (``conv_dim`` = 2 ·
+        key width + value width) and a recurrent state of ``linear_v_heads ×
+        linear_k_dim × linear_v_dim``, as transformers 5.25's cache holds them
+        after ``generate`` (its one int64 position counter per linear layer
+        is not counted, as for sliding layers). Used by
+        :meth:`course_lib.arch.Architecture.kv_cache_bytes`; not tied to one lesson."""
+        b, p = batch, bytes_per_value
+        if not self.linear_layers:
+            return 0
+        conv = self._linear_widths[2] * self.linear_conv_kernel
+        recurrent = self.linear_v_heads * self.linear_k_dim * self.linear_v_dim
+        return math.ceil(self.linear_layers * (conv + recurrent) * b * p)
 
     # ------------------------------------------------------------ FLOPs
 
@@ -1029,6 +1183,20 @@ class Architecture:
             return sum(n * 4 * b * self.n_heads * s * s * self._kind_shape(sliding, own)[0]
                        for n, sliding, own in self._kinds())
         return self.n_layers * self._score_flops(b, s)
+
+    def _linear_core_flops(self, b: int, s: int, chunk: int = 64) -> int:
+        """One gated DeltaNet layer's matmuls beyond its projections, as transformers' torch fallback
+        (``torch_chunk_gated_delta_rule``, chunks of 64, the length padded to a whole chunk) runs them: per
+        chunk and value head the two C × C products (k_beta kᵀ and q kᵀ), then per chunk the reads of the
+        state (k_cumdecay S, q S), the intra-chunk product and the state update; plus the depthwise
+        convolution (FlopCounterMode counts 2 · kernel per channel and output position, over the s + kernel - 1
+        positions of the padded convolution). The triangular solves are not counted (FlopCounterMode has
+        no formula for them)."""
+        padded = -(-s // chunk) * chunk
+        heads, dk, dv = self.linear_v_heads, self.linear_k_dim, self.linear_v_dim
+        delta = 2 * b * heads * padded * (2 * chunk * dk + 3 * dk * dv + chunk * dv)
+        conv = 2 * b * self._linear_widths[2] * self.linear_conv_kernel * (s + self.linear_conv_kernel - 1)
+        return delta + conv
 
     @v.checked
     def forward_flops(self, *, batch: v.PositiveInt, seq_len: v.PositiveInt) -> int:
@@ -1065,19 +1233,27 @@ class Architecture:
                 total += n * 2 * t * (h * (2 * self.n_heads * d + kv_mats * k * d) + mats * h * width
                                       + 2 * h * self.per_layer_input_size)
             return total
-        proj = 2 * t * h * (2 * self.q_size + 2 * self.kv_size)
+        proj = 2 * t * h * ((3 if self.attn_output_gate else 2) * self.q_size + 2 * self.kv_size)
         attn = self._score_flops(b, s)
+        if self.linear_layers:  # linear-attention layers: their projections and their delta rule instead
+            kd, vd, _ = self._linear_widths
+            linear = 2 * t * h * (2 * kd + 3 * vd + 2 * self.linear_v_heads) + self._linear_core_flops(b, s)
+            hybrid = self.linear_layers * (linear - proj - attn)
+        else:
+            hybrid = 0
         if self.kv_lora_rank:  # latent attention: its own projections
             proj = 2 * t * (self._attention_params() - self._mla_small_params())
         mats = 2 if self.ffn_kind == "mlp" else 3
         dense_ffn = 2 * t * mats * h * f
         if self.n_experts == 1:
-            return self.n_layers * (proj + attn + dense_ffn) + 2 * t * h * self.vocab_size
-        routed = self.experts_per_token + self.n_shared_experts
-        moe = 2 * t * routed * mats * h * self._expert_ffn + 2 * t * h * self.n_experts
+            return self.n_layers * (proj + attn + dense_ffn) + 2 * t * h * self.vocab_size + hybrid
+        shared = self._shared_ffn if self.n_shared_experts else 0
+        moe = 2 * t * mats * h * (self.experts_per_token * self._expert_ffn + shared) + 2 * t * h * self.n_experts
+        if self.shared_expert_gate:
+            moe += 2 * t * h
         head = 2 * t * h * self.vocab_size
         moe_layers = self.n_layers - self.dense_layers
-        return self.n_layers * (proj + attn) + moe_layers * moe + self.dense_layers * dense_ffn + head
+        return self.n_layers * (proj + attn) + moe_layers * moe + self.dense_layers * dense_ffn + head + hybrid
 
     # ------------------------------------------------------------ activations
 
@@ -1118,7 +1294,10 @@ class Architecture:
         says. A sink adds one column to each softmax: eager keeps
         batch · heads · s · (s + 1) probabilities and the row maxima's int64
         indices (transformers subtracts the row maximum before the softmax).
-        ``checkpointing=True``: each layer keeps only its input,
+        Linear-attention layers (``linear_layers``, Qwen3-Next / Qwen3.5) are
+        counted as transformers' torch fallback of the chunked delta rule saves
+        them (chunks of 64, five chunk × chunk matrices per value head, in fp32); the fused kernels of
+        ``flash-linear-attention`` save less. ``checkpointing=True``: each layer keeps only its input,
         and one layer's activations exist again during backward. Float
         tensors take ``bytes_per_value``; dropout masks 1 byte; token ids
         8. The model itself lives in :mod:`course_lib.activations`. Lesson 02 (section
@@ -1229,6 +1408,9 @@ class LoRA:
         if a._per_layer_shapes:
             raise ValueError(f"LoRA on {a.name}'s per-layer shapes (Gemma 4: full layers' own head width, KV-shared "
                              "layers, per-layer inputs) is not modelled: its adapted matrices differ layer by layer")
+        if a.linear_layers:
+            raise ValueError(f"LoRA on {a.name}'s linear-attention layers (linear_layers > 0) is not modelled: "
+                             "their projections have other shapes than attention's")
         h, f = a.hidden_size, a.ffn_size
         fused_qkv = a.family in ("gpt2", "phi3", "falcon")
         shapes = {"q": (a.q_size, h), "k": (a.kv_size, h), "v": (a.kv_size, h), "o": (h, a.q_size),

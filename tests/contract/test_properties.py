@@ -627,6 +627,7 @@ REGISTRY: dict[str, object] = {
         {"model_type": "llama", "hidden_size": "64"}, {"model_type": "llama", "num_key_value_heads": 3},
         {"model_type": "gpt2", "n_head": 10**12})), name=A("str", "tiny"), extremes=False),
     "arch.Architecture.kv_cache_bytes": E(_method("kv_cache_bytes"), seq_len=4096, batch=1, bytes_per_value=2, mla="latent"),
+    "arch.Architecture.linear_state_bytes": E(_method("linear_state_bytes"), batch=1, bytes_per_value=2),
     "arch.Architecture.forward_flops": E(_method("forward_flops"), batch=1, seq_len=2048),
     "arch.Architecture.activation_bytes": E(_method("activation_bytes"), batch=1, seq_len=2048, attention="sdpa",
                                             bytes_per_value=2, checkpointing=False, loss="cross_entropy"),

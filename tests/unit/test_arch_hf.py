@@ -10,7 +10,8 @@ of what autograd saves, and the weight / gradient / optimizer-state bytes of
 a real AdamW step exact. The 2026 families (CONFIGS_2026: Qwen3, Qwen3-MoE,
 Gemma 3, OLMo 2, SmolLM3, Granite, DeepSeek-V3, Gemma 2, Llama 4, Ministral,
 Ministral 3, and the parallel-block and LayerNorm families Phi, Falcon, Command R,
-Command R7B, StarCoder2, gpt-oss, DeepSeek-V2, Gemma 4) are held to the same (Llama 4's FLOPs with the unrouted experts
+Command R7B, StarCoder2, gpt-oss, DeepSeek-V2, Gemma 4, and the hybrid linear-attention
+Qwen3-Next, Qwen3.5 and Qwen3.5-MoE, whose cache adds the DeltaNet layers' constant states) are held to the same (Llama 4's FLOPs with the unrouted experts
 transformers also runs added by hand), with
 activations within the 10 % contract (DeepSeek-V3's latent attention: not yet,
 marked xfail with the measured gap; gpt-oss and Gemma 2 run eager attention
@@ -157,6 +158,21 @@ CONFIGS_2026 = {
                                                                 "full_attention"] * 2,
                         pad_token_id=0, eos_token_id=1, bos_token_id=None),
 }
+# The hybrid linear-attention families (Qwen3-Next, Qwen3.5): three gated DeltaNet layers (2 query/key heads of 16,
+# 4 value heads of 8, a 4-tap convolution) to one full-attention layer (an output gate doubling q_proj, q/k norm,
+# GQA 2:1, head_dim 16); Qwen3-Next with 4 experts of 32, 2 per token, a gated shared expert of 48 and layer 1 dense
+# (mlp_only_layers), Qwen3.5 dense, Qwen3.5-MoE a mixture on every layer
+_LINEAR = dict(vocab_size=V, hidden_size=64, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+               linear_num_key_heads=2, linear_num_value_heads=4, linear_key_head_dim=16, linear_value_head_dim=8,
+               linear_conv_kernel_dim=4, pad_token_id=0, eos_token_id=1, bos_token_id=None)
+HYBRID = {
+    "qwen3_next": dict(model_type="qwen3_next", intermediate_size=96, num_experts=4, num_experts_per_tok=2,
+                       moe_intermediate_size=32, shared_expert_intermediate_size=48, mlp_only_layers=[1], **_LINEAR),
+    "qwen3_5_text": dict(model_type="qwen3_5_text", intermediate_size=96, **_LINEAR),
+    "qwen3_5_moe_text": dict(model_type="qwen3_5_moe_text", num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+                             shared_expert_intermediate_size=48, **_LINEAR),
+}
+CONFIGS_2026.update(HYBRID)
 ALL = {**CONFIGS, **CONFIGS_2026}
 NO_SDPA = ("gemma2", "gpt_oss")  # soft-capped scores, attention sinks: transformers refuses SDPA, runs eager
 LATENT = ("deepseek_v3", "deepseek_v2")  # multi-head latent attention
@@ -226,6 +242,11 @@ def test_parameters_exact(family):
         expert = sum(p[0].numel() for p in experts.parameters())
         assert expert == 64 * 2 * 48 + 2 * 48 + 48 * 64 + 64  # gate_up_proj (+ bias), down_proj (+ bias)
         assert arch.n_active_params == model.num_parameters() - 3 * 2 * expert
+    elif family in ("qwen3_next", "qwen3_5_moe_text"):  # 2 of 4 experts per token in the sparse layers (Qwen3-Next:
+        # 3, layer 1 dense; Qwen3.5-MoE: all 4); the gated shared expert runs for every token
+        expert = sum(p[0].numel() for p in model.model.layers[0].mlp.experts.parameters())
+        sparse = 3 if family == "qwen3_next" else 4
+        assert arch.n_active_params == model.num_parameters() - sparse * 2 * expert
     elif family == "llama4_text":  # 1 of 4 routed experts per token in the 2 MoE layers (1 and 3); the shared
         # expert runs for every token
         expert = sum(p[0].numel() for p in model.model.layers[1].feed_forward.experts.parameters())
@@ -241,8 +262,13 @@ def kv_held_after_generate(family):
     out = model.generate(ids, max_new_tokens=12, do_sample=False, return_dict_in_generate=True,
                          pad_token_id=0, eos_token_id=None)
     cache = out.past_key_values
-    held = sum(layer.keys.untyped_storage().nbytes() + layer.values.untyped_storage().nbytes()
-               for layer in cache.layers if layer.keys is not None)  # Gemma 4's KV-shared layers hold none
+    held = 0
+    for layer in cache.layers:
+        if hasattr(layer, "recurrent_states"):  # a linear-attention layer: its conv and recurrent states
+            held += sum(t.untyped_storage().nbytes() for states in (layer.conv_states, layer.recurrent_states)
+                        for t in states.values() if t is not None)
+        elif layer.keys is not None:  # Gemma 4's KV-shared layers hold none
+            held += layer.keys.untyped_storage().nbytes() + layer.values.untyped_storage().nbytes()
     return cache.get_seq_length(), held
 
 
