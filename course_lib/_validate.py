@@ -532,7 +532,7 @@ def tensor(name: str, value, *, kind: str | None = None, ndim: int | tuple[int, 
     if value.numel() == 0:
         raise ValueError(f"{name} must not be empty, got shape {tuple(value.shape)}")
     if not allow_nan and value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} contains NaN or inf values")
+        raise ValueError(f"{name} contains NaN or inf values (it must hold finite numbers)")
     return value
 
 

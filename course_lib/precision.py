@@ -185,7 +185,8 @@ def representable(value: v.Real, name: v.Choice[TORCH_FLOATS]) -> float:
     return float(torch.tensor(x, dtype=torch.float64).to(dtype).to(torch.float64))
 
 
-def sequential_sum(values: torch.Tensor, dtype: torch.dtype) -> float:
+@v.checked
+def sequential_sum(values: v.Tensor(kind="float", ndim=1), dtype: torch.dtype) -> float:
     """Add ``values`` one at a time into an accumulator of ``dtype``, rounding
     after every addition, and return the total as a float.
 
@@ -193,12 +194,8 @@ def sequential_sum(values: torch.Tensor, dtype: torch.dtype) -> float:
     half-precision tensor accumulates in fp32 instead (Micikevicius et al.
     2017 recommend exactly that). Lesson 04, section 2.
     """
-    if not isinstance(values, torch.Tensor) or values.dim() != 1:
-        raise TypeError("values must be a 1-D torch.Tensor")
     if values.numel() > 100_000:  # one Python-level addition per value
         raise ValueError(f"values must have at most 100_000 elements, got {values.numel():_}")
-    if not values.is_floating_point():
-        raise TypeError(f"values must be a floating-point tensor, got {values.dtype}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     total = torch.zeros((), dtype=dtype)
@@ -212,22 +209,8 @@ def sequential_sum(values: torch.Tensor, dtype: torch.dtype) -> float:
 # ---------------------------------------------------------------------------
 
 
-def _float_tensor(name: str, x) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if x.device.type == "meta":
-        raise ValueError(f"{name} is a meta tensor (a shape without data); pass a tensor with values")
-    if x.numel() == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} must hold finite numbers (no NaN or inf)")
-    return x
-
-
 @v.checked
-def quantize(x: torch.Tensor, bits: v.IntRange(2, 8), axis: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def quantize(x: v.Tensor(kind="float"), bits: v.IntRange(2, 8), axis: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Symmetric integer quantization: ``x ≈ codes × scale``.
 
     qmax = 2^(bits−1) − 1 (127 for 8 bits, 7 for 4 bits); scale = max|x| / qmax,
@@ -238,7 +221,7 @@ def quantize(x: torch.Tensor, bits: v.IntRange(2, 8), axis: int | None = None) -
     The scale has ``x``'s number of dimensions so it broadcasts against the codes.
     An all-zero slice gets scale 1. Lesson 04, section 5.
     """
-    x = _float_tensor("x", x).float()
+    x = x.float()
     qmax = 2 ** (bits - 1) - 1
     if axis is None:
         amax = x.abs().max().reshape([1] * x.dim())
@@ -251,13 +234,9 @@ def quantize(x: torch.Tensor, bits: v.IntRange(2, 8), axis: int | None = None) -
     return codes, scale
 
 
-def dequantize(codes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+@v.checked
+def dequantize(codes: v.Tensor(kind="int"), scale: v.Tensor(kind="float")) -> torch.Tensor:
     """The float32 values the codes stand for: ``codes × scale``. Lesson 04, section 5."""
-    if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.dtype == torch.bool:
-        raise TypeError(f"codes must be an integer torch.Tensor, got {getattr(codes, 'dtype', type(codes).__name__)}")
-    if codes.device.type == "meta":
-        raise ValueError("codes is a meta tensor (a shape without data); pass a tensor with values")
-    scale = _float_tensor("scale", scale)
     return codes.to(torch.float32) * scale.float()
 
 
@@ -305,7 +284,7 @@ def linear_weight_count(model: nn.Module) -> tuple[int, int]:
 
 
 @v.checked
-def quantize_linear_weights(model: nn.Module, bits: v.IntRange(2, 8), *, per_channel: bool = True) -> tuple[nn.Module, int]:
+def quantize_linear_weights(model: nn.Module, bits: v.IntRange(2, 8), *, per_channel: v.Bool = True) -> tuple[nn.Module, int]:
     """A copy of ``model`` whose Linear weights went through
     quantize → dequantize at ``bits`` bits, and the bytes those weights take
     at that width (codes packed, plus one fp32 scale per output row, or one
@@ -316,8 +295,6 @@ def quantize_linear_weights(model: nn.Module, bits: v.IntRange(2, 8), *, per_cha
     quantized model's accuracy; a real int8 kernel would also be faster. The
     original model is not changed. Lesson 04, section 5.
     """
-    if not isinstance(per_channel, bool):
-        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
     layers = _linears(model)
     if not layers:
         raise ValueError("model has no nn.Linear layers to quantize")
@@ -357,7 +334,7 @@ def unpack_int4(packed: torch.Tensor, n: int) -> torch.Tensor:
 
 
 @v.checked
-def quantized_state(model: v.Module, bits: v.IntRange(4, 8), *, per_channel: bool = True) -> dict[str, torch.Tensor]:
+def quantized_state(model: v.Module, bits: v.IntRange(4, 8), *, per_channel: v.Bool = True) -> dict[str, torch.Tensor]:
     """What a quantized model really stores for its Linear weights: for each
     layer ``name``, ``name.codes`` (``int8`` for 8 bits; for 4 bits two codes
     per byte, :func:`pack_int4`) and ``name.scale`` (fp32, one per output row,
@@ -366,8 +343,6 @@ def quantized_state(model: v.Module, bits: v.IntRange(4, 8), *, per_channel: boo
     """
     if bits not in (4, 8):
         raise ValueError(f"bits must be 4 or 8 (the widths stored here), got {bits}")
-    if not isinstance(per_channel, bool):
-        raise TypeError(f"per_channel must be True or False, got {per_channel!r}")
     state = {}
     for name, layer in model.named_modules():
         if isinstance(layer, nn.Linear):
