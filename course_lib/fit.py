@@ -249,7 +249,7 @@ def will_it_fit(
     precision: str = "mixed",
     batch: int = 1,
     seq_len: int = 2048,
-    checkpointing: bool = False,
+    checkpointing: v.Bool = False,
     accelerator: v.Choice[hardware.ACCELERATORS] = "H100 SXM",
     attention: str = "sdpa",
     lora: str = "none",
@@ -264,9 +264,6 @@ def will_it_fit(
     local ``config.json``) takes precedence. Returns a :class:`FitResult`. Lesson 02, section 8.
     """
     a = model_architecture(model, config_path)
-    for name, flag in (("checkpointing", checkpointing),):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
     training = dict(optimizer=optimizer, precision=precision, attention=attention, checkpointing=checkpointing,
                     lora=lora, lora_rank=lora_rank)
     train = training_estimate(a, batch=batch, seq_len=seq_len, **training)

@@ -358,7 +358,7 @@ REGISTRY: dict[str, object] = {
     "fit.Verdict": R("returned by fit.verdict"),
     "fit.FitResult": R("returned by fit.will_it_fit"),
     "fit.will_it_fit": E(fit.will_it_fit, model=A("choice", "llama-3-8b"), batch=A("posint", 1), seq_len=A("posint", 2048),
-                         checkpointing=A("bool", False), accelerator="H100 SXM"),
+                         checkpointing=False, accelerator="H100 SXM"),
     "fit.fit_table": E(fit.fit_table, result=FIT),
     # ---------------------------------------------------------------- hardware
     "hardware.Accelerator": R("datasheet entries in hardware.ACCELERATORS"),
